@@ -1,0 +1,227 @@
+// SQLite implementation of store::Database: one connection, a prepared
+// statement cache, WAL journaling and savepoint-based nested transactions.
+#include <sqlite3.h>
+
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "absl/strings/str_cat.h"
+#include "store/store.h"
+
+namespace tandem::store {
+namespace {
+
+absl::Status FromSqlite(int rc, sqlite3* db, std::string_view what) {
+  std::string msg = absl::StrCat(std::string(what), ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW: return absl::OkStatus();
+    case SQLITE_CONSTRAINT:
+      if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return absl::AlreadyExistsError(msg);
+      }
+      return absl::FailedPreconditionError(msg);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN: return absl::UnavailableError(msg);
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH: return absl::PermissionDeniedError(msg);
+    case SQLITE_ERROR:
+    case SQLITE_RANGE:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG: return absl::InvalidArgumentError(msg);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return absl::DataLossError(msg);
+    default: return absl::InternalError(msg);
+  }
+}
+
+class SqliteDatabase final : public Database {
+ public:
+  explicit SqliteDatabase(sqlite3* db) : db_(db) {}
+
+  ~SqliteDatabase() override {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  absl::StatusOr<int64_t> Execute(std::string_view sql, const Params& params) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, params));
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    }
+    absl::Status st = FromSqlite(rc, db_, "execute");
+    sqlite3_reset(stmt);
+    RETURN_IF_ERROR(st);
+    return static_cast<int64_t>(sqlite3_changes64(db_));
+  }
+
+  absl::StatusOr<std::vector<Row>> Query(std::string_view sql, const Params& params) override {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, params));
+    std::vector<Row> rows;
+    int rc;
+    const int columns = sqlite3_column_count(stmt);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      std::vector<Value> values;
+      values.reserve(columns);
+      for (int c = 0; c < columns; ++c) {
+        switch (sqlite3_column_type(stmt, c)) {
+          case SQLITE_INTEGER: values.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c))); break;
+          case SQLITE_FLOAT: values.emplace_back(sqlite3_column_double(stmt, c)); break;
+          case SQLITE_TEXT:
+            values.emplace_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, c)),
+                                            sqlite3_column_bytes(stmt, c)));
+            break;
+          case SQLITE_BLOB: {
+            const void* p = sqlite3_column_blob(stmt, c);
+            int n = sqlite3_column_bytes(stmt, c);
+            values.push_back(Value::Blob(p ? std::string(static_cast<const char*>(p), n) : std::string()));
+            break;
+          }
+          default: values.emplace_back(); break;
+        }
+      }
+      rows.emplace_back(std::move(values));
+    }
+    absl::Status st = FromSqlite(rc, db_, "query");
+    sqlite3_reset(stmt);
+    RETURN_IF_ERROR(st);
+    return rows;
+  }
+
+  absl::Status InTransaction(const std::function<absl::Status(Database&)>& fn) override {
+    std::lock_guard lock(mu_);
+    const int depth = depth_;
+    const std::string savepoint = absl::StrCat("sp", depth);
+    if (depth == 0) {
+      RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    } else {
+      RETURN_IF_ERROR(Exec("SAVEPOINT " + savepoint));
+    }
+    ++depth_;
+    absl::Status st = fn(*this);
+    --depth_;
+    if (st.ok()) {
+      st = depth == 0 ? Exec("COMMIT") : Exec("RELEASE " + savepoint);
+      if (st.ok()) return st;
+    }
+    if (depth == 0) {
+      Exec("ROLLBACK").IgnoreError();
+    } else {
+      Exec("ROLLBACK TO " + savepoint).IgnoreError();
+      Exec("RELEASE " + savepoint).IgnoreError();
+    }
+    return st;
+  }
+
+  absl::Status ExecuteScript(std::string_view sql) override {
+    std::lock_guard lock(mu_);
+    return Exec(std::string(sql));
+  }
+
+  int64_t LastInsertId() override {
+    std::lock_guard lock(mu_);
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  std::string_view backend() const override { return "sqlite"; }
+
+  absl::Status Exec(const std::string& sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+    if (rc == SQLITE_OK) return absl::OkStatus();
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    return FromSqlite(rc, nullptr, msg);
+  }
+
+ private:
+  absl::StatusOr<sqlite3_stmt*> Prepare(std::string_view sql, const Params& params) {
+    std::string key(sql);
+    sqlite3_stmt* stmt;
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      stmt = it->second;
+    } else {
+      const char* tail = nullptr;
+      int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()),
+                                  SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
+      if (rc != SQLITE_OK) return FromSqlite(rc, db_, absl::StrCat("prepare '", key, "'"));
+      if (stmt == nullptr) return absl::InvalidArgumentError("empty SQL statement");
+      if (tail && *tail && std::string_view(tail).find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+        sqlite3_finalize(stmt);
+        return absl::InvalidArgumentError("Execute/Query take one statement; use ExecuteScript");
+      }
+      cache_.emplace(key, stmt);
+    }
+    sqlite3_clear_bindings(stmt);
+    const int expected = sqlite3_bind_parameter_count(stmt);
+    if (expected != static_cast<int>(params.size())) {
+      return absl::InvalidArgumentError(absl::StrCat("statement takes ", expected,
+                                                     " parameters, got ", params.size()));
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      // "$N" is a named parameter to SQLite; map it to its slot explicitly
+      // so that the order of first use in the SQL does not matter.
+      std::string name = absl::StrCat("$", i + 1);
+      int slot = sqlite3_bind_parameter_index(stmt, name.c_str());
+      if (slot == 0) slot = static_cast<int>(i) + 1;  // "?" placeholders
+      const Value& v = params[i];
+      int rc = SQLITE_OK;
+      switch (v.type()) {
+        case Value::Type::kNull: rc = sqlite3_bind_null(stmt, slot); break;
+        case Value::Type::kInt: rc = sqlite3_bind_int64(stmt, slot, v.AsInt()); break;
+        case Value::Type::kReal: rc = sqlite3_bind_double(stmt, slot, v.AsReal()); break;
+        case Value::Type::kText:
+          rc = sqlite3_bind_text64(stmt, slot, v.AsString().data(), v.AsString().size(),
+                                   SQLITE_STATIC, SQLITE_UTF8);
+          break;
+        case Value::Type::kBlob:
+          rc = sqlite3_bind_blob64(stmt, slot, v.AsString().data(), v.AsString().size(), SQLITE_STATIC);
+          break;
+      }
+      if (rc != SQLITE_OK) return FromSqlite(rc, db_, "bind");
+    }
+    return stmt;
+  }
+
+  std::recursive_mutex mu_;
+  sqlite3* db_;
+  int depth_ = 0;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(const std::string& path,
+                                                     const SqliteOptions& options) {
+  sqlite3* db = nullptr;
+  int flags = options.read_only ? SQLITE_OPEN_READONLY
+                                : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  flags |= SQLITE_OPEN_NOMUTEX;  // SqliteDatabase serializes access itself
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status st = FromSqlite(rc, db, absl::StrCat("open ", path));
+    sqlite3_close_v2(db);
+    return st;
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, options.busy_timeout_ms);
+  auto handle = std::make_unique<SqliteDatabase>(db);
+  if (!options.read_only) {
+    if (path != ":memory:") RETURN_IF_ERROR(handle->Exec("PRAGMA journal_mode=WAL"));
+    RETURN_IF_ERROR(handle->Exec(options.synchronous_full ? "PRAGMA synchronous=FULL"
+                                                          : "PRAGMA synchronous=NORMAL"));
+    RETURN_IF_ERROR(handle->Exec("PRAGMA foreign_keys=ON"));
+  }
+  return std::unique_ptr<Database>(std::move(handle));
+}
+
+}  // namespace tandem::store
