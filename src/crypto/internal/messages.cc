@@ -1,0 +1,160 @@
+// Signal v3 message parsing and serialization; see messages.h.
+#include "crypto/internal/messages.h"
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/status.h"
+#include "crypto/internal/wire.h"
+
+namespace tandem::crypto::internal {
+namespace {
+
+absl::Status CheckVersion(uint8_t byte) {
+  int version = byte >> 4;
+  if (version < kMessageVersion) {
+    return absl::InvalidArgumentError("legacy message version " + std::to_string(version) +
+                                      " is not supported");
+  }
+  if (version > kMessageVersion) {
+    return absl::InvalidArgumentError("unknown message version " + std::to_string(version));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PublicKey> KeyField(const WireField& field, const char* name) {
+  ASSIGN_OR_RETURN(auto bytes, FieldBytes(field, name));
+  auto key = PublicKey::Deserialize(bytes);
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(std::string("field ") + name + ": " + std::string(key.status().message()));
+  }
+  return *key;
+}
+
+}  // namespace
+
+absl::StatusOr<SignalMessageView> ParseSignalMessage(std::span<const uint8_t> bytes) {
+  if (bytes.size() < 1 + kMacSize) return absl::InvalidArgumentError("SignalMessage is too short");
+  RETURN_IF_ERROR(CheckVersion(bytes[0]));
+  SignalMessageView view;
+  view.authenticated = bytes.first(bytes.size() - kMacSize);
+  view.mac = bytes.last(kMacSize);
+  bool has_key = false, has_counter = false, has_ciphertext = false;
+  WireReader reader(view.authenticated.subspan(1));
+  WireField field;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, reader.Next(field));
+    if (!more) break;
+    switch (field.number) {
+      case 1: {
+        ASSIGN_OR_RETURN(view.ratchet_key, KeyField(field, "ratchet_key"));
+        has_key = true;
+        break;
+      }
+      case 2: {
+        ASSIGN_OR_RETURN(view.counter, FieldUint32(field, "counter"));
+        has_counter = true;
+        break;
+      }
+      case 3: {
+        ASSIGN_OR_RETURN(view.previous_counter, FieldUint32(field, "previous_counter"));
+        break;
+      }
+      case 4: {
+        ASSIGN_OR_RETURN(view.ciphertext, FieldBytes(field, "ciphertext"));
+        has_ciphertext = true;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (!has_key || !has_counter || !has_ciphertext) {
+    return absl::InvalidArgumentError("incomplete SignalMessage (ratchet key, counter and ciphertext are required)");
+  }
+  return view;
+}
+
+std::vector<uint8_t> SerializeSignalMessageBody(const PublicKey& ratchet_key, uint32_t counter,
+                                                uint32_t previous_counter,
+                                                std::span<const uint8_t> ciphertext) {
+  WireWriter writer;
+  writer.buffer().reserve(1 + 2 + 33 + 12 + 3 + ciphertext.size() + kMacSize);
+  writer.buffer().push_back(kVersionByte);
+  writer.Bytes(1, ratchet_key.Serialize());
+  writer.Varint(2, counter);
+  writer.Varint(3, previous_counter);
+  writer.Bytes(4, ciphertext);
+  return writer.Take();
+}
+
+absl::StatusOr<PreKeySignalMessageView> ParsePreKeySignalMessage(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return absl::InvalidArgumentError("PreKeySignalMessage is empty");
+  RETURN_IF_ERROR(CheckVersion(bytes[0]));
+  PreKeySignalMessageView view;
+  bool has_signed = false, has_base = false, has_identity = false, has_message = false;
+  WireReader reader(bytes.subspan(1));
+  WireField field;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, reader.Next(field));
+    if (!more) break;
+    switch (field.number) {
+      case 1: {
+        ASSIGN_OR_RETURN(uint32_t id, FieldUint32(field, "prekey_id"));
+        view.prekey_id = id;
+        break;
+      }
+      case 2: {
+        ASSIGN_OR_RETURN(view.base_key, KeyField(field, "base_key"));
+        has_base = true;
+        break;
+      }
+      case 3: {
+        ASSIGN_OR_RETURN(view.identity_key, KeyField(field, "identity_key"));
+        has_identity = true;
+        break;
+      }
+      case 4: {
+        ASSIGN_OR_RETURN(view.message, FieldBytes(field, "message"));
+        has_message = true;
+        break;
+      }
+      case 5: {
+        ASSIGN_OR_RETURN(view.registration_id, FieldUint32(field, "registration_id"));
+        break;
+      }
+      case 6: {
+        ASSIGN_OR_RETURN(view.signed_prekey_id, FieldUint32(field, "signed_prekey_id"));
+        has_signed = true;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (!has_signed || !has_base || !has_identity || !has_message) {
+    return absl::InvalidArgumentError(
+        "incomplete PreKeySignalMessage (signed prekey id, base key, identity key and message are required)");
+  }
+  ASSIGN_OR_RETURN(view.inner, ParseSignalMessage(view.message));
+  return view;
+}
+
+std::vector<uint8_t> SerializePreKeySignalMessage(uint32_t registration_id,
+                                                  std::optional<uint32_t> prekey_id,
+                                                  uint32_t signed_prekey_id, const PublicKey& base_key,
+                                                  const PublicKey& identity_key,
+                                                  std::span<const uint8_t> message) {
+  WireWriter writer;
+  writer.buffer().reserve(1 + 6 + 6 + 6 + 2 * 35 + 3 + message.size());
+  writer.buffer().push_back(kVersionByte);
+  writer.Varint(5, registration_id);
+  if (prekey_id) writer.Varint(1, *prekey_id);
+  writer.Varint(6, signed_prekey_id);
+  writer.Bytes(2, base_key.Serialize());
+  writer.Bytes(3, identity_key.Serialize());
+  writer.Bytes(4, message);
+  return writer.Take();
+}
+
+}  // namespace tandem::crypto::internal

@@ -1,0 +1,320 @@
+// Session record serialization. The format is protobuf wire format of our
+// own schema, so it can grow compatibly:
+//
+//   SessionRecord { 1: format version (=1), 2: current SessionState,
+//                   3: repeated archived SessionState (most recent first) }
+//   SessionState  { 1: protocol version, 2: local identity, 3: remote
+//                   identity, 4: local registration id, 5: remote
+//                   registration id, 6: base key, 7: root key,
+//                   8: previous counter, 9: sender ratchet public,
+//                   10: sender ratchet private, 11: sender chain index,
+//                   12: sender chain key, 13: repeated ReceiverChain,
+//                   14: PendingPreKey }
+//   ReceiverChain { 1: ratchet key, 2: index, 3: chain key,
+//                   4: repeated SkippedKey { 1: counter, 2: seed } }
+//   PendingPreKey { 1: one-time prekey id, 2: signed prekey id, 3: base key }
+//
+// Parsing is strict: every required field must be present with the right
+// size, and the bounds a live session keeps are enforced on input too.
+#include <cstring>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/status.h"
+#include "crypto/internal/wire.h"
+#include "crypto/session.h"
+
+namespace tandem::crypto {
+namespace {
+
+using internal::FieldBytes;
+using internal::FieldUint32;
+using internal::Key32;
+using internal::SessionState;
+using internal::WireField;
+using internal::WireReader;
+using internal::WireWriter;
+
+absl::StatusOr<Key32> Key32Field(const WireField& field, const char* name) {
+  ASSIGN_OR_RETURN(auto bytes, FieldBytes(field, name));
+  if (bytes.size() != 32) return absl::InvalidArgumentError(std::string(name) + " must be 32 bytes");
+  Key32 key;
+  std::memcpy(key.data(), bytes.data(), 32);
+  return key;
+}
+
+absl::StatusOr<PublicKey> PublicKeyField(const WireField& field, const char* name) {
+  ASSIGN_OR_RETURN(auto bytes, FieldBytes(field, name));
+  auto key = PublicKey::Deserialize(bytes);
+  if (!key.ok()) return absl::InvalidArgumentError(std::string(name) + ": " + std::string(key.status().message()));
+  return *key;
+}
+
+std::vector<uint8_t> SerializeState(const SessionState& s) {
+  WireWriter w;
+  w.Varint(1, s.version);
+  w.Bytes(2, s.local_identity.Serialize());
+  w.Bytes(3, s.remote_identity.Serialize());
+  w.Varint(4, s.local_registration_id);
+  w.Varint(5, s.remote_registration_id);
+  w.Bytes(6, s.base_key.Serialize());
+  w.Bytes(7, s.root_key);
+  w.Varint(8, s.previous_counter);
+  w.Bytes(9, s.sender_ratchet.public_key.Serialize());
+  w.Bytes(10, s.sender_ratchet.private_key.raw());
+  w.Varint(11, s.sender_chain.index);
+  w.Bytes(12, s.sender_chain.key);
+  for (const auto& chain : s.receiver_chains) {
+    WireWriter c;
+    c.Bytes(1, chain.ratchet_key.Serialize());
+    c.Varint(2, chain.chain.index);
+    c.Bytes(3, chain.chain.key);
+    for (const auto& skipped : chain.skipped) {
+      WireWriter k;
+      k.Varint(1, skipped.counter);
+      k.Bytes(2, skipped.seed);
+      c.Bytes(4, k.buffer());
+    }
+    w.Bytes(13, c.buffer());
+  }
+  if (s.pending_prekey) {
+    WireWriter p;
+    if (s.pending_prekey->prekey_id) p.Varint(1, *s.pending_prekey->prekey_id);
+    p.Varint(2, s.pending_prekey->signed_prekey_id);
+    p.Bytes(3, s.pending_prekey->base_key.Serialize());
+    w.Bytes(14, p.buffer());
+  }
+  return w.Take();
+}
+
+absl::StatusOr<internal::SkippedKey> ParseSkipped(std::span<const uint8_t> bytes) {
+  internal::SkippedKey key;
+  bool has_counter = false, has_seed = false;
+  WireReader r(bytes);
+  WireField f;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, r.Next(f));
+    if (!more) break;
+    if (f.number == 1) {
+      ASSIGN_OR_RETURN(key.counter, FieldUint32(f, "skipped.counter"));
+      has_counter = true;
+    } else if (f.number == 2) {
+      ASSIGN_OR_RETURN(key.seed, Key32Field(f, "skipped.seed"));
+      has_seed = true;
+    }
+  }
+  if (!has_counter || !has_seed) return absl::InvalidArgumentError("incomplete skipped message key");
+  return key;
+}
+
+absl::StatusOr<internal::ReceiverChain> ParseChain(std::span<const uint8_t> bytes) {
+  internal::ReceiverChain chain;
+  bool has_key = false, has_index = false, has_chain_key = false;
+  WireReader r(bytes);
+  WireField f;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, r.Next(f));
+    if (!more) break;
+    switch (f.number) {
+      case 1: {
+        ASSIGN_OR_RETURN(chain.ratchet_key, PublicKeyField(f, "chain.ratchet_key"));
+        has_key = true;
+        break;
+      }
+      case 2: {
+        ASSIGN_OR_RETURN(chain.chain.index, FieldUint32(f, "chain.index"));
+        has_index = true;
+        break;
+      }
+      case 3: {
+        ASSIGN_OR_RETURN(chain.chain.key, Key32Field(f, "chain.key"));
+        has_chain_key = true;
+        break;
+      }
+      case 4: {
+        if (chain.skipped.size() >= internal::kMaxSkippedKeysPerChain) {
+          return absl::InvalidArgumentError("too many skipped message keys in a chain");
+        }
+        ASSIGN_OR_RETURN(auto skipped_bytes, FieldBytes(f, "chain.skipped"));
+        ASSIGN_OR_RETURN(auto skipped, ParseSkipped(skipped_bytes));
+        chain.skipped.push_back(skipped);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (!has_key || !has_index || !has_chain_key) return absl::InvalidArgumentError("incomplete receiver chain");
+  return chain;
+}
+
+absl::StatusOr<internal::PendingPreKey> ParsePending(std::span<const uint8_t> bytes) {
+  internal::PendingPreKey pending;
+  bool has_signed = false, has_base = false;
+  WireReader r(bytes);
+  WireField f;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, r.Next(f));
+    if (!more) break;
+    switch (f.number) {
+      case 1: {
+        ASSIGN_OR_RETURN(uint32_t id, FieldUint32(f, "pending.prekey_id"));
+        pending.prekey_id = id;
+        break;
+      }
+      case 2: {
+        ASSIGN_OR_RETURN(pending.signed_prekey_id, FieldUint32(f, "pending.signed_prekey_id"));
+        has_signed = true;
+        break;
+      }
+      case 3: {
+        ASSIGN_OR_RETURN(pending.base_key, PublicKeyField(f, "pending.base_key"));
+        has_base = true;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (!has_signed || !has_base) return absl::InvalidArgumentError("incomplete pending prekey");
+  return pending;
+}
+
+absl::StatusOr<SessionState> ParseState(std::span<const uint8_t> bytes) {
+  SessionState s;
+  // Fields 1-3, 6, 7, 9-12 are required.
+  constexpr uint32_t kRequired = (1u << 1) | (1u << 2) | (1u << 3) | (1u << 6) | (1u << 7) | (1u << 9) |
+                                 (1u << 10) | (1u << 11) | (1u << 12);
+  uint32_t seen = 0;
+  std::optional<PublicKey> ratchet_public;
+  WireReader r(bytes);
+  WireField f;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, r.Next(f));
+    if (!more) break;
+    if (f.number < 32) seen |= 1u << f.number;
+    switch (f.number) {
+      case 1: {
+        ASSIGN_OR_RETURN(s.version, FieldUint32(f, "version"));
+        if (s.version != 3) return absl::InvalidArgumentError("unsupported session version " + std::to_string(s.version));
+        break;
+      }
+      case 2: {
+        ASSIGN_OR_RETURN(s.local_identity, PublicKeyField(f, "local_identity"));
+        break;
+      }
+      case 3: {
+        ASSIGN_OR_RETURN(s.remote_identity, PublicKeyField(f, "remote_identity"));
+        break;
+      }
+      case 4: {
+        ASSIGN_OR_RETURN(s.local_registration_id, FieldUint32(f, "local_registration_id"));
+        break;
+      }
+      case 5: {
+        ASSIGN_OR_RETURN(s.remote_registration_id, FieldUint32(f, "remote_registration_id"));
+        break;
+      }
+      case 6: {
+        ASSIGN_OR_RETURN(s.base_key, PublicKeyField(f, "base_key"));
+        break;
+      }
+      case 7: {
+        ASSIGN_OR_RETURN(s.root_key, Key32Field(f, "root_key"));
+        break;
+      }
+      case 8: {
+        ASSIGN_OR_RETURN(s.previous_counter, FieldUint32(f, "previous_counter"));
+        break;
+      }
+      case 9: {
+        ASSIGN_OR_RETURN(ratchet_public, PublicKeyField(f, "sender_ratchet_public"));
+        break;
+      }
+      case 10: {
+        ASSIGN_OR_RETURN(auto raw, Key32Field(f, "sender_ratchet_private"));
+        s.sender_ratchet.private_key = PrivateKey(raw);
+        break;
+      }
+      case 11: {
+        ASSIGN_OR_RETURN(s.sender_chain.index, FieldUint32(f, "sender_chain_index"));
+        break;
+      }
+      case 12: {
+        ASSIGN_OR_RETURN(s.sender_chain.key, Key32Field(f, "sender_chain_key"));
+        break;
+      }
+      case 13: {
+        if (s.receiver_chains.size() >= internal::kMaxReceiverChains) {
+          return absl::InvalidArgumentError("too many receiver chains");
+        }
+        ASSIGN_OR_RETURN(auto chain_bytes, FieldBytes(f, "receiver_chain"));
+        ASSIGN_OR_RETURN(auto chain, ParseChain(chain_bytes));
+        s.receiver_chains.push_back(std::move(chain));
+        break;
+      }
+      case 14: {
+        ASSIGN_OR_RETURN(auto pending_bytes, FieldBytes(f, "pending_prekey"));
+        ASSIGN_OR_RETURN(s.pending_prekey, ParsePending(pending_bytes));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if ((seen & kRequired) != kRequired) return absl::InvalidArgumentError("incomplete session state");
+  s.sender_ratchet.public_key = *ratchet_public;
+  return s;
+}
+
+}  // namespace
+
+std::vector<uint8_t> SessionRecord::Serialize() const {
+  WireWriter w;
+  w.Varint(1, kSerializationVersion);
+  if (current_) w.Bytes(2, SerializeState(*current_));
+  for (const auto& state : archived_) w.Bytes(3, SerializeState(state));
+  return w.Take();
+}
+
+absl::StatusOr<SessionRecord> SessionRecord::Deserialize(std::span<const uint8_t> bytes) {
+  SessionRecord record;
+  bool has_version = false;
+  WireReader r(bytes);
+  WireField f;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, r.Next(f));
+    if (!more) break;
+    switch (f.number) {
+      case 1: {
+        ASSIGN_OR_RETURN(uint32_t version, FieldUint32(f, "record version"));
+        if (version != kSerializationVersion) {
+          return absl::InvalidArgumentError("unknown session record version " + std::to_string(version));
+        }
+        has_version = true;
+        break;
+      }
+      case 2: {
+        if (record.current_) return absl::InvalidArgumentError("session record has two current sessions");
+        ASSIGN_OR_RETURN(auto state_bytes, FieldBytes(f, "current session"));
+        ASSIGN_OR_RETURN(record.current_, ParseState(state_bytes));
+        break;
+      }
+      case 3: {
+        if (record.archived_.size() >= internal::kMaxArchivedStates) {
+          return absl::InvalidArgumentError("too many archived sessions");
+        }
+        ASSIGN_OR_RETURN(auto state_bytes, FieldBytes(f, "archived session"));
+        ASSIGN_OR_RETURN(auto state, ParseState(state_bytes));
+        record.archived_.push_back(std::move(state));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (!has_version) return absl::InvalidArgumentError("session record has no version");
+  return record;
+}
+
+}  // namespace tandem::crypto
