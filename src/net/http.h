@@ -1,0 +1,96 @@
+// HTTP request and response types, JSON helpers, the Status -> HTTP mapping
+// and the router. Beast stays in server.cc; handlers see only these types.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/status.h"
+
+namespace tandem::net {
+
+struct Request {
+  std::string method;  // upper case: "GET", "POST", ...
+  std::string target;  // as received: path plus query
+  std::string path;    // without the query, not percent-decoded
+  std::string query;   // after '?', not decoded
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower case
+  std::string body;
+  std::string request_id;
+  std::string remote_address;
+  std::map<std::string, std::string> path_params;  // from "{name}" route segments
+
+  // Header value or "" (name is case-insensitive).
+  std::string_view Header(std::string_view name) const;
+  // Decoded query parameter or `fallback`.
+  std::string QueryParam(std::string_view name, std::string fallback = "") const;
+  // Path parameter (decoded) or "".
+  std::string PathParam(const std::string& name) const;
+  // The token of an "Authorization: Bearer <token>" header, or "".
+  std::string BearerToken() const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static Response Json(const nlohmann::json& body, int status = 200);
+  static Response Text(std::string body, int status = 200,
+                       std::string content_type = "text/plain; charset=utf-8");
+  // {"error": {"code": "invalid_argument", "message": "..."}} with the HTTP
+  // status that matches the Status code.
+  static Response Error(const absl::Status& status);
+};
+
+// 400 for InvalidArgument, 401 Unauthenticated, 403 PermissionDenied, 404
+// NotFound, 409 AlreadyExists/FailedPrecondition/Aborted, 413 OutOfRange,
+// 429 ResourceExhausted, 501 Unimplemented, 503 Unavailable, 504
+// DeadlineExceeded, 500 otherwise.
+int HttpStatusFor(absl::StatusCode code);
+// "invalid_argument", "not_found", ...
+std::string ErrorCodeName(absl::StatusCode code);
+
+// Parses the body as a JSON object. InvalidArgument (with the parser's
+// position) if it is not JSON or not an object.
+absl::StatusOr<nlohmann::json> ParseJsonObject(const Request& req);
+
+// Decodes %XX and '+' (in queries). Malformed escapes are kept literally.
+std::string PercentDecode(std::string_view s, bool plus_is_space);
+
+using Handler = std::function<Response(Request&)>;
+
+// Routes by method and path pattern ("/v1/keys/{number}"). Thread-safe for
+// lookups once the server has started; add routes before.
+class Router {
+ public:
+  void Handle(std::string method, std::string pattern, Handler handler);
+  void Get(std::string pattern, Handler h) { Handle("GET", std::move(pattern), std::move(h)); }
+  void Post(std::string pattern, Handler h) { Handle("POST", std::move(pattern), std::move(h)); }
+  void Put(std::string pattern, Handler h) { Handle("PUT", std::move(pattern), std::move(h)); }
+  void Delete(std::string pattern, Handler h) { Handle("DELETE", std::move(pattern), std::move(h)); }
+
+  // Finds the handler; fills req.path_params. Returns a 404 or 405 response
+  // in `error` when nothing matches. `route` is the matched pattern (for
+  // metrics labels, which must not contain raw paths).
+  const Handler* Match(Request& req, Response* error, std::string* route) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+}  // namespace tandem::net

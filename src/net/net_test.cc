@@ -1,0 +1,209 @@
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "net/client.h"
+#include "net/http.h"
+#include "net/server.h"
+
+namespace tandem::net {
+namespace {
+
+using nlohmann::json;
+
+class EchoSocket : public WebSocketHandler {
+ public:
+  absl::Status OnUpgrade(const Request& req, std::shared_ptr<void>* context) override {
+    if (req.QueryParam("token") != "good") return absl::UnauthenticatedError("bad token");
+    *context = std::make_shared<std::string>("user-1");
+    return absl::OkStatus();
+  }
+  void OnMessage(const std::shared_ptr<WebSocketConnection>& conn, std::string data, bool binary) override {
+    if (data == "close-me") {
+      conn->Close(4000, "asked to");
+      return;
+    }
+    auto who = std::static_pointer_cast<std::string>(conn->context());
+    conn->Send(*who + ":" + data, binary);
+  }
+};
+
+class NetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Router router;
+    router.Get("/v1/items/{id}", [](Request& req) {
+      return Response::Json({{"id", req.PathParam("id")}, {"q", req.QueryParam("q")}});
+    });
+    router.Post("/v1/echo", [](Request& req) {
+      auto body = ParseJsonObject(req);
+      if (!body.ok()) return Response::Error(body.status());
+      return Response::Json(*body, 201);
+    });
+    router.Get("/v1/limited", [](Request&) { return Response::Error(absl::ResourceExhaustedError("slow down")); });
+    router.Get("/v1/throws", [](Request&) -> Response { throw std::runtime_error("boom"); });
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.threads = 2;
+    options.max_body_bytes = 1024;
+    options.max_ws_message_bytes = 4096;
+    server_ = std::make_unique<Server>(options, std::move(router), metrics_);
+    server_->AddWebSocket("/v1/ws", std::make_shared<EchoSocket>());
+    ASSERT_TRUE(server_->Start().ok());
+    base_ = "127.0.0.1:" + std::to_string(server_->port());
+  }
+  void TearDown() override { server_->Stop(); }
+
+  std::string RawExchange(const std::string& bytes) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(server_->port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, n);
+    ::close(fd);
+    return out;
+  }
+
+  Metrics metrics_;
+  std::unique_ptr<Server> server_;
+  std::string base_;
+};
+
+TEST_F(NetTest, HealthzAndRouting) {
+  HttpClient client(base_);
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(json::parse(health->body)["status"], "ok");
+
+  auto item = client.Get("/v1/items/a%20b?q=x+y", {{"X-Request-Id", "req-123"}});
+  ASSERT_TRUE(item.ok());
+  EXPECT_EQ(item->status, 200);
+  EXPECT_EQ(json::parse(item->body)["id"], "a b");
+  EXPECT_EQ(json::parse(item->body)["q"], "x y");
+  EXPECT_EQ(item->Header("x-request-id"), "req-123");
+  // A generated id when none (or a weird one) is sent.
+  auto generated = client.Get("/v1/items/1", {{"X-Request-Id", "bad id with spaces"}});
+  EXPECT_EQ(generated->Header("x-request-id").size(), 16u);
+}
+
+TEST_F(NetTest, ErrorsAreJsonWithMappedStatus) {
+  HttpClient client(base_);
+  auto missing = client.Get("/nope");
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(json::parse(missing->body)["error"]["code"], "not_found");
+
+  auto wrong_method = client.Request("DELETE", "/v1/echo");
+  EXPECT_EQ(wrong_method->status, 405);
+  EXPECT_EQ(wrong_method->Header("allow"), "POST");
+
+  auto bad_json = client.Post("/v1/echo", "{not json");
+  EXPECT_EQ(bad_json->status, 400);
+  EXPECT_EQ(json::parse(bad_json->body)["error"]["code"], "invalid_argument");
+  EXPECT_EQ(client.Post("/v1/echo", "[1,2]")->status, 400);
+
+  auto ok = client.Post("/v1/echo", R"({"a":1})");
+  EXPECT_EQ(ok->status, 201);
+  EXPECT_EQ(json::parse(ok->body)["a"], 1);
+
+  EXPECT_EQ(client.Get("/v1/limited")->status, 429);
+  EXPECT_EQ(StatusFromResponse(*client.Get("/v1/limited")).code(), absl::StatusCode::kResourceExhausted);
+  auto thrown = client.Get("/v1/throws");
+  EXPECT_EQ(thrown->status, 500);
+  EXPECT_EQ(json::parse(thrown->body)["error"]["code"], "internal");
+
+  auto big = client.Post("/v1/echo", "{\"a\":\"" + std::string(5000, 'x') + "\"}");
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_EQ(big->status, 413);
+  EXPECT_EQ(json::parse(big->body)["error"]["code"], "payload_too_large");
+}
+
+TEST_F(NetTest, MalformedRequestsGet400AndServerKeepsServing) {
+  std::string reply = RawExchange("GARBAGE\x01\x02 nonsense\r\n\r\n");
+  EXPECT_NE(reply.find("400"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("malformed_request"), std::string::npos) << reply;
+  reply = RawExchange("GET / HTTP/1.1\r\nContent-Length: zz\r\n\r\n");
+  EXPECT_NE(reply.find("400"), std::string::npos) << reply;
+  HttpClient client(base_);
+  EXPECT_EQ(client.Get("/healthz")->status, 200);
+}
+
+TEST_F(NetTest, MetricsAreInPrometheusFormat) {
+  HttpClient client(base_);
+  client.Get("/v1/items/7").IgnoreError();
+  auto m = client.Get("/metrics");
+  ASSERT_EQ(m->status, 200);
+  EXPECT_NE(m->Header("content-type").find("text/plain"), std::string::npos);
+  EXPECT_NE(m->body.find("# TYPE tandem_http_requests_total counter"), std::string::npos);
+  // Routes are labelled by pattern, not by raw path.
+  EXPECT_NE(m->body.find("route=\"/v1/items/{id}\",status=\"200\"} 1"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("tandem_http_request_seconds_bucket"), std::string::npos);
+}
+
+TEST_F(NetTest, WebSocketEchoAuthAndLimits) {
+  ClientRuntime runtime;
+  auto denied = WebSocketClient::Connect(runtime, base_, "/v1/ws?token=bad");
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(denied.status().message(), "bad token");
+
+  auto ws = WebSocketClient::Connect(runtime, base_, "/v1/ws?token=good");
+  ASSERT_TRUE(ws.ok()) << ws.status();
+  for (int i = 0; i < 100; ++i) (*ws)->Send("m" + std::to_string(i));
+  for (int i = 0; i < 100; ++i) {
+    auto m = (*ws)->Receive(absl::Seconds(5));
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_EQ(m->data, "user-1:m" + std::to_string(i));  // in order
+    EXPECT_TRUE(m->binary);
+  }
+  // Oversized messages close the connection with 1009; others are unaffected.
+  auto other = WebSocketClient::Connect(runtime, base_, "/v1/ws?token=good");
+  (*ws)->Send(std::string(5000, 'x'));
+  EXPECT_EQ((*ws)->Receive(absl::Seconds(5)).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*ws)->close_code(), 1009);
+  (*other)->Send("still here", false);
+  auto m = (*other)->Receive(absl::Seconds(5));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->data, "user-1:still here");
+  EXPECT_FALSE(m->binary);
+  (*other)->Send("close-me");
+  EXPECT_FALSE((*other)->Receive(absl::Seconds(5)).ok());
+  EXPECT_EQ((*other)->close_code(), 4000);
+}
+
+TEST_F(NetTest, StopClosesWebSocketsWithGoingAway) {
+  ClientRuntime runtime;
+  auto ws = WebSocketClient::Connect(runtime, base_, "/v1/ws?token=good");
+  ASSERT_TRUE(ws.ok());
+  HttpClient idle(base_);
+  ASSERT_EQ(idle.Get("/healthz")->status, 200);  // leaves an idle keep-alive connection
+  auto start = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_FALSE((*ws)->Receive(absl::Seconds(2)).ok());
+  EXPECT_EQ((*ws)->close_code(), 1001);
+  EXPECT_FALSE(HttpClient(base_).Get("/healthz").ok());  // no longer listening
+}
+
+TEST(ListenAddressTest, Parses) {
+  std::string host;
+  uint16_t port;
+  ASSERT_TRUE(ParseListenAddress("[::1]:8080", &host, &port).ok());
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(port, 8080);
+  EXPECT_FALSE(ParseListenAddress("nohost", &host, &port).ok());
+  EXPECT_FALSE(ParseListenAddress("h:99999", &host, &port).ok());
+}
+
+}  // namespace
+}  // namespace tandem::net

@@ -1,0 +1,662 @@
+// The Beast server: accept loop, HTTP sessions, WebSocket sessions, drain.
+// This is the only translation unit that includes Beast (it is slow to
+// compile); everything else sees net/server.h.
+#include "net/server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/random.h"
+#include <nlohmann/json.hpp>
+
+namespace tandem::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+absl::Status ParseListenAddress(const std::string& listen, std::string* host, uint16_t* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address must look like host:port, got '", listen, "'"));
+  }
+  std::string h = listen.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  int p;
+  if (!absl::SimpleAtoi(listen.substr(colon + 1), &p) || p < 0 || p > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("bad port in listen address '", listen, "'"));
+  }
+  *host = h;
+  *port = static_cast<uint16_t>(p);
+  return absl::OkStatus();
+}
+
+namespace {
+
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  // Asks the session to finish its current work and close. Any thread.
+  virtual void Shutdown() = 0;
+};
+
+bool IsHttpParseError(const beast::error_code& ec) {
+  static const auto& category = http::make_error_code(http::error::bad_target).category();
+  return &ec.category() == &category && ec != http::error::end_of_stream;
+}
+
+bool SaneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+              c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(ServerOptions options, Router router, Metrics& metrics)
+      : options_(std::move(options)), router_(std::move(router)), metrics_(metrics) {
+    http_connections_ = &metrics_.GetGauge("tandem_http_connections", "Open HTTP connections");
+    ws_connections_ = &metrics_.GetGauge("tandem_websocket_connections", "Open WebSocket connections");
+    draining_ = &metrics_.GetGauge("tandem_draining", "1 while the server drains for shutdown");
+  }
+
+  ~Impl() { Stop(); }
+
+  void AddWebSocket(std::string path, std::shared_ptr<WebSocketHandler> handler) {
+    ws_handlers_[std::move(path)] = std::move(handler);
+  }
+
+  absl::Status Start();
+  void Stop();
+  int WaitForSignal();
+  uint16_t port() const { return port_; }
+  Metrics& metrics() { return metrics_; }
+
+  // Session bookkeeping.
+  uint64_t Register(const std::shared_ptr<SessionBase>& s) {
+    std::lock_guard lock(sessions_mu_);
+    uint64_t id = next_id_++;
+    sessions_[id] = s;
+    return id;
+  }
+  void Unregister(uint64_t id) {
+    std::lock_guard lock(sessions_mu_);
+    sessions_.erase(id);
+    if (sessions_.empty()) sessions_cv_.notify_all();
+  }
+
+  const ServerOptions& options() const { return options_; }
+  bool stopping() const { return stopping_.load(); }
+  Gauge& http_connections() { return *http_connections_; }
+  Gauge& ws_connections() { return *ws_connections_; }
+
+  std::shared_ptr<WebSocketHandler> WebSocketFor(const std::string& path) const {
+    auto it = ws_handlers_.find(path);
+    return it == ws_handlers_.end() ? nullptr : it->second;
+  }
+
+  Request MakeRequest(const http::request<http::string_body>& req, const std::string& remote) {
+    Request r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    size_t q = r.target.find('?');
+    r.path = r.target.substr(0, q);
+    if (q != std::string::npos) r.query = r.target.substr(q + 1);
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      for (char& c : name) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      }
+      r.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    r.body = req.body();
+    std::string_view incoming = r.Header("x-request-id");
+    r.request_id = SaneRequestId(incoming) ? std::string(incoming) : SecureRandom::Instance().Hex(8);
+    r.remote_address = remote;
+    return r;
+  }
+
+  Response Dispatch(Request& req) {
+    auto start = std::chrono::steady_clock::now();
+    std::string route;
+    Response res;
+    if (req.path == "/healthz" && (req.method == "GET" || req.method == "HEAD")) {
+      route = "/healthz";
+      res = stopping() ? Response::Json({{"status", "draining"}}, 503) : Response::Json({{"status", "ok"}});
+    } else if (req.path == "/metrics" && req.method == "GET") {
+      route = "/metrics";
+      res = Response::Text(metrics_.Render(), 200, "text/plain; version=0.0.4; charset=utf-8");
+    } else {
+      Response not_matched;
+      const Handler* handler = router_.Match(req, &not_matched, &route);
+      if (handler == nullptr) {
+        res = std::move(not_matched);
+      } else {
+        try {
+          res = (*handler)(req);
+        } catch (const std::exception& e) {
+          log::Error("http.handler_exception", {{"id", req.request_id}, {"route", route}, {"what", e.what()}});
+          res = Response::Error(absl::InternalError("internal error; the request id is " + req.request_id));
+        }
+      }
+    }
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    metrics_
+        .GetCounter("tandem_http_requests_total", "HTTP requests by route and status",
+                    {{"method", req.method}, {"route", route}, {"status", std::to_string(res.status)}})
+        .Inc();
+    metrics_.GetHistogram("tandem_http_request_seconds", "HTTP handler latency", {{"route", route}}).Observe(seconds);
+    log::Info("http.request", {{"id", req.request_id},
+                               {"method", req.method},
+                               {"route", route},
+                               {"status", res.status},
+                               {"bytes", static_cast<int64_t>(res.body.size())},
+                               {"ms", seconds * 1000},
+                               {"remote", req.remote_address}});
+    return res;
+  }
+
+ private:
+  asio::awaitable<void> AcceptLoop();
+
+  ServerOptions options_;
+  Router router_;
+  Metrics& metrics_;
+  std::map<std::string, std::shared_ptr<WebSocketHandler>> ws_handlers_;
+  Gauge* http_connections_;
+  Gauge* ws_connections_;
+  Gauge* draining_;
+
+  // Declared before io_context so that sessions destroyed with it can still
+  // unregister.
+  std::mutex sessions_mu_;
+  std::condition_variable sessions_cv_;
+  std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions_;
+  uint64_t next_id_ = 1;
+
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool started_ = false;
+  bool stopped_ = false;
+  int signal_ = 0;
+  std::atomic<bool> stopping_{false};
+
+  asio::io_context ioc_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::optional<tcp::acceptor> acceptor_;
+  std::optional<asio::signal_set> signals_;
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+};
+
+namespace {
+
+Response ToResponseError(int status, std::string_view code, std::string_view message) {
+  Response r = Response::Json({{"error", {{"code", code}, {"message", message}}}}, status);
+  return r;
+}
+
+http::response<http::string_body> ToBeast(const Response& r, unsigned version, bool keep_alive,
+                                          const std::string& request_id) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "tandem");
+  res.set(http::field::content_type, r.content_type);
+  if (!request_id.empty()) res.set("X-Request-Id", request_id);
+  for (const auto& [k, v] : r.headers) res.set(k, v);
+  res.body() = r.body;
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+class WsSession final : public SessionBase,
+                        public WebSocketConnection,
+                        public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(Server::Impl& server, beast::tcp_stream stream, std::string remote,
+            std::shared_ptr<WebSocketHandler> handler, std::shared_ptr<void> context)
+      : server_(server),
+        ws_(std::move(stream)),
+        remote_(std::move(remote)),
+        handler_(std::move(handler)),
+        context_(std::move(context)) {}
+
+  ~WsSession() override {
+    if (registered_) {
+      server_.Unregister(id_);
+      server_.ws_connections().Add(-1);
+    }
+  }
+
+  asio::awaitable<void> Run(http::request<http::string_body> req) {
+    auto self = shared_from_this();  // the caller holds a reference too
+    id_ = server_.Register(self);
+    registered_ = true;
+    server_.ws_connections().Add(1);
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = std::chrono::seconds(30);
+    timeouts.idle_timeout = std::chrono::nanoseconds(absl::ToInt64Nanoseconds(server_.options().idle_timeout));
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.read_message_max(server_.options().max_ws_message_bytes);
+    beast::error_code ec;
+    co_await ws_.async_accept(req, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    if (server_.stopping()) {
+      Close(1001, "server shutting down");
+    }
+    handler_->OnOpen(self);
+    beast::flat_buffer buffer;
+    for (;;) {
+      co_await ws_.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      std::string data = beast::buffers_to_string(buffer.data());
+      buffer.consume(buffer.size());
+      if (buffer.capacity() > 64 * 1024) buffer.shrink_to_fit();
+      handler_->OnMessage(self, std::move(data), ws_.got_binary());
+    }
+    closed_ = true;
+    if (ec == websocket::error::message_too_big) {
+      log::Warn("ws.message_too_big", {{"conn", id_}, {"remote", remote_}});
+    }
+    handler_->OnClose(self);
+  }
+
+  void Send(std::string data, bool binary) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), data = std::move(data), binary]() mutable {
+      self->Enqueue(Outgoing{std::move(data), binary, false, 0});
+    });
+  }
+
+  void Close(int code, std::string reason) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+      self->Enqueue(Outgoing{std::move(reason), false, true, code});
+    });
+  }
+
+  void Shutdown() override { Close(1001, "server shutting down"); }
+
+  uint64_t id() const override { return id_; }
+  const std::string& remote_address() const override { return remote_; }
+  const std::shared_ptr<void>& context() const override { return context_; }
+
+ private:
+  struct Outgoing {
+    std::string data;
+    bool binary;
+    bool close;
+    int code;
+  };
+
+  void Enqueue(Outgoing out) {
+    if (closed_ || close_queued_) return;
+    if (out.close) {
+      close_queued_ = true;
+    } else {
+      queued_bytes_ += out.data.size();
+      if (queued_bytes_ > server_.options().max_ws_queue_bytes) {
+        log::Warn("ws.send_queue_overflow", {{"conn", id_}, {"remote", remote_}});
+        queue_.clear();
+        queued_bytes_ = 0;
+        close_queued_ = true;
+        queue_.push_back(Outgoing{"send queue overflow: the client reads too slowly", false, true, 1008});
+        if (!writing_) WriteNext();
+        return;
+      }
+    }
+    queue_.push_back(std::move(out));
+    if (!writing_) WriteNext();
+  }
+
+  void WriteNext() {
+    if (queue_.empty() || closed_) {
+      writing_ = false;
+      return;
+    }
+    writing_ = true;
+    Outgoing& front = queue_.front();
+    auto self = shared_from_this();
+    if (front.close) {
+      websocket::close_reason reason(static_cast<websocket::close_code>(front.code), front.data);
+      ws_.async_close(reason, [self](beast::error_code) {
+        self->queue_.clear();
+        self->writing_ = false;
+        self->closed_ = true;
+      });
+      return;
+    }
+    ws_.binary(front.binary);
+    ws_.async_write(asio::buffer(front.data), [self](beast::error_code ec, size_t) {
+      self->queued_bytes_ -= self->queue_.front().data.size();
+      self->queue_.pop_front();
+      if (ec) {
+        self->queue_.clear();
+        self->queued_bytes_ = 0;
+        self->writing_ = false;
+        self->closed_ = true;
+        return;
+      }
+      self->WriteNext();
+    });
+  }
+
+  Server::Impl& server_;
+  websocket::stream<beast::tcp_stream> ws_;
+  std::string remote_;
+  std::shared_ptr<WebSocketHandler> handler_;
+  std::shared_ptr<void> context_;
+  uint64_t id_ = 0;
+  bool registered_ = false;
+  // Strand-confined state.
+  std::deque<Outgoing> queue_;
+  size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool close_queued_ = false;
+  bool closed_ = false;
+};
+
+class HttpSession final : public SessionBase, public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(Server::Impl& server, tcp::socket socket)
+      : server_(server), executor_(socket.get_executor()), stream_(std::move(socket)) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  ~HttpSession() override {
+    if (registered_) {
+      server_.Unregister(id_);
+      server_.http_connections().Add(-1);
+    }
+  }
+
+  void Shutdown() override {
+    asio::post(executor_, [self = shared_from_this()] {
+      self->close_after_response_ = true;
+      if (self->upgraded_) return;
+      if (self->idle_) {
+        beast::error_code ec;
+        self->stream_.socket().cancel(ec);
+      }
+    });
+  }
+
+  // `self` keeps the session alive for the coroutine's lifetime.
+  asio::awaitable<void> Run(std::shared_ptr<HttpSession> self) {
+    id_ = server_.Register(self);
+    registered_ = true;
+    server_.http_connections().Add(1);
+    const ServerOptions& opts = server_.options();
+    beast::flat_buffer buffer;
+    beast::error_code ec;
+    for (;;) {
+      if (close_after_response_ || server_.stopping()) break;
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(16 * 1024);
+      parser.body_limit(opts.max_body_bytes);
+      stream_.expires_after(std::chrono::nanoseconds(absl::ToInt64Nanoseconds(opts.idle_timeout)));
+      idle_ = true;
+      co_await http::async_read_header(stream_, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      idle_ = false;
+      if (ec == http::error::body_limit) {
+        co_await WriteError(413, "payload_too_large",
+                            absl::StrCat("request body exceeds the limit of ", opts.max_body_bytes, " bytes"),
+                            11);
+        break;
+      }
+      if (ec) {
+        if (IsHttpParseError(ec)) {
+          co_await WriteError(400, "malformed_request", "malformed HTTP request: " + ec.message(), 11);
+        }
+        break;
+      }
+      auto& header = parser.get();
+      if (auto len = parser.content_length(); len && *len > opts.max_body_bytes) {
+        co_await WriteError(413, "payload_too_large",
+                            absl::StrCat("request body of ", *len, " bytes exceeds the limit of ",
+                                         opts.max_body_bytes),
+                            header.version());
+        break;
+      }
+      if (beast::iequals(header[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, header.version()};
+        co_await http::async_write(stream_, cont, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+      }
+      if (!parser.is_done()) {
+        co_await http::async_read(stream_, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (ec == http::error::body_limit) {
+        co_await WriteError(413, "payload_too_large",
+                            absl::StrCat("request body exceeds the limit of ", opts.max_body_bytes, " bytes"),
+                            header.version());
+        break;
+      }
+      if (ec) {
+        if (IsHttpParseError(ec)) {
+          co_await WriteError(400, "malformed_request", "malformed HTTP request: " + ec.message(),
+                              header.version());
+        }
+        break;
+      }
+      http::request<http::string_body> req = parser.release();
+      if (websocket::is_upgrade(req)) {
+        co_await Upgrade(std::move(req));
+        co_return;
+      }
+      Request request = server_.MakeRequest(req, remote_);
+      Response response = server_.Dispatch(request);
+      bool keep_alive = req.keep_alive() && !close_after_response_ && !server_.stopping();
+      auto res = ToBeast(response, req.version(), keep_alive, request.request_id);
+      if (req.method() == http::verb::head) res.body().clear();
+      co_await http::async_write(stream_, res, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || !keep_alive) break;
+    }
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+ private:
+  asio::awaitable<void> WriteError(int status, std::string_view code, std::string message, unsigned version) {
+    beast::error_code ec;
+    auto res = ToBeast(ToResponseError(status, code, message), version, false, "");
+    co_await http::async_write(stream_, res, asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  asio::awaitable<void> Upgrade(http::request<http::string_body> req) {
+    Request request = server_.MakeRequest(req, remote_);
+    auto handler = server_.WebSocketFor(request.path);
+    absl::Status st = handler ? absl::OkStatus()
+                              : absl::NotFoundError(absl::StrCat("no WebSocket endpoint at ", request.path));
+    std::shared_ptr<void> context;
+    if (st.ok() && server_.stopping()) st = absl::UnavailableError("server is shutting down");
+    if (st.ok()) st = handler->OnUpgrade(request, &context);
+    if (!st.ok()) {
+      log::Info("ws.upgrade_rejected", {{"id", request.request_id},
+                                        {"path", request.path},
+                                        {"status", std::string(absl::StatusCodeToString(st.code()))}});
+      beast::error_code ec;
+      auto res = ToBeast(Response::Error(st), req.version(), false, request.request_id);
+      co_await http::async_write(stream_, res, asio::redirect_error(asio::use_awaitable, ec));
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      co_return;
+    }
+    // The connection now belongs to the WebSocket session.
+    upgraded_ = true;
+    server_.Unregister(id_);
+    server_.http_connections().Add(-1);
+    registered_ = false;
+    auto ws = std::make_shared<WsSession>(server_, std::move(stream_), remote_, std::move(handler),
+                                          std::move(context));
+    co_await ws->Run(std::move(req));
+  }
+
+  Server::Impl& server_;
+  asio::any_io_executor executor_;  // the connection's strand
+  beast::tcp_stream stream_;
+  std::string remote_;
+  uint64_t id_ = 0;
+  bool registered_ = false;
+  bool upgraded_ = false;
+  bool idle_ = false;
+  bool close_after_response_ = false;
+};
+
+}  // namespace
+
+asio::awaitable<void> Server::Impl::AcceptLoop() {
+  for (;;) {
+    tcp::socket socket(asio::make_strand(ioc_));
+    beast::error_code ec;
+    co_await acceptor_->async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+      log::Warn("http.accept_failed", {{"error", ec.message()}});
+      // Out of descriptors or similar: back off briefly instead of spinning.
+      asio::steady_timer timer(ioc_, std::chrono::milliseconds(50));
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto executor = socket.get_executor();
+    auto session = std::make_shared<HttpSession>(*this, std::move(socket));
+    asio::co_spawn(executor, session->Run(session), asio::detached);
+  }
+}
+
+absl::Status Server::Impl::Start() {
+  std::string host;
+  uint16_t port;
+  RETURN_IF_ERROR(ParseListenAddress(options_.listen, &host, &port));
+  beast::error_code ec;
+  auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("bad listen host '", host, "': ", ec.message()));
+  tcp::endpoint endpoint(address, port);
+  acceptor_.emplace(ioc_);
+  acceptor_->open(endpoint.protocol(), ec);
+  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(endpoint, ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    acceptor_.reset();
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen, ": ", ec.message()));
+  }
+  port_ = acceptor_->local_endpoint().port();
+  work_.emplace(ioc_.get_executor());
+  asio::co_spawn(ioc_, AcceptLoop(), asio::detached);
+  int n = options_.threads > 0 ? options_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
+  {
+    std::lock_guard lock(stop_mu_);
+    started_ = true;
+  }
+  log::Info("server.listening", {{"address", host}, {"port", static_cast<int>(port_)}, {"threads", n}});
+  return absl::OkStatus();
+}
+
+void Server::Impl::Stop() {
+  {
+    std::lock_guard lock(stop_mu_);
+    if (!started_ || stopped_) return;
+    stopped_ = true;
+  }
+  stopping_ = true;
+  draining_->Set(1);
+  log::Info("server.draining");
+  asio::post(ioc_, [this] {
+    beast::error_code ec;
+    if (acceptor_) acceptor_->close(ec);
+    if (signals_) signals_->cancel(ec);
+  });
+  std::vector<std::shared_ptr<SessionBase>> live;
+  {
+    std::lock_guard lock(sessions_mu_);
+    for (auto& [id, weak] : sessions_) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->Shutdown();
+  live.clear();
+  {
+    std::unique_lock lock(sessions_mu_);
+    sessions_cv_.wait_for(lock, std::chrono::nanoseconds(absl::ToInt64Nanoseconds(options_.drain_timeout)),
+                          [this] { return sessions_.empty(); });
+  }
+  work_.reset();
+  ioc_.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  log::Info("server.stopped");
+  std::lock_guard lock(stop_mu_);
+  stop_cv_.notify_all();
+}
+
+int Server::Impl::WaitForSignal() {
+  {
+    std::lock_guard lock(stop_mu_);
+    if (!started_ || stopped_) return 0;
+    signals_.emplace(ioc_, SIGINT, SIGTERM);
+    signals_->async_wait([this](const beast::error_code& ec, int signo) {
+      if (ec) return;
+      std::lock_guard lock(stop_mu_);
+      signal_ = signo;
+      stop_cv_.notify_all();
+    });
+  }
+  int signo;
+  {
+    std::unique_lock lock(stop_mu_);
+    stop_cv_.wait(lock, [this] { return signal_ != 0 || stopped_; });
+    signo = signal_;
+  }
+  if (signo) log::Info("server.signal", {{"signal", signo}});
+  Stop();
+  return signo;
+}
+
+Server::Server(ServerOptions options, Router router, Metrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(router), metrics)) {}
+Server::~Server() = default;
+void Server::AddWebSocket(std::string path, std::shared_ptr<WebSocketHandler> handler) {
+  impl_->AddWebSocket(std::move(path), std::move(handler));
+}
+absl::Status Server::Start() { return impl_->Start(); }
+uint16_t Server::port() const { return impl_->port(); }
+void Server::Stop() { impl_->Stop(); }
+int Server::WaitForSignal() { return impl_->WaitForSignal(); }
+Metrics& Server::metrics() { return impl_->metrics(); }
+
+}  // namespace tandem::net
