@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds tandem and starts it on its embedded
+# default: every service in one process, SQLite files under ./data.
+# Extra arguments go to `tandemd serve` (e.g. --listen 127.0.0.1:9000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/release -j "$(nproc)" --target tandemd tandem
+echo "tandem: starting; the command-line client is build/release/src/app/tandem"
+exec build/release/src/app/tandemd serve --data-dir data "$@"

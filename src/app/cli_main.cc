@@ -1,0 +1,14 @@
+// tandem: the command-line client for every role (messenger user, business,
+// social network user, advertiser, operator). Each area adds its commands.
+#include <CLI/CLI.hpp>
+
+#include "app/phone_cli.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tandem - command-line client"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  tandem::app::AddPhoneCommands(app, &exit_code);
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}

@@ -1,0 +1,89 @@
+// Assembles the server from configuration. Later components register their
+// routes here, each with its own database file under the data directory.
+#include "app/serve.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "net/server.h"
+
+namespace tandem::app {
+namespace {
+
+void Fail(const std::string& event, const std::string& message) {
+  log::Error(event, {{"error", message}});
+  std::cerr << "tandemd: " << message << "\n";
+}
+
+}  // namespace
+
+int Serve(const ServeFlags& flags) {
+  std::vector<std::string> overrides = flags.overrides;
+  if (!flags.listen.empty()) overrides.push_back("server.listen=" + flags.listen);
+  if (!flags.data_dir.empty()) overrides.push_back("server.data_dir=" + flags.data_dir);
+  if (flags.threads >= 0) overrides.push_back("server.threads=" + std::to_string(flags.threads));
+  if (!flags.log_level.empty()) overrides.push_back("log.level=" + flags.log_level);
+  if (flags.log_json) overrides.push_back("log.json=true");
+  auto config = Config::Load(flags.config_path, overrides);
+  if (!config.ok()) {
+    Fail("config.invalid", std::string(config.status().message()));
+    return 2;
+  }
+
+  log::Level level;
+  if (!log::ParseLevel(config->GetString("log.level", "info"), &level)) {
+    Fail("config.invalid", "log.level must be debug, info, warn, error or off");
+    return 2;
+  }
+  log::SetLevel(level);
+  auto json = config->GetBool("log.json", false);
+  auto threads = config->GetInt("server.threads", 0);
+  auto max_body = config->GetInt("server.max_body_bytes", 1 << 20);
+  for (const absl::Status& st : {json.status(), threads.status(), max_body.status()}) {
+    if (!st.ok()) {
+      Fail("config.invalid", std::string(st.message()));
+      return 2;
+    }
+  }
+  log::SetJsonFormat(*json);
+  if (std::string file = config->GetString("log.file", ""); !file.empty() && !log::SetOutputFile(file)) {
+    Fail("config.invalid", "cannot open log file " + file);
+    return 2;
+  }
+
+  std::filesystem::path data_dir = config->GetString("server.data_dir", "data");
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec || !std::filesystem::is_directory(data_dir)) {
+    Fail("data_dir.unusable", "cannot create data directory " + data_dir.string() + ": " + ec.message());
+    return 1;
+  }
+
+  net::ServerOptions options;
+  options.listen = config->GetString("server.listen", "127.0.0.1:8080");
+  options.threads = static_cast<int>(*threads);
+  options.max_body_bytes = static_cast<size_t>(*max_body);
+  net::Metrics metrics;
+  net::Router router;
+  net::Server server(options, std::move(router), metrics);
+  if (absl::Status st = server.Start(); !st.ok()) {
+    Fail("server.start_failed", std::string(st.message()));
+    return 1;
+  }
+  std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  std::string bound = host + ":" + std::to_string(server.port());
+  log::Info("tandemd.ready", {{"address", bound}, {"data_dir", data_dir.string()}});
+  if (!flags.ready_file.empty()) {
+    std::string tmp = flags.ready_file + ".tmp";
+    std::ofstream(tmp) << bound << "\n";
+    std::filesystem::rename(tmp, flags.ready_file, ec);
+  }
+  server.WaitForSignal();
+  log::Info("tandemd.exit");
+  return 0;
+}
+
+}  // namespace tandem::app

@@ -1,0 +1,31 @@
+// tandemd: the tandem server. `tandemd serve` runs every service on one
+// machine with SQLite files under the data directory (the embedded default).
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "app/serve.h"
+#include "common/config.h"
+#include "common/log.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tandemd - the tandem messenger and social network server"};
+  app.require_subcommand(1);
+  tandem::app::ServeFlags flags;
+  CLI::App* serve = app.add_subcommand("serve", "Serve the messenger and social network APIs");
+  serve->add_option("--config", flags.config_path, "TOML configuration file");
+  serve->add_option("--listen", flags.listen, "Address to listen on, host:port (port 0: any free port)");
+  serve->add_option("--data-dir", flags.data_dir, "Directory for the database files");
+  serve->add_option("--threads", flags.threads, "Server threads (0: one per core)");
+  serve->add_option("--log-level", flags.log_level, "debug, info, warn, error or off");
+  serve->add_flag("--log-json", flags.log_json, "Write logs as JSON lines");
+  serve->add_option("--set", flags.overrides, "Override any config key: --set key=value")->take_all();
+  serve->add_option("--ready-file", flags.ready_file,
+                    "Write the bound address to this file once serving (for scripts and tests)");
+  CLI11_PARSE(app, argc, argv);
+  if (serve->parsed()) return tandem::app::Serve(flags);
+  return 2;
+}

@@ -1,0 +1,5 @@
+# End-to-end tests of the foundation binaries.
+add_test(NAME e2e.serve_lifecycle
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/serve_test.sh $<TARGET_FILE:tandemd>)
+add_test(NAME e2e.phone_cli
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/phone_cli_test.sh $<TARGET_FILE:tandem>)
