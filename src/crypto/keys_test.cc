@@ -2,6 +2,7 @@
 #include "crypto/keys.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include "crypto/xeddsa.h"
 
@@ -42,6 +43,19 @@ TEST(KeyPair, FromPrivateRecomputesPublic) {
   SeededRandom random(13);
   KeyPair a = KeyPair::Generate(random);
   EXPECT_EQ(KeyPair::FromPrivate(a.private_key), a);
+}
+
+TEST(KeyPair, MatchesX25519BaseMultiplication) {
+  ASSERT_GE(sodium_init(), 0);
+  SeededRandom random(15);
+  for (int i = 0; i < 300; ++i) {
+    std::array<uint8_t, 32> raw;
+    random.Fill(raw);  // unclamped on purpose: X25519 clamps on use
+    KeyPair pair = KeyPair::FromPrivate(PrivateKey(raw));
+    std::array<uint8_t, 32> expected;
+    ASSERT_EQ(crypto_scalarmult_curve25519_base(expected.data(), raw.data()), 0);
+    EXPECT_EQ(pair.public_key.raw(), expected) << i;
+  }
 }
 
 TEST(PreKeys, SignedPreKeyVerifiesAndIdsSkipZero) {

@@ -135,6 +135,14 @@ Fe Invert(const Fe& z) {
 
 }  // namespace
 
+std::array<uint8_t, 32> EdwardsYToMontgomeryU(const std::array<uint8_t, 32>& y) {
+  std::array<uint8_t, 32> masked = y;
+  masked[31] &= 0x7F;
+  Fe one{{1, 0, 0, 0, 0}};
+  Fe fy = FromBytes(masked);
+  return ToBytes(Mul(Add(one, fy), Invert(Sub(one, fy))));
+}
+
 bool IsCanonicalFieldElement(const std::array<uint8_t, 32>& bytes) {
   if (bytes[31] & 0x80) return false;
   return ToBytes(FromBytes(bytes)) == bytes;

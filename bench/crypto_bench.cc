@@ -1,0 +1,160 @@
+// Benchmarks for tandem's Signal Protocol library. Every figure is per core
+// (single-threaded). Compare with bench/interop_peer_bench.cjs, which runs the
+// same scenarios with the npm implementation, and with BM_X25519, the limit
+// for anything that does a DH ratchet step per message.
+//
+//   cmake --build build --target crypto_bench && build/bench/crypto_bench
+#include <benchmark/benchmark.h>
+#include <sodium.h>
+
+#include <vector>
+
+#include "common/random.h"
+#include "crypto/fingerprint.h"
+#include "crypto/keys.h"
+#include "crypto/session.h"
+#include "crypto/xeddsa.h"
+
+namespace tandem::crypto {
+namespace {
+
+struct Device {
+  explicit Device(Random& random) {
+    identity.key_pair = KeyPair::Generate(random);
+    identity.registration_id = GenerateRegistrationId(random);
+    signed_prekey = GenerateSignedPreKey(identity.key_pair, 1, random);
+    one_time = GenerateOneTimePreKeys(1, 1, random)[0];
+  }
+  PreKeyLookup Lookup() const {
+    return PreKeyLookup{[this](uint32_t) -> absl::StatusOr<KeyPair> { return signed_prekey.key_pair; },
+                        [this](uint32_t) -> absl::StatusOr<KeyPair> { return one_time.key_pair; }};
+  }
+  LocalIdentity identity;
+  SignedPreKey signed_prekey;
+  OneTimePreKey one_time;
+  SessionRecord record;
+};
+
+const std::vector<uint8_t> kMessage(100, 0x61);
+
+// Alice initiates, Bob answers, so both have a full session.
+void Connect(Device& alice, Device& bob, Random& random) {
+  auto bundle = MakePreKeyBundle(bob.identity.registration_id, 1, bob.identity.key_pair.public_key,
+                                 bob.signed_prekey, &bob.one_time);
+  alice.record = *InitiateSession(alice.identity, bundle, random);
+  auto first = Encrypt(alice.record, kMessage);
+  (void)*DecryptPreKeySignalMessage(bob.record, bob.identity, bob.Lookup(), first->bytes, random);
+  auto reply = Encrypt(bob.record, kMessage);
+  (void)*DecryptSignalMessage(alice.record, reply->bytes, random);
+}
+
+void BM_X25519(benchmark::State& state) {
+  SecureRandom random;
+  KeyPair a = KeyPair::Generate(random), b = KeyPair::Generate(random);
+  for (auto _ : state) benchmark::DoNotOptimize(Agree(a.private_key, b.public_key));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_X25519);
+
+void BM_KeyPairGenerate(benchmark::State& state) {
+  SecureRandom random;
+  for (auto _ : state) benchmark::DoNotOptimize(KeyPair::Generate(random));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_KeyPairGenerate);
+
+void BM_XEdDSASign(benchmark::State& state) {
+  SecureRandom random;
+  KeyPair a = KeyPair::Generate(random);
+  for (auto _ : state) benchmark::DoNotOptimize(XEdDSASign(a.private_key, kMessage, random));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_XEdDSASign);
+
+void BM_XEdDSAVerify(benchmark::State& state) {
+  SecureRandom random;
+  KeyPair a = KeyPair::Generate(random);
+  Signature sig = XEdDSASign(a.private_key, kMessage, random);
+  for (auto _ : state) benchmark::DoNotOptimize(XEdDSAVerify(a.public_key, kMessage, sig));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_XEdDSAVerify);
+
+// A full session setup: Alice verifies Bob's bundle and runs X3DH, sends a
+// 100-byte PreKeySignalMessage, Bob runs X3DH and decrypts it.
+void BM_SessionSetup(benchmark::State& state) {
+  SecureRandom random;
+  Device alice(random), bob(random);
+  auto bundle = MakePreKeyBundle(bob.identity.registration_id, 1, bob.identity.key_pair.public_key,
+                                 bob.signed_prekey, &bob.one_time);
+  for (auto _ : state) {
+    SessionRecord a = *InitiateSession(alice.identity, bundle, random);
+    auto first = Encrypt(a, kMessage);
+    SessionRecord b;
+    auto r = DecryptPreKeySignalMessage(b, bob.identity, bob.Lookup(), first->bytes, random);
+    if (!r.ok()) state.SkipWithError("setup failed");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SessionSetup);
+
+// Alternating turns: each message is encrypted by one side and decrypted by
+// the other, and the next goes the other way, so every decryption is a DH
+// ratchet step (two X25519 agreements and one key generation).
+void BM_Alternating(benchmark::State& state) {
+  SecureRandom random;
+  Device alice(random), bob(random);
+  Connect(alice, bob, random);
+  Device* from = &alice;
+  Device* to = &bob;
+  for (auto _ : state) {
+    auto m = Encrypt(from->record, kMessage);
+    auto p = DecryptSignalMessage(to->record, m->bytes, random);
+    if (!p.ok()) state.SkipWithError("decrypt failed");
+    std::swap(from, to);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Alternating);
+
+// One-way burst: symmetric ratchet only.
+void BM_Burst(benchmark::State& state) {
+  SecureRandom random;
+  Device alice(random), bob(random);
+  Connect(alice, bob, random);
+  for (auto _ : state) {
+    auto m = Encrypt(alice.record, kMessage);
+    auto p = DecryptSignalMessage(bob.record, m->bytes, random);
+    if (!p.ok()) state.SkipWithError("decrypt failed");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Burst);
+
+// Burst plus persisting the receiver's record after every message.
+void BM_BurstWithRecordRoundTrip(benchmark::State& state) {
+  SecureRandom random;
+  Device alice(random), bob(random);
+  Connect(alice, bob, random);
+  for (auto _ : state) {
+    auto m = Encrypt(alice.record, kMessage);
+    auto p = DecryptSignalMessage(bob.record, m->bytes, random);
+    bob.record = *SessionRecord::Deserialize(bob.record.Serialize());
+    if (!p.ok()) state.SkipWithError("decrypt failed");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_BurstWithRecordRoundTrip);
+
+void BM_SafetyNumber(benchmark::State& state) {
+  SecureRandom random;
+  PublicKey a = KeyPair::Generate(random).public_key, b = KeyPair::Generate(random).public_key;
+  for (auto _ : state) benchmark::DoNotOptimize(SafetyNumber("+14155550100", a, "+14155550199", b));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SafetyNumber);
+
+}  // namespace
+}  // namespace tandem::crypto
+
+BENCHMARK_MAIN();
