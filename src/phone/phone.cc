@@ -82,7 +82,6 @@ Parsed ParseOnce(const std::string& input, const std::string& region) {
     return out;
   }
   util.Format(number, PhoneNumberUtil::E164, &out.e164);
-  util.GetRegionCodeForNumber(number, &out.region);
   return out;
 }
 
@@ -168,6 +167,14 @@ std::string_view ReasonText(Reason r) {
     case Reason::kRegionHint: return "the region hint is not a known region code";
   }
   return "unknown";
+}
+
+std::string RegionOf(std::string_view e164) {
+  PhoneNumber number;
+  if (Util().Parse(std::string(e164), "ZZ", &number) != PhoneNumberUtil::NO_PARSING_ERROR) return "";
+  std::string region;
+  Util().GetRegionCodeForNumber(number, &region);
+  return region;
 }
 
 bool IsKnownRegion(std::string_view region) {

@@ -37,8 +37,7 @@ std::string_view ReasonText(Reason r);
 
 struct Parsed {
   Reason reason = Reason::kOk;
-  std::string e164;    // "+14155550123" when reason == kOk
-  std::string region;  // "US"; may be "001" for non-geographic numbers
+  std::string e164;  // "+14155550123" when reason == kOk
 };
 
 // Parses `input` (any common formatting: spaces, dashes, dots, brackets,
@@ -48,6 +47,10 @@ Parsed Parse(std::string_view input, std::string_view region_hint = {});
 
 // Parse() as a Status: InvalidArgument with ReasonText on rejection.
 absl::StatusOr<std::string> Normalize(std::string_view input, std::string_view region_hint = {});
+
+// The region a valid E.164 number belongs to ("US"; "001" for
+// non-geographic numbers; "" if unknown). Costs about as much as a Parse.
+std::string RegionOf(std::string_view e164);
 
 // True if `region` is a region code libphonenumber knows (case-insensitive).
 bool IsKnownRegion(std::string_view region);

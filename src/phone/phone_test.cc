@@ -90,7 +90,8 @@ TEST(PhoneTest, RegionHintMatters) {
     EXPECT_NE(de.e164, "+12015550123");
   }
   EXPECT_EQ(Parse("(201) 555-0123", "US").e164, "+12015550123");
-  EXPECT_EQ(Parse("(201) 555-0123", "US").region, "US");
+  EXPECT_EQ(RegionOf("+12015550123"), "US");
+  EXPECT_EQ(RegionOf("+491701234567"), "DE");
 }
 
 TEST(PhoneTest, HashKnownAnswers) {
