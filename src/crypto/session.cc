@@ -186,29 +186,37 @@ absl::StatusOr<std::vector<uint8_t>> DecryptWithRecord(SessionRecord& record,
                                                        const internal::SignalMessageView& message,
                                                        Random& random) {
   auto& current = record.current_state();
-  if (!current) return absl::FailedPreconditionError("no session with this device");
-  SessionState scratch = *current;
-  auto first = DecryptWithState(scratch, message, random);
-  if (first.ok()) {
-    *current = std::move(scratch);
-    return first;
-  }
-  // A replay or an overlong skip on a chain the current session knows cannot
-  // be fixed by another session.
-  if (absl::IsAlreadyExists(first.status()) || absl::IsResourceExhausted(first.status())) {
-    return first.status();
-  }
   auto& archived = record.archived_states();
+  if (!current && archived.empty()) return absl::FailedPreconditionError("no session with this device");
+  std::optional<absl::Status> first_error;
+  SessionState scratch;
+  if (current) {
+    scratch = *current;
+    auto result = DecryptWithState(scratch, message, random);
+    if (result.ok()) {
+      *current = std::move(scratch);
+      return result;
+    }
+    // A replay or an overlong skip on a chain the current session knows
+    // cannot be fixed by another session.
+    if (absl::IsAlreadyExists(result.status()) || absl::IsResourceExhausted(result.status())) {
+      return result.status();
+    }
+    first_error = result.status();
+  }
   for (size_t i = 0; i < archived.size(); ++i) {
     scratch = archived[i];
     auto result = DecryptWithState(scratch, message, random);
-    if (!result.ok()) continue;
+    if (!result.ok()) {
+      if (!first_error) first_error = result.status();
+      continue;
+    }
     archived.erase(archived.begin() + static_cast<ptrdiff_t>(i));
-    archived.push_front(std::move(*current));
-    *current = std::move(scratch);
+    if (current) archived.push_front(std::move(*current));
+    current = std::move(scratch);
     return result;
   }
-  return first.status();
+  return *first_error;
 }
 
 void Promote(SessionRecord& record, SessionState&& state) {

@@ -348,6 +348,17 @@ TEST_F(SessionTest, ReinitiatedSessionReplacesOldOne) {
   EXPECT_EQ(*late, Bytes("sent on the old session"));
 }
 
+TEST_F(SessionTest, ArchivedSessionStillDecryptsAndBecomesCurrent) {
+  Establish();
+  auto m = Send(alice_, "after archive");
+  bob_.record.ArchiveCurrentSession();
+  EXPECT_FALSE(bob_.record.has_session());
+  auto got = Deliver(bob_, m);  // a prekey message for the archived session
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(bob_.record.has_session());
+  EXPECT_EQ(bob_.record.archived_count(), 0u);
+}
+
 TEST_F(SessionTest, InspectPreKeyMessage) {
   ASSERT_TRUE(InitiateSession(alice_.record, alice_.identity, bob_.Bundle(true), random_).ok());
   auto m = Send(alice_, "x");
