@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 target=${1:?usage: scripts/fuzz.sh TARGET [SECONDS]}
 seconds=${2:-60}
 bash scripts/install-deps.sh
-CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DTANDEM_LIBFUZZER=ON -DTANDEM_BENCH=OFF \
+CC=clang CXX=clang++ cmake -S . -B build/libfuzzer -G Ninja -DTANDEM_LIBFUZZER=ON -DTANDEM_BENCH=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build/fuzz --target "$target"
+cmake --build build/libfuzzer --target "$target"
 mkdir -p "fuzz/corpus/$target"
-"build/fuzz/fuzz/$target" -max_total_time="$seconds" "fuzz/corpus/$target"
+"build/libfuzzer/fuzz/$target" -max_total_time="$seconds" "fuzz/corpus/$target"

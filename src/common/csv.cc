@@ -39,7 +39,7 @@ absl::Status ParseCsvLine(std::string_view line, std::vector<std::string>* field
 }
 
 std::string CsvField(std::string_view field) {
-  bool quote = field.find_first_of(",\"\n") != std::string_view::npos ||
+  bool quote = field.find_first_of(",\"\r\n") != std::string_view::npos ||
                (!field.empty() && (field.front() == ' ' || field.back() == ' '));
   if (!quote) return std::string(field);
   std::string out = "\"";

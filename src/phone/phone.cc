@@ -82,6 +82,12 @@ Parsed ParseOnce(const std::string& input, const std::string& region) {
     return out;
   }
   util.Format(number, PhoneNumberUtil::E164, &out.e164);
+  // E.164 allows at most 15 digits; libphonenumber's metadata accepts a few
+  // longer national ranges that no E.164 system can address.
+  if (out.e164.size() > 16) {
+    out.e164.clear();
+    out.reason = Reason::kTooLong;
+  }
   return out;
 }
 

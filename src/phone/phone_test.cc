@@ -76,6 +76,8 @@ TEST(PhoneTest, RejectionsSayWhy) {
   Reason invalid = Parse("+1 999 555 0123").reason;  // no area code 999
   EXPECT_TRUE(invalid == Reason::kInvalidForRegion || invalid == Reason::kInvalidLength)
       << ReasonCode(invalid);
+  // Longer than E.164 allows, although libphonenumber's metadata accepts it.
+  EXPECT_EQ(Parse("333333333333332", "DE").reason, Reason::kTooLong);
   auto st = Normalize("+1 415");
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.status().code(), absl::StatusCode::kInvalidArgument);
