@@ -1,0 +1,77 @@
+#include "client/client_store.h"
+
+#include <gtest/gtest.h>
+
+#include "common/random.h"
+
+namespace tandem::client {
+namespace {
+
+TEST(ClientStoreTest, AccountKeysSessionsAndOutboxRoundTrip) {
+  auto store = ClientStore::Open(":memory:");
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto& s = **store;
+  EXPECT_EQ(s.LoadAccount().status().code(), absl::StatusCode::kNotFound);
+
+  SeededRandom random(1);
+  AccountRow a;
+  a.server = "127.0.0.1:1";
+  a.number = "+14155550123";
+  a.account_id = 7;
+  a.device_id = 1;
+  a.password = "pw";
+  a.identity.key_pair = crypto::KeyPair::Generate(random);
+  a.identity.registration_id = 42;
+  ASSERT_TRUE(s.SaveAccount(a).ok());
+  auto loaded = s.LoadAccount();
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->identity.key_pair, a.identity.key_pair);
+  EXPECT_EQ(loaded->account_id, 7u);
+
+  auto otps = crypto::GenerateOneTimePreKeys(1, 3, random);
+  ASSERT_TRUE(s.SaveOneTimePreKeys(otps).ok());
+  EXPECT_EQ(*s.LoadOneTimePreKey(2), otps[1].key_pair);
+  ASSERT_TRUE(s.DeleteOneTimePreKey(2).ok());
+  EXPECT_EQ(s.LoadOneTimePreKey(2).status().code(), absl::StatusCode::kNotFound);
+
+  // Identity changes are detected.
+  auto k1 = crypto::KeyPair::Generate(random).public_key;
+  auto k2 = crypto::KeyPair::Generate(random).public_key;
+  EXPECT_FALSE(*s.SaveIdentity("+1", k1, 10));
+  EXPECT_FALSE(*s.SaveIdentity("+1", k1, 11));
+  EXPECT_TRUE(*s.SaveIdentity("+1", k2, 12));
+  EXPECT_EQ(s.LoadIdentity("+1")->changed_at_ms, 12);
+
+  // Outbox keeps insertion order.
+  ASSERT_TRUE(s.AddToOutbox({"b", "+1", 1, 2, "x"}).ok());
+  ASSERT_TRUE(s.AddToOutbox({"a", "+1", 1, 2, std::string("\0y", 2)}).ok());
+  auto out = s.Outbox();
+  ASSERT_EQ(out->size(), 2u);
+  EXPECT_EQ((*out)[0].client_message_id, "b");
+  EXPECT_EQ((*out)[1].ciphertext, std::string("\0y", 2));
+  ASSERT_TRUE(s.RemoveFromOutbox("b").ok());
+  EXPECT_EQ(s.Outbox()->size(), 1u);
+
+  // Outgoing statuses only move forward.
+  ASSERT_TRUE(s.AddMessage({0, "+1", Direction::kOutgoing, "m1", "hi", 1, 0, "pending"}).ok());
+  ASSERT_TRUE(s.SetOutgoingStatus("m1", "read").ok());
+  ASSERT_TRUE(s.SetOutgoingStatus("m1", "delivered").ok());
+  EXPECT_EQ(s.Messages("+1", 10)->back().status, "read");
+  // Incoming duplicates are refused.
+  ASSERT_TRUE(s.AddMessage({0, "+1", Direction::kIncoming, "x", "yo", 1, 2, "received"}).ok());
+  EXPECT_EQ(s.AddMessage({0, "+1", Direction::kIncoming, "x", "yo", 1, 2, "received"}).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(s.UnreadFrom("")->size(), 1u);
+  ASSERT_TRUE(s.MarkIncomingRead("+1").ok());
+  EXPECT_TRUE(s.UnreadFrom("")->empty());
+
+  EXPECT_FALSE(*s.SeenEnvelope(5));
+  ASSERT_TRUE(s.MarkEnvelopeSeen(5).ok());
+  EXPECT_TRUE(*s.SeenEnvelope(5));
+
+  ASSERT_TRUE(s.DeleteEverything().ok());
+  EXPECT_EQ(s.LoadAccount().status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace tandem::client

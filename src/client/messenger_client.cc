@@ -1,0 +1,624 @@
+// The messenger client's protocol logic: registration, session setup from
+// prekey bundles, the outbox, envelope processing and receipts.
+#include "client/messenger_client.h"
+
+#include <sodium.h>
+
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "client/content.pb.h"
+#include "common/log.h"
+#include "crypto/fingerprint.h"
+#include "crypto/session.h"
+#include "net/client.h"
+#include "phone/phone.h"
+#include "relay/protocol.h"
+#include <nlohmann/json.hpp>
+
+namespace tandem::client {
+namespace {
+
+using nlohmann::json;
+namespace pb = relay::pb;
+namespace cpb = ::tandem::client::v1;
+
+constexpr size_t kPaddingBlock = 160;
+
+std::string Base64(std::span<const uint8_t> bytes) {
+  std::string out(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+absl::StatusOr<std::vector<uint8_t>> FromBase64(const std::string& text) {
+  std::vector<uint8_t> out(text.size());
+  size_t len = 0;
+  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &len, nullptr,
+                        sodium_base64_VARIANT_ORIGINAL) != 0) {
+    return absl::InvalidArgumentError("malformed base64 from the relay");
+  }
+  out.resize(len);
+  return out;
+}
+
+std::span<const uint8_t> AsBytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// Pads to a multiple of 160 bytes (0x80 then zeros) so ciphertext lengths say
+// little about message lengths.
+std::vector<uint8_t> Pad(const std::string& content) {
+  std::vector<uint8_t> out(content.begin(), content.end());
+  out.push_back(0x80);
+  while (out.size() % kPaddingBlock) out.push_back(0);
+  return out;
+}
+
+absl::StatusOr<std::string> Unpad(const std::vector<uint8_t>& padded) {
+  size_t end = padded.size();
+  while (end > 0 && padded[end - 1] == 0) --end;
+  if (end == 0 || padded[end - 1] != 0x80) return absl::InvalidArgumentError("bad message padding");
+  return std::string(padded.begin(), padded.begin() + static_cast<long>(end - 1));
+}
+
+absl::Status HttpError(const absl::StatusOr<net::HttpResponse>& r) {
+  if (!r.ok()) return r.status();
+  return net::StatusFromResponse(*r);
+}
+
+}  // namespace
+
+class MessengerClient::Impl {
+ public:
+  Impl(ClientOptions options, std::unique_ptr<ClientStore> store)
+      : options_(std::move(options)),
+        clock_(options_.clock ? *options_.clock : SystemClock::Real()),
+        random_(options_.random ? *options_.random : SecureRandom::Instance()),
+        store_(std::move(store)) {
+    auto account = store_->LoadAccount();
+    if (account.ok()) account_ = *std::move(account);
+  }
+
+  ClientStore& store() { return *store_; }
+  bool registered() const { return account_.has_value(); }
+  std::string number() const { return account_ ? account_->number : ""; }
+
+  int64_t NowMs() const { return absl::ToUnixMillis(clock_.Now()); }
+
+  std::string Server() const { return account_ ? account_->server : options_.server; }
+
+  relay::Credentials Creds() const {
+    return relay::Credentials{account_->account_id, account_->device_id, account_->password};
+  }
+
+  net::Headers Auth() const { return {{"Authorization", relay::BasicAuthorization(Creds())}}; }
+
+  net::HttpClient& Http() {
+    if (!http_) http_ = std::make_unique<net::HttpClient>(Server());
+    return *http_;
+  }
+
+  absl::Status RequireAccount() const {
+    if (!account_) return absl::FailedPreconditionError("this profile is not registered yet: run `tandem register`");
+    return absl::OkStatus();
+  }
+
+  // ---- registration and keys ----
+
+  absl::StatusOr<std::string> RequestCode(const std::string& number, const std::string& region) {
+    if (Server().empty()) return absl::InvalidArgumentError("no relay address given (--server host:port)");
+    json body = {{"number", number}};
+    if (!region.empty()) body["region"] = region;
+    auto r = Http().Post("/v1/registration/code", body.dump());
+    RETURN_IF_ERROR(HttpError(r));
+    auto j = json::parse(r->body, nullptr, false);
+    return j.is_object() && j.contains("number") ? j["number"].get<std::string>() : number;
+  }
+
+  absl::Status Verify(const std::string& number, const std::string& region, const std::string& code) {
+    crypto::LocalIdentity identity;
+    identity.key_pair = crypto::KeyPair::Generate(random_);
+    identity.registration_id = crypto::GenerateRegistrationId(random_);
+    json body = {{"number", number},
+                 {"code", code},
+                 {"identity_key", Base64(identity.key_pair.public_key.Serialize())},
+                 {"registration_id", identity.registration_id}};
+    if (!region.empty()) body["region"] = region;
+    auto r = Http().Post("/v1/registration/verify", body.dump());
+    RETURN_IF_ERROR(HttpError(r));
+    auto j = json::parse(r->body, nullptr, false);
+    if (!j.is_object() || !j.contains("account_id") || !j.contains("password")) {
+      return absl::InternalError("unexpected answer from the relay: " + r->body.substr(0, 200));
+    }
+    AccountRow account;
+    account.server = Server();
+    account.number = j.value("number", number);
+    account.account_id = j["account_id"].get<uint64_t>();
+    account.device_id = j.value("device_id", 1u);
+    account.password = j["password"].get<std::string>();
+    account.identity = identity;
+    account.next_prekey_id = 1;
+    account.signed_prekey_id = 1;
+    // A new installation: nothing of the old one's sessions and keys remains.
+    RETURN_IF_ERROR(store_->DeleteEverything());
+    RETURN_IF_ERROR(store_->SaveAccount(account));
+    account_ = account;
+    http_.reset();
+    crypto::SignedPreKey spk = crypto::GenerateSignedPreKey(identity.key_pair, account.signed_prekey_id, random_);
+    RETURN_IF_ERROR(store_->SaveSignedPreKey(spk));
+    return UploadPreKeys(&spk, options_.one_time_prekeys);
+  }
+
+  absl::Status UploadPreKeys(const crypto::SignedPreKey* spk, int count) {
+    auto keys = crypto::GenerateOneTimePreKeys(account_->next_prekey_id, static_cast<size_t>(count), random_);
+    RETURN_IF_ERROR(store_->SaveOneTimePreKeys(keys));
+    account_->next_prekey_id = keys.empty() ? account_->next_prekey_id : keys.back().id + 1;
+    RETURN_IF_ERROR(store_->SaveAccount(*account_));
+    json body = json::object();
+    body["identity_key"] = Base64(account_->identity.key_pair.public_key.Serialize());
+    if (spk) {
+      body["signed_prekey"] = {{"id", spk->id},
+                               {"public_key", Base64(spk->key_pair.public_key.Serialize())},
+                               {"signature", Base64(spk->signature)}};
+    }
+    // The relay takes bounded batches.
+    size_t i = 0;
+    do {
+      json batch = body;
+      batch["one_time_prekeys"] = json::array();
+      for (size_t n = 0; n < 100 && i < keys.size(); ++n, ++i) {
+        batch["one_time_prekeys"].push_back(
+            {{"id", keys[i].id}, {"public_key", Base64(keys[i].key_pair.public_key.Serialize())}});
+      }
+      auto r = Http().Request("PUT", "/v1/keys", batch.dump(), Auth());
+      RETURN_IF_ERROR(HttpError(r));
+      body.erase("signed_prekey");
+    } while (i < keys.size());
+    return absl::OkStatus();
+  }
+
+  absl::Status RefillPreKeys() {
+    auto r = Http().Get("/v1/keys/count", Auth());
+    RETURN_IF_ERROR(HttpError(r));
+    auto j = json::parse(r->body, nullptr, false);
+    int64_t count = j.is_object() ? j.value("count", int64_t{0}) : 0;
+    if (count >= options_.prekey_refill_below) return absl::OkStatus();
+    return UploadPreKeys(nullptr, options_.one_time_prekeys - static_cast<int>(count));
+  }
+
+  struct FetchedBundle {
+    crypto::PreKeyBundle bundle;
+    std::string number;
+  };
+
+  absl::StatusOr<FetchedBundle> FetchBundle(const std::string& peer) {
+    auto r = Http().Get("/v1/keys/" + peer, Auth());
+    RETURN_IF_ERROR(HttpError(r));
+    auto j = json::parse(r->body, nullptr, false);
+    if (!j.is_object() || !j.contains("devices") || j["devices"].empty()) {
+      return absl::NotFoundError(absl::StrCat(peer, " has no devices with keys"));
+    }
+    FetchedBundle out;
+    out.number = j.value("number", peer);
+    ASSIGN_OR_RETURN(auto identity_bytes, FromBase64(j["identity_key"].get<std::string>()));
+    ASSIGN_OR_RETURN(auto identity, crypto::PublicKey::Deserialize(identity_bytes));
+    const json& d = j["devices"][0];
+    const json& spk = d["signed_prekey"];
+    ASSIGN_OR_RETURN(auto spk_bytes, FromBase64(spk["public_key"].get<std::string>()));
+    ASSIGN_OR_RETURN(auto spk_key, crypto::PublicKey::Deserialize(spk_bytes));
+    ASSIGN_OR_RETURN(auto sig_bytes, FromBase64(spk["signature"].get<std::string>()));
+    if (sig_bytes.size() != crypto::kSignatureSize) return absl::InvalidArgumentError("bad signature length");
+    crypto::PreKeyBundle& b = out.bundle;
+    b.registration_id = d.value("registration_id", 0u);
+    b.device_id = d.value("device_id", 1u);
+    b.identity_key = identity;
+    b.signed_prekey = {spk["id"].get<uint32_t>(), spk_key};
+    std::copy(sig_bytes.begin(), sig_bytes.end(), b.signed_prekey_signature.begin());
+    if (d.contains("one_time_prekey") && d["one_time_prekey"].is_object()) {
+      const json& otp = d["one_time_prekey"];
+      ASSIGN_OR_RETURN(auto otp_bytes, FromBase64(otp["public_key"].get<std::string>()));
+      ASSIGN_OR_RETURN(auto otp_key, crypto::PublicKey::Deserialize(otp_bytes));
+      b.one_time_prekey = crypto::PublicPreKey{otp["id"].get<uint32_t>(), otp_key};
+    }
+    return out;
+  }
+
+  // ---- sending ----
+
+  absl::StatusOr<std::string> NormalizePeer(const std::string& peer) {
+    std::string region = phone::RegionOf(account_->number);
+    auto n = phone::Normalize(peer, region == "001" ? "" : region);
+    if (!n.ok()) return absl::InvalidArgumentError(absl::StrCat("'", peer, "': ", std::string(n.status().message())));
+    return *n;
+  }
+
+  absl::StatusOr<std::string> Send(const std::string& peer_in, const std::string& text) {
+    RETURN_IF_ERROR(RequireAccount());
+    ASSIGN_OR_RETURN(std::string peer, NormalizePeer(peer_in));
+    if (peer == account_->number) return absl::InvalidArgumentError("sending to yourself is not supported");
+    uint32_t device = 1;
+    auto record = store_->LoadSession(peer, device);
+    std::vector<Event> pending_events;
+    if (!record.ok() || !record->has_session()) {
+      ASSIGN_OR_RETURN(FetchedBundle fetched, FetchBundle(peer));
+      device = fetched.bundle.device_id;
+      ASSIGN_OR_RETURN(bool changed, store_->SaveIdentity(peer, fetched.bundle.identity_key, NowMs()));
+      if (changed) key_changes_.push_back(peer);
+      ASSIGN_OR_RETURN(crypto::SessionRecord fresh, crypto::InitiateSession(account_->identity, fetched.bundle, random_));
+      record = std::move(fresh);
+    }
+    std::string id = random_.Hex(16);
+    cpb::Content content;
+    auto* t = content.mutable_text();
+    t->set_id(id);
+    t->set_body(text);
+    t->set_sent_at_ms(NowMs());
+    ASSIGN_OR_RETURN(crypto::CiphertextMessage ct, crypto::Encrypt(*record, Pad(content.SerializeAsString())));
+    RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
+      RETURN_IF_ERROR(store_->SaveSession(peer, device, *record));
+      RETURN_IF_ERROR(store_->AddToOutbox(
+          {id, peer, device,
+           ct.type == crypto::MessageType::kPreKey ? pb::ENVELOPE_TYPE_PREKEY_MESSAGE : pb::ENVELOPE_TYPE_SIGNAL_MESSAGE,
+           std::string(ct.bytes.begin(), ct.bytes.end())}));
+      MessageRow m{0, peer, Direction::kOutgoing, id, text, t->sent_at_ms(), 0, "pending"};
+      return store_->AddMessage(m).status();
+    }));
+    return id;
+  }
+
+  // Encrypts a receipt to `peer` and queues it (inside the caller's transaction).
+  absl::Status QueueReceipt(const std::string& peer, uint32_t device, crypto::SessionRecord& record,
+                            cpb::Receipt::Kind kind, const std::vector<std::string>& ids) {
+    cpb::Content content;
+    auto* r = content.mutable_receipt();
+    r->set_kind(kind);
+    for (const auto& id : ids) r->add_message_ids(id);
+    ASSIGN_OR_RETURN(crypto::CiphertextMessage ct, crypto::Encrypt(record, Pad(content.SerializeAsString())));
+    RETURN_IF_ERROR(store_->SaveSession(peer, device, record));
+    return store_->AddToOutbox({random_.Hex(16), peer, device, pb::ENVELOPE_TYPE_RECEIPT,
+                                std::string(ct.bytes.begin(), ct.bytes.end())});
+  }
+
+  absl::StatusOr<int> MarkRead(const std::string& peer_in) {
+    RETURN_IF_ERROR(RequireAccount());
+    std::string peer;
+    if (!peer_in.empty()) {
+      ASSIGN_OR_RETURN(peer, NormalizePeer(peer_in));
+    }
+    ASSIGN_OR_RETURN(auto unread, store_->UnreadFrom(peer));
+    std::map<std::string, std::vector<std::string>> by_peer;
+    for (const auto& m : unread) by_peer[m.peer].push_back(m.message_id);
+    RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
+      for (auto& [p, ids] : by_peer) {
+        auto record = store_->LoadSession(p, 1);
+        if (!record.ok()) continue;
+        RETURN_IF_ERROR(QueueReceipt(p, 1, *record, cpb::Receipt::READ, ids));
+      }
+      return store_->MarkIncomingRead(peer);
+    }));
+    return static_cast<int>(unread.size());
+  }
+
+  // ---- the stream ----
+
+  absl::Status Connect() {
+    if (ws_ && !ws_->closed()) return absl::OkStatus();
+    runtime_ = std::make_unique<net::ClientRuntime>(1);
+    auto ws = net::WebSocketClient::Connect(*runtime_, Server(), std::string(relay::kWebSocketPath), Auth());
+    if (!ws.ok()) return ws.status();
+    ws_ = *std::move(ws);
+    in_flight_.clear();
+    queue_empty_ = false;
+    return absl::OkStatus();
+  }
+
+  void Disconnect() {
+    if (ws_) ws_->Close(1000, "bye");
+    ws_.reset();
+    runtime_.reset();
+  }
+
+  absl::Status SubmitOutbox() {
+    ASSIGN_OR_RETURN(auto rows, store_->Outbox());
+    std::set<std::string> flying;
+    for (const auto& [rid, cmid] : in_flight_) flying.insert(cmid);
+    for (const auto& row : rows) {
+      if (flying.contains(row.client_message_id)) continue;
+      uint64_t rid = next_request_id_++;
+      in_flight_[rid] = row.client_message_id;
+      ws_->Send(relay::EncodeSubmit(rid, row.client_message_id, relay::RecipientByNumber(row.recipient, row.device_id),
+                                    static_cast<pb::EnvelopeType>(row.type), row.ciphertext));
+    }
+    return absl::OkStatus();
+  }
+
+  void FlushKeyChanges(const EventHandler& on_event) {
+    for (const auto& peer : key_changes_) on_event(Event{Event::Kind::kKeyChanged, peer, "", "", NowMs(), ""});
+    key_changes_.clear();
+  }
+
+  absl::Status HandleFrame(const std::string& bytes, const EventHandler& on_event) {
+    ASSIGN_OR_RETURN(pb::ServerFrame frame, relay::DecodeServerFrame(bytes));
+    switch (frame.body_case()) {
+      case pb::ServerFrame::kSubmitResult: {
+        const auto& r = frame.submit_result();
+        in_flight_.erase(frame.request_id());
+        RETURN_IF_ERROR(store_->RemoveFromOutbox(r.client_message_id()));
+        RETURN_IF_ERROR(store_->SetOutgoingStatus(r.client_message_id(), "sent"));
+        if (IsOutgoingMessage(r.client_message_id())) {
+          on_event(Event{Event::Kind::kSent, "", r.client_message_id(), "", r.server_timestamp_ms(), ""});
+        }
+        return absl::OkStatus();
+      }
+      case pb::ServerFrame::kError: {
+        const auto& e = frame.error();
+        in_flight_.erase(frame.request_id());
+        absl::Status st = relay::StatusFromError(e);
+        if (e.client_message_id().empty()) {
+          on_event(Event{Event::Kind::kFailed, "", "", "", NowMs(), std::string(st.message())});
+          return absl::OkStatus();
+        }
+        if (st.code() == absl::StatusCode::kResourceExhausted || st.code() == absl::StatusCode::kUnavailable) {
+          retry_later_ = true;  // stays in the outbox
+          return absl::OkStatus();
+        }
+        RETURN_IF_ERROR(store_->RemoveFromOutbox(e.client_message_id()));
+        RETURN_IF_ERROR(store_->SetOutgoingStatus(e.client_message_id(), "failed"));
+        on_event(Event{Event::Kind::kFailed, "", e.client_message_id(), "", NowMs(),
+                       absl::StrCat(e.code(), ": ", e.message())});
+        return absl::OkStatus();
+      }
+      case pb::ServerFrame::kDeliver:
+        return HandleEnvelope(frame.deliver().envelope(), on_event);
+      case pb::ServerFrame::kQueueEmpty:
+        queue_empty_ = true;
+        return absl::OkStatus();
+      default:
+        return absl::OkStatus();
+    }
+  }
+
+  bool IsOutgoingMessage(const std::string& id) {
+    auto rows = store_->db().Query("SELECT 1 FROM messages WHERE direction = 'out' AND message_id = $1", {id});
+    return rows.ok() && !rows->empty();
+  }
+
+  void Ack(uint64_t server_id) { ws_->Send(relay::EncodeAck(std::span<const uint64_t>(&server_id, 1))); }
+
+  absl::Status HandleEnvelope(const pb::Envelope& env, const EventHandler& on_event) {
+    const uint64_t sid = env.server_id();
+    ASSIGN_OR_RETURN(bool seen, store_->SeenEnvelope(sid));
+    if (seen) {
+      Ack(sid);
+      return absl::OkStatus();
+    }
+    const std::string peer = env.sender_number();
+    const uint32_t device = env.sender_device_id() ? env.sender_device_id() : 1;
+    auto loaded = store_->LoadSession(peer, device);
+    crypto::SessionRecord record = loaded.ok() ? *std::move(loaded) : crypto::SessionRecord();
+    std::vector<uint8_t> padded;
+    std::optional<uint32_t> consumed;
+    std::optional<crypto::PublicKey> new_identity;
+    auto fail = [&](const absl::Status& st) -> absl::Status {
+      // Undecryptable envelopes are dropped (acknowledged) so they do not
+      // block the queue; the user is told.
+      RETURN_IF_ERROR(store_->MarkEnvelopeSeen(sid));
+      Ack(sid);
+      on_event(Event{Event::Kind::kFailed, peer, "", "", env.server_timestamp_ms(),
+                     absl::StrCat("could not decrypt a message: ", std::string(st.message()))});
+      return absl::OkStatus();
+    };
+    const auto ct = AsBytes(env.ciphertext());
+    if (env.type() == pb::ENVELOPE_TYPE_PREKEY_MESSAGE) {
+      crypto::PreKeyLookup lookup{
+          [this](uint32_t id) { return store_->LoadSignedPreKey(id); },
+          [this](uint32_t id) { return store_->LoadOneTimePreKey(id); }};
+      auto r = crypto::DecryptPreKeySignalMessage(record, account_->identity, lookup, ct, random_);
+      if (!r.ok()) return fail(r.status());
+      padded = std::move(r->plaintext);
+      consumed = r->consumed_one_time_prekey;
+      new_identity = r->remote_identity;
+    } else {
+      auto r = crypto::DecryptSignalMessage(record, ct, random_);
+      if (!r.ok()) return fail(r.status());
+      padded = *std::move(r);
+    }
+    auto unpadded = Unpad(padded);
+    cpb::Content content;
+    if (!unpadded.ok() || !content.ParseFromString(*unpadded)) return fail(absl::InvalidArgumentError("malformed content"));
+
+    std::vector<Event> events;
+    RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
+      RETURN_IF_ERROR(store_->SaveSession(peer, device, record));
+      if (consumed) RETURN_IF_ERROR(store_->DeleteOneTimePreKey(*consumed));
+      if (new_identity) {
+        ASSIGN_OR_RETURN(bool changed, store_->SaveIdentity(peer, *new_identity, NowMs()));
+        if (changed) events.push_back(Event{Event::Kind::kKeyChanged, peer, "", "", NowMs(), ""});
+      }
+      RETURN_IF_ERROR(store_->MarkEnvelopeSeen(sid));
+      if (content.has_text()) {
+        const auto& t = content.text();
+        MessageRow m{0, peer, Direction::kIncoming, t.id(), t.body(), t.sent_at_ms(), env.server_timestamp_ms(), "received"};
+        auto added = store_->AddMessage(m);
+        if (added.ok()) {
+          events.push_back(Event{Event::Kind::kMessage, peer, t.id(), t.body(), env.server_timestamp_ms(), ""});
+        } else if (added.status().code() != absl::StatusCode::kAlreadyExists) {
+          return added.status();
+        }
+        RETURN_IF_ERROR(QueueReceipt(peer, device, record, cpb::Receipt::DELIVERED, {t.id()}));
+      } else if (content.has_receipt()) {
+        const auto& r = content.receipt();
+        const bool read = r.kind() == cpb::Receipt::READ;
+        for (const auto& id : r.message_ids()) {
+          RETURN_IF_ERROR(store_->SetOutgoingStatus(id, read ? "read" : "delivered"));
+          events.push_back(Event{read ? Event::Kind::kRead : Event::Kind::kDelivered, peer, id, "",
+                                 env.server_timestamp_ms(), ""});
+        }
+      }
+      return absl::OkStatus();
+    }));
+    Ack(sid);
+    for (const auto& e : events) on_event(e);
+    return SubmitOutbox();
+  }
+
+  absl::Status Pump(const EventHandler& on_event, absl::Time deadline, const std::function<bool()>& done) {
+    while (!done()) {
+      if (clock_.Now() >= deadline) return absl::DeadlineExceededError("timed out waiting for the relay");
+      auto m = ws_->Receive(absl::Milliseconds(200));
+      if (!m.ok()) {
+        if (m.status().code() == absl::StatusCode::kDeadlineExceeded) continue;
+        return absl::UnavailableError(absl::StrCat("connection to the relay closed (code ", ws_->close_code(), ")"));
+      }
+      RETURN_IF_ERROR(HandleFrame(m->data, on_event));
+      FlushKeyChanges(on_event);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Sync(const EventHandler& on_event, absl::Duration timeout) {
+    RETURN_IF_ERROR(RequireAccount());
+    FlushKeyChanges(on_event);
+    RETURN_IF_ERROR(RefillPreKeys());
+    RETURN_IF_ERROR(Connect());
+    retry_later_ = false;
+    RETURN_IF_ERROR(SubmitOutbox());
+    absl::Status st = Pump(on_event, absl::Now() + timeout, [this] { return queue_empty_ && in_flight_.empty(); });
+    Disconnect();
+    if (st.ok() && retry_later_) {
+      return absl::ResourceExhaustedError("the relay asked to retry some messages later; they stay queued");
+    }
+    return st;
+  }
+
+  absl::Status Listen(const EventHandler& on_event, const std::function<bool()>& keep_going) {
+    RETURN_IF_ERROR(RequireAccount());
+    FlushKeyChanges(on_event);
+    RETURN_IF_ERROR(RefillPreKeys());
+    RETURN_IF_ERROR(Connect());
+    RETURN_IF_ERROR(SubmitOutbox());
+    absl::Time last_submit = absl::Now();
+    absl::Status st = Pump(on_event, absl::InfiniteFuture(), [&] {
+      if (!keep_going()) return true;
+      // Messages queued by another process using this profile go out too.
+      if (absl::Now() - last_submit > absl::Seconds(1)) {
+        last_submit = absl::Now();
+        SubmitOutbox().IgnoreError();
+      }
+      return false;
+    });
+    Disconnect();
+    return st;
+  }
+
+  // ---- the rest ----
+
+  absl::StatusOr<std::vector<std::string>> Discover(const std::vector<std::string>& numbers, int64_t* budget) {
+    RETURN_IF_ERROR(RequireAccount());
+    std::string region = phone::RegionOf(account_->number);
+    json body = {{"numbers", numbers}};
+    if (!region.empty() && region != "001") body["region"] = region;
+    auto r = Http().Post("/v1/directory", body.dump(), Auth());
+    RETURN_IF_ERROR(HttpError(r));
+    auto j = json::parse(r->body, nullptr, false);
+    if (!j.is_object() || !j.contains("registered")) return absl::InternalError("unexpected directory answer");
+    if (budget) *budget = j.value("budget_remaining", int64_t{-1});
+    return j["registered"].get<std::vector<std::string>>();
+  }
+
+  absl::StatusOr<std::string> SafetyNumber(const std::string& peer_in) {
+    RETURN_IF_ERROR(RequireAccount());
+    ASSIGN_OR_RETURN(std::string peer, NormalizePeer(peer_in));
+    auto known = store_->LoadIdentity(peer);
+    crypto::PublicKey key;
+    if (known.ok()) {
+      key = known->identity_key;
+    } else {
+      ASSIGN_OR_RETURN(FetchedBundle fetched, FetchBundle(peer));
+      key = fetched.bundle.identity_key;
+      ASSIGN_OR_RETURN(bool changed, store_->SaveIdentity(peer, key, NowMs()));
+      (void)changed;
+    }
+    std::string digits = crypto::SafetyNumber(account_->number, account_->identity.key_pair.public_key, peer, key);
+    std::string grouped;
+    for (size_t i = 0; i < digits.size(); i += 5) {
+      if (i) grouped += ' ';
+      grouped += digits.substr(i, 5);
+    }
+    return grouped;
+  }
+
+  absl::Status DeleteAccount() {
+    RETURN_IF_ERROR(RequireAccount());
+    auto r = Http().Request("DELETE", "/v1/account", "", Auth());
+    RETURN_IF_ERROR(HttpError(r));
+    RETURN_IF_ERROR(store_->DeleteEverything());
+    account_.reset();
+    return absl::OkStatus();
+  }
+
+ private:
+  ClientOptions options_;
+  const Clock& clock_;
+  Random& random_;
+  std::unique_ptr<ClientStore> store_;
+  std::optional<AccountRow> account_;
+  std::unique_ptr<net::HttpClient> http_;
+  std::unique_ptr<net::ClientRuntime> runtime_;
+  std::unique_ptr<net::WebSocketClient> ws_;
+  std::map<uint64_t, std::string> in_flight_;  // request id -> client message id
+  uint64_t next_request_id_ = 1;
+  bool queue_empty_ = false;
+  bool retry_later_ = false;
+  std::vector<std::string> key_changes_;
+};
+
+absl::StatusOr<std::unique_ptr<MessengerClient>> MessengerClient::Open(const ClientOptions& options) {
+  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialize");
+  ASSIGN_OR_RETURN(auto store, ClientStore::Open(options.profile_path));
+  ClientStore* raw = store.get();
+  auto impl = std::make_unique<Impl>(options, std::move(store));
+  return std::unique_ptr<MessengerClient>(new MessengerClient(std::move(impl), raw));
+}
+
+MessengerClient::MessengerClient(std::unique_ptr<Impl> impl, ClientStore* store)
+    : impl_(std::move(impl)), store_(store) {}
+MessengerClient::~MessengerClient() = default;
+
+absl::StatusOr<std::string> MessengerClient::RequestCode(const std::string& number, const std::string& region) {
+  return impl_->RequestCode(number, region);
+}
+absl::Status MessengerClient::Verify(const std::string& number, const std::string& region, const std::string& code) {
+  return impl_->Verify(number, region, code);
+}
+bool MessengerClient::registered() const { return impl_->registered(); }
+std::string MessengerClient::number() const { return impl_->number(); }
+absl::StatusOr<std::string> MessengerClient::Send(const std::string& peer, const std::string& text) {
+  return impl_->Send(peer, text);
+}
+absl::Status MessengerClient::Sync(const EventHandler& on_event, absl::Duration timeout) {
+  return impl_->Sync(on_event, timeout);
+}
+absl::Status MessengerClient::Listen(const EventHandler& on_event, const std::function<bool()>& keep_going) {
+  return impl_->Listen(on_event, keep_going);
+}
+absl::StatusOr<int> MessengerClient::MarkRead(const std::string& peer) { return impl_->MarkRead(peer); }
+absl::StatusOr<std::vector<std::string>> MessengerClient::Discover(const std::vector<std::string>& numbers,
+                                                                   int64_t* budget_remaining) {
+  return impl_->Discover(numbers, budget_remaining);
+}
+absl::StatusOr<std::string> MessengerClient::SafetyNumber(const std::string& peer) { return impl_->SafetyNumber(peer); }
+absl::StatusOr<std::vector<MessageRow>> MessengerClient::History(const std::string& peer, int limit) {
+  std::string normalized = peer;
+  if (!peer.empty()) {
+    auto n = phone::Normalize(peer, phone::RegionOf(impl_->number()));
+    if (n.ok()) normalized = *n;
+  }
+  return store_->Messages(normalized, limit);
+}
+absl::Status MessengerClient::DeleteAccount() { return impl_->DeleteAccount(); }
+
+}  // namespace tandem::client

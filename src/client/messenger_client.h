@@ -1,0 +1,112 @@
+// The messenger client: registration, Signal Protocol sessions, sending and
+// receiving end-to-end encrypted texts with delivery and read receipts, key
+// change detection, contact discovery and account deletion, over the relay's
+// HTTP API and WebSocket stream (docs/relay-protocol.md).
+//
+// Durability: Send() encrypts and stores the envelope in the local outbox in
+// the same transaction as the advanced session, so an outgoing message
+// survives a restart until the relay acknowledged it; it is resubmitted with
+// the same client message id (the relay does not queue it twice). Incoming
+// envelopes are processed (decrypted, stored, receipt queued) in one
+// transaction before they are acknowledged, and a server id seen before is
+// not shown again, so each message reaches the user exactly once.
+//
+// Scope: one device per account (the primary device).
+//
+// Thread safety: not thread-safe; use one MessengerClient from one thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "client/client_store.h"
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/status.h"
+
+namespace tandem::client {
+
+struct Event {
+  enum class Kind {
+    kMessage,     // a text arrived: peer, message_id, body, timestamp_ms
+    kSent,        // the relay accepted our message: message_id
+    kDelivered,   // the peer's device received it: message_id
+    kRead,        // the peer read it: message_id
+    kKeyChanged,  // the peer's identity key changed (re-registration): peer
+    kFailed,      // a message could not be sent or an envelope not decrypted: detail
+  };
+  Kind kind;
+  std::string peer;
+  std::string message_id;
+  std::string body;
+  int64_t timestamp_ms = 0;
+  std::string detail;
+};
+
+using EventHandler = std::function<void(const Event&)>;
+
+struct ClientOptions {
+  std::string profile_path;  // the client's SQLite file
+  std::string server;        // relay address host:port (registration only; then stored)
+  const Clock* clock = nullptr;   // default: the real clock
+  Random* random = nullptr;       // default: SecureRandom
+  int one_time_prekeys = 100;     // uploaded at registration and topped up to
+  int prekey_refill_below = 20;
+};
+
+class MessengerClient {
+ public:
+  static absl::StatusOr<std::unique_ptr<MessengerClient>> Open(const ClientOptions& options);
+  ~MessengerClient();
+
+  // Registration: asks the relay to send a code to `number` (any common
+  // format; `region` for national forms), then completes it with the code.
+  // Verify generates this device's identity and prekeys and uploads them.
+  absl::StatusOr<std::string> RequestCode(const std::string& number, const std::string& region);
+  absl::Status Verify(const std::string& number, const std::string& region, const std::string& code);
+  bool registered() const;
+  std::string number() const;
+
+  // Encrypts `text` for `peer` and queues it durably. Returns the message id.
+  // The message goes out at the next Sync()/Listen().
+  absl::StatusOr<std::string> Send(const std::string& peer, const std::string& text);
+
+  // Connects, submits the outbox, receives everything queued on the relay
+  // (until QueueEmpty and every submitted envelope is acknowledged, or
+  // `timeout`), and disconnects. Events are reported to `on_event`.
+  absl::Status Sync(const EventHandler& on_event, absl::Duration timeout = absl::Seconds(10));
+
+  // Stays connected and reports events until `keep_going` returns false
+  // (checked at least every 200 ms) or the connection fails.
+  absl::Status Listen(const EventHandler& on_event, const std::function<bool()>& keep_going);
+
+  // Queues read receipts for unread messages from `peer` ("" for all).
+  absl::StatusOr<int> MarkRead(const std::string& peer);
+
+  // Which of `numbers` have messenger accounts.
+  absl::StatusOr<std::vector<std::string>> Discover(const std::vector<std::string>& numbers,
+                                                    int64_t* budget_remaining = nullptr);
+
+  // The 60-digit safety number with `peer`, grouped in 12 blocks of five.
+  absl::StatusOr<std::string> SafetyNumber(const std::string& peer);
+
+  absl::StatusOr<std::vector<MessageRow>> History(const std::string& peer, int limit);
+
+  // Deletes the account on the relay, then this profile's data.
+  absl::Status DeleteAccount();
+
+  ClientStore& store() { return *store_; }
+
+  class Impl;
+
+ private:
+  explicit MessengerClient(std::unique_ptr<Impl> impl, ClientStore* store);
+  std::unique_ptr<Impl> impl_;
+  ClientStore* store_;
+};
+
+}  // namespace tandem::client
