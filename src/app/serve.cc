@@ -9,6 +9,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "net/server.h"
+#include "relay/relay.h"
 
 namespace tandem::app {
 namespace {
@@ -68,7 +69,13 @@ int Serve(const ServeFlags& flags) {
   options.max_body_bytes = static_cast<size_t>(*max_body);
   net::Metrics metrics;
   net::Router router;
+  auto relay = relay::StartRelay(*config, data_dir, router, metrics);
+  if (!relay.ok()) {
+    Fail("relay.start_failed", std::string(relay.status().message()));
+    return absl::IsInvalidArgument(relay.status()) ? 2 : 1;
+  }
   net::Server server(options, std::move(router), metrics);
+  if (*relay) (*relay)->AttachTo(server);
   if (absl::Status st = server.Start(); !st.ok()) {
     Fail("server.start_failed", std::string(st.message()));
     return 1;

@@ -1,0 +1,354 @@
+// Registration, keys, discovery and deletion.
+#include "relay/accounts.h"
+
+#include <set>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "crypto/keys.h"
+#include "crypto/xeddsa.h"
+#include "phone/phone.h"
+
+namespace tandem::relay {
+namespace {
+
+std::string Sha256(std::string_view data) {
+  unsigned char out[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
+  return std::string(reinterpret_cast<const char*>(out), sizeof(out));
+}
+
+// "203.0.113.9:51234" -> "203.0.113.9" (also for "::1:51234").
+std::string AddressWithoutPort(const std::string& remote) {
+  size_t colon = remote.rfind(':');
+  return colon == std::string::npos ? remote : remote.substr(0, colon);
+}
+
+absl::Status CheckPublicKey(const std::string& bytes, std::string_view what) {
+  auto key = crypto::PublicKey::Deserialize(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(what), " must be 33 bytes: 0x05 followed by an X25519 public key"));
+  }
+  return absl::OkStatus();
+}
+
+std::span<const uint8_t> Bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+std::string ToHexString(std::span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : bytes) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+  return out;
+}
+
+constexpr uint32_t kMaxPreKeyId = 0xFFFFFF;  // Signal prekey ids are 24-bit
+
+}  // namespace
+
+AccountService::AccountService(store::Database& db, Directory& directory, EnvelopeWriter& writer,
+                               const Clock& clock, Random& random, CodeSender& code_sender,
+                               RateLimiter& miss_limiter, AccountOptions options,
+                               std::function<void(uint64_t, const std::string&)> disconnect)
+    : db_(db),
+      directory_(directory),
+      writer_(writer),
+      clock_(clock),
+      random_(random),
+      code_sender_(code_sender),
+      miss_limiter_(miss_limiter),
+      options_(options),
+      disconnect_(std::move(disconnect)),
+      per_number_(clock, options.codes_per_number, "verification codes for this number"),
+      per_prefix_(clock, options.codes_per_prefix, "verification codes for numbers in this range"),
+      per_address_(clock, options.codes_per_address, "verification codes from this address"),
+      verifies_(clock, options.verifies_per_address, "verification attempts from this address"),
+      bundle_fetches_(clock, options.bundle_fetches_per_account, "key bundle requests") {}
+
+absl::Status AccountService::LoadDirectory() {
+  RETURN_IF_ERROR(db::ForEachDevice(db_, [&](db::DeviceRow d) {
+    PasswordHash hash{};
+    std::copy_n(d.password_hash.begin(), std::min(d.password_hash.size(), hash.size()), hash.begin());
+    directory_.PutDevice(d.account_id, d.number, d.device_id, hash);
+  }));
+  ASSIGN_OR_RETURN(auto depths, db::QueueDepths(db_));
+  for (const auto& q : depths) directory_.SetQueueDepth(q.account_id, q.device_id, q.depth);
+  return absl::OkStatus();
+}
+
+std::string AccountService::CodeHash(const std::string& number, std::string_view code) const {
+  return Sha256(absl::StrCat("tandem-code:", number, ":", std::string(code)));
+}
+
+std::string AccountService::DirectoryHash(uint64_t account_id, const std::string& number) const {
+  return Sha256(absl::StrCat("tandem-directory:", account_id, ":", number)).substr(0, 16);
+}
+
+absl::StatusOr<AccountService::CodeIssued> AccountService::RequestCode(std::string_view number,
+                                                                      std::string_view region,
+                                                                      const std::string& client_address) {
+  ASSIGN_OR_RETURN(std::string e164, phone::Normalize(number, region));
+  RETURN_IF_ERROR(per_address_.Take("addr:" + AddressWithoutPort(client_address)));
+  RETURN_IF_ERROR(per_prefix_.Take("prefix:" + e164.substr(0, e164.size() - 4)));
+  RETURN_IF_ERROR(per_number_.Take("number:" + e164));
+  std::string code = random_.Digits(6);
+  db::CodeRow row{CodeHash(e164, code), absl::ToUnixMillis(clock_.Now() + options_.code_ttl), 0};
+  RETURN_IF_ERROR(db::PutCode(db_, e164, row));
+  RETURN_IF_ERROR(code_sender_.Send(e164, code));
+  log::Info("relay.code_sent");
+  return CodeIssued{e164, options_.code_ttl, options_.max_code_attempts};
+}
+
+absl::StatusOr<AccountService::Registered> AccountService::Verify(const VerifyRequest& req) {
+  ASSIGN_OR_RETURN(std::string e164, phone::Normalize(req.number, req.region));
+  RETURN_IF_ERROR(verifies_.Take("addr:" + AddressWithoutPort(req.client_address)));
+  if (req.code.empty()) return absl::InvalidArgumentError("code is missing");
+  RETURN_IF_ERROR(CheckPublicKey(req.identity_key, "identity_key"));
+  if (req.registration_id == 0 || req.registration_id > 16380) {
+    return absl::InvalidArgumentError("registration_id must be between 1 and 16380");
+  }
+  int64_t now_ms = absl::ToUnixMillis(clock_.Now());
+  std::string given = CodeHash(e164, req.code);
+  // Check and consume the code in one transaction, so that two concurrent
+  // verifications cannot both use it. A wrong attempt must be recorded,
+  // so that outcome commits and is reported after the transaction.
+  absl::Status verdict = absl::OkStatus();
+  RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(auto code, db::GetCode(tx, e164));
+    if (!code) {
+      verdict = absl::NotFoundError("no verification code is pending for this number; request one first");
+      return absl::OkStatus();
+    }
+    if (code->expires_ms <= now_ms) {
+      RETURN_IF_ERROR(db::DeleteCode(tx, e164));
+      verdict = absl::FailedPreconditionError("the verification code expired; request a new one");
+      return absl::OkStatus();
+    }
+    bool match = code->code_hash.size() == given.size() &&
+                 CRYPTO_memcmp(code->code_hash.data(), given.data(), given.size()) == 0;
+    if (match) return db::DeleteCode(tx, e164);
+    int attempts = code->attempts + 1;
+    if (attempts >= options_.max_code_attempts) {
+      RETURN_IF_ERROR(db::DeleteCode(tx, e164));
+      verdict = absl::PermissionDeniedError("wrong verification code; no attempts left, request a new code");
+    } else {
+      RETURN_IF_ERROR(db::SetCodeAttempts(tx, e164, attempts));
+      verdict = absl::PermissionDeniedError(absl::StrCat("wrong verification code; ",
+                                                         options_.max_code_attempts - attempts, " attempts left"));
+    }
+    return absl::OkStatus();
+  }));
+  RETURN_IF_ERROR(verdict);
+
+  uint8_t secret[32];
+  random_.Fill(secret);
+  Registered out;
+  out.number = e164;
+  out.credentials.device_id = kPrimaryDeviceId;
+  out.credentials.password = ToHexString(secret);
+  PasswordHash hash = HashPassword(out.credentials.password);
+  std::string hash_bytes(hash.begin(), hash.end());
+
+  std::optional<uint64_t> existing = directory_.AccountForNumber(e164);
+  if (existing) directory_.ClearDevices(*existing);  // refuse envelopes for the old installation from now on
+  RETURN_IF_ERROR(writer_.RunExclusive([&](store::Database& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(auto found, db::FindAccountByNumber(tx, e164));
+    if (found) {
+      out.credentials.account_id = *found;
+      out.reregistered = true;
+      RETURN_IF_ERROR(db::ResetAccountForReregistration(tx, *found, req.identity_key, now_ms));
+    } else {
+      for (int attempt = 0;; ++attempt) {
+        // Random 53-bit ids: they say nothing about how many accounts exist
+        // and survive JavaScript's number type.
+        uint64_t id = random_.NextU64() & ((uint64_t{1} << 53) - 1);
+        if (id == 0) continue;
+        ASSIGN_OR_RETURN(auto taken, db::GetAccount(tx, id));
+        if (taken && attempt < 5) continue;
+        out.credentials.account_id = id;
+        break;
+      }
+      RETURN_IF_ERROR(db::InsertAccount(tx, {out.credentials.account_id, e164, req.identity_key, now_ms, now_ms}));
+    }
+    db::DeviceRow device{out.credentials.account_id, e164, kPrimaryDeviceId, hash_bytes, req.registration_id};
+    return db::InsertDevice(tx, device, now_ms);
+  }));
+  directory_.PutDevice(out.credentials.account_id, e164, kPrimaryDeviceId, hash);
+  if (out.reregistered) disconnect_(out.credentials.account_id, "the number was registered again");
+  log::Info("relay.registered", {{"account", out.credentials.account_id}, {"reregistered", out.reregistered}});
+  return out;
+}
+
+absl::Status AccountService::Authenticate(const Credentials& credentials) const {
+  return directory_.Authenticate(credentials);
+}
+
+absl::StatusOr<AccountService::AccountInfo> AccountService::GetAccountInfo(const Credentials& who) {
+  ASSIGN_OR_RETURN(auto account, db::GetAccount(db_, who.account_id));
+  if (!account) return absl::NotFoundError("the account no longer exists");
+  return AccountInfo{account->account_id, account->number, account->identity_key, account->created_ms};
+}
+
+absl::Status AccountService::UploadKeys(const Credentials& who, const KeyUpload& upload) {
+  if (upload.one_time_prekeys.size() > kMaxPreKeysPerUpload) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxPreKeysPerUpload, " one-time prekeys per request; got ",
+                     upload.one_time_prekeys.size()));
+  }
+  if (!upload.signed_prekey && upload.one_time_prekeys.empty()) {
+    return absl::InvalidArgumentError("nothing to upload: give signed_prekey and/or one_time_prekeys");
+  }
+  ASSIGN_OR_RETURN(auto account, db::GetAccount(db_, who.account_id));
+  if (!account) return absl::NotFoundError("the account no longer exists");
+  if (upload.identity_key && *upload.identity_key != account->identity_key) {
+    return absl::FailedPreconditionError(
+        "identity_key differs from the registered one; register the number again to change it");
+  }
+  if (upload.signed_prekey) {
+    const db::SignedPreKeyRow& spk = *upload.signed_prekey;
+    RETURN_IF_ERROR(CheckPublicKey(spk.public_key, "signed_prekey.public_key"));
+    if (spk.key_id == 0 || spk.key_id > kMaxPreKeyId) {
+      return absl::InvalidArgumentError("signed_prekey.key_id must be between 1 and 16777215");
+    }
+    auto identity = crypto::PublicKey::Deserialize(Bytes(account->identity_key));
+    if (spk.signature.size() != crypto::kSignatureSize || !identity.ok() ||
+        !crypto::XEdDSAVerify(*identity, Bytes(spk.public_key), Bytes(spk.signature))) {
+      return absl::InvalidArgumentError("signed_prekey.signature does not verify under the account's identity key");
+    }
+  }
+  std::set<uint32_t> ids;
+  for (const auto& k : upload.one_time_prekeys) {
+    if (k.key_id == 0 || k.key_id > kMaxPreKeyId) {
+      return absl::InvalidArgumentError("one-time prekey ids must be between 1 and 16777215");
+    }
+    if (!ids.insert(k.key_id).second) {
+      return absl::InvalidArgumentError(absl::StrCat("one-time prekey id ", k.key_id, " appears twice"));
+    }
+    RETURN_IF_ERROR(CheckPublicKey(k.public_key, "one_time_prekeys[].public_key"));
+  }
+  return db_.InTransaction([&](store::Database& tx) -> absl::Status {
+    if (upload.signed_prekey) RETURN_IF_ERROR(db::PutSignedPreKey(tx, who.account_id, who.device_id, *upload.signed_prekey));
+    for (const auto& k : upload.one_time_prekeys) RETURN_IF_ERROR(db::PutPreKey(tx, who.account_id, who.device_id, k));
+    ASSIGN_OR_RETURN(int64_t stored, db::CountPreKeys(tx, who.account_id, who.device_id));
+    if (stored > static_cast<int64_t>(kMaxStoredPreKeys)) {
+      return absl::ResourceExhaustedError(absl::StrCat("this upload would store ", stored,
+                                                       " one-time prekeys; the limit is ", kMaxStoredPreKeys));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<int64_t> AccountService::PreKeyCount(const Credentials& who) {
+  return db::CountPreKeys(db_, who.account_id, who.device_id);
+}
+
+absl::StatusOr<AccountService::Bundle> AccountService::FetchBundle(const Credentials& who, std::string_view number) {
+  std::string input(number);
+  if (!input.empty() && input[0] != '+') input = "+" + input;
+  ASSIGN_OR_RETURN(std::string e164, phone::Normalize(input));
+  RETURN_IF_ERROR(bundle_fetches_.Take(absl::StrCat("bundle:", who.account_id)));
+  std::optional<uint64_t> account_id = directory_.AccountForNumber(e164);
+  if (!account_id) {
+    RETURN_IF_ERROR(miss_limiter_.Take(absl::StrCat("miss:", who.account_id)));
+    return absl::NotFoundError("no account is registered for this number");
+  }
+  Bundle bundle;
+  RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(auto account, db::GetAccount(tx, *account_id));
+    if (!account) return absl::NotFoundError("no account is registered for this number");
+    bundle.account_id = account->account_id;
+    bundle.number = account->number;
+    bundle.identity_key = account->identity_key;
+    bundle.identity_changed_ms = account->identity_changed_ms;
+    ASSIGN_OR_RETURN(auto devices, db::ListDevices(tx, *account_id));
+    for (uint32_t device_id : devices) {
+      ASSIGN_OR_RETURN(auto spk, db::GetSignedPreKey(tx, *account_id, device_id));
+      if (!spk) continue;
+      DeviceBundle d;
+      d.device_id = device_id;
+      ASSIGN_OR_RETURN(auto reg, tx.QueryOne("SELECT registration_id FROM devices WHERE account_id = $1 AND device_id = $2",
+                                             {static_cast<int64_t>(*account_id), device_id}));
+      d.registration_id = static_cast<uint32_t>(reg.Int(0));
+      d.signed_prekey = std::move(*spk);
+      ASSIGN_OR_RETURN(d.one_time_prekey, db::TakePreKey(tx, *account_id, device_id));
+      bundle.devices.push_back(std::move(d));
+    }
+    return absl::OkStatus();
+  }));
+  if (bundle.devices.empty()) return absl::NotFoundError("the account has not published its keys yet");
+  return bundle;
+}
+
+absl::StatusOr<AccountService::Discovery> AccountService::Discover(const Credentials& who,
+                                                                   const std::vector<std::string>& numbers,
+                                                                   std::string_view region) {
+  if (numbers.size() > kMaxDirectoryNumbersPerRequest) {
+    return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxDirectoryNumbersPerRequest,
+                                                   " numbers per request; got ", numbers.size()));
+  }
+  Discovery out;
+  std::set<std::string> unique;
+  for (const std::string& n : numbers) {
+    phone::Parsed p = phone::Parse(n, region);
+    if (p.reason != phone::Reason::kOk) {
+      out.invalid.emplace_back(n, std::string(phone::ReasonCode(p.reason)));
+    } else {
+      unique.insert(p.e164);
+    }
+  }
+  std::string day = EnvelopeWriter::DayOf(clock_.Now());
+  const int64_t budget = options_.directory_daily_budget;
+  absl::Status verdict = absl::OkStatus();
+  RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(int64_t used, db::DirectoryUsed(tx, who.account_id, day));
+    std::vector<std::string> fresh;
+    for (const std::string& e164 : unique) {
+      std::string h = DirectoryHash(who.account_id, e164);
+      ASSIGN_OR_RETURN(bool seen, db::DirectorySeen(tx, who.account_id, h));
+      if (!seen) fresh.push_back(std::move(h));
+    }
+    if (used + static_cast<int64_t>(fresh.size()) > budget) {
+      verdict = absl::ResourceExhaustedError(absl::StrCat(
+          "contact discovery budget exhausted: this request has ", fresh.size(), " numbers not looked up before, ",
+          std::max<int64_t>(0, budget - used), " of ", budget, " are left today"));
+      return absl::OkStatus();
+    }
+    for (const std::string& h : fresh) RETURN_IF_ERROR(db::MarkDirectorySeen(tx, who.account_id, h));
+    if (!fresh.empty()) RETURN_IF_ERROR(db::AddDirectoryUsed(tx, who.account_id, day, static_cast<int64_t>(fresh.size())));
+    out.budget_remaining = budget - used - static_cast<int64_t>(fresh.size());
+    return absl::OkStatus();
+  }));
+  RETURN_IF_ERROR(verdict);
+  for (const std::string& e164 : unique) {
+    if (directory_.AccountForNumber(e164)) out.registered.push_back(e164);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<db::UsageRow>> AccountService::Usage(const Credentials& who) {
+  return db::GetUsage(db_, who.account_id);
+}
+
+absl::Status AccountService::DeleteAccount(const Credentials& who) {
+  std::optional<std::string> number = directory_.NumberOf(who.account_id);
+  if (!number) return absl::NotFoundError("the account no longer exists");
+  // Removed from the directory first: from now on nothing new is accepted
+  // for it, and the writer drops what was accepted but not yet stored.
+  directory_.RemoveAccount(who.account_id);
+  disconnect_(who.account_id, "the account was deleted");
+  RETURN_IF_ERROR(writer_.RunExclusive(
+      [&](store::Database& tx) { return db::DeleteAccount(tx, who.account_id, *number); }));
+  log::Info("relay.account_deleted", {{"account", who.account_id}});
+  return absl::OkStatus();
+}
+
+}  // namespace tandem::relay

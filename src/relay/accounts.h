@@ -1,0 +1,156 @@
+// Accounts, keys and contact discovery: everything the HTTP API does, as
+// typed calls that know nothing of JSON (http_api.cc translates).
+//
+//  - Registration: RequestCode() normalizes the number, applies rate limits
+//    (per number, per number prefix, per client address), stores a hash of
+//    a fresh 6-digit code (valid 10 minutes, 3 attempts) and sends it.
+//    Verify() checks it and creates the account, or re-registers it: a new
+//    identity key (a key change peers see in the bundle), new credentials,
+//    and the old installation's devices, prekeys and queued envelopes gone.
+//  - Keys: UploadKeys() stores a signed prekey (its XEdDSA signature checked
+//    against the account's identity key) and bounded batches of one-time
+//    prekeys; FetchBundle() hands out one one-time prekey per device,
+//    removed in the same transaction, and still works when none are left.
+//  - Discovery: Discover() answers which numbers are registered, charging
+//    each account a daily budget of numbers it never looked up before.
+//  - DeleteAccount() removes the account and all its rows.
+//
+// Mutations that must be ordered with the envelope stream (create,
+// re-register, delete) run through EnvelopeWriter::RunExclusive.
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/status.h"
+#include "relay/code_sender.h"
+#include "relay/directory.h"
+#include "relay/envelope_writer.h"
+#include "relay/protocol.h"
+#include "relay/rate_limiter.h"
+#include "relay/relay_store.h"
+#include "store/store.h"
+
+namespace tandem::relay {
+
+struct AccountOptions {
+  absl::Duration code_ttl = absl::Minutes(10);
+  int max_code_attempts = 3;
+  RateLimit codes_per_number{3, absl::Minutes(10)};
+  RateLimit codes_per_prefix{20, absl::Minutes(3)};  // prefix: all but the last 4 digits
+  RateLimit codes_per_address{20, absl::Minutes(3)};
+  RateLimit verifies_per_address{30, absl::Seconds(20)};
+  RateLimit bundle_fetches_per_account{100, absl::Minutes(1)};
+  int64_t directory_daily_budget = 2000;  // new numbers per account per day
+};
+
+class AccountService {
+ public:
+  // `miss_limiter` is shared with the message stream: every lookup of an
+  // unregistered number costs a token. `disconnect` closes an account's
+  // live connections (re-registration, deletion).
+  AccountService(store::Database& db, Directory& directory, EnvelopeWriter& writer, const Clock& clock,
+                 Random& random, CodeSender& code_sender, RateLimiter& miss_limiter, AccountOptions options,
+                 std::function<void(uint64_t account_id, const std::string& reason)> disconnect);
+
+  // Loads the directory from the database (call once at start).
+  absl::Status LoadDirectory();
+
+  struct CodeIssued {
+    std::string number;  // normalized E.164
+    absl::Duration expires_in;
+    int attempts;
+  };
+  absl::StatusOr<CodeIssued> RequestCode(std::string_view number, std::string_view region,
+                                         const std::string& client_address);
+
+  struct VerifyRequest {
+    std::string number;
+    std::string region;
+    std::string code;
+    std::string identity_key;  // 33 bytes (0x05 || X25519 public key)
+    uint32_t registration_id = 0;
+    std::string client_address;
+  };
+  struct Registered {
+    Credentials credentials;
+    std::string number;
+    bool reregistered = false;
+  };
+  absl::StatusOr<Registered> Verify(const VerifyRequest& request);
+
+  absl::Status Authenticate(const Credentials& credentials) const;
+
+  struct AccountInfo {
+    uint64_t account_id = 0;
+    std::string number;
+    std::string identity_key;
+    int64_t created_ms = 0;
+  };
+  absl::StatusOr<AccountInfo> GetAccountInfo(const Credentials& who);
+
+  struct KeyUpload {
+    std::optional<std::string> identity_key;  // if given, must be the registered one
+    std::optional<db::SignedPreKeyRow> signed_prekey;
+    std::vector<db::PreKeyRow> one_time_prekeys;
+  };
+  absl::Status UploadKeys(const Credentials& who, const KeyUpload& upload);
+  absl::StatusOr<int64_t> PreKeyCount(const Credentials& who);
+
+  struct DeviceBundle {
+    uint32_t device_id = 0;
+    uint32_t registration_id = 0;
+    db::SignedPreKeyRow signed_prekey;
+    std::optional<db::PreKeyRow> one_time_prekey;
+  };
+  struct Bundle {
+    uint64_t account_id = 0;
+    std::string number;
+    std::string identity_key;
+    int64_t identity_changed_ms = 0;
+    std::vector<DeviceBundle> devices;
+  };
+  // `number` in any form phone::Normalize accepts with a leading '+' (or
+  // digits, read as international).
+  absl::StatusOr<Bundle> FetchBundle(const Credentials& who, std::string_view number);
+
+  struct Discovery {
+    std::vector<std::string> registered;                        // E.164
+    std::vector<std::pair<std::string, std::string>> invalid;  // input, reason code
+    int64_t budget_remaining = 0;
+  };
+  absl::StatusOr<Discovery> Discover(const Credentials& who, const std::vector<std::string>& numbers,
+                                     std::string_view region);
+
+  absl::StatusOr<std::vector<db::UsageRow>> Usage(const Credentials& who);
+
+  absl::Status DeleteAccount(const Credentials& who);
+
+ private:
+  std::string CodeHash(const std::string& number, std::string_view code) const;
+  std::string DirectoryHash(uint64_t account_id, const std::string& number) const;
+
+  store::Database& db_;
+  Directory& directory_;
+  EnvelopeWriter& writer_;
+  const Clock& clock_;
+  Random& random_;
+  CodeSender& code_sender_;
+  RateLimiter& miss_limiter_;
+  const AccountOptions options_;
+  std::function<void(uint64_t, const std::string&)> disconnect_;
+  RateLimiter per_number_;
+  RateLimiter per_prefix_;
+  RateLimiter per_address_;
+  RateLimiter verifies_;
+  RateLimiter bundle_fetches_;
+};
+
+}  // namespace tandem::relay

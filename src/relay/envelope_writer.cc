@@ -1,0 +1,215 @@
+// The group-commit writer thread.
+#include "relay/envelope_writer.h"
+
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "relay/protocol.h"
+
+namespace tandem::relay {
+namespace {
+
+constexpr char kNextServerIdKey[] = "next_server_id";
+
+}  // namespace
+
+EnvelopeWriter::EnvelopeWriter(store::Database& db, Directory& directory, const Clock& clock, Options options,
+                               OnCommitted on_committed)
+    : db_(db), directory_(directory), clock_(clock), options_(options), on_committed_(std::move(on_committed)) {}
+
+EnvelopeWriter::~EnvelopeWriter() { Stop(); }
+
+std::string EnvelopeWriter::DayOf(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()); }
+
+absl::Status EnvelopeWriter::Start() {
+  ASSIGN_OR_RETURN(int64_t stored_next, db::GetMeta(db_, kNextServerIdKey, 1));
+  ASSIGN_OR_RETURN(uint64_t max_id, db::MaxServerId(db_));
+  next_server_id_ = std::max<uint64_t>(static_cast<uint64_t>(stored_next), max_id + 1);
+  std::lock_guard lock(mu_);
+  started_ = true;
+  stopping_ = false;
+  thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+void EnvelopeWriter::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!started_) return;
+    stopping_ = true;
+    started_ = false;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void EnvelopeWriter::Enqueue(Op op) {
+  {
+    std::lock_guard lock(mu_);
+    if (started_ && !stopping_) {
+      queue_.push_back(std::move(op));
+      cv_.notify_one();
+      return;
+    }
+  }
+  // Not running: fail what expects an answer.
+  if (auto* s = std::get_if<SubmitOp>(&op)) {
+    directory_.ReleaseQueueSlots(s->envelope.recipient_account, s->envelope.recipient_device, 1);
+    s->done(absl::UnavailableError("the relay is shutting down; resubmit later"));
+  } else if (auto* e = std::get_if<ExclusiveOp>(&op)) {
+    e->result->set_value(absl::UnavailableError("the relay is shutting down"));
+  }
+}
+
+void EnvelopeWriter::Submit(db::EnvelopeRow envelope, std::string client_message_id, SubmitDone done) {
+  Enqueue(SubmitOp{std::move(envelope), std::move(client_message_id), std::move(done)});
+}
+
+void EnvelopeWriter::Ack(uint64_t account_id, uint32_t device_id, std::vector<uint64_t> server_ids) {
+  Enqueue(AckOp{account_id, device_id, std::move(server_ids)});
+}
+
+void EnvelopeWriter::CountSession(uint64_t account_id) { Enqueue(SessionOp{account_id}); }
+
+absl::Status EnvelopeWriter::RunExclusive(std::function<absl::Status(store::Database&)> fn) {
+  auto result = std::make_shared<std::promise<absl::Status>>();
+  auto future = result->get_future();
+  Enqueue(ExclusiveOp{std::move(fn), result});
+  return future.get();
+}
+
+uint64_t EnvelopeWriter::batches_committed() const { return batches_.load(); }
+uint64_t EnvelopeWriter::envelopes_committed() const { return envelopes_.load(); }
+
+void EnvelopeWriter::Run() {
+  std::vector<Op> taken;
+  std::vector<Op> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) break;
+      size_t n = std::min(queue_.size(), options_.max_batch);
+      taken.clear();
+      for (size_t i = 0; i < n; ++i) {
+        taken.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    batch.clear();
+    for (Op& op : taken) {
+      if (auto* ex = std::get_if<ExclusiveOp>(&op)) {
+        if (!batch.empty()) {
+          CommitBatch(batch);
+          batch.clear();
+        }
+        ex->result->set_value(db_.InTransaction(ex->fn));
+      } else {
+        batch.push_back(std::move(op));
+      }
+    }
+    if (!batch.empty()) CommitBatch(batch);
+    MaybePrune();
+  }
+}
+
+void EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
+  struct Result {
+    SubmitOp* op;
+    absl::StatusOr<SubmitOutcome> outcome;
+    bool stored = false;
+  };
+  std::vector<Result> results;
+  std::map<std::pair<uint64_t, uint32_t>, int64_t> acked;  // deleted rows per device
+  std::map<uint64_t, std::pair<int64_t, int64_t>> usage;   // account -> (sessions, messages)
+  absl::Time now = clock_.Now();
+  int64_t now_ms = absl::ToUnixMillis(now);
+  std::string day = DayOf(now);
+  uint64_t next_id = next_server_id_;
+
+  absl::Status st = db_.InTransaction([&](store::Database& tx) -> absl::Status {
+    results.clear();
+    acked.clear();
+    usage.clear();
+    next_id = next_server_id_;
+    for (Op& op : batch) {
+      if (auto* s = std::get_if<SubmitOp>(&op)) {
+        db::EnvelopeRow& e = s->envelope;
+        if (!directory_.HasDevice(e.recipient_account, e.recipient_device)) {
+          results.push_back({s, absl::NotFoundError("the recipient's account was deleted or re-registered")});
+          continue;
+        }
+        e.server_id = next_id++;
+        e.server_ts_ms = now_ms;
+        ASSIGN_OR_RETURN(auto prior, db::InsertSubmission(tx, e.sender_account, e.sender_device,
+                                                          s->client_message_id, {e.server_id, now_ms}));
+        if (prior.has_value()) {
+          results.push_back({s, SubmitOutcome{prior->server_id, prior->server_ts_ms, true}});
+          continue;
+        }
+        RETURN_IF_ERROR(db::InsertEnvelope(tx, e));
+        results.push_back({s, SubmitOutcome{e.server_id, now_ms, false}, true});
+        if (e.type != pb::ENVELOPE_TYPE_RECEIPT) ++usage[e.sender_account].second;
+      } else if (auto* a = std::get_if<AckOp>(&op)) {
+        int64_t& deleted = acked[{a->account_id, a->device_id}];
+        for (uint64_t id : a->server_ids) {
+          ASSIGN_OR_RETURN(int64_t n, db::DeleteEnvelope(tx, a->account_id, a->device_id, id));
+          deleted += n;
+        }
+      } else if (auto* sess = std::get_if<SessionOp>(&op)) {
+        ++usage[sess->account_id].first;
+      }
+    }
+    for (const auto& [account, counts] : usage) {
+      RETURN_IF_ERROR(db::AddUsage(tx, account, day, counts.first, counts.second));
+    }
+    if (next_id != next_server_id_) {
+      RETURN_IF_ERROR(db::SetMeta(tx, kNextServerIdKey, static_cast<int64_t>(next_id)));
+    }
+    return absl::OkStatus();
+  });
+  // Ids handed out in a failed transaction are skipped, never reused.
+  next_server_id_ = std::max(next_server_id_, next_id);
+
+  if (!st.ok()) {
+    log::Error("relay.batch_failed", {{"error", std::string(st.message())}, {"ops", static_cast<int64_t>(batch.size())}});
+    for (Op& op : batch) {
+      if (auto* s = std::get_if<SubmitOp>(&op)) {
+        directory_.ReleaseQueueSlots(s->envelope.recipient_account, s->envelope.recipient_device, 1);
+        s->done(absl::UnavailableError("the relay could not store the envelope; resubmit it"));
+      }
+    }
+    return;
+  }
+  batches_.fetch_add(1, std::memory_order_relaxed);
+  uint64_t stored = 0;
+  for (Result& r : results) {
+    const db::EnvelopeRow& e = r.op->envelope;
+    if (r.stored) {
+      ++stored;
+      on_committed_(e);
+    } else {
+      directory_.ReleaseQueueSlots(e.recipient_account, e.recipient_device, 1);
+    }
+    r.op->done(std::move(r.outcome));
+  }
+  envelopes_.fetch_add(stored, std::memory_order_relaxed);
+  for (const auto& [device, n] : acked) {
+    if (n > 0) directory_.ReleaseQueueSlots(device.first, device.second, n);
+  }
+}
+
+void EnvelopeWriter::MaybePrune() {
+  absl::Time now = clock_.Now();
+  if (now - last_prune_ < options_.prune_interval) return;
+  last_prune_ = now;
+  auto pruned = db::DeleteSubmissionsBefore(db_, absl::ToUnixMillis(now - options_.dedup_retention));
+  absl::Status codes = db::DeleteExpiredCodes(db_, absl::ToUnixMillis(now));
+  if (!pruned.ok() || !codes.ok()) {
+    log::Warn("relay.prune_failed", {{"error", std::string(!pruned.ok() ? pruned.status().message() : codes.message())}});
+  }
+}
+
+}  // namespace tandem::relay

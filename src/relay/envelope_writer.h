@@ -1,0 +1,134 @@
+// Group commit for the message stream: one thread that takes submitted
+// envelopes, acks and usage counts from every connection and writes them in
+// one SQLite transaction per batch (synchronous=FULL: one fsync per batch,
+// never one per message). Only after the commit does it report each
+// submission's outcome and hand new envelopes to the delivery callback, so
+// nothing is acknowledged or delivered before it is durable.
+//
+// Operations that must be ordered with the envelope stream (account
+// creation, re-registration, deletion) run on the same thread through
+// RunExclusive(), each in its own transaction between batches.
+//
+// Server ids come from a counter persisted in relay_meta in the same
+// transaction, so they only grow, across restarts too.
+//
+// Thread safety: every public method may be called from any thread.
+// Callbacks run on the writer thread and must not block for long.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <atomic>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "relay/directory.h"
+#include "relay/relay_store.h"
+#include "store/store.h"
+
+namespace tandem::relay {
+
+struct SubmitOutcome {
+  uint64_t server_id = 0;
+  int64_t server_ts_ms = 0;
+  bool duplicate = false;
+};
+
+class EnvelopeWriter {
+ public:
+  struct Options {
+    size_t max_batch = 4096;  // operations per transaction
+    // How long a client message id is remembered for de-duplication.
+    absl::Duration dedup_retention = absl::Hours(24 * 30);
+    absl::Duration prune_interval = absl::Hours(1);
+  };
+  using SubmitDone = std::function<void(absl::StatusOr<SubmitOutcome>)>;
+  // Receives each newly stored envelope after its commit, in server id order.
+  using OnCommitted = std::function<void(const db::EnvelopeRow&)>;
+
+  // The caller has reserved a queue slot in `directory` for every
+  // submission; the writer releases it for duplicates and failures.
+  EnvelopeWriter(store::Database& db, Directory& directory, const Clock& clock, Options options,
+                 OnCommitted on_committed);
+  ~EnvelopeWriter();  // Stop()s
+
+  // Loads the server id counter and starts the thread.
+  absl::Status Start();
+  // Finishes everything queued, then stops the thread. Idempotent.
+  void Stop();
+
+  // `envelope.server_id` and `server_ts_ms` are assigned here. `done` gets
+  // the outcome after the commit: NotFound if the recipient device vanished
+  // meanwhile, Unavailable if storage failed.
+  void Submit(db::EnvelopeRow envelope, std::string client_message_id, SubmitDone done);
+  // Deletes acknowledged envelopes (only those queued for that device).
+  void Ack(uint64_t account_id, uint32_t device_id, std::vector<uint64_t> server_ids);
+  // Counts a session opened (usage metering).
+  void CountSession(uint64_t account_id);
+  // Runs `fn` in its own transaction after everything queued before it.
+  // Blocks until done; returns fn's status (or Unavailable when stopped).
+  absl::Status RunExclusive(std::function<absl::Status(store::Database&)> fn);
+
+  // "YYYY-MM-DD" (UTC) of `t`, the day key of usage_daily.
+  static std::string DayOf(absl::Time t);
+
+  // For tests and metrics.
+  uint64_t batches_committed() const;
+  uint64_t envelopes_committed() const;
+
+ private:
+  struct SubmitOp {
+    db::EnvelopeRow envelope;
+    std::string client_message_id;
+    SubmitDone done;
+  };
+  struct AckOp {
+    uint64_t account_id;
+    uint32_t device_id;
+    std::vector<uint64_t> server_ids;
+  };
+  struct SessionOp {
+    uint64_t account_id;
+  };
+  struct ExclusiveOp {
+    std::function<absl::Status(store::Database&)> fn;
+    std::shared_ptr<std::promise<absl::Status>> result;
+  };
+  using Op = std::variant<SubmitOp, AckOp, SessionOp, ExclusiveOp>;
+
+  void Enqueue(Op op);
+  void Run();
+  void CommitBatch(std::vector<Op>& batch);
+  void MaybePrune();
+
+  store::Database& db_;
+  Directory& directory_;
+  const Clock& clock_;
+  const Options options_;
+  OnCommitted on_committed_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Op> queue_;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::thread thread_;
+
+  // Writer-thread state.
+  uint64_t next_server_id_ = 1;
+  absl::Time last_prune_ = absl::InfinitePast();
+  std::atomic<uint64_t> batches_{0};
+  std::atomic<uint64_t> envelopes_{0};
+};
+
+}  // namespace tandem::relay

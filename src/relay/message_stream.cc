@@ -1,0 +1,377 @@
+// Message stream: frame handling, the connection registry and delivery.
+#include "relay/message_stream.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "phone/phone.h"
+#include "relay/protocol.h"
+
+namespace tandem::relay {
+
+// One authenticated device connection. Created by OnUpgrade and kept as the
+// connection's context; `mu` guards everything below it.
+struct DeviceSession {
+  uint64_t account_id = 0;
+  uint32_t device_id = 0;
+  std::string number;
+
+  std::mutex mu;
+  std::shared_ptr<net::WebSocketConnection> conn;  // reset on close (breaks the cycle)
+  bool closed = false;
+  uint64_t cursor = 0;                  // highest server id sent on this connection
+  std::map<uint64_t, size_t> inflight;  // sent, not acked: server id -> bytes
+  size_t inflight_bytes = 0;
+  bool backlog = true;    // the database may hold envelopes past the cursor
+  bool dirty = false;     // a push was skipped while a fetch ran
+  bool fetch_scheduled = false;
+  bool queue_empty_sent = false;
+};
+
+namespace {
+
+std::shared_ptr<DeviceSession> SessionOf(const std::shared_ptr<net::WebSocketConnection>& conn) {
+  return std::static_pointer_cast<DeviceSession>(conn->context());
+}
+
+bool HasRoom(const DeviceSession& s, const MessageStream::Options& o) {
+  return s.inflight.size() < o.window_envelopes && (s.inflight.empty() || s.inflight_bytes < o.window_bytes);
+}
+
+std::string DeliverFrame(const db::EnvelopeRow& e) {
+  pb::Envelope env;
+  env.set_server_id(e.server_id);
+  env.set_sender_account_id(e.sender_account);
+  env.set_sender_device_id(e.sender_device);
+  env.set_sender_number(e.sender_number);
+  env.set_server_timestamp_ms(e.server_ts_ms);
+  env.set_type(static_cast<pb::EnvelopeType>(e.type));
+  env.set_ciphertext(e.ciphertext);
+  env.set_destination_device_id(e.recipient_device);
+  return EncodeDeliver(env);
+}
+
+// Sends one envelope on a session whose mutex the caller holds.
+void SendLocked(DeviceSession& s, const db::EnvelopeRow& e) {
+  s.conn->Send(DeliverFrame(e));
+  s.cursor = e.server_id;
+  s.inflight.emplace(e.server_id, e.ciphertext.size());
+  s.inflight_bytes += e.ciphertext.size();
+}
+
+}  // namespace
+
+MessageStream::MessageStream(Directory& directory, EnvelopeWriter& writer, store::Database& reader,
+                             RateLimiter& send_limiter, RateLimiter& miss_limiter, net::Metrics& metrics,
+                             Options options)
+    : directory_(directory),
+      writer_(writer),
+      reader_(reader),
+      send_limiter_(send_limiter),
+      miss_limiter_(miss_limiter),
+      options_(options),
+      submitted_(metrics.GetCounter("tandem_relay_envelopes_accepted_total",
+                                    "Envelopes stored durably and acknowledged to the sender")),
+      delivered_(metrics.GetCounter("tandem_relay_envelopes_pushed_total", "Deliver frames sent")),
+      rejected_(metrics.GetCounter("tandem_relay_frames_rejected_total", "Client frames answered with an error")),
+      devices_online_(metrics.GetGauge("tandem_relay_devices_online", "Devices with an open message stream")) {}
+
+MessageStream::~MessageStream() { Stop(); }
+
+void MessageStream::Start() {
+  std::lock_guard lock(fetch_mu_);
+  stopping_ = false;
+  if (!delivery_thread_.joinable()) delivery_thread_ = std::thread([this] { DeliveryLoop(); });
+}
+
+void MessageStream::Stop() {
+  {
+    std::lock_guard lock(fetch_mu_);
+    stopping_ = true;
+  }
+  fetch_cv_.notify_all();
+  if (delivery_thread_.joinable()) delivery_thread_.join();
+}
+
+size_t MessageStream::connected_devices() const {
+  std::lock_guard lock(registry_mu_);
+  size_t n = 0;
+  for (const auto& [account, devices] : registry_) n += devices.size();
+  return n;
+}
+
+std::shared_ptr<DeviceSession> MessageStream::Find(uint64_t account_id, uint32_t device_id) const {
+  std::lock_guard lock(registry_mu_);
+  auto it = registry_.find(account_id);
+  if (it == registry_.end()) return nullptr;
+  auto d = it->second.find(device_id);
+  return d == it->second.end() ? nullptr : d->second;
+}
+
+absl::Status MessageStream::OnUpgrade(const net::Request& request, std::shared_ptr<void>* context) {
+  absl::StatusOr<Credentials> creds = absl::UnauthenticatedError("");
+  std::string login = request.QueryParam("login");
+  if (!login.empty()) {
+    creds = ParseLogin(login, request.QueryParam("password"));
+  } else {
+    creds = ParseBasicAuthorization(request.Header("authorization"));
+  }
+  RETURN_IF_ERROR(creds.status());
+  RETURN_IF_ERROR(directory_.Authenticate(*creds));
+  auto session = std::make_shared<DeviceSession>();
+  session->account_id = creds->account_id;
+  session->device_id = creds->device_id;
+  session->number = directory_.NumberOf(creds->account_id).value_or("");
+  *context = session;
+  return absl::OkStatus();
+}
+
+void MessageStream::OnOpen(const std::shared_ptr<net::WebSocketConnection>& conn) {
+  auto session = SessionOf(conn);
+  std::shared_ptr<DeviceSession> replaced;
+  {
+    std::lock_guard lock(session->mu);
+    session->conn = conn;
+  }
+  {
+    std::lock_guard lock(registry_mu_);
+    auto& slot = registry_[session->account_id][session->device_id];
+    replaced = std::move(slot);
+    slot = session;
+  }
+  if (replaced) {
+    std::lock_guard lock(replaced->mu);
+    if (replaced->conn) replaced->conn->Close(kCloseReplaced, "another connection of this device took over");
+  } else {
+    devices_online_.Add(1);
+  }
+  writer_.CountSession(session->account_id);
+  std::lock_guard lock(session->mu);
+  ScheduleFetchLocked(session);
+}
+
+void MessageStream::OnClose(const std::shared_ptr<net::WebSocketConnection>& conn) {
+  auto session = SessionOf(conn);
+  {
+    std::lock_guard lock(session->mu);
+    session->closed = true;
+    session->conn.reset();
+    session->inflight.clear();
+  }
+  std::lock_guard lock(registry_mu_);
+  auto it = registry_.find(session->account_id);
+  if (it == registry_.end()) return;
+  auto d = it->second.find(session->device_id);
+  if (d != it->second.end() && d->second == session) {
+    it->second.erase(d);
+    if (it->second.empty()) registry_.erase(it);
+    devices_online_.Add(-1);
+  }
+}
+
+void MessageStream::Disconnect(uint64_t account_id, const std::string& reason) {
+  std::vector<std::shared_ptr<DeviceSession>> sessions;
+  {
+    std::lock_guard lock(registry_mu_);
+    auto it = registry_.find(account_id);
+    if (it == registry_.end()) return;
+    for (auto& [device, s] : it->second) sessions.push_back(s);
+  }
+  for (auto& s : sessions) {
+    std::lock_guard lock(s->mu);
+    if (s->conn) s->conn->Close(kCloseRevoked, reason);
+  }
+}
+
+void MessageStream::OnMessage(const std::shared_ptr<net::WebSocketConnection>& conn, std::string data,
+                              bool binary) {
+  auto session = SessionOf(conn);
+  if (!binary) {
+    rejected_.Inc();
+    conn->Send(EncodeError(0, "", absl::InvalidArgumentError("frames must be binary protobuf ClientFrames")));
+    conn->Close(1003, "text frames are not supported");
+    return;
+  }
+  absl::StatusOr<pb::ClientFrame> frame = DecodeClientFrame(data);
+  if (!frame.ok()) {
+    rejected_.Inc();
+    conn->Send(EncodeError(0, "", frame.status()));
+    if (frame.status().code() == absl::StatusCode::kDataLoss) conn->Close(1007, "malformed frame");
+    return;
+  }
+  if (frame->has_submit()) {
+    HandleSubmit(session, conn, frame->request_id(), *frame->mutable_submit());
+  } else if (absl::Status st = ValidateAck(frame->ack()); !st.ok()) {
+    rejected_.Inc();
+    conn->Send(EncodeError(frame->request_id(), "", st));
+  } else {
+    HandleAck(session, frame->ack());
+  }
+}
+
+absl::StatusOr<std::pair<uint64_t, uint32_t>> MessageStream::ResolveRecipient(const DeviceSession& sender,
+                                                                              const pb::Recipient& recipient) {
+  uint32_t device = recipient.device_id() == 0 ? kPrimaryDeviceId : recipient.device_id();
+  std::optional<uint64_t> account;
+  if (recipient.has_number()) {
+    if (!phone::LooksLikeE164(recipient.number())) {
+      return absl::InvalidArgumentError("recipient number must be in E.164 form, e.g. +14155550123");
+    }
+    account = directory_.AccountForNumber(recipient.number());
+  } else if (directory_.NumberOf(recipient.account_id())) {
+    account = recipient.account_id();
+  }
+  if (!account || !directory_.HasDevice(*account, device)) {
+    // Each miss costs a token, so probing for registered numbers through
+    // this error is as slow as contact discovery allows.
+    RETURN_IF_ERROR(miss_limiter_.Take(absl::StrCat("miss:", sender.account_id)));
+    return absl::NotFoundError(account ? "the recipient has no such device" : "no account is registered for this recipient");
+  }
+  return std::make_pair(*account, device);
+}
+
+void MessageStream::HandleSubmit(const std::shared_ptr<DeviceSession>& session,
+                                 const std::shared_ptr<net::WebSocketConnection>& conn, uint64_t request_id,
+                                 pb::SubmitEnvelope& submit) {
+  auto reject = [&](const absl::Status& st) {
+    rejected_.Inc();
+    std::string id = submit.client_message_id().size() <= kMaxClientMessageIdBytes ? submit.client_message_id() : "";
+    conn->Send(EncodeError(request_id, id, st));
+  };
+  if (absl::Status st = ValidateSubmit(submit); !st.ok()) return reject(st);
+  if (absl::Status st = send_limiter_.Take(absl::StrCat("send:", session->account_id, ".", session->device_id));
+      !st.ok()) {
+    return reject(st);
+  }
+  auto recipient = ResolveRecipient(*session, submit.recipient());
+  if (!recipient.ok()) return reject(recipient.status());
+  if (!directory_.ReserveQueueSlot(recipient->first, recipient->second, options_.max_queue_depth)) {
+    return reject(absl::ResourceExhaustedError(absl::StrCat(
+        "the recipient's queue is full (", options_.max_queue_depth, " envelopes wait for delivery); retry later")));
+  }
+  db::EnvelopeRow e;
+  e.recipient_account = recipient->first;
+  e.recipient_device = recipient->second;
+  e.sender_account = session->account_id;
+  e.sender_device = session->device_id;
+  e.sender_number = session->number;
+  e.type = submit.type();
+  e.ciphertext = std::move(*submit.mutable_ciphertext());
+  std::string client_message_id = submit.client_message_id();
+  writer_.Submit(std::move(e), client_message_id,
+                 [this, conn, request_id, client_message_id](absl::StatusOr<SubmitOutcome> outcome) {
+                   if (!outcome.ok()) {
+                     rejected_.Inc();
+                     conn->Send(EncodeError(request_id, client_message_id, outcome.status()));
+                     return;
+                   }
+                   submitted_.Inc();
+                   conn->Send(EncodeSubmitResult(request_id, client_message_id, outcome->server_id,
+                                                 outcome->server_ts_ms, outcome->duplicate));
+                 });
+}
+
+void MessageStream::HandleAck(const std::shared_ptr<DeviceSession>& session, const pb::Ack& ack) {
+  std::vector<uint64_t> ids(ack.server_ids().begin(), ack.server_ids().end());
+  {
+    std::lock_guard lock(session->mu);
+    for (uint64_t id : ids) {
+      auto it = session->inflight.find(id);
+      if (it == session->inflight.end()) continue;
+      session->inflight_bytes -= it->second;
+      session->inflight.erase(it);
+    }
+    if (session->backlog && HasRoom(*session, options_)) ScheduleFetchLocked(session);
+  }
+  writer_.Ack(session->account_id, session->device_id, std::move(ids));
+}
+
+void MessageStream::Push(const db::EnvelopeRow& e) {
+  auto session = Find(e.recipient_account, e.recipient_device);
+  if (!session) return;
+  std::lock_guard lock(session->mu);
+  if (session->closed || e.server_id <= session->cursor) return;
+  if (!session->backlog && HasRoom(*session, options_)) {
+    SendLocked(*session, e);
+    delivered_.Inc();
+    return;
+  }
+  session->backlog = true;
+  session->dirty = true;
+  if (HasRoom(*session, options_)) ScheduleFetchLocked(session);
+}
+
+void MessageStream::ScheduleFetchLocked(const std::shared_ptr<DeviceSession>& session) {
+  if (session->fetch_scheduled || session->closed) return;
+  session->fetch_scheduled = true;
+  {
+    std::lock_guard lock(fetch_mu_);
+    fetch_queue_.push_back(session);
+  }
+  fetch_cv_.notify_one();
+}
+
+void MessageStream::DeliveryLoop() {
+  for (;;) {
+    std::shared_ptr<DeviceSession> session;
+    {
+      std::unique_lock lock(fetch_mu_);
+      fetch_cv_.wait(lock, [this] { return stopping_ || !fetch_queue_.empty(); });
+      if (stopping_) {
+        fetch_queue_.clear();
+        return;
+      }
+      session = std::move(fetch_queue_.front());
+      fetch_queue_.pop_front();
+    }
+    Fetch(session);
+  }
+}
+
+void MessageStream::Fetch(const std::shared_ptr<DeviceSession>& session) {
+  uint64_t after;
+  size_t room;
+  {
+    std::lock_guard lock(session->mu);
+    if (session->closed) {
+      session->fetch_scheduled = false;
+      return;
+    }
+    after = session->cursor;
+    room = options_.window_envelopes - std::min(options_.window_envelopes, session->inflight.size());
+    session->dirty = false;
+  }
+  int limit = static_cast<int>(std::max<size_t>(1, room));
+  auto rows = db::FetchEnvelopes(reader_, session->account_id, session->device_id, after, limit);
+  std::lock_guard lock(session->mu);
+  session->fetch_scheduled = false;
+  if (session->closed) return;
+  if (!rows.ok()) {
+    // The next push or ack retries.
+    log::Error("relay.fetch_failed", {{"error", std::string(rows.status().message())}});
+    return;
+  }
+  bool window_full = false;
+  for (const db::EnvelopeRow& e : *rows) {
+    if (e.server_id <= session->cursor) continue;
+    if (!HasRoom(*session, options_)) {
+      window_full = true;
+      break;
+    }
+    SendLocked(*session, e);
+    delivered_.Inc();
+  }
+  if (window_full) return;  // acks reschedule
+  if (rows->size() >= static_cast<size_t>(limit) || session->dirty) {
+    if (HasRoom(*session, options_)) ScheduleFetchLocked(session);
+    return;
+  }
+  session->backlog = false;
+  if (!session->queue_empty_sent) {
+    session->queue_empty_sent = true;
+    session->conn->Send(EncodeQueueEmpty());
+  }
+}
+
+}  // namespace tandem::relay

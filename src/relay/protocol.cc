@@ -1,0 +1,255 @@
+// Frame codecs, validation and credential formats of the relay protocol.
+#include "relay/protocol.h"
+
+#include <charconv>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace tandem::relay {
+namespace {
+
+bool ParseUint(std::string_view s, uint64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char a = s[i], b = prefix[i];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
+    if (a != b) return false;
+  }
+  return true;
+}
+
+bool IsPrintableAscii(std::string_view s) {
+  for (char c : s) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::string Serialize(const google::protobuf::Message& m) {
+  std::string out;
+  m.SerializeToString(&out);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<pb::ClientFrame> DecodeClientFrame(std::string_view bytes) {
+  pb::ClientFrame frame;
+  if (bytes.size() > kMaxClientFrameBytes + 1024 * 1024 ||
+      !frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError("malformed frame: not a serialized ClientFrame");
+  }
+  if (frame.body_case() == pb::ClientFrame::BODY_NOT_SET) {
+    return absl::InvalidArgumentError("frame has no body: expected submit or ack");
+  }
+  return frame;
+}
+
+absl::StatusOr<pb::ServerFrame> DecodeServerFrame(std::string_view bytes) {
+  pb::ServerFrame frame;
+  if (bytes.size() > (64u << 20) || !frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError("malformed frame: not a serialized ServerFrame");
+  }
+  if (frame.body_case() == pb::ServerFrame::BODY_NOT_SET) {
+    return absl::InvalidArgumentError("server frame has no body");
+  }
+  if (frame.has_deliver() && !frame.deliver().has_envelope()) {
+    return absl::InvalidArgumentError("deliver frame without an envelope");
+  }
+  return frame;
+}
+
+bool IsKnownEnvelopeType(int type) {
+  return type == pb::ENVELOPE_TYPE_SIGNAL_MESSAGE || type == pb::ENVELOPE_TYPE_PREKEY_MESSAGE ||
+         type == pb::ENVELOPE_TYPE_RECEIPT;
+}
+
+absl::Status ValidateSubmit(const pb::SubmitEnvelope& submit) {
+  const std::string& id = submit.client_message_id();
+  if (id.empty()) return absl::InvalidArgumentError("client_message_id is missing");
+  if (id.size() > kMaxClientMessageIdBytes || !IsPrintableAscii(id)) {
+    return absl::InvalidArgumentError(absl::StrCat("client_message_id must be 1 to ", kMaxClientMessageIdBytes,
+                                                   " printable ASCII characters"));
+  }
+  if (!submit.has_recipient() || submit.recipient().account_case() == pb::Recipient::ACCOUNT_NOT_SET) {
+    return absl::InvalidArgumentError("recipient is missing: give a number or an account_id");
+  }
+  if (submit.recipient().has_account_id() && submit.recipient().account_id() == 0) {
+    return absl::InvalidArgumentError("recipient account_id 0 is not an account");
+  }
+  if (!IsKnownEnvelopeType(submit.type())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown envelope type ", static_cast<int>(submit.type()),
+                     "; expected 2 (signal message), 3 (prekey message) or 5 (receipt)"));
+  }
+  if (submit.ciphertext().empty()) return absl::OutOfRangeError("ciphertext is empty");
+  if (submit.ciphertext().size() > kMaxCiphertextBytes) {
+    return absl::OutOfRangeError(absl::StrCat("envelope of ", submit.ciphertext().size(),
+                                              " bytes exceeds the limit of ", kMaxCiphertextBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateAck(const pb::Ack& ack) {
+  if (ack.server_ids().empty()) return absl::InvalidArgumentError("ack carries no server_ids");
+  if (static_cast<size_t>(ack.server_ids().size()) > kMaxAckIds) {
+    return absl::InvalidArgumentError(absl::StrCat("ack carries more than ", kMaxAckIds, " server_ids"));
+  }
+  return absl::OkStatus();
+}
+
+std::string EncodeSubmit(uint64_t request_id, std::string_view client_message_id, const pb::Recipient& recipient,
+                         pb::EnvelopeType type, std::string_view ciphertext) {
+  pb::ClientFrame frame;
+  frame.set_request_id(request_id);
+  pb::SubmitEnvelope* s = frame.mutable_submit();
+  s->set_client_message_id(std::string(client_message_id));
+  *s->mutable_recipient() = recipient;
+  s->set_type(type);
+  s->set_ciphertext(std::string(ciphertext));
+  return Serialize(frame);
+}
+
+std::string EncodeAck(std::span<const uint64_t> server_ids, uint64_t request_id) {
+  pb::ClientFrame frame;
+  frame.set_request_id(request_id);
+  pb::Ack* ack = frame.mutable_ack();
+  for (uint64_t id : server_ids) ack->add_server_ids(id);
+  return Serialize(frame);
+}
+
+std::string EncodeSubmitResult(uint64_t request_id, std::string_view client_message_id, uint64_t server_id,
+                               int64_t server_timestamp_ms, bool duplicate) {
+  pb::ServerFrame frame;
+  frame.set_request_id(request_id);
+  pb::SubmitResult* r = frame.mutable_submit_result();
+  r->set_client_message_id(std::string(client_message_id));
+  r->set_server_id(server_id);
+  r->set_server_timestamp_ms(server_timestamp_ms);
+  r->set_duplicate(duplicate);
+  return Serialize(frame);
+}
+
+std::string EncodeError(uint64_t request_id, std::string_view client_message_id, const absl::Status& status) {
+  pb::ServerFrame frame;
+  frame.set_request_id(request_id);
+  pb::Error* e = frame.mutable_error();
+  e->set_client_message_id(std::string(client_message_id));
+  e->set_code(ErrorCodeName(status.code()));
+  e->set_message(std::string(status.message()));
+  return Serialize(frame);
+}
+
+std::string EncodeDeliver(const pb::Envelope& envelope) {
+  pb::ServerFrame frame;
+  *frame.mutable_deliver()->mutable_envelope() = envelope;
+  return Serialize(frame);
+}
+
+std::string EncodeQueueEmpty() {
+  pb::ServerFrame frame;
+  frame.mutable_queue_empty();
+  return Serialize(frame);
+}
+
+pb::Recipient RecipientByNumber(std::string_view e164, uint32_t device_id) {
+  pb::Recipient r;
+  r.set_number(std::string(e164));
+  r.set_device_id(device_id);
+  return r;
+}
+
+pb::Recipient RecipientByAccount(uint64_t account_id, uint32_t device_id) {
+  pb::Recipient r;
+  r.set_account_id(account_id);
+  r.set_device_id(device_id);
+  return r;
+}
+
+std::string ErrorCodeName(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk: return "ok";
+    case absl::StatusCode::kCancelled: return "cancelled";
+    case absl::StatusCode::kInvalidArgument: return "invalid_argument";
+    case absl::StatusCode::kDeadlineExceeded: return "deadline_exceeded";
+    case absl::StatusCode::kNotFound: return "not_found";
+    case absl::StatusCode::kAlreadyExists: return "already_exists";
+    case absl::StatusCode::kPermissionDenied: return "permission_denied";
+    case absl::StatusCode::kResourceExhausted: return "resource_exhausted";
+    case absl::StatusCode::kFailedPrecondition: return "failed_precondition";
+    case absl::StatusCode::kAborted: return "aborted";
+    case absl::StatusCode::kOutOfRange: return "payload_too_large";
+    case absl::StatusCode::kUnimplemented: return "unimplemented";
+    case absl::StatusCode::kUnavailable: return "unavailable";
+    case absl::StatusCode::kDataLoss: return "data_loss";
+    case absl::StatusCode::kUnauthenticated: return "unauthenticated";
+    default: return "internal";
+  }
+}
+
+absl::StatusCode ErrorCodeFromName(std::string_view name) {
+  for (int c = 0; c <= 16; ++c) {
+    auto code = static_cast<absl::StatusCode>(c);
+    if (ErrorCodeName(code) == name) return code;
+  }
+  return absl::StatusCode::kInternal;
+}
+
+absl::Status StatusFromError(const pb::Error& error) {
+  absl::StatusCode code = ErrorCodeFromName(error.code());
+  if (code == absl::StatusCode::kOk) code = absl::StatusCode::kInternal;
+  return absl::Status(code, error.message());
+}
+
+std::string Credentials::Login() const { return absl::StrCat(account_id, ".", device_id); }
+
+std::string BasicAuthorization(const Credentials& credentials) {
+  return "Basic " + absl::Base64Escape(absl::StrCat(credentials.Login(), ":", credentials.password));
+}
+
+absl::StatusOr<Credentials> ParseLogin(std::string_view login, std::string password) {
+  size_t dot = login.find('.');
+  Credentials c;
+  uint64_t device = 0;
+  if (dot == std::string_view::npos || !ParseUint(login.substr(0, dot), &c.account_id) ||
+      !ParseUint(login.substr(dot + 1), &device) || c.account_id == 0 || device == 0 || device > 0xffffffffu) {
+    return absl::UnauthenticatedError("malformed login: expected <account_id>.<device_id>");
+  }
+  c.device_id = static_cast<uint32_t>(device);
+  if (password.empty()) return absl::UnauthenticatedError("password is missing");
+  c.password = std::move(password);
+  return c;
+}
+
+absl::StatusOr<Credentials> ParseBasicAuthorization(std::string_view header) {
+  if (header.empty()) return absl::UnauthenticatedError("credentials are missing: send HTTP Basic authorization");
+  constexpr std::string_view kBasic = "Basic ";
+  if (header.size() <= kBasic.size() || !StartsWithIgnoreCase(header, kBasic)) {
+    return absl::UnauthenticatedError("unsupported authorization scheme: expected Basic");
+  }
+  std::string decoded;
+  if (!absl::Base64Unescape(std::string(header.substr(kBasic.size())), &decoded)) {
+    return absl::UnauthenticatedError("malformed Basic authorization: not base64");
+  }
+  size_t colon = decoded.find(':');
+  if (colon == std::string::npos) {
+    return absl::UnauthenticatedError("malformed Basic authorization: expected <login>:<password>");
+  }
+  return ParseLogin(std::string_view(decoded).substr(0, colon), decoded.substr(colon + 1));
+}
+
+std::string WebSocketTargetWithCredentials(const Credentials& credentials) {
+  // Logins and issued passwords need no percent-encoding (digits, '.', hex).
+  return absl::StrCat(std::string(kWebSocketPath), "?login=", credentials.Login(),
+                      "&password=", credentials.password);
+}
+
+}  // namespace tandem::relay

@@ -1,0 +1,109 @@
+// The relay's wire protocol, usable by clients without any server code:
+// constants and limits, the binary protobuf frames of the message stream
+// (relay/relay.pb.h, generated from relay.proto), their decoding and
+// validation, and the credentials that authenticate HTTP requests and the
+// WebSocket upgrade. docs/relay-protocol.md describes the conversation.
+//
+// Every function here is pure and thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "relay/relay.pb.h"
+
+namespace tandem::relay {
+
+namespace pb = ::tandem::relay::v1;
+
+// Where the message stream lives (GET with a WebSocket upgrade).
+inline constexpr std::string_view kWebSocketPath = "/v1/websocket";
+// The device a registration creates.
+inline constexpr uint32_t kPrimaryDeviceId = 1;
+
+// Limits every relay enforces; clients should check before sending.
+inline constexpr size_t kMaxCiphertextBytes = 256 * 1024;
+inline constexpr size_t kMaxClientMessageIdBytes = 64;
+inline constexpr size_t kMaxAckIds = 1024;
+// No valid ClientFrame is longer (ciphertext plus generous framing).
+inline constexpr size_t kMaxClientFrameBytes = kMaxCiphertextBytes + 4096;
+// One-time prekeys per upload and stored per device.
+inline constexpr size_t kMaxPreKeysPerUpload = 100;
+inline constexpr size_t kMaxStoredPreKeys = 1000;
+// Application close codes of the message stream (besides 1000-1011).
+inline constexpr int kCloseReplaced = 4000;  // a newer connection of the same device took over
+inline constexpr int kCloseRevoked = 4001;   // credentials revoked: re-registered or deleted
+// Phone numbers per contact-discovery request.
+inline constexpr size_t kMaxDirectoryNumbersPerRequest = 2000;
+
+// ---- Frames ---------------------------------------------------------------
+
+// Decodes one WebSocket message. DataLoss if the bytes are not a ClientFrame
+// at all (the relay closes the connection with 1007 for these);
+// InvalidArgument if it parses but carries no body.
+absl::StatusOr<pb::ClientFrame> DecodeClientFrame(std::string_view bytes);
+absl::StatusOr<pb::ServerFrame> DecodeServerFrame(std::string_view bytes);
+
+// Checks a submit's fields. InvalidArgument for a missing or over-long
+// client_message_id, a missing recipient or an unknown type; OutOfRange for
+// an empty or over-long ciphertext. The message says which field.
+absl::Status ValidateSubmit(const pb::SubmitEnvelope& submit);
+// InvalidArgument for an empty ack or more than kMaxAckIds ids.
+absl::Status ValidateAck(const pb::Ack& ack);
+
+bool IsKnownEnvelopeType(int type);
+
+// Encoders. The results are ready to send as binary WebSocket messages.
+std::string EncodeSubmit(uint64_t request_id, std::string_view client_message_id,
+                         const pb::Recipient& recipient, pb::EnvelopeType type,
+                         std::string_view ciphertext);
+std::string EncodeAck(std::span<const uint64_t> server_ids, uint64_t request_id = 0);
+std::string EncodeSubmitResult(uint64_t request_id, std::string_view client_message_id,
+                               uint64_t server_id, int64_t server_timestamp_ms, bool duplicate);
+// The Error frame for `status` (which must not be OK).
+std::string EncodeError(uint64_t request_id, std::string_view client_message_id,
+                        const absl::Status& status);
+std::string EncodeDeliver(const pb::Envelope& envelope);
+std::string EncodeQueueEmpty();
+
+// Recipient by number or by account id (device 0 means the primary device).
+pb::Recipient RecipientByNumber(std::string_view e164, uint32_t device_id = kPrimaryDeviceId);
+pb::Recipient RecipientByAccount(uint64_t account_id, uint32_t device_id = kPrimaryDeviceId);
+
+// The error names shared with the HTTP API ("invalid_argument", ...) and
+// back. An Error frame becomes the Status it came from.
+std::string ErrorCodeName(absl::StatusCode code);
+absl::StatusCode ErrorCodeFromName(std::string_view name);
+absl::Status StatusFromError(const pb::Error& error);
+
+// ---- Credentials ----------------------------------------------------------
+
+// A device's login: "<account_id>.<device_id>" with its password (64
+// lowercase hex digits, issued by /v1/registration/verify).
+struct Credentials {
+  uint64_t account_id = 0;
+  uint32_t device_id = 0;
+  std::string password;
+
+  std::string Login() const;  // "12.1"
+};
+
+// "Basic base64(<account_id>.<device_id>:<password>)" for the Authorization
+// header of HTTP requests and of the WebSocket upgrade.
+std::string BasicAuthorization(const Credentials& credentials);
+// Parses an Authorization header value. Unauthenticated when missing or
+// malformed (the message says what is wrong, never echoing the password).
+absl::StatusOr<Credentials> ParseBasicAuthorization(std::string_view header);
+// Parses "<account_id>.<device_id>".
+absl::StatusOr<Credentials> ParseLogin(std::string_view login, std::string password);
+
+// The WebSocket target carrying credentials in the query, for clients that
+// cannot set headers on an upgrade (browsers):
+// "/v1/websocket?login=12.1&password=<hex>".
+std::string WebSocketTargetWithCredentials(const Credentials& credentials);
+
+}  // namespace tandem::relay

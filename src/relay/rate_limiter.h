@@ -1,0 +1,55 @@
+// Token-bucket rate limits keyed by strings ("number:+14155550123",
+// "addr:10.0.0.7", "send:12.1"), on an injected Clock.
+//
+// A bucket holds up to `burst` tokens and regains one every `interval`.
+// State is in memory: a restart forgets it (limits are abuse brakes, not
+// accounting). Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace tandem::relay {
+
+struct RateLimit {
+  double burst = 1;
+  absl::Duration interval = absl::Seconds(1);  // one token regained per interval
+};
+
+class RateLimiter {
+ public:
+  // `what` names the limit in errors ("verification codes for this number").
+  RateLimiter(const Clock& clock, RateLimit limit, std::string what);
+
+  // Takes `cost` tokens from `key`'s bucket, or fails with ResourceExhausted
+  // ("too many <what>; try again in 42 s") and takes nothing.
+  absl::Status Take(const std::string& key, double cost = 1);
+  // Tokens left for `key` right now.
+  double Available(const std::string& key);
+
+  const RateLimit& limit() const { return limit_; }
+
+ private:
+  struct Bucket {
+    double tokens;
+    absl::Time updated;
+  };
+  double Refill(Bucket& b, absl::Time now) const;
+  void PruneLocked(absl::Time now);
+
+  const Clock& clock_;
+  const RateLimit limit_;
+  const std::string what_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_;
+  size_t prune_at_ = 4096;
+};
+
+}  // namespace tandem::relay

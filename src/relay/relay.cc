@@ -1,0 +1,118 @@
+// Relay assembly and configuration.
+#include "relay/relay.h"
+
+#include <sys/resource.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "relay/http_api.h"
+
+namespace tandem::relay {
+namespace {
+
+absl::Status ReadLimit(const Config& config, const std::string& name, RateLimit* limit) {
+  std::string prefix = "relay.limits." + name;
+  ASSIGN_OR_RETURN(int64_t burst, config.GetInt(prefix + ".burst", static_cast<int64_t>(limit->burst)));
+  ASSIGN_OR_RETURN(int64_t interval_ms,
+                   config.GetInt(prefix + ".interval_ms", absl::ToInt64Milliseconds(limit->interval)));
+  if (burst < 1 || interval_ms < 0) {
+    return absl::InvalidArgumentError(prefix + ": burst must be >= 1 and interval_ms >= 0");
+  }
+  limit->burst = static_cast<double>(burst);
+  limit->interval = absl::Milliseconds(interval_ms);
+  return absl::OkStatus();
+}
+
+void RaiseOpenFileLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    log::Info("relay.open_file_limit", {{"from", static_cast<uint64_t>(before)}, {"to", static_cast<uint64_t>(rl.rlim_cur)}});
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<RelayOptions> RelayOptions::FromConfig(const Config& config) {
+  RelayOptions o;
+  ASSIGN_OR_RETURN(o.stream.max_queue_depth, config.GetInt("relay.max_queue_depth", o.stream.max_queue_depth));
+  ASSIGN_OR_RETURN(o.accounts.directory_daily_budget,
+                   config.GetInt("relay.directory_daily_budget", o.accounts.directory_daily_budget));
+  ASSIGN_OR_RETURN(int64_t batch, config.GetInt("relay.batch_max", static_cast<int64_t>(o.writer.max_batch)));
+  ASSIGN_OR_RETURN(int64_t retention, config.GetInt("relay.dedup_retention_hours", 720));
+  if (o.stream.max_queue_depth < 1 || batch < 1 || retention < 1 || o.accounts.directory_daily_budget < 0) {
+    return absl::InvalidArgumentError(
+        "relay.max_queue_depth, relay.batch_max and relay.dedup_retention_hours must be positive");
+  }
+  o.writer.max_batch = static_cast<size_t>(batch);
+  o.writer.dedup_retention = absl::Hours(retention);
+  RETURN_IF_ERROR(ReadLimit(config, "send", &o.send));
+  RETURN_IF_ERROR(ReadLimit(config, "lookup_miss", &o.lookup_miss));
+  RETURN_IF_ERROR(ReadLimit(config, "codes_per_number", &o.accounts.codes_per_number));
+  RETURN_IF_ERROR(ReadLimit(config, "codes_per_prefix", &o.accounts.codes_per_prefix));
+  RETURN_IF_ERROR(ReadLimit(config, "codes_per_address", &o.accounts.codes_per_address));
+  RETURN_IF_ERROR(ReadLimit(config, "verifies_per_address", &o.accounts.verifies_per_address));
+  RETURN_IF_ERROR(ReadLimit(config, "bundle_fetches", &o.accounts.bundle_fetches_per_account));
+  return o;
+}
+
+absl::StatusOr<std::unique_ptr<Relay>> Relay::Create(std::unique_ptr<store::Database> db,
+                                                     std::unique_ptr<store::Database> reader,
+                                                     std::unique_ptr<CodeSender> code_sender, RelayOptions options,
+                                                     net::Metrics& metrics, const Clock& clock, Random& random) {
+  RETURN_IF_ERROR(db::Migrate(*db));
+  std::unique_ptr<Relay> r(new Relay());
+  r->db_ = std::move(db);
+  r->reader_ = std::move(reader);
+  r->code_sender_ = std::move(code_sender);
+  r->send_limiter_ = std::make_unique<RateLimiter>(clock, options.send, "envelopes sent");
+  r->miss_limiter_ = std::make_unique<RateLimiter>(clock, options.lookup_miss, "lookups of unregistered numbers");
+  Relay* self = r.get();
+  r->writer_ = std::make_unique<EnvelopeWriter>(*r->db_, r->directory_, clock, options.writer,
+                                                [self](const db::EnvelopeRow& e) { self->stream_->Push(e); });
+  r->stream_ = std::make_shared<MessageStream>(r->directory_, *r->writer_, *r->reader_, *r->send_limiter_,
+                                               *r->miss_limiter_, metrics, options.stream);
+  r->accounts_ = std::make_unique<AccountService>(
+      *r->db_, r->directory_, *r->writer_, clock, random, *r->code_sender_, *r->miss_limiter_, options.accounts,
+      [self](uint64_t account, const std::string& reason) { self->stream_->Disconnect(account, reason); });
+  RETURN_IF_ERROR(r->accounts_->LoadDirectory());
+  RETURN_IF_ERROR(r->writer_->Start());
+  r->stream_->Start();
+  return r;
+}
+
+Relay::~Relay() { Stop(); }
+
+void Relay::Stop() {
+  if (writer_) writer_->Stop();
+  if (stream_) stream_->Stop();
+}
+
+void Relay::RegisterRoutes(net::Router& router) { RegisterHttpRoutes(*accounts_, router); }
+
+void Relay::AttachTo(net::Server& server) { server.AddWebSocket(std::string(kWebSocketPath), stream_); }
+
+absl::StatusOr<std::unique_ptr<Relay>> StartRelay(const Config& config, const std::filesystem::path& data_dir,
+                                                  net::Router& router, net::Metrics& metrics) {
+  ASSIGN_OR_RETURN(bool enabled, config.GetBool("relay.enabled", true));
+  if (!enabled) return std::unique_ptr<Relay>();
+  RaiseOpenFileLimit();
+  ASSIGN_OR_RETURN(RelayOptions options, RelayOptions::FromConfig(config));
+  std::string path = (data_dir / "messenger.db").string();
+  store::SqliteOptions sqlite;
+  sqlite.synchronous_full = true;
+  ASSIGN_OR_RETURN(auto db, store::OpenSqlite(path, sqlite));
+  // Migrate before the reader opens, so both see the schema.
+  RETURN_IF_ERROR(db::Migrate(*db));
+  ASSIGN_OR_RETURN(auto reader, store::OpenSqlite(path, sqlite));
+  ASSIGN_OR_RETURN(auto sender, MakeCodeSender(config, data_dir, SystemClock::Real()));
+  ASSIGN_OR_RETURN(auto relay, Relay::Create(std::move(db), std::move(reader), std::move(sender), options, metrics,
+                                             SystemClock::Real(), SecureRandom::Instance()));
+  relay->RegisterRoutes(router);
+  log::Info("relay.ready", {{"database", path}, {"accounts", static_cast<uint64_t>(relay->directory().account_count())}});
+  return relay;
+}
+
+}  // namespace tandem::relay

@@ -1,0 +1,97 @@
+// The messenger relay, assembled: its SQLite database (<data_dir>/
+// messenger.db, WAL, synchronous=FULL), the in-memory directory, the
+// group-commit writer, the message stream (WebSocket at /v1/websocket), the
+// account service and its HTTP routes.
+//
+// Configuration keys (all optional):
+//   relay.enabled                    true
+//   relay.code_sender                "dev" | "http"   (see code_sender.h)
+//   relay.sms_gateway_url            "http://host:port/path" for "http"
+//   relay.max_queue_depth            10000 envelopes per device
+//   relay.directory_daily_budget     2000 new numbers per account per day
+//   relay.batch_max                  4096 operations per commit
+//   relay.dedup_retention_hours      720
+//   relay.limits.<name>.burst / .interval_ms   token buckets; names:
+//     send (per sending device; 500 burst, one per 10 ms = 100/s),
+//     lookup_miss (per account; 60, one per minute),
+//     codes_per_number (3, 10 min), codes_per_prefix (20, 3 min),
+//     codes_per_address (20, 3 min), verifies_per_address (30, 20 s),
+//     bundle_fetches (per account; 100, 1 min)
+//
+// Lifetime: create, RegisterRoutes() before the server is built,
+// AttachTo(server) before it starts; destroy after the server stopped.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/random.h"
+#include "net/server.h"
+#include "relay/accounts.h"
+#include "relay/code_sender.h"
+#include "relay/directory.h"
+#include "relay/envelope_writer.h"
+#include "relay/message_stream.h"
+#include "relay/rate_limiter.h"
+#include "store/store.h"
+
+namespace tandem::relay {
+
+struct RelayOptions {
+  AccountOptions accounts;
+  MessageStream::Options stream;
+  EnvelopeWriter::Options writer;
+  RateLimit send{500, absl::Milliseconds(10)};
+  RateLimit lookup_miss{60, absl::Minutes(1)};
+
+  // Reads the relay.* keys of `config` over the defaults above.
+  static absl::StatusOr<RelayOptions> FromConfig(const Config& config);
+};
+
+class Relay {
+ public:
+  // Opens the databases and starts the writer and delivery threads.
+  // `db` is the read-write connection, `reader` a second connection to the
+  // same database for the delivery thread.
+  static absl::StatusOr<std::unique_ptr<Relay>> Create(std::unique_ptr<store::Database> db,
+                                                       std::unique_ptr<store::Database> reader,
+                                                       std::unique_ptr<CodeSender> code_sender,
+                                                       RelayOptions options, net::Metrics& metrics,
+                                                       const Clock& clock, Random& random);
+  ~Relay();
+
+  void RegisterRoutes(net::Router& router);
+  void AttachTo(net::Server& server);
+  // Stops accepting, flushes the writer and stops the threads. Idempotent.
+  void Stop();
+
+  AccountService& accounts() { return *accounts_; }
+  MessageStream& stream() { return *stream_; }
+  EnvelopeWriter& writer() { return *writer_; }
+  Directory& directory() { return directory_; }
+  store::Database& database() { return *db_; }
+
+ private:
+  Relay() = default;
+
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<store::Database> reader_;
+  std::unique_ptr<CodeSender> code_sender_;
+  Directory directory_;
+  std::unique_ptr<RateLimiter> send_limiter_;
+  std::unique_ptr<RateLimiter> miss_limiter_;
+  std::unique_ptr<EnvelopeWriter> writer_;
+  std::shared_ptr<MessageStream> stream_;
+  std::unique_ptr<AccountService> accounts_;
+};
+
+// What tandemd calls: builds the relay from configuration with its own
+// database file under `data_dir` and registers its HTTP routes. Returns
+// nullptr (and OK) when relay.enabled is false. Also raises the soft
+// open-file limit to the hard limit (every connection is a descriptor).
+absl::StatusOr<std::unique_ptr<Relay>> StartRelay(const Config& config, const std::filesystem::path& data_dir,
+                                                  net::Router& router, net::Metrics& metrics);
+
+}  // namespace tandem::relay

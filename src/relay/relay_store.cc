@@ -1,0 +1,401 @@
+// SQL for the relay's tables. Integer primary keys are 64-bit; SQLite gets
+// "INTEGER PRIMARY KEY" for envelopes (the rowid, the fastest insert path)
+// and PostgreSQL BIGINT.
+#include "relay/relay_store.h"
+
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+
+namespace tandem::relay::db {
+namespace {
+
+using store::Params;
+using store::Value;
+
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE relay_meta (
+  key TEXT PRIMARY KEY,
+  value BIGINT NOT NULL
+);
+CREATE TABLE accounts (
+  account_id BIGINT PRIMARY KEY,
+  number TEXT NOT NULL UNIQUE,
+  identity_key BLOB NOT NULL,
+  created_ms BIGINT NOT NULL,
+  identity_changed_ms BIGINT NOT NULL
+);
+CREATE TABLE devices (
+  account_id BIGINT NOT NULL,
+  device_id INTEGER NOT NULL,
+  password_hash BLOB NOT NULL,
+  registration_id INTEGER NOT NULL,
+  created_ms BIGINT NOT NULL,
+  PRIMARY KEY (account_id, device_id)
+);
+CREATE TABLE signed_prekeys (
+  account_id BIGINT NOT NULL,
+  device_id INTEGER NOT NULL,
+  key_id BIGINT NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  PRIMARY KEY (account_id, device_id)
+);
+CREATE TABLE one_time_prekeys (
+  account_id BIGINT NOT NULL,
+  device_id INTEGER NOT NULL,
+  key_id BIGINT NOT NULL,
+  public_key BLOB NOT NULL,
+  PRIMARY KEY (account_id, device_id, key_id)
+);
+CREATE TABLE envelopes (
+  server_id {ID_TYPE} PRIMARY KEY,
+  recipient_account BIGINT NOT NULL,
+  recipient_device INTEGER NOT NULL,
+  sender_account BIGINT NOT NULL,
+  sender_device INTEGER NOT NULL,
+  sender_number TEXT NOT NULL,
+  server_ts_ms BIGINT NOT NULL,
+  type INTEGER NOT NULL,
+  ciphertext BLOB NOT NULL
+);
+CREATE INDEX envelopes_by_recipient ON envelopes (recipient_account, recipient_device, server_id);
+CREATE TABLE submissions (
+  sender_account BIGINT NOT NULL,
+  sender_device INTEGER NOT NULL,
+  client_message_id TEXT NOT NULL,
+  server_id BIGINT NOT NULL,
+  server_ts_ms BIGINT NOT NULL,
+  PRIMARY KEY (sender_account, sender_device, client_message_id)
+);
+CREATE INDEX submissions_by_time ON submissions (server_ts_ms);
+CREATE TABLE verification_codes (
+  number TEXT PRIMARY KEY,
+  code_hash BLOB NOT NULL,
+  expires_ms BIGINT NOT NULL,
+  attempts INTEGER NOT NULL
+);
+CREATE TABLE usage_daily (
+  account_id BIGINT NOT NULL,
+  day TEXT NOT NULL,
+  sessions BIGINT NOT NULL,
+  messages BIGINT NOT NULL,
+  PRIMARY KEY (account_id, day)
+);
+CREATE TABLE directory_seen (
+  account_id BIGINT NOT NULL,
+  number_hash BLOB NOT NULL,
+  PRIMARY KEY (account_id, number_hash)
+);
+CREATE TABLE directory_budget (
+  account_id BIGINT NOT NULL,
+  day TEXT NOT NULL,
+  used BIGINT NOT NULL,
+  PRIMARY KEY (account_id, day)
+);
+)sql";
+
+Value Blob(const std::string& s) { return Value::Blob(s); }
+Value Int(uint64_t v) { return Value(static_cast<int64_t>(v)); }
+
+}  // namespace
+
+absl::Status Migrate(Database& db) {
+  static const std::string sqlite_v1 = absl::StrReplaceAll(std::string(kSchemaV1), {{"{ID_TYPE}", "INTEGER"}});
+  static const std::string postgres_v1 = absl::StrReplaceAll(std::string(kSchemaV1), {{"{ID_TYPE}", "BIGINT"}, {"BLOB", "BYTEA"}});
+  const std::string& v1 = db.backend() == "sqlite" ? sqlite_v1 : postgres_v1;
+  store::Migration migrations[] = {{1, "relay schema", v1}};
+  return db.Migrate(migrations);
+}
+
+absl::StatusOr<int64_t> GetMeta(Database& db, const std::string& key, int64_t fallback) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT value FROM relay_meta WHERE key = $1", {key}));
+  return rows.empty() ? fallback : rows[0].Int(0);
+}
+
+absl::Status SetMeta(Database& db, const std::string& key, int64_t value) {
+  return db
+      .Execute("INSERT INTO relay_meta (key, value) VALUES ($1, $2) "
+               "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+               {key, value})
+      .status();
+}
+
+absl::Status ForEachDevice(Database& db, const std::function<void(DeviceRow)>& fn) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT a.account_id, a.number, d.device_id, d.password_hash, "
+                                       "d.registration_id FROM accounts a JOIN devices d "
+                                       "ON a.account_id = d.account_id"));
+  for (const auto& r : rows) {
+    fn(DeviceRow{static_cast<uint64_t>(r.Int(0)), r.Text(1), static_cast<uint32_t>(r.Int(2)), r.Bytes(3),
+                 static_cast<uint32_t>(r.Int(4))});
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<uint64_t>> FindAccountByNumber(Database& db, const std::string& number) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT account_id FROM accounts WHERE number = $1", {number}));
+  if (rows.empty()) return std::nullopt;
+  return static_cast<uint64_t>(rows[0].Int(0));
+}
+
+absl::StatusOr<std::optional<AccountRow>> GetAccount(Database& db, uint64_t account_id) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT account_id, number, identity_key, created_ms, identity_changed_ms "
+                                       "FROM accounts WHERE account_id = $1",
+                                       {Int(account_id)}));
+  if (rows.empty()) return std::nullopt;
+  const auto& r = rows[0];
+  return AccountRow{static_cast<uint64_t>(r.Int(0)), r.Text(1), r.Bytes(2), r.Int(3), r.Int(4)};
+}
+
+absl::Status InsertAccount(Database& db, const AccountRow& a) {
+  return db
+      .Execute("INSERT INTO accounts (account_id, number, identity_key, created_ms, identity_changed_ms) "
+               "VALUES ($1, $2, $3, $4, $5)",
+               {Int(a.account_id), a.number, Blob(a.identity_key), a.created_ms, a.identity_changed_ms})
+      .status();
+}
+
+absl::Status ResetAccountForReregistration(Database& db, uint64_t account_id, const std::string& identity_key,
+                                           int64_t now_ms) {
+  RETURN_IF_ERROR(db.Execute("UPDATE accounts SET identity_key = $2, identity_changed_ms = $3 "
+                             "WHERE account_id = $1",
+                             {Int(account_id), Blob(identity_key), now_ms})
+                      .status());
+  for (const char* sql : {"DELETE FROM devices WHERE account_id = $1",
+                          "DELETE FROM signed_prekeys WHERE account_id = $1",
+                          "DELETE FROM one_time_prekeys WHERE account_id = $1",
+                          "DELETE FROM envelopes WHERE recipient_account = $1"}) {
+    RETURN_IF_ERROR(db.Execute(sql, {Int(account_id)}).status());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InsertDevice(Database& db, const DeviceRow& d, int64_t now_ms) {
+  return db
+      .Execute("INSERT INTO devices (account_id, device_id, password_hash, registration_id, created_ms) "
+               "VALUES ($1, $2, $3, $4, $5)",
+               {Int(d.account_id), d.device_id, Blob(d.password_hash), d.registration_id, now_ms})
+      .status();
+}
+
+absl::Status DeleteAccount(Database& db, uint64_t account_id, const std::string& number) {
+  for (const char* sql : {"DELETE FROM accounts WHERE account_id = $1",
+                          "DELETE FROM devices WHERE account_id = $1",
+                          "DELETE FROM signed_prekeys WHERE account_id = $1",
+                          "DELETE FROM one_time_prekeys WHERE account_id = $1",
+                          "DELETE FROM envelopes WHERE recipient_account = $1",
+                          "DELETE FROM submissions WHERE sender_account = $1",
+                          "DELETE FROM usage_daily WHERE account_id = $1",
+                          "DELETE FROM directory_seen WHERE account_id = $1",
+                          "DELETE FROM directory_budget WHERE account_id = $1"}) {
+    RETURN_IF_ERROR(db.Execute(sql, {Int(account_id)}).status());
+  }
+  return db.Execute("DELETE FROM verification_codes WHERE number = $1", {number}).status();
+}
+
+absl::Status PutCode(Database& db, const std::string& number, const CodeRow& code) {
+  return db
+      .Execute("INSERT INTO verification_codes (number, code_hash, expires_ms, attempts) VALUES ($1, $2, $3, $4) "
+               "ON CONFLICT (number) DO UPDATE SET code_hash = excluded.code_hash, "
+               "expires_ms = excluded.expires_ms, attempts = excluded.attempts",
+               {number, Blob(code.code_hash), code.expires_ms, code.attempts})
+      .status();
+}
+
+absl::StatusOr<std::optional<CodeRow>> GetCode(Database& db, const std::string& number) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT code_hash, expires_ms, attempts FROM verification_codes "
+                                       "WHERE number = $1",
+                                       {number}));
+  if (rows.empty()) return std::nullopt;
+  return CodeRow{rows[0].Bytes(0), rows[0].Int(1), static_cast<int>(rows[0].Int(2))};
+}
+
+absl::Status SetCodeAttempts(Database& db, const std::string& number, int attempts) {
+  return db.Execute("UPDATE verification_codes SET attempts = $2 WHERE number = $1", {number, attempts}).status();
+}
+
+absl::Status DeleteCode(Database& db, const std::string& number) {
+  return db.Execute("DELETE FROM verification_codes WHERE number = $1", {number}).status();
+}
+
+absl::Status DeleteExpiredCodes(Database& db, int64_t now_ms) {
+  return db.Execute("DELETE FROM verification_codes WHERE expires_ms <= $1", {now_ms}).status();
+}
+
+absl::Status PutSignedPreKey(Database& db, uint64_t account_id, uint32_t device_id, const SignedPreKeyRow& k) {
+  return db
+      .Execute("INSERT INTO signed_prekeys (account_id, device_id, key_id, public_key, signature) "
+               "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, device_id) DO UPDATE SET "
+               "key_id = excluded.key_id, public_key = excluded.public_key, signature = excluded.signature",
+               {Int(account_id), device_id, k.key_id, Blob(k.public_key), Blob(k.signature)})
+      .status();
+}
+
+absl::StatusOr<std::optional<SignedPreKeyRow>> GetSignedPreKey(Database& db, uint64_t account_id,
+                                                               uint32_t device_id) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT key_id, public_key, signature FROM signed_prekeys "
+                                       "WHERE account_id = $1 AND device_id = $2",
+                                       {Int(account_id), device_id}));
+  if (rows.empty()) return std::nullopt;
+  return SignedPreKeyRow{static_cast<uint32_t>(rows[0].Int(0)), rows[0].Bytes(1), rows[0].Bytes(2)};
+}
+
+absl::Status PutPreKey(Database& db, uint64_t account_id, uint32_t device_id, const PreKeyRow& k) {
+  return db
+      .Execute("INSERT INTO one_time_prekeys (account_id, device_id, key_id, public_key) VALUES ($1, $2, $3, $4) "
+               "ON CONFLICT (account_id, device_id, key_id) DO UPDATE SET public_key = excluded.public_key",
+               {Int(account_id), device_id, k.key_id, Blob(k.public_key)})
+      .status();
+}
+
+absl::StatusOr<int64_t> CountPreKeys(Database& db, uint64_t account_id, uint32_t device_id) {
+  ASSIGN_OR_RETURN(auto row, db.QueryOne("SELECT COUNT(*) FROM one_time_prekeys "
+                                         "WHERE account_id = $1 AND device_id = $2",
+                                         {Int(account_id), device_id}));
+  return row.Int(0);
+}
+
+absl::StatusOr<std::optional<PreKeyRow>> TakePreKey(Database& db, uint64_t account_id, uint32_t device_id) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT key_id, public_key FROM one_time_prekeys "
+                                       "WHERE account_id = $1 AND device_id = $2 ORDER BY key_id LIMIT 1",
+                                       {Int(account_id), device_id}));
+  if (rows.empty()) return std::nullopt;
+  PreKeyRow key{static_cast<uint32_t>(rows[0].Int(0)), rows[0].Bytes(1)};
+  RETURN_IF_ERROR(db.Execute("DELETE FROM one_time_prekeys WHERE account_id = $1 AND device_id = $2 AND key_id = $3",
+                             {Int(account_id), device_id, key.key_id})
+                      .status());
+  return key;
+}
+
+absl::StatusOr<std::vector<uint32_t>> ListDevices(Database& db, uint64_t account_id) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT device_id FROM devices WHERE account_id = $1 ORDER BY device_id",
+                                       {Int(account_id)}));
+  std::vector<uint32_t> out;
+  for (const auto& r : rows) out.push_back(static_cast<uint32_t>(r.Int(0)));
+  return out;
+}
+
+absl::Status InsertEnvelope(Database& db, const EnvelopeRow& e) {
+  return db
+      .Execute("INSERT INTO envelopes (server_id, recipient_account, recipient_device, sender_account, "
+               "sender_device, sender_number, server_ts_ms, type, ciphertext) "
+               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+               {Int(e.server_id), Int(e.recipient_account), e.recipient_device, Int(e.sender_account),
+                e.sender_device, e.sender_number, e.server_ts_ms, e.type, Blob(e.ciphertext)})
+      .status();
+}
+
+absl::StatusOr<int64_t> DeleteEnvelope(Database& db, uint64_t account_id, uint32_t device_id, uint64_t server_id) {
+  return db.Execute("DELETE FROM envelopes WHERE server_id = $1 AND recipient_account = $2 AND recipient_device = $3",
+                    {Int(server_id), Int(account_id), device_id});
+}
+
+absl::StatusOr<std::vector<EnvelopeRow>> FetchEnvelopes(Database& db, uint64_t account_id, uint32_t device_id,
+                                                        uint64_t after, int limit) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT server_id, sender_account, sender_device, sender_number, "
+                                       "server_ts_ms, type, ciphertext FROM envelopes "
+                                       "WHERE recipient_account = $1 AND recipient_device = $2 AND server_id > $3 "
+                                       "ORDER BY server_id LIMIT $4",
+                                       {Int(account_id), device_id, Int(after), limit}));
+  std::vector<EnvelopeRow> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    EnvelopeRow e;
+    e.server_id = static_cast<uint64_t>(r.Int(0));
+    e.recipient_account = account_id;
+    e.recipient_device = device_id;
+    e.sender_account = static_cast<uint64_t>(r.Int(1));
+    e.sender_device = static_cast<uint32_t>(r.Int(2));
+    e.sender_number = r.Text(3);
+    e.server_ts_ms = r.Int(4);
+    e.type = static_cast<int>(r.Int(5));
+    e.ciphertext = r.Bytes(6);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<QueueDepthRow>> QueueDepths(Database& db) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT recipient_account, recipient_device, COUNT(*) FROM envelopes "
+                                       "GROUP BY recipient_account, recipient_device"));
+  std::vector<QueueDepthRow> out;
+  for (const auto& r : rows) {
+    out.push_back({static_cast<uint64_t>(r.Int(0)), static_cast<uint32_t>(r.Int(1)), r.Int(2)});
+  }
+  return out;
+}
+
+absl::StatusOr<uint64_t> MaxServerId(Database& db) {
+  ASSIGN_OR_RETURN(auto a, db.QueryOne("SELECT COALESCE(MAX(server_id), 0) FROM envelopes"));
+  ASSIGN_OR_RETURN(auto b, db.QueryOne("SELECT COALESCE(MAX(server_id), 0) FROM submissions"));
+  return static_cast<uint64_t>(std::max(a.Int(0), b.Int(0)));
+}
+
+absl::StatusOr<std::optional<SubmissionRow>> InsertSubmission(Database& db, uint64_t account_id,
+                                                              uint32_t device_id,
+                                                              const std::string& client_message_id,
+                                                              const SubmissionRow& row) {
+  ASSIGN_OR_RETURN(int64_t inserted,
+                   db.Execute("INSERT INTO submissions (sender_account, sender_device, client_message_id, "
+                              "server_id, server_ts_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                              {Int(account_id), device_id, client_message_id, Int(row.server_id),
+                               row.server_ts_ms}));
+  if (inserted == 1) return std::nullopt;
+  ASSIGN_OR_RETURN(auto r, db.QueryOne("SELECT server_id, server_ts_ms FROM submissions WHERE sender_account = $1 "
+                                       "AND sender_device = $2 AND client_message_id = $3",
+                                       {Int(account_id), device_id, client_message_id}));
+  return SubmissionRow{static_cast<uint64_t>(r.Int(0)), r.Int(1)};
+}
+
+absl::StatusOr<int64_t> DeleteSubmissionsBefore(Database& db, int64_t before_ms) {
+  return db.Execute("DELETE FROM submissions WHERE server_ts_ms < $1", {before_ms});
+}
+
+absl::Status AddUsage(Database& db, uint64_t account_id, const std::string& day, int64_t sessions,
+                      int64_t messages) {
+  return db
+      .Execute("INSERT INTO usage_daily (account_id, day, sessions, messages) VALUES ($1, $2, $3, $4) "
+               "ON CONFLICT (account_id, day) DO UPDATE SET sessions = usage_daily.sessions + excluded.sessions, "
+               "messages = usage_daily.messages + excluded.messages",
+               {Int(account_id), day, sessions, messages})
+      .status();
+}
+
+absl::StatusOr<std::vector<UsageRow>> GetUsage(Database& db, uint64_t account_id) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT day, sessions, messages FROM usage_daily WHERE account_id = $1 "
+                                       "ORDER BY day",
+                                       {Int(account_id)}));
+  std::vector<UsageRow> out;
+  for (const auto& r : rows) out.push_back({r.Text(0), r.Int(1), r.Int(2)});
+  return out;
+}
+
+absl::StatusOr<bool> DirectorySeen(Database& db, uint64_t account_id, const std::string& number_hash) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT 1 FROM directory_seen WHERE account_id = $1 AND number_hash = $2",
+                                       {Int(account_id), Blob(number_hash)}));
+  return !rows.empty();
+}
+
+absl::Status MarkDirectorySeen(Database& db, uint64_t account_id, const std::string& number_hash) {
+  return db
+      .Execute("INSERT INTO directory_seen (account_id, number_hash) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+               {Int(account_id), Blob(number_hash)})
+      .status();
+}
+
+absl::StatusOr<int64_t> DirectoryUsed(Database& db, uint64_t account_id, const std::string& day) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT used FROM directory_budget WHERE account_id = $1 AND day = $2",
+                                       {Int(account_id), day}));
+  return rows.empty() ? 0 : rows[0].Int(0);
+}
+
+absl::Status AddDirectoryUsed(Database& db, uint64_t account_id, const std::string& day, int64_t n) {
+  return db
+      .Execute("INSERT INTO directory_budget (account_id, day, used) VALUES ($1, $2, $3) "
+               "ON CONFLICT (account_id, day) DO UPDATE SET used = directory_budget.used + excluded.used",
+               {Int(account_id), day, n})
+      .status();
+}
+
+}  // namespace tandem::relay::db

@@ -1,0 +1,156 @@
+// The relay's persistent state behind store::Database: the schema and one
+// function per query, so the services above never spell SQL and a second
+// backend (PostgreSQL) needs only this file reviewed. SQL is portable
+// ($n placeholders, ON CONFLICT upserts).
+//
+// What is stored: accounts (number, identity public key), devices (password
+// hash, registration id), public prekeys, pending verification codes (as
+// hashes), queued envelopes (ciphertext only), recent submission ids for
+// de-duplication, usage counts per day, and the contact-discovery budget
+// (keyed hashes of looked-up numbers). Never a plaintext message.
+//
+// Thread safety: the functions are stateless; pass the Database (or the
+// transaction handle InTransaction gives you) that the caller owns.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "store/store.h"
+
+namespace tandem::relay::db {
+
+using store::Database;
+
+// Creates or upgrades the schema.
+absl::Status Migrate(Database& db);
+
+// ---- relay_meta: counters that must never go backwards ----
+absl::StatusOr<int64_t> GetMeta(Database& db, const std::string& key, int64_t fallback);
+absl::Status SetMeta(Database& db, const std::string& key, int64_t value);
+
+// ---- accounts and devices ----
+struct DeviceRow {
+  uint64_t account_id = 0;
+  std::string number;
+  uint32_t device_id = 0;
+  std::string password_hash;  // 32 bytes
+  uint32_t registration_id = 0;
+};
+absl::Status ForEachDevice(Database& db, const std::function<void(DeviceRow)>& fn);
+absl::StatusOr<std::optional<uint64_t>> FindAccountByNumber(Database& db, const std::string& number);
+
+struct AccountRow {
+  uint64_t account_id = 0;
+  std::string number;
+  std::string identity_key;  // 33 bytes
+  int64_t created_ms = 0;
+  int64_t identity_changed_ms = 0;
+};
+absl::StatusOr<std::optional<AccountRow>> GetAccount(Database& db, uint64_t account_id);
+
+absl::Status InsertAccount(Database& db, const AccountRow& account);
+// Replaces the identity key of a re-registered account and forgets
+// everything that belonged to the old installation: devices, prekeys and
+// the envelopes queued for it (they were encrypted to the old identity).
+absl::Status ResetAccountForReregistration(Database& db, uint64_t account_id, const std::string& identity_key,
+                                           int64_t now_ms);
+absl::Status InsertDevice(Database& db, const DeviceRow& device, int64_t now_ms);
+// Removes every row that belongs to the account (see DESIGN.md: deletion
+// removes account, keys, queued envelopes and usage data).
+absl::Status DeleteAccount(Database& db, uint64_t account_id, const std::string& number);
+
+// ---- verification codes ----
+struct CodeRow {
+  std::string code_hash;
+  int64_t expires_ms = 0;
+  int attempts = 0;
+};
+absl::Status PutCode(Database& db, const std::string& number, const CodeRow& code);
+absl::StatusOr<std::optional<CodeRow>> GetCode(Database& db, const std::string& number);
+absl::Status SetCodeAttempts(Database& db, const std::string& number, int attempts);
+absl::Status DeleteCode(Database& db, const std::string& number);
+absl::Status DeleteExpiredCodes(Database& db, int64_t now_ms);
+
+// ---- keys ----
+struct SignedPreKeyRow {
+  uint32_t key_id = 0;
+  std::string public_key;  // 33 bytes
+  std::string signature;   // 64 bytes
+};
+struct PreKeyRow {
+  uint32_t key_id = 0;
+  std::string public_key;
+};
+absl::Status PutSignedPreKey(Database& db, uint64_t account_id, uint32_t device_id, const SignedPreKeyRow& key);
+absl::StatusOr<std::optional<SignedPreKeyRow>> GetSignedPreKey(Database& db, uint64_t account_id,
+                                                               uint32_t device_id);
+absl::Status PutPreKey(Database& db, uint64_t account_id, uint32_t device_id, const PreKeyRow& key);
+absl::StatusOr<int64_t> CountPreKeys(Database& db, uint64_t account_id, uint32_t device_id);
+// Removes and returns the one-time prekey with the lowest id, if any. Call
+// inside a transaction so that two fetches never get the same key.
+absl::StatusOr<std::optional<PreKeyRow>> TakePreKey(Database& db, uint64_t account_id, uint32_t device_id);
+absl::StatusOr<std::vector<uint32_t>> ListDevices(Database& db, uint64_t account_id);
+
+// ---- envelopes ----
+struct EnvelopeRow {
+  uint64_t server_id = 0;
+  uint64_t recipient_account = 0;
+  uint32_t recipient_device = 0;
+  uint64_t sender_account = 0;
+  uint32_t sender_device = 0;
+  std::string sender_number;
+  int64_t server_ts_ms = 0;
+  int type = 0;
+  std::string ciphertext;
+};
+absl::Status InsertEnvelope(Database& db, const EnvelopeRow& e);
+// Deletes one envelope if it is queued for that device; returns rows deleted.
+absl::StatusOr<int64_t> DeleteEnvelope(Database& db, uint64_t account_id, uint32_t device_id, uint64_t server_id);
+// Envelopes for the device with server_id > after, oldest first.
+absl::StatusOr<std::vector<EnvelopeRow>> FetchEnvelopes(Database& db, uint64_t account_id, uint32_t device_id,
+                                                        uint64_t after, int limit);
+struct QueueDepthRow {
+  uint64_t account_id;
+  uint32_t device_id;
+  int64_t depth;
+};
+absl::StatusOr<std::vector<QueueDepthRow>> QueueDepths(Database& db);
+absl::StatusOr<uint64_t> MaxServerId(Database& db);
+
+// ---- submissions (de-duplication of client message ids) ----
+struct SubmissionRow {
+  uint64_t server_id = 0;
+  int64_t server_ts_ms = 0;
+};
+// Records the submission unless the id is known; returns the earlier one
+// if it is.
+absl::StatusOr<std::optional<SubmissionRow>> InsertSubmission(Database& db, uint64_t account_id,
+                                                              uint32_t device_id,
+                                                              const std::string& client_message_id,
+                                                              const SubmissionRow& row);
+absl::StatusOr<int64_t> DeleteSubmissionsBefore(Database& db, int64_t before_ms);
+
+// ---- usage ----
+absl::Status AddUsage(Database& db, uint64_t account_id, const std::string& day, int64_t sessions,
+                      int64_t messages);
+struct UsageRow {
+  std::string day;
+  int64_t sessions = 0;
+  int64_t messages = 0;
+};
+absl::StatusOr<std::vector<UsageRow>> GetUsage(Database& db, uint64_t account_id);
+
+// ---- contact discovery budget ----
+// True if the account looked this (keyed) number hash up before.
+absl::StatusOr<bool> DirectorySeen(Database& db, uint64_t account_id, const std::string& number_hash);
+absl::Status MarkDirectorySeen(Database& db, uint64_t account_id, const std::string& number_hash);
+absl::StatusOr<int64_t> DirectoryUsed(Database& db, uint64_t account_id, const std::string& day);
+absl::Status AddDirectoryUsed(Database& db, uint64_t account_id, const std::string& day, int64_t n);
+
+}  // namespace tandem::relay::db
