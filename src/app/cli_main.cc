@@ -3,12 +3,14 @@
 #include <CLI/CLI.hpp>
 
 #include "app/phone_cli.h"
+#include "app/social_cli.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tandem - command-line client"};
   app.require_subcommand(1);
   int exit_code = 0;
   tandem::app::AddPhoneCommands(app, &exit_code);
+  tandem::app::AddSocialCommands(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -9,6 +9,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "net/server.h"
+#include "social/social_module.h"
 #include "relay/relay.h"
 
 namespace tandem::app {
@@ -69,6 +70,11 @@ int Serve(const ServeFlags& flags) {
   options.max_body_bytes = static_cast<size_t>(*max_body);
   net::Metrics metrics;
   net::Router router;
+  auto social = social::SocialModule::Create(*config, data_dir.string(), router, metrics);
+  if (!social.ok()) {
+    Fail("social.start_failed", std::string(social.status().message()));
+    return absl::IsInvalidArgument(social.status()) ? 2 : 1;
+  }
   auto relay = relay::StartRelay(*config, data_dir, router, metrics);
   if (!relay.ok()) {
     Fail("relay.start_failed", std::string(relay.status().message()));
@@ -82,6 +88,7 @@ int Serve(const ServeFlags& flags) {
   }
   std::string host = options.listen.substr(0, options.listen.rfind(':'));
   std::string bound = host + ":" + std::to_string(server.port());
+  if (*social) (*social)->Start();
   log::Info("tandemd.ready", {{"address", bound}, {"data_dir", data_dir.string()}});
   if (!flags.ready_file.empty()) {
     std::string tmp = flags.ready_file + ".tmp";

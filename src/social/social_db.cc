@@ -1,0 +1,163 @@
+// Schema, migrations and the index rebuild for social.db.
+#include "social/social_db.h"
+
+#include <array>
+
+namespace tandem::social {
+namespace {
+
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE accounts (
+  id INTEGER PRIMARY KEY,
+  phone TEXT NOT NULL UNIQUE,
+  display_name TEXT NOT NULL DEFAULT '',
+  discoverable_by_phone INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+  token_hash BLOB PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE verifications (
+  phone TEXT PRIMARY KEY,
+  code_hash BLOB NOT NULL,
+  expires_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  sent_at INTEGER NOT NULL
+);
+CREATE TABLE friend_requests (
+  from_id INTEGER NOT NULL,
+  to_id INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (from_id, to_id)
+);
+CREATE INDEX friend_requests_to ON friend_requests(to_id);
+CREATE TABLE friendships (
+  a INTEGER NOT NULL,
+  b INTEGER NOT NULL,
+  since INTEGER NOT NULL,
+  PRIMARY KEY (a, b),
+  CHECK (a < b)
+);
+CREATE INDEX friendships_b ON friendships(b);
+CREATE TABLE blocks (
+  blocker INTEGER NOT NULL,
+  blocked INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (blocker, blocked)
+);
+CREATE TABLE dismissals (
+  account_id INTEGER NOT NULL,
+  dismissed_id INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, dismissed_id)
+);
+CREATE TABLE address_book (
+  owner_id INTEGER NOT NULL,
+  phone TEXT NOT NULL,
+  uploaded_at INTEGER NOT NULL,
+  PRIMARY KEY (owner_id, phone)
+);
+CREATE TABLE messenger_accounts (
+  account_id TEXT PRIMARY KEY,
+  phone TEXT NOT NULL,
+  linked_at INTEGER NOT NULL,
+  seq INTEGER NOT NULL
+);
+CREATE INDEX messenger_accounts_phone ON messenger_accounts(phone);
+CREATE TABLE messenger_usage (
+  account_id TEXT PRIMARY KEY,
+  day TEXT NOT NULL,
+  active_days_28 INTEGER NOT NULL,
+  last_active_day TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  seq INTEGER NOT NULL
+);
+CREATE TABLE messenger_objections (
+  account_id TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  objected INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (account_id, purpose)
+);
+CREATE TABLE feed_cursor (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+INSERT INTO feed_cursor (id, seq, updated_at) VALUES (1, 0, 0);
+)sql";
+
+const std::array<store::Migration, 1> kMigrations = {{
+    {1, "social accounts, friends, address books, messenger facts, feed cursor", kSchemaV1},
+}};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SocialDb>> SocialDb::Open(std::unique_ptr<store::Database> db) {
+  RETURN_IF_ERROR(db->Migrate(kMigrations));
+  std::unique_ptr<SocialDb> social(new SocialDb(std::move(db)));
+  RETURN_IF_ERROR(social->LoadIndex());
+  return social;
+}
+
+absl::StatusOr<std::unique_ptr<SocialDb>> SocialDb::OpenSqlite(const std::string& path) {
+  ASSIGN_OR_RETURN(auto db, store::OpenSqlite(path));
+  return Open(std::move(db));
+}
+
+absl::Status SocialDb::Write(const std::function<absl::Status(store::Database&)>& txn,
+                             const std::function<void(FactIndex&)>& apply) {
+  std::lock_guard lock(write_mu_);
+  RETURN_IF_ERROR(db_->InTransaction(txn));
+  if (apply) apply(index_);
+  return absl::OkStatus();
+}
+
+absl::Status SocialDb::LoadIndex() {
+  std::lock_guard lock(write_mu_);
+  ASSIGN_OR_RETURN(auto max_id, db_->QueryOne("SELECT COALESCE(MAX(id), 0) FROM accounts"));
+  index_.ReserveUsers(static_cast<UserId>(max_id.Int(0)));
+  ASSIGN_OR_RETURN(auto users, db_->Query("SELECT id, phone, discoverable_by_phone FROM accounts"));
+  for (const auto& r : users) {
+    index_.PutUser(static_cast<UserId>(r.Int(0)), PhoneKeyFromE164(r.Text(1)), r.Int(2) != 0);
+  }
+  ASSIGN_OR_RETURN(auto friendships, db_->Query("SELECT a, b FROM friendships"));
+  for (const auto& r : friendships) {
+    index_.AddFriendshipUnlocked(static_cast<UserId>(r.Int(0)), static_cast<UserId>(r.Int(1)));
+  }
+  ASSIGN_OR_RETURN(auto blocks, db_->Query("SELECT blocker, blocked FROM blocks"));
+  for (const auto& r : blocks) index_.AddBlock(static_cast<UserId>(r.Int(0)), static_cast<UserId>(r.Int(1)));
+  ASSIGN_OR_RETURN(auto dismissals, db_->Query("SELECT account_id, dismissed_id FROM dismissals"));
+  for (const auto& r : dismissals) {
+    index_.AddDismissal(static_cast<UserId>(r.Int(0)), static_cast<UserId>(r.Int(1)));
+  }
+  ASSIGN_OR_RETURN(auto book, db_->Query("SELECT owner_id, phone FROM address_book ORDER BY owner_id"));
+  std::vector<PhoneKey> phones;
+  for (size_t i = 0; i < book.size(); ++i) {
+    phones.push_back(PhoneKeyFromE164(book[i].Text(1)));
+    if (i + 1 == book.size() || book[i + 1].Int(0) != book[i].Int(0)) {
+      index_.SetAddressBook(static_cast<UserId>(book[i].Int(0)), std::move(phones));
+      phones.clear();
+    }
+  }
+  ASSIGN_OR_RETURN(auto accounts, db_->Query("SELECT account_id, phone FROM messenger_accounts"));
+  for (const auto& r : accounts) index_.LinkMessengerAccount(r.Text(0), PhoneKeyFromE164(r.Text(1)));
+  ASSIGN_OR_RETURN(auto usage, db_->Query("SELECT account_id, active_days_28, last_active_day FROM messenger_usage"));
+  for (const auto& r : usage) {
+    uint16_t day = 0;
+    ParseDay(r.Text(2), &day);
+    index_.SetMessengerUsage(r.Text(0), static_cast<uint8_t>(r.Int(1)), day);
+  }
+  ASSIGN_OR_RETURN(auto objections,
+                   db_->Query("SELECT account_id, purpose, objected FROM messenger_objections"));
+  for (const auto& r : objections) {
+    Purpose p;
+    if (ParsePurpose(r.Text(1), &p)) index_.SetObjection(r.Text(0), p, r.Int(2) != 0);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tandem::social

@@ -1,0 +1,66 @@
+// Assembly of the social operator from configuration.
+#include "social/social_module.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "social/http_api.h"
+
+namespace tandem::social {
+
+absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config& config, const std::string& data_dir,
+                                                                   net::Router& router, net::Metrics& metrics) {
+  ASSIGN_OR_RETURN(bool enabled, config.GetBool("social.enabled", true));
+  if (!enabled) return std::unique_ptr<SocialModule>();
+  ASSIGN_OR_RETURN(int64_t code_ttl, config.GetInt("social.code_ttl_s", 600));
+  ASSIGN_OR_RETURN(int64_t batch, config.GetInt("feed.batch", 500));
+  ASSIGN_OR_RETURN(int64_t poll_ms, config.GetInt("feed.poll_interval_ms", 200));
+  ASSIGN_OR_RETURN(int64_t backoff_ms, config.GetInt("feed.error_backoff_ms", 1000));
+  if (batch < 1 || batch > 5000) return absl::InvalidArgumentError("feed.batch must be 1..5000");
+  if (poll_ms < 1 || backoff_ms < 1 || code_ttl < 1) {
+    return absl::InvalidArgumentError("feed.poll_interval_ms, feed.error_backoff_ms and social.code_ttl_s must be positive");
+  }
+  std::string feed_url = config.GetString("feed.url", "");
+  std::string feed_token = config.GetString("feed.token", "");
+  if (!feed_url.empty() && feed_token.empty()) {
+    return absl::InvalidArgumentError("feed.url is set but feed.token is empty");
+  }
+
+  std::unique_ptr<SocialModule> m(new SocialModule());
+  std::string db_path = config.GetString("social.db", data_dir + "/social.db");
+  auto db = SocialDb::OpenSqlite(db_path);
+  if (!db.ok()) {
+    return absl::Status(db.status().code(), absl::StrCat("social database ", db_path, ": ",
+                                                         std::string(db.status().message())));
+  }
+  m->db_ = std::move(*db);
+  m->sender_ = std::make_unique<DevCodeSender>(
+      config.GetString("social.code_log", data_dir + "/social-verification-codes.log"));
+  SocialServiceOptions options;
+  options.code_ttl = absl::Seconds(code_ttl);
+  m->service_ = std::make_unique<SocialService>(*m->db_, *m->sender_, SystemClock::Real(), SecureRandom::Instance(),
+                                                options);
+  AddSocialRoutes(router, *m->service_);
+  if (!feed_url.empty()) {
+    FeedConsumerOptions fo;
+    fo.url = feed_url;
+    fo.token = feed_token;
+    fo.batch = static_cast<int>(batch);
+    fo.poll_interval = absl::Milliseconds(poll_ms);
+    fo.error_backoff = absl::Milliseconds(backoff_ms);
+    m->consumer_ = std::make_unique<FeedConsumer>(*m->db_, fo, metrics);
+  }
+  log::Info("social.ready", {{"db", db_path},
+                             {"users", static_cast<uint64_t>(m->db_->index().user_count())},
+                             {"feed", feed_url.empty() ? std::string("off") : feed_url}});
+  return m;
+}
+
+SocialModule::~SocialModule() {
+  if (consumer_) consumer_->Stop();
+}
+
+void SocialModule::Start() {
+  if (consumer_) consumer_->Start();
+}
+
+}  // namespace tandem::social

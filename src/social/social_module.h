@@ -1,0 +1,53 @@
+// The social operator as tandemd runs it: its database file, the service,
+// the HTTP routes and (when feed.url is set) the feed consumer thread.
+//
+// Configuration keys:
+//   social.enabled        (bool, default true)
+//   social.db             (path, default <data_dir>/social.db)
+//   social.code_log       (path, default <data_dir>/social-verification-codes.log)
+//   social.code_ttl_s     (int, default 600)
+//   feed.url              ("host:port" of the messenger operator; empty: no consumer)
+//   feed.token            (bearer token; required with feed.url)
+//   feed.batch            (events per pull, 1..5000, default 500)
+//   feed.poll_interval_ms (default 200)
+//   feed.error_backoff_ms (default 1000)
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/random.h"
+#include "net/http.h"
+#include "net/metrics.h"
+#include "social/code_sender.h"
+#include "social/feed_consumer.h"
+#include "social/social_db.h"
+#include "social/social_service.h"
+
+namespace tandem::social {
+
+class SocialModule {
+ public:
+  // Opens the database and adds the routes. Returns nullptr if
+  // social.enabled is false. InvalidArgument for bad configuration.
+  static absl::StatusOr<std::unique_ptr<SocialModule>> Create(const Config& config, const std::string& data_dir,
+                                                              net::Router& router, net::Metrics& metrics);
+  ~SocialModule();
+
+  // Starts the feed consumer (if configured). Call once the server serves.
+  void Start();
+
+  SocialDb& db() { return *db_; }
+
+ private:
+  SocialModule() = default;
+
+  std::unique_ptr<SocialDb> db_;
+  std::unique_ptr<CodeSender> sender_;
+  std::unique_ptr<SocialService> service_;
+  std::unique_ptr<FeedConsumer> consumer_;
+};
+
+}  // namespace tandem::social

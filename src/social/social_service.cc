@@ -1,0 +1,373 @@
+// Accounts, friendships, blocks and address books of the social network.
+#include "social/social_service.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "phone/phone.h"
+
+namespace tandem::social {
+namespace {
+
+int64_t Unix(const Clock& clock) { return absl::ToUnixSeconds(clock.Now()); }
+
+std::string CodeHash(std::string_view e164, std::string_view code) {
+  return Sha256(absl::StrCat(std::string(e164), ":", std::string(code)));
+}
+
+absl::Status ValidateDisplayName(std::string_view name) {
+  if (name.size() > 64) return absl::InvalidArgumentError("display_name is longer than 64 bytes");
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) return absl::InvalidArgumentError("display_name contains control characters");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string Sha256(std::string_view data) {
+  unsigned char out[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
+  return std::string(reinterpret_cast<const char*>(out), sizeof out);
+}
+
+SocialService::SocialService(SocialDb& db, CodeSender& sender, Clock& clock, Random& random,
+                             SocialServiceOptions options)
+    : db_(db), sender_(sender), clock_(clock), random_(random), options_(options) {}
+
+absl::Status SocialService::StartVerification(std::string_view phone_input, std::string_view region) {
+  ASSIGN_OR_RETURN(std::string e164, phone::Normalize(phone_input, region));
+  const int64_t now = Unix(clock_);
+  std::string code = random_.Digits(6);
+  RETURN_IF_ERROR(db_.Write(
+      [&](store::Database& db) -> absl::Status {
+        auto prev = db.QueryOne("SELECT sent_at FROM verifications WHERE phone = $1", {e164});
+        if (prev.ok() && now - prev->Int(0) < absl::ToInt64Seconds(options_.code_resend_interval)) {
+          return absl::ResourceExhaustedError("a code was sent to this number moments ago; wait before asking again");
+        }
+        return db
+            .Execute(
+                "INSERT INTO verifications (phone, code_hash, expires_at, attempts, sent_at) "
+                "VALUES ($1, $2, $3, 0, $4) ON CONFLICT (phone) DO UPDATE SET code_hash = excluded.code_hash, "
+                "expires_at = excluded.expires_at, attempts = 0, sent_at = excluded.sent_at",
+                {e164, store::Value::Blob(CodeHash(e164, code)), now + absl::ToInt64Seconds(options_.code_ttl), now})
+            .status();
+      },
+      nullptr));
+  return sender_.Send(e164, code);
+}
+
+absl::StatusOr<Session> SocialService::CompleteVerification(std::string_view phone_input, std::string_view region,
+                                                            std::string_view code,
+                                                            std::string_view display_name) {
+  ASSIGN_OR_RETURN(std::string e164, phone::Normalize(phone_input, region));
+  RETURN_IF_ERROR(ValidateDisplayName(display_name));
+  const int64_t now = Unix(clock_);
+  Session session;
+  session.token = random_.Hex(32);
+  PhoneKey key = PhoneKeyFromE164(e164);
+  absl::Status code_error;
+  RETURN_IF_ERROR(db_.Write(
+      [&](store::Database& db) -> absl::Status {
+        auto v = db.QueryOne("SELECT code_hash, expires_at, attempts FROM verifications WHERE phone = $1", {e164});
+        if (!v.ok()) return absl::UnauthenticatedError("no code was requested for this number");
+        if (v->Int(1) < now) return absl::UnauthenticatedError("the code has expired; request a new one");
+        if (v->Int(2) >= options_.max_code_attempts) {
+          return absl::ResourceExhaustedError("too many wrong codes; request a new one");
+        }
+        std::string want = CodeHash(e164, code);
+        const std::string& have = v->Bytes(0);
+        if (have.size() != want.size() || CRYPTO_memcmp(have.data(), want.data(), want.size()) != 0) {
+          // The attempt must be counted even though the request fails, so it
+          // is committed and the error reported afterwards.
+          RETURN_IF_ERROR(db.Execute("UPDATE verifications SET attempts = attempts + 1 WHERE phone = $1", {e164})
+                              .status());
+          code_error = absl::UnauthenticatedError("wrong verification code");
+          return absl::OkStatus();
+        }
+        RETURN_IF_ERROR(db.Execute("DELETE FROM verifications WHERE phone = $1", {e164}).status());
+        auto existing = db.QueryOne("SELECT id FROM accounts WHERE phone = $1", {e164});
+        if (existing.ok()) {
+          session.user = static_cast<UserId>(existing->Int(0));
+        } else {
+          RETURN_IF_ERROR(db.Execute("INSERT INTO accounts (phone, display_name, created_at) VALUES ($1, $2, $3)",
+                                     {e164, std::string(display_name), now})
+                              .status());
+          session.user = static_cast<UserId>(db.LastInsertId());
+          session.created = true;
+        }
+        return db
+            .Execute("INSERT INTO sessions (token_hash, account_id, created_at) VALUES ($1, $2, $3)",
+                     {store::Value::Blob(Sha256(session.token)), session.user, now})
+            .status();
+      },
+      [&](FactIndex& index) {
+        if (session.created) index.PutUser(session.user, key, false);
+      }));
+  if (!code_error.ok()) return code_error;
+  if (session.created) log::Info("social.account_created", {{"account_id", static_cast<int64_t>(session.user)}});
+  return session;
+}
+
+absl::StatusOr<UserId> SocialService::Authenticate(std::string_view token) {
+  if (token.empty()) return absl::UnauthenticatedError("missing bearer token");
+  auto row = db_.db().QueryOne("SELECT account_id FROM sessions WHERE token_hash = $1",
+                               {store::Value::Blob(Sha256(token))});
+  if (!row.ok()) {
+    if (absl::IsNotFound(row.status())) return absl::UnauthenticatedError("invalid bearer token");
+    return row.status();
+  }
+  return static_cast<UserId>(row->Int(0));
+}
+
+absl::Status SocialService::RequireUser(UserId u) {
+  auto row = db_.db().QueryOne("SELECT 1 FROM accounts WHERE id = $1", {u});
+  if (!row.ok()) {
+    if (absl::IsNotFound(row.status())) return absl::NotFoundError(absl::StrCat("no user ", u));
+    return row.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Profile> SocialService::GetProfile(UserId user, bool own) {
+  auto row = db_.db().QueryOne("SELECT id, phone, display_name, discoverable_by_phone FROM accounts WHERE id = $1",
+                               {user});
+  if (!row.ok()) {
+    if (absl::IsNotFound(row.status())) return absl::NotFoundError(absl::StrCat("no user ", user));
+    return row.status();
+  }
+  Profile p;
+  p.id = static_cast<UserId>(row->Int(0));
+  p.display_name = row->Text(2);
+  if (own) {
+    p.phone = row->Text(1);
+    p.discoverable_by_phone = row->Int(3) != 0;
+  }
+  return p;
+}
+
+absl::StatusOr<Profile> SocialService::UpdateProfile(UserId user, std::optional<std::string> display_name,
+                                                     std::optional<bool> discoverable_by_phone) {
+  if (display_name) RETURN_IF_ERROR(ValidateDisplayName(*display_name));
+  RETURN_IF_ERROR(db_.Write(
+      [&](store::Database& db) -> absl::Status {
+        if (display_name) {
+          RETURN_IF_ERROR(
+              db.Execute("UPDATE accounts SET display_name = $2 WHERE id = $1", {user, *display_name}).status());
+        }
+        if (discoverable_by_phone) {
+          RETURN_IF_ERROR(db.Execute("UPDATE accounts SET discoverable_by_phone = $2 WHERE id = $1",
+                                     {user, *discoverable_by_phone})
+                              .status());
+        }
+        return absl::OkStatus();
+      },
+      [&](FactIndex& index) {
+        if (discoverable_by_phone) index.SetDiscoverable(user, *discoverable_by_phone);
+      }));
+  return GetProfile(user, true);
+}
+
+absl::StatusOr<std::string> SocialService::RequestFriend(UserId from, UserId to) {
+  if (from == to) return absl::InvalidArgumentError("you cannot befriend yourself");
+  RETURN_IF_ERROR(RequireUser(to));
+  const int64_t now = Unix(clock_);
+  const UserId a = std::min(from, to), b = std::max(from, to);
+  std::string outcome;
+  RETURN_IF_ERROR(db_.Write(
+      [&](store::Database& db) -> absl::Status {
+        auto blocked = db.Query("SELECT 1 FROM blocks WHERE (blocker = $1 AND blocked = $2) OR (blocker = $2 AND blocked = $1)",
+                                {from, to});
+        if (!blocked.ok()) return blocked.status();
+        if (!blocked->empty()) return absl::FailedPreconditionError("a block stands between you and this user");
+        ASSIGN_OR_RETURN(auto friends, db.Query("SELECT 1 FROM friendships WHERE a = $1 AND b = $2", {a, b}));
+        if (!friends.empty()) return absl::AlreadyExistsError("you are already friends");
+        ASSIGN_OR_RETURN(int64_t reverse,
+                         db.Execute("DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2", {to, from}));
+        if (reverse > 0) {
+          outcome = "friends";
+          return db.Execute("INSERT INTO friendships (a, b, since) VALUES ($1, $2, $3)", {a, b, now}).status();
+        }
+        outcome = "requested";
+        return db
+            .Execute("INSERT INTO friend_requests (from_id, to_id, created_at) VALUES ($1, $2, $3) "
+                     "ON CONFLICT DO NOTHING",
+                     {from, to, now})
+            .status();
+      },
+      [&](FactIndex& index) {
+        if (outcome == "friends") index.AddFriendship(a, b);
+      }));
+  return outcome;
+}
+
+absl::Status SocialService::AcceptFriend(UserId me, UserId from) {
+  const UserId a = std::min(me, from), b = std::max(me, from);
+  return db_.Write(
+      [&](store::Database& db) -> absl::Status {
+        ASSIGN_OR_RETURN(int64_t n,
+                         db.Execute("DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2", {from, me}));
+        if (n == 0) return absl::NotFoundError(absl::StrCat("no friend request from user ", from));
+        return db
+            .Execute("INSERT INTO friendships (a, b, since) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                     {a, b, Unix(clock_)})
+            .status();
+      },
+      [&](FactIndex& index) { index.AddFriendship(a, b); });
+}
+
+absl::Status SocialService::DeclineFriend(UserId me, UserId from) {
+  return db_.Write(
+      [&](store::Database& db) -> absl::Status {
+        ASSIGN_OR_RETURN(int64_t n,
+                         db.Execute("DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2", {from, me}));
+        if (n == 0) return absl::NotFoundError(absl::StrCat("no friend request from user ", from));
+        return absl::OkStatus();
+      },
+      nullptr);
+}
+
+absl::Status SocialService::CancelFriendRequest(UserId me, UserId to) {
+  return db_.Write(
+      [&](store::Database& db) -> absl::Status {
+        ASSIGN_OR_RETURN(int64_t n,
+                         db.Execute("DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2", {me, to}));
+        if (n == 0) return absl::NotFoundError(absl::StrCat("no friend request to user ", to));
+        return absl::OkStatus();
+      },
+      nullptr);
+}
+
+absl::Status SocialService::RemoveFriend(UserId me, UserId other) {
+  const UserId a = std::min(me, other), b = std::max(me, other);
+  return db_.Write(
+      [&](store::Database& db) -> absl::Status {
+        ASSIGN_OR_RETURN(int64_t n, db.Execute("DELETE FROM friendships WHERE a = $1 AND b = $2", {a, b}));
+        if (n == 0) return absl::NotFoundError(absl::StrCat("user ", other, " is not your friend"));
+        return absl::OkStatus();
+      },
+      [&](FactIndex& index) { index.RemoveFriendship(a, b); });
+}
+
+absl::StatusOr<std::vector<Profile>> SocialService::Profiles(std::string_view sql, UserId me) {
+  ASSIGN_OR_RETURN(auto rows, db_.db().Query(sql, {me}));
+  std::vector<Profile> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    Profile p;
+    p.id = static_cast<UserId>(r.Int(0));
+    p.display_name = r.Text(1);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Profile>> SocialService::ListFriends(UserId me) {
+  return Profiles(
+      "SELECT id, display_name FROM accounts WHERE id IN "
+      "(SELECT b FROM friendships WHERE a = $1 UNION SELECT a FROM friendships WHERE b = $1) ORDER BY id",
+      me);
+}
+
+absl::StatusOr<FriendRequests> SocialService::ListFriendRequests(UserId me) {
+  FriendRequests r;
+  ASSIGN_OR_RETURN(r.incoming, Profiles("SELECT id, display_name FROM accounts WHERE id IN "
+                                        "(SELECT from_id FROM friend_requests WHERE to_id = $1) ORDER BY id",
+                                        me));
+  ASSIGN_OR_RETURN(r.outgoing, Profiles("SELECT id, display_name FROM accounts WHERE id IN "
+                                        "(SELECT to_id FROM friend_requests WHERE from_id = $1) ORDER BY id",
+                                        me));
+  return r;
+}
+
+absl::Status SocialService::Block(UserId me, UserId other) {
+  if (me == other) return absl::InvalidArgumentError("you cannot block yourself");
+  RETURN_IF_ERROR(RequireUser(other));
+  const UserId a = std::min(me, other), b = std::max(me, other);
+  bool added = false;
+  return db_.Write(
+      [&](store::Database& db) -> absl::Status {
+        ASSIGN_OR_RETURN(int64_t n, db.Execute("INSERT INTO blocks (blocker, blocked, created_at) VALUES ($1, $2, $3) "
+                                               "ON CONFLICT DO NOTHING",
+                                               {me, other, Unix(clock_)}));
+        added = n > 0;
+        RETURN_IF_ERROR(db.Execute("DELETE FROM friendships WHERE a = $1 AND b = $2", {a, b}).status());
+        return db
+            .Execute("DELETE FROM friend_requests WHERE (from_id = $1 AND to_id = $2) OR (from_id = $2 AND to_id = $1)",
+                     {me, other})
+            .status();
+      },
+      [&](FactIndex& index) {
+        if (added) index.AddBlock(me, other);
+        index.RemoveFriendship(a, b);
+      });
+}
+
+absl::Status SocialService::Unblock(UserId me, UserId other) {
+  return db_.Write(
+      [&](store::Database& db) -> absl::Status {
+        ASSIGN_OR_RETURN(int64_t n, db.Execute("DELETE FROM blocks WHERE blocker = $1 AND blocked = $2", {me, other}));
+        if (n == 0) return absl::NotFoundError(absl::StrCat("you have not blocked user ", other));
+        return absl::OkStatus();
+      },
+      [&](FactIndex& index) { index.RemoveBlock(me, other); });
+}
+
+absl::StatusOr<std::vector<Profile>> SocialService::ListBlocked(UserId me) {
+  return Profiles(
+      "SELECT id, display_name FROM accounts WHERE id IN (SELECT blocked FROM blocks WHERE blocker = $1) ORDER BY id",
+      me);
+}
+
+absl::Status SocialService::Dismiss(UserId me, UserId other) {
+  if (me == other) return absl::InvalidArgumentError("you cannot dismiss yourself");
+  RETURN_IF_ERROR(RequireUser(other));
+  return db_.Write(
+      [&](store::Database& db) -> absl::Status {
+        return db
+            .Execute("INSERT INTO dismissals (account_id, dismissed_id, created_at) VALUES ($1, $2, $3) "
+                     "ON CONFLICT DO NOTHING",
+                     {me, other, Unix(clock_)})
+            .status();
+      },
+      [&](FactIndex& index) { index.AddDismissal(me, other); });
+}
+
+absl::StatusOr<AddressBookResult> SocialService::ReplaceAddressBook(UserId me, const AddressBookUpload& upload) {
+  NormalizedAddressBook book = NormalizeAddressBook(upload);
+  const int64_t now = Unix(clock_);
+  AddressBookResult result;
+  result.stored = book.phones.size();
+  result.rejected = std::move(book.rejected);
+  RETURN_IF_ERROR(db_.Write(
+      [&](store::Database& db) -> absl::Status {
+        RETURN_IF_ERROR(db.Execute("DELETE FROM address_book WHERE owner_id = $1", {me}).status());
+        for (PhoneKey p : book.phones) {
+          RETURN_IF_ERROR(db.Execute("INSERT INTO address_book (owner_id, phone, uploaded_at) VALUES ($1, $2, $3)",
+                                     {me, E164FromPhoneKey(p), now})
+                              .status());
+        }
+        return absl::OkStatus();
+      },
+      [&](FactIndex& index) { index.SetAddressBook(me, book.phones); }));
+  return result;
+}
+
+absl::StatusOr<std::vector<std::string>> SocialService::GetAddressBook(UserId me) {
+  ASSIGN_OR_RETURN(auto rows, db_.db().Query("SELECT phone FROM address_book WHERE owner_id = $1 ORDER BY phone", {me}));
+  std::vector<std::string> out;
+  for (const auto& r : rows) out.push_back(r.Text(0));
+  return out;
+}
+
+absl::Status SocialService::DeleteAddressBook(UserId me) {
+  return db_.Write(
+      [&](store::Database& db) { return db.Execute("DELETE FROM address_book WHERE owner_id = $1", {me}).status(); },
+      [&](FactIndex& index) { index.SetAddressBook(me, {}); });
+}
+
+}  // namespace tandem::social
