@@ -1,0 +1,695 @@
+// Unit tests of the relay's logic on a FakeClock: registration codes
+// (expiry, attempts, rate limits), keys (signature check, bounds, one-time
+// prekey consumption and exhaustion), the message stream driven through
+// fake connections (idempotent resubmit, ordering, acks, queue and size
+// limits, malformed frames), usage metering and account deletion.
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/random.h"
+#include "crypto/keys.h"
+#include "crypto/xeddsa.h"
+#include "relay/protocol.h"
+#include "relay/relay.h"
+#include "relay/relay_store.h"
+
+namespace tandem::relay {
+namespace {
+
+class CapturingSender final : public CodeSender {
+ public:
+  absl::Status Send(const std::string& number, const std::string& code) override {
+    std::lock_guard lock(mu);
+    codes[number] = code;
+    ++sent;
+    return fail ? absl::UnavailableError("gateway down") : absl::OkStatus();
+  }
+  std::string CodeFor(const std::string& n) {
+    std::lock_guard lock(mu);
+    return codes[n];
+  }
+  std::mutex mu;
+  std::map<std::string, std::string> codes;
+  int sent = 0;
+  bool fail = false;
+};
+
+class FakeConnection final : public net::WebSocketConnection {
+ public:
+  void Send(std::string data, bool binary) override {
+    std::lock_guard lock(mu_);
+    frames_.push_back(std::move(data));
+    cv_.notify_all();
+  }
+  void Close(int code, std::string reason) override {
+    std::lock_guard lock(mu_);
+    close_code_ = code;
+    cv_.notify_all();
+  }
+  uint64_t id() const override { return 1; }
+  const std::string& remote_address() const override { return address_; }
+  const std::shared_ptr<void>& context() const override { return context_; }
+
+  // Waits for the next frame.
+  std::optional<pb::ServerFrame> Next(absl::Duration timeout = absl::Seconds(5)) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, std::chrono::milliseconds(absl::ToInt64Milliseconds(timeout)),
+                      [&] { return read_ < frames_.size(); })) {
+      return std::nullopt;
+    }
+    auto f = DecodeServerFrame(frames_[read_++]);
+    EXPECT_TRUE(f.ok()) << f.status();
+    return f.ok() ? std::optional(*f) : std::nullopt;
+  }
+  int close_code() {
+    std::lock_guard lock(mu_);
+    return close_code_;
+  }
+
+  std::shared_ptr<void> context_;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> frames_;
+  size_t read_ = 0;
+  int close_code_ = 0;
+  std::string address_ = "127.0.0.1:1";
+};
+
+struct Identity {
+  crypto::IdentityKeyPair pair;
+  std::string Public() const {
+    auto s = pair.public_key.Serialize();
+    return std::string(s.begin(), s.end());
+  }
+};
+
+class RelayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / absl::StrCat("relay_test_", getpid(), "_", counter_++);
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    Open();
+  }
+  void TearDown() override {
+    relay_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Open() {
+    std::string path = (dir_ / "messenger.db").string();
+    auto db = store::OpenSqlite(path);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE(db::Migrate(**db).ok());
+    auto reader = store::OpenSqlite(path);
+    ASSERT_TRUE(reader.ok());
+    auto sender = std::make_unique<CapturingSender>();
+    sender_ = sender.get();
+    auto r = Relay::Create(std::move(*db), std::move(*reader), std::move(sender), options_, metrics_, clock_, random_);
+    ASSERT_TRUE(r.ok()) << r.status();
+    relay_ = std::move(*r);
+  }
+
+  AccountService& accounts() { return relay_->accounts(); }
+
+  // Registers `number` and returns its credentials.
+  Credentials Register(const std::string& number, Identity* identity = nullptr, std::string address = "10.0.0.1:5") {
+    Identity local{crypto::KeyPair::Generate(random_)};
+    if (identity) *identity = local;
+    auto issued = accounts().RequestCode(number, "", address);
+    EXPECT_TRUE(issued.ok()) << issued.status();
+    AccountService::VerifyRequest v{number, "", sender_->CodeFor(number), local.Public(), 42, address};
+    auto r = accounts().Verify(v);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->credentials : Credentials{};
+  }
+
+  std::shared_ptr<FakeConnection> Connect(const Credentials& c) {
+    auto conn = std::make_shared<FakeConnection>();
+    net::Request req;
+    req.headers.emplace_back("authorization", BasicAuthorization(c));
+    EXPECT_TRUE(relay_->stream().OnUpgrade(req, &conn->context_).ok());
+    relay_->stream().OnOpen(conn);
+    return conn;
+  }
+  void Disconnect(const std::shared_ptr<FakeConnection>& conn) { relay_->stream().OnClose(conn); }
+
+  void Submit(const std::shared_ptr<FakeConnection>& conn, uint64_t request_id, const std::string& cmid,
+              const std::string& to, const std::string& ciphertext, pb::EnvelopeType type = pb::ENVELOPE_TYPE_SIGNAL_MESSAGE) {
+    relay_->stream().OnMessage(conn, EncodeSubmit(request_id, cmid, RecipientByNumber(to), type, ciphertext), true);
+  }
+  void Ack(const std::shared_ptr<FakeConnection>& conn, std::vector<uint64_t> ids) {
+    relay_->stream().OnMessage(conn, EncodeAck(ids), true);
+  }
+
+  int64_t Count(const std::string& sql) {
+    auto row = relay_->database().QueryOne(sql);
+    EXPECT_TRUE(row.ok()) << row.status();
+    return row.ok() ? row->Int(0) : -1;
+  }
+
+  static inline int counter_ = 0;
+  std::filesystem::path dir_;
+  FakeClock clock_;
+  SeededRandom random_{7};
+  net::Metrics metrics_;
+  RelayOptions options_;
+  CapturingSender* sender_ = nullptr;
+  std::unique_ptr<Relay> relay_;
+};
+
+// ---- protocol ----
+
+TEST(ProtocolTest, CredentialsRoundTrip) {
+  Credentials c{12, 1, "abcdef"};
+  auto parsed = ParseBasicAuthorization(BasicAuthorization(c));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->account_id, 12u);
+  EXPECT_EQ(parsed->device_id, 1u);
+  EXPECT_EQ(parsed->password, "abcdef");
+  EXPECT_EQ(ParseBasicAuthorization("").status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(ParseBasicAuthorization("Bearer x").status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(ParseBasicAuthorization("Basic !!!").status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_FALSE(ParseLogin("12", "pw").ok());
+  EXPECT_FALSE(ParseLogin("0.1", "pw").ok());
+  EXPECT_FALSE(ParseLogin("12.1", "").ok());
+}
+
+TEST(ProtocolTest, ValidatesSubmits) {
+  auto frame = DecodeClientFrame(EncodeSubmit(1, "m1", RecipientByNumber("+14155550123"),
+                                              pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, "x"));
+  ASSERT_TRUE(frame.ok());
+  EXPECT_TRUE(ValidateSubmit(frame->submit()).ok());
+  pb::SubmitEnvelope s = frame->submit();
+  s.set_ciphertext(std::string(kMaxCiphertextBytes + 1, 'x'));
+  EXPECT_EQ(ValidateSubmit(s).code(), absl::StatusCode::kOutOfRange);
+  s = frame->submit();
+  s.set_client_message_id("");
+  EXPECT_EQ(ValidateSubmit(s).code(), absl::StatusCode::kInvalidArgument);
+  s = frame->submit();
+  s.set_client_message_id("has space");
+  EXPECT_EQ(ValidateSubmit(s).code(), absl::StatusCode::kInvalidArgument);
+  s = frame->submit();
+  s.set_type(static_cast<pb::EnvelopeType>(9));
+  EXPECT_EQ(ValidateSubmit(s).code(), absl::StatusCode::kInvalidArgument);
+  s = frame->submit();
+  s.clear_recipient();
+  EXPECT_EQ(ValidateSubmit(s).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeClientFrame("\xff\xff\xff").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeClientFrame("").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ErrorCodeFromName("resource_exhausted"), absl::StatusCode::kResourceExhausted);
+}
+
+// ---- registration ----
+
+TEST_F(RelayTest, RegistrationIssuesCredentialsStoredOnlyAsHash) {
+  Credentials c = Register("+14155550123");
+  EXPECT_NE(c.account_id, 0u);
+  EXPECT_EQ(c.device_id, 1u);
+  EXPECT_EQ(c.password.size(), 64u);
+  EXPECT_TRUE(accounts().Authenticate(c).ok());
+  Credentials wrong = c;
+  wrong.password[0] = wrong.password[0] == 'a' ? 'b' : 'a';
+  EXPECT_EQ(accounts().Authenticate(wrong).code(), absl::StatusCode::kUnauthenticated);
+  auto row = relay_->database().QueryOne("SELECT password_hash FROM devices");
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(row->Bytes(0).size(), 32u);
+  EXPECT_EQ(row->Bytes(0).find(c.password), std::string::npos);
+  // The code is consumed.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM verification_codes"), 0);
+}
+
+TEST_F(RelayTest, InvalidNumbersAreRejectedWithReason) {
+  auto r = accounts().RequestCode("12", "", "10.0.0.1:1");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  r = accounts().RequestCode("(415) 555-0123", "US", "10.0.0.1:1");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->number, "+14155550123");
+  EXPECT_EQ(sender_->sent, 1);
+}
+
+TEST_F(RelayTest, CodesExpireAfterTenMinutes) {
+  ASSERT_TRUE(accounts().RequestCode("+14155550123", "", "10.0.0.1:1").ok());
+  clock_.Advance(absl::Minutes(10) + absl::Seconds(1));
+  Identity id{crypto::KeyPair::Generate(random_)};
+  auto r = accounts().Verify({"+14155550123", "", sender_->CodeFor("+14155550123"), id.Public(), 1, "10.0.0.1:1"});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+}
+
+TEST_F(RelayTest, ThreeWrongAttemptsBurnTheCode) {
+  ASSERT_TRUE(accounts().RequestCode("+14155550123", "", "10.0.0.1:1").ok());
+  std::string code = sender_->CodeFor("+14155550123");
+  std::string wrong = code == "000000" ? "111111" : "000000";
+  Identity id{crypto::KeyPair::Generate(random_)};
+  for (int i = 0; i < 3; ++i) {
+    auto r = accounts().Verify({"+14155550123", "", wrong, id.Public(), 1, "10.0.0.1:1"});
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  }
+  auto r = accounts().Verify({"+14155550123", "", code, id.Public(), 1, "10.0.0.1:1"});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound) << "the right code after 3 wrong ones";
+  EXPECT_EQ(relay_->directory().account_count(), 0u);
+}
+
+TEST_F(RelayTest, VerifyRejectsBadIdentityKeys) {
+  ASSERT_TRUE(accounts().RequestCode("+14155550123", "", "10.0.0.1:1").ok());
+  auto r = accounts().Verify({"+14155550123", "", sender_->CodeFor("+14155550123"), "short", 1, "10.0.0.1:1"});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM verification_codes"), 1) << "a bad request does not burn the code";
+}
+
+TEST_F(RelayTest, CodeRequestsAreRateLimitedPerNumberPrefixAndAddress) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(accounts().RequestCode("+14155550123", "", "10.0.0.1:1").ok());
+  auto r = accounts().RequestCode("+14155550123", "", "10.0.0.2:1");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(std::string(r.status().message()).find("this number"), std::string::npos) << r.status();
+  clock_.Advance(absl::Minutes(10));
+  EXPECT_TRUE(accounts().RequestCode("+14155550123", "", "10.0.0.3:1").ok()) << "one token regained";
+
+  // Per address: 20 requests for different numbers, then no more.
+  int ok = 0;
+  absl::Status last;
+  for (int i = 0; i < 25; ++i) {
+    last = accounts().RequestCode(absl::StrCat("+1415", 200 + i, "0123"), "", "10.9.9.9:1").status();
+    if (last.ok()) ++ok;
+  }
+  EXPECT_EQ(ok, 20);
+  EXPECT_NE(std::string(last.message()).find("this address"), std::string::npos) << last;
+
+  // Per prefix: numbers sharing all but the last 4 digits.
+  ok = 0;
+  for (int i = 0; i < 25; ++i) {
+    last = accounts().RequestCode(absl::StrCat("+1212555", 1000 + i), "", absl::StrCat("10.1.", i, ".1:1")).status();
+    if (last.ok()) ++ok;
+  }
+  EXPECT_EQ(ok, 20);
+  EXPECT_NE(std::string(last.message()).find("range"), std::string::npos) << last;
+}
+
+TEST_F(RelayTest, FailedCodeDeliveryIsUnavailable) {
+  sender_->fail = true;
+  EXPECT_EQ(accounts().RequestCode("+14155550123", "", "10.0.0.1:1").status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(RelayTest, ReregistrationReplacesIdentityAndRevokesOldCredentials) {
+  Identity first, second;
+  Credentials a = Register("+14155550123", &first);
+  Credentials b = Register("+14155550199");
+  auto conn_a = Connect(a);
+  ASSERT_TRUE(conn_a->Next().value().has_queue_empty());
+  auto conn_b = Connect(b);
+  ASSERT_TRUE(conn_b->Next().value().has_queue_empty());
+  // B queues a message for A while A is offline.
+  Disconnect(conn_a);
+  Submit(conn_b, 1, "m1", "+14155550123", "old-session-ciphertext");
+  ASSERT_TRUE(conn_b->Next().value().has_submit_result());
+  auto a_again = Register("+14155550123", &second);
+  EXPECT_EQ(a_again.account_id, a.account_id);
+  EXPECT_FALSE(accounts().Authenticate(a).ok());
+  EXPECT_TRUE(accounts().Authenticate(a_again).ok());
+  auto info = accounts().GetAccountInfo(a_again);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->identity_key, second.Public());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 0) << "envelopes for the old installation are dropped";
+}
+
+// ---- keys ----
+
+AccountService::KeyUpload MakeUpload(const Identity& id, uint32_t first, int count, Random& random) {
+  AccountService::KeyUpload up;
+  crypto::SignedPreKey spk = crypto::GenerateSignedPreKey(id.pair, 1, random);
+  auto pub = spk.key_pair.public_key.Serialize();
+  up.signed_prekey = db::SignedPreKeyRow{spk.id, std::string(pub.begin(), pub.end()),
+                                         std::string(spk.signature.begin(), spk.signature.end())};
+  for (const auto& k : crypto::GenerateOneTimePreKeys(first, count, random)) {
+    auto p = k.key_pair.public_key.Serialize();
+    up.one_time_prekeys.push_back({k.id, std::string(p.begin(), p.end())});
+  }
+  return up;
+}
+
+TEST_F(RelayTest, PreKeysAreConsumedOnceAndBundlesWorkWhenExhausted) {
+  Identity alice_id;
+  Credentials alice = Register("+14155550123", &alice_id);
+  Credentials bob = Register("+14155550199");
+  ASSERT_TRUE(accounts().UploadKeys(alice, MakeUpload(alice_id, 1, 3, random_)).ok());
+  EXPECT_EQ(*accounts().PreKeyCount(alice), 3);
+  std::set<uint32_t> seen;
+  for (int i = 0; i < 3; ++i) {
+    auto b = accounts().FetchBundle(bob, "+14155550123");
+    ASSERT_TRUE(b.ok()) << b.status();
+    ASSERT_EQ(b->devices.size(), 1u);
+    ASSERT_TRUE(b->devices[0].one_time_prekey.has_value());
+    EXPECT_TRUE(seen.insert(b->devices[0].one_time_prekey->key_id).second) << "a prekey handed out twice";
+    EXPECT_EQ(b->identity_key, alice_id.Public());
+    EXPECT_EQ(b->devices[0].registration_id, 42u);
+  }
+  EXPECT_EQ(*accounts().PreKeyCount(alice), 0);
+  auto b = accounts().FetchBundle(bob, "14155550123");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_FALSE(b->devices[0].one_time_prekey.has_value()) << "exhausted: signed prekey only";
+}
+
+TEST_F(RelayTest, KeyUploadsAreCheckedAndBounded) {
+  Identity id;
+  Credentials c = Register("+14155550123", &id);
+  // A signature by another key is refused.
+  Identity other{crypto::KeyPair::Generate(random_)};
+  EXPECT_EQ(accounts().UploadKeys(c, MakeUpload(other, 1, 1, random_)).code(), absl::StatusCode::kInvalidArgument);
+  // More than 100 per request.
+  EXPECT_EQ(accounts().UploadKeys(c, MakeUpload(id, 1, 101, random_)).code(), absl::StatusCode::kInvalidArgument);
+  // A foreign identity key.
+  auto up = MakeUpload(id, 1, 1, random_);
+  up.identity_key = other.Public();
+  EXPECT_EQ(accounts().UploadKeys(c, up).code(), absl::StatusCode::kFailedPrecondition);
+  // Up to 1000 stored, then an error that stores nothing.
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(accounts().UploadKeys(c, MakeUpload(id, 1 + i * 100, 100, random_)).ok());
+  EXPECT_EQ(*accounts().PreKeyCount(c), 1000);
+  EXPECT_EQ(accounts().UploadKeys(c, MakeUpload(id, 5000, 1, random_)).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(*accounts().PreKeyCount(c), 1000);
+  // Nothing published: not found.
+  Credentials bob = Register("+14155550199");
+  EXPECT_EQ(accounts().FetchBundle(c, "+14155550199").status().code(), absl::StatusCode::kNotFound);
+  (void)bob;
+}
+
+// ---- discovery ----
+
+TEST_F(RelayTest, DiscoveryChargesNewNumbersAgainstADailyBudget) {
+  options_.accounts.directory_daily_budget = 5;
+  relay_.reset();
+  Open();
+  Credentials a = Register("+14155550123");
+  Register("+14155550199");
+  auto d = accounts().Discover(a, {"+14155550199", "+14155550100", "nonsense"}, "");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->registered, std::vector<std::string>{"+14155550199"});
+  EXPECT_EQ(d->invalid.size(), 1u);
+  EXPECT_EQ(d->budget_remaining, 3);
+  // Asking again about known numbers is free.
+  d = accounts().Discover(a, {"+14155550199", "+14155550100"}, "");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->budget_remaining, 3);
+  // Four new numbers exceed the three left: refused, nothing charged.
+  auto refused = accounts().Discover(a, {"+14155550101", "+14155550102", "+14155550103", "+14155550104"}, "");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  d = accounts().Discover(a, {"+14155550101", "+14155550102", "+14155550103"}, "");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->budget_remaining, 0);
+  // A new day, a new budget.
+  clock_.Advance(absl::Hours(24));
+  d = accounts().Discover(a, {"+14155550104"}, "");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->budget_remaining, 4);
+}
+
+// ---- message stream ----
+
+TEST_F(RelayTest, OnlineAndOfflineDeliveryInOrderWithAcks) {
+  Credentials alice = Register("+14155550123");
+  Credentials bob = Register("+14155550199");
+  auto a = Connect(alice);
+  ASSERT_TRUE(a->Next().value().has_queue_empty());
+  // Bob offline: three envelopes queue up.
+  for (int i = 0; i < 3; ++i) {
+    Submit(a, 10 + i, absl::StrCat("m", i), "+14155550199", absl::StrCat("c", i));
+    auto r = a->Next().value();
+    ASSERT_TRUE(r.has_submit_result()) << r.DebugString();
+    EXPECT_EQ(r.request_id(), 10u + i);
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 3);
+  auto b = Connect(bob);
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto f = b->Next().value();
+    ASSERT_TRUE(f.has_deliver()) << f.DebugString();
+    EXPECT_EQ(f.deliver().envelope().ciphertext(), absl::StrCat("c", i));
+    EXPECT_EQ(f.deliver().envelope().sender_number(), "+14155550123");
+    EXPECT_EQ(f.deliver().envelope().sender_account_id(), alice.account_id);
+    ids.push_back(f.deliver().envelope().server_id());
+  }
+  EXPECT_TRUE(b->Next().value().has_queue_empty());
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  // Bob online: pushed at once.
+  Submit(a, 20, "m3", "+14155550199", "c3");
+  ASSERT_TRUE(a->Next().value().has_submit_result());
+  auto live = b->Next().value();
+  ASSERT_TRUE(live.has_deliver());
+  ids.push_back(live.deliver().envelope().server_id());
+  Ack(b, ids);
+  relay_->writer().RunExclusive([](store::Database&) { return absl::OkStatus(); }).IgnoreError();
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 0);
+  EXPECT_EQ(relay_->directory().QueueDepth(bob.account_id, 1), 0);
+}
+
+TEST_F(RelayTest, UnackedEnvelopesAreRedeliveredOnReconnect) {
+  Credentials alice = Register("+14155550123");
+  Credentials bob = Register("+14155550199");
+  auto a = Connect(alice);
+  a->Next();
+  auto b = Connect(bob);
+  ASSERT_TRUE(b->Next().value().has_queue_empty());
+  Submit(a, 1, "m1", "+14155550199", "c1");
+  ASSERT_TRUE(a->Next().value().has_submit_result());
+  auto first = b->Next().value();
+  ASSERT_TRUE(first.has_deliver());
+  Disconnect(b);
+  auto b2 = Connect(bob);
+  auto again = b2->Next().value();
+  ASSERT_TRUE(again.has_deliver());
+  EXPECT_EQ(again.deliver().envelope().server_id(), first.deliver().envelope().server_id());
+  EXPECT_TRUE(b2->Next().value().has_queue_empty());
+}
+
+TEST_F(RelayTest, ResubmittedClientMessageIdIsNotQueuedTwice) {
+  Credentials alice = Register("+14155550123");
+  Register("+14155550199");
+  auto a = Connect(alice);
+  a->Next();
+  Submit(a, 1, "same-id", "+14155550199", "c1");
+  auto r1 = a->Next().value();
+  ASSERT_TRUE(r1.has_submit_result());
+  EXPECT_FALSE(r1.submit_result().duplicate());
+  clock_.Advance(absl::Seconds(3));
+  Submit(a, 2, "same-id", "+14155550199", "c1");
+  auto r2 = a->Next().value();
+  ASSERT_TRUE(r2.has_submit_result()) << r2.DebugString();
+  EXPECT_TRUE(r2.submit_result().duplicate());
+  EXPECT_EQ(r2.submit_result().server_id(), r1.submit_result().server_id());
+  EXPECT_EQ(r2.submit_result().server_timestamp_ms(), r1.submit_result().server_timestamp_ms());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 1);
+  EXPECT_EQ(relay_->directory().QueueDepth(r1.submit_result().server_id() ? *relay_->directory().AccountForNumber("+14155550199") : 0, 1), 1);
+}
+
+TEST_F(RelayTest, LimitsAnswerWithClearErrorsAndStoreNothing) {
+  options_.stream.max_queue_depth = 2;
+  options_.send = RateLimit{5, absl::Seconds(1)};
+  relay_.reset();
+  Open();
+  Credentials alice = Register("+14155550123");
+  Register("+14155550199");
+  auto a = Connect(alice);
+  a->Next();
+  // Oversized.
+  Submit(a, 1, "big", "+14155550199", std::string(kMaxCiphertextBytes + 1, 'x'));
+  auto e = a->Next().value();
+  ASSERT_TRUE(e.has_error());
+  EXPECT_EQ(e.error().code(), "payload_too_large");
+  EXPECT_EQ(e.error().client_message_id(), "big");
+  // Unknown recipient.
+  Submit(a, 2, "nobody", "+14155550100", "c");
+  e = a->Next().value();
+  ASSERT_TRUE(e.has_error());
+  EXPECT_EQ(e.error().code(), "not_found");
+  // Queue depth 2.
+  Submit(a, 3, "q1", "+14155550199", "c");
+  Submit(a, 4, "q2", "+14155550199", "c");
+  EXPECT_TRUE(a->Next().value().has_submit_result());
+  EXPECT_TRUE(a->Next().value().has_submit_result());
+  Submit(a, 5, "q3", "+14155550199", "c");
+  e = a->Next().value();
+  ASSERT_TRUE(e.has_error());
+  EXPECT_EQ(e.error().code(), "resource_exhausted");
+  EXPECT_NE(e.error().message().find("queue is full"), std::string::npos);
+  // Send rate: 4 tokens were spent above (the oversized envelope was refused
+  // before), a fifth on a full queue; the next one is refused.
+  Submit(a, 6, "r1", "+14155550199", "c");
+  EXPECT_EQ(a->Next().value().error().code(), "resource_exhausted");
+  Submit(a, 7, "r2", "+14155550199", "c");
+  e = a->Next().value();
+  ASSERT_TRUE(e.has_error());
+  EXPECT_NE(e.error().message().find("envelopes sent"), std::string::npos) << e.DebugString();
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 2);
+}
+
+TEST_F(RelayTest, MalformedFramesGetErrorsAndChangeNothing) {
+  Credentials alice = Register("+14155550123");
+  auto a = Connect(alice);
+  a->Next();
+  // A frame without a body: error, the connection stays.
+  relay_->stream().OnMessage(a, pb::ClientFrame().SerializeAsString(), true);
+  auto e = a->Next().value();
+  ASSERT_TRUE(e.has_error());
+  EXPECT_EQ(e.error().code(), "invalid_argument");
+  EXPECT_EQ(a->close_code(), 0);
+  // Empty ack.
+  relay_->stream().OnMessage(a, EncodeAck({}, 9), true);
+  e = a->Next().value();
+  ASSERT_TRUE(e.has_error());
+  EXPECT_EQ(e.request_id(), 9u);
+  // Garbage: error then close 1007.
+  relay_->stream().OnMessage(a, std::string("\xff\xff\xff\xff", 4), true);
+  EXPECT_TRUE(a->Next().value().has_error());
+  EXPECT_EQ(a->close_code(), 1007);
+  // Text: close 1003.
+  auto a2 = Connect(alice);
+  a2->Next();
+  relay_->stream().OnMessage(a2, "hello", false);
+  EXPECT_TRUE(a2->Next().value().has_error());
+  EXPECT_EQ(a2->close_code(), 1003);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 0);
+}
+
+TEST_F(RelayTest, BadCredentialsAreRefusedAtUpgrade) {
+  Credentials alice = Register("+14155550123");
+  std::shared_ptr<void> ctx;
+  net::Request req;
+  EXPECT_EQ(relay_->stream().OnUpgrade(req, &ctx).code(), absl::StatusCode::kUnauthenticated);
+  req.headers.emplace_back("authorization", BasicAuthorization({alice.account_id, 1, "nope"}));
+  EXPECT_EQ(relay_->stream().OnUpgrade(req, &ctx).code(), absl::StatusCode::kUnauthenticated);
+  net::Request q;
+  q.query = WebSocketTargetWithCredentials(alice).substr(std::string(kWebSocketPath).size() + 1);
+  EXPECT_TRUE(relay_->stream().OnUpgrade(q, &ctx).ok());
+}
+
+TEST_F(RelayTest, WindowBoundsUnackedEnvelopes) {
+  options_.stream.window_envelopes = 4;
+  relay_.reset();
+  Open();
+  Credentials alice = Register("+14155550123");
+  Credentials bob = Register("+14155550199");
+  auto a = Connect(alice);
+  a->Next();
+  for (int i = 0; i < 10; ++i) {
+    Submit(a, i, absl::StrCat("m", i), "+14155550199", absl::StrCat("c", i));
+    ASSERT_TRUE(a->Next().value().has_submit_result());
+  }
+  auto b = Connect(bob);
+  std::vector<std::string> got;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<uint64_t> ids;
+    for (;;) {
+      auto f = b->Next(absl::Milliseconds(300));
+      if (!f) break;
+      if (f->has_queue_empty()) {
+        got.push_back("EMPTY");
+        break;
+      }
+      ASSERT_TRUE(f->has_deliver());
+      got.push_back(f->deliver().envelope().ciphertext());
+      ids.push_back(f->deliver().envelope().server_id());
+    }
+    EXPECT_LE(ids.size(), 4u);
+    if (!ids.empty()) Ack(b, ids);
+  }
+  std::vector<std::string> want;
+  for (int i = 0; i < 10; ++i) want.push_back(absl::StrCat("c", i));
+  want.push_back("EMPTY");
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(RelayTest, UsageCountsSessionsAndMessagesButNotReceipts) {
+  Credentials alice = Register("+14155550123");
+  Register("+14155550199");
+  auto a = Connect(alice);
+  a->Next();
+  Submit(a, 1, "m1", "+14155550199", "c");
+  Submit(a, 2, "m2", "+14155550199", "c");
+  Submit(a, 3, "r1", "+14155550199", "c", pb::ENVELOPE_TYPE_RECEIPT);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(a->Next().value().has_submit_result());
+  Disconnect(a);
+  auto a2 = Connect(alice);
+  a2->Next();
+  relay_->writer().RunExclusive([](store::Database&) { return absl::OkStatus(); }).IgnoreError();
+  auto usage = accounts().Usage(alice);
+  ASSERT_TRUE(usage.ok());
+  ASSERT_EQ(usage->size(), 1u);
+  EXPECT_EQ((*usage)[0].day, "2023-11-14");
+  EXPECT_EQ((*usage)[0].sessions, 2);
+  EXPECT_EQ((*usage)[0].messages, 2);
+}
+
+TEST_F(RelayTest, DeletionRemovesEverythingOfTheAccount) {
+  Identity id;
+  Credentials alice = Register("+14155550123", &id);
+  Credentials bob = Register("+14155550199");
+  ASSERT_TRUE(accounts().UploadKeys(alice, MakeUpload(id, 1, 5, random_)).ok());
+  auto b = Connect(bob);
+  b->Next();
+  Submit(b, 1, "m1", "+14155550123", "c");
+  ASSERT_TRUE(b->Next().value().has_submit_result());
+  auto a = Connect(alice);
+  ASSERT_TRUE(a->Next().value().has_deliver());
+  ASSERT_TRUE(accounts().Discover(alice, {"+14155550100"}, "").ok());
+  ASSERT_TRUE(accounts().DeleteAccount(alice).ok());
+  EXPECT_EQ(a->close_code(), kCloseRevoked);
+  for (const char* table : {"one_time_prekeys", "signed_prekeys", "envelopes", "directory_seen", "directory_budget"}) {
+    EXPECT_EQ(Count(absl::StrCat("SELECT COUNT(*) FROM ", table)), 0) << table;
+  }
+  EXPECT_EQ(Count(absl::StrCat("SELECT COUNT(*) FROM usage_daily WHERE account_id = ", alice.account_id)), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM accounts"), 1);
+  EXPECT_FALSE(accounts().Authenticate(alice).ok());
+  // Now unknown to senders.
+  Submit(b, 2, "m2", "+14155550123", "c");
+  auto e = b->Next().value();
+  ASSERT_TRUE(e.has_error());
+  EXPECT_EQ(e.error().code(), "not_found");
+}
+
+TEST_F(RelayTest, StateSurvivesReopenAndServerIdsKeepGrowing) {
+  Credentials alice = Register("+14155550123");
+  Register("+14155550199");
+  auto a = Connect(alice);
+  a->Next();
+  Submit(a, 1, "m1", "+14155550199", "c1");
+  auto r1 = a->Next().value();
+  ASSERT_TRUE(r1.has_submit_result());
+  Disconnect(a);
+  relay_.reset();
+  Open();
+  EXPECT_TRUE(accounts().Authenticate(alice).ok());
+  auto a2 = Connect(alice);
+  a2->Next();
+  Submit(a2, 2, "m1", "+14155550199", "c1");
+  auto dup = a2->Next().value();
+  ASSERT_TRUE(dup.has_submit_result());
+  EXPECT_TRUE(dup.submit_result().duplicate());
+  Submit(a2, 3, "m2", "+14155550199", "c2");
+  auto r2 = a2->Next().value();
+  ASSERT_TRUE(r2.has_submit_result());
+  EXPECT_GT(r2.submit_result().server_id(), r1.submit_result().server_id());
+  EXPECT_EQ(relay_->directory().QueueDepth(*relay_->directory().AccountForNumber("+14155550199"), 1), 2);
+}
+
+TEST(RateLimiterTest, RefillsOverTime) {
+  FakeClock clock;
+  RateLimiter limiter(clock, RateLimit{2, absl::Seconds(10)}, "things");
+  EXPECT_TRUE(limiter.Take("k").ok());
+  EXPECT_TRUE(limiter.Take("k").ok());
+  absl::Status st = limiter.Take("k");
+  EXPECT_EQ(st.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(std::string(st.message()).find("too many things; try again in 10 s"), std::string::npos) << st;
+  EXPECT_TRUE(limiter.Take("other").ok());
+  clock.Advance(absl::Seconds(10));
+  EXPECT_TRUE(limiter.Take("k").ok());
+  EXPECT_FALSE(limiter.Take("k").ok());
+}
+
+}  // namespace
+}  // namespace tandem::relay
