@@ -44,6 +44,7 @@ CREATE INDEX messages_peer ON messages (peer, id);
 CREATE UNIQUE INDEX messages_dedup ON messages (peer, direction, message_id);
 CREATE TABLE seen_envelopes (server_id BIGINT PRIMARY KEY);
 )sql"},
+    {2, "settings", "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"},
 };
 
 std::string Bytes(std::span<const uint8_t> b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
@@ -110,6 +111,15 @@ absl::Status ClientStore::DeleteEverything() {
     }
     return absl::OkStatus();
   });
+}
+
+absl::Status ClientStore::SetSetting(const std::string& key, const std::string& value) {
+  return db_->Execute("INSERT OR REPLACE INTO settings (key, value) VALUES ($1, $2)", {key, value}).status();
+}
+
+std::string ClientStore::GetSetting(const std::string& key) {
+  auto row = db_->QueryOne("SELECT value FROM settings WHERE key = $1", {key});
+  return row.ok() ? row->Text(0) : "";
 }
 
 absl::Status ClientStore::SaveSignedPreKey(const crypto::SignedPreKey& key) {

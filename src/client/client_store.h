@@ -70,6 +70,10 @@ class ClientStore {
   absl::Status SaveAccount(const AccountRow& account);
   absl::Status DeleteEverything();
 
+  // Small settings ("" when unset).
+  absl::Status SetSetting(const std::string& key, const std::string& value);
+  std::string GetSetting(const std::string& key);
+
   // Prekeys.
   absl::Status SaveSignedPreKey(const crypto::SignedPreKey& key);
   absl::StatusOr<crypto::KeyPair> LoadSignedPreKey(uint32_t id);

@@ -88,7 +88,14 @@ class MessengerClient::Impl {
 
   int64_t NowMs() const { return absl::ToUnixMillis(clock_.Now()); }
 
-  std::string Server() const { return account_ ? account_->server : options_.server; }
+  // The registered account's relay; before that, the one given in the
+  // options or, failing that, the one the code was requested from.
+  std::string Server() const {
+    if (account_) return account_->server;
+    if (!options_.server.empty()) return options_.server;
+    std::string pending = store_->GetSetting("pending_server");
+    return pending.empty() ? "127.0.0.1:8080" : pending;
+  }
 
   relay::Credentials Creds() const {
     return relay::Credentials{account_->account_id, account_->device_id, account_->password};
@@ -109,11 +116,11 @@ class MessengerClient::Impl {
   // ---- registration and keys ----
 
   absl::StatusOr<std::string> RequestCode(const std::string& number, const std::string& region) {
-    if (Server().empty()) return absl::InvalidArgumentError("no relay address given (--server host:port)");
     json body = {{"number", number}};
     if (!region.empty()) body["region"] = region;
     auto r = Http().Post("/v1/registration/code", body.dump());
     RETURN_IF_ERROR(HttpError(r));
+    RETURN_IF_ERROR(store_->SetSetting("pending_server", Server()));
     auto j = json::parse(r->body, nullptr, false);
     return j.is_object() && j.contains("number") ? j["number"].get<std::string>() : number;
   }
@@ -160,7 +167,7 @@ class MessengerClient::Impl {
     json body = json::object();
     body["identity_key"] = Base64(account_->identity.key_pair.public_key.Serialize());
     if (spk) {
-      body["signed_prekey"] = {{"id", spk->id},
+      body["signed_prekey"] = {{"key_id", spk->id},
                                {"public_key", Base64(spk->key_pair.public_key.Serialize())},
                                {"signature", Base64(spk->signature)}};
     }
@@ -171,7 +178,7 @@ class MessengerClient::Impl {
       batch["one_time_prekeys"] = json::array();
       for (size_t n = 0; n < 100 && i < keys.size(); ++n, ++i) {
         batch["one_time_prekeys"].push_back(
-            {{"id", keys[i].id}, {"public_key", Base64(keys[i].key_pair.public_key.Serialize())}});
+            {{"key_id", keys[i].id}, {"public_key", Base64(keys[i].key_pair.public_key.Serialize())}});
       }
       auto r = Http().Request("PUT", "/v1/keys", batch.dump(), Auth());
       RETURN_IF_ERROR(HttpError(r));
@@ -184,7 +191,7 @@ class MessengerClient::Impl {
     auto r = Http().Get("/v1/keys/count", Auth());
     RETURN_IF_ERROR(HttpError(r));
     auto j = json::parse(r->body, nullptr, false);
-    int64_t count = j.is_object() ? j.value("count", int64_t{0}) : 0;
+    int64_t count = j.is_object() ? j.value("one_time_prekeys", int64_t{0}) : 0;
     if (count >= options_.prekey_refill_below) return absl::OkStatus();
     return UploadPreKeys(nullptr, options_.one_time_prekeys - static_cast<int>(count));
   }
@@ -215,13 +222,13 @@ class MessengerClient::Impl {
     b.registration_id = d.value("registration_id", 0u);
     b.device_id = d.value("device_id", 1u);
     b.identity_key = identity;
-    b.signed_prekey = {spk["id"].get<uint32_t>(), spk_key};
+    b.signed_prekey = {spk["key_id"].get<uint32_t>(), spk_key};
     std::copy(sig_bytes.begin(), sig_bytes.end(), b.signed_prekey_signature.begin());
     if (d.contains("one_time_prekey") && d["one_time_prekey"].is_object()) {
       const json& otp = d["one_time_prekey"];
       ASSIGN_OR_RETURN(auto otp_bytes, FromBase64(otp["public_key"].get<std::string>()));
       ASSIGN_OR_RETURN(auto otp_key, crypto::PublicKey::Deserialize(otp_bytes));
-      b.one_time_prekey = crypto::PublicPreKey{otp["id"].get<uint32_t>(), otp_key};
+      b.one_time_prekey = crypto::PublicPreKey{otp["key_id"].get<uint32_t>(), otp_key};
     }
     return out;
   }
