@@ -229,7 +229,7 @@ absl::StatusOr<std::string> Normalize(std::string_view input, std::string_view r
 }
 
 bool LooksLikeE164(std::string_view s) {
-  if (s.size() < 9 || s.size() > 16 || s[0] != '+' || s[1] == '0') return false;
+  if (s.size() < 8 || s.size() > 16 || s[0] != '+' || s[1] == '0') return false;
   for (size_t i = 1; i < s.size(); ++i) {
     if (s[i] < '0' || s[i] > '9') return false;
   }

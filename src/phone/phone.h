@@ -55,7 +55,8 @@ std::string RegionOf(std::string_view e164);
 // True if `region` is a region code libphonenumber knows (case-insensitive).
 bool IsKnownRegion(std::string_view region);
 
-// Whether `s` is an E.164 string: '+' then 8 to 15 digits (no validity check).
+// Whether `s` is an E.164 string: '+' then 7 to 15 digits (no validity check;
+// the shortest numbers in service, e.g. in Niue or Germany, have 7 digits).
 bool LooksLikeE164(std::string_view s);
 
 using Digest = std::array<uint8_t, 32>;

@@ -31,6 +31,7 @@ TEST(PhoneTest, EveryRegionsExampleNumbersRoundTrip) {
       util.Format(example, PhoneNumberUtil::NATIONAL, &national);
       // E.164 is a fixed point; the international form needs no hint.
       EXPECT_EQ(Normalize(e164).value_or("rejected"), e164) << region;
+      EXPECT_TRUE(LooksLikeE164(e164)) << e164;
       EXPECT_EQ(Normalize(international).value_or("rejected"), e164) << region << " " << international;
       // The national form needs the region hint, and lower case hints work.
       EXPECT_EQ(Normalize(national, region).value_or("rejected"), e164) << region << " " << national;
@@ -78,6 +79,11 @@ TEST(PhoneTest, RejectionsSayWhy) {
       << ReasonCode(invalid);
   // Longer than E.164 allows, although libphonenumber's metadata accepts it.
   EXPECT_EQ(Parse("333333333333332", "DE").reason, Reason::kTooLong);
+  // Short but valid numbers stay valid and look like E.164.
+  auto short_de = Parse("30742", "DE");
+  if (short_de.reason == Reason::kOk) {
+    EXPECT_TRUE(LooksLikeE164(short_de.e164)) << short_de.e164;
+  }
   auto st = Normalize("+1 415");
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.status().code(), absl::StatusCode::kInvalidArgument);
