@@ -6,12 +6,12 @@ assert_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"; }
 assert_contains() { [[ "$1" == *"$2"* ]] || fail "$3: '$2' not found in: $1"; }
 
 # start_tandemd BINARY WORKDIR [ARGS...]: starts `tandemd serve` on a free
-# port and sets TANDEMD_PID and TANDEMD_ADDR.
+# port (or on $TANDEMD_LISTEN) and sets TANDEMD_PID and TANDEMD_ADDR.
 start_tandemd() {
   local bin=$1 dir=$2
   shift 2
   rm -f "$dir/ready"
-  "$bin" serve --listen 127.0.0.1:0 --data-dir "$dir/data" --ready-file "$dir/ready" "$@" \
+  "$bin" serve --listen "${TANDEMD_LISTEN:-127.0.0.1:0}" --data-dir "$dir/data" --ready-file "$dir/ready" "$@" \
     >>"$dir/tandemd.log" 2>&1 &
   TANDEMD_PID=$!
   for _ in $(seq 1 200); do

@@ -1,0 +1,4 @@
+# The messenger through the real binaries: tandemd and several tandem clients.
+add_test(NAME e2e.messenger_cli
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/messenger_cli_test.sh $<TARGET_FILE:tandemd> $<TARGET_FILE:tandem>)
+set_tests_properties(e2e.messenger_cli PROPERTIES TIMEOUT 600)
