@@ -48,16 +48,18 @@ absl::StatusOr<Row> Database::QueryOne(std::string_view sql, const Params& param
   return std::move(rows.front());
 }
 
-absl::StatusOr<int> Database::SchemaVersion() {
+absl::StatusOr<int> Database::SchemaVersion(std::string_view component) {
   RETURN_IF_ERROR(ExecuteScript(
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
-      " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"));
-  ASSIGN_OR_RETURN(Row row, QueryOne("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+      " component TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"
+      " applied_at BIGINT NOT NULL, PRIMARY KEY (component, version))"));
+  ASSIGN_OR_RETURN(Row row, QueryOne("SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = $1",
+                                     {std::string(component)}));
   return static_cast<int>(row.Int(0));
 }
 
-absl::Status Database::Migrate(std::span<const Migration> migrations) {
-  ASSIGN_OR_RETURN(int current, SchemaVersion());
+absl::Status Database::Migrate(std::span<const Migration> migrations, std::string_view component) {
+  ASSIGN_OR_RETURN(int current, SchemaVersion(component));
   int known = 0;
   for (size_t i = 0; i < migrations.size(); ++i) {
     if (migrations[i].version != static_cast<int>(i) + 1) {
@@ -75,8 +77,8 @@ absl::Status Database::Migrate(std::span<const Migration> migrations) {
     absl::Status st = InTransaction([&](Database& tx) -> absl::Status {
       RETURN_IF_ERROR(tx.ExecuteScript(m.sql));
       return tx
-          .Execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-                   {m.version, std::string(m.name), static_cast<int64_t>(std::time(nullptr))})
+          .Execute("INSERT INTO schema_migrations (component, version, name, applied_at) VALUES ($1, $2, $3, $4)",
+                   {std::string(component), m.version, std::string(m.name), static_cast<int64_t>(std::time(nullptr))})
           .status();
     });
     if (!st.ok()) {

@@ -113,9 +113,11 @@ class Database {
   // Applies the migrations newer than the stored schema version, each in
   // its own transaction with its record in schema_migrations. Fails with
   // FailedPrecondition if the database is newer than `migrations`.
-  absl::Status Migrate(std::span<const Migration> migrations);
-  // The highest applied migration version (0 for a new database).
-  absl::StatusOr<int> SchemaVersion();
+  // Components that share one database keep separate version sequences by
+  // passing their own `component` name.
+  absl::Status Migrate(std::span<const Migration> migrations, std::string_view component = "");
+  // The highest applied migration version of `component` (0 if none).
+  absl::StatusOr<int> SchemaVersion(std::string_view component = "");
 
   // Convenience: the first row, or NotFound.
   absl::StatusOr<Row> QueryOne(std::string_view sql, const Params& params = {});

@@ -128,6 +128,15 @@ TEST_P(StoreConformance, MigrationsApplyOnceAndRefuseNewerSchemas) {
   EXPECT_FALSE(db_->Query("SELECT * FROM t3").ok());
 }
 
+TEST_P(StoreConformance, ComponentsKeepSeparateSchemaVersions) {
+  const Migration other[] = {{1, "other", "CREATE TABLE other_things (a INT);"}};
+  ASSERT_TRUE(db_->Migrate(other, "other").ok());
+  EXPECT_EQ(*db_->SchemaVersion("other"), 1);
+  EXPECT_EQ(*db_->SchemaVersion(), 2);
+  ASSERT_TRUE(db_->Migrate(kMigrations).ok());
+  EXPECT_TRUE(db_->Query("SELECT * FROM other_things").ok());
+}
+
 TEST_P(StoreConformance, CommittedDataSurvivesReopen) {
   ASSERT_TRUE(db_->Execute("INSERT INTO items (name, n) VALUES ($1, $2)", {"kept", 7}).ok());
   db_.reset();
