@@ -1,0 +1,189 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "feed/feed.h"
+#include "feed/privacy.h"
+#include "net/client.h"
+#include "net/server.h"
+
+namespace tandem::feed {
+namespace {
+
+using nlohmann::json;
+
+class FeedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = *store::OpenSqlite(":memory:");
+    // The relay's tables this module reads.
+    ASSERT_TRUE(db_->ExecuteScript(
+                       "CREATE TABLE accounts (account_id BIGINT PRIMARY KEY, number TEXT, identity_key BLOB, "
+                       "created_ms BIGINT, identity_changed_ms BIGINT);"
+                       "CREATE TABLE usage_daily (account_id BIGINT, day TEXT, sessions BIGINT, messages BIGINT,"
+                       " PRIMARY KEY (account_id, day));")
+                    .ok());
+    ASSERT_TRUE(Migrate(*db_).ok());
+    Config config;
+    ASSERT_TRUE(config.Set("feed.blocked_calling_codes=49, +33").ok());
+    outbox_ = std::make_unique<Outbox>(*Policy::FromConfig(config));
+    privacy_ = std::make_unique<PrivacyService>(*db_, *outbox_, clock_);
+    Link(1, "+14155550101");
+    Link(2, "+491701234567");  // blocked jurisdiction
+  }
+
+  void Link(uint64_t id, const std::string& number) {
+    ASSERT_TRUE(db_->InTransaction([&](store::Database& tx) -> absl::Status {
+                     RETURN_IF_ERROR(tx.Execute("INSERT INTO accounts VALUES ($1, $2, x'00', 1000, 0)",
+                                                {static_cast<int64_t>(id), number})
+                                         .status());
+                     return outbox_->AccountLinked(tx, id, number, 100);
+                   }).ok());
+  }
+
+  std::vector<json> All() {
+    auto page = outbox_->Read(*db_, 0, 1000, 5);
+    std::vector<json> out;
+    for (const auto& e : page->events) out.push_back(json::parse(e.payload));
+    return out;
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<Outbox> outbox_;
+  std::unique_ptr<PrivacyService> privacy_;
+};
+
+TEST_F(FeedTest, PolicyParsesAndBlocksCallingCodes) {
+  Config bad;
+  ASSERT_TRUE(bad.Set("feed.blocked_calling_codes=49,abc").ok());
+  EXPECT_FALSE(Policy::FromConfig(bad).ok());
+  EXPECT_FALSE(outbox_->policy().MayShare("+491701234567"));
+  EXPECT_FALSE(outbox_->policy().MayShare("+33612345678"));
+  EXPECT_TRUE(outbox_->policy().MayShare("+14155550101"));
+  EXPECT_TRUE(outbox_->policy().MayShare("+4415550101"));  // 44 is not 4 or 49
+}
+
+TEST_F(FeedTest, OnlyAllowedFieldsCrossAndBlockedNumbersNever) {
+  auto events = All();
+  ASSERT_EQ(events.size(), 1u);  // the German number was not shared
+  const json& e = events[0];
+  EXPECT_EQ(e["type"], "account_linked");
+  EXPECT_EQ(e["phone"], "+14155550101");
+  EXPECT_EQ(e["account_id"], "1");
+  std::set<std::string> keys;
+  for (auto& [k, v] : e.items()) keys.insert(k);
+  EXPECT_EQ(keys, (std::set<std::string>{"seq", "type", "account_id", "at", "phone"}));
+}
+
+TEST_F(FeedTest, ObjectionsAreRecordedOnceWithTheirDevice) {
+  Caller who{1, 1, "+14155550101", "127.0.0.1:5"};
+  ASSERT_TRUE(privacy_->SetObjection(who, "ads", true).ok());
+  ASSERT_TRUE(privacy_->SetObjection(who, "ads", true).ok());  // no change, no event
+  EXPECT_EQ(privacy_->SetObjection(who, "weather", true).code(), absl::StatusCode::kInvalidArgument);
+  auto settings = privacy_->Settings(who);
+  EXPECT_TRUE((*settings)["ads"]["objected"].get<bool>());
+  EXPECT_FALSE((*settings)["friend_suggestions"]["objected"].get<bool>());
+  auto events = All();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1]["type"], "objection_changed");
+  EXPECT_EQ(events[1]["purpose"], "ads");
+  EXPECT_TRUE(events[1]["objected"].get<bool>());
+  ASSERT_TRUE(privacy_->SetObjection(who, "ads", false).ok());
+  EXPECT_EQ(All().size(), 3u);
+  auto exported = privacy_->Export(who);
+  ASSERT_TRUE(exported.ok()) << exported.status();
+  EXPECT_EQ((*exported)["privacy_changes"].size(), 2u);
+  EXPECT_EQ((*exported)["privacy_changes"][0]["client_address"], "127.0.0.1:5");
+  // The blocked-jurisdiction user's objection is recorded but not shared.
+  Caller de{2, 1, "+491701234567", ""};
+  ASSERT_TRUE(privacy_->SetObjection(de, "ads", true).ok());
+  EXPECT_EQ(All().size(), 3u);
+  EXPECT_EQ((*privacy_->Settings(de))["sharing"], "blocked_by_jurisdiction");
+}
+
+TEST_F(FeedTest, ReadPagesMarksSharedAndRejectsUnknownCursors) {
+  Caller who{1, 1, "+14155550101", ""};
+  ASSERT_TRUE(privacy_->SetObjection(who, "ads", true).ok());
+  ASSERT_TRUE(privacy_->SetObjection(who, "friend_suggestions", true).ok());
+  auto shared_before = privacy_->Shared(who);
+  EXPECT_TRUE((*shared_before)["events"][0]["shared_at"].is_null());
+  auto p1 = outbox_->Read(*db_, 0, 2, 777);
+  ASSERT_TRUE(p1.ok());
+  EXPECT_EQ(p1->events.size(), 2u);
+  EXPECT_TRUE(p1->has_more);
+  auto p2 = outbox_->Read(*db_, p1->next, 2, 778);
+  EXPECT_EQ(p2->events.size(), 1u);
+  EXPECT_FALSE(p2->has_more);
+  EXPECT_EQ(outbox_->Read(*db_, 99, 2, 0).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(outbox_->Read(*db_, -1, 2, 0).status().code(), absl::StatusCode::kInvalidArgument);
+  auto shared = privacy_->Shared(who);
+  EXPECT_EQ((*shared)["events"][0]["shared_at"], "1970-01-01T00:12:57Z");
+}
+
+TEST_F(FeedTest, DeletionPurgesEarlierEventsAndStillCrosses) {
+  Caller who{1, 1, "+14155550101", ""};
+  ASSERT_TRUE(privacy_->SetObjection(who, "ads", true).ok());
+  ASSERT_TRUE(db_->InTransaction([&](store::Database& tx) { return outbox_->AccountDeleted(tx, 1, who.number, 200); }).ok());
+  auto events = All();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["type"], "account_deleted");
+  EXPECT_FALSE(events[0].contains("phone"));
+  EXPECT_EQ(events[0]["seq"], 3);  // sequence numbers never go back
+}
+
+TEST_F(FeedTest, UsageSummariesOnlyWhenActivityChanges) {
+  ASSERT_TRUE(db_->Execute("INSERT INTO usage_daily VALUES (1, '2026-11-01', 1, 3), (1, '2026-11-20', 2, 0), "
+                           "(1, '2026-10-01', 1, 1)")
+                  .ok());
+  EXPECT_EQ(*privacy_->SummarizeUsage("2026-11-28"), 1);  // only account 1 was active
+  EXPECT_EQ(*privacy_->SummarizeUsage("2026-11-28"), 0);
+  auto events = All();
+  EXPECT_EQ(events.back()["type"], "usage_summary");
+  EXPECT_EQ(events.back()["active_days_28"], 2);  // Oct 1 is outside the window
+  EXPECT_EQ(events.back()["last_active_day"], "2026-11-20");
+  EXPECT_EQ(*privacy_->SummarizeUsage("2026-11-29"), 1);  // Nov 1 fell out of the window
+  EXPECT_EQ(All().back()["active_days_28"], 1);
+}
+
+TEST_F(FeedTest, HttpFeedNeedsTheTokenAndAValidCursor) {
+  net::Router router;
+  AddRoutes(router, *db_, *outbox_, *privacy_, "secret-token",
+            [](const net::Request& req) -> absl::StatusOr<Caller> {
+              if (req.Header("x-test-user") != "1") return absl::UnauthenticatedError("who are you");
+              return Caller{1, 1, "+14155550101", req.remote_address};
+            },
+            clock_);
+  net::Metrics metrics;
+  net::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  net::Server server(options, std::move(router), metrics);
+  ASSERT_TRUE(server.Start().ok());
+  net::HttpClient http("127.0.0.1:" + std::to_string(server.port()));
+  EXPECT_EQ(http.Get("/v1/feed/events")->status, 401);
+  EXPECT_EQ(http.Get("/v1/feed/events", {{"Authorization", "Bearer wrong-token!"}})->status, 401);
+  net::Headers auth = {{"Authorization", "Bearer secret-token"}};
+  EXPECT_EQ(http.Get("/v1/feed/events?after=42", auth)->status, 400);
+  EXPECT_EQ(http.Get("/v1/feed/events?limit=0", auth)->status, 400);
+  auto ok = http.Get("/v1/feed/events?after=0&limit=10", auth);
+  ASSERT_EQ(ok->status, 200);
+  auto j = json::parse(ok->body);
+  EXPECT_EQ(j["events"].size(), 1u);
+  EXPECT_EQ(j["next"], 1);
+  EXPECT_FALSE(j["has_more"].get<bool>());
+
+  EXPECT_EQ(http.Request("PUT", "/v1/privacy/objections/ads", R"({"objected":true})")->status, 401);
+  net::Headers user = {{"X-Test-User", "1"}};
+  EXPECT_EQ(http.Request("PUT", "/v1/privacy/objections/ads", R"({"objected":"yes"})", user)->status, 400);
+  EXPECT_EQ(http.Request("PUT", "/v1/privacy/objections/weather", R"({"objected":true})", user)->status, 400);
+  auto set = http.Request("PUT", "/v1/privacy/objections/ads", R"({"objected":true})", user);
+  ASSERT_EQ(set->status, 200);
+  EXPECT_TRUE(json::parse(set->body)["ads"]["objected"].get<bool>());
+  auto after = http.Get("/v1/feed/events?after=1", auth);
+  EXPECT_EQ(json::parse(after->body)["events"][0]["type"], "objection_changed");
+  server.Stop();
+}
+
+}  // namespace
+}  // namespace tandem::feed

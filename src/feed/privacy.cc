@@ -1,0 +1,198 @@
+// Privacy settings, the shared-data view, export, usage summaries and the
+// HTTP routes of the feed and privacy center.
+#include "feed/privacy.h"
+
+#include <sodium.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/log.h"
+
+namespace tandem::feed {
+namespace {
+
+using nlohmann::json;
+
+std::string Day(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()); }
+
+std::string Iso(int64_t unix_seconds) {
+  if (unix_seconds <= 0) return "";
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_seconds), absl::UTCTimeZone());
+}
+
+}  // namespace
+
+absl::StatusOr<json> PrivacyService::Settings(const Caller& who) {
+  json out = json::object();
+  for (const char* p : {kPurposeAds, kPurposeFriendSuggestions}) out[p] = {{"objected", false}, {"changed_at", ""}};
+  ASSIGN_OR_RETURN(auto rows, db_.Query("SELECT purpose, objected, changed_at FROM privacy_objections WHERE account_id = $1",
+                                        {static_cast<int64_t>(who.account_id)}));
+  for (const auto& r : rows) out[r.Text(0)] = {{"objected", r.Int(1) != 0}, {"changed_at", Iso(r.Int(2))}};
+  out["sharing"] = outbox_.policy().MayShare(who.number) ? "active" : "blocked_by_jurisdiction";
+  return out;
+}
+
+absl::Status PrivacyService::SetObjection(const Caller& who, const std::string& purpose, bool objected) {
+  if (!IsPurpose(purpose)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown purpose '", purpose, "': use ads or friend_suggestions"));
+  }
+  const absl::Time now = clock_.Now();
+  return db_.InTransaction([&](store::Database& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT objected FROM privacy_objections WHERE account_id = $1 AND purpose = $2",
+                                         {static_cast<int64_t>(who.account_id), purpose}));
+    const bool current = !rows.empty() && rows[0].Int(0) != 0;
+    if (current == objected) return absl::OkStatus();
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO privacy_objections (account_id, purpose, objected, changed_at) "
+                               "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, purpose) DO UPDATE SET "
+                               "objected = excluded.objected, changed_at = excluded.changed_at",
+                               {static_cast<int64_t>(who.account_id), purpose, objected, absl::ToUnixSeconds(now)})
+                        .status());
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO privacy_changes (account_id, at_ms, purpose, objected, device_id, "
+                               "client_address) VALUES ($1, $2, $3, $4, $5, $6)",
+                               {static_cast<int64_t>(who.account_id), absl::ToUnixMillis(now), purpose, objected,
+                                who.device_id, who.client_address})
+                        .status());
+    return outbox_.ObjectionChanged(tx, who.account_id, who.number, purpose, objected, absl::ToUnixSeconds(now));
+  });
+}
+
+absl::StatusOr<json> PrivacyService::Shared(const Caller& who) {
+  ASSIGN_OR_RETURN(auto events, outbox_.EventsFor(db_, who.account_id));
+  json list = json::array();
+  for (const auto& e : events) {
+    json payload = json::parse(e.payload, nullptr, false);
+    list.push_back({{"seq", e.seq},
+                    {"type", e.type},
+                    {"recorded_at", Iso(e.at)},
+                    {"shared_at", e.shared_at ? json(Iso(e.shared_at)) : json(nullptr)},
+                    {"data", payload}});
+  }
+  return json{{"recipient", "the social network operator"},
+              {"sharing", outbox_.policy().MayShare(who.number) ? "active" : "blocked_by_jurisdiction"},
+              {"events", list}};
+}
+
+absl::StatusOr<json> PrivacyService::Export(const Caller& who) {
+  json out;
+  ASSIGN_OR_RETURN(auto account, db_.QueryOne("SELECT number, created_ms, identity_changed_ms FROM accounts WHERE account_id = $1",
+                                              {static_cast<int64_t>(who.account_id)}));
+  out["account"] = {{"account_id", std::to_string(who.account_id)},
+                    {"number", account.Text(0)},
+                    {"created_at", Iso(account.Int(1) / 1000)},
+                    {"identity_key_changed_at", Iso(account.Int(2) / 1000)}};
+  ASSIGN_OR_RETURN(out["privacy"], Settings(who));
+  json changes = json::array();
+  ASSIGN_OR_RETURN(auto rows, db_.Query("SELECT at_ms, purpose, objected, device_id, client_address FROM privacy_changes "
+                                        "WHERE account_id = $1 ORDER BY at_ms",
+                                        {static_cast<int64_t>(who.account_id)}));
+  for (const auto& r : rows) {
+    changes.push_back({{"at", Iso(r.Int(0) / 1000)}, {"purpose", r.Text(1)}, {"objected", r.Int(2) != 0},
+                       {"device_id", r.Int(3)}, {"client_address", r.Text(4)}});
+  }
+  out["privacy_changes"] = changes;
+  json usage = json::array();
+  ASSIGN_OR_RETURN(auto days, db_.Query("SELECT day, sessions, messages FROM usage_daily WHERE account_id = $1 ORDER BY day",
+                                        {static_cast<int64_t>(who.account_id)}));
+  for (const auto& r : days) usage.push_back({{"day", r.Text(0)}, {"sessions", r.Int(1)}, {"messages_sent", r.Int(2)}});
+  out["usage"] = usage;
+  ASSIGN_OR_RETURN(json shared, Shared(who));
+  out["shared_with_social_network"] = shared["events"];
+  out["not_included"] = "message contents (the relay never has them) and key material";
+  return out;
+}
+
+absl::StatusOr<int> PrivacyService::SummarizeUsage(const std::string& today) {
+  absl::Time day0;
+  std::string err;
+  if (!absl::ParseTime("%Y-%m-%d", today, absl::UTCTimeZone(), &day0, &err)) {
+    return absl::InvalidArgumentError("today must be YYYY-MM-DD");
+  }
+  const std::string first = Day(day0 - absl::Hours(24 * 27));
+  ASSIGN_OR_RETURN(auto rows, db_.Query(
+      "SELECT a.account_id, a.number, "
+      " (SELECT COUNT(*) FROM usage_daily u WHERE u.account_id = a.account_id AND u.day >= $1 AND u.day <= $2 "
+      "   AND (u.sessions > 0 OR u.messages > 0)), "
+      " (SELECT COALESCE(MAX(day), '') FROM usage_daily u WHERE u.account_id = a.account_id AND u.day <= $2 "
+      "   AND (u.sessions > 0 OR u.messages > 0)), "
+      " s.active_days_28, s.last_active_day "
+      "FROM accounts a LEFT JOIN feed_usage_state s ON s.account_id = a.account_id",
+      {first, today}));
+  int appended = 0;
+  const int64_t now = absl::ToUnixSeconds(clock_.Now());
+  for (const auto& r : rows) {
+    const int active = static_cast<int>(r.Int(2));
+    const std::string last = r.Text(3);
+    const bool known = !r.IsNull(4);
+    if (known && r.Int(4) == active && r.Text(5) == last) continue;
+    if (!known && active == 0) continue;  // never used: nothing to say
+    const uint64_t account_id = static_cast<uint64_t>(r.Int(0));
+    RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
+      RETURN_IF_ERROR(tx.Execute("INSERT INTO feed_usage_state (account_id, active_days_28, last_active_day, summarized_day) "
+                                 "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) DO UPDATE SET "
+                                 "active_days_28 = excluded.active_days_28, last_active_day = excluded.last_active_day, "
+                                 "summarized_day = excluded.summarized_day",
+                                 {static_cast<int64_t>(account_id), active, last, today})
+                          .status());
+      return outbox_.UsageSummary(tx, account_id, r.Text(1), today, active, last, now);
+    }));
+    ++appended;
+  }
+  return appended;
+}
+
+void AddRoutes(net::Router& router, store::Database& db, Outbox& outbox, PrivacyService& privacy,
+               std::string feed_token, Authenticator authenticate, const Clock& clock) {
+  router.Get("/v1/feed/events", [&db, &outbox, &clock, feed_token](net::Request& req) {
+    if (feed_token.empty()) {
+      return net::Response::Error(absl::UnavailableError("the data-sharing feed is not configured (feed.token)"));
+    }
+    const std::string given = req.BearerToken();
+    if (given.size() != feed_token.size() ||
+        sodium_memcmp(given.data(), feed_token.data(), feed_token.size()) != 0) {
+      return net::Response::Error(absl::UnauthenticatedError("missing or wrong feed token"));
+    }
+    int64_t after = 0, limit = 500;
+    if (!absl::SimpleAtoi(req.QueryParam("after", "0"), &after) || after < 0) {
+      return net::Response::Error(absl::InvalidArgumentError("after must be a non-negative integer"));
+    }
+    if (!absl::SimpleAtoi(req.QueryParam("limit", "500"), &limit) || limit < 1 || limit > 5000) {
+      return net::Response::Error(absl::InvalidArgumentError("limit must be between 1 and 5000"));
+    }
+    auto page = outbox.Read(db, after, static_cast<int>(limit), absl::ToUnixSeconds(clock.Now()));
+    if (!page.ok()) return net::Response::Error(page.status());
+    json events = json::array();
+    for (const auto& e : page->events) events.push_back(json::parse(e.payload));
+    return net::Response::Json({{"events", events}, {"next", page->next}, {"has_more", page->has_more}});
+  });
+  auto authed = [authenticate](auto fn) {
+    return [authenticate, fn](net::Request& req) {
+      auto who = authenticate(req);
+      if (!who.ok()) return net::Response::Error(who.status());
+      absl::StatusOr<json> result = fn(req, *who);
+      if (!result.ok()) return net::Response::Error(result.status());
+      return net::Response::Json(*result);
+    };
+  };
+  router.Get("/v1/privacy", authed([&privacy](net::Request&, const Caller& who) { return privacy.Settings(who); }));
+  router.Put("/v1/privacy/objections/{purpose}",
+             authed([&privacy](net::Request& req, const Caller& who) -> absl::StatusOr<json> {
+               ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
+               if (!body.contains("objected") || !body["objected"].is_boolean()) {
+                 return absl::InvalidArgumentError("body must be {\"objected\": true|false}");
+               }
+               RETURN_IF_ERROR(privacy.SetObjection(who, req.PathParam("purpose"), body["objected"].get<bool>()));
+               log::Info("privacy.objection", {{"account", who.account_id},
+                                              {"purpose", req.PathParam("purpose")},
+                                              {"objected", body["objected"].get<bool>()}});
+               return privacy.Settings(who);
+             }));
+  router.Get("/v1/privacy/shared", authed([&privacy](net::Request&, const Caller& who) { return privacy.Shared(who); }));
+  router.Get("/v1/privacy/export", authed([&privacy](net::Request&, const Caller& who) { return privacy.Export(who); }));
+}
+
+}  // namespace tandem::feed

@@ -1,0 +1,78 @@
+// Users' privacy settings on the messenger, the operator that shares: the
+// objections to the use of shared data for `ads` and `friend_suggestions`,
+// the record of every change (when, what, through which device), the view
+// of everything shared about oneself, the data export, and the daily usage
+// summaries that the feed carries.
+//
+// Reads the relay's `accounts` and `usage_daily` tables (same operator,
+// same database). Thread-safe (the database serializes).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "feed/feed.h"
+#include "net/http.h"
+#include "store/store.h"
+
+namespace tandem::feed {
+
+// Who is asking (already authenticated by the relay).
+struct Caller {
+  uint64_t account_id = 0;
+  uint32_t device_id = 0;
+  std::string number;
+  std::string client_address;
+};
+
+class PrivacyService {
+ public:
+  PrivacyService(store::Database& db, Outbox& outbox, const Clock& clock)
+      : db_(db), outbox_(outbox), clock_(clock) {}
+
+  // {"ads": {"objected": false, "changed_at": 0}, "friend_suggestions": {...},
+  //  "sharing": "active" | "blocked_by_jurisdiction"}
+  absl::StatusOr<nlohmann::json> Settings(const Caller& who);
+
+  // Records the objection (or its withdrawal) and appends objection_changed
+  // to the feed in the same transaction. Setting the current value again
+  // changes nothing. InvalidArgument for an unknown purpose.
+  absl::Status SetObjection(const Caller& who, const std::string& purpose, bool objected);
+
+  // Every feed event about `who`, with when it was recorded and when the
+  // social operator fetched it.
+  absl::StatusOr<nlohmann::json> Shared(const Caller& who);
+
+  // Everything the messenger holds about `who` that is not key material or
+  // message content: account, settings, their history, usage counts, feed.
+  absl::StatusOr<nlohmann::json> Export(const Caller& who);
+
+  // Appends a usage_summary for every account whose 28-day activity changed
+  // since its last summary. `today` is "YYYY-MM-DD" (UTC). Returns how many
+  // summaries were appended.
+  absl::StatusOr<int> SummarizeUsage(const std::string& today);
+
+ private:
+  store::Database& db_;
+  Outbox& outbox_;
+  const Clock& clock_;
+};
+
+// Authenticates a request as a messenger device (the relay's credentials).
+using Authenticator = std::function<absl::StatusOr<Caller>(const net::Request&)>;
+
+// Routes:
+//   GET  /v1/feed/events?after=N&limit=M       (Bearer feed token)
+//   GET  /v1/privacy                            settings
+//   PUT  /v1/privacy/objections/{purpose}       {"objected": true|false}
+//   GET  /v1/privacy/shared                     what was shared, and when
+//   GET  /v1/privacy/export                     everything, as JSON
+// An empty `feed_token` disables the feed endpoint (503).
+void AddRoutes(net::Router& router, store::Database& db, Outbox& outbox, PrivacyService& privacy,
+               std::string feed_token, Authenticator authenticate, const Clock& clock);
+
+}  // namespace tandem::feed
