@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   size_t events = 1000, accounts = 100;
   uint64_t seed = 1;
   int delay_ms = 0;
+  bool control = false;
   CLI::App* serve = app.add_subcommand("serve", "Serve generated events at GET /v1/feed/events");
   serve->add_option("--listen", listen);
   serve->add_option("--token", token)->required();
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   serve->add_option("--seed", seed);
   serve->add_option("--page-delay-ms", delay_ms);
   serve->add_option("--ready-file", ready_file);
+  serve->add_flag("--control", control, "Accept POST /test/events to append events");
   serve->add_option("--append-bad-type", bad_type, "After the generated events, one event of this unknown type");
   CLI::App* dump = app.add_subcommand("dump", "Print the feed-derived state of a social database");
   dump->add_option("--db", db_path)->required();
@@ -58,7 +60,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  testing::FeedTestPeer peer(token, listen, 1);
+  testing::FeedTestPeer peer(token, listen, 1, control);
   for (auto& e : testing::GenerateFeed(seed, events, accounts)) peer.Append(std::move(e));
   if (!bad_type.empty()) {
     int64_t seq = peer.head() + 1;

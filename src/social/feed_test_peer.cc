@@ -11,9 +11,21 @@
 
 namespace tandem::social::testing {
 
-FeedTestPeer::FeedTestPeer(std::string token, std::string listen, int threads) : token_(std::move(token)) {
+FeedTestPeer::FeedTestPeer(std::string token, std::string listen, int threads, bool control)
+    : token_(std::move(token)) {
   net::Router router;
   router.Get("/v1/feed/events", [this](net::Request& req) { return Serve(req); });
+  if (control) {
+    router.Post("/test/events", [this](net::Request& req) {
+      auto body = net::ParseJsonObject(req);
+      if (!body.ok()) return net::Response::Error(body.status());
+      int64_t seq = body->value("seq", int64_t{0});
+      if (seq == 0) seq = head() + 1;
+      (*body)["seq"] = seq;
+      AppendRaw(body->dump(), seq);
+      return net::Response::Json({{"seq", seq}});
+    });
+  }
   net::ServerOptions options;
   options.listen = std::move(listen);
   options.threads = threads;

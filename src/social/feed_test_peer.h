@@ -22,7 +22,10 @@ namespace tandem::social::testing {
 // Thread-safe.
 class FeedTestPeer {
  public:
-  explicit FeedTestPeer(std::string token, std::string listen = "127.0.0.1:0", int threads = 1);
+  // With `control`, POST /test/events appends the JSON event in the body
+  // (its seq, if 0 or missing, becomes head() + 1): for end-to-end scripts.
+  explicit FeedTestPeer(std::string token, std::string listen = "127.0.0.1:0", int threads = 1,
+                        bool control = false);
   ~FeedTestPeer();
 
   absl::Status Start();

@@ -6,7 +6,7 @@
 namespace tandem::social {
 
 PhoneKey PhoneKeyFromE164(std::string_view e164) {
-  if (e164.size() < 9 || e164.size() > 16 || e164[0] != '+' || e164[1] == '0') return 0;
+  if (e164.size() < 8 || e164.size() > 16 || e164[0] != '+' || e164[1] == '0') return 0;
   PhoneKey key = 0;
   for (char c : e164.substr(1)) {
     if (c < '0' || c > '9') return 0;

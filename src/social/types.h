@@ -15,7 +15,7 @@ inline constexpr UserId kNoUser = 0;
 // An E.164 number as an integer (its digits without '+'); 0 means none.
 // E.164 numbers never start with 0, so the mapping is one-to-one.
 using PhoneKey = uint64_t;
-// 0 if `e164` is not '+' followed by 8 to 15 digits.
+// 0 if `e164` is not '+' followed by 7 to 15 digits.
 PhoneKey PhoneKeyFromE164(std::string_view e164);
 std::string E164FromPhoneKey(PhoneKey key);
 
