@@ -1,0 +1,432 @@
+// Relay load generator: starts a real tandemd (durable SQLite storage,
+// synchronous=FULL, group commit), registers clients through the HTTP API,
+// and drives them over WebSockets from one ClientRuntime:
+//
+//   1. memory per idle connection: tandemd's RSS before and after opening
+//      --idle connections of distinct devices that then stay idle;
+//   2. throughput: --clients connected clients send to each other with
+//      --window submits in flight each; envelopes delivered end to end per
+//      second (each durable before it was acknowledged and pushed);
+//   3. latency: the same clients at a fixed lower rate (--rate, default half
+//      the measured throughput), open loop; p50/p99/p99.9 from submit to
+//      delivery at the recipient.
+//
+// Usage: relay_load --tandemd build/src/app/tandemd [--clients 200]
+//        [--idle 10000] [--seconds 10] [--rate 0] [--size 160] [--window 32]
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/random.h"
+#include "crypto/keys.h"
+#include "net/client.h"
+#include "phone/phone.h"
+#include "relay/protocol.h"
+#include "relay_test_support.h"
+
+namespace tandem::relay::load {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using testing::Tandemd;
+
+int64_t NowNs() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
+
+struct Flags {
+  std::string tandemd;
+  int clients = 200;
+  int idle = 10000;
+  int seconds = 10;
+  int rate = 0;
+  int size = 160;
+  int window = 32;
+  int runtime_threads = 1;
+  std::string work;
+};
+
+int64_t RssKiB(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+void RaiseFileLimit() {
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+// Distinct valid numbers: NANP area codes x exchanges x line numbers.
+std::vector<std::string> MakeNumbers(size_t n) {
+  static const char* kAreas[] = {"212", "310", "415", "646", "718", "305", "312", "617", "206", "512"};
+  std::vector<std::string> out;
+  for (const char* area : kAreas) {
+    for (int exchange = 201; exchange <= 989 && out.size() < n; exchange += 7) {
+      std::string candidate = absl::StrCat("+1", area, exchange, "0000");
+      if (phone::Parse(candidate).reason != phone::Reason::kOk) continue;
+      for (int line = 1000; line < 1000 + 500 && out.size() < n; ++line) {
+        out.push_back(absl::StrCat("+1", area, exchange, line));
+      }
+    }
+  }
+  return out;
+}
+
+// Registers every number (codes requested first, the dev sender's file
+// read once, then verified) on `threads` HTTP connections.
+std::vector<Credentials> RegisterAll(const std::string& address, const std::filesystem::path& data_dir,
+                                     const std::vector<std::string>& numbers, int threads) {
+  auto parallel = [&](auto fn) {
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t) {
+      ts.emplace_back([&, t] {
+        net::HttpClient http(address);
+        for (size_t i = t; i < numbers.size(); i += threads) fn(http, i);
+      });
+    }
+    for (auto& th : ts) th.join();
+  };
+  parallel([&](net::HttpClient& http, size_t i) {
+    auto res = http.Post("/v1/registration/code", nlohmann::json{{"number", numbers[i]}}.dump());
+    if (!res.ok() || res->status != 200) {
+      std::fprintf(stderr, "code request for %s failed: %s\n", numbers[i].c_str(),
+                   res.ok() ? res->body.c_str() : std::string(res.status().message()).c_str());
+      std::exit(1);
+    }
+  });
+  std::unordered_map<std::string, std::string> codes;
+  {
+    std::ifstream in(data_dir / "verification-codes.log");
+    std::string when, number, code;
+    while (in >> when >> number >> code) codes[number] = code;
+  }
+  std::vector<Credentials> creds(numbers.size());
+  SecureRandom& random = SecureRandom::Instance();
+  std::string identity = testing::ToString(crypto::KeyPair::Generate(random).public_key.Serialize());
+  parallel([&](net::HttpClient& http, size_t i) {
+    nlohmann::json body = {{"number", numbers[i]},
+                           {"code", codes[numbers[i]]},
+                           {"identity_key", absl::Base64Escape(identity)},
+                           {"registration_id", 1}};
+    auto res = http.Post("/v1/registration/verify", body.dump());
+    if (!res.ok() || res->status != 200) {
+      std::fprintf(stderr, "verify for %s failed\n", numbers[i].c_str());
+      std::exit(1);
+    }
+    auto j = nlohmann::json::parse(res->body);
+    creds[i] = Credentials{j["account_id"].get<uint64_t>(), 1, j["password"].get<std::string>()};
+  });
+  return creds;
+}
+
+// Latencies in microseconds, bucketed (1 us resolution below 100 ms).
+class LatencyRecorder {
+ public:
+  LatencyRecorder() : buckets_(100000) {}
+  void Record(int64_t ns) {
+    int64_t us = std::clamp<int64_t>(ns / 1000, 0, static_cast<int64_t>(buckets_.size()) - 1);
+    buckets_[us].fetch_add(1, std::memory_order_relaxed);
+  }
+  void Reset() {
+    for (auto& b : buckets_) b.store(0);
+  }
+  double Percentile(double p) const {
+    uint64_t total = 0;
+    for (const auto& b : buckets_) total += b.load();
+    if (total == 0) return 0;
+    uint64_t want = static_cast<uint64_t>(p * static_cast<double>(total)), seen = 0;
+    for (size_t i = 0; i < buckets_.size(); ++i) {
+      seen += buckets_[i].load();
+      if (seen > want) return static_cast<double>(i) / 1000.0;
+    }
+    return static_cast<double>(buckets_.size()) / 1000.0;
+  }
+
+ private:
+  std::vector<std::atomic<uint64_t>> buckets_;
+};
+
+struct Stats {
+  std::atomic<uint64_t> submitted{0};
+  std::atomic<uint64_t> delivered{0};
+  std::atomic<uint64_t> errors{0};
+  LatencyRecorder latency;
+  std::atomic<bool> record_latency{false};
+};
+
+class LoadClient {
+ public:
+  LoadClient(int index, Credentials creds, Stats& stats) : index_(index), creds_(std::move(creds)), stats_(stats) {}
+
+  absl::Status Connect(net::ClientRuntime& runtime, const std::string& address) {
+    ASSIGN_OR_RETURN(ws_, net::WebSocketClient::Connect(
+                              runtime, address, std::string(kWebSocketPath),
+                              {{"Authorization", BasicAuthorization(creds_)}},
+                              [this](net::WsMessage m) { OnMessage(std::move(m)); }, nullptr));
+    return absl::OkStatus();
+  }
+  bool ready() const { return ready_.load(); }
+  void Close() { ws_.reset(); }
+
+  // Closed loop: each SubmitResult triggers the next submit while `closed_loop_`.
+  void StartClosedLoop(int window, const std::vector<LoadClient*>* peers, const std::string* filler) {
+    peers_ = peers;
+    filler_ = filler;
+    closed_loop_ = true;
+    for (int i = 0; i < window; ++i) SubmitOne();
+  }
+  void StopClosedLoop() { closed_loop_ = false; }
+  void SetPeers(const std::vector<LoadClient*>* peers, const std::string* filler) {
+    peers_ = peers;
+    filler_ = filler;
+  }
+
+  void SubmitOne() {
+    uint64_t seq = seq_.fetch_add(1);
+    const LoadClient* to = (*peers_)[(index_ + 1 + seq % (peers_->size() - 1)) % peers_->size()];
+    std::string payload = *filler_;
+    int64_t now = NowNs();
+    std::memcpy(payload.data(), &now, sizeof(now));
+    ws_->Send(EncodeSubmit(seq, absl::StrCat("c", index_, "-", seq), RecipientByAccount(to->creds_.account_id),
+                           pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, payload));
+  }
+
+  void FlushAcks() {
+    std::vector<uint64_t> ids;
+    {
+      std::lock_guard lock(mu_);
+      ids.swap(pending_acks_);
+    }
+    if (!ids.empty()) ws_->Send(EncodeAck(ids));
+  }
+
+ private:
+  void OnMessage(net::WsMessage m) {
+    pb::ServerFrame f;
+    if (!f.ParseFromString(m.data)) {
+      stats_.errors++;
+      return;
+    }
+    if (f.has_submit_result()) {
+      stats_.submitted++;
+      if (closed_loop_) SubmitOne();
+    } else if (f.has_deliver()) {
+      const std::string& ct = f.deliver().envelope().ciphertext();
+      if (ct.size() >= 8 && stats_.record_latency.load(std::memory_order_relaxed)) {
+        int64_t sent;
+        std::memcpy(&sent, ct.data(), sizeof(sent));
+        stats_.latency.Record(NowNs() - sent);
+      }
+      stats_.delivered++;
+      bool flush;
+      {
+        std::lock_guard lock(mu_);
+        pending_acks_.push_back(f.deliver().envelope().server_id());
+        flush = pending_acks_.size() >= 32;
+      }
+      if (flush) FlushAcks();
+    } else if (f.has_queue_empty()) {
+      ready_ = true;
+    } else if (f.has_error()) {
+      if (stats_.errors++ < 5) std::fprintf(stderr, "error frame: %s\n", f.error().message().c_str());
+      if (closed_loop_) SubmitOne();
+    }
+  }
+
+  int index_;
+  Credentials creds_;
+  Stats& stats_;
+  std::unique_ptr<net::WebSocketClient> ws_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> closed_loop_{false};
+  std::atomic<uint64_t> seq_{0};
+  const std::vector<LoadClient*>* peers_ = nullptr;
+  const std::string* filler_ = nullptr;
+  std::mutex mu_;
+  std::vector<uint64_t> pending_acks_;
+};
+
+bool WaitFor(const std::function<bool()>& pred, int seconds) {
+  for (int i = 0; i < seconds * 100; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
+}
+
+int Run(const Flags& flags) {
+  RaiseFileLimit();
+  std::filesystem::path work = flags.work.empty()
+                                   ? std::filesystem::temp_directory_path() / absl::StrCat("relay_load_", getpid())
+                                   : std::filesystem::path(flags.work);
+  std::filesystem::remove_all(work);
+  Tandemd server(flags.tandemd, work,
+                 {"relay.limits.codes_per_address.burst=1000000", "relay.limits.codes_per_prefix.burst=1000000",
+                  "relay.limits.verifies_per_address.burst=1000000", "relay.limits.send.burst=1000000",
+                  "relay.limits.send.interval_ms=1"});
+  if (!server.Start()) {
+    std::fprintf(stderr, "tandemd did not start (see %s)\n", (work / "tandemd.log").c_str());
+    return 1;
+  }
+  std::printf("tandemd pid %d at %s, data in %s\n", server.pid(), server.address().c_str(), work.c_str());
+  auto numbers = MakeNumbers(static_cast<size_t>(flags.clients + flags.idle));
+  if (numbers.size() < static_cast<size_t>(flags.clients + flags.idle)) {
+    std::fprintf(stderr, "only %zu distinct numbers available\n", numbers.size());
+    return 1;
+  }
+  auto t0 = Clock::now();
+  auto creds = RegisterAll(server.address(), server.data_dir(), numbers, 4);
+  double reg_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf("registered %zu accounts in %.1f s (%.0f/s)\n", creds.size(), reg_s, creds.size() / reg_s);
+
+  net::ClientRuntime runtime(flags.runtime_threads);
+  Stats stats;
+  std::string filler(static_cast<size_t>(std::max(flags.size, 16)), '\x5a');
+
+  // ---- 1. memory per idle connection ----
+  double kib_per_idle = 0;
+  if (flags.idle > 0) {
+    std::vector<std::unique_ptr<LoadClient>> idle;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    int64_t before = RssKiB(server.pid());
+    for (int i = 0; i < flags.idle; ++i) {
+      idle.push_back(std::make_unique<LoadClient>(i, creds[flags.clients + i], stats));
+      if (auto st = idle.back()->Connect(runtime, server.address()); !st.ok()) {
+        std::fprintf(stderr, "idle connection %d failed: %s\n", i, std::string(st.message()).c_str());
+        return 1;
+      }
+    }
+    WaitFor([&] { return std::all_of(idle.begin(), idle.end(), [](auto& c) { return c->ready(); }); }, 60);
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    int64_t after = RssKiB(server.pid());
+    kib_per_idle = static_cast<double>(after - before) / flags.idle;
+    std::printf("idle: %d connections, tandemd RSS %lld KiB -> %lld KiB: %.1f KiB per idle connection\n", flags.idle,
+                static_cast<long long>(before), static_cast<long long>(after), kib_per_idle);
+    for (auto& c : idle) c->Close();
+    idle.clear();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+
+  // ---- 2. throughput ----
+  std::vector<std::unique_ptr<LoadClient>> clients;
+  std::vector<LoadClient*> peers;
+  for (int i = 0; i < flags.clients; ++i) {
+    clients.push_back(std::make_unique<LoadClient>(i, creds[i], stats));
+    if (auto st = clients.back()->Connect(runtime, server.address()); !st.ok()) {
+      std::fprintf(stderr, "connection %d failed: %s\n", i, std::string(st.message()).c_str());
+      return 1;
+    }
+    peers.push_back(clients.back().get());
+  }
+  WaitFor([&] { return std::all_of(clients.begin(), clients.end(), [](auto& c) { return c->ready(); }); }, 30);
+  std::atomic<bool> flushing{true};
+  std::thread flusher([&] {
+    while (flushing) {
+      for (auto& c : clients) c->FlushAcks();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  for (auto& c : clients) c->StartClosedLoop(flags.window, &peers, &filler);
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // warm-up
+  uint64_t d0 = stats.delivered.load();
+  auto m0 = Clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(flags.seconds));
+  uint64_t d1 = stats.delivered.load();
+  double secs = std::chrono::duration<double>(Clock::now() - m0).count();
+  double throughput = static_cast<double>(d1 - d0) / secs;
+  for (auto& c : clients) c->StopClosedLoop();
+  std::printf("throughput: %d clients, %d in flight each, %d-byte envelopes: %.0f envelopes/s delivered end to end\n",
+              flags.clients, flags.window, flags.size, throughput);
+  WaitFor([&] { return stats.delivered.load() >= stats.submitted.load(); }, 30);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+
+  // ---- 3. latency at a fixed rate ----
+  int rate = flags.rate > 0 ? flags.rate : static_cast<int>(throughput / 2);
+  stats.latency.Reset();
+  stats.record_latency = true;
+  uint64_t sent = 0;
+  auto start = Clock::now();
+  size_t next_client = 0;
+  uint64_t s0 = stats.delivered.load();
+  while (Clock::now() - start < std::chrono::seconds(flags.seconds)) {
+    double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    uint64_t due = static_cast<uint64_t>(elapsed * rate);
+    while (sent < due) {
+      clients[next_client]->SubmitOne();
+      next_client = (next_client + 1) % clients.size();
+      ++sent;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  WaitFor([&] { return stats.delivered.load() - s0 >= sent; }, 30);
+  stats.record_latency = false;
+  std::printf("latency at %d envelopes/s (%llu sent): p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms\n", rate,
+              static_cast<unsigned long long>(sent), stats.latency.Percentile(0.5), stats.latency.Percentile(0.99),
+              stats.latency.Percentile(0.999));
+  flushing = false;
+  flusher.join();
+  for (auto& c : clients) c->Close();
+  std::printf("errors: %llu\n", static_cast<unsigned long long>(stats.errors.load()));
+  nlohmann::json result = {{"throughput_per_s", throughput},
+                           {"latency_rate", rate},
+                           {"p50_ms", stats.latency.Percentile(0.5)},
+                           {"p99_ms", stats.latency.Percentile(0.99)},
+                           {"kib_per_idle_connection", kib_per_idle},
+                           {"clients", flags.clients},
+                           {"idle", flags.idle}};
+  std::printf("RESULT %s\n", result.dump().c_str());
+  server.Kill(SIGTERM);
+  if (flags.work.empty()) std::filesystem::remove_all(work);
+  return 0;
+}
+
+}  // namespace
+}  // namespace tandem::relay::load
+
+int main(int argc, char** argv) {
+  tandem::relay::load::Flags f;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--tandemd") f.tandemd = next();
+    else if (a == "--clients") f.clients = std::stoi(next());
+    else if (a == "--idle") f.idle = std::stoi(next());
+    else if (a == "--seconds") f.seconds = std::stoi(next());
+    else if (a == "--rate") f.rate = std::stoi(next());
+    else if (a == "--size") f.size = std::stoi(next());
+    else if (a == "--window") f.window = std::stoi(next());
+    else if (a == "--runtime-threads") f.runtime_threads = std::stoi(next());
+    else if (a == "--work") f.work = next();
+    else {
+      std::fprintf(stderr,
+                   "usage: relay_load --tandemd PATH [--clients N] [--idle N] [--seconds S] [--rate R] [--size B] "
+                   "[--window W] [--runtime-threads T] [--work DIR]\n");
+      return 2;
+    }
+  }
+  if (f.tandemd.empty() || f.clients < 2) {
+    std::fprintf(stderr, "relay_load: --tandemd is required and --clients must be >= 2\n");
+    return 2;
+  }
+  return tandem::relay::load::Run(f);
+}
