@@ -250,6 +250,60 @@ void AddMessengerCommands(CLI::App& app, int* exit_code) {
     });
   }
   {
+    auto* privacy = app.add_subcommand(
+        "privacy", "Your privacy settings: what the messenger shares with the social network, and objections");
+    privacy->require_subcommand(1);
+    auto show = [=](const std::string& method, const std::string& path, const std::string& body) {
+      auto c = OpenClient(*g, exit_code);
+      if (!c) return;
+      auto r = c->PrivacyRequest(method, path, body);
+      if (!r.ok()) {
+        *exit_code = Fail(r.status());
+        return;
+      }
+      auto j = nlohmann::json::parse(*r, nullptr, false);
+      std::cout << (j.is_discarded() ? *r : j.dump(2)) << std::endl;
+    };
+    privacy->add_subcommand("show", "Show your objections and whether sharing is active")->callback([=] {
+      show("GET", "/v1/privacy", "");
+    });
+    for (bool objected : {true, false}) {
+      auto* cmd = privacy->add_subcommand(
+          objected ? "object" : "withdraw",
+          objected ? "Object to the use of your shared data for a purpose (ads or friend_suggestions)"
+                   : "Withdraw an objection");
+      auto purpose = std::make_shared<std::string>();
+      cmd->add_option("purpose", *purpose, "ads or friend_suggestions")
+          ->required()
+          ->check(CLI::IsMember({"ads", "friend_suggestions"}));
+      cmd->callback([=] {
+        show("PUT", "/v1/privacy/objections/" + *purpose,
+             nlohmann::json{{"objected", objected}}.dump());
+      });
+    }
+    privacy->add_subcommand("shared", "Every event shared about you with the social network, and when")
+        ->callback([=] { show("GET", "/v1/privacy/shared", ""); });
+    auto* exp = privacy->add_subcommand("export", "Export your data as JSON");
+    auto out = std::make_shared<std::string>();
+    exp->add_option("--output,-o", *out, "Write to this file instead of stdout");
+    exp->callback([=] {
+      auto c = OpenClient(*g, exit_code);
+      if (!c) return;
+      auto r = c->PrivacyRequest("GET", "/v1/privacy/export", "");
+      if (!r.ok()) {
+        *exit_code = Fail(r.status());
+        return;
+      }
+      std::string pretty = nlohmann::json::parse(*r, nullptr, false).dump(2);
+      if (out->empty()) {
+        std::cout << pretty << std::endl;
+      } else {
+        std::ofstream(*out) << pretty << "\n";
+        std::cerr << "exported to " << *out << "\n";
+      }
+    });
+  }
+  {
     auto* cmd = app.add_subcommand("delete-account", "Delete your messenger account and this profile's data");
     auto yes = std::make_shared<bool>(false);
     cmd->add_flag("--yes", *yes, "Confirm");

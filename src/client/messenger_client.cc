@@ -558,6 +558,14 @@ class MessengerClient::Impl {
     return grouped;
   }
 
+  absl::StatusOr<std::string> PrivacyRequest(const std::string& method, const std::string& path,
+                                             const std::string& body) {
+    RETURN_IF_ERROR(RequireAccount());
+    auto r = Http().Request(method, path, body, Auth());
+    RETURN_IF_ERROR(HttpError(r));
+    return r->body;
+  }
+
   absl::Status DeleteAccount() {
     RETURN_IF_ERROR(RequireAccount());
     auto r = Http().Request("DELETE", "/v1/account", "", Auth());
@@ -625,6 +633,10 @@ absl::StatusOr<std::vector<MessageRow>> MessengerClient::History(const std::stri
     if (n.ok()) normalized = *n;
   }
   return store_->Messages(normalized, limit);
+}
+absl::StatusOr<std::string> MessengerClient::PrivacyRequest(const std::string& method, const std::string& path,
+                                                            const std::string& body) {
+  return impl_->PrivacyRequest(method, path, body);
 }
 absl::Status MessengerClient::DeleteAccount() { return impl_->DeleteAccount(); }
 

@@ -96,6 +96,13 @@ class MessengerClient {
 
   absl::StatusOr<std::vector<MessageRow>> History(const std::string& peer, int limit);
 
+  // Privacy center (the messenger shares data with the social network):
+  // GET /v1/privacy, PUT /v1/privacy/objections/{purpose},
+  // GET /v1/privacy/shared, GET /v1/privacy/export. Results are the
+  // relay's JSON documents, as text.
+  absl::StatusOr<std::string> PrivacyRequest(const std::string& method, const std::string& path,
+                                             const std::string& body = "");
+
   // Deletes the account on the relay, then this profile's data.
   absl::Status DeleteAccount();
 
