@@ -21,6 +21,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -59,6 +61,12 @@ double Percentile(std::vector<double>& v, double p) {
   size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
   std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
   return v[i];
+}
+
+double ThreadCpuMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
 }
 
 double RssGiB() {
@@ -155,6 +163,7 @@ int SuggestBench(const std::map<std::string, std::string>& f) {
   });
   std::vector<std::vector<double>> lat(static_cast<size_t>(threads));
   std::vector<uint64_t> returned(static_cast<size_t>(threads));
+  std::vector<double> cpu(static_cast<size_t>(threads));
   std::vector<std::thread> workers;
   auto run_start = Clock::now();
   auto deadline = run_start + std::chrono::seconds(seconds);
@@ -163,6 +172,7 @@ int SuggestBench(const std::map<std::string, std::string>& f) {
       SeededRandom r(100 + static_cast<uint64_t>(t));
       auto& mine = lat[static_cast<size_t>(t)];
       mine.reserve(1 << 20);
+      double cpu_start = ThreadCpuMicros();
       while (Clock::now() < deadline) {
         UserId viewer = static_cast<UserId>(1 + r.Uniform(users));
         auto a = Clock::now();
@@ -175,6 +185,7 @@ int SuggestBench(const std::map<std::string, std::string>& f) {
         returned[static_cast<size_t>(t)] += n;
         mine.push_back(std::chrono::duration<double, std::micro>(b - a).count());
       }
+      cpu[static_cast<size_t>(t)] = ThreadCpuMicros() - cpu_start;
     });
   }
   for (auto& w : workers) w.join();
@@ -183,6 +194,8 @@ int SuggestBench(const std::map<std::string, std::string>& f) {
   writer.join();
   std::vector<double> all;
   uint64_t total_returned = 0;
+  double cpu_total = 0;
+  for (double c : cpu) cpu_total += c;
   for (size_t t = 0; t < lat.size(); ++t) {
     all.insert(all.end(), lat[t].begin(), lat[t].end());
     total_returned += returned[t];
@@ -193,6 +206,8 @@ int SuggestBench(const std::map<std::string, std::string>& f) {
   std::printf("suggest: %d threads, %zu requests in %.1f s = %.0f requests/s; avg %.1f suggestions returned\n", threads,
               requests, elapsed, static_cast<double>(requests) / elapsed,
               static_cast<double>(total_returned) / static_cast<double>(requests));
+  std::printf("cpu: %.0f us per request on average => %.0f requests/s per fully available core\n",
+              cpu_total / static_cast<double>(requests), 1e6 * static_cast<double>(requests) / cpu_total);
   std::printf("latency: p50 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us (with 1,000 objection writes/s)\n", p50,
               p99, p999, mx);
   return 0;

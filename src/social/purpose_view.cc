@@ -47,6 +47,12 @@ bool PurposeView::Blocked(UserId a, UserId b) const {
   return std::find(it->second.begin(), it->second.end(), b) != it->second.end();
 }
 
+std::span<const UserId> PurposeView::BlockedEitherWay(UserId u) const {
+  auto it = index_.blocks_.find(u);
+  if (it == index_.blocks_.end()) return {};
+  return it->second;
+}
+
 std::span<const UserId> PurposeView::Dismissed(UserId u) const {
   auto it = index_.dismissed_.find(u);
   if (it == index_.dismissed_.end()) return {};

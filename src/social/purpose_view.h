@@ -82,6 +82,8 @@ class PurposeView {
   std::span<const UserId> AddressBookOwners(PhoneKey phone) const;
   // Whether either of the two blocked the other.
   bool Blocked(UserId a, UserId b) const;
+  // Everyone `u` blocked or was blocked by (may repeat).
+  std::span<const UserId> BlockedEitherWay(UserId u) const;
   // People `u` dismissed from their suggestions.
   std::span<const UserId> Dismissed(UserId u) const;
 

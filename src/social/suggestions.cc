@@ -1,35 +1,38 @@
 // The suggestion ranking. Candidates are collected into a per-thread dense
-// scratch array indexed by user id, which costs two bytes per user and
+// scratch array indexed by user id, which costs four bytes per user and
 // avoids hashing on the hot path.
 #include "social/suggestions.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace tandem::social {
 namespace {
 
 enum : uint8_t { kTouched = 1, kInContacts = 2, kHasNumber = 4, kExcluded = 8 };
 
+// One 4-byte cell per user, so that counting a candidate touches one cache
+// line (the counting loop is bound by cache misses on large graphs).
+struct Cell {
+  uint16_t mutual = 0;
+  uint8_t flags = 0;
+  uint8_t unused = 0;
+};
+
 struct Scratch {
-  std::vector<uint16_t> mutual;
-  std::vector<uint8_t> flags;
+  std::vector<Cell> cells;
   std::vector<UserId> touched;
+  std::vector<uint64_t> keys;
 
   void Fit(UserId limit) {
-    if (mutual.size() < limit) {
-      mutual.resize(limit, 0);
-      flags.resize(limit, 0);
-    }
+    if (cells.size() < limit) cells.resize(limit);
   }
-  void Touch(UserId u) {
-    if (flags[u] == 0) touched.push_back(u);
-    flags[u] |= kTouched;
+  void Touch(Cell& c, UserId u) {
+    if (c.flags == 0) touched.push_back(u);
+    c.flags |= kTouched;
   }
   void Clear() {
-    for (UserId u : touched) {
-      mutual[u] = 0;
-      flags[u] = 0;
-    }
+    for (UserId u : touched) cells[u] = Cell{};
     touched.clear();
   }
 };
@@ -44,68 +47,92 @@ std::vector<Suggestion> Suggest(const PurposeView& view, UserId viewer, size_t l
   s.Fit(view.UserLimit());
 
   auto exclude = [&](UserId u) {
-    if (u >= s.flags.size()) return;
-    if (s.flags[u] == 0) s.touched.push_back(u);
-    s.flags[u] |= kExcluded;
+    if (u >= s.cells.size()) return;
+    if (s.cells[u].flags == 0) s.touched.push_back(u);
+    s.cells[u].flags |= kExcluded;
   };
   exclude(viewer);
   auto friends = view.Friends(viewer);
   for (UserId f : friends) exclude(f);
   for (UserId d : view.Dismissed(viewer)) exclude(d);
+  for (UserId b : view.BlockedEitherWay(viewer)) exclude(b);
 
+  // Counting is bound by cache misses on the cells (random ids); prefetching
+  // a few entries ahead lets the misses overlap.
+  constexpr size_t kPrefetchAhead = 8;
   for (UserId f : friends) {
-    for (UserId c : view.Friends(f)) {
-      if (s.flags[c] & kExcluded) continue;
-      s.Touch(c);
-      if (s.mutual[c] != UINT16_MAX) ++s.mutual[c];
+    auto list = view.Friends(f);
+    const size_t n = list.size();
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kPrefetchAhead < n) __builtin_prefetch(&s.cells[list[i + kPrefetchAhead]], 1);
+      const UserId c = list[i];
+      Cell& cell = s.cells[c];
+      if (cell.flags & kExcluded) continue;
+      s.Touch(cell, c);
+      if (cell.mutual != UINT16_MAX) ++cell.mutual;
     }
   }
   for (PhoneKey p : view.AddressBook(viewer)) {
     PhoneReach r = view.UserAtPhone(p);
-    if (!r.found() || (s.flags[r.user] & kExcluded)) continue;
-    s.Touch(r.user);
-    s.flags[r.user] |= kInContacts;
+    if (!r.found()) continue;
+    Cell& cell = s.cells[r.user];
+    if (cell.flags & kExcluded) continue;
+    s.Touch(cell, r.user);
+    cell.flags |= kInContacts;
   }
   if (PhoneReach me = view.ReachOf(viewer); me.found()) {
     for (UserId owner : view.AddressBookOwners(view.OwnPhone(viewer))) {
-      if (s.flags[owner] & kExcluded) continue;
-      s.Touch(owner);
-      s.flags[owner] |= kHasNumber;
+      Cell& cell = s.cells[owner];
+      if (cell.flags & kExcluded) continue;
+      s.Touch(cell, owner);
+      cell.flags |= kHasNumber;
     }
   }
 
-  std::vector<Suggestion> all;
+  // Rank on packed keys (base score, then lower id first) so that only the
+  // candidates that can make the cut become Suggestion objects.
+  auto base_score = [](const Cell& cell) {
+    return kScorePerMutualFriend * cell.mutual + ((cell.flags & kInContacts) ? kScoreInYourContacts : 0) +
+           ((cell.flags & kHasNumber) ? kScoreHasYourNumber : 0);
+  };
+  std::vector<uint64_t>& keys = s.keys;
+  keys.clear();
   for (UserId c : s.touched) {
-    if (s.flags[c] & kExcluded) continue;
-    if (view.Blocked(viewer, c)) continue;
+    const Cell& cell = s.cells[c];
+    if (cell.flags & kExcluded) continue;
+    keys.push_back((static_cast<uint64_t>(base_score(cell)) << 32) | (UINT32_MAX - c));
+  }
+  // Messenger activity adds at most kMaxActivityBonus and only reorders
+  // near-ties, so it is looked up for the candidates that can still make it.
+  const int64_t kMaxActivityBonus = 28 / kMessengerActivityDivisor;
+  if (keys.size() > limit) {
+    std::nth_element(keys.begin(), keys.begin() + static_cast<long>(limit) - 1, keys.end(), std::greater<>());
+    int64_t cut = static_cast<int64_t>(keys[limit - 1] >> 32) - kMaxActivityBonus;
+    keys.erase(std::partition(keys.begin(), keys.end(),
+                              [&](uint64_t k) { return static_cast<int64_t>(k >> 32) >= cut; }),
+               keys.end());
+  }
+  std::vector<Suggestion> all;
+  all.reserve(keys.size());
+  for (uint64_t k : keys) {
+    const UserId c = UINT32_MAX - static_cast<UserId>(k & UINT32_MAX);
+    const Cell& cell = s.cells[c];
     Suggestion sg;
     sg.user = c;
-    sg.mutual_friends = s.mutual[c];
-    sg.in_your_contacts = (s.flags[c] & kInContacts) != 0;
-    sg.has_your_number = (s.flags[c] & kHasNumber) != 0;
-    sg.score = kScorePerMutualFriend * sg.mutual_friends + (sg.in_your_contacts ? kScoreInYourContacts : 0) +
-               (sg.has_your_number ? kScoreHasYourNumber : 0);
-    all.push_back(sg);
-  }
-  s.Clear();
-  // Messenger activity only reorders near-ties, so it is looked up for the
-  // candidates that can still make the cut.
-  auto by_rank = [](const Suggestion& a, const Suggestion& b) {
-    return a.score != b.score ? a.score > b.score : a.user < b.user;
-  };
-  const int64_t kMaxActivityBonus = 28 / kMessengerActivityDivisor;
-  if (all.size() > limit) {
-    std::nth_element(all.begin(), all.begin() + static_cast<long>(limit) - 1, all.end(), by_rank);
-    int64_t cut = all[limit - 1].score - kMaxActivityBonus;
-    all.erase(std::partition(all.begin(), all.end(), [&](const Suggestion& x) { return x.score >= cut; }),
-              all.end());
-  }
-  for (Suggestion& sg : all) {
-    if (auto usage = view.Usage(sg.user)) {
+    sg.mutual_friends = cell.mutual;
+    sg.in_your_contacts = (cell.flags & kInContacts) != 0;
+    sg.has_your_number = (cell.flags & kHasNumber) != 0;
+    sg.score = base_score(cell);
+    if (auto usage = view.Usage(c)) {
       sg.messenger_active_days = usage->active_days_28;
       sg.score += usage->active_days_28 / kMessengerActivityDivisor;
     }
+    all.push_back(sg);
   }
+  s.Clear();
+  auto by_rank = [](const Suggestion& a, const Suggestion& b) {
+    return a.score != b.score ? a.score > b.score : a.user < b.user;
+  };
   std::sort(all.begin(), all.end(), by_rank);
   if (all.size() > limit) all.resize(limit);
   return all;

@@ -19,7 +19,7 @@
 // request and nothing derived from it outlives it.
 //
 // Thread safety: Suggest() is thread-safe; each thread keeps its own
-// scratch arrays (2 bytes per user).
+// scratch array (4 bytes per user).
 #pragma once
 
 #include <cstdint>
