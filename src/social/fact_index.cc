@@ -6,6 +6,19 @@
 
 namespace tandem::social {
 
+WriterPriorityMutex::WriterPriorityMutex() {
+  pthread_rwlockattr_t attr;
+  pthread_rwlockattr_init(&attr);
+  pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&rw_, &attr);
+  pthread_rwlockattr_destroy(&attr);
+}
+WriterPriorityMutex::~WriterPriorityMutex() { pthread_rwlock_destroy(&rw_); }
+void WriterPriorityMutex::lock() { pthread_rwlock_wrlock(&rw_); }
+void WriterPriorityMutex::unlock() { pthread_rwlock_unlock(&rw_); }
+void WriterPriorityMutex::lock_shared() { pthread_rwlock_rdlock(&rw_); }
+void WriterPriorityMutex::unlock_shared() { pthread_rwlock_unlock(&rw_); }
+
 void FactIndex::EraseValue(std::vector<UserId>& v, UserId x) {
   auto it = std::find(v.begin(), v.end(), x);
   if (it == v.end()) return;

@@ -15,6 +15,8 @@
 // lock for its lifetime. All methods are safe to call from any thread.
 #pragma once
 
+#include <pthread.h>
+
 #include <cstdint>
 #include <shared_mutex>
 #include <string>
@@ -24,6 +26,26 @@
 #include "social/types.h"
 
 namespace tandem::social {
+
+// A readers-writer lock that lets a waiting writer in before new readers.
+// std::shared_mutex on glibc prefers readers, so a steady stream of
+// suggestion requests could hold off the feed's updates (and with them the
+// enforcement of an objection) indefinitely. Meets the SharedMutex
+// requirements used by std::shared_lock and std::unique_lock.
+class WriterPriorityMutex {
+ public:
+  WriterPriorityMutex();
+  ~WriterPriorityMutex();
+  WriterPriorityMutex(const WriterPriorityMutex&) = delete;
+  WriterPriorityMutex& operator=(const WriterPriorityMutex&) = delete;
+  void lock();
+  void unlock();
+  void lock_shared();
+  void unlock_shared();
+
+ private:
+  pthread_rwlock_t rw_;
+};
 
 class FactIndex {
  public:
@@ -85,7 +107,7 @@ class FactIndex {
   void Chain(uint32_t slot);
   static void EraseValue(std::vector<UserId>& v, UserId x);
 
-  mutable std::shared_mutex mu_;
+  mutable WriterPriorityMutex mu_;
   std::vector<UserRecord> users_;                // by id
   std::vector<std::vector<UserId>> friends_;     // by id, unordered
   absl::flat_hash_map<PhoneKey, UserId> user_at_phone_;

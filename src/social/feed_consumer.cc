@@ -150,7 +150,7 @@ absl::StatusOr<PollResult> FeedConsumer::PollOnce() {
     RecordError(st, "unavailable");
     return st;
   }
-  absl::Time start = absl::Now();
+  const auto start = std::chrono::steady_clock::now();
   auto page = ParseFeedPage(response->body, cursor);
   if (!page.ok()) {
     RecordError(page.status(), "bad_page");
@@ -158,7 +158,7 @@ absl::StatusOr<PollResult> FeedConsumer::PollOnce() {
   }
   PollResult result;
   ASSIGN_OR_RETURN(result.applied, applier_.Apply(page->events));
-  apply_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  apply_seconds_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   result.cursor = page->events.empty() ? cursor : page->events.back().seq;
   result.has_more = page->has_more;
   cursor_gauge_->Set(result.cursor);

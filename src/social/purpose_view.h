@@ -109,7 +109,7 @@ class PurposeView {
 
   const FactIndex& index_;
   Purpose purpose_;
-  std::shared_lock<std::shared_mutex> lock_;
+  std::shared_lock<WriterPriorityMutex> lock_;
 };
 
 }  // namespace tandem::social
