@@ -6,11 +6,12 @@
 #include <fstream>
 #include <iostream>
 
+#include "ads/ads_module.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "net/server.h"
-#include "social/social_module.h"
 #include "relay/relay.h"
+#include "social/social_module.h"
 
 namespace tandem::app {
 namespace {
@@ -75,6 +76,15 @@ int Serve(const ServeFlags& flags) {
     Fail("social.start_failed", std::string(social.status().message()));
     return absl::IsInvalidArgument(social.status()) ? 2 : 1;
   }
+  std::unique_ptr<ads::AdsModule> ads_module;
+  if (*social) {
+    auto created = ads::AdsModule::Create(*config, **social, router, metrics);
+    if (!created.ok()) {
+      Fail("ads.start_failed", std::string(created.status().message()));
+      return absl::IsInvalidArgument(created.status()) ? 2 : 1;
+    }
+    ads_module = std::move(*created);
+  }
   auto relay = relay::StartRelay(*config, data_dir, router, metrics);
   if (!relay.ok()) {
     Fail("relay.start_failed", std::string(relay.status().message()));
@@ -89,6 +99,7 @@ int Serve(const ServeFlags& flags) {
   std::string host = options.listen.substr(0, options.listen.rfind(':'));
   std::string bound = host + ":" + std::to_string(server.port());
   if (*social) (*social)->Start();
+  if (ads_module) ads_module->Start();
   log::Info("tandemd.ready", {{"address", bound}, {"data_dir", data_dir.string()}});
   if (!flags.ready_file.empty()) {
     std::string tmp = flags.ready_file + ".tmp";

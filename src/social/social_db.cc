@@ -113,6 +113,7 @@ absl::Status SocialDb::Write(const std::function<absl::Status(store::Database&)>
   std::lock_guard lock(write_mu_);
   RETURN_IF_ERROR(db_->InTransaction(txn));
   if (apply) apply(index_);
+  for (const auto& listener : commit_listeners_) listener();
   return absl::OkStatus();
 }
 

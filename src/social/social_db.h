@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "common/status.h"
 #include "social/fact_index.h"
@@ -47,6 +48,13 @@ class SocialDb {
   // A purpose-scoped view of the facts (see purpose_view.h).
   PurposeView View(Purpose purpose) const { return PurposeView(index_, purpose); }
 
+  // Derived data (e.g. ads audience memberships) learns of changes here:
+  // `fn` runs after every committed Write, once the index reflects it, on
+  // the writer's thread while writers are still serialized. It must be
+  // quick and must not call Write (signal a worker instead). Add listeners
+  // before the first Write.
+  void AddCommitListener(std::function<void()> fn) { commit_listeners_.push_back(std::move(fn)); }
+
  private:
   explicit SocialDb(std::unique_ptr<store::Database> db) : db_(std::move(db)) {}
   absl::Status LoadIndex();
@@ -54,6 +62,7 @@ class SocialDb {
   std::unique_ptr<store::Database> db_;
   FactIndex index_;
   std::mutex write_mu_;
+  std::vector<std::function<void()>> commit_listeners_;
 };
 
 }  // namespace tandem::social

@@ -40,6 +40,8 @@ class SocialModule {
   void Start();
 
   SocialDb& db() { return *db_; }
+  // For modules that serve social users (e.g. ads in the feed).
+  SocialService& service() { return *service_; }
 
  private:
   SocialModule() = default;

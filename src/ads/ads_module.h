@@ -1,0 +1,47 @@
+// The ads platform as tandemd runs it, inside the social operator: its
+// tables in social.db (migration component "ads"), the matching worker and
+// the HTTP routes (ads API, posts, the social feed with ads, "why").
+//
+// Configuration keys:
+//   ads.enabled                  (bool, default true; needs social)
+//   ads.admin_token              (operator token for POST /v1/ads/advertisers; empty: off)
+//   ads.min_audience_size        (int, default 100)
+//   ads.noise_scale              (Laplace scale of size noise, default 10)
+//   ads.size_margin              (default 80; see docs/ads-api.md)
+//   ads.audience_budget_per_day  (default 10)
+//   ads.size_budget_per_day      (default 20)
+//   ads.ads_per_feed             (default 2)
+//   ads.active_messenger_min_days (default 7)
+#pragma once
+
+#include <memory>
+
+#include "ads/ads_service.h"
+#include "common/config.h"
+#include "net/http.h"
+#include "net/metrics.h"
+#include "social/posts.h"
+#include "social/social_module.h"
+
+namespace tandem::ads {
+
+class AdsModule {
+ public:
+  // Returns nullptr if ads.enabled is false. InvalidArgument for bad
+  // configuration.
+  static absl::StatusOr<std::unique_ptr<AdsModule>> Create(const Config& config, social::SocialModule& social,
+                                                           net::Router& router, net::Metrics& metrics);
+  ~AdsModule();
+
+  // Starts the matching worker. Call once the server serves.
+  void Start();
+
+  AdsService& service() { return *service_; }
+
+ private:
+  AdsModule() = default;
+  std::unique_ptr<social::Posts> posts_;
+  std::unique_ptr<AdsService> service_;
+};
+
+}  // namespace tandem::ads

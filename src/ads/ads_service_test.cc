@@ -1,0 +1,431 @@
+// Unit tests of the ads platform: tokens, upload validation (nothing stored
+// on bad input), matching and its sources, sessions, objections, sizes and
+// budgets, campaigns, serving and explanations.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "ads/match_index.h"
+#include "ads/size_report.h"
+#include "ads/test_util.h"
+
+namespace tandem::ads {
+namespace {
+
+using social::Purpose;
+using social::testing::Deleted;
+using social::testing::Linked;
+using social::testing::Objection;
+using social::testing::Usage;
+using testing::AdsWorld;
+using testing::HashHex;
+using ::testing::HasSubstr;
+
+std::string Phone(int i) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "+1650253%04d", i);
+  return buf;
+}
+
+int64_t Count(AdsWorld& w, const std::string& table) {
+  auto row = w.social.db->db().QueryOne("SELECT COUNT(*) FROM " + table);
+  return row.ok() ? row->Int(0) : -1;
+}
+
+TEST(MatchIndexTest, FindsEveryKeyAndNothingElse) {
+  std::vector<MatchIndex::Entry> entries;
+  SeededRandom r(7);
+  for (uint32_t u = 1; u <= 50'000; ++u) entries.push_back({r.NextU64() | 1, u});
+  MatchIndex index = MatchIndex::Build(entries);
+  EXPECT_EQ(index.size(), entries.size());
+  EXPECT_LE(index.memory_bytes(), entries.size() * 16);
+  std::vector<uint64_t> keys;
+  for (const auto& e : entries) keys.push_back(e.key);
+  for (int i = 0; i < 1000; ++i) keys.push_back(r.NextU64() | 1);
+  std::vector<uint32_t> out(keys.size());
+  index.LookupBatch(keys, out);
+  for (size_t i = 0; i < entries.size(); ++i) ASSERT_EQ(out[i], entries[i].user);
+  for (size_t i = entries.size(); i < keys.size(); ++i) EXPECT_EQ(out[i], 0u);
+  EXPECT_EQ(MatchIndex().Lookup(5), 0u);
+}
+
+TEST(SizeReportTest, TwoSignificantDigitsAndThreshold) {
+  SizePolicy p;
+  p.noise_scale = 0;
+  p.margin = 0;
+  EXPECT_EQ(ReportSize(99, 0, p).text, "below 100");
+  EXPECT_FALSE(ReportSize(99, 0, p).targetable);
+  EXPECT_FALSE(ReportSize(99, 500, p).targetable);  // the true count rules
+  EXPECT_EQ(ReportSize(100, 0, p).text, "100 to 110");
+  EXPECT_EQ(ReportSize(1234, 0, p).text, "1,200 to 1,300");
+  EXPECT_EQ(ReportSize(98765, 0, p).text, "98,000 to 99,000");
+  p.margin = 80;
+  EXPECT_FALSE(ReportSize(150, 0, p).targetable);
+  EXPECT_TRUE(ReportSize(181, 0, p).targetable);
+  // Noise is fixed per version and differs between versions.
+  EXPECT_EQ(VersionNoise("k", 1, 2, 10), VersionNoise("k", 1, 2, 10));
+  EXPECT_NE(VersionNoise("k", 1, 2, 10), VersionNoise("k", 1, 3, 10));
+  double sum = 0, abs_sum = 0;
+  for (int v = 0; v < 4000; ++v) {
+    double n = VersionNoise("k", 9, v, 10);
+    sum += n;
+    abs_sum += std::fabs(n);
+  }
+  EXPECT_NEAR(sum / 4000, 0, 1.0);
+  EXPECT_NEAR(abs_sum / 4000, 10, 1.0);  // E|Laplace(b)| = b
+}
+
+TEST(AdsServiceTest, AdvertiserTokensAreStoredOnlyAsHashes) {
+  AdsWorld w;
+  auto a = w.ads->CreateAdvertiser("Acme");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->token.size(), 64u);
+  EXPECT_EQ(*w.ads->Authenticate(a->token), a->id);
+  EXPECT_TRUE(absl::IsUnauthenticated(w.ads->Authenticate("nope").status()));
+  EXPECT_TRUE(absl::IsUnauthenticated(w.ads->Authenticate("").status()));
+  auto rows = w.social.db->db().Query("SELECT token_hash FROM ads_tokens");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_NE((*rows)[0].Bytes(0), a->token);
+  EXPECT_TRUE(absl::IsInvalidArgument(w.ads->CreateAdvertiser("").status()));
+}
+
+TEST(AdsServiceTest, BadBatchesStoreNothing) {
+  AdsWorld w;
+  w.social.AddUser(Phone(1));
+  auto adv = w.NewAdvertiser();
+  auto aud = w.NewAudience(adv);
+
+  UploadRequest big;
+  big.session_id = "s";
+  big.batch_seq = 1;
+  big.rows.assign(10'001, HashHex(Phone(1)));
+  auto st = w.ads->Upload(adv, aud, SessionKind::kAdd, big).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(st));
+  EXPECT_THAT(std::string(st.message()), HasSubstr("at most 10,000 rows"));
+
+  UploadRequest bad;
+  bad.session_id = "s";
+  bad.batch_seq = 1;
+  bad.rows = {HashHex(Phone(1)), "xyz", std::string(64, 'A'), HashHex(Phone(2)) + "0"};
+  std::vector<InvalidRow> rejected;
+  st = w.ads->Upload(adv, aud, SessionKind::kAdd, bad, &rejected).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(st));
+  ASSERT_EQ(rejected.size(), 3u);
+  EXPECT_EQ(rejected[0].index, 1u);
+  EXPECT_EQ(rejected[1].index, 2u);
+  EXPECT_EQ(rejected[1].message, "not lowercase hexadecimal");
+  EXPECT_EQ(rejected[2].index, 3u);
+  EXPECT_THAT(std::string(st.message()), Not(HasSubstr(HashHex(Phone(1)))));
+
+  auto schema = ParseUploadRequest(nlohmann::json::parse(
+      R"({"session":{"session_id":"s","batch_seq":1},"payload":{"schema":"EMAIL_SHA256","data":["a"]}})"));
+  EXPECT_TRUE(absl::IsInvalidArgument(schema.status()));
+  EXPECT_THAT(std::string(schema.status().message()), HasSubstr("unknown schema 'EMAIL_SHA256'"));
+
+  // Someone else's audience and an unknown one.
+  auto other = w.NewAdvertiser("Other");
+  UploadRequest good = bad;
+  good.rows = {HashHex(Phone(1))};
+  EXPECT_TRUE(absl::IsNotFound(w.ads->Upload(other, aud, SessionKind::kAdd, good).status()));
+  EXPECT_TRUE(absl::IsNotFound(w.ads->Upload(adv, 999, SessionKind::kAdd, good).status()));
+
+  UploadRequest region = good;
+  region.schema = Schema::kPhone;
+  region.country = "XX";
+  EXPECT_TRUE(absl::IsInvalidArgument(w.ads->Upload(adv, aud, SessionKind::kAdd, region).status()));
+
+  w.ads->RunPending();
+  for (const char* table : {"ads_sessions", "ads_session_batches", "ads_session_matches", "ads_memberships"}) {
+    EXPECT_EQ(Count(w, table), 0) << table;
+  }
+}
+
+TEST(AdsServiceTest, MatchesThroughSocialAndMessengerFactsOnly) {
+  AdsWorld w;
+  auto discoverable = w.social.AddUser(Phone(1), "D");
+  ASSERT_TRUE(w.social.service->UpdateProfile(discoverable, std::nullopt, true).ok());
+  auto linked = w.social.AddUser(Phone(2), "L");
+  auto hidden = w.social.AddUser(Phone(3), "H");  // neither: not findable for ads
+  auto objector = w.social.AddUser(Phone(4), "O");
+  auto both = w.social.AddUser(Phone(5), "B");
+  ASSERT_TRUE(w.social.service->UpdateProfile(both, std::nullopt, true).ok());
+  w.Feed({Linked("m2", Phone(2)), Linked("m4", Phone(4)), Objection("m4", Purpose::kAds, true),
+          Linked("m5", Phone(5)), Linked("m9", Phone(9))});
+
+  auto adv = w.NewAdvertiser();
+  auto aud = w.NewAudience(adv);
+  std::vector<std::string> list;
+  for (int i = 1; i <= 9; ++i) list.push_back(Phone(i));
+  for (int i = 100; i < 400; ++i) list.push_back(Phone(i));  // strangers
+  auto res = w.UploadAll(adv, aud, SessionKind::kAdd, list, 50);
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ(res->session_state, "matching");
+  w.ads->RunPending();
+  EXPECT_THAT(w.Members(aud), ::testing::ElementsAre(Membership{aud, discoverable, kViaSocial},
+                                                     Membership{aud, linked, kViaMessenger},
+                                                     Membership{aud, both, kViaSocial | kViaMessenger}));
+  (void)hidden;
+  (void)objector;
+  auto a = w.ads->GetAudience(adv, aud);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->status, "ready");
+  ASSERT_EQ(a->sessions.size(), 1u);
+  EXPECT_EQ(a->sessions[0].state, "applied");
+  EXPECT_EQ(a->sessions[0].batches, 7);
+}
+
+TEST(AdsServiceTest, RawPhonesAreNormalizedWithTheCountryHint) {
+  AdsWorld w;
+  auto u = w.social.AddUser("+16502530001");
+  ASSERT_TRUE(w.social.service->UpdateProfile(u, std::nullopt, true).ok());
+  auto adv = w.NewAdvertiser();
+  auto aud = w.NewAudience(adv);
+  auto res = w.UploadAll(adv, aud, SessionKind::kAdd, {"(650) 253-0001", "12", "not a number", "+44 20 7946 0958"},
+                         10, Schema::kPhone, "US");
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ(res->received, 4u);
+  ASSERT_EQ(res->invalid.size(), 2u);
+  EXPECT_EQ(res->invalid[0].index, 1u);
+  EXPECT_EQ(res->invalid[1].index, 2u);
+  EXPECT_FALSE(res->invalid[0].reason.empty());
+  w.ads->RunPending();
+  EXPECT_THAT(w.Members(aud), ::testing::ElementsAre(Membership{aud, u, kViaSocial}));
+}
+
+TEST(AdsServiceTest, SessionsRemoveReplaceAndRefuseMisuse) {
+  AdsWorld w;
+  std::vector<social::UserId> users;
+  for (int i = 1; i <= 6; ++i) {
+    users.push_back(w.social.AddUser(Phone(i)));
+    ASSERT_TRUE(w.social.service->UpdateProfile(users.back(), std::nullopt, true).ok());
+  }
+  auto adv = w.NewAdvertiser();
+  auto aud = w.NewAudience(adv);
+  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kAdd, {Phone(1), Phone(2), Phone(3)}).ok());
+  w.ads->RunPending();
+  EXPECT_EQ(w.Members(aud).size(), 3u);
+  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kRemove, {Phone(2)}).ok());
+  w.ads->RunPending();
+  EXPECT_EQ(w.Members(aud).size(), 2u);
+  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kReplace, {Phone(5), Phone(6)}, 1).ok());
+  w.ads->RunPending();
+  auto m = w.Members(aud);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].user, users[4]);
+  EXPECT_EQ(m[1].user, users[5]);
+
+  UploadRequest r;
+  r.session_id = "open";
+  r.batch_seq = 1;
+  r.rows = {HashHex(Phone(1))};
+  ASSERT_TRUE(w.ads->Upload(adv, aud, SessionKind::kAdd, r).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(w.ads->Upload(adv, aud, SessionKind::kAdd, r).status()));
+  EXPECT_TRUE(absl::IsFailedPrecondition(w.ads->Upload(adv, aud, SessionKind::kRemove, r).status()));
+  r.batch_seq = 2;
+  r.last_batch = true;
+  ASSERT_TRUE(w.ads->Upload(adv, aud, SessionKind::kAdd, r).ok());
+  r.batch_seq = 3;
+  EXPECT_TRUE(absl::IsFailedPrecondition(w.ads->Upload(adv, aud, SessionKind::kAdd, r).status()));
+  auto a = w.ads->GetAudience(adv, aud);
+  EXPECT_EQ(a->status, "matching");
+  w.ads->RunPending();
+  EXPECT_EQ(w.Members(aud).size(), 3u);
+
+  ASSERT_TRUE(w.ads->DeleteAudience(adv, aud).ok());
+  EXPECT_EQ(Count(w, "ads_memberships"), 0);
+  EXPECT_TRUE(absl::IsNotFound(w.ads->GetAudience(adv, aud).status()));
+}
+
+TEST(AdsServiceTest, ObjectionAndDeletionRemoveMessengerMembershipsWithinASecond) {
+  AdsWorld w;
+  auto both = w.social.AddUser(Phone(1));
+  ASSERT_TRUE(w.social.service->UpdateProfile(both, std::nullopt, true).ok());
+  auto linked = w.social.AddUser(Phone(2));
+  auto deleted = w.social.AddUser(Phone(3));
+  w.Feed({Linked("m1", Phone(1)), Linked("m2", Phone(2)), Linked("m3", Phone(3))});
+  auto adv = w.NewAdvertiser();
+  auto aud = w.NewAudience(adv);
+  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kAdd, {Phone(1), Phone(2), Phone(3)}).ok());
+  w.ads->RunPending();
+  ASSERT_EQ(w.Members(aud).size(), 3u);
+
+  w.ads->Start();  // the worker thread, woken by the social database
+  auto start = std::chrono::steady_clock::now();
+  w.Feed({Objection("m1", Purpose::kAds, true), Objection("m2", Purpose::kAds, true), Deleted("m3")});
+  while (w.Members(aud).size() != 1) {
+    ASSERT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60)) << "not reconciled";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  RecordProperty("objection_to_removal_ms", std::to_string(elapsed));
+  EXPECT_THAT(w.Members(aud), ::testing::ElementsAre(Membership{aud, both, kViaSocial}));
+  (void)linked;
+  (void)deleted;
+}
+
+TEST(AdsServiceTest, SizesAreRangesWithinABudget) {
+  AdsOptions o = AdsWorld::TestOptions();
+  o.size.min_size = 100;
+  o.size.margin = 0;
+  o.size.noise_scale = 0;
+  o.size_budget_per_day = 3;
+  o.audience_budget_per_day = 2;
+  AdsWorld w(o);
+  std::vector<std::string> phones;
+  for (int i = 1; i <= 130; ++i) {
+    auto u = w.social.AddUser(Phone(i));
+    ASSERT_TRUE(w.social.service->UpdateProfile(u, std::nullopt, true).ok());
+    phones.push_back(Phone(i));
+  }
+  auto adv = w.NewAdvertiser();
+  auto small = w.NewAudience(adv, "small");
+  auto big = w.NewAudience(adv, "big");
+  EXPECT_TRUE(absl::IsResourceExhausted(w.ads->CreateAudience(adv, "third", "").status()));
+  ASSERT_TRUE(w.UploadAll(adv, small, SessionKind::kAdd, {phones.begin(), phones.begin() + 99}).ok());
+  ASSERT_TRUE(w.UploadAll(adv, big, SessionKind::kAdd, phones).ok());
+  w.ads->RunPending();
+  auto s = w.ads->GetAudience(adv, small);
+  ASSERT_TRUE(s.ok() && s->size);
+  EXPECT_EQ(s->size->text, "below 100");
+  EXPECT_FALSE(s->size->targetable);
+  auto b = w.ads->GetAudience(adv, big);
+  ASSERT_TRUE(b->size);
+  EXPECT_EQ(b->size->text, "130 to 140");
+  // Looking again at the same version is free; a new version costs one.
+  EXPECT_TRUE(w.ads->GetAudience(adv, big)->size.has_value());
+  EXPECT_EQ(w.ads->Budget(adv)->size_queries, 1);
+  CampaignSpec spec;
+  spec.name = "c";
+  spec.creative = {"Hi", "Buy", "https://example.com"};
+  spec.impression_budget = 10;
+  spec.include_audiences = {small};
+  auto c = w.ads->CreateCampaign(adv, spec);
+  EXPECT_TRUE(absl::IsFailedPrecondition(c.status())) << c.status();
+  ASSERT_TRUE(w.UploadAll(adv, big, SessionKind::kRemove, {Phone(1)}).ok());
+  w.ads->RunPending();
+  EXPECT_TRUE(w.ads->GetAudience(adv, big)->size.has_value());
+  ASSERT_TRUE(w.UploadAll(adv, big, SessionKind::kRemove, {Phone(2)}).ok());
+  w.ads->RunPending();
+  auto exhausted = w.ads->GetAudience(adv, big);
+  ASSERT_TRUE(exhausted.ok());
+  EXPECT_FALSE(exhausted->size.has_value());
+  EXPECT_THAT(exhausted->size_note, HasSubstr("budget"));
+  spec.include_audiences = {big};
+  EXPECT_TRUE(absl::IsResourceExhausted(w.ads->CreateCampaign(adv, spec).status()));
+  w.social.clock.Advance(absl::Hours(24));
+  EXPECT_TRUE(w.ads->CreateCampaign(adv, spec).ok());
+}
+
+TEST(AdsServiceTest, ServingCapsExclusionsSegmentsAndExplanations) {
+  AdsWorld w;
+  std::vector<social::UserId> u;
+  for (int i = 1; i <= 4; ++i) u.push_back(w.social.AddUser(Phone(i)));
+  ASSERT_TRUE(w.social.service->UpdateProfile(u[0], std::nullopt, true).ok());
+  w.Feed({Linked("m2", Phone(2)), Usage("m2", 20), Linked("m3", Phone(3)), Usage("m3", 2), Linked("m4", Phone(4)),
+          Usage("m4", 25)});
+  auto adv = w.NewAdvertiser("Corner Shop");
+  auto customers = w.NewAudience(adv, "Loyalty members");
+  auto unsubscribed = w.NewAudience(adv, "Unsubscribed");
+  ASSERT_TRUE(w.UploadAll(adv, customers, SessionKind::kAdd, {Phone(1), Phone(2), Phone(3)}).ok());
+  ASSERT_TRUE(w.UploadAll(adv, unsubscribed, SessionKind::kAdd, {Phone(3), Phone(4)}).ok());
+  w.ads->RunPending();
+
+  CampaignSpec spec;
+  spec.name = "spring";
+  spec.creative = {"Spring sale", "Everything half price", "https://shop.example/spring"};
+  spec.include_audiences = {customers};
+  spec.exclude_audiences = {unsubscribed};
+  spec.impression_budget = 3;
+  spec.frequency_cap_per_day = 1;
+  auto c = w.ads->CreateCampaign(adv, spec);
+  ASSERT_TRUE(c.ok()) << c.status();
+  CampaignSpec active;
+  active.name = "active";
+  active.creative = {"Chat with us", "We answer on the messenger", "https://shop.example/chat"};
+  active.segments = {"active_messenger_users"};
+  active.impression_budget = 100;
+  active.frequency_cap_per_day = 2;
+  auto c2 = w.ads->CreateCampaign(adv, active);
+  ASSERT_TRUE(c2.ok()) << c2.status();
+
+  auto ads1 = w.ads->ServeAds(u[1]);  // customer via messenger, active
+  ASSERT_TRUE(ads1.ok());
+  ASSERT_EQ(ads1->size(), 2u);
+  EXPECT_EQ((*ads1)[0].campaign_id, c->id);
+  EXPECT_EQ((*ads1)[0].advertiser, "Corner Shop");
+  auto why = w.ads->Why(u[1], (*ads1)[0].impression_id);
+  ASSERT_TRUE(why.ok());
+  EXPECT_EQ(why->audience, "Loyalty members");
+  EXPECT_THAT(why->data_sources, ::testing::ElementsAre("messenger"));
+  EXPECT_THAT(why->text, HasSubstr("the messenger you use with this number shares it with us"));
+  EXPECT_THAT(why->text, HasSubstr(Phone(2)));
+  auto why2 = w.ads->Why(u[1], (*ads1)[1].impression_id);
+  EXPECT_THAT(why2->text, HasSubstr("active on it"));
+  // Someone else cannot read this explanation.
+  EXPECT_TRUE(absl::IsNotFound(w.ads->Why(u[0], (*ads1)[0].impression_id).status()));
+
+  // Frequency cap: the spring ad once a day, the active one twice.
+  auto again = w.ads->ServeAds(u[1]);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].campaign_id, c2->id);
+  EXPECT_TRUE(w.ads->ServeAds(u[1])->empty());
+  // u[2] is excluded (unsubscribed) and not active enough; u[3] excluded
+  // from spring but active.
+  EXPECT_TRUE(w.ads->ServeAds(u[2])->empty());
+  auto u3 = w.ads->ServeAds(u[3]);
+  ASSERT_EQ(u3->size(), 1u);
+  EXPECT_EQ((*u3)[0].campaign_id, c2->id);
+  // u[0] matched through the social profile.
+  auto u0 = w.ads->ServeAds(u[0]);
+  ASSERT_EQ(u0->size(), 1u);
+  EXPECT_THAT(w.ads->Why(u[0], (*u0)[0].impression_id)->text, HasSubstr("you let people find you by this number"));
+  // The impression budget of 3: two used; the next day one more, then done.
+  w.social.clock.Advance(absl::Hours(24));
+  EXPECT_EQ(w.ads->ServeAds(u[1])->size(), 2u);
+  EXPECT_EQ(w.ads->GetCampaign(adv, c->id)->status, "completed");
+  EXPECT_EQ(w.ads->ServeAds(u[0])->size(), 0u);
+
+  // An objection is honoured at serving time at once, before any cleanup.
+  w.social.clock.Advance(absl::Hours(24));
+  w.Feed({Objection("m4", Purpose::kAds, true)});
+  EXPECT_TRUE(w.ads->ServeAds(u[3])->empty());
+}
+
+TEST(AdsServiceTest, CampaignValidation) {
+  AdsWorld w;
+  auto adv = w.NewAdvertiser();
+  CampaignSpec s;
+  s.name = "x";
+  s.creative = {"t", "b", "ftp://x"};
+  s.impression_budget = 1;
+  s.segments = {"active_messenger_users"};
+  EXPECT_TRUE(absl::IsInvalidArgument(w.ads->CreateCampaign(adv, s).status()));
+  s.creative.link = "https://x.example";
+  s.segments = {"rich_people"};
+  EXPECT_TRUE(absl::IsInvalidArgument(w.ads->CreateCampaign(adv, s).status()));
+  s.segments = {};
+  EXPECT_TRUE(absl::IsInvalidArgument(w.ads->CreateCampaign(adv, s).status()));
+  s.include_audiences = {77};
+  EXPECT_TRUE(absl::IsNotFound(w.ads->CreateCampaign(adv, s).status()));
+  s.include_audiences = {};
+  s.segments = {"active_messenger_users"};
+  s.impression_budget = 0;
+  EXPECT_TRUE(absl::IsInvalidArgument(w.ads->CreateCampaign(adv, s).status()));
+  s.impression_budget = 5;
+  auto c = w.ads->CreateCampaign(adv, s);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(w.ads->SetCampaignStatus(adv, c->id, "paused")->status, "paused");
+  EXPECT_TRUE(absl::IsInvalidArgument(w.ads->SetCampaignStatus(adv, c->id, "gone").status()));
+  auto other = w.NewAdvertiser("o");
+  EXPECT_TRUE(absl::IsNotFound(w.ads->GetCampaign(other, c->id).status()));
+  ASSERT_TRUE(w.ads->DeleteCampaign(adv, c->id).ok());
+  EXPECT_TRUE(w.ads->ListCampaigns(adv)->empty());
+}
+
+}  // namespace
+}  // namespace tandem::ads

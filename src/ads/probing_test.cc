@@ -1,0 +1,170 @@
+// The prefix-search attack of Venkatadri et al. (IEEE S&P 2018) against the
+// size reports, run within the per-advertiser budget.
+//
+// The attacker holds a list of 900 numbers (about 60% of them on the
+// platform) and a target number. It binary-searches for the longest prefix
+// whose reported size still shows the range of a shorter prefix (so the
+// prefix sits at the top of a rounding bucket), then asks for the size of
+// that prefix plus the target: a higher range means "the target is on the
+// platform". Every look is a fresh audience version and costs one unit of
+// the daily size budget; the attacker spends at most that budget per target
+// (one target per advertiser-day).
+//
+// Statistical test: 100 targets, 50 on the platform. Under the null
+// hypothesis "no better than chance" the number of correct guesses is
+// Binomial(100, 1/2); we reject it when P[X >= correct] < 0.01, i.e. at 63
+// or more correct guesses. With the defense on, the attack must not reach
+// that; with the noise switched off (the control, plain deterministic
+// rounding) the same attack must reach it, which shows the test can fail.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "ads/test_util.h"
+
+namespace tandem::ads {
+namespace {
+
+using testing::AdsWorld;
+
+std::string Phone(int i) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "+1650264%04d", i);
+  return buf;
+}
+
+// P[X >= k] for X ~ Binomial(n, 1/2).
+double UpperTail(int n, int k) {
+  double p = 0;
+  for (int i = k; i <= n; ++i) p += std::exp(std::lgamma(n + 1) - std::lgamma(i + 1) - std::lgamma(n - i + 1) - n * std::log(2.0));
+  return p;
+}
+
+struct AttackResult {
+  int correct = 0;
+  int targets = 0;
+  int budget_refusals = 0;
+};
+
+AttackResult RunAttack(AdsOptions options) {
+  AdsWorld w(options);
+  // The platform: 60% of list numbers 1..900, plus half of the targets
+  // (numbers 5000..5099, even ones on the platform).
+  SeededRandom r(2018);
+  for (int i = 1; i <= 900; ++i) {
+    if (r.Uniform(10) < 6) {
+      auto u = w.social.AddUser(Phone(i));
+      if (!w.social.service->UpdateProfile(u, std::nullopt, true).ok()) abort();
+    }
+  }
+  for (int t = 0; t < 100; t += 2) {
+    auto u = w.social.AddUser(Phone(5000 + t));
+    if (!w.social.service->UpdateProfile(u, std::nullopt, true).ok()) abort();
+  }
+  std::vector<std::string> list;
+  for (int i = 1; i <= 900; ++i) list.push_back(Phone(i));
+
+  AttackResult result;
+  auto adv = w.NewAdvertiser("attacker");
+  for (int t = 0; t < 100; ++t) {
+    w.social.clock.Advance(absl::Hours(24));  // a fresh daily budget per target
+    int64_t audience = w.NewAudience(adv, "probe" + std::to_string(t));
+    // Reported lower bound for a list, or -1 when the budget refuses.
+    auto look = [&](size_t prefix, bool with_target) -> int64_t {
+      std::vector<std::string> rows(list.begin(), list.begin() + static_cast<long>(prefix));
+      if (with_target) rows.push_back(Phone(5000 + t));
+      if (!w.UploadAll(adv, audience, SessionKind::kReplace, rows).ok()) abort();
+      w.ads->RunPending();
+      auto a = w.ads->GetAudience(adv, audience);
+      if (!a.ok()) abort();
+      if (!a->size) {
+        ++result.budget_refusals;
+        return -1;
+      }
+      return a->size->targetable ? a->size->lower : 0;
+    };
+    // Start somewhere different for each target, like a real attacker
+    // would to avoid reusing one boundary.
+    size_t lo = 500 + static_cast<size_t>(r.Uniform(150)), hi = lo + 160;
+    int64_t base = look(lo, false);
+    while (hi - lo > 1) {
+      size_t mid = (lo + hi) / 2;
+      int64_t v = look(mid, false);
+      if (v > base) {
+        hi = mid;
+      } else {
+        lo = mid;
+      }
+    }
+    int64_t with_target = look(lo, true);
+    bool guess_on = with_target > base && base >= 0;
+    bool truly_on = t % 2 == 0;
+    result.correct += guess_on == truly_on;
+    ++result.targets;
+  }
+  return result;
+}
+
+constexpr int kCritical = 63;  // smallest k with P[Binomial(100, 1/2) >= k] < 0.01
+
+TEST(AdsProbingTest, CriticalValueIsRight) {
+  EXPECT_LT(UpperTail(100, kCritical), 0.01);
+  EXPECT_GE(UpperTail(100, kCritical - 1), 0.01);
+}
+
+TEST(AdsProbingTest, PrefixSearchWithinBudgetIsNoBetterThanChance) {
+  AdsOptions o;  // production defaults: min 100, noise scale 10, margin 80, budgets
+  o.noise_secret = "probing-test";
+  AttackResult r = RunAttack(o);
+  RecordProperty("correct", r.correct);
+  RecordProperty("p_value", std::to_string(UpperTail(r.targets, r.correct)));
+  EXPECT_EQ(r.targets, 100);
+  EXPECT_EQ(r.budget_refusals, 0) << "the attack must fit in the budget";
+  EXPECT_LT(r.correct, kCritical) << "the attack beat chance: p = " << UpperTail(r.targets, r.correct);
+}
+
+TEST(AdsProbingTest, ControlWithoutNoiseTheAttackWorks) {
+  AdsOptions o;
+  o.noise_secret = "probing-test";
+  o.size.noise_scale = 0;
+  o.size.margin = 0;
+  AttackResult r = RunAttack(o);
+  RecordProperty("correct", r.correct);
+  EXPECT_GE(r.correct, kCritical) << "the control attack should succeed; the probing test has no power";
+}
+
+TEST(AdsProbingTest, BelowThresholdAudiencesCannotBeTargeted) {
+  AdsOptions o;
+  o.noise_secret = "probing-test";
+  o.size_budget_per_day = 1000;
+  AdsWorld w(o);
+  std::vector<std::string> phones;
+  for (int i = 1; i <= 99; ++i) {
+    auto u = w.social.AddUser(Phone(i));
+    if (!w.social.service->UpdateProfile(u, std::nullopt, true).ok()) abort();
+    phones.push_back(Phone(i));
+  }
+  auto adv = w.NewAdvertiser();
+  int64_t audience = w.NewAudience(adv);
+  CampaignSpec spec;
+  spec.name = "c";
+  spec.creative = {"t", "b", "https://example.com"};
+  spec.impression_budget = 10;
+  spec.include_audiences = {audience};
+  // Many versions with 99 matched people (whatever the noise draws): never
+  // targetable, always "below 100".
+  for (int v = 0; v < 200; ++v) {
+    std::vector<std::string> rows = phones;
+    rows.push_back("+1650265" + std::to_string(1000 + v));  // never matches
+    ASSERT_TRUE(w.UploadAll(adv, audience, SessionKind::kReplace, rows).ok());
+    w.ads->RunPending();
+    auto a = w.ads->GetAudience(adv, audience);
+    ASSERT_TRUE(a.ok() && a->size);
+    EXPECT_EQ(a->size->text, "below 100");
+    EXPECT_TRUE(absl::IsFailedPrecondition(w.ads->CreateCampaign(adv, spec).status()));
+  }
+}
+
+}  // namespace
+}  // namespace tandem::ads

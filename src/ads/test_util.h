@@ -1,0 +1,94 @@
+// Helpers shared by the ads unit, property and probing tests: a social world
+// with an ads service on top, and upload shortcuts.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ads/ads_service.h"
+#include "social/test_util.h"
+
+namespace tandem::ads::testing {
+
+inline std::string HashHex(const std::string& e164) {
+  phone::PhoneHasher hasher;
+  return hasher.HexHash(e164);
+}
+
+struct AdsWorld {
+  explicit AdsWorld(AdsOptions options = TestOptions(), const std::string& path = ":memory:", uint64_t seed = 1)
+      : social(path, seed) {
+    auto created = AdsService::Create(*social.db, social.clock, social.random, std::move(options));
+    if (!created.ok()) abort();
+    ads = std::move(*created);
+  }
+
+  // Small thresholds for worlds of a few dozen people; noise stays on.
+  static AdsOptions TestOptions() {
+    AdsOptions o;
+    o.size.min_size = 2;
+    o.size.margin = 0;
+    o.size.noise_scale = 0.4;
+    o.audience_budget_per_day = 1000;
+    o.size_budget_per_day = 1000;
+    o.noise_secret = "test-secret";
+    return o;
+  }
+
+  // Applies feed events with fresh sequence numbers.
+  void Feed(std::vector<social::FeedEvent> events) {
+    for (auto& e : events) e.seq = ++seq;
+    social.Apply(events);
+  }
+
+  AdvertiserId NewAdvertiser(const std::string& name = "Shop") {
+    auto a = ads->CreateAdvertiser(name);
+    if (!a.ok()) abort();
+    return a->id;
+  }
+
+  int64_t NewAudience(AdvertiserId adv, const std::string& name = "customers") {
+    auto a = ads->CreateAudience(adv, name, "");
+    if (!a.ok()) abort();
+    return a->id;
+  }
+
+  // One complete session in batches of `batch` rows (hashed on "our side"
+  // here, as the advertiser's tool would).
+  absl::StatusOr<BatchResult> UploadAll(AdvertiserId adv, int64_t audience, SessionKind kind,
+                                        const std::vector<std::string>& e164s, size_t batch = 10'000,
+                                        Schema schema = Schema::kPhoneSha256, const std::string& country = "") {
+    std::string session = "s" + std::to_string(++sessions);
+    BatchResult last;
+    size_t seqno = 0;
+    for (size_t start = 0; start < e164s.size() || seqno == 0; start += batch) {
+      UploadRequest r;
+      r.session_id = session;
+      r.batch_seq = static_cast<int64_t>(++seqno);
+      r.schema = schema;
+      r.country = country;
+      size_t end = std::min(e164s.size(), start + batch);
+      for (size_t i = start; i < end; ++i) r.rows.push_back(schema == Schema::kPhoneSha256 ? HashHex(e164s[i]) : e164s[i]);
+      r.last_batch = end == e164s.size();
+      auto res = ads->Upload(adv, audience, kind, r);
+      if (!res.ok()) return res.status();
+      last = *res;
+      if (r.last_batch) break;
+    }
+    return last;
+  }
+
+  std::vector<Membership> Members(int64_t audience) {
+    auto m = ads->Memberships(audience);
+    if (!m.ok()) abort();
+    return *m;
+  }
+
+  social::testing::World social;
+  std::unique_ptr<AdsService> ads;
+  int64_t seq = 0;
+  int sessions = 0;
+};
+
+}  // namespace tandem::ads::testing
