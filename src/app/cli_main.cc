@@ -2,6 +2,7 @@
 // social network user, advertiser, operator). Each area adds its commands.
 #include <CLI/CLI.hpp>
 
+#include "app/ads_cli.h"
 #include "app/messenger_cli.h"
 #include "app/phone_cli.h"
 #include "app/social_cli.h"
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   tandem::app::AddMessengerCommands(app, &exit_code);
   tandem::app::AddPhoneCommands(app, &exit_code);
   tandem::app::AddSocialCommands(app, &exit_code);
+  tandem::app::AddAdsCommands(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
