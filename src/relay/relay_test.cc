@@ -99,6 +99,10 @@ class RelayTest : public ::testing::Test {
     Open();
   }
   void TearDown() override {
+    // The server calls OnClose for every opened connection; so do we (it
+    // breaks the session <-> connection reference cycle).
+    for (auto& c : connections_) relay_->stream().OnClose(c);
+    connections_.clear();
     relay_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -137,6 +141,7 @@ class RelayTest : public ::testing::Test {
     req.headers.emplace_back("authorization", BasicAuthorization(c));
     EXPECT_TRUE(relay_->stream().OnUpgrade(req, &conn->context_).ok());
     relay_->stream().OnOpen(conn);
+    connections_.push_back(conn);
     return conn;
   }
   void Disconnect(const std::shared_ptr<FakeConnection>& conn) { relay_->stream().OnClose(conn); }
@@ -163,6 +168,7 @@ class RelayTest : public ::testing::Test {
   RelayOptions options_;
   CapturingSender* sender_ = nullptr;
   std::unique_ptr<Relay> relay_;
+  std::vector<std::shared_ptr<FakeConnection>> connections_;
 };
 
 // ---- protocol ----
@@ -661,6 +667,7 @@ TEST_F(RelayTest, StateSurvivesReopenAndServerIdsKeepGrowing) {
   auto r1 = a->Next().value();
   ASSERT_TRUE(r1.has_submit_result());
   Disconnect(a);
+  connections_.clear();
   relay_.reset();
   Open();
   EXPECT_TRUE(accounts().Authenticate(alice).ok());
