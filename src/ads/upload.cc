@@ -1,6 +1,9 @@
 // Upload request parsing and row validation.
 #include "ads/upload.h"
 
+#include <algorithm>
+#include <array>
+
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +35,28 @@ bool IsLowerHexSha256(std::string_view s) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
+}
+
+namespace {
+// 0..15 for '0'-'9' and 'a'-'f', 0xff otherwise.
+constexpr std::array<uint8_t, 256> kNibble = [] {
+  std::array<uint8_t, 256> t{};
+  for (auto& v : t) v = 0xff;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<uint8_t>(c - 'a' + 10);
+  return t;
+}();
+}  // namespace
+
+bool DecodeLowerHexSha256(std::string_view s, phone::Digest* out) {
+  if (s.size() != 64) return false;
+  uint8_t bad = 0;
+  for (size_t i = 0; i < 32; ++i) {
+    uint8_t hi = kNibble[static_cast<uint8_t>(s[2 * i])], lo = kNibble[static_cast<uint8_t>(s[2 * i + 1])];
+    bad |= hi | lo;
+    (*out)[i] = static_cast<uint8_t>(hi << 4 | (lo & 0x0f));
+  }
+  return (bad & 0xf0) == 0;
 }
 
 absl::StatusOr<UploadRequest> ParseUploadRequest(const json& body) {
@@ -111,9 +136,10 @@ absl::StatusOr<ParsedBatch> ValidateBatch(const UploadRequest& request, std::vec
   }
   if (request.schema == Schema::kPhoneSha256) {
     std::vector<InvalidRow> bad;
+    out.digests.resize(request.rows.size());
     for (size_t i = 0; i < request.rows.size(); ++i) {
       const std::string& row = request.rows[i];
-      if (IsLowerHexSha256(row)) continue;
+      if (DecodeLowerHexSha256(row, &out.digests[i])) continue;
       InvalidRow r;
       r.index = i;
       r.reason = "not_sha256";
@@ -124,13 +150,12 @@ absl::StatusOr<ParsedBatch> ValidateBatch(const UploadRequest& request, std::vec
     if (!bad.empty()) {
       size_t count = bad.size();
       size_t first = bad.front().index;
+      std::fill(out.digests.begin(), out.digests.end(), phone::Digest{});
       if (rejected) *rejected = std::move(bad);
       return absl::InvalidArgumentError(
           absl::StrCat(count, " row(s) are not SHA-256 hashes (64 lowercase hex characters of the E.164 digits "
                        "without '+'), the first at index ", first, "; nothing from this batch was stored"));
     }
-    out.digests.resize(request.rows.size());
-    for (size_t i = 0; i < request.rows.size(); ++i) phone::FromHex(request.rows[i], &out.digests[i]);
     return out;
   }
   if (!request.country.empty() && !phone::IsKnownRegion(request.country)) {

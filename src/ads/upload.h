@@ -62,5 +62,7 @@ absl::StatusOr<ParsedBatch> ValidateBatch(const UploadRequest& request, std::vec
 
 // Whether `s` is exactly 64 lowercase hexadecimal characters.
 bool IsLowerHexSha256(std::string_view s);
+// Validates and decodes in one pass; false unless IsLowerHexSha256(s).
+bool DecodeLowerHexSha256(std::string_view s, phone::Digest* out);
 
 }  // namespace tandem::ads
