@@ -12,7 +12,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm curl
+  nodejs npm curl jq
 )
 
 missing=()

@@ -9,6 +9,7 @@
 #include "ads/ads_module.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/random.h"
 #include "net/server.h"
 #include "relay/relay.h"
 #include "social/social_module.h"
@@ -69,6 +70,15 @@ int Serve(const ServeFlags& flags) {
   options.listen = config->GetString("server.listen", "127.0.0.1:8080");
   options.threads = static_cast<int>(*threads);
   options.max_body_bytes = static_cast<size_t>(*max_body);
+  // The embedded default runs both operators in one process: unless told
+  // otherwise, the social side consumes this server's own feed, with a
+  // token that lives only in this process.
+  auto relay_on = config->GetBool("relay.enabled", true);
+  auto social_on = config->GetBool("social.enabled", true);
+  if (relay_on.ok() && social_on.ok() && *relay_on && *social_on && !config->Has("feed.url")) {
+    config->SetString("feed.url", "self");
+    if (config->GetString("feed.token", "").empty()) config->SetString("feed.token", SecureRandom::Instance().Hex(32));
+  }
   net::Metrics metrics;
   net::Router router;
   auto social = social::SocialModule::Create(*config, data_dir.string(), router, metrics);
@@ -98,7 +108,7 @@ int Serve(const ServeFlags& flags) {
   }
   std::string host = options.listen.substr(0, options.listen.rfind(':'));
   std::string bound = host + ":" + std::to_string(server.port());
-  if (*social) (*social)->Start();
+  if (*social) (*social)->Start(bound);
   if (ads_module) ads_module->Start();
   log::Info("tandemd.ready", {{"address", bound}, {"data_dir", data_dir.string()}});
   if (!flags.ready_file.empty()) {

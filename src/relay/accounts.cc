@@ -178,6 +178,7 @@ absl::StatusOr<AccountService::Registered> AccountService::Verify(const VerifyRe
         break;
       }
       RETURN_IF_ERROR(db::InsertAccount(tx, {out.credentials.account_id, e164, req.identity_key, now_ms, now_ms}));
+      if (hooks_.on_created) RETURN_IF_ERROR(hooks_.on_created(tx, out.credentials.account_id, e164, now_ms));
     }
     db::DeviceRow device{out.credentials.account_id, e164, kPrimaryDeviceId, hash_bytes, req.registration_id};
     return db::InsertDevice(tx, device, now_ms);
@@ -345,8 +346,12 @@ absl::Status AccountService::DeleteAccount(const Credentials& who) {
   // for it, and the writer drops what was accepted but not yet stored.
   directory_.RemoveAccount(who.account_id);
   disconnect_(who.account_id, "the account was deleted");
-  RETURN_IF_ERROR(writer_.RunExclusive(
-      [&](store::Database& tx) { return db::DeleteAccount(tx, who.account_id, *number); }));
+  const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
+  RETURN_IF_ERROR(writer_.RunExclusive([&](store::Database& tx) -> absl::Status {
+    RETURN_IF_ERROR(db::DeleteAccount(tx, who.account_id, *number));
+    if (hooks_.on_deleted) RETURN_IF_ERROR(hooks_.on_deleted(tx, who.account_id, *number, now_ms));
+    return absl::OkStatus();
+  }));
   log::Info("relay.account_deleted", {{"account", who.account_id}});
   return absl::OkStatus();
 }

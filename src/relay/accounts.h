@@ -51,6 +51,15 @@ struct AccountOptions {
   int64_t directory_daily_budget = 2000;  // new numbers per account per day
 };
 
+// Called inside the transaction that creates or deletes an account, so that
+// whatever they write (the data-sharing feed) commits or rolls back with it.
+struct AccountHooks {
+  std::function<absl::Status(store::Database& tx, uint64_t account_id, const std::string& number, int64_t at_ms)>
+      on_created;
+  std::function<absl::Status(store::Database& tx, uint64_t account_id, const std::string& number, int64_t at_ms)>
+      on_deleted;
+};
+
 class AccountService {
  public:
   // `miss_limiter` is shared with the message stream: every lookup of an
@@ -59,6 +68,9 @@ class AccountService {
   AccountService(store::Database& db, Directory& directory, EnvelopeWriter& writer, const Clock& clock,
                  Random& random, CodeSender& code_sender, RateLimiter& miss_limiter, AccountOptions options,
                  std::function<void(uint64_t account_id, const std::string& reason)> disconnect);
+
+  // Installs the hooks; call before serving.
+  void SetHooks(AccountHooks hooks) { hooks_ = std::move(hooks); }
 
   // Loads the directory from the database (call once at start).
   absl::Status LoadDirectory();
@@ -146,6 +158,7 @@ class AccountService {
   RateLimiter& miss_limiter_;
   const AccountOptions options_;
   std::function<void(uint64_t, const std::string&)> disconnect_;
+  AccountHooks hooks_;
   RateLimiter per_number_;
   RateLimiter per_prefix_;
   RateLimiter per_address_;

@@ -85,12 +85,66 @@ absl::StatusOr<std::unique_ptr<Relay>> Relay::Create(std::unique_ptr<store::Data
 
 Relay::~Relay() { Stop(); }
 
+absl::Status Relay::EnableFeed(const Config& config, const Clock& clock) {
+  ASSIGN_OR_RETURN(feed::Policy policy, feed::Policy::FromConfig(config));
+  ASSIGN_OR_RETURN(int64_t interval_s, config.GetInt("feed.usage_summary_interval_s", 3600));
+  if (interval_s < 1) return absl::InvalidArgumentError("feed.usage_summary_interval_s must be positive");
+  RETURN_IF_ERROR(feed::Migrate(*db_));
+  clock_ = &clock;
+  feed_token_ = config.GetString("feed.token", "");
+  outbox_ = std::make_unique<feed::Outbox>(std::move(policy));
+  privacy_ = std::make_unique<feed::PrivacyService>(*db_, *outbox_, clock);
+  feed::Outbox* outbox = outbox_.get();
+  accounts_->SetHooks(AccountHooks{
+      [outbox](store::Database& tx, uint64_t id, const std::string& number, int64_t at_ms) {
+        return outbox->AccountLinked(tx, id, number, at_ms / 1000);
+      },
+      [outbox](store::Database& tx, uint64_t id, const std::string& number, int64_t at_ms) {
+        return outbox->AccountDeleted(tx, id, number, at_ms / 1000);
+      }});
+  summarizer_ = std::thread([this, interval = absl::Seconds(interval_s)] {
+    std::unique_lock lock(summarizer_mu_);
+    while (!stopping_) {
+      lock.unlock();
+      auto n = privacy_->SummarizeUsage(EnvelopeWriter::DayOf(clock_->Now()));
+      if (!n.ok()) {
+        log::Warn("feed.usage_summary_failed", {{"error", std::string(n.status().message())}});
+      } else if (*n > 0) {
+        log::Info("feed.usage_summaries", {{"appended", *n}});
+      }
+      lock.lock();
+      summarizer_cv_.wait_for(lock, std::chrono::nanoseconds(absl::ToInt64Nanoseconds(interval)),
+                              [this] { return stopping_; });
+    }
+  });
+  return absl::OkStatus();
+}
+
 void Relay::Stop() {
+  {
+    std::lock_guard lock(summarizer_mu_);
+    stopping_ = true;
+    summarizer_cv_.notify_all();
+  }
+  if (summarizer_.joinable()) summarizer_.join();
   if (writer_) writer_->Stop();
   if (stream_) stream_->Stop();
 }
 
-void Relay::RegisterRoutes(net::Router& router) { RegisterHttpRoutes(*accounts_, router); }
+void Relay::RegisterRoutes(net::Router& router) {
+  RegisterHttpRoutes(*accounts_, router);
+  if (!outbox_) return;
+  AccountService* accounts = accounts_.get();
+  feed::AddRoutes(
+      router, *db_, *outbox_, *privacy_, feed_token_,
+      [accounts](const net::Request& req) -> absl::StatusOr<feed::Caller> {
+        ASSIGN_OR_RETURN(Credentials c, ParseBasicAuthorization(req.Header("authorization")));
+        RETURN_IF_ERROR(accounts->Authenticate(c));
+        ASSIGN_OR_RETURN(auto info, accounts->GetAccountInfo(c));
+        return feed::Caller{c.account_id, c.device_id, info.number, req.remote_address};
+      },
+      *clock_);
+}
 
 void Relay::AttachTo(net::Server& server) { server.AddWebSocket(std::string(kWebSocketPath), stream_); }
 
@@ -110,6 +164,7 @@ absl::StatusOr<std::unique_ptr<Relay>> StartRelay(const Config& config, const st
   ASSIGN_OR_RETURN(auto sender, MakeCodeSender(config, data_dir, SystemClock::Real()));
   ASSIGN_OR_RETURN(auto relay, Relay::Create(std::move(db), std::move(reader), std::move(sender), options, metrics,
                                              SystemClock::Real(), SecureRandom::Instance()));
+  RETURN_IF_ERROR(relay->EnableFeed(config, SystemClock::Real()));
   relay->RegisterRoutes(router);
   log::Info("relay.ready", {{"database", path}, {"accounts", static_cast<uint64_t>(relay->directory().account_count())}});
   return relay;

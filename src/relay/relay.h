@@ -17,18 +17,27 @@
 //     codes_per_number (3, 10 min), codes_per_prefix (20, 3 min),
 //     codes_per_address (20, 3 min), verifies_per_address (30, 20 s),
 //     bundle_fetches (per account; 100, 1 min)
+//   feed.token                       bearer token of the social operator's
+//                                    feed consumer ("" disables the feed API)
+//   feed.blocked_calling_codes       "49,33": numbers never shared
+//   feed.usage_summary_interval_s    3600 (also once at start)
 //
 // Lifetime: create, RegisterRoutes() before the server is built,
 // AttachTo(server) before it starts; destroy after the server stopped.
 #pragma once
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <memory>
 
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/random.h"
 #include "net/server.h"
+#include "feed/feed.h"
+#include "feed/privacy.h"
 #include "relay/accounts.h"
 #include "relay/code_sender.h"
 #include "relay/directory.h"
@@ -62,6 +71,12 @@ class Relay {
                                                        const Clock& clock, Random& random);
   ~Relay();
 
+  // Sets up the data-sharing feed and the privacy center (docs/feed.md):
+  // the outbox is written in the transactions that create and delete
+  // accounts, and usage summaries are appended periodically. Call before
+  // RegisterRoutes.
+  absl::Status EnableFeed(const Config& config, const Clock& clock);
+
   void RegisterRoutes(net::Router& router);
   void AttachTo(net::Server& server);
   // Stops accepting, flushes the writer and stops the threads. Idempotent.
@@ -85,6 +100,16 @@ class Relay {
   std::unique_ptr<EnvelopeWriter> writer_;
   std::shared_ptr<MessageStream> stream_;
   std::unique_ptr<AccountService> accounts_;
+
+  // The data-sharing feed (optional).
+  std::unique_ptr<feed::Outbox> outbox_;
+  std::unique_ptr<feed::PrivacyService> privacy_;
+  std::string feed_token_;
+  const Clock* clock_ = nullptr;
+  std::thread summarizer_;
+  std::mutex summarizer_mu_;
+  std::condition_variable summarizer_cv_;
+  bool stopping_ = false;
 };
 
 // What tandemd calls: builds the relay from configuration with its own

@@ -47,7 +47,9 @@ absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config&
     fo.batch = static_cast<int>(batch);
     fo.poll_interval = absl::Milliseconds(poll_ms);
     fo.error_backoff = absl::Milliseconds(backoff_ms);
-    m->consumer_ = std::make_unique<FeedConsumer>(*m->db_, fo, metrics);
+    // The consumer is built in Start(), when "self" can be resolved.
+    m->feed_options_ = fo;
+    m->metrics_ = &metrics;
   }
   log::Info("social.ready", {{"db", db_path},
                              {"users", static_cast<uint64_t>(m->db_->index().user_count())},
@@ -59,8 +61,12 @@ SocialModule::~SocialModule() {
   if (consumer_) consumer_->Stop();
 }
 
-void SocialModule::Start() {
-  if (consumer_) consumer_->Start();
+void SocialModule::Start(const std::string& self_address) {
+  if (!feed_options_ || consumer_) return;
+  FeedConsumerOptions fo = *feed_options_;
+  if (fo.url == "self") fo.url = self_address;
+  consumer_ = std::make_unique<FeedConsumer>(*db_, fo, *metrics_);
+  consumer_->Start();
 }
 
 }  // namespace tandem::social

@@ -6,7 +6,8 @@
 //   social.db             (path, default <data_dir>/social.db)
 //   social.code_log       (path, default <data_dir>/social-verification-codes.log)
 //   social.code_ttl_s     (int, default 600)
-//   feed.url              ("host:port" of the messenger operator; empty: no consumer)
+//   feed.url              ("host:port" of the messenger operator; "self": this
+//                         tandemd, for the embedded default; empty: no consumer)
 //   feed.token            (bearer token; required with feed.url)
 //   feed.batch            (events per pull, 1..5000, default 500)
 //   feed.poll_interval_ms (default 200)
@@ -14,6 +15,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
@@ -36,8 +38,9 @@ class SocialModule {
                                                               net::Router& router, net::Metrics& metrics);
   ~SocialModule();
 
-  // Starts the feed consumer (if configured). Call once the server serves.
-  void Start();
+  // Starts the feed consumer (if configured). Call once the server serves;
+  // `self_address` (host:port of this server) replaces feed.url "self".
+  void Start(const std::string& self_address = "");
 
   SocialDb& db() { return *db_; }
   // For modules that serve social users (e.g. ads in the feed).
@@ -49,6 +52,8 @@ class SocialModule {
   std::unique_ptr<SocialDb> db_;
   std::unique_ptr<CodeSender> sender_;
   std::unique_ptr<SocialService> service_;
+  std::optional<FeedConsumerOptions> feed_options_;
+  net::Metrics* metrics_ = nullptr;
   std::unique_ptr<FeedConsumer> consumer_;
 };
 
