@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/error_codes.h"
 
 namespace tandem::net {
 namespace {
@@ -135,26 +136,7 @@ int HttpStatusFor(absl::StatusCode code) {
   }
 }
 
-std::string ErrorCodeName(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kOk: return "ok";
-    case absl::StatusCode::kCancelled: return "cancelled";
-    case absl::StatusCode::kInvalidArgument: return "invalid_argument";
-    case absl::StatusCode::kDeadlineExceeded: return "deadline_exceeded";
-    case absl::StatusCode::kNotFound: return "not_found";
-    case absl::StatusCode::kAlreadyExists: return "already_exists";
-    case absl::StatusCode::kPermissionDenied: return "permission_denied";
-    case absl::StatusCode::kResourceExhausted: return "resource_exhausted";
-    case absl::StatusCode::kFailedPrecondition: return "failed_precondition";
-    case absl::StatusCode::kAborted: return "aborted";
-    case absl::StatusCode::kOutOfRange: return "payload_too_large";
-    case absl::StatusCode::kUnimplemented: return "unimplemented";
-    case absl::StatusCode::kUnavailable: return "unavailable";
-    case absl::StatusCode::kDataLoss: return "data_loss";
-    case absl::StatusCode::kUnauthenticated: return "unauthenticated";
-    default: return "internal";
-  }
-}
+std::string ErrorCodeName(absl::StatusCode code) { return ::tandem::ErrorCodeName(code); }
 
 absl::StatusOr<nlohmann::json> ParseJsonObject(const Request& req) {
   if (req.body.empty()) return absl::InvalidArgumentError("request body is empty; expected a JSON object");

@@ -1,6 +1,8 @@
 // Frame codecs, validation and credential formats of the relay protocol.
 #include "relay/protocol.h"
 
+#include "common/error_codes.h"
+
 #include <charconv>
 
 #include "absl/strings/escaping.h"
@@ -174,34 +176,9 @@ pb::Recipient RecipientByAccount(uint64_t account_id, uint32_t device_id) {
   return r;
 }
 
-std::string ErrorCodeName(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kOk: return "ok";
-    case absl::StatusCode::kCancelled: return "cancelled";
-    case absl::StatusCode::kInvalidArgument: return "invalid_argument";
-    case absl::StatusCode::kDeadlineExceeded: return "deadline_exceeded";
-    case absl::StatusCode::kNotFound: return "not_found";
-    case absl::StatusCode::kAlreadyExists: return "already_exists";
-    case absl::StatusCode::kPermissionDenied: return "permission_denied";
-    case absl::StatusCode::kResourceExhausted: return "resource_exhausted";
-    case absl::StatusCode::kFailedPrecondition: return "failed_precondition";
-    case absl::StatusCode::kAborted: return "aborted";
-    case absl::StatusCode::kOutOfRange: return "payload_too_large";
-    case absl::StatusCode::kUnimplemented: return "unimplemented";
-    case absl::StatusCode::kUnavailable: return "unavailable";
-    case absl::StatusCode::kDataLoss: return "data_loss";
-    case absl::StatusCode::kUnauthenticated: return "unauthenticated";
-    default: return "internal";
-  }
-}
+std::string ErrorCodeName(absl::StatusCode code) { return ::tandem::ErrorCodeName(code); }
 
-absl::StatusCode ErrorCodeFromName(std::string_view name) {
-  for (int c = 0; c <= 16; ++c) {
-    auto code = static_cast<absl::StatusCode>(c);
-    if (ErrorCodeName(code) == name) return code;
-  }
-  return absl::StatusCode::kInternal;
-}
+absl::StatusCode ErrorCodeFromName(std::string_view name) { return ::tandem::ErrorCodeFromName(name); }
 
 absl::Status StatusFromError(const pb::Error& error) {
   absl::StatusCode code = ErrorCodeFromName(error.code());
