@@ -6,3 +6,10 @@ if(TARGET tandem_ads)
                    $<TARGET_FILE:tandemd> $<TARGET_FILE:tandem> $<TARGET_FILE:social_feed_peer>)
   set_tests_properties(e2e.ads PROPERTIES TIMEOUT 300)
 endif()
+# The same through the real messenger (embedded default: the social side
+# consumes tandemd's own feed; the objection is `tandem privacy object ads`).
+if(TARGET tandem_ads)
+  add_test(NAME e2e.ads_messenger
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/ads_messenger_e2e_test.sh $<TARGET_FILE:tandemd> $<TARGET_FILE:tandem>)
+  set_tests_properties(e2e.ads_messenger PROPERTIES TIMEOUT 300)
+endif()
