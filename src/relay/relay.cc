@@ -120,6 +120,22 @@ absl::Status Relay::EnableFeed(const Config& config, const Clock& clock) {
   return absl::OkStatus();
 }
 
+void Relay::StartCheckpointer(std::unique_ptr<store::Database> connection) {
+  checkpointer_ = std::move(connection);
+  checkpoint_thread_ = std::thread([this] {
+    std::unique_lock lock(summarizer_mu_);
+    while (!stopping_) {
+      lock.unlock();
+      // PASSIVE never waits for the writer or readers; what it cannot copy
+      // now it copies next time.
+      absl::Status st = checkpointer_->ExecuteScript("PRAGMA wal_checkpoint(PASSIVE)");
+      if (!st.ok()) log::Warn("relay.checkpoint_failed", {{"error", std::string(st.message())}});
+      lock.lock();
+      summarizer_cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; });
+    }
+  });
+}
+
 void Relay::Stop() {
   {
     std::lock_guard lock(summarizer_mu_);
@@ -127,6 +143,7 @@ void Relay::Stop() {
     summarizer_cv_.notify_all();
   }
   if (summarizer_.joinable()) summarizer_.join();
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
   if (writer_) writer_->Stop();
   if (stream_) stream_->Stop();
 }
@@ -161,9 +178,12 @@ absl::StatusOr<std::unique_ptr<Relay>> StartRelay(const Config& config, const st
   // Migrate before the reader opens, so both see the schema.
   RETURN_IF_ERROR(db::Migrate(*db));
   ASSIGN_OR_RETURN(auto reader, store::OpenSqlite(path, sqlite));
+  ASSIGN_OR_RETURN(auto checkpointer, store::OpenSqlite(path, sqlite));
+  RETURN_IF_ERROR(db->ExecuteScript("PRAGMA wal_autocheckpoint=0"));
   ASSIGN_OR_RETURN(auto sender, MakeCodeSender(config, data_dir, SystemClock::Real()));
   ASSIGN_OR_RETURN(auto relay, Relay::Create(std::move(db), std::move(reader), std::move(sender), options, metrics,
                                              SystemClock::Real(), SecureRandom::Instance()));
+  relay->StartCheckpointer(std::move(checkpointer));
   RETURN_IF_ERROR(relay->EnableFeed(config, SystemClock::Real()));
   relay->RegisterRoutes(router);
   log::Info("relay.ready", {{"database", path}, {"accounts", static_cast<uint64_t>(relay->directory().account_count())}});

@@ -77,6 +77,9 @@ class Relay {
   // RegisterRoutes.
   absl::Status EnableFeed(const Config& config, const Clock& clock);
 
+  // Takes over WAL checkpoints with its own connection to the database.
+  void StartCheckpointer(std::unique_ptr<store::Database> connection);
+
   void RegisterRoutes(net::Router& router);
   void AttachTo(net::Server& server);
   // Stops accepting, flushes the writer and stops the threads. Idempotent.
@@ -107,6 +110,10 @@ class Relay {
   std::string feed_token_;
   const Clock* clock_ = nullptr;
   std::thread summarizer_;
+  // Checkpoints the WAL off the writer thread (the writer's connection has
+  // automatic checkpoints off, so a checkpoint never stalls a batch).
+  std::unique_ptr<store::Database> checkpointer_;
+  std::thread checkpoint_thread_;
   std::mutex summarizer_mu_;
   std::condition_variable summarizer_cv_;
   bool stopping_ = false;
