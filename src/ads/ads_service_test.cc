@@ -427,5 +427,56 @@ TEST(AdsServiceTest, CampaignValidation) {
   EXPECT_TRUE(w.ads->ListCampaigns(adv)->empty());
 }
 
+
+// The word-at-a-time decoder must agree with the plain definition for every
+// byte value in every position.
+TEST(DecodeHashTest, AgreesWithThePlainDefinition) {
+  auto reference = [](std::string_view s, phone::Digest* out) {
+    if (s.size() != 64) return false;
+    auto nibble = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      return -1;
+    };
+    for (size_t i = 0; i < 32; ++i) {
+      int hi = nibble(s[2 * i]), lo = nibble(s[2 * i + 1]);
+      if (hi < 0 || lo < 0) return false;
+      (*out)[i] = static_cast<uint8_t>(hi << 4 | lo);
+    }
+    return true;
+  };
+  SeededRandom random(9);
+  const std::string kHex = "0123456789abcdef";
+  for (int round = 0; round < 50; ++round) {
+    std::string s(64, '0');
+    for (char& c : s) c = kHex[random.Uniform(16)];
+    phone::Digest want{}, got{};
+    ASSERT_TRUE(reference(s, &want));
+    ASSERT_TRUE(DecodeLowerHexSha256(s, &got));
+    ASSERT_EQ(got, want) << s;
+    ASSERT_TRUE(DecodeLowerHexSha256Portable(s, &got));
+    ASSERT_EQ(got, want) << s;
+    // Every byte value at a rotating position: accepted exactly when the
+    // definition accepts it, with the same digest.
+    const size_t pos = static_cast<size_t>(round) % 64;
+    for (int b = 0; b < 256; ++b) {
+      std::string t = s;
+      t[pos] = static_cast<char>(b);
+      phone::Digest r{}, g{};
+      bool ok_ref = reference(t, &r);
+      bool ok = DecodeLowerHexSha256(t, &g);
+      ASSERT_EQ(ok, ok_ref) << "byte " << b << " at " << pos;
+      if (ok) ASSERT_EQ(g, r);
+      phone::Digest p{};
+      ASSERT_EQ(DecodeLowerHexSha256Portable(t, &p), ok_ref) << "portable: byte " << b << " at " << pos;
+      if (ok_ref) ASSERT_EQ(p, r);
+    }
+  }
+  phone::Digest d{};
+  EXPECT_FALSE(DecodeLowerHexSha256(std::string(63, 'a'), &d));
+  EXPECT_FALSE(DecodeLowerHexSha256(std::string(64, 'A'), &d));
+  EXPECT_FALSE(DecodeLowerHexSha256Portable(std::string(64, 'A'), &d));
+}
+
 }  // namespace
 }  // namespace tandem::ads

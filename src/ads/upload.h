@@ -64,5 +64,7 @@ absl::StatusOr<ParsedBatch> ValidateBatch(const UploadRequest& request, std::vec
 bool IsLowerHexSha256(std::string_view s);
 // Validates and decodes in one pass; false unless IsLowerHexSha256(s).
 bool DecodeLowerHexSha256(std::string_view s, phone::Digest* out);
+// The same without AVX2 (used where the processor lacks it; for tests).
+bool DecodeLowerHexSha256Portable(std::string_view s, phone::Digest* out);
 
 }  // namespace tandem::ads
