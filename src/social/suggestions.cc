@@ -60,7 +60,14 @@ std::vector<Suggestion> Suggest(const PurposeView& view, UserId viewer, size_t l
   // Counting is bound by cache misses on the cells (random ids); prefetching
   // a few entries ahead lets the misses overlap.
   constexpr size_t kPrefetchAhead = 8;
-  for (UserId f : friends) {
+  // Viewers with many friends walk an even sample of them (by position in
+  // the sorted friend list, so the answer is deterministic) and mutual
+  // counts are scaled back up: the cost is bounded by kMaxFriendsWalked
+  // times the friends' degree instead of growing with the degree squared.
+  const size_t degree = friends.size();
+  const size_t walked = std::min(degree, kMaxFriendsWalked);
+  for (size_t w = 0; w < walked; ++w) {
+    const UserId f = friends[w * degree / walked];
     auto list = view.Friends(f);
     const size_t n = list.size();
     for (size_t i = 0; i < n; ++i) {
@@ -91,8 +98,13 @@ std::vector<Suggestion> Suggest(const PurposeView& view, UserId viewer, size_t l
 
   // Rank on packed keys (base score, then lower id first) so that only the
   // candidates that can make the cut become Suggestion objects.
-  auto base_score = [](const Cell& cell) {
-    return kScorePerMutualFriend * cell.mutual + ((cell.flags & kInContacts) ? kScoreInYourContacts : 0) +
+  auto mutual_of = [&](const Cell& cell) -> int64_t {
+    return walked == degree ? cell.mutual
+                            : (static_cast<int64_t>(cell.mutual) * static_cast<int64_t>(degree) + walked / 2) /
+                                  static_cast<int64_t>(walked);
+  };
+  auto base_score = [&](const Cell& cell) {
+    return kScorePerMutualFriend * mutual_of(cell) + ((cell.flags & kInContacts) ? kScoreInYourContacts : 0) +
            ((cell.flags & kHasNumber) ? kScoreHasYourNumber : 0);
   };
   std::vector<uint64_t>& keys = s.keys;
@@ -119,7 +131,7 @@ std::vector<Suggestion> Suggest(const PurposeView& view, UserId viewer, size_t l
     const Cell& cell = s.cells[c];
     Suggestion sg;
     sg.user = c;
-    sg.mutual_friends = cell.mutual;
+    sg.mutual_friends = static_cast<uint32_t>(mutual_of(cell));
     sg.in_your_contacts = (cell.flags & kInContacts) != 0;
     sg.has_your_number = (cell.flags & kHasNumber) != 0;
     sg.score = base_score(cell);

@@ -2,7 +2,8 @@
 // kFriendSuggestions PurposeView.
 //
 // Signals for a candidate C shown to viewer V:
-//   - mutual friends (social);
+//   - mutual friends (social); for viewers with more than kMaxFriendsWalked
+//     friends, estimated from an even sample of that many of them;
 //   - V's address book holds a number at which C is findable ("in your
 //     contacts");
 //   - C's address book holds a number at which V is findable ("has your
@@ -28,6 +29,8 @@
 #include "social/purpose_view.h"
 
 namespace tandem::social {
+
+inline constexpr size_t kMaxFriendsWalked = 64;
 
 struct Suggestion {
   UserId user = kNoUser;

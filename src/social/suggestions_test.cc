@@ -146,5 +146,30 @@ TEST(Suggestions, UsageOnlyReordersAndLimitHolds) {
   EXPECT_TRUE(Suggest(v, a, 0).empty());
 }
 
+
+// A viewer with more friends than kMaxFriendsWalked: mutual counts are
+// estimated from an even sample, deterministic, and close to the truth.
+TEST(Suggestions, ManyFriendsAreSampledAndCountsScaledBack) {
+  World w;
+  UserId viewer = w.AddUser("+16502530001");
+  UserId everyone = w.AddUser("+16502530002");  // friend of all of viewer's friends
+  UserId half = w.AddUser("+16502530003");      // friend of every other one
+  const int kFriends = 200;
+  for (int i = 0; i < kFriends; ++i) {
+    UserId f = w.AddUser("+1650254" + std::to_string(1000 + i));
+    w.MakeFriends(viewer, f);
+    w.MakeFriends(everyone, f);
+    if (i % 2 == 0) w.MakeFriends(half, f);
+  }
+  PurposeView v = w.db->View(Purpose::kFriendSuggestions);
+  auto s = Suggest(v, viewer, 10);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].user, everyone);
+  EXPECT_EQ(s[0].mutual_friends, static_cast<uint32_t>(kFriends));
+  EXPECT_EQ(s[1].user, half);
+  EXPECT_NEAR(static_cast<double>(s[1].mutual_friends), kFriends / 2.0, kFriends * 0.1);
+  EXPECT_EQ(Suggest(v, viewer, 10), s);  // the same sample every time
+}
+
 }  // namespace
 }  // namespace tandem::social
