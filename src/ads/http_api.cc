@@ -11,6 +11,8 @@
 namespace tandem::ads {
 namespace {
 
+using net::StringField;
+
 using net::Request;
 using net::Response;
 using nlohmann::json;
@@ -22,16 +24,6 @@ absl::StatusOr<int64_t> IdParam(const Request& req, const char* name) {
     return absl::InvalidArgumentError(absl::StrCat("'", text.substr(0, 32), "' is not an id"));
   }
   return id;
-}
-
-absl::StatusOr<std::string> StringField(const json& body, const char* key, bool required) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null()) {
-    if (required) return absl::InvalidArgumentError(absl::StrCat("missing field '", key, "'"));
-    return std::string();
-  }
-  if (!it->is_string()) return absl::InvalidArgumentError(absl::StrCat("field '", key, "' must be a string"));
-  return it->get<std::string>();
 }
 
 absl::StatusOr<std::vector<int64_t>> IdList(const json& body, const char* key) {

@@ -151,6 +151,16 @@ absl::StatusOr<nlohmann::json> ParseJsonObject(const Request& req) {
   return j;
 }
 
+absl::StatusOr<std::string> StringField(const nlohmann::json& body, const std::string& key, bool required) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) {
+    if (required) return absl::InvalidArgumentError(absl::StrCat("missing field '", key, "'"));
+    return std::string();
+  }
+  if (!it->is_string()) return absl::InvalidArgumentError(absl::StrCat("field '", key, "' must be a string"));
+  return it->get<std::string>();
+}
+
 void Router::Handle(std::string method, std::string pattern, Handler handler) {
   Route r{std::move(method), pattern, SplitPath(pattern), std::move(handler)};
   routes_.push_back(std::move(r));

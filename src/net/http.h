@@ -63,6 +63,11 @@ std::string ErrorCodeName(absl::StatusCode code);
 // position) if it is not JSON or not an object.
 absl::StatusOr<nlohmann::json> ParseJsonObject(const Request& req);
 
+// A string field of a JSON object. InvalidArgument "missing field 'key'"
+// when absent or null and `required`, else ""; "field 'key' must be a
+// string" for another type.
+absl::StatusOr<std::string> StringField(const nlohmann::json& body, const std::string& key, bool required = true);
+
 // Decodes %XX and '+' (in queries). Malformed escapes are kept literally.
 std::string PercentDecode(std::string_view s, bool plus_is_space);
 

@@ -9,19 +9,11 @@
 namespace tandem::relay {
 namespace {
 
+using net::StringField;
+
 using nlohmann::json;
 
 std::string B64(const std::string& bytes) { return absl::Base64Escape(bytes); }
-
-absl::StatusOr<std::string> StringField(const json& j, const std::string& name, bool required = true) {
-  auto it = j.find(name);
-  if (it == j.end() || it->is_null()) {
-    if (required) return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" is missing"));
-    return std::string();
-  }
-  if (!it->is_string()) return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" must be a string"));
-  return it->get<std::string>();
-}
 
 absl::StatusOr<std::string> Base64Field(const json& j, const std::string& name) {
   ASSIGN_OR_RETURN(std::string text, StringField(j, name));

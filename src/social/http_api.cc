@@ -11,6 +11,8 @@
 namespace tandem::social {
 namespace {
 
+using net::StringField;
+
 using nlohmann::json;
 using net::Request;
 using net::Response;
@@ -28,16 +30,6 @@ json ProfilesJson(const std::vector<Profile>& ps) {
   json a = json::array();
   for (const auto& p : ps) a.push_back(ProfileJson(p, false));
   return a;
-}
-
-absl::StatusOr<std::string> StringField(const json& body, const char* key, bool required) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null()) {
-    if (required) return absl::InvalidArgumentError(absl::StrCat("missing field '", key, "'"));
-    return std::string();
-  }
-  if (!it->is_string()) return absl::InvalidArgumentError(absl::StrCat("field '", key, "' must be a string"));
-  return it->get<std::string>();
 }
 
 absl::StatusOr<UserId> ParseUserId(std::string_view text) {
