@@ -285,8 +285,10 @@ class MessengerClient::Impl {
     for (const auto& id : ids) r->add_message_ids(id);
     ASSIGN_OR_RETURN(crypto::CiphertextMessage ct, crypto::Encrypt(record, Pad(content.SerializeAsString())));
     RETURN_IF_ERROR(store_->SaveSession(peer, device, record));
-    return store_->AddToOutbox({random_.Hex(16), peer, device, pb::ENVELOPE_TYPE_RECEIPT,
-                                std::string(ct.bytes.begin(), ct.bytes.end())});
+    OutboxRow row{random_.Hex(16), peer, device, pb::ENVELOPE_TYPE_RECEIPT, std::string(ct.bytes.begin(), ct.bytes.end())};
+    RETURN_IF_ERROR(store_->AddToOutbox(row));
+    queued_.push_back(std::move(row));
+    return absl::OkStatus();
   }
 
   absl::StatusOr<int> MarkRead(const std::string& peer_in) {
@@ -328,18 +330,30 @@ class MessengerClient::Impl {
     runtime_.reset();
   }
 
+  void Submit(const OutboxRow& row) {
+    uint64_t rid = next_request_id_++;
+    in_flight_[rid] = {row.client_message_id, row.type == pb::ENVELOPE_TYPE_RECEIPT};
+    ws_->Send(relay::EncodeSubmit(rid, row.client_message_id, relay::RecipientByNumber(row.recipient, row.device_id),
+                                  static_cast<pb::EnvelopeType>(row.type), row.ciphertext));
+  }
+
+  // Submits every outbox row not already in flight (a full scan: at connect,
+  // and periodically while listening, for rows other processes queued).
   absl::Status SubmitOutbox() {
+    queued_.clear();
     ASSIGN_OR_RETURN(auto rows, store_->Outbox());
     std::set<std::string> flying;
-    for (const auto& [rid, cmid] : in_flight_) flying.insert(cmid);
+    for (const auto& [rid, f] : in_flight_) flying.insert(f.client_message_id);
     for (const auto& row : rows) {
-      if (flying.contains(row.client_message_id)) continue;
-      uint64_t rid = next_request_id_++;
-      in_flight_[rid] = row.client_message_id;
-      ws_->Send(relay::EncodeSubmit(rid, row.client_message_id, relay::RecipientByNumber(row.recipient, row.device_id),
-                                    static_cast<pb::EnvelopeType>(row.type), row.ciphertext));
+      if (!flying.contains(row.client_message_id)) Submit(row);
     }
     return absl::OkStatus();
+  }
+
+  // Submits only what this process queued since (receipts), without a scan.
+  void SubmitQueued() {
+    for (const auto& row : queued_) Submit(row);
+    queued_.clear();
   }
 
   void FlushKeyChanges(const EventHandler& on_event) {
@@ -352,10 +366,12 @@ class MessengerClient::Impl {
     switch (frame.body_case()) {
       case pb::ServerFrame::kSubmitResult: {
         const auto& r = frame.submit_result();
-        in_flight_.erase(frame.request_id());
+        auto it = in_flight_.find(frame.request_id());
+        const bool receipt = it != in_flight_.end() && it->second.receipt;
+        if (it != in_flight_.end()) in_flight_.erase(it);
         RETURN_IF_ERROR(store_->RemoveFromOutbox(r.client_message_id()));
-        RETURN_IF_ERROR(store_->SetOutgoingStatus(r.client_message_id(), "sent"));
-        if (IsOutgoingMessage(r.client_message_id())) {
+        if (!receipt) {
+          RETURN_IF_ERROR(store_->SetOutgoingStatus(r.client_message_id(), "sent"));
           on_event(Event{Event::Kind::kSent, "", r.client_message_id(), "", r.server_timestamp_ms(), ""});
         }
         return absl::OkStatus();
@@ -386,11 +402,6 @@ class MessengerClient::Impl {
       default:
         return absl::OkStatus();
     }
-  }
-
-  bool IsOutgoingMessage(const std::string& id) {
-    auto rows = store_->db().Query("SELECT 1 FROM messages WHERE direction = 'out' AND message_id = $1", {id});
-    return rows.ok() && !rows->empty();
   }
 
   void Ack(uint64_t server_id) { ws_->Send(relay::EncodeAck(std::span<const uint64_t>(&server_id, 1))); }
@@ -438,7 +449,7 @@ class MessengerClient::Impl {
     if (!unpadded.ok() || !content.ParseFromString(*unpadded)) return fail(absl::InvalidArgumentError("malformed content"));
 
     std::vector<Event> events;
-    RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
+    absl::Status applied = store_->db().InTransaction([&](store::Database&) -> absl::Status {
       RETURN_IF_ERROR(store_->SaveSession(peer, device, record));
       if (consumed) RETURN_IF_ERROR(store_->DeleteOneTimePreKey(*consumed));
       if (new_identity) {
@@ -466,10 +477,15 @@ class MessengerClient::Impl {
         }
       }
       return absl::OkStatus();
-    }));
+    });
+    if (!applied.ok()) {
+      queued_.clear();  // rolled back with the transaction
+      return applied;
+    }
     Ack(sid);
     for (const auto& e : events) on_event(e);
-    return SubmitOutbox();
+    SubmitQueued();
+    return absl::OkStatus();
   }
 
   absl::Status Pump(const EventHandler& on_event, absl::Time deadline, const std::function<bool()>& done) {
@@ -584,7 +600,12 @@ class MessengerClient::Impl {
   std::unique_ptr<net::HttpClient> http_;
   std::unique_ptr<net::ClientRuntime> runtime_;
   std::unique_ptr<net::WebSocketClient> ws_;
-  std::map<uint64_t, std::string> in_flight_;  // request id -> client message id
+  struct InFlight {
+    std::string client_message_id;
+    bool receipt = false;
+  };
+  std::map<uint64_t, InFlight> in_flight_;  // by request id
+  std::vector<OutboxRow> queued_;           // added to the outbox by this process, not yet submitted
   uint64_t next_request_id_ = 1;
   bool queue_empty_ = false;
   bool retry_later_ = false;
