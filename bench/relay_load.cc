@@ -13,6 +13,10 @@
 //
 // Usage: relay_load --tandemd build/src/app/tandemd [--clients 200]
 //        [--idle 10000] [--seconds 10] [--rate 0] [--size 160] [--window 32]
+//        [--no-batches] [--throughput-seconds S] [--set key=value]...
+// By default clients ask for batched server frames and send the submits
+// they have ready at once as one batch frame; --no-batches sends and
+// receives one frame per WebSocket message.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -57,6 +61,9 @@ struct Flags {
   int size = 160;
   int window = 32;
   int runtime_threads = 1;
+  bool batches = true;
+  std::vector<std::string> settings;  // extra tandemd --set key=value
+  int throughput_seconds = -1;  // -1: --seconds
   std::string work;
 };
 
@@ -139,10 +146,10 @@ std::vector<Credentials> RegisterAll(const std::string& address, const std::file
   return creds;
 }
 
-// Latencies in microseconds, bucketed (1 us resolution below 100 ms).
+// Latencies in microseconds, bucketed (1 us resolution below 1 s).
 class LatencyRecorder {
  public:
-  LatencyRecorder() : buckets_(100000) {}
+  LatencyRecorder() : buckets_(1000000) {}
   void Record(int64_t ns) {
     int64_t us = std::clamp<int64_t>(ns / 1000, 0, static_cast<int64_t>(buckets_.size()) - 1);
     buckets_[us].fetch_add(1, std::memory_order_relaxed);
@@ -170,7 +177,8 @@ struct Stats {
   std::atomic<uint64_t> submitted{0};
   std::atomic<uint64_t> delivered{0};
   std::atomic<uint64_t> errors{0};
-  LatencyRecorder latency;
+  LatencyRecorder latency;         // submit -> delivery at the recipient
+  LatencyRecorder result_latency;  // submit -> SubmitResult at the sender
   std::atomic<bool> record_latency{false};
 };
 
@@ -178,10 +186,11 @@ class LoadClient {
  public:
   LoadClient(int index, Credentials creds, Stats& stats) : index_(index), creds_(std::move(creds)), stats_(stats) {}
 
-  absl::Status Connect(net::ClientRuntime& runtime, const std::string& address) {
+  absl::Status Connect(net::ClientRuntime& runtime, const std::string& address, bool batches) {
+    batches_ = batches;
+    std::string target = std::string(kWebSocketPath) + (batches ? "?frames=batch" : "");
     ASSIGN_OR_RETURN(ws_, net::WebSocketClient::Connect(
-                              runtime, address, std::string(kWebSocketPath),
-                              {{"Authorization", BasicAuthorization(creds_)}},
+                              runtime, address, target, {{"Authorization", BasicAuthorization(creds_)}},
                               [this](net::WsMessage m) { OnMessage(std::move(m)); }, nullptr));
     return absl::OkStatus();
   }
@@ -193,7 +202,7 @@ class LoadClient {
     peers_ = peers;
     filler_ = filler;
     closed_loop_ = true;
-    for (int i = 0; i < window; ++i) SubmitOne();
+    SubmitMany(window);
   }
   void StopClosedLoop() { closed_loop_ = false; }
   void SetPeers(const std::vector<LoadClient*>* peers, const std::string* filler) {
@@ -201,14 +210,23 @@ class LoadClient {
     filler_ = filler;
   }
 
-  void SubmitOne() {
-    uint64_t seq = seq_.fetch_add(1);
-    const LoadClient* to = (*peers_)[(index_ + 1 + seq % (peers_->size() - 1)) % peers_->size()];
-    std::string payload = *filler_;
-    int64_t now = NowNs();
-    std::memcpy(payload.data(), &now, sizeof(now));
-    ws_->Send(EncodeSubmit(seq, absl::StrCat("c", index_, "-", seq), RecipientByAccount(to->creds_.account_id),
-                           pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, payload));
+  void SubmitOne() { ws_->Send(MakeSubmit()); }
+
+  // `n` submits: one batch message per kMaxFramesPerBatch when the
+  // connection speaks batches, else one message each.
+  void SubmitMany(int n) {
+    if (!batches_) {
+      for (int i = 0; i < n; ++i) SubmitOne();
+      return;
+    }
+    std::vector<std::string> frames;
+    while (n > 0) {
+      int k = std::min<int>(n, static_cast<int>(kMaxFramesPerBatch));
+      frames.clear();
+      for (int i = 0; i < k; ++i) frames.push_back(MakeSubmit());
+      ws_->Send(k == 1 ? std::move(frames[0]) : JoinClientFrames(frames));
+      n -= k;
+    }
   }
 
   void FlushAcks() {
@@ -221,36 +239,56 @@ class LoadClient {
   }
 
  private:
+  std::string MakeSubmit() {
+    uint64_t seq = seq_.fetch_add(1);
+    const LoadClient* to = (*peers_)[(index_ + 1 + seq % (peers_->size() - 1)) % peers_->size()];
+    std::string payload = *filler_;
+    int64_t now = NowNs();
+    std::memcpy(payload.data(), &now, sizeof(now));
+    int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+    // The request id is the send time: the SubmitResult echoes it.
+    return EncodeSubmit(static_cast<uint64_t>(now), MakeClientMessageId(wall_ms, absl::StrCat("c", index_, "-", seq)),
+                        RecipientByAccount(to->creds_.account_id),
+                        pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, payload);
+  }
+
   void OnMessage(net::WsMessage m) {
-    pb::ServerFrame f;
-    if (!f.ParseFromString(m.data)) {
+    pb::ServerFrame message;
+    if (!message.ParseFromString(m.data)) {
       stats_.errors++;
       return;
     }
-    if (f.has_submit_result()) {
-      stats_.submitted++;
-      if (closed_loop_) SubmitOne();
-    } else if (f.has_deliver()) {
-      const std::string& ct = f.deliver().envelope().ciphertext();
-      if (ct.size() >= 8 && stats_.record_latency.load(std::memory_order_relaxed)) {
-        int64_t sent;
-        std::memcpy(&sent, ct.data(), sizeof(sent));
-        stats_.latency.Record(NowNs() - sent);
-      }
-      stats_.delivered++;
-      bool flush;
-      {
+    int answered = 0;
+    bool flush = false;
+    for (const pb::ServerFrame* f : FramesOf(message)) {
+      if (f->has_submit_result()) {
+        stats_.submitted++;
+        if (stats_.record_latency.load(std::memory_order_relaxed)) {
+          stats_.result_latency.Record(NowNs() - static_cast<int64_t>(f->request_id()));
+        }
+        ++answered;
+      } else if (f->has_deliver()) {
+        const std::string& ct = f->deliver().envelope().ciphertext();
+        if (ct.size() >= 8 && stats_.record_latency.load(std::memory_order_relaxed)) {
+          int64_t sent;
+          std::memcpy(&sent, ct.data(), sizeof(sent));
+          stats_.latency.Record(NowNs() - sent);
+        }
+        stats_.delivered++;
         std::lock_guard lock(mu_);
-        pending_acks_.push_back(f.deliver().envelope().server_id());
-        flush = pending_acks_.size() >= 32;
+        pending_acks_.push_back(f->deliver().envelope().server_id());
+        flush = flush || pending_acks_.size() >= 32;
+      } else if (f->has_queue_empty()) {
+        ready_ = true;
+      } else if (f->has_error()) {
+        if (stats_.errors++ < 5) std::fprintf(stderr, "error frame: %s\n", f->error().message().c_str());
+        ++answered;
       }
-      if (flush) FlushAcks();
-    } else if (f.has_queue_empty()) {
-      ready_ = true;
-    } else if (f.has_error()) {
-      if (stats_.errors++ < 5) std::fprintf(stderr, "error frame: %s\n", f.error().message().c_str());
-      if (closed_loop_) SubmitOne();
     }
+    if (flush) FlushAcks();
+    if (closed_loop_ && answered > 0) SubmitMany(answered);
   }
 
   int index_;
@@ -259,6 +297,7 @@ class LoadClient {
   std::unique_ptr<net::WebSocketClient> ws_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> closed_loop_{false};
+  bool batches_ = false;
   std::atomic<uint64_t> seq_{0};
   const std::vector<LoadClient*>* peers_ = nullptr;
   const std::string* filler_ = nullptr;
@@ -280,10 +319,12 @@ int Run(const Flags& flags) {
                                    ? std::filesystem::temp_directory_path() / absl::StrCat("relay_load_", getpid())
                                    : std::filesystem::path(flags.work);
   std::filesystem::remove_all(work);
-  Tandemd server(flags.tandemd, work,
-                 {"relay.limits.codes_per_address.burst=1000000", "relay.limits.codes_per_prefix.burst=1000000",
-                  "relay.limits.verifies_per_address.burst=1000000", "relay.limits.send.burst=1000000",
-                  "relay.limits.send.interval_ms=1"});
+  std::vector<std::string> settings = {
+      "relay.limits.codes_per_address.burst=1000000", "relay.limits.codes_per_prefix.burst=1000000",
+      "relay.limits.verifies_per_address.burst=1000000", "relay.limits.send.burst=1000000",
+      "relay.limits.send.interval_ms=1"};
+  settings.insert(settings.end(), flags.settings.begin(), flags.settings.end());
+  Tandemd server(flags.tandemd, work, settings);
   if (!server.Start()) {
     std::fprintf(stderr, "tandemd did not start (see %s)\n", (work / "tandemd.log").c_str());
     return 1;
@@ -311,7 +352,7 @@ int Run(const Flags& flags) {
     int64_t before = RssKiB(server.pid());
     for (int i = 0; i < flags.idle; ++i) {
       idle.push_back(std::make_unique<LoadClient>(i, creds[flags.clients + i], stats));
-      if (auto st = idle.back()->Connect(runtime, server.address()); !st.ok()) {
+      if (auto st = idle.back()->Connect(runtime, server.address(), flags.batches); !st.ok()) {
         std::fprintf(stderr, "idle connection %d failed: %s\n", i, std::string(st.message()).c_str());
         return 1;
       }
@@ -332,7 +373,7 @@ int Run(const Flags& flags) {
   std::vector<LoadClient*> peers;
   for (int i = 0; i < flags.clients; ++i) {
     clients.push_back(std::make_unique<LoadClient>(i, creds[i], stats));
-    if (auto st = clients.back()->Connect(runtime, server.address()); !st.ok()) {
+    if (auto st = clients.back()->Connect(runtime, server.address(), flags.batches); !st.ok()) {
       std::fprintf(stderr, "connection %d failed: %s\n", i, std::string(st.message()).c_str());
       return 1;
     }
@@ -347,10 +388,10 @@ int Run(const Flags& flags) {
     }
   });
   for (auto& c : clients) c->StartClosedLoop(flags.window, &peers, &filler);
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // warm-up
+  std::this_thread::sleep_for(std::chrono::milliseconds(flags.throughput_seconds > 0 ? 2000 : 0));  // warm-up
   uint64_t d0 = stats.delivered.load();
   auto m0 = Clock::now();
-  std::this_thread::sleep_for(std::chrono::seconds(flags.seconds));
+  std::this_thread::sleep_for(std::chrono::seconds(flags.throughput_seconds));
   uint64_t d1 = stats.delivered.load();
   double secs = std::chrono::duration<double>(Clock::now() - m0).count();
   double throughput = static_cast<double>(d1 - d0) / secs;
@@ -363,6 +404,7 @@ int Run(const Flags& flags) {
   // ---- 3. latency at a fixed rate ----
   int rate = flags.rate > 0 ? flags.rate : static_cast<int>(throughput / 2);
   stats.latency.Reset();
+  stats.result_latency.Reset();
   stats.record_latency = true;
   uint64_t sent = 0;
   auto start = Clock::now();
@@ -383,6 +425,8 @@ int Run(const Flags& flags) {
   std::printf("latency at %d envelopes/s (%llu sent): p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms\n", rate,
               static_cast<unsigned long long>(sent), stats.latency.Percentile(0.5), stats.latency.Percentile(0.99),
               stats.latency.Percentile(0.999));
+  std::printf("  of which submit -> SubmitResult at the sender: p50 %.2f ms, p99 %.2f ms\n",
+              stats.result_latency.Percentile(0.5), stats.result_latency.Percentile(0.99));
   flushing = false;
   flusher.join();
   for (auto& c : clients) c->Close();
@@ -417,13 +461,17 @@ int main(int argc, char** argv) {
     else if (a == "--window") f.window = std::stoi(next());
     else if (a == "--runtime-threads") f.runtime_threads = std::stoi(next());
     else if (a == "--work") f.work = next();
+    else if (a == "--no-batches") f.batches = false;
+    else if (a == "--set") f.settings.push_back(next());
+    else if (a == "--throughput-seconds") f.throughput_seconds = std::stoi(next());
     else {
       std::fprintf(stderr,
                    "usage: relay_load --tandemd PATH [--clients N] [--idle N] [--seconds S] [--rate R] [--size B] "
-                   "[--window W] [--runtime-threads T] [--work DIR]\n");
+                   "[--window W] [--runtime-threads T] [--work DIR] [--no-batches] [--set key=value]...\n");
       return 2;
     }
   }
+  if (f.throughput_seconds < 0) f.throughput_seconds = f.seconds;
   if (f.tandemd.empty() || f.clients < 2) {
     std::fprintf(stderr, "relay_load: --tandemd is required and --clients must be >= 2\n");
     return 2;

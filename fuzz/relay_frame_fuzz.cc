@@ -1,9 +1,12 @@
 // Fuzz target for the relay's frame parsing: arbitrary bytes as a
 // ClientFrame (what every WebSocket message from a client goes through) and
-// as a ServerFrame (what clients decode), then validation and re-encoding.
+// as a ServerFrame (what clients decode), then validation and re-encoding;
+// batches must respect their bounds and join back to the same frames.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "relay/protocol.h"
 
@@ -24,9 +27,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     } else if (frame->has_ack()) {
       tandem::relay::ValidateAck(frame->ack()).IgnoreError();
+    } else if (frame->has_batch()) {
+      const auto& frames = frame->batch().frames();
+      if (frames.empty() || static_cast<size_t>(frames.size()) > tandem::relay::kMaxFramesPerBatch) __builtin_trap();
+      std::vector<std::string> parts;
+      for (const auto& f : frames) {
+        if (f.has_batch()) __builtin_trap();
+        parts.push_back(f.SerializeAsString());
+      }
+      auto again = tandem::relay::DecodeClientFrame(tandem::relay::JoinClientFrames(parts));
+      if (!again.ok() || again->batch().frames_size() != frames.size()) __builtin_trap();
     }
   }
   auto server = tandem::relay::DecodeServerFrame(bytes);
-  if (server.ok() && server->has_error()) tandem::relay::StatusFromError(server->error()).IgnoreError();
+  if (server.ok()) {
+    for (const auto* f : tandem::relay::FramesOf(*server)) {
+      if (f->has_batch() || f->body_case() == tandem::relay::pb::ServerFrame::BODY_NOT_SET) __builtin_trap();
+      if (f->has_error()) tandem::relay::StatusFromError(f->error()).IgnoreError();
+    }
+  }
   return 0;
 }

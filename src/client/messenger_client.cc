@@ -87,6 +87,8 @@ class MessengerClient::Impl {
   std::string number() const { return account_ ? account_->number : ""; }
 
   int64_t NowMs() const { return absl::ToUnixMillis(clock_.Now()); }
+  // Ids begin with the relay's time as last seen (see MakeClientMessageId).
+  std::string NewMessageId() { return relay::MakeClientMessageId(NowMs() + relay_offset_ms_, random_.Hex(10)); }
 
   // The registered account's relay; before that, the one given in the
   // options or, failing that, the one the code was requested from.
@@ -257,7 +259,7 @@ class MessengerClient::Impl {
       ASSIGN_OR_RETURN(crypto::SessionRecord fresh, crypto::InitiateSession(account_->identity, fetched.bundle, random_));
       record = std::move(fresh);
     }
-    std::string id = random_.Hex(16);
+    std::string id = NewMessageId();
     cpb::Content content;
     auto* t = content.mutable_text();
     t->set_id(id);
@@ -285,7 +287,7 @@ class MessengerClient::Impl {
     for (const auto& id : ids) r->add_message_ids(id);
     ASSIGN_OR_RETURN(crypto::CiphertextMessage ct, crypto::Encrypt(record, Pad(content.SerializeAsString())));
     RETURN_IF_ERROR(store_->SaveSession(peer, device, record));
-    OutboxRow row{random_.Hex(16), peer, device, pb::ENVELOPE_TYPE_RECEIPT, std::string(ct.bytes.begin(), ct.bytes.end())};
+    OutboxRow row{NewMessageId(), peer, device, pb::ENVELOPE_TYPE_RECEIPT, std::string(ct.bytes.begin(), ct.bytes.end())};
     RETURN_IF_ERROR(store_->AddToOutbox(row));
     queued_.push_back(std::move(row));
     return absl::OkStatus();
@@ -316,7 +318,8 @@ class MessengerClient::Impl {
   absl::Status Connect() {
     if (ws_ && !ws_->closed()) return absl::OkStatus();
     runtime_ = std::make_unique<net::ClientRuntime>(1);
-    auto ws = net::WebSocketClient::Connect(*runtime_, Server(), std::string(relay::kWebSocketPath), Auth());
+    auto ws = net::WebSocketClient::Connect(*runtime_, Server(), std::string(relay::kWebSocketPath) + "?frames=batch",
+                                            Auth());
     if (!ws.ok()) return ws.status();
     ws_ = *std::move(ws);
     in_flight_.clear();
@@ -361,11 +364,17 @@ class MessengerClient::Impl {
     key_changes_.clear();
   }
 
-  absl::Status HandleFrame(const std::string& bytes, const EventHandler& on_event) {
-    ASSIGN_OR_RETURN(pb::ServerFrame frame, relay::DecodeServerFrame(bytes));
+  absl::Status HandleMessage(const std::string& bytes, const EventHandler& on_event) {
+    ASSIGN_OR_RETURN(pb::ServerFrame message, relay::DecodeServerFrame(bytes));
+    for (const pb::ServerFrame* frame : relay::FramesOf(message)) RETURN_IF_ERROR(HandleFrame(*frame, on_event));
+    return absl::OkStatus();
+  }
+
+  absl::Status HandleFrame(const pb::ServerFrame& frame, const EventHandler& on_event) {
     switch (frame.body_case()) {
       case pb::ServerFrame::kSubmitResult: {
         const auto& r = frame.submit_result();
+        if (!r.duplicate()) relay_offset_ms_ = r.server_timestamp_ms() - NowMs();
         auto it = in_flight_.find(frame.request_id());
         const bool receipt = it != in_flight_.end() && it->second.receipt;
         if (it != in_flight_.end()) in_flight_.erase(it);
@@ -496,7 +505,7 @@ class MessengerClient::Impl {
         if (m.status().code() == absl::StatusCode::kDeadlineExceeded) continue;
         return absl::UnavailableError(absl::StrCat("connection to the relay closed (code ", ws_->close_code(), ")"));
       }
-      RETURN_IF_ERROR(HandleFrame(m->data, on_event));
+      RETURN_IF_ERROR(HandleMessage(m->data, on_event));
       FlushKeyChanges(on_event);
     }
     return absl::OkStatus();
@@ -595,6 +604,7 @@ class MessengerClient::Impl {
   ClientOptions options_;
   const Clock& clock_;
   Random& random_;
+  int64_t relay_offset_ms_ = 0;  // relay clock minus ours, from the last SubmitResult
   std::unique_ptr<ClientStore> store_;
   std::optional<AccountRow> account_;
   std::unique_ptr<net::HttpClient> http_;

@@ -19,7 +19,7 @@ class EchoSocket : public WebSocketHandler {
  public:
   absl::Status OnUpgrade(const Request& req, std::shared_ptr<void>* context) override {
     if (req.QueryParam("token") != "good") return absl::UnauthenticatedError("bad token");
-    *context = std::make_shared<std::string>("user-1");
+    *context = std::make_shared<std::string>(req.QueryParam("join") == "1" ? "joiner" : "user-1");
     return absl::OkStatus();
   }
   void OnMessage(const std::shared_ptr<WebSocketConnection>& conn, std::string data, bool binary) override {
@@ -27,8 +27,23 @@ class EchoSocket : public WebSocketHandler {
       conn->Close(4000, "asked to");
       return;
     }
+    if (data.rfind("burst ", 0) == 0) {  // "burst N": N messages at once
+      int n = std::stoi(data.substr(6));
+      for (int i = 0; i < n; ++i) conn->Send("b" + std::to_string(i), binary);
+      return;
+    }
     auto who = std::static_pointer_cast<std::string>(conn->context());
     conn->Send(*who + ":" + data, binary);
+  }
+  // Joins up to 8 messages as "J:" + parts separated by '|', for
+  // connections that asked with join=1.
+  size_t JoinLimit(const WebSocketConnection& conn) override {
+    return *static_cast<const std::string*>(conn.context().get()) == "joiner" ? 8 : 0;
+  }
+  std::string Join(std::span<const std::string> messages) override {
+    std::string out = "J:";
+    for (size_t i = 0; i < messages.size(); ++i) out += (i ? "|" : "") + messages[i];
+    return out;
   }
 };
 
@@ -179,6 +194,59 @@ TEST_F(NetTest, WebSocketEchoAuthAndLimits) {
   (*other)->Send("close-me");
   EXPECT_FALSE((*other)->Receive(absl::Seconds(5)).ok());
   EXPECT_EQ((*other)->close_code(), 4000);
+}
+
+// Messages sent together are joined for connections whose handler allows
+// it (binary only, at most JoinLimit per message, in order); never for
+// others.
+TEST_F(NetTest, WebSocketJoinsQueuedMessagesWhenTheHandlerAllows) {
+  ClientRuntime runtime;
+  auto receive_parts = [](WebSocketClient& ws, int want, int* joined_messages, size_t* most_parts) {
+    std::vector<std::string> parts;
+    while (static_cast<int>(parts.size()) < want) {
+      auto m = ws.Receive(absl::Seconds(5));
+      if (!m.ok()) break;
+      if (m->data.rfind("J:", 0) == 0) {
+        EXPECT_TRUE(m->binary);
+        ++*joined_messages;
+        size_t n = 0;
+        for (std::string_view rest = std::string_view(m->data).substr(2);; ++n) {
+          size_t bar = rest.find('|');
+          parts.emplace_back(rest.substr(0, bar));
+          if (bar == std::string_view::npos) break;
+          rest.remove_prefix(bar + 1);
+        }
+        *most_parts = std::max(*most_parts, n + 1);
+      } else {
+        parts.push_back(m->data);
+      }
+    }
+    return parts;
+  };
+  std::vector<std::string> expected;
+  for (int i = 0; i < 50; ++i) expected.push_back("b" + std::to_string(i));
+
+  auto joiner = WebSocketClient::Connect(runtime, base_, "/v1/ws?token=good&join=1");
+  ASSERT_TRUE(joiner.ok()) << joiner.status();
+  (*joiner)->Send("burst 50");
+  int joined = 0;
+  size_t most = 0;
+  EXPECT_EQ(receive_parts(**joiner, 50, &joined, &most), expected);
+  EXPECT_GT(joined, 0);
+  EXPECT_LE(most, 8u);
+  // Text messages are never joined.
+  (*joiner)->Send("burst 5", false);
+  joined = 0;
+  EXPECT_EQ(receive_parts(**joiner, 5, &joined, &most),
+            std::vector<std::string>(expected.begin(), expected.begin() + 5));
+  EXPECT_EQ(joined, 0);
+
+  auto plain = WebSocketClient::Connect(runtime, base_, "/v1/ws?token=good");
+  ASSERT_TRUE(plain.ok());
+  (*plain)->Send("burst 50");
+  joined = 0;
+  EXPECT_EQ(receive_parts(**plain, 50, &joined, &most), expected);
+  EXPECT_EQ(joined, 0);
 }
 
 TEST_F(NetTest, StopClosesWebSocketsWithGoingAway) {

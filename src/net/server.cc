@@ -295,17 +295,11 @@ class WsSession final : public SessionBase,
     handler_->OnClose(self);
   }
 
-  void Send(std::string data, bool binary) override {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), data = std::move(data), binary]() mutable {
-      self->Enqueue(Outgoing{std::move(data), binary, false, 0});
-    });
-  }
+  // Messages go to an inbox under a mutex; one posted drain moves them all
+  // onto the strand, so a burst from another thread costs one hand-off.
+  void Send(std::string data, bool binary) override { Post(Outgoing{std::move(data), binary, false, 0}); }
 
-  void Close(int code, std::string reason) override {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
-      self->Enqueue(Outgoing{std::move(reason), false, true, code});
-    });
-  }
+  void Close(int code, std::string reason) override { Post(Outgoing{std::move(reason), false, true, code}); }
 
   void Shutdown() override { Close(1001, "server shutting down"); }
 
@@ -320,6 +314,26 @@ class WsSession final : public SessionBase,
     bool close;
     int code;
   };
+
+  void Post(Outgoing out) {
+    {
+      std::lock_guard lock(inbox_mu_);
+      inbox_.push_back(std::move(out));
+      if (drain_posted_) return;
+      drain_posted_ = true;
+    }
+    asio::post(ws_.get_executor(), [self = shared_from_this()] { self->DrainInbox(); });
+  }
+
+  void DrainInbox() {
+    {
+      std::lock_guard lock(inbox_mu_);
+      drain_taken_.swap(inbox_);
+      drain_posted_ = false;
+    }
+    for (Outgoing& out : drain_taken_) Enqueue(std::move(out));
+    drain_taken_.clear();
+  }
 
   void Enqueue(Outgoing out) {
     if (closed_ || close_queued_) return;
@@ -358,8 +372,10 @@ class WsSession final : public SessionBase,
       });
       return;
     }
-    ws_.binary(front.binary);
-    ws_.async_write(asio::buffer(front.data), [self](beast::error_code ec, size_t) {
+    if (front.binary && queue_.size() > 1) JoinFront();
+    Outgoing& next = queue_.front();
+    ws_.binary(next.binary);
+    ws_.async_write(asio::buffer(next.data), [self](beast::error_code ec, size_t) {
       self->queued_bytes_ -= self->queue_.front().data.size();
       self->queue_.pop_front();
       if (ec) {
@@ -373,6 +389,28 @@ class WsSession final : public SessionBase,
     });
   }
 
+  // Replaces the leading run of binary messages by the handler's join of
+  // as many of them as its limit and max_ws_joined_bytes allow.
+  void JoinFront() {
+    size_t limit = std::min(queue_.size(), handler_->JoinLimit(*this));
+    size_t n = 0, bytes = 0;
+    while (n < limit && queue_[n].binary && !queue_[n].close &&
+           (n == 0 || bytes + queue_[n].data.size() <= server_.options().max_ws_joined_bytes)) {
+      bytes += queue_[n].data.size();
+      ++n;
+    }
+    if (n < 2) return;
+    join_scratch_.clear();
+    for (size_t i = 0; i < n; ++i) {
+      join_scratch_.push_back(std::move(queue_.front().data));
+      queue_.pop_front();
+    }
+    std::string joined = handler_->Join(join_scratch_);
+    queued_bytes_ = queued_bytes_ - bytes + joined.size();
+    queue_.push_front(Outgoing{std::move(joined), true, false, 0});
+    join_scratch_.clear();
+  }
+
   Server::Impl& server_;
   websocket::stream<beast::tcp_stream> ws_;
   std::string remote_;
@@ -380,7 +418,12 @@ class WsSession final : public SessionBase,
   std::shared_ptr<void> context_;
   uint64_t id_ = 0;
   bool registered_ = false;
+  std::mutex inbox_mu_;
+  std::vector<Outgoing> inbox_;  // guarded by inbox_mu_
+  bool drain_posted_ = false;    // guarded by inbox_mu_
   // Strand-confined state.
+  std::vector<Outgoing> drain_taken_;
+  std::vector<std::string> join_scratch_;
   std::deque<Outgoing> queue_;
   size_t queued_bytes_ = 0;
   bool writing_ = false;

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "absl/time/time.h"
@@ -54,6 +55,15 @@ class WebSocketHandler {
   virtual void OnMessage(const std::shared_ptr<WebSocketConnection>& conn, std::string data,
                          bool binary) = 0;
   virtual void OnClose(const std::shared_ptr<WebSocketConnection>& conn) {}
+
+  // Joining. When several binary messages are waiting for a connection
+  // (its peer, or the socket, is behind what is sent to it), the server may
+  // write up to JoinLimit(conn) of them, at most
+  // ServerOptions::max_ws_joined_bytes together, as the one message
+  // Join() makes of them in order. A limit below 2 (the default) never
+  // joins. Both run on the connection's strand.
+  virtual size_t JoinLimit(const WebSocketConnection& conn) { return 0; }
+  virtual std::string Join(std::span<const std::string> messages) { return {}; }
 };
 
 struct ServerOptions {
@@ -62,6 +72,7 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;        // larger bodies get 413
   size_t max_ws_message_bytes = 1 << 20;  // larger messages close with 1009
   size_t max_ws_queue_bytes = 16 << 20;
+  size_t max_ws_joined_bytes = 1 << 20;   // see WebSocketHandler::JoinLimit
   absl::Duration idle_timeout = absl::Seconds(60);
   absl::Duration drain_timeout = absl::Seconds(5);
 };

@@ -32,6 +32,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "net/metrics.h"
 #include "relay/directory.h"
 #include "relay/relay_store.h"
 #include "store/store.h"
@@ -58,8 +59,9 @@ class EnvelopeWriter {
 
   // The caller has reserved a queue slot in `directory` for every
   // submission; the writer releases it for duplicates and failures.
+  // `metrics` gets the size and duration of every committed batch.
   EnvelopeWriter(store::Database& db, Directory& directory, const Clock& clock, Options options,
-                 OnCommitted on_committed);
+                 net::Metrics& metrics, OnCommitted on_committed);
   ~EnvelopeWriter();  // Stop()s
 
   // Loads the server id counter and starts the thread.
@@ -116,6 +118,8 @@ class EnvelopeWriter {
   const Clock& clock_;
   const Options options_;
   OnCommitted on_committed_;
+  net::Histogram& batch_ops_;
+  net::Histogram& commit_seconds_;
 
   std::mutex mu_;
   std::condition_variable cv_;

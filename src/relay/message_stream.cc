@@ -16,6 +16,7 @@ struct DeviceSession {
   uint64_t account_id = 0;
   uint32_t device_id = 0;
   std::string number;
+  bool batches = false;  // the client reads ServerFrameBatch (frames=batch)
 
   std::mutex mu;
   std::shared_ptr<net::WebSocketConnection> conn;  // reset on close (breaks the cycle)
@@ -123,6 +124,7 @@ absl::Status MessageStream::OnUpgrade(const net::Request& request, std::shared_p
   session->account_id = creds->account_id;
   session->device_id = creds->device_id;
   session->number = directory_.NumberOf(creds->account_id).value_or("");
+  session->batches = request.QueryParam("frames") == "batch";
   *context = session;
   return absl::OkStatus();
 }
@@ -200,13 +202,38 @@ void MessageStream::OnMessage(const std::shared_ptr<net::WebSocketConnection>& c
     if (frame.status().code() == absl::StatusCode::kDataLoss) conn->Close(1007, "malformed frame");
     return;
   }
-  if (frame->has_submit()) {
-    HandleSubmit(session, conn, frame->request_id(), *frame->mutable_submit());
-  } else if (absl::Status st = ValidateAck(frame->ack()); !st.ok()) {
-    rejected_.Inc();
-    conn->Send(EncodeError(frame->request_id(), "", st));
+  if (frame->has_batch()) {
+    for (pb::ClientFrame& inner : *frame->mutable_batch()->mutable_frames()) HandleFrame(session, conn, inner);
   } else {
-    HandleAck(session, frame->ack());
+    HandleFrame(session, conn, *frame);
+  }
+}
+
+size_t MessageStream::JoinLimit(const net::WebSocketConnection& conn) {
+  return static_cast<const DeviceSession*>(conn.context().get())->batches ? kMaxFramesPerBatch : 0;
+}
+
+std::string MessageStream::Join(std::span<const std::string> messages) { return JoinServerFrames(messages); }
+
+void MessageStream::HandleFrame(const std::shared_ptr<DeviceSession>& session,
+                                const std::shared_ptr<net::WebSocketConnection>& conn, pb::ClientFrame& frame) {
+  switch (frame.body_case()) {
+    case pb::ClientFrame::kSubmit:
+      HandleSubmit(session, conn, frame.request_id(), *frame.mutable_submit());
+      return;
+    case pb::ClientFrame::kAck:
+      if (absl::Status st = ValidateAck(frame.ack()); !st.ok()) {
+        rejected_.Inc();
+        conn->Send(EncodeError(frame.request_id(), "", st));
+        return;
+      }
+      HandleAck(session, frame.ack());
+      return;
+    default:  // no body (only possible inside a batch; nesting is refused by the decoder)
+      rejected_.Inc();
+      conn->Send(EncodeError(frame.request_id(), "",
+                             absl::InvalidArgumentError("frame in batch has no body: expected submit or ack")));
+      return;
   }
 }
 

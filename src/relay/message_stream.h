@@ -69,8 +69,13 @@ class MessageStream final : public net::WebSocketHandler {
   void OnOpen(const std::shared_ptr<net::WebSocketConnection>& conn) override;
   void OnMessage(const std::shared_ptr<net::WebSocketConnection>& conn, std::string data, bool binary) override;
   void OnClose(const std::shared_ptr<net::WebSocketConnection>& conn) override;
+  // Joins what queued up for connections that asked for batches.
+  size_t JoinLimit(const net::WebSocketConnection& conn) override;
+  std::string Join(std::span<const std::string> messages) override;
 
  private:
+  void HandleFrame(const std::shared_ptr<DeviceSession>& session,
+                   const std::shared_ptr<net::WebSocketConnection>& conn, pb::ClientFrame& frame);
   void HandleSubmit(const std::shared_ptr<DeviceSession>& session,
                     const std::shared_ptr<net::WebSocketConnection>& conn, uint64_t request_id,
                     pb::SubmitEnvelope& submit);

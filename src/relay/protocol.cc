@@ -50,24 +50,101 @@ absl::StatusOr<pb::ClientFrame> DecodeClientFrame(std::string_view bytes) {
     return absl::DataLossError("malformed frame: not a serialized ClientFrame");
   }
   if (frame.body_case() == pb::ClientFrame::BODY_NOT_SET) {
-    return absl::InvalidArgumentError("frame has no body: expected submit or ack");
+    return absl::InvalidArgumentError("frame has no body: expected submit, ack or batch");
+  }
+  if (frame.has_batch()) {
+    const auto& frames = frame.batch().frames();
+    if (frames.empty() || static_cast<size_t>(frames.size()) > kMaxFramesPerBatch) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a batch holds 1..", kMaxFramesPerBatch, " frames, not ", frames.size()));
+    }
+    for (const pb::ClientFrame& f : frames) {
+      if (f.has_batch()) return absl::InvalidArgumentError("batches cannot be nested");
+    }
   }
   return frame;
 }
 
-absl::StatusOr<pb::ServerFrame> DecodeServerFrame(std::string_view bytes) {
-  pb::ServerFrame frame;
-  if (bytes.size() > (64u << 20) || !frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::DataLossError("malformed frame: not a serialized ServerFrame");
-  }
+namespace {
+
+absl::Status CheckServerFrame(const pb::ServerFrame& frame) {
   if (frame.body_case() == pb::ServerFrame::BODY_NOT_SET) {
     return absl::InvalidArgumentError("server frame has no body");
   }
   if (frame.has_deliver() && !frame.deliver().has_envelope()) {
     return absl::InvalidArgumentError("deliver frame without an envelope");
   }
+  return absl::OkStatus();
+}
+
+// Joins serialized frames into the batch field `field` of the outer frame:
+// a repeated embedded message is just its elements' bytes, each behind a
+// tag and a length, so no frame is parsed or copied twice.
+void AppendVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+std::string JoinFrames(int field, std::span<const std::string> frames) {
+  size_t inner = 0;
+  for (const std::string& f : frames) inner += 1 + VarintSize(f.size()) + f.size();
+  std::string out;
+  out.reserve(1 + VarintSize(inner) + inner);
+  out.push_back(static_cast<char>(field << 3 | 2));
+  AppendVarint(out, inner);
+  for (const std::string& f : frames) {
+    out.push_back(static_cast<char>(1 << 3 | 2));
+    AppendVarint(out, f.size());
+    out.append(f);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<pb::ServerFrame> DecodeServerFrame(std::string_view bytes) {
+  pb::ServerFrame frame;
+  if (bytes.size() > (64u << 20) || !frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError("malformed frame: not a serialized ServerFrame");
+  }
+  RETURN_IF_ERROR(CheckServerFrame(frame));
+  if (frame.has_batch()) {
+    if (frame.batch().frames().empty()) return absl::InvalidArgumentError("empty batch");
+    for (const pb::ServerFrame& f : frame.batch().frames()) {
+      if (f.has_batch()) return absl::InvalidArgumentError("batches cannot be nested");
+      RETURN_IF_ERROR(CheckServerFrame(f));
+    }
+  }
   return frame;
 }
+
+std::vector<const pb::ServerFrame*> FramesOf(const pb::ServerFrame& frame) {
+  std::vector<const pb::ServerFrame*> out;
+  if (!frame.has_batch()) {
+    out.push_back(&frame);
+    return out;
+  }
+  out.reserve(frame.batch().frames_size());
+  for (const pb::ServerFrame& f : frame.batch().frames()) out.push_back(&f);
+  return out;
+}
+
+std::string JoinServerFrames(std::span<const std::string> frames) { return JoinFrames(6, frames); }
+std::string JoinClientFrames(std::span<const std::string> frames) { return JoinFrames(4, frames); }
+
+size_t JoinedFrameBytes(size_t frame_bytes) { return 1 + VarintSize(frame_bytes) + frame_bytes; }
 
 bool IsKnownEnvelopeType(int type) {
   return type == pb::ENVELOPE_TYPE_SIGNAL_MESSAGE || type == pb::ENVELOPE_TYPE_PREKEY_MESSAGE ||
@@ -160,6 +237,16 @@ std::string EncodeQueueEmpty() {
   pb::ServerFrame frame;
   frame.mutable_queue_empty();
   return Serialize(frame);
+}
+
+std::string MakeClientMessageId(int64_t relay_ms, std::string_view random_hex) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(12, '0');
+  uint64_t v = relay_ms > 0 ? static_cast<uint64_t>(relay_ms) : 0;
+  for (int i = 11; i >= 0; --i, v >>= 4) id[static_cast<size_t>(i)] = kHex[v & 15];
+  id.push_back('-');
+  id.append(random_hex);
+  return id;
 }
 
 pb::Recipient RecipientByNumber(std::string_view e164, uint32_t device_id) {

@@ -29,6 +29,8 @@ inline constexpr uint32_t kPrimaryDeviceId = 1;
 inline constexpr size_t kMaxCiphertextBytes = 256 * 1024;
 inline constexpr size_t kMaxClientMessageIdBytes = 64;
 inline constexpr size_t kMaxAckIds = 1024;
+// Frames in one ClientFrameBatch.
+inline constexpr size_t kMaxFramesPerBatch = 256;
 // No valid ClientFrame is longer (ciphertext plus generous framing).
 inline constexpr size_t kMaxClientFrameBytes = kMaxCiphertextBytes + 4096;
 // One-time prekeys per upload and stored per device.
@@ -44,9 +46,24 @@ inline constexpr size_t kMaxDirectoryNumbersPerRequest = 2000;
 
 // Decodes one WebSocket message. DataLoss if the bytes are not a ClientFrame
 // at all (the relay closes the connection with 1007 for these);
-// InvalidArgument if it parses but carries no body.
+// InvalidArgument if it parses but carries no body, or is a batch that is
+// empty, too long or nested. Frames inside a batch are not checked further:
+// each is answered on its own.
 absl::StatusOr<pb::ClientFrame> DecodeClientFrame(std::string_view bytes);
+// Also checks every frame inside a batch.
 absl::StatusOr<pb::ServerFrame> DecodeServerFrame(std::string_view bytes);
+// The frames a decoded ServerFrame carries, in order: the frames of a
+// batch, else the frame itself. The pointers live as long as `frame`.
+std::vector<const pb::ServerFrame*> FramesOf(const pb::ServerFrame& frame);
+
+// One batch frame from serialized frames (none of them a batch), without
+// parsing them: the relay joins what queued up for a connection, clients
+// what they send at once. Keep a ClientFrameBatch within kMaxFramesPerBatch
+// frames and within the stream's 1 MiB message limit.
+std::string JoinServerFrames(std::span<const std::string> frames);
+std::string JoinClientFrames(std::span<const std::string> frames);
+// What one frame of `frame_bytes` adds to a joined batch.
+size_t JoinedFrameBytes(size_t frame_bytes);
 
 // Checks a submit's fields. InvalidArgument for a missing or over-long
 // client_message_id, a missing recipient or an unknown type; OutOfRange for
@@ -69,6 +86,13 @@ std::string EncodeError(uint64_t request_id, std::string_view client_message_id,
                         const absl::Status& status);
 std::string EncodeDeliver(const pb::Envelope& envelope);
 std::string EncodeQueueEmpty();
+
+// A client message id that begins with the time: 12 lowercase hex digits of
+// `relay_ms` (the relay's clock as the client best knows it, in Unix
+// milliseconds), a dash, then `random_hex`. The relay's de-duplication
+// index stays compact when ids grow with its clock; uniqueness comes from
+// the random part (use at least 16 hex digits).
+std::string MakeClientMessageId(int64_t relay_ms, std::string_view random_hex);
 
 // Recipient by number or by account id (device 0 means the primary device).
 pb::Recipient RecipientByNumber(std::string_view e164, uint32_t device_id = kPrimaryDeviceId);

@@ -70,7 +70,7 @@ absl::StatusOr<std::unique_ptr<Relay>> Relay::Create(std::unique_ptr<store::Data
   r->send_limiter_ = std::make_unique<RateLimiter>(clock, options.send, "envelopes sent");
   r->miss_limiter_ = std::make_unique<RateLimiter>(clock, options.lookup_miss, "lookups of unregistered numbers");
   Relay* self = r.get();
-  r->writer_ = std::make_unique<EnvelopeWriter>(*r->db_, r->directory_, clock, options.writer,
+  r->writer_ = std::make_unique<EnvelopeWriter>(*r->db_, r->directory_, clock, options.writer, metrics,
                                                 [self](const db::EnvelopeRow& e) { self->stream_->Push(e); });
   r->stream_ = std::make_shared<MessageStream>(r->directory_, *r->writer_, *r->reader_, *r->send_limiter_,
                                                *r->miss_limiter_, metrics, options.stream);

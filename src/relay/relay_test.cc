@@ -213,6 +213,63 @@ TEST(ProtocolTest, ValidatesSubmits) {
   EXPECT_EQ(ErrorCodeFromName("resource_exhausted"), absl::StatusCode::kResourceExhausted);
 }
 
+TEST(ProtocolTest, JoinedFramesAreBatchesOfTheSameFrames) {
+  std::vector<std::string> server = {EncodeSubmitResult(1, "a", 10, 1000, false),
+                                     EncodeError(2, "b", absl::ResourceExhaustedError("full")), EncodeQueueEmpty()};
+  auto decoded = DecodeServerFrame(JoinServerFrames(server));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_TRUE(decoded->has_batch());
+  auto frames = FramesOf(*decoded);
+  ASSERT_EQ(frames.size(), 3u);
+  for (size_t i = 0; i < frames.size(); ++i) EXPECT_EQ(frames[i]->SerializeAsString(), server[i]);
+  // A frame alone is its own only frame.
+  auto single = DecodeServerFrame(server[0]);
+  ASSERT_TRUE(single.ok());
+  EXPECT_EQ(FramesOf(*single).size(), 1u);
+
+  // Large frames need multi-byte lengths.
+  std::vector<std::string> client = {
+      EncodeSubmit(1, "m1", RecipientByAccount(5), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, std::string(70000, 'x')),
+      EncodeAck(std::vector<uint64_t>{1, 2, 3}, 2)};
+  auto batch = DecodeClientFrame(JoinClientFrames(client));
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->batch().frames_size(), 2);
+  EXPECT_EQ(batch->batch().frames(0).submit().ciphertext().size(), 70000u);
+  EXPECT_EQ(batch->batch().frames(1).request_id(), 2u);
+  size_t inner = JoinedFrameBytes(client[0].size()) + JoinedFrameBytes(client[1].size());
+  EXPECT_EQ(JoinClientFrames(client).size(), JoinedFrameBytes(inner));
+}
+
+TEST(ProtocolTest, BatchesThatAreEmptyTooLongOrNestedAreRefused) {
+  EXPECT_EQ(DecodeClientFrame(JoinClientFrames({})).status().code(), absl::StatusCode::kInvalidArgument);
+  std::string ack = EncodeAck(std::vector<uint64_t>{1});
+  std::vector<std::string> many(kMaxFramesPerBatch + 1, ack);
+  EXPECT_EQ(DecodeClientFrame(JoinClientFrames(many)).status().code(), absl::StatusCode::kInvalidArgument);
+  many.pop_back();
+  EXPECT_TRUE(DecodeClientFrame(JoinClientFrames(many)).ok());
+  std::vector<std::string> inner = {ack};
+  std::vector<std::string> nested = {JoinClientFrames(inner)};
+  EXPECT_EQ(DecodeClientFrame(JoinClientFrames(nested)).status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<std::string> server_inner = {EncodeQueueEmpty()};
+  std::vector<std::string> server_nested = {JoinServerFrames(server_inner)};
+  EXPECT_FALSE(DecodeServerFrame(JoinServerFrames(server_nested)).ok());
+  EXPECT_FALSE(DecodeServerFrame(JoinServerFrames({})).ok());
+}
+
+TEST(ProtocolTest, ClientMessageIdsSortByTime) {
+  std::string a = MakeClientMessageId(0x18c0a1b2c3d, "ffff0000ffff0000");
+  EXPECT_EQ(a, "018c0a1b2c3d-ffff0000ffff0000");
+  EXPECT_LT(a, MakeClientMessageId(0x18c0a1b2c3e, "0000000000000000"));
+  EXPECT_LT(MakeClientMessageId(999, "z"), MakeClientMessageId(1000, "a"));
+  EXPECT_EQ(MakeClientMessageId(-5, "r"), "000000000000-r");
+  pb::SubmitEnvelope s;
+  s.set_client_message_id(a);
+  *s.mutable_recipient() = RecipientByAccount(1);
+  s.set_type(pb::ENVELOPE_TYPE_SIGNAL_MESSAGE);
+  s.set_ciphertext("x");
+  EXPECT_TRUE(ValidateSubmit(s).ok());
+}
+
 // ---- registration ----
 
 TEST_F(RelayTest, RegistrationIssuesCredentialsStoredOnlyAsHash) {
@@ -491,6 +548,51 @@ TEST_F(RelayTest, ResubmittedClientMessageIdIsNotQueuedTwice) {
   EXPECT_EQ(r2.submit_result().server_timestamp_ms(), r1.submit_result().server_timestamp_ms());
   EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 1);
   EXPECT_EQ(relay_->directory().QueueDepth(r1.submit_result().server_id() ? *relay_->directory().AccountForNumber("+14155550199") : 0, 1), 1);
+}
+
+TEST_F(RelayTest, BatchedFramesAreAnsweredOneByOneInOrder) {
+  Credentials alice = Register("+14155550123");
+  Credentials bob = Register("+14155550199");
+  auto a = Connect(alice);
+  a->Next();
+  pb::ClientFrame empty;
+  empty.set_request_id(4);
+  std::vector<std::string> frames = {
+      EncodeSubmit(1, "m1", RecipientByNumber("+14155550199"), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, "c1"),
+      EncodeSubmit(2, "m2", RecipientByNumber("+14155550199"), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, ""),
+      EncodeAck(std::vector<uint64_t>{}, 3), empty.SerializeAsString(),
+      EncodeSubmit(5, "m5", RecipientByNumber("+14155550199"), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, "c5")};
+  relay_->stream().OnMessage(a, JoinClientFrames(frames), true);
+  // Rejections are answered at once, stored submits after their commit.
+  std::map<uint64_t, pb::ServerFrame> answers;
+  for (int i = 0; i < 5; ++i) {
+    auto f = a->Next().value();
+    answers[f.request_id()] = f;
+  }
+  EXPECT_TRUE(answers[1].has_submit_result());
+  EXPECT_EQ(answers[2].error().code(), ErrorCodeName(absl::StatusCode::kOutOfRange));
+  EXPECT_EQ(answers[3].error().code(), "invalid_argument");
+  EXPECT_EQ(answers[4].error().code(), "invalid_argument");
+  EXPECT_TRUE(answers[5].has_submit_result());
+  EXPECT_LT(answers[1].submit_result().server_id(), answers[5].submit_result().server_id());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 2);
+  EXPECT_EQ(relay_->directory().QueueDepth(bob.account_id, 1), 2);
+}
+
+TEST_F(RelayTest, OnlyConnectionsThatAskForBatchesGetJoinedFrames) {
+  Credentials alice = Register("+14155550123");
+  auto plain = Connect(alice);
+  EXPECT_EQ(relay_->stream().JoinLimit(*plain), 0u);
+  auto conn = std::make_shared<FakeConnection>();
+  net::Request req;
+  req.headers.emplace_back("authorization", BasicAuthorization(alice));
+  req.query = "frames=batch";
+  ASSERT_TRUE(relay_->stream().OnUpgrade(req, &conn->context_).ok());
+  EXPECT_EQ(relay_->stream().JoinLimit(*conn), kMaxFramesPerBatch);
+  std::vector<std::string> frames = {EncodeQueueEmpty(), EncodeQueueEmpty()};
+  auto joined = DecodeServerFrame(relay_->stream().Join(frames));
+  ASSERT_TRUE(joined.ok());
+  EXPECT_EQ(joined->batch().frames_size(), 2);
 }
 
 TEST_F(RelayTest, LimitsAnswerWithClearErrorsAndStoreNothing) {
