@@ -124,6 +124,11 @@ void EnvelopeWriter::Run() {
     }
     if (!batch.empty()) CommitBatch(batch);
     MaybePrune();
+    if (wal_restart_.exchange(false, std::memory_order_relaxed)) {
+      if (absl::Status st = db_.ExecuteScript("PRAGMA wal_checkpoint(PASSIVE)"); !st.ok()) {
+        log::Warn("relay.checkpoint_failed", {{"error", std::string(st.message())}});
+      }
+    }
   }
 }
 

@@ -81,6 +81,11 @@ class EnvelopeWriter {
   // Blocks until done; returns fn's status (or Unavailable when stopped).
   absl::Status RunExclusive(std::function<absl::Status(store::Database&)> fn);
 
+  // Asks the writer to checkpoint on its own connection between batches
+  // (PASSIVE: it copies what the background checkpointer has not), so that
+  // its next transaction starts the WAL over instead of growing it.
+  void RequestWalRestart() { wal_restart_.store(true, std::memory_order_relaxed); }
+
   // "YYYY-MM-DD" (UTC) of `t`, the day key of usage_daily.
   static std::string DayOf(absl::Time t);
 
@@ -133,6 +138,7 @@ class EnvelopeWriter {
   absl::Time last_prune_ = absl::InfinitePast();
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> envelopes_{0};
+  std::atomic<bool> wal_restart_{false};
 };
 
 }  // namespace tandem::relay

@@ -127,11 +127,24 @@ void Relay::StartCheckpointer(std::unique_ptr<store::Database> connection) {
     while (!stopping_) {
       lock.unlock();
       // PASSIVE never waits for the writer or readers; what it cannot copy
-      // now it copies next time.
-      absl::Status st = checkpointer_->ExecuteScript("PRAGMA wal_checkpoint(PASSIVE)");
-      if (!st.ok()) log::Warn("relay.checkpoint_failed", {{"error", std::string(st.message())}});
+      // now it copies next time. It answers (busy, frames in the WAL,
+      // frames copied).
+      bool behind = false;
+      auto r = checkpointer_->Query("PRAGMA wal_checkpoint(PASSIVE)");
+      if (!r.ok()) {
+        log::Warn("relay.checkpoint_failed", {{"error", std::string(r.status().message())}});
+      } else if (!r->empty()) {
+        int64_t frames = (*r)[0].Int(1), copied = (*r)[0].Int(2);
+        if (frames >= kWalRestartFrames) {
+          // Under steady writes the WAL would only grow: the log starts over
+          // only when a write begins with every frame copied. The writer
+          // copies the few frames added since this pass, between batches.
+          if (frames - copied <= kWalRestartFrames / 8) writer_->RequestWalRestart();
+          behind = true;
+        }
+      }
       lock.lock();
-      summarizer_cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; });
+      summarizer_cv_.wait_for(lock, std::chrono::milliseconds(behind ? 20 : 250), [this] { return stopping_; });
     }
   });
 }
@@ -179,7 +192,8 @@ absl::StatusOr<std::unique_ptr<Relay>> StartRelay(const Config& config, const st
   RETURN_IF_ERROR(db::Migrate(*db));
   ASSIGN_OR_RETURN(auto reader, store::OpenSqlite(path, sqlite));
   ASSIGN_OR_RETURN(auto checkpointer, store::OpenSqlite(path, sqlite));
-  RETURN_IF_ERROR(db->ExecuteScript("PRAGMA wal_autocheckpoint=0"));
+  RETURN_IF_ERROR(db->ExecuteScript(absl::StrCat("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=",
+                                                 Relay::kWalRestartFrames * 4096)));
   ASSIGN_OR_RETURN(auto sender, MakeCodeSender(config, data_dir, SystemClock::Real()));
   ASSIGN_OR_RETURN(auto relay, Relay::Create(std::move(db), std::move(reader), std::move(sender), options, metrics,
                                              SystemClock::Real(), SecureRandom::Instance()));

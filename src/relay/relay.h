@@ -79,6 +79,9 @@ class Relay {
 
   // Takes over WAL checkpoints with its own connection to the database.
   void StartCheckpointer(std::unique_ptr<store::Database> connection);
+  // The WAL is started over (and cut back to this size) once it holds this
+  // many frames: 32 MiB of 4 KiB pages.
+  static constexpr int64_t kWalRestartFrames = 8192;
 
   void RegisterRoutes(net::Router& router);
   void AttachTo(net::Server& server);
