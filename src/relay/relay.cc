@@ -120,9 +120,9 @@ absl::Status Relay::EnableFeed(const Config& config, const Clock& clock) {
   return absl::OkStatus();
 }
 
-void Relay::StartCheckpointer(std::unique_ptr<store::Database> connection) {
+void Relay::StartCheckpointer(std::unique_ptr<store::Database> connection, int64_t restart_frames) {
   checkpointer_ = std::move(connection);
-  checkpoint_thread_ = std::thread([this] {
+  checkpoint_thread_ = std::thread([this, restart_frames] {
     std::unique_lock lock(summarizer_mu_);
     while (!stopping_) {
       lock.unlock();
@@ -135,11 +135,12 @@ void Relay::StartCheckpointer(std::unique_ptr<store::Database> connection) {
         log::Warn("relay.checkpoint_failed", {{"error", std::string(r.status().message())}});
       } else if (!r->empty()) {
         int64_t frames = (*r)[0].Int(1), copied = (*r)[0].Int(2);
-        if (frames >= kWalRestartFrames) {
+        if (frames >= restart_frames) {
           // Under steady writes the WAL would only grow: the log starts over
           // only when a write begins with every frame copied. The writer
           // copies the few frames added since this pass, between batches.
-          if (frames - copied <= kWalRestartFrames / 8) writer_->RequestWalRestart();
+          // Past four times the size it copies whatever is left, however long.
+          if (frames - copied <= restart_frames / 8 || frames >= 4 * restart_frames) writer_->RequestWalRestart();
           behind = true;
         }
       }

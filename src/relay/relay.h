@@ -78,10 +78,10 @@ class Relay {
   absl::Status EnableFeed(const Config& config, const Clock& clock);
 
   // Takes over WAL checkpoints with its own connection to the database.
-  void StartCheckpointer(std::unique_ptr<store::Database> connection);
-  // The WAL is started over (and cut back to this size) once it holds this
-  // many frames: 32 MiB of 4 KiB pages.
-  static constexpr int64_t kWalRestartFrames = 8192;
+  // The WAL is started over once it holds `restart_frames` frames (and cut
+  // back to that size when the writer's journal_size_limit says so).
+  void StartCheckpointer(std::unique_ptr<store::Database> connection, int64_t restart_frames = kWalRestartFrames);
+  static constexpr int64_t kWalRestartFrames = 8192;  // 32 MiB of 4 KiB pages
 
   void RegisterRoutes(net::Router& router);
   void AttachTo(net::Server& server);

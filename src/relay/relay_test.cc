@@ -107,10 +107,11 @@ class RelayTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void Open() {
+  void Open(const std::string& pragmas = "") {
     std::string path = (dir_ / "messenger.db").string();
     auto db = store::OpenSqlite(path);
     ASSERT_TRUE(db.ok()) << db.status();
+    if (!pragmas.empty()) ASSERT_TRUE((*db)->ExecuteScript(pragmas).ok());
     ASSERT_TRUE(db::Migrate(**db).ok());
     auto reader = store::OpenSqlite(path);
     ASSERT_TRUE(reader.ok());
@@ -593,6 +594,36 @@ TEST_F(RelayTest, OnlyConnectionsThatAskForBatchesGetJoinedFrames) {
   auto joined = DecodeServerFrame(relay_->stream().Join(frames));
   ASSERT_TRUE(joined.ok());
   EXPECT_EQ(joined->batch().frames_size(), 2);
+}
+
+// Under steady writes the WAL would only grow (a checkpoint never finds
+// every frame copied when the next write begins); the relay starts it over.
+TEST_F(RelayTest, WalIsStartedOverUnderSteadyWrites) {
+  constexpr int64_t kFrames = 1024;  // 4 MiB
+  options_.send = RateLimit{1000000, absl::Milliseconds(1)};
+  relay_.reset();
+  Open(absl::StrCat("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=", kFrames * 4096));
+  auto checkpointer = store::OpenSqlite((dir_ / "messenger.db").string());
+  ASSERT_TRUE(checkpointer.ok());
+  relay_->StartCheckpointer(std::move(*checkpointer), kFrames);
+  Credentials alice = Register("+14155550123");
+  Register("+14155550199");
+  auto a = Connect(alice);
+  a->Next();
+  std::string ciphertext(2000, 'x');
+  uintmax_t largest = 0;
+  const auto wal = dir_ / "messenger.db-wal";
+  for (int i = 0; i < 5000; ++i) {  // ~10 MB of envelopes, one commit each
+    Submit(a, i, absl::StrCat("m", i), "+14155550199", ciphertext);
+    ASSERT_TRUE(a->Next().value().has_submit_result());
+    if (i % 100 == 0) largest = std::max(largest, std::filesystem::file_size(wal));
+  }
+  largest = std::max(largest, std::filesystem::file_size(wal));
+  // Every commit appends several 4 KiB frames: kept, they would pass 100 MB.
+  // Started over, the WAL holds what accrues between two checkpointer
+  // passes beyond 4 MiB.
+  EXPECT_LT(largest, 40u << 20) << "the WAL kept growing";
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 5000);
 }
 
 TEST_F(RelayTest, LimitsAnswerWithClearErrorsAndStoreNothing) {
