@@ -65,6 +65,16 @@ t a send $D "plain-a2d-after" >/dev/null
 t d2 --json inbox > d2.out
 assert_eq "$(count plain-a2d-after d2.out)" 1 "A reaches the new installation"
 
+# D reinstalls again; A, not having heard of it, sends with the session of
+# the installation before. The relay refuses that ciphertext as stale, A
+# fetches the new keys and encrypts anew: the new installation can read it.
+register d3 $D
+t a --json send $D "plain-a2d-stale" > a3.out
+assert_contains "$(cat a3.out)" '"event":"key-changed","id":"","peer":"'$D'"' "key change found on send"
+t d3 --json inbox > d3.out
+assert_eq "$(count plain-a2d-stale d3.out)" 1 "the re-encrypted message reaches the newest installation once"
+assert_contains "$(t a history $D)" "plain-a2d-stale" "A's history keeps the message"
+
 # Bad input: clear errors, nothing sent.
 rc=0; t a send "not a number" "x" 2>err.out || rc=$?
 assert_eq "$rc" 2 "invalid number exit code"

@@ -45,6 +45,8 @@ CREATE UNIQUE INDEX messages_dedup ON messages (peer, direction, message_id);
 CREATE TABLE seen_envelopes (server_id BIGINT PRIMARY KEY);
 )sql"},
     {2, "settings", "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"},
+    {3, "outbox registration ids",
+     "ALTER TABLE outbox ADD COLUMN registration_id INTEGER NOT NULL DEFAULT 0;"},
 };
 
 std::string Bytes(std::span<const uint8_t> b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
@@ -210,18 +212,20 @@ absl::StatusOr<IdentityRow> ClientStore::LoadIdentity(const std::string& peer) {
 absl::Status ClientStore::AddToOutbox(const OutboxRow& row) {
   return db_
       ->Execute(
-          "INSERT INTO outbox (client_message_id, recipient, device_id, type, ciphertext, seq) "
-          "VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox))",
-          {row.client_message_id, row.recipient, row.device_id, row.type, store::Value::Blob(row.ciphertext)})
+          "INSERT INTO outbox (client_message_id, recipient, device_id, type, ciphertext, registration_id, seq) "
+          "VALUES ($1, $2, $3, $4, $5, $6, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox))",
+          {row.client_message_id, row.recipient, row.device_id, row.type, store::Value::Blob(row.ciphertext),
+           static_cast<int64_t>(row.registration_id)})
       .status();
 }
 
 absl::StatusOr<std::vector<OutboxRow>> ClientStore::Outbox() {
-  ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT client_message_id, recipient, device_id, type, ciphertext "
-                                         "FROM outbox ORDER BY seq"));
+  ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT client_message_id, recipient, device_id, type, ciphertext, "
+                                         "registration_id FROM outbox ORDER BY seq"));
   std::vector<OutboxRow> out;
   for (const auto& r : rows) {
-    out.push_back({r.Text(0), r.Text(1), static_cast<uint32_t>(r.Int(2)), static_cast<int>(r.Int(3)), r.Bytes(4)});
+    out.push_back({r.Text(0), r.Text(1), static_cast<uint32_t>(r.Int(2)), static_cast<int>(r.Int(3)), r.Bytes(4),
+                   static_cast<uint32_t>(r.Int(5))});
   }
   return out;
 }
@@ -278,6 +282,14 @@ absl::StatusOr<std::vector<MessageRow>> ClientStore::Messages(const std::string&
   auto out = ToMessages(rows);
   std::reverse(out.begin(), out.end());
   return out;
+}
+
+absl::StatusOr<std::optional<MessageRow>> ClientStore::OutgoingMessage(const std::string& message_id) {
+  ASSIGN_OR_RETURN(auto rows, db_->Query(absl::StrCat(kMessageColumns, "WHERE direction = 'out' AND message_id = $1"),
+                                         {message_id}));
+  auto out = ToMessages(rows);
+  if (out.empty()) return std::nullopt;
+  return out.front();
 }
 
 absl::StatusOr<std::vector<MessageRow>> ClientStore::UnreadFrom(const std::string& peer) {

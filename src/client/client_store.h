@@ -36,6 +36,7 @@ struct OutboxRow {
   uint32_t device_id = 1;
   int type = 0;  // relay envelope type
   std::string ciphertext;
+  uint32_t registration_id = 0;  // the recipient's, from the session (0: unknown)
 };
 
 enum class Direction { kIncoming, kOutgoing };
@@ -100,6 +101,8 @@ class ClientStore {
   absl::StatusOr<int64_t> AddMessage(const MessageRow& row);
   absl::Status SetOutgoingStatus(const std::string& message_id, const std::string& status);
   absl::StatusOr<std::vector<MessageRow>> Messages(const std::string& peer, int limit);
+  // The outgoing message with this id, if any.
+  absl::StatusOr<std::optional<MessageRow>> OutgoingMessage(const std::string& message_id);
   // Incoming messages not yet marked read, oldest first.
   absl::StatusOr<std::vector<MessageRow>> UnreadFrom(const std::string& peer);
   absl::Status MarkIncomingRead(const std::string& peer);

@@ -271,7 +271,7 @@ class MessengerClient::Impl {
       RETURN_IF_ERROR(store_->AddToOutbox(
           {id, peer, device,
            ct.type == crypto::MessageType::kPreKey ? pb::ENVELOPE_TYPE_PREKEY_MESSAGE : pb::ENVELOPE_TYPE_SIGNAL_MESSAGE,
-           std::string(ct.bytes.begin(), ct.bytes.end())}));
+           std::string(ct.bytes.begin(), ct.bytes.end()), record->remote_registration_id()}));
       MessageRow m{0, peer, Direction::kOutgoing, id, text, t->sent_at_ms(), 0, "pending"};
       return store_->AddMessage(m).status();
     }));
@@ -287,7 +287,8 @@ class MessengerClient::Impl {
     for (const auto& id : ids) r->add_message_ids(id);
     ASSIGN_OR_RETURN(crypto::CiphertextMessage ct, crypto::Encrypt(record, Pad(content.SerializeAsString())));
     RETURN_IF_ERROR(store_->SaveSession(peer, device, record));
-    OutboxRow row{NewMessageId(), peer, device, pb::ENVELOPE_TYPE_RECEIPT, std::string(ct.bytes.begin(), ct.bytes.end())};
+    OutboxRow row{NewMessageId(), peer, device, pb::ENVELOPE_TYPE_RECEIPT, std::string(ct.bytes.begin(), ct.bytes.end()),
+                  record.remote_registration_id()};
     RETURN_IF_ERROR(store_->AddToOutbox(row));
     queued_.push_back(std::move(row));
     return absl::OkStatus();
@@ -337,7 +338,7 @@ class MessengerClient::Impl {
     uint64_t rid = next_request_id_++;
     in_flight_[rid] = {row.client_message_id, row.type == pb::ENVELOPE_TYPE_RECEIPT};
     ws_->Send(relay::EncodeSubmit(rid, row.client_message_id, relay::RecipientByNumber(row.recipient, row.device_id),
-                                  static_cast<pb::EnvelopeType>(row.type), row.ciphertext));
+                                  static_cast<pb::EnvelopeType>(row.type), row.ciphertext, row.registration_id));
   }
 
   // Submits every outbox row not already in flight (a full scan: at connect,
@@ -380,8 +381,9 @@ class MessengerClient::Impl {
         if (it != in_flight_.end()) in_flight_.erase(it);
         RETURN_IF_ERROR(store_->RemoveFromOutbox(r.client_message_id()));
         if (!receipt) {
-          RETURN_IF_ERROR(store_->SetOutgoingStatus(r.client_message_id(), "sent"));
-          on_event(Event{Event::Kind::kSent, "", r.client_message_id(), "", r.server_timestamp_ms(), ""});
+          const std::string id = MessageIdOf(r.client_message_id());
+          RETURN_IF_ERROR(store_->SetOutgoingStatus(id, "sent"));
+          on_event(Event{Event::Kind::kSent, "", id, "", r.server_timestamp_ms(), ""});
         }
         return absl::OkStatus();
       }
@@ -397,10 +399,14 @@ class MessengerClient::Impl {
           retry_later_ = true;  // stays in the outbox
           return absl::OkStatus();
         }
+        if (st.code() == absl::StatusCode::kFailedPrecondition) {
+          ASSIGN_OR_RETURN(bool resent, EncryptAnew(e.client_message_id(), on_event));
+          if (resent) return absl::OkStatus();
+        }
+        const std::string id = MessageIdOf(e.client_message_id());
         RETURN_IF_ERROR(store_->RemoveFromOutbox(e.client_message_id()));
-        RETURN_IF_ERROR(store_->SetOutgoingStatus(e.client_message_id(), "failed"));
-        on_event(Event{Event::Kind::kFailed, "", e.client_message_id(), "", NowMs(),
-                       absl::StrCat(e.code(), ": ", e.message())});
+        RETURN_IF_ERROR(store_->SetOutgoingStatus(id, "failed"));
+        on_event(Event{Event::Kind::kFailed, "", id, "", NowMs(), absl::StrCat(e.code(), ": ", e.message())});
         return absl::OkStatus();
       }
       case pb::ServerFrame::kDeliver:
@@ -411,6 +417,57 @@ class MessengerClient::Impl {
       default:
         return absl::OkStatus();
     }
+  }
+
+  // A message encrypted anew is submitted as "<message id>.r<attempt>": the
+  // relay remembers the first id as submitted-and-refused.
+  static std::string MessageIdOf(const std::string& client_message_id) {
+    size_t dot = client_message_id.rfind(".r");
+    return dot == std::string::npos ? client_message_id : client_message_id.substr(0, dot);
+  }
+
+  // The relay refused `client_message_id` as encrypted for an installation
+  // of the recipient that has since registered again. A text is encrypted
+  // anew for the new keys (a fresh session, a key-changed event) and
+  // submitted under a new id; a receipt is dropped (it acknowledged
+  // messages of the old installation). False if it gives up.
+  absl::StatusOr<bool> EncryptAnew(const std::string& client_message_id, const EventHandler& on_event) {
+    ASSIGN_OR_RETURN(auto rows, store_->Outbox());
+    auto row = std::find_if(rows.begin(), rows.end(),
+                            [&](const OutboxRow& r) { return r.client_message_id == client_message_id; });
+    if (row == rows.end()) return true;  // already handled
+    if (row->type == pb::ENVELOPE_TYPE_RECEIPT) {
+      RETURN_IF_ERROR(store_->RemoveFromOutbox(client_message_id));
+      return true;
+    }
+    const std::string id = MessageIdOf(client_message_id);
+    int attempt = 1;
+    if (id != client_message_id) attempt = std::atoi(client_message_id.c_str() + id.size() + 2) + 1;
+    ASSIGN_OR_RETURN(std::optional<MessageRow> message, store_->OutgoingMessage(id));
+    if (!message || attempt > 3) return false;
+    ASSIGN_OR_RETURN(FetchedBundle fetched, FetchBundle(row->recipient));
+    ASSIGN_OR_RETURN(bool changed, store_->SaveIdentity(row->recipient, fetched.bundle.identity_key, NowMs()));
+    if (changed) on_event(Event{Event::Kind::kKeyChanged, row->recipient, "", "", NowMs(), ""});
+    ASSIGN_OR_RETURN(crypto::SessionRecord record,
+                     crypto::InitiateSession(account_->identity, fetched.bundle, random_));
+    cpb::Content content;
+    auto* t = content.mutable_text();
+    t->set_id(id);
+    t->set_body(message->body);
+    t->set_sent_at_ms(message->sent_at_ms);
+    ASSIGN_OR_RETURN(crypto::CiphertextMessage ct, crypto::Encrypt(record, Pad(content.SerializeAsString())));
+    OutboxRow fresh{absl::StrCat(id, ".r", attempt), row->recipient, fetched.bundle.device_id,
+                    ct.type == crypto::MessageType::kPreKey ? pb::ENVELOPE_TYPE_PREKEY_MESSAGE
+                                                            : pb::ENVELOPE_TYPE_SIGNAL_MESSAGE,
+                    std::string(ct.bytes.begin(), ct.bytes.end()), record.remote_registration_id()};
+    RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
+      RETURN_IF_ERROR(store_->DeleteSessions(row->recipient));
+      RETURN_IF_ERROR(store_->SaveSession(row->recipient, fresh.device_id, record));
+      RETURN_IF_ERROR(store_->RemoveFromOutbox(client_message_id));
+      return store_->AddToOutbox(fresh);
+    }));
+    Submit(fresh);
+    return true;
   }
 
   void Ack(uint64_t server_id) { ws_->Send(relay::EncodeAck(std::span<const uint64_t>(&server_id, 1))); }

@@ -78,7 +78,7 @@ absl::Status AccountService::LoadDirectory() {
   RETURN_IF_ERROR(db::ForEachDevice(db_, [&](db::DeviceRow d) {
     PasswordHash hash{};
     std::copy_n(d.password_hash.begin(), std::min(d.password_hash.size(), hash.size()), hash.begin());
-    directory_.PutDevice(d.account_id, d.number, d.device_id, hash);
+    directory_.PutDevice(d.account_id, d.number, d.device_id, hash, d.registration_id);
   }));
   ASSIGN_OR_RETURN(auto depths, db::QueueDepths(db_));
   for (const auto& q : depths) directory_.SetQueueDepth(q.account_id, q.device_id, q.depth);
@@ -183,7 +183,7 @@ absl::StatusOr<AccountService::Registered> AccountService::Verify(const VerifyRe
     db::DeviceRow device{out.credentials.account_id, e164, kPrimaryDeviceId, hash_bytes, req.registration_id};
     return db::InsertDevice(tx, device, now_ms);
   }));
-  directory_.PutDevice(out.credentials.account_id, e164, kPrimaryDeviceId, hash);
+  directory_.PutDevice(out.credentials.account_id, e164, kPrimaryDeviceId, hash, req.registration_id);
   if (out.reregistered) disconnect_(out.credentials.account_id, "the number was registered again");
   log::Info("relay.registered", {{"account", out.credentials.account_id}, {"reregistered", out.reregistered}});
   return out;

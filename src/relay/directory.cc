@@ -13,7 +13,7 @@ PasswordHash HashPassword(std::string_view password) {
 }
 
 void Directory::PutDevice(uint64_t account_id, const std::string& number, uint32_t device_id,
-                          const PasswordHash& hash) {
+                          const PasswordHash& hash, uint32_t registration_id) {
   std::lock_guard lock(mu_);
   Account& a = accounts_[account_id];
   if (a.number != number) {
@@ -23,6 +23,7 @@ void Directory::PutDevice(uint64_t account_id, const std::string& number, uint32
   }
   Device& d = a.devices[device_id];
   d.password_hash = hash;
+  d.registration_id = registration_id;
 }
 
 void Directory::ClearDevices(uint64_t account_id) {
@@ -57,6 +58,15 @@ bool Directory::HasDevice(uint64_t account_id, uint32_t device_id) const {
   std::lock_guard lock(mu_);
   auto it = accounts_.find(account_id);
   return it != accounts_.end() && it->second.devices.count(device_id) > 0;
+}
+
+std::optional<uint32_t> Directory::RegistrationIdOf(uint64_t account_id, uint32_t device_id) const {
+  std::lock_guard lock(mu_);
+  auto it = accounts_.find(account_id);
+  if (it == accounts_.end()) return std::nullopt;
+  auto d = it->second.devices.find(device_id);
+  if (d == it->second.devices.end()) return std::nullopt;
+  return d->second.registration_id;
 }
 
 size_t Directory::account_count() const {

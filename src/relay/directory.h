@@ -28,7 +28,8 @@ PasswordHash HashPassword(std::string_view password);
 
 class Directory {
  public:
-  void PutDevice(uint64_t account_id, const std::string& number, uint32_t device_id, const PasswordHash& hash);
+  void PutDevice(uint64_t account_id, const std::string& number, uint32_t device_id, const PasswordHash& hash,
+                 uint32_t registration_id);
   // Forgets the account's devices (and their queues) but keeps the number.
   void ClearDevices(uint64_t account_id);
   void RemoveAccount(uint64_t account_id);
@@ -36,6 +37,9 @@ class Directory {
   std::optional<uint64_t> AccountForNumber(const std::string& e164) const;
   std::optional<std::string> NumberOf(uint64_t account_id) const;
   bool HasDevice(uint64_t account_id, uint32_t device_id) const;
+  // The device's registration id (it changes when the number re-registers);
+  // nullopt if there is no such device.
+  std::optional<uint32_t> RegistrationIdOf(uint64_t account_id, uint32_t device_id) const;
   size_t account_count() const;
 
   // Unauthenticated ("invalid credentials") unless the device exists and the
@@ -53,6 +57,7 @@ class Directory {
  private:
   struct Device {
     PasswordHash password_hash{};
+    uint32_t registration_id = 0;
     int64_t queue_depth = 0;
   };
   struct Account {

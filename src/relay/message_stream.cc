@@ -273,6 +273,11 @@ void MessageStream::HandleSubmit(const std::shared_ptr<DeviceSession>& session,
   }
   auto recipient = ResolveRecipient(*session, submit.recipient());
   if (!recipient.ok()) return reject(recipient.status());
+  if (submit.destination_registration_id() != 0 &&
+      directory_.RegistrationIdOf(recipient->first, recipient->second) != submit.destination_registration_id()) {
+    return reject(absl::FailedPreconditionError(
+        "stale session: the recipient registered again since this was encrypted; fetch its keys and encrypt anew"));
+  }
   if (!directory_.ReserveQueueSlot(recipient->first, recipient->second, options_.max_queue_depth)) {
     return reject(absl::ResourceExhaustedError(absl::StrCat(
         "the recipient's queue is full (", options_.max_queue_depth, " envelopes wait for delivery); retry later")));

@@ -186,7 +186,7 @@ absl::Status ValidateAck(const pb::Ack& ack) {
 }
 
 std::string EncodeSubmit(uint64_t request_id, std::string_view client_message_id, const pb::Recipient& recipient,
-                         pb::EnvelopeType type, std::string_view ciphertext) {
+                         pb::EnvelopeType type, std::string_view ciphertext, uint32_t destination_registration_id) {
   pb::ClientFrame frame;
   frame.set_request_id(request_id);
   pb::SubmitEnvelope* s = frame.mutable_submit();
@@ -194,6 +194,7 @@ std::string EncodeSubmit(uint64_t request_id, std::string_view client_message_id
   *s->mutable_recipient() = recipient;
   s->set_type(type);
   s->set_ciphertext(std::string(ciphertext));
+  s->set_destination_registration_id(destination_registration_id);
   return Serialize(frame);
 }
 

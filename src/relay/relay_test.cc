@@ -626,6 +626,33 @@ TEST_F(RelayTest, WalIsStartedOverUnderSteadyWrites) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 5000);
 }
 
+// A ciphertext for an installation that has since registered again is
+// refused (the new one cannot read it), and nothing is stored.
+TEST_F(RelayTest, SubmitsForAReplacedInstallationAreRefusedAsStale) {
+  Credentials alice = Register("+14155550123");
+  Credentials bob = Register("+14155550199");  // registration id 42 (see Register)
+  auto a = Connect(alice);
+  a->Next();
+  auto submit = [&](uint64_t rid, const std::string& cmid, uint32_t registration_id) {
+    relay_->stream().OnMessage(a,
+                               EncodeSubmit(rid, cmid, RecipientByNumber("+14155550199"),
+                                            pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, "c", registration_id),
+                               true);
+    return a->Next().value();
+  };
+  EXPECT_TRUE(submit(1, "m1", 42).has_submit_result());
+  EXPECT_TRUE(submit(2, "m2", 0).has_submit_result());  // unchecked
+  auto stale = submit(3, "m3", 41);
+  ASSERT_TRUE(stale.has_error()) << stale.DebugString();
+  EXPECT_EQ(stale.error().code(), ErrorCodeName(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(stale.error().client_message_id(), "m3");
+  EXPECT_NE(stale.error().message().find("registered again"), std::string::npos);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 2);
+  EXPECT_EQ(relay_->directory().QueueDepth(bob.account_id, 1), 2);
+  // The id was not used up: the same id goes through once encrypted anew.
+  EXPECT_FALSE(submit(4, "m3", 42).submit_result().duplicate());
+}
+
 TEST_F(RelayTest, LimitsAnswerWithClearErrorsAndStoreNothing) {
   options_.stream.max_queue_depth = 2;
   options_.send = RateLimit{5, absl::Seconds(1)};
