@@ -98,11 +98,22 @@ uint64_t EnvelopeWriter::envelopes_committed() const { return envelopes_.load();
 void EnvelopeWriter::Run() {
   std::vector<Op> taken;
   std::vector<Op> batch;
+  const auto gap = absl::ToChronoNanoseconds(options_.commit_gap);
+  auto last_start = std::chrono::steady_clock::now() - gap;
   for (;;) {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) break;
+      if (gap.count() > 0 && !stopping_) {
+        auto due = last_start + gap;
+        if (std::chrono::steady_clock::now() < due) {
+          lock.unlock();
+          std::this_thread::sleep_until(due);
+          lock.lock();
+        }
+      }
+      last_start = std::chrono::steady_clock::now();
       size_t n = std::min(queue_.size(), options_.max_batch);
       taken.clear();
       for (size_t i = 0; i < n; ++i) {

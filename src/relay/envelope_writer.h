@@ -49,6 +49,10 @@ class EnvelopeWriter {
  public:
   struct Options {
     size_t max_batch = 4096;  // operations per transaction
+    // Least time from the start of one commit to the start of the next:
+    // more operations share each fsync and each connection's answers are
+    // likelier to share a message, for up to this much more latency.
+    absl::Duration commit_gap = absl::ZeroDuration();
     // How long a client message id is remembered for de-duplication.
     absl::Duration dedup_retention = absl::Hours(24 * 30);
     absl::Duration prune_interval = absl::Hours(1);

@@ -41,16 +41,8 @@ bool HasRoom(const DeviceSession& s, const MessageStream::Options& o) {
 }
 
 std::string DeliverFrame(const db::EnvelopeRow& e) {
-  pb::Envelope env;
-  env.set_server_id(e.server_id);
-  env.set_sender_account_id(e.sender_account);
-  env.set_sender_device_id(e.sender_device);
-  env.set_sender_number(e.sender_number);
-  env.set_server_timestamp_ms(e.server_ts_ms);
-  env.set_type(static_cast<pb::EnvelopeType>(e.type));
-  env.set_ciphertext(e.ciphertext);
-  env.set_destination_device_id(e.recipient_device);
-  return EncodeDeliver(env);
+  return EncodeDeliver(EnvelopeFields{e.server_id, e.sender_account, e.sender_device, e.sender_number, e.server_ts_ms,
+                                      e.type, e.ciphertext, e.recipient_device});
 }
 
 // Sends one envelope on a session whose mutex the caller holds.

@@ -85,6 +85,18 @@ std::string EncodeSubmitResult(uint64_t request_id, std::string_view client_mess
 std::string EncodeError(uint64_t request_id, std::string_view client_message_id,
                         const absl::Status& status);
 std::string EncodeDeliver(const pb::Envelope& envelope);
+// The same bytes, without building messages (the relay's hot path).
+struct EnvelopeFields {
+  uint64_t server_id = 0;
+  uint64_t sender_account_id = 0;
+  uint32_t sender_device_id = 0;
+  std::string_view sender_number;
+  int64_t server_timestamp_ms = 0;
+  int type = 0;
+  std::string_view ciphertext;
+  uint32_t destination_device_id = 0;
+};
+std::string EncodeDeliver(const EnvelopeFields& envelope);
 std::string EncodeQueueEmpty();
 
 // A client message id that begins with the time: 12 lowercase hex digits of

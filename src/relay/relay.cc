@@ -46,6 +46,9 @@ absl::StatusOr<RelayOptions> RelayOptions::FromConfig(const Config& config) {
     return absl::InvalidArgumentError(
         "relay.max_queue_depth, relay.batch_max and relay.dedup_retention_hours must be positive");
   }
+  ASSIGN_OR_RETURN(int64_t gap, config.GetInt("relay.commit_gap_us", 0));
+  if (gap < 0 || gap > 100000) return absl::InvalidArgumentError("relay.commit_gap_us must be between 0 and 100000");
+  o.writer.commit_gap = absl::Microseconds(gap);
   o.writer.max_batch = static_cast<size_t>(batch);
   o.writer.dedup_retention = absl::Hours(retention);
   RETURN_IF_ERROR(ReadLimit(config, "send", &o.send));

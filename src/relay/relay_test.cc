@@ -241,6 +241,41 @@ TEST(ProtocolTest, JoinedFramesAreBatchesOfTheSameFrames) {
   EXPECT_EQ(JoinClientFrames(client).size(), JoinedFrameBytes(inner));
 }
 
+// The hand-written encoders produce exactly protobuf's bytes.
+TEST(ProtocolTest, HandWrittenEncodersMatchProtobuf) {
+  for (int64_t ts : {int64_t{0}, int64_t{1795949531116}, int64_t{-1}}) {
+    for (uint64_t id : {uint64_t{0}, uint64_t{1}, uint64_t{300}, ~uint64_t{0}}) {
+      for (bool dup : {false, true}) {
+        for (std::string cmid : {std::string(), std::string("018c0a1b2c3d-ab"), std::string(64, 'x')}) {
+          pb::ServerFrame frame;
+          frame.set_request_id(id);
+          auto* r = frame.mutable_submit_result();
+          r->set_client_message_id(cmid);
+          r->set_server_id(id / 3);
+          r->set_server_timestamp_ms(ts);
+          r->set_duplicate(dup);
+          EXPECT_EQ(EncodeSubmitResult(id, cmid, id / 3, ts, dup), frame.SerializeAsString());
+        }
+      }
+      for (size_t size : {size_t{0}, size_t{1}, size_t{127}, size_t{128}, size_t{70000}}) {
+        pb::Envelope env;
+        env.set_server_id(id);
+        env.set_sender_account_id(id / 7);
+        env.set_sender_device_id(static_cast<uint32_t>(id % 5));
+        env.set_sender_number(size ? "+14155550123" : "");
+        env.set_server_timestamp_ms(ts);
+        env.set_type(size % 2 ? pb::ENVELOPE_TYPE_RECEIPT : pb::ENVELOPE_TYPE_SIGNAL_MESSAGE);
+        env.set_ciphertext(std::string(size, 'c'));
+        env.set_destination_device_id(static_cast<uint32_t>(id % 3));
+        EnvelopeFields fields{env.server_id(),     env.sender_account_id(), env.sender_device_id(),
+                              env.sender_number(), env.server_timestamp_ms(), env.type(),
+                              env.ciphertext(),    env.destination_device_id()};
+        EXPECT_EQ(EncodeDeliver(fields), EncodeDeliver(env));
+      }
+    }
+  }
+}
+
 TEST(ProtocolTest, BatchesThatAreEmptyTooLongOrNestedAreRefused) {
   EXPECT_EQ(DecodeClientFrame(JoinClientFrames({})).status().code(), absl::StatusCode::kInvalidArgument);
   std::string ack = EncodeAck(std::vector<uint64_t>{1});
