@@ -598,10 +598,17 @@ int Run(const Flags& flags) {
   while (Clock::now() - start < std::chrono::seconds(flags.seconds)) {
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     uint64_t due = static_cast<uint64_t>(elapsed * rate);
+    // The submits due now start from the clients' thread: one wake-up.
+    std::vector<LoadClient*> now_due;
     while (sent < due) {
-      clients[next_client]->SubmitOne();
+      now_due.push_back(clients[next_client].get());
       next_client = (next_client + 1) % clients.size();
       ++sent;
+    }
+    if (!now_due.empty()) {
+      runtime.Post([now_due = std::move(now_due)] {
+        for (LoadClient* c : now_due) c->SubmitOne();
+      });
     }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }

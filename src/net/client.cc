@@ -119,6 +119,7 @@ class ClientRuntime::Impl {
 
 ClientRuntime::ClientRuntime(int threads) : impl_(std::make_unique<Impl>(threads)) {}
 ClientRuntime::~ClientRuntime() = default;
+void ClientRuntime::Post(std::function<void()> fn) { asio::post(impl_->ioc(), std::move(fn)); }
 
 // ---- HTTP ----
 

@@ -29,6 +29,10 @@ class ClientRuntime {
   ClientRuntime(const ClientRuntime&) = delete;
   ClientRuntime& operator=(const ClientRuntime&) = delete;
 
+  // Runs `fn` on one of the runtime's threads (e.g. to start many sends
+  // with one wake-up instead of one per send).
+  void Post(std::function<void()> fn);
+
   class Impl;
   Impl& impl() { return *impl_; }
 
