@@ -183,10 +183,8 @@ void EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
         if (e.type != pb::ENVELOPE_TYPE_RECEIPT) ++usage[e.sender_account].second;
       } else if (auto* a = std::get_if<AckOp>(&op)) {
         int64_t& deleted = acked[{a->account_id, a->device_id}];
-        for (uint64_t id : a->server_ids) {
-          ASSIGN_OR_RETURN(int64_t n, db::DeleteEnvelope(tx, a->account_id, a->device_id, id));
-          deleted += n;
-        }
+        ASSIGN_OR_RETURN(int64_t n, db::DeleteEnvelopes(tx, a->account_id, a->device_id, a->server_ids));
+        deleted += n;
       } else if (auto* sess = std::get_if<SessionOp>(&op)) {
         ++usage[sess->account_id].first;
       }

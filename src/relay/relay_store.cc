@@ -315,6 +315,26 @@ absl::StatusOr<int64_t> DeleteEnvelope(Database& db, uint64_t account_id, uint32
                     {Int(server_id), Int(account_id), device_id});
 }
 
+absl::StatusOr<int64_t> DeleteEnvelopes(Database& db, uint64_t account_id, uint32_t device_id,
+                                        std::span<const uint64_t> server_ids) {
+  // One statement text for every chunk (short chunks repeat their last id),
+  // so it is prepared once.
+  constexpr size_t kChunk = 32;
+  static const std::string sql = [] {
+    std::string s = "DELETE FROM envelopes WHERE recipient_account = $1 AND recipient_device = $2 AND server_id IN (";
+    for (size_t i = 0; i < kChunk; ++i) absl::StrAppend(&s, i ? ", $" : "$", i + 3);
+    return s + ")";
+  }();
+  int64_t deleted = 0;
+  for (size_t start = 0; start < server_ids.size(); start += kChunk) {
+    Params params = {Int(account_id), device_id};
+    for (size_t i = 0; i < kChunk; ++i) params.push_back(Int(server_ids[std::min(start + i, server_ids.size() - 1)]));
+    ASSIGN_OR_RETURN(int64_t n, db.Execute(sql, params));
+    deleted += n;
+  }
+  return deleted;
+}
+
 absl::StatusOr<std::vector<EnvelopeRow>> FetchEnvelopes(Database& db, uint64_t account_id, uint32_t device_id,
                                                         uint64_t after, int limit) {
   ASSIGN_OR_RETURN(auto rows, db.Query("SELECT server_id, sender_account, sender_device, sender_number, "

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,10 @@ struct EnvelopeRow {
 absl::Status InsertEnvelope(Database& db, const EnvelopeRow& e);
 // Deletes one envelope if it is queued for that device; returns rows deleted.
 absl::StatusOr<int64_t> DeleteEnvelope(Database& db, uint64_t account_id, uint32_t device_id, uint64_t server_id);
+// Deletes those of `server_ids` queued for the device, 32 per statement;
+// returns how many rows went.
+absl::StatusOr<int64_t> DeleteEnvelopes(Database& db, uint64_t account_id, uint32_t device_id,
+                                        std::span<const uint64_t> server_ids);
 // Envelopes for the device with server_id > after, oldest first.
 absl::StatusOr<std::vector<EnvelopeRow>> FetchEnvelopes(Database& db, uint64_t account_id, uint32_t device_id,
                                                         uint64_t after, int limit);
