@@ -26,6 +26,10 @@ EnvelopeWriter::EnvelopeWriter(store::Database& db, Directory& directory, const 
       batch_ops_(metrics.GetHistogram("tandem_relay_batch_operations",
                                       "Operations (submits, acks, session counts) per group commit", {},
                                       {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096})),
+      wal_restart_seconds_(metrics.GetHistogram("tandem_relay_wal_restart_seconds",
+                                                "Time the writer spent copying the last WAL frames before "
+                                                "starting the log over",
+                                                {}, {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1})),
       commit_seconds_(metrics.GetHistogram("tandem_relay_commit_seconds",
                                            "Time to write and fsync one group commit", {},
                                            {0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
@@ -136,9 +140,11 @@ void EnvelopeWriter::Run() {
     if (!batch.empty()) CommitBatch(batch);
     MaybePrune();
     if (wal_restart_.exchange(false, std::memory_order_relaxed)) {
+      const auto started = std::chrono::steady_clock::now();
       if (absl::Status st = db_.ExecuteScript("PRAGMA wal_checkpoint(PASSIVE)"); !st.ok()) {
         log::Warn("relay.checkpoint_failed", {{"error", std::string(st.message())}});
       }
+      wal_restart_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     }
   }
 }

@@ -128,6 +128,7 @@ class EnvelopeWriter {
   const Options options_;
   OnCommitted on_committed_;
   net::Histogram& batch_ops_;
+  net::Histogram& wal_restart_seconds_;
   net::Histogram& commit_seconds_;
 
   std::mutex mu_;
