@@ -566,10 +566,16 @@ int Run(const Flags& flags) {
   }
   WaitFor([&] { return std::all_of(clients.begin(), clients.end(), [](auto& c) { return c->ready(); }); }, 30);
   std::atomic<bool> flushing{true};
+  // Acks go out in 32s as envelopes arrive; what is left is flushed every
+  // 100 ms per client, the clients spread over the interval (a flush of
+  // every client at once would be a burst no real population makes).
   std::thread flusher([&] {
+    const auto step = std::chrono::microseconds(100000 / std::max<size_t>(1, clients.size()));
     while (flushing) {
-      for (auto& c : clients) c->FlushAcks();
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      for (auto& c : clients) {
+        c->FlushAcks();
+        std::this_thread::sleep_for(step);
+      }
     }
   });
   for (auto& c : clients) c->StartClosedLoop(flags.window, &peers, &filler);
