@@ -10,6 +10,7 @@
 //   relay.max_queue_depth            10000 envelopes per device
 //   relay.directory_daily_budget     2000 new numbers per account per day
 //   relay.batch_max                  4096 operations per commit
+//   relay.commit_gap_us              0 µs between commit starts, at least
 //   relay.dedup_retention_hours      720
 //   relay.limits.<name>.burst / .interval_ms   token buckets; names:
 //     send (per sending device; 500 burst, one per 10 ms = 100/s),
