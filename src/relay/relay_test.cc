@@ -688,6 +688,24 @@ TEST_F(RelayTest, SubmitsForAReplacedInstallationAreRefusedAsStale) {
   EXPECT_FALSE(submit(4, "m3", 42).submit_result().duplicate());
 }
 
+// With a commit gap, commits start at least that far apart: one submit at
+// a time (each waiting for its answer) takes a gap per commit.
+TEST_F(RelayTest, CommitGapSpacesCommits) {
+  options_.writer.commit_gap = absl::Milliseconds(50);
+  relay_.reset();
+  Open();
+  Credentials alice = Register("+14155550123");
+  Register("+14155550199");
+  auto a = Connect(alice);
+  a->Next();
+  auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) {
+    Submit(a, i, absl::StrCat("m", i), "+14155550199", "c");
+    ASSERT_TRUE(a->Next().value().has_submit_result());
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(190));
+}
+
 TEST_F(RelayTest, LimitsAnswerWithClearErrorsAndStoreNothing) {
   options_.stream.max_queue_depth = 2;
   options_.send = RateLimit{5, absl::Seconds(1)};
