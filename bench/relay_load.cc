@@ -68,6 +68,41 @@ struct Flags {
   std::string work;
 };
 
+// CPU time (user + system) of a process in seconds, from /proc/<pid>/stat.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t paren = all.rfind(')');  // the name may hold spaces
+  if (paren == std::string::npos) return 0;
+  std::istringstream fields(all.substr(paren + 2));
+  std::string f;
+  uint64_t utime = 0, stime = 0;
+  for (int i = 3; fields >> f; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::stoull(f);
+    if (i == 15) {
+      stime = std::stoull(f);
+      break;
+    }
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Summed over a process's threads: nanoseconds on a CPU and waiting in the
+// run queue for one (/proc/<pid>/task/*/schedstat).
+std::pair<uint64_t, uint64_t> SchedNs(pid_t pid) {
+  uint64_t run = 0, wait = 0;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/task"), ec)) {
+    std::ifstream in(task.path() / "schedstat");
+    uint64_t r = 0, w = 0;
+    if (in >> r >> w) {
+      run += r;
+      wait += w;
+    }
+  }
+  return {run, wait};
+}
+
 int64_t RssKiB(pid_t pid) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
@@ -601,6 +636,8 @@ int Run(const Flags& flags) {
   auto start = Clock::now();
   size_t next_client = 0;
   uint64_t s0 = stats.delivered.load();
+  const double server_cpu0 = CpuSeconds(server.pid()), own_cpu0 = CpuSeconds(getpid());
+  const auto sched0 = SchedNs(server.pid());
   while (Clock::now() - start < std::chrono::seconds(flags.seconds)) {
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     uint64_t due = static_cast<uint64_t>(elapsed * rate);
@@ -618,6 +655,8 @@ int Run(const Flags& flags) {
     }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
+  const double server_cpu = CpuSeconds(server.pid()) - server_cpu0, own_cpu = CpuSeconds(getpid()) - own_cpu0;
+  const auto sched1 = SchedNs(server.pid());
   WaitFor([&] { return stats.delivered.load() - s0 >= sent; }, 30);
   stats.record_latency = false;
   std::printf("latency at %d envelopes/s (%llu sent): p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms\n", rate,
@@ -625,6 +664,13 @@ int Run(const Flags& flags) {
               stats.latency.Percentile(0.999));
   std::printf("  of which submit -> SubmitResult at the sender: p50 %.2f ms, p99 %.2f ms\n",
               stats.result_latency.Percentile(0.5), stats.result_latency.Percentile(0.99));
+  std::printf("  CPU per envelope: tandemd %.1f us, load generator %.1f us (%.0f%% of 2 cores in all)\n",
+              server_cpu / static_cast<double>(std::max<uint64_t>(sent, 1)) * 1e6,
+              own_cpu / static_cast<double>(std::max<uint64_t>(sent, 1)) * 1e6,
+              (server_cpu + own_cpu) / flags.seconds / 2 * 100);
+  std::printf("  tandemd's threads waited for a CPU %.0f%% as long as they ran\n",
+              100.0 * static_cast<double>(sched1.second - sched0.second) /
+                  static_cast<double>(std::max<uint64_t>(1, sched1.first - sched0.first)));
   flushing = false;
   flusher.join();
   for (auto& c : clients) c->Close();
