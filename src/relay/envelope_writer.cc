@@ -12,7 +12,11 @@
 namespace tandem::relay {
 namespace {
 
+// relay_meta holds the first server id not yet reserved. Ids are reserved
+// in blocks, so the row is written once per block rather than per commit;
+// a restart continues after the block (skipping what it did not use).
 constexpr char kNextServerIdKey[] = "next_server_id";
+constexpr uint64_t kServerIdBlock = 1 << 16;
 
 }  // namespace
 
@@ -43,6 +47,7 @@ absl::Status EnvelopeWriter::Start() {
   ASSIGN_OR_RETURN(int64_t stored_next, db::GetMeta(db_, kNextServerIdKey, 1));
   ASSIGN_OR_RETURN(uint64_t max_id, db::MaxServerId(db_));
   next_server_id_ = std::max<uint64_t>(static_cast<uint64_t>(stored_next), max_id + 1);
+  reserved_until_ = next_server_id_;
   std::lock_guard lock(mu_);
   started_ = true;
   stopping_ = false;
@@ -162,10 +167,12 @@ void EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
   int64_t now_ms = absl::ToUnixMillis(now);
   std::string day = DayOf(now);
   uint64_t next_id = next_server_id_;
+  uint64_t reserving = 0;
   const auto started = std::chrono::steady_clock::now();
 
   absl::Status st = db_.InTransaction([&](store::Database& tx) -> absl::Status {
     results.clear();
+    reserving = 0;
     acked.clear();
     usage.clear();
     next_id = next_server_id_;
@@ -198,11 +205,13 @@ void EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
     for (const auto& [account, counts] : usage) {
       RETURN_IF_ERROR(db::AddUsage(tx, account, day, counts.first, counts.second));
     }
-    if (next_id != next_server_id_) {
-      RETURN_IF_ERROR(db::SetMeta(tx, kNextServerIdKey, static_cast<int64_t>(next_id)));
+    if (next_id > reserved_until_) {
+      reserving = next_id + kServerIdBlock;
+      RETURN_IF_ERROR(db::SetMeta(tx, kNextServerIdKey, static_cast<int64_t>(reserving)));
     }
     return absl::OkStatus();
   });
+  if (st.ok() && reserving > 0) reserved_until_ = reserving;
   commit_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   batch_ops_.Observe(static_cast<double>(batch.size()));
   // Ids handed out in a failed transaction are skipped, never reused.

@@ -140,6 +140,7 @@ class EnvelopeWriter {
 
   // Writer-thread state.
   uint64_t next_server_id_ = 1;
+  uint64_t reserved_until_ = 1;  // ids below this are covered by relay_meta
   absl::Time last_prune_ = absl::InfinitePast();
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> envelopes_{0};
