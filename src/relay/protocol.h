@@ -62,8 +62,6 @@ std::vector<const pb::ServerFrame*> FramesOf(const pb::ServerFrame& frame);
 // frames and within the stream's 1 MiB message limit.
 std::string JoinServerFrames(std::span<const std::string> frames);
 std::string JoinClientFrames(std::span<const std::string> frames);
-// What one frame of `frame_bytes` adds to a joined batch.
-size_t JoinedFrameBytes(size_t frame_bytes);
 
 // Checks a submit's fields. InvalidArgument for a missing or over-long
 // client_message_id, a missing recipient or an unknown type; OutOfRange for

@@ -310,11 +310,6 @@ absl::Status InsertEnvelope(Database& db, const EnvelopeRow& e) {
       .status();
 }
 
-absl::StatusOr<int64_t> DeleteEnvelope(Database& db, uint64_t account_id, uint32_t device_id, uint64_t server_id) {
-  return db.Execute("DELETE FROM envelopes WHERE server_id = $1 AND recipient_account = $2 AND recipient_device = $3",
-                    {Int(server_id), Int(account_id), device_id});
-}
-
 absl::StatusOr<int64_t> DeleteEnvelopes(Database& db, uint64_t account_id, uint32_t device_id,
                                         std::span<const uint64_t> server_ids) {
   // One statement text for every chunk (short chunks repeat their last id),

@@ -112,7 +112,6 @@ struct EnvelopeRow {
 };
 absl::Status InsertEnvelope(Database& db, const EnvelopeRow& e);
 // Deletes one envelope if it is queued for that device; returns rows deleted.
-absl::StatusOr<int64_t> DeleteEnvelope(Database& db, uint64_t account_id, uint32_t device_id, uint64_t server_id);
 // Deletes those of `server_ids` queued for the device, 32 per statement;
 // returns how many rows went.
 absl::StatusOr<int64_t> DeleteEnvelopes(Database& db, uint64_t account_id, uint32_t device_id,
