@@ -219,15 +219,33 @@ absl::Status ClientStore::AddToOutbox(const OutboxRow& row) {
       .status();
 }
 
-absl::StatusOr<std::vector<OutboxRow>> ClientStore::Outbox() {
-  ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT client_message_id, recipient, device_id, type, ciphertext, "
-                                         "registration_id FROM outbox ORDER BY seq"));
+namespace {
+
+constexpr char kOutboxColumns[] =
+    "SELECT client_message_id, recipient, device_id, type, ciphertext, registration_id FROM outbox ";
+
+std::vector<OutboxRow> ToOutboxRows(const std::vector<store::Row>& rows) {
   std::vector<OutboxRow> out;
   for (const auto& r : rows) {
     out.push_back({r.Text(0), r.Text(1), static_cast<uint32_t>(r.Int(2)), static_cast<int>(r.Int(3)), r.Bytes(4),
                    static_cast<uint32_t>(r.Int(5))});
   }
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<OutboxRow>> ClientStore::Outbox() {
+  ASSIGN_OR_RETURN(auto rows, db_->Query(absl::StrCat(kOutboxColumns, "ORDER BY seq")));
+  return ToOutboxRows(rows);
+}
+
+absl::StatusOr<std::optional<OutboxRow>> ClientStore::OutboxEntry(const std::string& client_message_id) {
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query(absl::StrCat(kOutboxColumns, "WHERE client_message_id = $1"), {client_message_id}));
+  auto out = ToOutboxRows(rows);
+  if (out.empty()) return std::nullopt;
+  return std::move(out.front());
 }
 
 absl::Status ClientStore::RemoveFromOutbox(const std::string& client_message_id) {

@@ -95,6 +95,7 @@ class ClientStore {
   // Outbox.
   absl::Status AddToOutbox(const OutboxRow& row);
   absl::StatusOr<std::vector<OutboxRow>> Outbox();
+  absl::StatusOr<std::optional<OutboxRow>> OutboxEntry(const std::string& client_message_id);
   absl::Status RemoveFromOutbox(const std::string& client_message_id);
 
   // History.

@@ -250,32 +250,45 @@ class MessengerClient::Impl {
     if (peer == account_->number) return absl::InvalidArgumentError("sending to yourself is not supported");
     uint32_t device = 1;
     auto record = store_->LoadSession(peer, device);
-    std::vector<Event> pending_events;
-    if (!record.ok() || !record->has_session()) {
-      ASSIGN_OR_RETURN(FetchedBundle fetched, FetchBundle(peer));
-      device = fetched.bundle.device_id;
-      ASSIGN_OR_RETURN(bool changed, store_->SaveIdentity(peer, fetched.bundle.identity_key, NowMs()));
-      if (changed) key_changes_.push_back(peer);
-      ASSIGN_OR_RETURN(crypto::SessionRecord fresh, crypto::InitiateSession(account_->identity, fetched.bundle, random_));
-      record = std::move(fresh);
-    }
-    std::string id = NewMessageId();
-    cpb::Content content;
-    auto* t = content.mutable_text();
-    t->set_id(id);
-    t->set_body(text);
-    t->set_sent_at_ms(NowMs());
-    ASSIGN_OR_RETURN(crypto::CiphertextMessage ct, crypto::Encrypt(*record, Pad(content.SerializeAsString())));
+    if (!record.ok() || !record->has_session()) record = StartSession(peer, &device);
+    if (!record.ok()) return record.status();
+    const std::string id = NewMessageId();
+    const int64_t sent_at_ms = NowMs();
+    ASSIGN_OR_RETURN(OutboxRow row, EncryptText(*record, peer, device, id, id, text, sent_at_ms));
     RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
       RETURN_IF_ERROR(store_->SaveSession(peer, device, *record));
-      RETURN_IF_ERROR(store_->AddToOutbox(
-          {id, peer, device,
-           ct.type == crypto::MessageType::kPreKey ? pb::ENVELOPE_TYPE_PREKEY_MESSAGE : pb::ENVELOPE_TYPE_SIGNAL_MESSAGE,
-           std::string(ct.bytes.begin(), ct.bytes.end()), record->remote_registration_id()}));
-      MessageRow m{0, peer, Direction::kOutgoing, id, text, t->sent_at_ms(), 0, "pending"};
+      RETURN_IF_ERROR(store_->AddToOutbox(row));
+      MessageRow m{0, peer, Direction::kOutgoing, id, text, sent_at_ms, 0, "pending"};
       return store_->AddMessage(m).status();
     }));
     return id;
+  }
+
+  // A new session with `peer` from a freshly fetched bundle (its device in
+  // *device); a changed identity is queued as a key-change event.
+  absl::StatusOr<crypto::SessionRecord> StartSession(const std::string& peer, uint32_t* device) {
+    ASSIGN_OR_RETURN(FetchedBundle fetched, FetchBundle(peer));
+    *device = fetched.bundle.device_id;
+    ASSIGN_OR_RETURN(bool changed, store_->SaveIdentity(peer, fetched.bundle.identity_key, NowMs()));
+    if (changed) key_changes_.push_back(peer);
+    return crypto::InitiateSession(account_->identity, fetched.bundle, random_);
+  }
+
+  // Encrypts text message `message_id` with `record` (advancing it) into the
+  // outbox row `client_message_id`.
+  absl::StatusOr<OutboxRow> EncryptText(crypto::SessionRecord& record, const std::string& peer, uint32_t device,
+                                        const std::string& client_message_id, const std::string& message_id,
+                                        const std::string& body, int64_t sent_at_ms) {
+    cpb::Content content;
+    auto* t = content.mutable_text();
+    t->set_id(message_id);
+    t->set_body(body);
+    t->set_sent_at_ms(sent_at_ms);
+    ASSIGN_OR_RETURN(crypto::CiphertextMessage ct, crypto::Encrypt(record, Pad(content.SerializeAsString())));
+    return OutboxRow{client_message_id, peer, device,
+                     ct.type == crypto::MessageType::kPreKey ? pb::ENVELOPE_TYPE_PREKEY_MESSAGE
+                                                             : pb::ENVELOPE_TYPE_SIGNAL_MESSAGE,
+                     std::string(ct.bytes.begin(), ct.bytes.end()), record.remote_registration_id()};
   }
 
   // Encrypts a receipt to `peer` and queues it (inside the caller's transaction).
@@ -432,10 +445,8 @@ class MessengerClient::Impl {
   // submitted under a new id; a receipt is dropped (it acknowledged
   // messages of the old installation). False if it gives up.
   absl::StatusOr<bool> EncryptAnew(const std::string& client_message_id, const EventHandler& on_event) {
-    ASSIGN_OR_RETURN(auto rows, store_->Outbox());
-    auto row = std::find_if(rows.begin(), rows.end(),
-                            [&](const OutboxRow& r) { return r.client_message_id == client_message_id; });
-    if (row == rows.end()) return true;  // already handled
+    ASSIGN_OR_RETURN(std::optional<OutboxRow> row, store_->OutboxEntry(client_message_id));
+    if (!row) return true;  // already handled
     if (row->type == pb::ENVELOPE_TYPE_RECEIPT) {
       RETURN_IF_ERROR(store_->RemoveFromOutbox(client_message_id));
       return true;
@@ -445,21 +456,11 @@ class MessengerClient::Impl {
     if (id != client_message_id) attempt = std::atoi(client_message_id.c_str() + id.size() + 2) + 1;
     ASSIGN_OR_RETURN(std::optional<MessageRow> message, store_->OutgoingMessage(id));
     if (!message || attempt > 3) return false;
-    ASSIGN_OR_RETURN(FetchedBundle fetched, FetchBundle(row->recipient));
-    ASSIGN_OR_RETURN(bool changed, store_->SaveIdentity(row->recipient, fetched.bundle.identity_key, NowMs()));
-    if (changed) on_event(Event{Event::Kind::kKeyChanged, row->recipient, "", "", NowMs(), ""});
-    ASSIGN_OR_RETURN(crypto::SessionRecord record,
-                     crypto::InitiateSession(account_->identity, fetched.bundle, random_));
-    cpb::Content content;
-    auto* t = content.mutable_text();
-    t->set_id(id);
-    t->set_body(message->body);
-    t->set_sent_at_ms(message->sent_at_ms);
-    ASSIGN_OR_RETURN(crypto::CiphertextMessage ct, crypto::Encrypt(record, Pad(content.SerializeAsString())));
-    OutboxRow fresh{absl::StrCat(id, ".r", attempt), row->recipient, fetched.bundle.device_id,
-                    ct.type == crypto::MessageType::kPreKey ? pb::ENVELOPE_TYPE_PREKEY_MESSAGE
-                                                            : pb::ENVELOPE_TYPE_SIGNAL_MESSAGE,
-                    std::string(ct.bytes.begin(), ct.bytes.end()), record.remote_registration_id()};
+    uint32_t device = 1;
+    ASSIGN_OR_RETURN(crypto::SessionRecord record, StartSession(row->recipient, &device));
+    FlushKeyChanges(on_event);
+    ASSIGN_OR_RETURN(OutboxRow fresh, EncryptText(record, row->recipient, device, absl::StrCat(id, ".r", attempt), id,
+                                                  message->body, message->sent_at_ms));
     RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
       RETURN_IF_ERROR(store_->DeleteSessions(row->recipient));
       RETURN_IF_ERROR(store_->SaveSession(row->recipient, fresh.device_id, record));
