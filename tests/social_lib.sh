@@ -8,12 +8,7 @@ start_peer() {
   rm -f "$dir/$name.ready"
   "$bin" serve --ready-file "$dir/$name.ready" "$@" >>"$dir/$name.log" 2>&1 &
   PEER_PID=$!
-  for _ in $(seq 1 200); do
-    [[ -s "$dir/$name.ready" ]] && break
-    kill -0 "$PEER_PID" 2>/dev/null || { cat "$dir/$name.log" >&2; fail "feed peer exited during start-up"; }
-    sleep 0.05
-  done
-  [[ -s "$dir/$name.ready" ]] || fail "feed peer did not become ready"
+  wait_ready "$PEER_PID" "$dir/$name.ready" "$dir/$name.log" "feed peer"
   PEER_ADDR=$(cat "$dir/$name.ready")
 }
 

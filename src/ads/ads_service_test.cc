@@ -21,15 +21,11 @@ using social::testing::Deleted;
 using social::testing::Linked;
 using social::testing::Objection;
 using social::testing::Usage;
+using social::testing::TestPhone;
 using testing::AdsWorld;
 using testing::HashHex;
 using ::testing::HasSubstr;
 
-std::string Phone(int i) {
-  char buf[20];
-  std::snprintf(buf, sizeof buf, "+1650253%04d", i);
-  return buf;
-}
 
 int64_t Count(AdsWorld& w, const std::string& table) {
   auto row = w.social.db->db().QueryOne("SELECT COUNT(*) FROM " + table);
@@ -96,14 +92,14 @@ TEST(AdsServiceTest, AdvertiserTokensAreStoredOnlyAsHashes) {
 
 TEST(AdsServiceTest, BadBatchesStoreNothing) {
   AdsWorld w;
-  w.social.AddUser(Phone(1));
+  w.social.AddUser(TestPhone(1));
   auto adv = w.NewAdvertiser();
   auto aud = w.NewAudience(adv);
 
   UploadRequest big;
   big.session_id = "s";
   big.batch_seq = 1;
-  big.rows.assign(10'001, HashHex(Phone(1)));
+  big.rows.assign(10'001, HashHex(TestPhone(1)));
   auto st = w.ads->Upload(adv, aud, SessionKind::kAdd, big).status();
   EXPECT_TRUE(absl::IsInvalidArgument(st));
   EXPECT_THAT(std::string(st.message()), HasSubstr("at most 10,000 rows"));
@@ -111,7 +107,7 @@ TEST(AdsServiceTest, BadBatchesStoreNothing) {
   UploadRequest bad;
   bad.session_id = "s";
   bad.batch_seq = 1;
-  bad.rows = {HashHex(Phone(1)), "xyz", std::string(64, 'A'), HashHex(Phone(2)) + "0"};
+  bad.rows = {HashHex(TestPhone(1)), "xyz", std::string(64, 'A'), HashHex(TestPhone(2)) + "0"};
   std::vector<InvalidRow> rejected;
   st = w.ads->Upload(adv, aud, SessionKind::kAdd, bad, &rejected).status();
   EXPECT_TRUE(absl::IsInvalidArgument(st));
@@ -120,7 +116,7 @@ TEST(AdsServiceTest, BadBatchesStoreNothing) {
   EXPECT_EQ(rejected[1].index, 2u);
   EXPECT_EQ(rejected[1].message, "not lowercase hexadecimal");
   EXPECT_EQ(rejected[2].index, 3u);
-  EXPECT_THAT(std::string(st.message()), Not(HasSubstr(HashHex(Phone(1)))));
+  EXPECT_THAT(std::string(st.message()), Not(HasSubstr(HashHex(TestPhone(1)))));
 
   auto schema = ParseUploadRequest(nlohmann::json::parse(
       R"({"session":{"session_id":"s","batch_seq":1},"payload":{"schema":"EMAIL_SHA256","data":["a"]}})"));
@@ -130,7 +126,7 @@ TEST(AdsServiceTest, BadBatchesStoreNothing) {
   // Someone else's audience and an unknown one.
   auto other = w.NewAdvertiser("Other");
   UploadRequest good = bad;
-  good.rows = {HashHex(Phone(1))};
+  good.rows = {HashHex(TestPhone(1))};
   EXPECT_TRUE(absl::IsNotFound(w.ads->Upload(other, aud, SessionKind::kAdd, good).status()));
   EXPECT_TRUE(absl::IsNotFound(w.ads->Upload(adv, 999, SessionKind::kAdd, good).status()));
 
@@ -147,21 +143,21 @@ TEST(AdsServiceTest, BadBatchesStoreNothing) {
 
 TEST(AdsServiceTest, MatchesThroughSocialAndMessengerFactsOnly) {
   AdsWorld w;
-  auto discoverable = w.social.AddUser(Phone(1), "D");
+  auto discoverable = w.social.AddUser(TestPhone(1), "D");
   ASSERT_TRUE(w.social.service->UpdateProfile(discoverable, std::nullopt, true).ok());
-  auto linked = w.social.AddUser(Phone(2), "L");
-  auto hidden = w.social.AddUser(Phone(3), "H");  // neither: not findable for ads
-  auto objector = w.social.AddUser(Phone(4), "O");
-  auto both = w.social.AddUser(Phone(5), "B");
+  auto linked = w.social.AddUser(TestPhone(2), "L");
+  auto hidden = w.social.AddUser(TestPhone(3), "H");  // neither: not findable for ads
+  auto objector = w.social.AddUser(TestPhone(4), "O");
+  auto both = w.social.AddUser(TestPhone(5), "B");
   ASSERT_TRUE(w.social.service->UpdateProfile(both, std::nullopt, true).ok());
-  w.Feed({Linked("m2", Phone(2)), Linked("m4", Phone(4)), Objection("m4", Purpose::kAds, true),
-          Linked("m5", Phone(5)), Linked("m9", Phone(9))});
+  w.Feed({Linked("m2", TestPhone(2)), Linked("m4", TestPhone(4)), Objection("m4", Purpose::kAds, true),
+          Linked("m5", TestPhone(5)), Linked("m9", TestPhone(9))});
 
   auto adv = w.NewAdvertiser();
   auto aud = w.NewAudience(adv);
   std::vector<std::string> list;
-  for (int i = 1; i <= 9; ++i) list.push_back(Phone(i));
-  for (int i = 100; i < 400; ++i) list.push_back(Phone(i));  // strangers
+  for (int i = 1; i <= 9; ++i) list.push_back(TestPhone(i));
+  for (int i = 100; i < 400; ++i) list.push_back(TestPhone(i));  // strangers
   auto res = w.UploadAll(adv, aud, SessionKind::kAdd, list, 50);
   ASSERT_TRUE(res.ok()) << res.status();
   EXPECT_EQ(res->session_state, "matching");
@@ -201,18 +197,18 @@ TEST(AdsServiceTest, SessionsRemoveReplaceAndRefuseMisuse) {
   AdsWorld w;
   std::vector<social::UserId> users;
   for (int i = 1; i <= 6; ++i) {
-    users.push_back(w.social.AddUser(Phone(i)));
+    users.push_back(w.social.AddUser(TestPhone(i)));
     ASSERT_TRUE(w.social.service->UpdateProfile(users.back(), std::nullopt, true).ok());
   }
   auto adv = w.NewAdvertiser();
   auto aud = w.NewAudience(adv);
-  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kAdd, {Phone(1), Phone(2), Phone(3)}).ok());
+  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kAdd, {TestPhone(1), TestPhone(2), TestPhone(3)}).ok());
   w.ads->RunPending();
   EXPECT_EQ(w.Members(aud).size(), 3u);
-  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kRemove, {Phone(2)}).ok());
+  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kRemove, {TestPhone(2)}).ok());
   w.ads->RunPending();
   EXPECT_EQ(w.Members(aud).size(), 2u);
-  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kReplace, {Phone(5), Phone(6)}, 1).ok());
+  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kReplace, {TestPhone(5), TestPhone(6)}, 1).ok());
   w.ads->RunPending();
   auto m = w.Members(aud);
   ASSERT_EQ(m.size(), 2u);
@@ -222,7 +218,7 @@ TEST(AdsServiceTest, SessionsRemoveReplaceAndRefuseMisuse) {
   UploadRequest r;
   r.session_id = "open";
   r.batch_seq = 1;
-  r.rows = {HashHex(Phone(1))};
+  r.rows = {HashHex(TestPhone(1))};
   ASSERT_TRUE(w.ads->Upload(adv, aud, SessionKind::kAdd, r).ok());
   EXPECT_TRUE(absl::IsAlreadyExists(w.ads->Upload(adv, aud, SessionKind::kAdd, r).status()));
   EXPECT_TRUE(absl::IsFailedPrecondition(w.ads->Upload(adv, aud, SessionKind::kRemove, r).status()));
@@ -243,14 +239,14 @@ TEST(AdsServiceTest, SessionsRemoveReplaceAndRefuseMisuse) {
 
 TEST(AdsServiceTest, ObjectionAndDeletionRemoveMessengerMembershipsWithinASecond) {
   AdsWorld w;
-  auto both = w.social.AddUser(Phone(1));
+  auto both = w.social.AddUser(TestPhone(1));
   ASSERT_TRUE(w.social.service->UpdateProfile(both, std::nullopt, true).ok());
-  auto linked = w.social.AddUser(Phone(2));
-  auto deleted = w.social.AddUser(Phone(3));
-  w.Feed({Linked("m1", Phone(1)), Linked("m2", Phone(2)), Linked("m3", Phone(3))});
+  auto linked = w.social.AddUser(TestPhone(2));
+  auto deleted = w.social.AddUser(TestPhone(3));
+  w.Feed({Linked("m1", TestPhone(1)), Linked("m2", TestPhone(2)), Linked("m3", TestPhone(3))});
   auto adv = w.NewAdvertiser();
   auto aud = w.NewAudience(adv);
-  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kAdd, {Phone(1), Phone(2), Phone(3)}).ok());
+  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kAdd, {TestPhone(1), TestPhone(2), TestPhone(3)}).ok());
   w.ads->RunPending();
   ASSERT_EQ(w.Members(aud).size(), 3u);
 
@@ -278,9 +274,9 @@ TEST(AdsServiceTest, SizesAreRangesWithinABudget) {
   AdsWorld w(o);
   std::vector<std::string> phones;
   for (int i = 1; i <= 130; ++i) {
-    auto u = w.social.AddUser(Phone(i));
+    auto u = w.social.AddUser(TestPhone(i));
     ASSERT_TRUE(w.social.service->UpdateProfile(u, std::nullopt, true).ok());
-    phones.push_back(Phone(i));
+    phones.push_back(TestPhone(i));
   }
   auto adv = w.NewAdvertiser();
   auto small = w.NewAudience(adv, "small");
@@ -306,10 +302,10 @@ TEST(AdsServiceTest, SizesAreRangesWithinABudget) {
   spec.include_audiences = {small};
   auto c = w.ads->CreateCampaign(adv, spec);
   EXPECT_TRUE(absl::IsFailedPrecondition(c.status())) << c.status();
-  ASSERT_TRUE(w.UploadAll(adv, big, SessionKind::kRemove, {Phone(1)}).ok());
+  ASSERT_TRUE(w.UploadAll(adv, big, SessionKind::kRemove, {TestPhone(1)}).ok());
   w.ads->RunPending();
   EXPECT_TRUE(w.ads->GetAudience(adv, big)->size.has_value());
-  ASSERT_TRUE(w.UploadAll(adv, big, SessionKind::kRemove, {Phone(2)}).ok());
+  ASSERT_TRUE(w.UploadAll(adv, big, SessionKind::kRemove, {TestPhone(2)}).ok());
   w.ads->RunPending();
   auto exhausted = w.ads->GetAudience(adv, big);
   ASSERT_TRUE(exhausted.ok());
@@ -324,15 +320,15 @@ TEST(AdsServiceTest, SizesAreRangesWithinABudget) {
 TEST(AdsServiceTest, ServingCapsExclusionsSegmentsAndExplanations) {
   AdsWorld w;
   std::vector<social::UserId> u;
-  for (int i = 1; i <= 4; ++i) u.push_back(w.social.AddUser(Phone(i)));
+  for (int i = 1; i <= 4; ++i) u.push_back(w.social.AddUser(TestPhone(i)));
   ASSERT_TRUE(w.social.service->UpdateProfile(u[0], std::nullopt, true).ok());
-  w.Feed({Linked("m2", Phone(2)), Usage("m2", 20), Linked("m3", Phone(3)), Usage("m3", 2), Linked("m4", Phone(4)),
+  w.Feed({Linked("m2", TestPhone(2)), Usage("m2", 20), Linked("m3", TestPhone(3)), Usage("m3", 2), Linked("m4", TestPhone(4)),
           Usage("m4", 25)});
   auto adv = w.NewAdvertiser("Corner Shop");
   auto customers = w.NewAudience(adv, "Loyalty members");
   auto unsubscribed = w.NewAudience(adv, "Unsubscribed");
-  ASSERT_TRUE(w.UploadAll(adv, customers, SessionKind::kAdd, {Phone(1), Phone(2), Phone(3)}).ok());
-  ASSERT_TRUE(w.UploadAll(adv, unsubscribed, SessionKind::kAdd, {Phone(3), Phone(4)}).ok());
+  ASSERT_TRUE(w.UploadAll(adv, customers, SessionKind::kAdd, {TestPhone(1), TestPhone(2), TestPhone(3)}).ok());
+  ASSERT_TRUE(w.UploadAll(adv, unsubscribed, SessionKind::kAdd, {TestPhone(3), TestPhone(4)}).ok());
   w.ads->RunPending();
 
   CampaignSpec spec;
@@ -363,7 +359,7 @@ TEST(AdsServiceTest, ServingCapsExclusionsSegmentsAndExplanations) {
   EXPECT_EQ(why->audience, "Loyalty members");
   EXPECT_THAT(why->data_sources, ::testing::ElementsAre("messenger"));
   EXPECT_THAT(why->text, HasSubstr("the messenger you use with this number shares it with us"));
-  EXPECT_THAT(why->text, HasSubstr(Phone(2)));
+  EXPECT_THAT(why->text, HasSubstr(TestPhone(2)));
   auto why2 = w.ads->Why(u[1], (*ads1)[1].impression_id);
   EXPECT_THAT(why2->text, HasSubstr("active on it"));
   // Someone else cannot read this explanation.

@@ -19,11 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::AdsWorld;
 
-std::string Phone(int i) {
-  char buf[20];
-  std::snprintf(buf, sizeof buf, "+1650263%04d", i);
-  return buf;
-}
+std::string Phone(int i) { return social::testing::TestPhone(i, 263); }
 
 std::string ReadAll(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -17,13 +17,9 @@ namespace {
 
 using social::FeedEvent;
 using social::Purpose;
+using social::testing::TestPhone;
 using testing::AdsWorld;
 
-std::string Phone(int i) {
-  char buf[20];
-  std::snprintf(buf, sizeof buf, "+1650253%04d", i);
-  return buf;
-}
 
 struct Upload {
   int audience = 0;  // index
@@ -55,7 +51,7 @@ Recipe RandomRecipe(uint64_t seed) {
   for (int a = 0; a < accounts; ++a) {
     std::string id = "m" + std::to_string(a);
     auto& when = r.Uniform(3) == 0 ? w.after : w.before;
-    w.before.push_back(social::testing::Linked(id, Phone(1 + static_cast<int>(r.Uniform(phones)))));
+    w.before.push_back(social::testing::Linked(id, TestPhone(1 + static_cast<int>(r.Uniform(phones)))));
     if (r.Uniform(2) == 0) w.before.push_back(social::testing::Usage(id, static_cast<int>(r.Uniform(29))));
     switch (r.Uniform(6)) {
       case 0:
@@ -77,7 +73,7 @@ Recipe RandomRecipe(uint64_t seed) {
   auto random_list = [&] {
     std::vector<std::string> list;
     int n = static_cast<int>(r.Uniform(static_cast<uint64_t>(phones) + 1));
-    for (int i = 0; i < n; ++i) list.push_back(Phone(1 + static_cast<int>(r.Uniform(phones))));
+    for (int i = 0; i < n; ++i) list.push_back(TestPhone(1 + static_cast<int>(r.Uniform(phones))));
     return list;
   };
   for (int a = 0; a < w.audiences; ++a) {
@@ -115,7 +111,7 @@ Outcome RunWorld(const Recipe& recipe, bool without_objectors) {
   o.active_messenger_min_days = 7;
   AdsWorld w(o);
   std::vector<social::UserId> users;
-  for (int u = 1; u <= recipe.users; ++u) users.push_back(w.social.AddUser(Phone(u)));
+  for (int u = 1; u <= recipe.users; ++u) users.push_back(w.social.AddUser(TestPhone(u)));
   for (int u : recipe.discoverable) {
     if (!w.social.service->UpdateProfile(users[u - 1], std::nullopt, true).ok()) abort();
   }

@@ -28,11 +28,7 @@ namespace {
 
 using testing::AdsWorld;
 
-std::string Phone(int i) {
-  char buf[20];
-  std::snprintf(buf, sizeof buf, "+1650264%04d", i);
-  return buf;
-}
+std::string Phone(int i) { return social::testing::TestPhone(i, 264); }
 
 // P[X >= k] for X ~ Binomial(n, 1/2).
 double UpperTail(int n, int k) {

@@ -14,13 +14,9 @@
 namespace tandem::social {
 namespace {
 
+using testing::TestPhone;
 using testing::World;
 
-std::string Phone(int i) {
-  char buf[20];
-  std::snprintf(buf, sizeof buf, "+1650253%04d", i);
-  return buf;
-}
 
 struct Recipe {
   int users = 0;
@@ -45,7 +41,7 @@ Recipe RandomRecipe(uint64_t seed) {
     if (r.Uniform(2) == 0) {
       std::vector<std::string> book;
       int n = static_cast<int>(r.Uniform(6));
-      for (int i = 0; i < n; ++i) book.push_back(Phone(pick(phones)));
+      for (int i = 0; i < n; ++i) book.push_back(TestPhone(pick(phones)));
       w.books.emplace_back(a, std::move(book));
     }
   }
@@ -61,7 +57,7 @@ Recipe RandomRecipe(uint64_t seed) {
   };
   for (int m = 1; m <= accounts; ++m) {
     std::string id = "m" + std::to_string(m);
-    push(testing::Linked(id, Phone(pick(phones))));
+    push(testing::Linked(id, TestPhone(pick(phones))));
     if (r.Uniform(3) != 0) push(testing::Usage(id, static_cast<int>(r.Uniform(29))));
   }
   for (int i = static_cast<int>(r.Uniform(3 * static_cast<uint64_t>(accounts) + 1)); i > 0 && accounts > 0; --i) {
@@ -76,7 +72,7 @@ Recipe RandomRecipe(uint64_t seed) {
         push(testing::Usage(id, static_cast<int>(r.Uniform(29))));
         break;
       case 4:
-        push(testing::Linked(id, Phone(pick(phones))));  // re-linked to another number
+        push(testing::Linked(id, TestPhone(pick(phones))));  // re-linked to another number
         break;
       default:
         if (r.Uniform(4) == 0) push(testing::Deleted(id));
@@ -88,7 +84,7 @@ Recipe RandomRecipe(uint64_t seed) {
 
 // Builds the world; `keep` filters feed events; `batch` splits the feed.
 void Build(World& world, const Recipe& recipe, const std::function<bool(const FeedEvent&)>& keep, size_t batch) {
-  for (int u = 1; u <= recipe.users; ++u) ASSERT_EQ(world.AddUser(Phone(u)), static_cast<UserId>(u));
+  for (int u = 1; u <= recipe.users; ++u) ASSERT_EQ(world.AddUser(TestPhone(u)), static_cast<UserId>(u));
   for (auto [a, b] : recipe.friendships) world.MakeFriends(a, b);
   for (int u : recipe.discoverable) ASSERT_TRUE(world.service->UpdateProfile(u, std::nullopt, true).ok());
   for (const auto& [u, book] : recipe.books) ASSERT_TRUE(world.service->ReplaceAddressBook(u, {"", book}).ok());

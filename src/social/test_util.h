@@ -1,6 +1,7 @@
 // Helpers shared by the social unit and property tests.
 #pragma once
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,13 @@
 #include "social/social_service.h"
 
 namespace tandem::social::testing {
+
+// Distinct valid test numbers: +1 650 <exchange> <i, four digits>.
+inline std::string TestPhone(int i, int exchange = 253) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "+1650%03d%04d", exchange, i);
+  return buf;
+}
 
 // Remembers the last code sent to each number.
 class CapturingSender final : public CodeSender {
