@@ -77,9 +77,6 @@ absl::Status CheckServerFrame(const pb::ServerFrame& frame) {
   return absl::OkStatus();
 }
 
-// Joins serialized frames into the batch field `field` of the outer frame:
-// a repeated embedded message is just its elements' bytes, each behind a
-// tag and a length, so no frame is parsed or copied twice.
 void AppendVarint(std::string& out, uint64_t v) {
   while (v >= 0x80) {
     out.push_back(static_cast<char>((v & 0x7f) | 0x80));
@@ -97,16 +94,41 @@ size_t VarintSize(uint64_t v) {
   return n;
 }
 
+// Protobuf fields written by hand (see the per-envelope encoders below).
+struct FieldWriter {
+  std::string& out;
+  void Varint(int field, uint64_t v) {
+    if (v == 0) return;
+    out.push_back(static_cast<char>(field << 3));
+    AppendVarint(out, v);
+  }
+  void Bytes(int field, std::string_view b) {
+    if (b.empty()) return;
+    out.push_back(static_cast<char>(field << 3 | 2));
+    AppendVarint(out, b.size());
+    out.append(b);
+  }
+  void Header(int field, size_t length) {
+    out.push_back(static_cast<char>(field << 3 | 2));
+    AppendVarint(out, length);
+  }
+};
+
+size_t VarintField(uint64_t v) { return v == 0 ? 0 : 1 + VarintSize(v); }
+size_t BytesField(size_t n) { return n == 0 ? 0 : 1 + VarintSize(n) + n; }
+
+// Joins serialized frames into the batch field `field` of the outer frame:
+// a repeated embedded message is just its elements' bytes, each behind a
+// tag and a length, so no frame is parsed or copied twice.
 std::string JoinFrames(int field, std::span<const std::string> frames) {
   size_t inner = 0;
   for (const std::string& f : frames) inner += 1 + VarintSize(f.size()) + f.size();
   std::string out;
   out.reserve(1 + VarintSize(inner) + inner);
-  out.push_back(static_cast<char>(field << 3 | 2));
-  AppendVarint(out, inner);
+  FieldWriter w{out};
+  w.Header(field, inner);
   for (const std::string& f : frames) {
-    out.push_back(static_cast<char>(1 << 3 | 2));
-    AppendVarint(out, f.size());
+    w.Header(1, f.size());  // written even when empty: an empty frame is a frame
     out.append(f);
   }
   return out;
@@ -196,31 +218,6 @@ std::string EncodeAck(std::span<const uint64_t> server_ids, uint64_t request_id)
 // would produce (fields in number order, defaults left out, present
 // sub-messages always written), with one allocation and no copy of the
 // ciphertext into a message object. Tests compare them with protobuf's.
-namespace {
-
-struct FieldWriter {
-  std::string& out;
-  void Varint(int field, uint64_t v) {
-    if (v == 0) return;
-    out.push_back(static_cast<char>(field << 3));
-    AppendVarint(out, v);
-  }
-  void Bytes(int field, std::string_view b) {
-    if (b.empty()) return;
-    out.push_back(static_cast<char>(field << 3 | 2));
-    AppendVarint(out, b.size());
-    out.append(b);
-  }
-  void Header(int field, size_t length) {
-    out.push_back(static_cast<char>(field << 3 | 2));
-    AppendVarint(out, length);
-  }
-};
-
-size_t VarintField(uint64_t v) { return v == 0 ? 0 : 1 + VarintSize(v); }
-size_t BytesField(size_t n) { return n == 0 ? 0 : 1 + VarintSize(n) + n; }
-
-}  // namespace
 
 std::string EncodeSubmit(uint64_t request_id, std::string_view client_message_id, const pb::Recipient& recipient,
                          pb::EnvelopeType type, std::string_view ciphertext, uint32_t destination_registration_id) {
