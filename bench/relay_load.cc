@@ -1,6 +1,6 @@
 // Relay load generator: starts a real tandemd (durable SQLite storage,
 // synchronous=FULL, group commit), registers clients through the HTTP API,
-// and drives them over WebSockets from one ClientRuntime:
+// and drives them over WebSockets from one thread (ws_loop.h):
 //
 //   1. memory per idle connection: tandemd's RSS before and after opening
 //      --idle connections of distinct devices that then stay idle;
@@ -26,7 +26,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -43,6 +42,7 @@
 #include "phone/phone.h"
 #include "relay/protocol.h"
 #include "relay_test_support.h"
+#include "ws_loop.h"
 
 namespace tandem::relay::load {
 namespace {
@@ -60,7 +60,6 @@ struct Flags {
   int rate = 0;
   int size = 160;
   int window = 32;
-  int runtime_threads = 1;
   bool batches = true;
   int nice = 0;  // the load generator's own priority
   std::vector<std::string> settings;  // extra tandemd --set key=value
@@ -341,27 +340,31 @@ bool ForEachFrame(std::string_view bytes, Fn&& fn, bool in_batch = false) {
 
 }  // namespace wire
 
+// One simulated device. Everything but Connect and Close runs on the
+// loop's thread.
 class LoadClient {
  public:
   LoadClient(int index, Credentials creds, Stats& stats) : index_(index), creds_(std::move(creds)), stats_(stats) {}
 
-  absl::Status Connect(net::ClientRuntime& runtime, const std::string& address, bool batches) {
+  absl::Status Connect(bench::WsLoop& loop, const std::string& address, bool batches) {
     batches_ = batches;
     std::string target = std::string(kWebSocketPath) + (batches ? "?frames=batch" : "");
-    ASSIGN_OR_RETURN(ws_, net::WebSocketClient::Connect(
-                              runtime, address, target, {{"Authorization", BasicAuthorization(creds_)}},
-                              [this](net::WsMessage m) { OnMessage(std::move(m)); }, nullptr));
+    ASSIGN_OR_RETURN(ws_, bench::WsConn::Connect(loop, address, target, BasicAuthorization(creds_),
+                                                 [this](std::string_view m) { OnMessage(m); }));
     return absl::OkStatus();
   }
   bool ready() const { return ready_.load(); }
   void Close() { ws_.reset(); }
 
   // Closed loop: each SubmitResult triggers the next submit while `closed_loop_`.
-  void StartClosedLoop(int window, const std::vector<LoadClient*>* peers, const std::string* filler) {
-    peers_ = peers;
-    filler_ = filler;
+  void StartClosedLoop(bench::WsLoop& loop, int window, const std::vector<LoadClient*>* peers,
+                       const std::string* filler) {
     closed_loop_ = true;
-    SubmitMany(window);
+    loop.Post([this, window, peers, filler] {
+      peers_ = peers;
+      filler_ = filler;
+      if (closed_loop_) SubmitMany(window);  // unless already stopped
+    });
   }
   void StopClosedLoop() { closed_loop_ = false; }
   void SetPeers(const std::vector<LoadClient*>* peers, const std::string* filler) {
@@ -389,17 +392,14 @@ class LoadClient {
   }
 
   void FlushAcks() {
-    std::vector<uint64_t> ids;
-    {
-      std::lock_guard lock(mu_);
-      ids.swap(pending_acks_);
-    }
-    if (!ids.empty()) ws_->Send(EncodeAck(ids));
+    if (pending_acks_.empty()) return;
+    ws_->Send(EncodeAck(pending_acks_));
+    pending_acks_.clear();
   }
 
  private:
   std::string MakeSubmit() {
-    uint64_t seq = seq_.fetch_add(1);
+    uint64_t seq = seq_++;
     const LoadClient* to = (*peers_)[(index_ + 1 + seq % (peers_->size() - 1)) % peers_->size()];
     std::string payload = *filler_;
     int64_t now = NowNs();
@@ -412,11 +412,10 @@ class LoadClient {
                         RecipientByAccount(to->creds_.account_id), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, payload);
   }
 
-  void OnMessage(net::WsMessage m) {
+  void OnMessage(std::string_view message) {
     int answered = 0;
-    bool flush = false;
     const bool record = stats_.record_latency.load(std::memory_order_relaxed);
-    bool ok = wire::ForEachFrame(m.data, [&](const wire::Frame& f) {
+    bool ok = wire::ForEachFrame(message, [&](const wire::Frame& f) {
       switch (f.kind) {
         case wire::Frame::kResult:
           stats_.submitted++;
@@ -430,9 +429,7 @@ class LoadClient {
             stats_.latency.Record(NowNs() - sent);
           }
           stats_.delivered++;
-          std::lock_guard lock(mu_);
           pending_acks_.push_back(f.server_id);
-          flush = flush || pending_acks_.size() >= 32;
           break;
         }
         case wire::Frame::kQueueEmpty:
@@ -447,21 +444,20 @@ class LoadClient {
       }
     });
     if (!ok) stats_.errors++;
-    if (flush) FlushAcks();
+    if (pending_acks_.size() >= 32) FlushAcks();
     if (closed_loop_ && answered > 0) SubmitMany(answered);
   }
 
   int index_;
   Credentials creds_;
   Stats& stats_;
-  std::unique_ptr<net::WebSocketClient> ws_;
+  std::unique_ptr<bench::WsConn> ws_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> closed_loop_{false};
   bool batches_ = false;
-  std::atomic<uint64_t> seq_{0};
+  uint64_t seq_ = 0;
   const std::vector<LoadClient*>* peers_ = nullptr;
   const std::string* filler_ = nullptr;
-  std::mutex mu_;
   std::vector<uint64_t> pending_acks_;
 };
 
@@ -524,7 +520,7 @@ int Run(const Flags& flags) {
   double reg_s = std::chrono::duration<double>(Clock::now() - t0).count();
   std::printf("registered %zu accounts in %.1f s (%.0f/s)\n", creds.size(), reg_s, creds.size() / reg_s);
 
-  net::ClientRuntime runtime(flags.runtime_threads);
+  bench::WsLoop loop;
   Stats stats;
   std::string filler(static_cast<size_t>(std::max(flags.size, 16)), '\x5a');
 
@@ -536,7 +532,7 @@ int Run(const Flags& flags) {
     int64_t before = RssKiB(server.pid());
     for (int i = 0; i < flags.idle; ++i) {
       idle.push_back(std::make_unique<LoadClient>(i, creds[flags.clients + i], stats));
-      if (auto st = idle.back()->Connect(runtime, server.address(), flags.batches); !st.ok()) {
+      if (auto st = idle.back()->Connect(loop, server.address(), flags.batches); !st.ok()) {
         std::fprintf(stderr, "idle connection %d failed: %s\n", i, std::string(st.message()).c_str());
         return 1;
       }
@@ -557,7 +553,7 @@ int Run(const Flags& flags) {
   std::vector<LoadClient*> peers;
   for (int i = 0; i < flags.clients; ++i) {
     clients.push_back(std::make_unique<LoadClient>(i, creds[i], stats));
-    if (auto st = clients.back()->Connect(runtime, server.address(), flags.batches); !st.ok()) {
+    if (auto st = clients.back()->Connect(loop, server.address(), flags.batches); !st.ok()) {
       std::fprintf(stderr, "connection %d failed: %s\n", i, std::string(st.message()).c_str());
       return 1;
     }
@@ -568,16 +564,14 @@ int Run(const Flags& flags) {
   // Acks go out in 32s as envelopes arrive; what is left is flushed every
   // 100 ms per client, the clients spread over the interval (a flush of
   // every client at once would be a burst no real population makes).
-  std::thread flusher([&] {
-    const auto step = std::chrono::microseconds(100000 / std::max<size_t>(1, clients.size()));
-    while (flushing) {
-      for (auto& c : clients) {
-        c->FlushAcks();
-        std::this_thread::sleep_for(step);
-      }
-    }
+  size_t next_flush = 0;
+  loop.Every(std::chrono::microseconds(100000 / std::max<size_t>(1, clients.size())), [&] {
+    if (!flushing) return false;
+    clients[next_flush]->FlushAcks();
+    next_flush = (next_flush + 1) % clients.size();
+    return true;
   });
-  for (auto& c : clients) c->StartClosedLoop(flags.window, &peers, &filler);
+  for (auto& c : clients) c->StartClosedLoop(loop, flags.window, &peers, &filler);
   std::this_thread::sleep_for(std::chrono::milliseconds(flags.throughput_seconds > 0 ? 2000 : 0));  // warm-up
   uint64_t d0 = stats.delivered.load();
   auto m0 = Clock::now();
@@ -596,32 +590,33 @@ int Run(const Flags& flags) {
   stats.latency.Reset();
   stats.result_latency.Reset();
   stats.record_latency = true;
-  uint64_t sent = 0;
-  auto start = Clock::now();
-  size_t next_client = 0;
+  std::atomic<uint64_t> sent_count{0};
+  std::atomic<bool> driving{true};
+  const auto start = Clock::now();
   uint64_t s0 = stats.delivered.load();
   const double server_cpu0 = CpuSeconds(server.pid()), own_cpu0 = CpuSeconds(getpid());
   const auto sched0 = SchedNs(server.pid());
-  while (Clock::now() - start < std::chrono::seconds(flags.seconds)) {
-    double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    uint64_t due = static_cast<uint64_t>(elapsed * rate);
-    // The submits due now start from the clients' thread: one wake-up.
-    std::vector<LoadClient*> now_due;
-    while (sent < due) {
-      now_due.push_back(clients[next_client].get());
+  // Every 200 us the submits due by then go out, round robin over clients.
+  size_t next_client = 0;
+  loop.Every(std::chrono::microseconds(200), [&] {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (!driving || elapsed >= flags.seconds) {
+      driving = false;
+      return false;
+    }
+    const auto due = static_cast<uint64_t>(elapsed * rate);
+    for (uint64_t sent = sent_count.load(); sent < due; ++sent) {
+      clients[next_client]->SubmitOne();
       next_client = (next_client + 1) % clients.size();
-      ++sent;
+      sent_count.store(sent + 1, std::memory_order_relaxed);
     }
-    if (!now_due.empty()) {
-      runtime.Post([now_due = std::move(now_due)] {
-        for (LoadClient* c : now_due) c->SubmitOne();
-      });
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
+    return true;
+  });
+  WaitFor([&] { return !driving.load(); }, flags.seconds + 30);
+  const uint64_t sent = sent_count.load();
   const double server_cpu = CpuSeconds(server.pid()) - server_cpu0, own_cpu = CpuSeconds(getpid()) - own_cpu0;
   const auto sched1 = SchedNs(server.pid());
-  WaitFor([&] { return stats.delivered.load() - s0 >= sent; }, 30);
+  const bool all_delivered = WaitFor([&] { return stats.delivered.load() - s0 >= sent; }, 30);
   stats.record_latency = false;
   std::printf("latency at %d envelopes/s (%llu sent): p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms\n", rate,
               static_cast<unsigned long long>(sent), stats.latency.Percentile(0.5), stats.latency.Percentile(0.99),
@@ -636,7 +631,7 @@ int Run(const Flags& flags) {
               100.0 * static_cast<double>(sched1.second - sched0.second) /
                   static_cast<double>(std::max<uint64_t>(1, sched1.first - sched0.first)));
   flushing = false;
-  flusher.join();
+  loop.Sync();  // the flush timer has seen it
   for (auto& c : clients) c->Close();
   std::printf("errors: %llu\n", static_cast<unsigned long long>(stats.errors.load()));
   nlohmann::json result = {{"throughput_per_s", throughput},
@@ -649,7 +644,8 @@ int Run(const Flags& flags) {
   std::printf("RESULT %s\n", result.dump().c_str());
   server.Kill(SIGTERM);
   if (flags.work.empty()) std::filesystem::remove_all(work);
-  return 0;
+  if (!all_delivered) std::fprintf(stderr, "relay_load: not every envelope sent at the fixed rate was delivered\n");
+  return all_delivered && stats.errors.load() == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -667,7 +663,6 @@ int main(int argc, char** argv) {
     else if (a == "--rate") f.rate = std::stoi(next());
     else if (a == "--size") f.size = std::stoi(next());
     else if (a == "--window") f.window = std::stoi(next());
-    else if (a == "--runtime-threads") f.runtime_threads = std::stoi(next());
     else if (a == "--work") f.work = next();
     else if (a == "--no-batches") f.batches = false;
     else if (a == "--nice") f.nice = std::stoi(next());
@@ -676,7 +671,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: relay_load --tandemd PATH [--clients N] [--idle N] [--seconds S] [--rate R] [--size B] "
-                   "[--window W] [--runtime-threads T] [--work DIR] [--no-batches] [--set key=value]...\n");
+                   "[--window W] [--work DIR] [--no-batches] [--set key=value]...\n");
       return 2;
     }
   }

@@ -80,9 +80,15 @@ absl::Status AccountService::LoadDirectory() {
     std::copy_n(d.password_hash.begin(), std::min(d.password_hash.size(), hash.size()), hash.begin());
     directory_.PutDevice(d.account_id, d.number, d.device_id, hash, d.registration_id);
   }));
-  ASSIGN_OR_RETURN(auto depths, db::QueueDepths(db_));
-  for (const auto& q : depths) directory_.SetQueueDepth(q.account_id, q.device_id, q.depth);
-  return absl::OkStatus();
+  // Envelopes of devices that are gone (a crash between a re-registration
+  // or deletion and the purge of what raced with it) are deleted now.
+  std::vector<uint64_t> orphans;
+  RETURN_IF_ERROR(db::ForEachEnvelope(db_, [&](uint64_t server_id, uint64_t account, uint32_t device) {
+    if (!directory_.LoadQueued(account, device, server_id)) orphans.push_back(server_id);
+  }));
+  if (orphans.empty()) return absl::OkStatus();
+  log::Info("relay.orphaned_envelopes_deleted", {{"count", static_cast<uint64_t>(orphans.size())}});
+  return db_.InTransaction([&](store::Database& tx) { return db::DeleteEnvelopes(tx, orphans).status(); });
 }
 
 std::string AccountService::CodeHash(const std::string& number, std::string_view code) const {
@@ -159,13 +165,14 @@ absl::StatusOr<AccountService::Registered> AccountService::Verify(const VerifyRe
   std::string hash_bytes(hash.begin(), hash.end());
 
   std::optional<uint64_t> existing = directory_.AccountForNumber(e164);
-  if (existing) directory_.ClearDevices(*existing);  // refuse envelopes for the old installation from now on
+  std::vector<uint64_t> queued;  // for the old installation, encrypted to its keys
+  if (existing) queued = directory_.ClearDevices(*existing);  // refuse envelopes for it from now on
   RETURN_IF_ERROR(writer_.RunExclusive([&](store::Database& tx) -> absl::Status {
     ASSIGN_OR_RETURN(auto found, db::FindAccountByNumber(tx, e164));
     if (found) {
       out.credentials.account_id = *found;
       out.reregistered = true;
-      RETURN_IF_ERROR(db::ResetAccountForReregistration(tx, *found, req.identity_key, now_ms));
+      RETURN_IF_ERROR(db::ResetAccountForReregistration(tx, *found, req.identity_key, now_ms, queued));
     } else {
       for (int attempt = 0;; ++attempt) {
         // Random 53-bit ids: they say nothing about how many accounts exist
@@ -344,14 +351,16 @@ absl::Status AccountService::DeleteAccount(const Credentials& who) {
   if (!number) return absl::NotFoundError("the account no longer exists");
   // Removed from the directory first: from now on nothing new is accepted
   // for it, and the writer drops what was accepted but not yet stored.
-  directory_.RemoveAccount(who.account_id);
+  std::vector<uint64_t> queued = directory_.RemoveAccount(who.account_id);
   disconnect_(who.account_id, "the account was deleted");
   const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
-  RETURN_IF_ERROR(writer_.RunExclusive([&](store::Database& tx) -> absl::Status {
-    RETURN_IF_ERROR(db::DeleteAccount(tx, who.account_id, *number));
-    if (hooks_.on_deleted) RETURN_IF_ERROR(hooks_.on_deleted(tx, who.account_id, *number, now_ms));
-    return absl::OkStatus();
-  }));
+  RETURN_IF_ERROR(writer_.RunExclusive(
+      [&](store::Database& tx) -> absl::Status {
+        RETURN_IF_ERROR(db::DeleteAccount(tx, who.account_id, *number, queued));
+        if (hooks_.on_deleted) RETURN_IF_ERROR(hooks_.on_deleted(tx, who.account_id, *number, now_ms));
+        return absl::OkStatus();
+      },
+      /*forget_account=*/who.account_id));
   log::Info("relay.account_deleted", {{"account", who.account_id}});
   return absl::OkStatus();
 }

@@ -4,6 +4,8 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+
 namespace tandem::relay {
 
 PasswordHash HashPassword(std::string_view password) {
@@ -26,18 +28,40 @@ void Directory::PutDevice(uint64_t account_id, const std::string& number, uint32
   d.registration_id = registration_id;
 }
 
-void Directory::ClearDevices(uint64_t account_id) {
-  std::lock_guard lock(mu_);
+Directory::Device* Directory::FindDevice(uint64_t account_id, uint32_t device_id) {
   auto it = accounts_.find(account_id);
-  if (it != accounts_.end()) it->second.devices.clear();
+  if (it == accounts_.end()) return nullptr;
+  auto d = it->second.devices.find(device_id);
+  return d == it->second.devices.end() ? nullptr : &d->second;
 }
 
-void Directory::RemoveAccount(uint64_t account_id) {
+const Directory::Device* Directory::FindDevice(uint64_t account_id, uint32_t device_id) const {
+  return const_cast<Directory*>(this)->FindDevice(account_id, device_id);
+}
+
+std::vector<uint64_t> Directory::QueuedOf(const Account& account) {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, device] : account.devices) ids.insert(ids.end(), device.queued.begin(), device.queued.end());
+  return ids;
+}
+
+std::vector<uint64_t> Directory::ClearDevices(uint64_t account_id) {
   std::lock_guard lock(mu_);
   auto it = accounts_.find(account_id);
-  if (it == accounts_.end()) return;
+  if (it == accounts_.end()) return {};
+  std::vector<uint64_t> ids = QueuedOf(it->second);
+  it->second.devices.clear();
+  return ids;
+}
+
+std::vector<uint64_t> Directory::RemoveAccount(uint64_t account_id) {
+  std::lock_guard lock(mu_);
+  auto it = accounts_.find(account_id);
+  if (it == accounts_.end()) return {};
+  std::vector<uint64_t> ids = QueuedOf(it->second);
   by_number_.erase(it->second.number);
   accounts_.erase(it);
+  return ids;
 }
 
 std::optional<uint64_t> Directory::AccountForNumber(const std::string& e164) const {
@@ -56,17 +80,14 @@ std::optional<std::string> Directory::NumberOf(uint64_t account_id) const {
 
 bool Directory::HasDevice(uint64_t account_id, uint32_t device_id) const {
   std::lock_guard lock(mu_);
-  auto it = accounts_.find(account_id);
-  return it != accounts_.end() && it->second.devices.count(device_id) > 0;
+  return FindDevice(account_id, device_id) != nullptr;
 }
 
 std::optional<uint32_t> Directory::RegistrationIdOf(uint64_t account_id, uint32_t device_id) const {
   std::lock_guard lock(mu_);
-  auto it = accounts_.find(account_id);
-  if (it == accounts_.end()) return std::nullopt;
-  auto d = it->second.devices.find(device_id);
-  if (d == it->second.devices.end()) return std::nullopt;
-  return d->second.registration_id;
+  const Device* d = FindDevice(account_id, device_id);
+  if (d == nullptr) return std::nullopt;
+  return d->registration_id;
 }
 
 size_t Directory::account_count() const {
@@ -80,13 +101,9 @@ absl::Status Directory::Authenticate(const Credentials& credentials) const {
   bool found = false;
   {
     std::lock_guard lock(mu_);
-    auto it = accounts_.find(credentials.account_id);
-    if (it != accounts_.end()) {
-      auto d = it->second.devices.find(credentials.device_id);
-      if (d != it->second.devices.end()) {
-        stored = d->second.password_hash;
-        found = true;
-      }
+    if (const Device* d = FindDevice(credentials.account_id, credentials.device_id)) {
+      stored = d->password_hash;
+      found = true;
     }
   }
   // Compare even when the device is unknown so both failures take as long.
@@ -97,38 +114,63 @@ absl::Status Directory::Authenticate(const Credentials& credentials) const {
 
 bool Directory::ReserveQueueSlot(uint64_t account_id, uint32_t device_id, int64_t limit) {
   std::lock_guard lock(mu_);
-  auto it = accounts_.find(account_id);
-  if (it == accounts_.end()) return false;
-  auto d = it->second.devices.find(device_id);
-  if (d == it->second.devices.end() || d->second.queue_depth >= limit) return false;
-  ++d->second.queue_depth;
+  Device* d = FindDevice(account_id, device_id);
+  if (d == nullptr || static_cast<int64_t>(d->queued.size()) + d->reserved >= limit) return false;
+  ++d->reserved;
   return true;
 }
 
-void Directory::ReleaseQueueSlots(uint64_t account_id, uint32_t device_id, int64_t n) {
+void Directory::ReleaseQueueSlot(uint64_t account_id, uint32_t device_id) {
   std::lock_guard lock(mu_);
-  auto it = accounts_.find(account_id);
-  if (it == accounts_.end()) return;
-  auto d = it->second.devices.find(device_id);
-  if (d == it->second.devices.end()) return;
-  // Concurrent re-registration may have reset the counter; never go below 0.
-  d->second.queue_depth = std::max<int64_t>(0, d->second.queue_depth - n);
+  Device* d = FindDevice(account_id, device_id);
+  // A re-registration in between leaves a new device with nothing reserved.
+  if (d != nullptr && d->reserved > 0) --d->reserved;
 }
 
-void Directory::SetQueueDepth(uint64_t account_id, uint32_t device_id, int64_t depth) {
+bool Directory::CommitQueued(uint64_t account_id, uint32_t device_id, uint64_t server_id) {
   std::lock_guard lock(mu_);
-  auto it = accounts_.find(account_id);
-  if (it == accounts_.end()) return;
-  auto d = it->second.devices.find(device_id);
-  if (d != it->second.devices.end()) d->second.queue_depth = depth;
+  Device* d = FindDevice(account_id, device_id);
+  if (d == nullptr) return false;
+  if (d->reserved > 0) --d->reserved;
+  d->queued.insert(server_id);
+  return true;
+}
+
+bool Directory::LoadQueued(uint64_t account_id, uint32_t device_id, uint64_t server_id) {
+  std::lock_guard lock(mu_);
+  Device* d = FindDevice(account_id, device_id);
+  if (d == nullptr) return false;
+  d->queued.insert(server_id);
+  return true;
+}
+
+std::vector<uint64_t> Directory::TakeQueued(uint64_t account_id, uint32_t device_id,
+                                            std::span<const uint64_t> server_ids) {
+  std::vector<uint64_t> taken;
+  std::lock_guard lock(mu_);
+  Device* d = FindDevice(account_id, device_id);
+  if (d == nullptr) return taken;
+  for (uint64_t id : server_ids) {
+    if (d->queued.erase(id) > 0) taken.push_back(id);
+  }
+  std::sort(taken.begin(), taken.end());
+  return taken;
+}
+
+std::vector<uint64_t> Directory::QueuedAfter(uint64_t account_id, uint32_t device_id, uint64_t after,
+                                             size_t limit) const {
+  std::vector<uint64_t> ids;
+  std::lock_guard lock(mu_);
+  const Device* d = FindDevice(account_id, device_id);
+  if (d == nullptr) return ids;
+  for (auto it = d->queued.upper_bound(after); it != d->queued.end() && ids.size() < limit; ++it) ids.push_back(*it);
+  return ids;
 }
 
 int64_t Directory::QueueDepth(uint64_t account_id, uint32_t device_id) const {
   std::lock_guard lock(mu_);
-  auto it = accounts_.find(account_id);
-  if (it == accounts_.end()) return 0;
-  auto d = it->second.devices.find(device_id);
-  return d == it->second.devices.end() ? 0 : d->second.queue_depth;
+  const Device* d = FindDevice(account_id, device_id);
+  return d == nullptr ? 0 : static_cast<int64_t>(d->queued.size()) + d->reserved;
 }
 
 }  // namespace tandem::relay

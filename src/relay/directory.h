@@ -1,8 +1,10 @@
 // The relay's in-memory mirror of accounts and devices: number -> account,
-// password hashes for authentication, and each device's queue depth. It is
-// loaded from the database at start and updated by the code that changes
-// the database, so the message path never waits on storage to validate a
-// recipient or a credential (about 100 bytes per device).
+// password hashes for authentication, and each device's queue: the server
+// ids of the envelopes stored for it and not yet acknowledged. It is loaded
+// from the database at start and updated by the code that changes the
+// database, so the message path never waits on storage to validate a
+// recipient or a credential, and the envelopes table needs no index by
+// recipient (about 100 bytes per device and 10 per queued envelope).
 //
 // Thread-safe (one mutex; every operation is a few map lookups).
 #pragma once
@@ -12,9 +14,12 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
+#include "absl/container/btree_set.h"
 #include "common/status.h"
 #include "relay/protocol.h"
 
@@ -30,9 +35,11 @@ class Directory {
  public:
   void PutDevice(uint64_t account_id, const std::string& number, uint32_t device_id, const PasswordHash& hash,
                  uint32_t registration_id);
-  // Forgets the account's devices (and their queues) but keeps the number.
-  void ClearDevices(uint64_t account_id);
-  void RemoveAccount(uint64_t account_id);
+  // Forgets the account's devices but keeps the number. Returns the server
+  // ids that were queued for them: the caller deletes those rows.
+  std::vector<uint64_t> ClearDevices(uint64_t account_id);
+  // Forgets the account; returns its queued server ids like ClearDevices.
+  std::vector<uint64_t> RemoveAccount(uint64_t account_id);
 
   std::optional<uint64_t> AccountForNumber(const std::string& e164) const;
   std::optional<std::string> NumberOf(uint64_t account_id) const;
@@ -46,24 +53,41 @@ class Directory {
   // password matches; compares in constant time.
   absl::Status Authenticate(const Credentials& credentials) const;
 
-  // Counts one more envelope queued for the device unless `limit` are
-  // already queued (then false). NotFound-like false also if the device is
-  // gone; callers check HasDevice first for a precise error.
+  // A queue's depth counts its stored envelopes and the slots reserved for
+  // submissions not yet committed.
+  //
+  // Reserves a slot unless `limit` are already taken (then false). False
+  // also if the device is gone; callers check HasDevice first for a precise
+  // error.
   bool ReserveQueueSlot(uint64_t account_id, uint32_t device_id, int64_t limit);
-  void ReleaseQueueSlots(uint64_t account_id, uint32_t device_id, int64_t n);
-  void SetQueueDepth(uint64_t account_id, uint32_t device_id, int64_t depth);
+  // Gives back a reserved slot whose submission was not stored.
+  void ReleaseQueueSlot(uint64_t account_id, uint32_t device_id);
+  // The reserved slot's envelope is stored as `server_id`. False if the
+  // device is gone (re-registered or deleted): the caller deletes the row.
+  bool CommitQueued(uint64_t account_id, uint32_t device_id, uint64_t server_id);
+  // At start: a stored envelope. False if there is no such device.
+  bool LoadQueued(uint64_t account_id, uint32_t device_id, uint64_t server_id);
+  // Removes those of `server_ids` queued for the device (an ack) and returns
+  // them in ascending order; ids of other devices or unknown ids are ignored.
+  std::vector<uint64_t> TakeQueued(uint64_t account_id, uint32_t device_id, std::span<const uint64_t> server_ids);
+  // Up to `limit` queued ids greater than `after`, ascending.
+  std::vector<uint64_t> QueuedAfter(uint64_t account_id, uint32_t device_id, uint64_t after, size_t limit) const;
   int64_t QueueDepth(uint64_t account_id, uint32_t device_id) const;
 
  private:
   struct Device {
     PasswordHash password_hash{};
     uint32_t registration_id = 0;
-    int64_t queue_depth = 0;
+    absl::btree_set<uint64_t> queued;
+    int64_t reserved = 0;
   };
+  Device* FindDevice(uint64_t account_id, uint32_t device_id);
+  const Device* FindDevice(uint64_t account_id, uint32_t device_id) const;
   struct Account {
     std::string number;
     std::map<uint32_t, Device> devices;
   };
+  static std::vector<uint64_t> QueuedOf(const Account& account);
 
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, Account> accounts_;

@@ -37,7 +37,9 @@ EnvelopeWriter::EnvelopeWriter(store::Database& db, Directory& directory, const 
       commit_seconds_(metrics.GetHistogram("tandem_relay_commit_seconds",
                                            "Time to write and fsync one group commit", {},
                                            {0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
-                                            0.5})) {}
+                                            0.5})),
+      acked_gauge_(metrics.GetGauge("tandem_relay_acked_envelopes_stored",
+                                    "Acknowledged envelopes whose rows wait for deletion (purge_delay)")) {}
 
 EnvelopeWriter::~EnvelopeWriter() { Stop(); }
 
@@ -77,7 +79,7 @@ void EnvelopeWriter::Enqueue(Op op) {
   }
   // Not running: fail what expects an answer.
   if (auto* s = std::get_if<SubmitOp>(&op)) {
-    directory_.ReleaseQueueSlots(s->envelope.recipient_account, s->envelope.recipient_device, 1);
+    directory_.ReleaseQueueSlot(s->envelope.recipient_account, s->envelope.recipient_device);
     s->done(absl::UnavailableError("the relay is shutting down; resubmit later"));
   } else if (auto* e = std::get_if<ExclusiveOp>(&op)) {
     e->result->set_value(absl::UnavailableError("the relay is shutting down"));
@@ -88,31 +90,40 @@ void EnvelopeWriter::Submit(db::EnvelopeRow envelope, std::string client_message
   Enqueue(SubmitOp{std::move(envelope), std::move(client_message_id), std::move(done)});
 }
 
-void EnvelopeWriter::Ack(uint64_t account_id, uint32_t device_id, std::vector<uint64_t> server_ids) {
-  Enqueue(AckOp{account_id, device_id, std::move(server_ids)});
+void EnvelopeWriter::Ack(uint64_t recipient_account, std::vector<uint64_t> server_ids) {
+  Enqueue(AckOp{recipient_account, std::move(server_ids)});
 }
 
 void EnvelopeWriter::CountSession(uint64_t account_id) { Enqueue(SessionOp{account_id}); }
 
-absl::Status EnvelopeWriter::RunExclusive(std::function<absl::Status(store::Database&)> fn) {
+absl::Status EnvelopeWriter::RunExclusive(std::function<absl::Status(store::Database&)> fn, uint64_t forget_account) {
   auto result = std::make_shared<std::promise<absl::Status>>();
   auto future = result->get_future();
-  Enqueue(ExclusiveOp{std::move(fn), result});
+  Enqueue(ExclusiveOp{std::move(fn), result, forget_account});
   return future.get();
 }
 
 uint64_t EnvelopeWriter::batches_committed() const { return batches_.load(); }
 uint64_t EnvelopeWriter::envelopes_committed() const { return envelopes_.load(); }
+uint64_t EnvelopeWriter::envelopes_purged() const { return purged_.load(); }
 
 void EnvelopeWriter::Run() {
   std::vector<Op> taken;
   std::vector<Op> batch;
   const auto gap = absl::ToChronoNanoseconds(options_.commit_gap);
+  const auto delay = absl::ToChronoNanoseconds(options_.purge_delay);
   auto last_start = std::chrono::steady_clock::now() - gap;
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      // Wakes for work, or when acknowledged rows become old enough to go.
+      while (queue_.empty() && !stopping_ && !PurgeDue(std::chrono::steady_clock::now())) {
+        if (!acked_.empty() && !stored_by_.empty()) {
+          cv_.wait_until(lock, stored_by_.front().first + delay);
+        } else {
+          cv_.wait(lock);
+        }
+      }
       if (queue_.empty() && stopping_) break;
       if (gap.count() > 0 && !stopping_) {
         auto due = last_start + gap;
@@ -137,12 +148,12 @@ void EnvelopeWriter::Run() {
           CommitBatch(batch);
           batch.clear();
         }
-        ex->result->set_value(db_.InTransaction(ex->fn));
+        RunExclusiveOp(*ex);
       } else {
         batch.push_back(std::move(op));
       }
     }
-    if (!batch.empty()) CommitBatch(batch);
+    if (!batch.empty() || PurgeDue(std::chrono::steady_clock::now())) CommitBatch(batch);
     MaybePrune();
     if (wal_restart_.exchange(false, std::memory_order_relaxed)) {
       const auto started = std::chrono::steady_clock::now();
@@ -152,6 +163,56 @@ void EnvelopeWriter::Run() {
       wal_restart_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     }
   }
+  // Stopping: nothing acknowledged is left behind.
+  purge_all_ = true;
+  while (!acked_.empty()) {
+    const uint64_t before = purged_.load();
+    batch.clear();
+    CommitBatch(batch);
+    if (purged_.load() == before) break;  // storage failed; the next start delivers them again
+  }
+}
+
+uint64_t EnvelopeWriter::PurgeHorizon(SteadyTime now) {
+  if (purge_all_) return UINT64_MAX;
+  const auto delay = absl::ToChronoNanoseconds(options_.purge_delay);
+  while (!stored_by_.empty() && stored_by_.front().first + delay <= now) {
+    horizon_ = stored_by_.front().second;
+    stored_by_.pop_front();
+  }
+  return horizon_;
+}
+
+absl::StatusOr<std::vector<uint64_t>> EnvelopeWriter::PurgeIn(store::Database& tx, SteadyTime now) {
+  std::vector<uint64_t> ids;
+  const uint64_t horizon = PurgeHorizon(now);
+  for (auto it = acked_.begin(); it != acked_.end() && it->first < horizon && ids.size() < options_.max_purge; ++it) {
+    ids.push_back(it->first);
+  }
+  RETURN_IF_ERROR(db::DeleteEnvelopes(tx, ids).status());
+  return ids;
+}
+
+void EnvelopeWriter::Forget(std::span<const uint64_t> ids) {
+  for (uint64_t id : ids) acked_.erase(id);
+  purged_.fetch_add(ids.size(), std::memory_order_relaxed);
+  acked_gauge_.Set(static_cast<int64_t>(acked_.size()));
+}
+
+void EnvelopeWriter::RunExclusiveOp(ExclusiveOp& op) {
+  std::vector<uint64_t> forgotten;
+  absl::Status st = db_.InTransaction([&](store::Database& tx) -> absl::Status {
+    forgotten.clear();
+    if (op.forget_account != 0) {
+      for (const auto& [id, account] : acked_) {
+        if (account == op.forget_account) forgotten.push_back(id);
+      }
+      RETURN_IF_ERROR(db::DeleteEnvelopes(tx, forgotten).status());
+    }
+    return op.fn(tx);
+  });
+  if (st.ok()) Forget(forgotten);
+  op.result->set_value(st);
 }
 
 void EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
@@ -161,19 +222,24 @@ void EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
     bool stored = false;
   };
   std::vector<Result> results;
-  std::map<std::pair<uint64_t, uint32_t>, int64_t> acked;  // deleted rows per device
-  std::map<uint64_t, std::pair<int64_t, int64_t>> usage;   // account -> (sessions, messages)
+  std::map<uint64_t, std::pair<int64_t, int64_t>> usage;  // account -> (sessions, messages)
+  std::vector<uint64_t> purged;
   absl::Time now = clock_.Now();
   int64_t now_ms = absl::ToUnixMillis(now);
   std::string day = DayOf(now);
   uint64_t next_id = next_server_id_;
   uint64_t reserving = 0;
   const auto started = std::chrono::steady_clock::now();
+  // Acks touch no row now: their ids wait in acked_ for PurgeIn.
+  for (Op& op : batch) {
+    if (auto* a = std::get_if<AckOp>(&op)) {
+      for (uint64_t id : a->server_ids) acked_.emplace(id, a->recipient_account);
+    }
+  }
 
   absl::Status st = db_.InTransaction([&](store::Database& tx) -> absl::Status {
     results.clear();
     reserving = 0;
-    acked.clear();
     usage.clear();
     next_id = next_server_id_;
     for (Op& op : batch) {
@@ -194,10 +260,6 @@ void EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
         RETURN_IF_ERROR(db::InsertEnvelope(tx, e));
         results.push_back({s, SubmitOutcome{e.server_id, now_ms, false}, true});
         if (e.type != pb::ENVELOPE_TYPE_RECEIPT) ++usage[e.sender_account].second;
-      } else if (auto* a = std::get_if<AckOp>(&op)) {
-        int64_t& deleted = acked[{a->account_id, a->device_id}];
-        ASSIGN_OR_RETURN(int64_t n, db::DeleteEnvelopes(tx, a->account_id, a->device_id, a->server_ids));
-        deleted += n;
       } else if (auto* sess = std::get_if<SessionOp>(&op)) {
         ++usage[sess->account_id].first;
       }
@@ -209,10 +271,12 @@ void EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
       reserving = next_id + kServerIdBlock;
       RETURN_IF_ERROR(db::SetMeta(tx, kNextServerIdKey, static_cast<int64_t>(reserving)));
     }
+    ASSIGN_OR_RETURN(purged, PurgeIn(tx, started));
     return absl::OkStatus();
   });
   if (st.ok() && reserving > 0) reserved_until_ = reserving;
-  commit_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  const auto finished = std::chrono::steady_clock::now();
+  commit_seconds_.Observe(std::chrono::duration<double>(finished - started).count());
   batch_ops_.Observe(static_cast<double>(batch.size()));
   // Ids handed out in a failed transaction are skipped, never reused.
   next_server_id_ = std::max(next_server_id_, next_id);
@@ -221,28 +285,33 @@ void EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
     log::Error("relay.batch_failed", {{"error", std::string(st.message())}, {"ops", static_cast<int64_t>(batch.size())}});
     for (Op& op : batch) {
       if (auto* s = std::get_if<SubmitOp>(&op)) {
-        directory_.ReleaseQueueSlots(s->envelope.recipient_account, s->envelope.recipient_device, 1);
+        directory_.ReleaseQueueSlot(s->envelope.recipient_account, s->envelope.recipient_device);
         s->done(absl::UnavailableError("the relay could not store the envelope; resubmit it"));
       }
     }
+    acked_gauge_.Set(static_cast<int64_t>(acked_.size()));
     return;
   }
+  Forget(purged);
+  stored_by_.emplace_back(finished, next_server_id_);
   batches_.fetch_add(1, std::memory_order_relaxed);
   uint64_t stored = 0;
   for (Result& r : results) {
     const db::EnvelopeRow& e = r.op->envelope;
-    if (r.stored) {
+    if (!r.stored) {
+      directory_.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
+    } else if (directory_.CommitQueued(e.recipient_account, e.recipient_device, e.server_id)) {
       ++stored;
       on_committed_(e);
     } else {
-      directory_.ReleaseQueueSlots(e.recipient_account, e.recipient_device, 1);
+      // The device went away after the check above (re-registration or
+      // deletion): nobody can fetch the row, so it goes with the next purge.
+      acked_.emplace(e.server_id, e.recipient_account);
     }
     r.op->done(std::move(r.outcome));
   }
   envelopes_.fetch_add(stored, std::memory_order_relaxed);
-  for (const auto& [device, n] : acked) {
-    if (n > 0) directory_.ReleaseQueueSlots(device.first, device.second, n);
-  }
+  acked_gauge_.Set(static_cast<int64_t>(acked_.size()));
 }
 
 void EnvelopeWriter::MaybePrune() {

@@ -2,8 +2,16 @@
 // envelopes, acks and usage counts from every connection and writes them in
 // one SQLite transaction per batch (synchronous=FULL: one fsync per batch,
 // never one per message). Only after the commit does it report each
-// submission's outcome and hand new envelopes to the delivery callback, so
-// nothing is acknowledged or delivered before it is durable.
+// submission's outcome, add the envelope to its recipient's queue in the
+// Directory and hand it to the delivery callback, so nothing is
+// acknowledged or delivered before it is durable.
+//
+// Acknowledged envelopes leave their queue at once (the Directory) but
+// their rows are deleted `purge_delay` after they were stored, oldest
+// first: acks arrive in any order, and deleting a second's worth of
+// neighbours together rewrites each table page about once instead of once
+// per ack. After a crash, envelopes acknowledged in that last second are
+// delivered again; clients drop them by server id.
 //
 // Operations that must be ordered with the envelope stream (account
 // creation, re-registration, deletion) run on the same thread through
@@ -16,6 +24,7 @@
 // Callbacks run on the writer thread and must not block for long.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -24,11 +33,13 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <variant>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -56,6 +67,10 @@ class EnvelopeWriter {
     // How long a client message id is remembered for de-duplication.
     absl::Duration dedup_retention = absl::Hours(24 * 30);
     absl::Duration prune_interval = absl::Hours(1);
+    // How long after an envelope was stored its row may wait for deletion
+    // once acknowledged (see above); zero deletes in the next commit.
+    absl::Duration purge_delay = absl::Seconds(1);
+    size_t max_purge = 4096;  // rows deleted per commit
   };
   using SubmitDone = std::function<void(absl::StatusOr<SubmitOutcome>)>;
   // Receives each newly stored envelope after its commit, in server id order.
@@ -77,13 +92,16 @@ class EnvelopeWriter {
   // the outcome after the commit: NotFound if the recipient device vanished
   // meanwhile, Unavailable if storage failed.
   void Submit(db::EnvelopeRow envelope, std::string client_message_id, SubmitDone done);
-  // Deletes acknowledged envelopes (only those queued for that device).
-  void Ack(uint64_t account_id, uint32_t device_id, std::vector<uint64_t> server_ids);
+  // Deletes acknowledged envelopes of `recipient_account`, which the caller
+  // took from their queue (Directory::TakeQueued).
+  void Ack(uint64_t recipient_account, std::vector<uint64_t> server_ids);
   // Counts a session opened (usage metering).
   void CountSession(uint64_t account_id);
   // Runs `fn` in its own transaction after everything queued before it.
   // Blocks until done; returns fn's status (or Unavailable when stopped).
-  absl::Status RunExclusive(std::function<absl::Status(store::Database&)> fn);
+  // A nonzero `forget_account` also deletes, in that transaction, the
+  // account's acknowledged envelopes still waiting for deletion.
+  absl::Status RunExclusive(std::function<absl::Status(store::Database&)> fn, uint64_t forget_account = 0);
 
   // Asks the writer to checkpoint on its own connection between batches
   // (PASSIVE: it copies what the background checkpointer has not), so that
@@ -96,6 +114,7 @@ class EnvelopeWriter {
   // For tests and metrics.
   uint64_t batches_committed() const;
   uint64_t envelopes_committed() const;
+  uint64_t envelopes_purged() const;
 
  private:
   struct SubmitOp {
@@ -104,8 +123,7 @@ class EnvelopeWriter {
     SubmitDone done;
   };
   struct AckOp {
-    uint64_t account_id;
-    uint32_t device_id;
+    uint64_t recipient_account;
     std::vector<uint64_t> server_ids;
   };
   struct SessionOp {
@@ -114,13 +132,23 @@ class EnvelopeWriter {
   struct ExclusiveOp {
     std::function<absl::Status(store::Database&)> fn;
     std::shared_ptr<std::promise<absl::Status>> result;
+    uint64_t forget_account = 0;
   };
+  using SteadyTime = std::chrono::steady_clock::time_point;
   using Op = std::variant<SubmitOp, AckOp, SessionOp, ExclusiveOp>;
 
   void Enqueue(Op op);
   void Run();
   void CommitBatch(std::vector<Op>& batch);
+  void RunExclusiveOp(ExclusiveOp& op);
   void MaybePrune();
+  // Ids below the horizon were stored at least purge_delay ago.
+  uint64_t PurgeHorizon(SteadyTime now);
+  bool PurgeDue(SteadyTime now) { return !acked_.empty() && acked_.begin()->first < PurgeHorizon(now); }
+  // Deletes acknowledged envelopes below the horizon (at most max_purge);
+  // returns their ids, to be forgotten once the transaction commits.
+  absl::StatusOr<std::vector<uint64_t>> PurgeIn(store::Database& tx, SteadyTime now);
+  void Forget(std::span<const uint64_t> ids);
 
   store::Database& db_;
   Directory& directory_;
@@ -144,6 +172,15 @@ class EnvelopeWriter {
   absl::Time last_prune_ = absl::InfinitePast();
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> envelopes_{0};
+  std::atomic<uint64_t> purged_{0};
+  // Acknowledged (or orphaned) envelopes whose rows are still stored:
+  // server id -> recipient account.
+  absl::btree_map<uint64_t, uint64_t> acked_;
+  // (when, next server id) after each commit, for PurgeHorizon.
+  std::deque<std::pair<SteadyTime, uint64_t>> stored_by_;
+  uint64_t horizon_ = 0;
+  bool purge_all_ = false;  // stopping: delete every acknowledged row
+  net::Gauge& acked_gauge_;
   std::atomic<bool> wal_restart_{false};
 };
 

@@ -308,7 +308,8 @@ void MessageStream::HandleAck(const std::shared_ptr<DeviceSession>& session, con
     }
     if (session->backlog && HasRoom(*session, options_)) ScheduleFetchLocked(session);
   }
-  writer_.Ack(session->account_id, session->device_id, std::move(ids));
+  std::vector<uint64_t> taken = directory_.TakeQueued(session->account_id, session->device_id, ids);
+  if (!taken.empty()) writer_.Ack(session->account_id, std::move(taken));
 }
 
 void MessageStream::Push(const db::EnvelopeRow& e) {
@@ -366,8 +367,9 @@ void MessageStream::Fetch(const std::shared_ptr<DeviceSession>& session) {
     room = options_.window_envelopes - std::min(options_.window_envelopes, session->inflight.size());
     session->dirty = false;
   }
-  int limit = static_cast<int>(std::max<size_t>(1, room));
-  auto rows = db::FetchEnvelopes(reader_, session->account_id, session->device_id, after, limit);
+  const size_t limit = std::max<size_t>(1, room);
+  std::vector<uint64_t> ids = directory_.QueuedAfter(session->account_id, session->device_id, after, limit);
+  auto rows = db::FetchEnvelopes(reader_, session->account_id, session->device_id, ids);
   std::lock_guard lock(session->mu);
   session->fetch_scheduled = false;
   if (session->closed) return;
@@ -387,7 +389,7 @@ void MessageStream::Fetch(const std::shared_ptr<DeviceSession>& session) {
     delivered_.Inc();
   }
   if (window_full) return;  // acks reschedule
-  if (rows->size() >= static_cast<size_t>(limit) || session->dirty) {
+  if (ids.size() >= limit || session->dirty) {
     if (HasRoom(*session, options_)) ScheduleFetchLocked(session);
     return;
   }

@@ -3,6 +3,7 @@
 // and PostgreSQL BIGINT.
 #include "relay/relay_store.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
@@ -116,6 +117,10 @@ ALTER TABLE submissions_v2 RENAME TO submissions;
 CREATE INDEX submissions_by_time ON submissions (server_ts_ms);
 )sql";
 
+// Which envelopes wait for which device is kept in memory (Directory), so
+// storing one no longer writes a page of a per-recipient index as well.
+constexpr std::string_view kSchemaV3 = "DROP INDEX IF EXISTS envelopes_by_recipient;";
+
 Value Blob(const std::string& s) { return Value::Blob(s); }
 Value Int(uint64_t v) { return Value(static_cast<int64_t>(v)); }
 
@@ -129,7 +134,8 @@ absl::Status Migrate(Database& db) {
   static const std::string postgres_v2 = absl::StrReplaceAll(std::string(kSchemaV2), {{"{WITHOUT_ROWID}", ""}});
   const bool sqlite = db.backend() == "sqlite";
   store::Migration migrations[] = {{1, "relay schema", sqlite ? sqlite_v1 : postgres_v1},
-                                   {2, "submissions ordered by client message id", sqlite ? sqlite_v2 : postgres_v2}};
+                                   {2, "submissions ordered by client message id", sqlite ? sqlite_v2 : postgres_v2},
+                                   {3, "queues by recipient kept in memory", kSchemaV3}};
   return db.Migrate(migrations);
 }
 
@@ -181,18 +187,17 @@ absl::Status InsertAccount(Database& db, const AccountRow& a) {
 }
 
 absl::Status ResetAccountForReregistration(Database& db, uint64_t account_id, const std::string& identity_key,
-                                           int64_t now_ms) {
+                                           int64_t now_ms, std::span<const uint64_t> queued) {
   RETURN_IF_ERROR(db.Execute("UPDATE accounts SET identity_key = $2, identity_changed_ms = $3 "
                              "WHERE account_id = $1",
                              {Int(account_id), Blob(identity_key), now_ms})
                       .status());
   for (const char* sql : {"DELETE FROM devices WHERE account_id = $1",
                           "DELETE FROM signed_prekeys WHERE account_id = $1",
-                          "DELETE FROM one_time_prekeys WHERE account_id = $1",
-                          "DELETE FROM envelopes WHERE recipient_account = $1"}) {
+                          "DELETE FROM one_time_prekeys WHERE account_id = $1"}) {
     RETURN_IF_ERROR(db.Execute(sql, {Int(account_id)}).status());
   }
-  return absl::OkStatus();
+  return DeleteEnvelopes(db, queued).status();
 }
 
 absl::Status InsertDevice(Database& db, const DeviceRow& d, int64_t now_ms) {
@@ -203,12 +208,13 @@ absl::Status InsertDevice(Database& db, const DeviceRow& d, int64_t now_ms) {
       .status();
 }
 
-absl::Status DeleteAccount(Database& db, uint64_t account_id, const std::string& number) {
+absl::Status DeleteAccount(Database& db, uint64_t account_id, const std::string& number,
+                           std::span<const uint64_t> queued) {
+  RETURN_IF_ERROR(DeleteEnvelopes(db, queued).status());
   for (const char* sql : {"DELETE FROM accounts WHERE account_id = $1",
                           "DELETE FROM devices WHERE account_id = $1",
                           "DELETE FROM signed_prekeys WHERE account_id = $1",
                           "DELETE FROM one_time_prekeys WHERE account_id = $1",
-                          "DELETE FROM envelopes WHERE recipient_account = $1",
                           "DELETE FROM submissions WHERE sender_account = $1",
                           "DELETE FROM usage_daily WHERE account_id = $1",
                           "DELETE FROM directory_seen WHERE account_id = $1",
@@ -310,20 +316,26 @@ absl::Status InsertEnvelope(Database& db, const EnvelopeRow& e) {
       .status();
 }
 
-absl::StatusOr<int64_t> DeleteEnvelopes(Database& db, uint64_t account_id, uint32_t device_id,
-                                        std::span<const uint64_t> server_ids) {
-  // One statement text for every chunk (short chunks repeat their last id),
-  // so it is prepared once.
-  constexpr size_t kChunk = 32;
-  static const std::string sql = [] {
-    std::string s = "DELETE FROM envelopes WHERE recipient_account = $1 AND recipient_device = $2 AND server_id IN (";
-    for (size_t i = 0; i < kChunk; ++i) absl::StrAppend(&s, i ? ", $" : "$", i + 3);
-    return s + ")";
-  }();
+// Both statements take a fixed number of ids, so each is prepared once;
+// short chunks repeat their last id.
+constexpr size_t kIdChunk = 32;
+
+std::string WithIdList(std::string sql, int first_param) {
+  sql += "server_id IN (";
+  for (size_t i = 0; i < kIdChunk; ++i) absl::StrAppend(&sql, i ? ", $" : "$", first_param + static_cast<int>(i));
+  return sql + ")";
+}
+
+void AppendIdChunk(Params& params, std::span<const uint64_t> ids, size_t start) {
+  for (size_t i = 0; i < kIdChunk; ++i) params.push_back(Int(ids[std::min(start + i, ids.size() - 1)]));
+}
+
+absl::StatusOr<int64_t> DeleteEnvelopes(Database& db, std::span<const uint64_t> server_ids) {
+  static const std::string sql = WithIdList("DELETE FROM envelopes WHERE ", 1);
   int64_t deleted = 0;
-  for (size_t start = 0; start < server_ids.size(); start += kChunk) {
-    Params params = {Int(account_id), device_id};
-    for (size_t i = 0; i < kChunk; ++i) params.push_back(Int(server_ids[std::min(start + i, server_ids.size() - 1)]));
+  for (size_t start = 0; start < server_ids.size(); start += kIdChunk) {
+    Params params;
+    AppendIdChunk(params, server_ids, start);
     ASSIGN_OR_RETURN(int64_t n, db.Execute(sql, params));
     deleted += n;
   }
@@ -331,38 +343,41 @@ absl::StatusOr<int64_t> DeleteEnvelopes(Database& db, uint64_t account_id, uint3
 }
 
 absl::StatusOr<std::vector<EnvelopeRow>> FetchEnvelopes(Database& db, uint64_t account_id, uint32_t device_id,
-                                                        uint64_t after, int limit) {
-  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT server_id, sender_account, sender_device, sender_number, "
-                                       "server_ts_ms, type, ciphertext FROM envelopes "
-                                       "WHERE recipient_account = $1 AND recipient_device = $2 AND server_id > $3 "
-                                       "ORDER BY server_id LIMIT $4",
-                                       {Int(account_id), device_id, Int(after), limit}));
+                                                        std::span<const uint64_t> server_ids) {
+  static const std::string sql = WithIdList(
+      "SELECT server_id, sender_account, sender_device, sender_number, server_ts_ms, type, ciphertext "
+      "FROM envelopes WHERE recipient_account = $1 AND recipient_device = $2 AND ",
+      3) + " ORDER BY server_id";
   std::vector<EnvelopeRow> out;
-  out.reserve(rows.size());
-  for (const auto& r : rows) {
-    EnvelopeRow e;
-    e.server_id = static_cast<uint64_t>(r.Int(0));
-    e.recipient_account = account_id;
-    e.recipient_device = device_id;
-    e.sender_account = static_cast<uint64_t>(r.Int(1));
-    e.sender_device = static_cast<uint32_t>(r.Int(2));
-    e.sender_number = r.Text(3);
-    e.server_ts_ms = r.Int(4);
-    e.type = static_cast<int>(r.Int(5));
-    e.ciphertext = r.Bytes(6);
-    out.push_back(std::move(e));
+  out.reserve(server_ids.size());
+  for (size_t start = 0; start < server_ids.size(); start += kIdChunk) {
+    Params params = {Int(account_id), device_id};
+    AppendIdChunk(params, server_ids, start);
+    ASSIGN_OR_RETURN(auto rows, db.Query(sql, params));
+    for (const auto& r : rows) {
+      EnvelopeRow e;
+      e.server_id = static_cast<uint64_t>(r.Int(0));
+      e.recipient_account = account_id;
+      e.recipient_device = device_id;
+      e.sender_account = static_cast<uint64_t>(r.Int(1));
+      e.sender_device = static_cast<uint32_t>(r.Int(2));
+      e.sender_number = r.Text(3);
+      e.server_ts_ms = r.Int(4);
+      e.type = static_cast<int>(r.Int(5));
+      e.ciphertext = r.Bytes(6);
+      out.push_back(std::move(e));
+    }
   }
   return out;
 }
 
-absl::StatusOr<std::vector<QueueDepthRow>> QueueDepths(Database& db) {
-  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT recipient_account, recipient_device, COUNT(*) FROM envelopes "
-                                       "GROUP BY recipient_account, recipient_device"));
-  std::vector<QueueDepthRow> out;
+absl::Status ForEachEnvelope(Database& db, const std::function<void(uint64_t, uint64_t, uint32_t)>& fn) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT server_id, recipient_account, recipient_device FROM envelopes "
+                                       "ORDER BY server_id"));
   for (const auto& r : rows) {
-    out.push_back({static_cast<uint64_t>(r.Int(0)), static_cast<uint32_t>(r.Int(1)), r.Int(2)});
+    fn(static_cast<uint64_t>(r.Int(0)), static_cast<uint64_t>(r.Int(1)), static_cast<uint32_t>(r.Int(2)));
   }
-  return out;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> MaxServerId(Database& db) {

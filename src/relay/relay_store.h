@@ -58,13 +58,16 @@ absl::StatusOr<std::optional<AccountRow>> GetAccount(Database& db, uint64_t acco
 absl::Status InsertAccount(Database& db, const AccountRow& account);
 // Replaces the identity key of a re-registered account and forgets
 // everything that belonged to the old installation: devices, prekeys and
-// the envelopes queued for it (they were encrypted to the old identity).
+// the envelopes queued for it (`queued`, from Directory::ClearDevices: they
+// were encrypted to the old identity).
 absl::Status ResetAccountForReregistration(Database& db, uint64_t account_id, const std::string& identity_key,
-                                           int64_t now_ms);
+                                           int64_t now_ms, std::span<const uint64_t> queued);
 absl::Status InsertDevice(Database& db, const DeviceRow& device, int64_t now_ms);
 // Removes every row that belongs to the account (see DESIGN.md: deletion
-// removes account, keys, queued envelopes and usage data).
-absl::Status DeleteAccount(Database& db, uint64_t account_id, const std::string& number);
+// removes account, keys, queued envelopes and usage data). `queued` are its
+// envelopes' server ids (from Directory::RemoveAccount).
+absl::Status DeleteAccount(Database& db, uint64_t account_id, const std::string& number,
+                           std::span<const uint64_t> queued);
 
 // ---- verification codes ----
 struct CodeRow {
@@ -110,21 +113,20 @@ struct EnvelopeRow {
   int type = 0;
   std::string ciphertext;
 };
+// The table is keyed by server id alone: which envelopes wait for which
+// device is kept in memory (Directory), loaded at start with
+// ForEachEnvelope, so storing an envelope appends to one tree.
 absl::Status InsertEnvelope(Database& db, const EnvelopeRow& e);
-// Deletes one envelope if it is queued for that device; returns rows deleted.
-// Deletes those of `server_ids` queued for the device, 32 per statement;
-// returns how many rows went.
-absl::StatusOr<int64_t> DeleteEnvelopes(Database& db, uint64_t account_id, uint32_t device_id,
-                                        std::span<const uint64_t> server_ids);
-// Envelopes for the device with server_id > after, oldest first.
+// Deletes the envelopes with these ids (ascending order touches each page
+// once), 32 per statement; returns how many rows went.
+absl::StatusOr<int64_t> DeleteEnvelopes(Database& db, std::span<const uint64_t> server_ids);
+// The envelopes with these ids (ascending) that are queued for the device,
+// oldest first; ids that are gone are skipped.
 absl::StatusOr<std::vector<EnvelopeRow>> FetchEnvelopes(Database& db, uint64_t account_id, uint32_t device_id,
-                                                        uint64_t after, int limit);
-struct QueueDepthRow {
-  uint64_t account_id;
-  uint32_t device_id;
-  int64_t depth;
-};
-absl::StatusOr<std::vector<QueueDepthRow>> QueueDepths(Database& db);
+                                                        std::span<const uint64_t> server_ids);
+// Calls fn(server_id, recipient_account, recipient_device) for every stored
+// envelope in server id order.
+absl::Status ForEachEnvelope(Database& db, const std::function<void(uint64_t, uint64_t, uint32_t)>& fn);
 absl::StatusOr<uint64_t> MaxServerId(Database& db);
 
 // ---- submissions (de-duplication of client message ids) ----

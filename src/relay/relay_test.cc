@@ -3,9 +3,11 @@
 // prekey consumption and exhaustion), the message stream driven through
 // fake connections (idempotent resubmit, ordering, acks, queue and size
 // limits, malformed frames), usage metering and account deletion.
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -111,8 +113,11 @@ class RelayTest : public ::testing::Test {
     std::string path = (dir_ / "messenger.db").string();
     auto db = store::OpenSqlite(path);
     ASSERT_TRUE(db.ok()) << db.status();
-    if (!pragmas.empty()) ASSERT_TRUE((*db)->ExecuteScript(pragmas).ok());
-    ASSERT_TRUE(db::Migrate(**db).ok());
+    if (!pragmas.empty()) {
+      ASSERT_TRUE((*db)->ExecuteScript(pragmas).ok());
+    }
+    absl::Status migrated = db::Migrate(**db);
+    ASSERT_TRUE(migrated.ok()) << migrated;
     auto reader = store::OpenSqlite(path);
     ASSERT_TRUE(reader.ok());
     auto sender = std::make_unique<CapturingSender>();
@@ -560,9 +565,67 @@ TEST_F(RelayTest, OnlineAndOfflineDeliveryInOrderWithAcks) {
   ASSERT_TRUE(live.has_deliver());
   ids.push_back(live.deliver().envelope().server_id());
   Ack(b, ids);
-  relay_->writer().RunExclusive([](store::Database&) { return absl::OkStatus(); }).IgnoreError();
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 0);
+  // The queue empties at once; the rows go purge_delay after they were stored.
   EXPECT_EQ(relay_->directory().QueueDepth(bob.account_id, 1), 0);
+  for (int i = 0; i < 500 && Count("SELECT COUNT(*) FROM envelopes") != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 0);
+  EXPECT_EQ(relay_->writer().envelopes_purged(), 4u);
+}
+
+TEST_F(RelayTest, AcknowledgedRowsWaitForThePurgeAndGoOnStop) {
+  options_.writer.purge_delay = absl::Hours(1);
+  relay_.reset();
+  Open();
+  Credentials alice = Register("+14155550123");
+  Credentials bob = Register("+14155550199");
+  auto a = Connect(alice);
+  a->Next();
+  for (int i = 0; i < 3; ++i) {
+    Submit(a, 10 + i, absl::StrCat("m", i), "+14155550199", absl::StrCat("c", i));
+    ASSERT_TRUE(a->Next().value().has_submit_result());
+  }
+  auto b = Connect(bob);
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(b->Next().value().deliver().envelope().server_id());
+  EXPECT_TRUE(b->Next().value().has_queue_empty());
+  // An ack for an id that is not queued for bob (alice's own, or unknown)
+  // is ignored, and so is a second ack of the same id.
+  Ack(a, {ids[0]});
+  Ack(b, {ids[0], ids[1], ids[1], 999999});
+  relay_->writer().RunExclusive([](store::Database&) { return absl::OkStatus(); }).IgnoreError();
+  EXPECT_EQ(relay_->directory().QueueDepth(bob.account_id, 1), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 3);  // not yet purged
+  // Reconnecting delivers only what was not acknowledged.
+  Disconnect(b);
+  auto b2 = Connect(bob);
+  auto again = b2->Next().value();
+  ASSERT_TRUE(again.has_deliver());
+  EXPECT_EQ(again.deliver().envelope().server_id(), ids[2]);
+  EXPECT_TRUE(b2->Next().value().has_queue_empty());
+  // Stopping deletes every acknowledged row; the unacknowledged one stays.
+  for (auto& c : connections_) relay_->stream().OnClose(c);
+  connections_.clear();
+  relay_.reset();
+  Open();
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 1);
+  EXPECT_EQ(relay_->directory().QueueDepth(bob.account_id, 1), 1);
+}
+
+TEST_F(RelayTest, EnvelopesOfDevicesThatAreGoneAreDeletedAtStart) {
+  Credentials alice = Register("+14155550123");
+  auto db = relay_->database().Execute(
+      "INSERT INTO envelopes (server_id, recipient_account, recipient_device, sender_account, sender_device, "
+      "sender_number, server_ts_ms, type, ciphertext) VALUES (5, $1, 7, 1, 1, '+14155550100', 0, 1, x'00'), "
+      "(6, 424242, 1, 1, 1, '+14155550100', 0, 1, x'00'), (7, $1, 1, 1, 1, '+14155550100', 0, 1, x'00')",
+      {static_cast<int64_t>(alice.account_id)});
+  ASSERT_TRUE(db.ok()) << db.status();
+  relay_.reset();
+  Open();
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 1);
+  EXPECT_EQ(Count("SELECT server_id FROM envelopes"), 7);
+  EXPECT_EQ(relay_->directory().QueueDepth(alice.account_id, 1), 1);
 }
 
 TEST_F(RelayTest, UnackedEnvelopesAreRedeliveredOnReconnect) {
@@ -871,8 +934,14 @@ TEST_F(RelayTest, DeletionRemovesEverythingOfTheAccount) {
   b->Next();
   Submit(b, 1, "m1", "+14155550123", "c");
   ASSERT_TRUE(b->Next().value().has_submit_result());
+  Submit(b, 3, "m3", "+14155550123", "c");
+  ASSERT_TRUE(b->Next().value().has_submit_result());
   auto a = Connect(alice);
+  auto first = a->Next().value();
+  ASSERT_TRUE(first.has_deliver());
   ASSERT_TRUE(a->Next().value().has_deliver());
+  // One acknowledged (its row waits for the purge), one still queued.
+  Ack(a, {first.deliver().envelope().server_id()});
   ASSERT_TRUE(accounts().Discover(alice, {"+14155550100"}, "").ok());
   ASSERT_TRUE(accounts().DeleteAccount(alice).ok());
   EXPECT_EQ(a->close_code(), kCloseRevoked);
