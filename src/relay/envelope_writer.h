@@ -63,7 +63,7 @@ class EnvelopeWriter {
     // Least time from the start of one commit to the start of the next:
     // more operations share each fsync and each connection's answers are
     // likelier to share a message, for up to this much more latency.
-    absl::Duration commit_gap = absl::ZeroDuration();
+    absl::Duration commit_gap = absl::Milliseconds(1);
     // How long a client message id is remembered for de-duplication.
     absl::Duration dedup_retention = absl::Hours(24 * 30);
     absl::Duration prune_interval = absl::Hours(1);

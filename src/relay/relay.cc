@@ -46,9 +46,15 @@ absl::StatusOr<RelayOptions> RelayOptions::FromConfig(const Config& config) {
     return absl::InvalidArgumentError(
         "relay.max_queue_depth, relay.batch_max and relay.dedup_retention_hours must be positive");
   }
-  ASSIGN_OR_RETURN(int64_t gap, config.GetInt("relay.commit_gap_us", 0));
+  ASSIGN_OR_RETURN(int64_t gap, config.GetInt("relay.commit_gap_us", absl::ToInt64Microseconds(o.writer.commit_gap)));
   if (gap < 0 || gap > 100000) return absl::InvalidArgumentError("relay.commit_gap_us must be between 0 and 100000");
   o.writer.commit_gap = absl::Microseconds(gap);
+  ASSIGN_OR_RETURN(int64_t purge_ms, config.GetInt("relay.ack_purge_delay_ms",
+                                                   absl::ToInt64Milliseconds(o.writer.purge_delay)));
+  if (purge_ms < 0 || purge_ms > 3600000) {
+    return absl::InvalidArgumentError("relay.ack_purge_delay_ms must be between 0 and 3600000");
+  }
+  o.writer.purge_delay = absl::Milliseconds(purge_ms);
   o.writer.max_batch = static_cast<size_t>(batch);
   o.writer.dedup_retention = absl::Hours(retention);
   RETURN_IF_ERROR(ReadLimit(config, "send", &o.send));
@@ -141,14 +147,15 @@ void Relay::StartCheckpointer(std::unique_ptr<store::Database> connection, int64
         if (frames >= restart_frames) {
           // Under steady writes the WAL would only grow: the log starts over
           // only when a write begins with every frame copied. The writer
-          // copies the few frames added since this pass, between batches.
+          // copies the few frames added since this pass, between batches
+          // (it waits for that copy and its fsync, so the fewer the better).
           // Past four times the size it copies whatever is left, however long.
-          if (frames - copied <= restart_frames / 8 || frames >= 4 * restart_frames) writer_->RequestWalRestart();
+          if (frames - copied <= restart_frames / 64 || frames >= 4 * restart_frames) writer_->RequestWalRestart();
           behind = true;
         }
       }
       lock.lock();
-      summarizer_cv_.wait_for(lock, std::chrono::milliseconds(behind ? 20 : 250), [this] { return stopping_; });
+      summarizer_cv_.wait_for(lock, std::chrono::milliseconds(behind ? 5 : 250), [this] { return stopping_; });
     }
   });
 }

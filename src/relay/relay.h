@@ -10,7 +10,9 @@
 //   relay.max_queue_depth            10000 envelopes per device
 //   relay.directory_daily_budget     2000 new numbers per account per day
 //   relay.batch_max                  4096 operations per commit
-//   relay.commit_gap_us              0 µs between commit starts, at least
+//   relay.commit_gap_us              1000 µs between commit starts, at least
+//   relay.ack_purge_delay_ms         1000: acknowledged envelopes' rows are
+//                                    deleted this long after they were stored
 //   relay.dedup_retention_hours      720
 //   relay.limits.<name>.burst / .interval_ms   token buckets; names:
 //     send (per sending device; 500 burst, one per 10 ms = 100/s),
@@ -82,7 +84,7 @@ class Relay {
   // The WAL is started over once it holds `restart_frames` frames (and cut
   // back to that size when the writer's journal_size_limit says so).
   void StartCheckpointer(std::unique_ptr<store::Database> connection, int64_t restart_frames = kWalRestartFrames);
-  static constexpr int64_t kWalRestartFrames = 8192;  // 32 MiB of 4 KiB pages
+  static constexpr int64_t kWalRestartFrames = 32768;  // 128 MiB of 4 KiB pages
 
   void RegisterRoutes(net::Router& router);
   void AttachTo(net::Server& server);

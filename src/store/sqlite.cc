@@ -4,7 +4,9 @@
 
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "store/store.h"
@@ -13,6 +15,7 @@ namespace tandem::store {
 namespace {
 
 absl::Status FromSqlite(int rc, sqlite3* db, std::string_view what) {
+  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return absl::OkStatus();  // the common case, cheaply
   std::string msg = absl::StrCat(std::string(what), ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
     case SQLITE_OK:
@@ -46,7 +49,7 @@ class SqliteDatabase final : public Database {
   explicit SqliteDatabase(sqlite3* db) : db_(db) {}
 
   ~SqliteDatabase() override {
-    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.stmt);
     sqlite3_close_v2(db_);
   }
 
@@ -99,9 +102,9 @@ class SqliteDatabase final : public Database {
   absl::Status InTransaction(const std::function<absl::Status(Database&)>& fn) override {
     std::lock_guard lock(mu_);
     const int depth = depth_;
-    const std::string savepoint = absl::StrCat("sp", depth);
+    const std::string savepoint = depth == 0 ? std::string() : absl::StrCat("sp", depth);
     if (depth == 0) {
-      RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+      RETURN_IF_ERROR(Step("BEGIN IMMEDIATE"));
     } else {
       RETURN_IF_ERROR(Exec("SAVEPOINT " + savepoint));
     }
@@ -109,11 +112,11 @@ class SqliteDatabase final : public Database {
     absl::Status st = fn(*this);
     --depth_;
     if (st.ok()) {
-      st = depth == 0 ? Exec("COMMIT") : Exec("RELEASE " + savepoint);
+      st = depth == 0 ? Step("COMMIT") : Exec("RELEASE " + savepoint);
       if (st.ok()) return st;
     }
     if (depth == 0) {
-      Exec("ROLLBACK").IgnoreError();
+      Step("ROLLBACK").IgnoreError();
     } else {
       Exec("ROLLBACK TO " + savepoint).IgnoreError();
       Exec("RELEASE " + savepoint).IgnoreError();
@@ -143,36 +146,59 @@ class SqliteDatabase final : public Database {
   }
 
  private:
-  absl::StatusOr<sqlite3_stmt*> Prepare(std::string_view sql, const Params& params) {
-    std::string key(sql);
+  struct Cached {
     sqlite3_stmt* stmt;
-    auto it = cache_.find(key);
-    if (it != cache_.end()) {
-      stmt = it->second;
-    } else {
+    std::vector<int> slots;  // parameter i ("$i+1" or the i-th "?") -> SQLite's index
+  };
+  // Looked up by string_view, so a cache hit copies nothing.
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
+  // Runs a statement without parameters or rows (transaction control),
+  // prepared once.
+  absl::Status Step(std::string_view sql) {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, {}));
+    int rc = sqlite3_step(stmt);
+    absl::Status st = FromSqlite(rc, db_, sql);
+    sqlite3_reset(stmt);
+    return st;
+  }
+
+  absl::StatusOr<sqlite3_stmt*> Prepare(std::string_view sql, const Params& params) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+      sqlite3_stmt* stmt = nullptr;
       const char* tail = nullptr;
-      int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()),
-                                  SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
-      if (rc != SQLITE_OK) return FromSqlite(rc, db_, absl::StrCat("prepare '", key, "'"));
+      int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                                  &tail);
+      if (rc != SQLITE_OK) return FromSqlite(rc, db_, absl::StrCat("prepare '", std::string(sql), "'"));
       if (stmt == nullptr) return absl::InvalidArgumentError("empty SQL statement");
       if (tail && *tail && std::string_view(tail).find_first_not_of(" \t\r\n;") != std::string_view::npos) {
         sqlite3_finalize(stmt);
         return absl::InvalidArgumentError("Execute/Query take one statement; use ExecuteScript");
       }
-      cache_.emplace(key, stmt);
+      Cached cached{stmt, {}};
+      const int count = sqlite3_bind_parameter_count(stmt);
+      for (int i = 0; i < count; ++i) {
+        // "$N" is a named parameter to SQLite; map it to its slot explicitly
+        // so that the order of first use in the SQL does not matter.
+        std::string name = absl::StrCat("$", i + 1);
+        int slot = sqlite3_bind_parameter_index(stmt, name.c_str());
+        cached.slots.push_back(slot != 0 ? slot : i + 1);  // "?" placeholders
+      }
+      it = cache_.emplace(std::string(sql), std::move(cached)).first;
     }
+    sqlite3_stmt* stmt = it->second.stmt;
+    const std::vector<int>& slots = it->second.slots;
     sqlite3_clear_bindings(stmt);
-    const int expected = sqlite3_bind_parameter_count(stmt);
-    if (expected != static_cast<int>(params.size())) {
-      return absl::InvalidArgumentError(absl::StrCat("statement takes ", expected,
+    if (slots.size() != params.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("statement takes ", slots.size(),
                                                      " parameters, got ", params.size()));
     }
     for (size_t i = 0; i < params.size(); ++i) {
-      // "$N" is a named parameter to SQLite; map it to its slot explicitly
-      // so that the order of first use in the SQL does not matter.
-      std::string name = absl::StrCat("$", i + 1);
-      int slot = sqlite3_bind_parameter_index(stmt, name.c_str());
-      if (slot == 0) slot = static_cast<int>(i) + 1;  // "?" placeholders
+      const int slot = slots[i];
       const Value& v = params[i];
       int rc = SQLITE_OK;
       switch (v.type()) {
@@ -195,7 +221,7 @@ class SqliteDatabase final : public Database {
   std::recursive_mutex mu_;
   sqlite3* db_;
   int depth_ = 0;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  std::unordered_map<std::string, Cached, SqlHash, std::equal_to<>> cache_;
 };
 
 }  // namespace
