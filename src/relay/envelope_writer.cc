@@ -153,7 +153,10 @@ void EnvelopeWriter::Run() {
         batch.push_back(std::move(op));
       }
     }
-    if (!batch.empty() || PurgeDue(std::chrono::steady_clock::now())) CommitBatch(batch);
+    if (!batch.empty() || PurgeDue(std::chrono::steady_clock::now())) {
+      // A purge alone that fails is retried later, not in a tight loop.
+      if (!CommitBatch(batch) && batch.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     MaybePrune();
     if (wal_restart_.exchange(false, std::memory_order_relaxed)) {
       const auto started = std::chrono::steady_clock::now();
@@ -166,10 +169,8 @@ void EnvelopeWriter::Run() {
   // Stopping: nothing acknowledged is left behind.
   purge_all_ = true;
   while (!acked_.empty()) {
-    const uint64_t before = purged_.load();
     batch.clear();
-    CommitBatch(batch);
-    if (purged_.load() == before) break;  // storage failed; the next start delivers them again
+    if (!CommitBatch(batch)) break;  // storage failed; the next start delivers them again
   }
 }
 
@@ -215,7 +216,7 @@ void EnvelopeWriter::RunExclusiveOp(ExclusiveOp& op) {
   op.result->set_value(st);
 }
 
-void EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
+bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
   struct Result {
     SubmitOp* op;
     absl::StatusOr<SubmitOutcome> outcome;
@@ -290,7 +291,7 @@ void EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
       }
     }
     acked_gauge_.Set(static_cast<int64_t>(acked_.size()));
-    return;
+    return false;
   }
   Forget(purged);
   stored_by_.emplace_back(finished, next_server_id_);
@@ -312,6 +313,7 @@ void EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
   }
   envelopes_.fetch_add(stored, std::memory_order_relaxed);
   acked_gauge_.Set(static_cast<int64_t>(acked_.size()));
+  return true;
 }
 
 void EnvelopeWriter::MaybePrune() {

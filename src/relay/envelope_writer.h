@@ -139,7 +139,7 @@ class EnvelopeWriter {
 
   void Enqueue(Op op);
   void Run();
-  void CommitBatch(std::vector<Op>& batch);
+  bool CommitBatch(std::vector<Op>& batch);  // false if storage failed
   void RunExclusiveOp(ExclusiveOp& op);
   void MaybePrune();
   // Ids below the horizon were stored at least purge_delay ago.

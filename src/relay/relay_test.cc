@@ -717,6 +717,7 @@ TEST_F(RelayTest, OnlyConnectionsThatAskForBatchesGetJoinedFrames) {
 TEST_F(RelayTest, WalIsStartedOverUnderSteadyWrites) {
   constexpr int64_t kFrames = 1024;  // 4 MiB
   options_.send = RateLimit{1000000, absl::Milliseconds(1)};
+  options_.writer.commit_gap = absl::ZeroDuration();  // one commit per submit, back to back
   relay_.reset();
   Open(absl::StrCat("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=", kFrames * 4096));
   auto checkpointer = store::OpenSqlite((dir_ / "messenger.db").string());
