@@ -61,6 +61,7 @@ struct Flags {
   int size = 160;
   int window = 32;
   bool batches = true;
+  bool timeline = false;  // print the slowest delivery of every 100 ms
   int nice = 0;  // the load generator's own priority
   std::vector<std::string> settings;  // extra tandemd --set key=value
   int throughput_seconds = -1;  // -1: --seconds
@@ -215,6 +216,17 @@ struct Stats {
   LatencyRecorder latency;         // submit -> delivery at the recipient
   LatencyRecorder result_latency;  // submit -> SubmitResult at the sender
   std::atomic<bool> record_latency{false};
+  // The slowest delivery in each 100 ms of the latency phase, by send time.
+  std::atomic<int64_t> phase_start_ns{0};
+  std::vector<std::atomic<int64_t>> worst_ns = std::vector<std::atomic<int64_t>>(6000);
+  void RecordDelivery(int64_t sent_ns, int64_t now_ns) {
+    latency.Record(now_ns - sent_ns);
+    size_t slot = static_cast<size_t>(std::max<int64_t>(0, sent_ns - phase_start_ns.load()) / 100000000);
+    if (slot >= worst_ns.size()) return;
+    int64_t seen = worst_ns[slot].load(std::memory_order_relaxed);
+    while (now_ns - sent_ns > seen && !worst_ns[slot].compare_exchange_weak(seen, now_ns - sent_ns)) {
+    }
+  }
 };
 
 // A hand-written decoder for the few frame fields the load generator needs,
@@ -426,7 +438,7 @@ class LoadClient {
           if (f.ciphertext.size() >= 8 && record) {
             int64_t sent;
             std::memcpy(&sent, f.ciphertext.data(), sizeof(sent));
-            stats_.latency.Record(NowNs() - sent);
+            stats_.RecordDelivery(sent, NowNs());
           }
           stats_.delivered++;
           pending_acks_.push_back(f.server_id);
@@ -589,6 +601,7 @@ int Run(const Flags& flags) {
   int rate = flags.rate > 0 ? flags.rate : static_cast<int>(throughput / 2);
   stats.latency.Reset();
   stats.result_latency.Reset();
+  stats.phase_start_ns = NowNs();
   stats.record_latency = true;
   std::atomic<uint64_t> sent_count{0};
   std::atomic<bool> driving{true};
@@ -623,6 +636,13 @@ int Run(const Flags& flags) {
               stats.latency.Percentile(0.999));
   std::printf("  of which submit -> SubmitResult at the sender: p50 %.2f ms, p99 %.2f ms\n",
               stats.result_latency.Percentile(0.5), stats.result_latency.Percentile(0.99));
+  if (flags.timeline) {
+    std::printf("  slowest delivery per 100 ms of sending (ms):");
+    for (int w = 0; w < flags.seconds * 10 && w < static_cast<int>(stats.worst_ns.size()); ++w) {
+      std::printf("%s%.0f", w % 10 == 0 ? "\n   " : " ", static_cast<double>(stats.worst_ns[w].load()) / 1e6);
+    }
+    std::printf("\n");
+  }
   std::printf("  CPU per envelope: tandemd %.1f us, load generator %.1f us (%.0f%% of 2 cores in all)\n",
               server_cpu / static_cast<double>(std::max<uint64_t>(sent, 1)) * 1e6,
               own_cpu / static_cast<double>(std::max<uint64_t>(sent, 1)) * 1e6,
@@ -665,13 +685,14 @@ int main(int argc, char** argv) {
     else if (a == "--window") f.window = std::stoi(next());
     else if (a == "--work") f.work = next();
     else if (a == "--no-batches") f.batches = false;
+    else if (a == "--timeline") f.timeline = true;
     else if (a == "--nice") f.nice = std::stoi(next());
     else if (a == "--set") f.settings.push_back(next());
     else if (a == "--throughput-seconds") f.throughput_seconds = std::stoi(next());
     else {
       std::fprintf(stderr,
                    "usage: relay_load --tandemd PATH [--clients N] [--idle N] [--seconds S] [--rate R] [--size B] "
-                   "[--window W] [--work DIR] [--no-batches] [--set key=value]...\n");
+                   "[--window W] [--work DIR] [--no-batches] [--timeline] [--set key=value]...\n");
       return 2;
     }
   }

@@ -164,6 +164,7 @@ void EnvelopeWriter::Run() {
         log::Warn("relay.checkpoint_failed", {{"error", std::string(st.message())}});
       }
       wal_restart_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      wal_restarts_done_.fetch_add(1, std::memory_order_release);
     }
   }
   // Stopping: nothing acknowledged is left behind.

@@ -107,6 +107,9 @@ class EnvelopeWriter {
   // (PASSIVE: it copies what the background checkpointer has not), so that
   // its next transaction starts the WAL over instead of growing it.
   void RequestWalRestart() { wal_restart_.store(true, std::memory_order_relaxed); }
+  // How many such checkpoints the writer has run (the requester waits for
+  // its own before checkpointing again, so that the two do not collide).
+  uint64_t wal_restarts_done() const { return wal_restarts_done_.load(std::memory_order_acquire); }
 
   // "YYYY-MM-DD" (UTC) of `t`, the day key of usage_daily.
   static std::string DayOf(absl::Time t);
@@ -182,6 +185,7 @@ class EnvelopeWriter {
   bool purge_all_ = false;  // stopping: delete every acknowledged row
   net::Gauge& acked_gauge_;
   std::atomic<bool> wal_restart_{false};
+  std::atomic<uint64_t> wal_restarts_done_{0};
 };
 
 }  // namespace tandem::relay

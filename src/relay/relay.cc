@@ -3,6 +3,8 @@
 
 #include <sys/resource.h>
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "relay/http_api.h"
@@ -132,26 +134,42 @@ absl::Status Relay::EnableFeed(const Config& config, const Clock& clock) {
 void Relay::StartCheckpointer(std::unique_ptr<store::Database> connection, int64_t restart_frames) {
   checkpointer_ = std::move(connection);
   checkpoint_thread_ = std::thread([this, restart_frames] {
+    // Set while the writer has a restart to do: no pass of our own until it
+    // did (a pass holding the checkpoint lock would make the writer's copy
+    // fail, and it would have to be asked again).
+    std::optional<uint64_t> asked_after;
+    auto asked_at = std::chrono::steady_clock::now();
     std::unique_lock lock(summarizer_mu_);
     while (!stopping_) {
       lock.unlock();
-      // PASSIVE never waits for the writer or readers; what it cannot copy
-      // now it copies next time. It answers (busy, frames in the WAL,
-      // frames copied).
       bool behind = false;
-      auto r = checkpointer_->Query("PRAGMA wal_checkpoint(PASSIVE)");
-      if (!r.ok()) {
-        log::Warn("relay.checkpoint_failed", {{"error", std::string(r.status().message())}});
-      } else if (!r->empty()) {
-        int64_t frames = (*r)[0].Int(1), copied = (*r)[0].Int(2);
-        if (frames >= restart_frames) {
-          // Under steady writes the WAL would only grow: the log starts over
-          // only when a write begins with every frame copied. The writer
-          // copies the few frames added since this pass, between batches
-          // (it waits for that copy and its fsync, so the fewer the better).
-          // Past four times the size it copies whatever is left, however long.
-          if (frames - copied <= restart_frames / 64 || frames >= 4 * restart_frames) writer_->RequestWalRestart();
-          behind = true;
+      if (asked_after && writer_->wal_restarts_done() == *asked_after &&
+          std::chrono::steady_clock::now() - asked_at < std::chrono::seconds(1)) {
+        behind = true;  // still waiting for the writer
+      } else {
+        asked_after.reset();
+        // PASSIVE never waits for the writer or readers; what it cannot copy
+        // now it copies next time. It answers (busy, frames in the WAL,
+        // frames copied).
+        auto r = checkpointer_->Query("PRAGMA wal_checkpoint(PASSIVE)");
+        if (!r.ok()) {
+          log::Warn("relay.checkpoint_failed", {{"error", std::string(r.status().message())}});
+        } else if (!r->empty()) {
+          int64_t frames = (*r)[0].Int(1), copied = (*r)[0].Int(2);
+          if (frames >= restart_frames) {
+            // Under steady writes the WAL would only grow: the log starts
+            // over only when a write begins with every frame copied. The
+            // writer copies the few frames added since this pass, between
+            // batches (it waits for that copy and its fsync, so the fewer
+            // the better). Past four times the size it copies whatever is
+            // left, however long.
+            if (frames - copied <= restart_frames / 64 || frames >= 4 * restart_frames) {
+              asked_after = writer_->wal_restarts_done();
+              asked_at = std::chrono::steady_clock::now();
+              writer_->RequestWalRestart();
+            }
+            behind = true;
+          }
         }
       }
       lock.lock();
