@@ -224,8 +224,11 @@ absl::StatusOr<std::unique_ptr<Relay>> StartRelay(const Config& config, const st
   RETURN_IF_ERROR(db::Migrate(*db));
   ASSIGN_OR_RETURN(auto reader, store::OpenSqlite(path, sqlite));
   ASSIGN_OR_RETURN(auto checkpointer, store::OpenSqlite(path, sqlite));
+  // The WAL file is cut back only past twice the restart size: cutting it
+  // to the restart size itself would shorten and regrow it in every cycle
+  // (an ftruncate and block allocations the next fdatasyncs have to commit).
   RETURN_IF_ERROR(db->ExecuteScript(absl::StrCat("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=",
-                                                 Relay::kWalRestartFrames * 4096)));
+                                                 2 * Relay::kWalRestartFrames * 4096)));
   ASSIGN_OR_RETURN(auto sender, MakeCodeSender(config, data_dir, SystemClock::Real()));
   ASSIGN_OR_RETURN(auto relay, Relay::Create(std::move(db), std::move(reader), std::move(sender), options, metrics,
                                              SystemClock::Real(), SecureRandom::Instance()));
