@@ -275,6 +275,10 @@ class WsSession final : public SessionBase,
     beast::error_code ec;
     co_await ws_.async_accept(req, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
+    // What was queued during the handshake (a Shutdown's close frame, say)
+    // goes out now; writing it earlier would have raced the handshake.
+    open_ = true;
+    if (!writing_) WriteNext();
     if (server_.stopping()) {
       Close(1001, "server shutting down");
     }
@@ -356,7 +360,7 @@ class WsSession final : public SessionBase,
   }
 
   void WriteNext() {
-    if (queue_.empty() || closed_) {
+    if (queue_.empty() || closed_ || !open_) {
       writing_ = false;
       return;
     }
@@ -426,6 +430,7 @@ class WsSession final : public SessionBase,
   std::vector<std::string> join_scratch_;
   std::deque<Outgoing> queue_;
   size_t queued_bytes_ = 0;
+  bool open_ = false;  // the handshake is done: frames may be written
   bool writing_ = false;
   bool close_queued_ = false;
   bool closed_ = false;
