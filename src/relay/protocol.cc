@@ -117,6 +117,17 @@ struct FieldWriter {
 size_t VarintField(uint64_t v) { return v == 0 ? 0 : 1 + VarintSize(v); }
 size_t BytesField(size_t n) { return n == 0 ? 0 : 1 + VarintSize(n) + n; }
 
+// Starts a frame whose body is the sub-message field `body_field` of
+// `body_size` bytes, after the request id: reserves the whole frame and
+// writes everything up to the body's fields.
+FieldWriter OpenFrame(std::string& out, uint64_t request_id, int body_field, size_t body_size) {
+  out.reserve(VarintField(request_id) + 1 + VarintSize(body_size) + body_size);
+  FieldWriter w{out};
+  w.Varint(1, request_id);
+  w.Header(body_field, body_size);
+  return w;
+}
+
 // Joins serialized frames into the batch field `field` of the outer frame:
 // a repeated embedded message is just its elements' bytes, each behind a
 // tag and a length, so no frame is parsed or copied twice.
@@ -124,9 +135,7 @@ std::string JoinFrames(int field, std::span<const std::string> frames) {
   size_t inner = 0;
   for (const std::string& f : frames) inner += 1 + VarintSize(f.size()) + f.size();
   std::string out;
-  out.reserve(1 + VarintSize(inner) + inner);
-  FieldWriter w{out};
-  w.Header(field, inner);
+  FieldWriter w = OpenFrame(out, /*request_id=*/0, field, inner);
   for (const std::string& f : frames) {
     w.Header(1, f.size());  // written even when empty: an empty frame is a frame
     out.append(f);
@@ -226,10 +235,7 @@ std::string EncodeSubmit(uint64_t request_id, std::string_view client_message_id
   size_t body = BytesField(client_message_id.size()) + 1 + VarintSize(to.size()) + to.size() +
                 VarintField(type_value) + BytesField(ciphertext.size()) + VarintField(destination_registration_id);
   std::string out;
-  out.reserve(VarintField(request_id) + 1 + VarintSize(body) + body);
-  FieldWriter w{out};
-  w.Varint(1, request_id);
-  w.Header(2, body);
+  FieldWriter w = OpenFrame(out, request_id, 2, body);
   w.Bytes(1, client_message_id);
   w.Header(2, to.size());
   out.append(to);
@@ -245,10 +251,7 @@ std::string EncodeSubmitResult(uint64_t request_id, std::string_view client_mess
   size_t body = BytesField(client_message_id.size()) + VarintField(server_id) + VarintField(ts) +
                 VarintField(duplicate ? 1 : 0);
   std::string out;
-  out.reserve(VarintField(request_id) + 1 + VarintSize(body) + body);
-  FieldWriter w{out};
-  w.Varint(1, request_id);
-  w.Header(2, body);
+  FieldWriter w = OpenFrame(out, request_id, 2, body);
   w.Bytes(1, client_message_id);
   w.Varint(2, server_id);
   w.Varint(3, ts);
@@ -264,9 +267,7 @@ std::string EncodeDeliver(const EnvelopeFields& e) {
                     BytesField(e.ciphertext.size()) + VarintField(e.destination_device_id);
   size_t deliver = 1 + VarintSize(envelope) + envelope;
   std::string out;
-  out.reserve(1 + VarintSize(deliver) + deliver);
-  FieldWriter w{out};
-  w.Header(4, deliver);
+  FieldWriter w = OpenFrame(out, /*request_id=*/0, 4, deliver);
   w.Header(1, envelope);
   w.Varint(1, e.server_id);
   w.Varint(2, e.sender_account_id);
