@@ -156,6 +156,22 @@ class RelayTest : public ::testing::Test {
               const std::string& to, const std::string& ciphertext, pb::EnvelopeType type = pb::ENVELOPE_TYPE_SIGNAL_MESSAGE) {
     relay_->stream().OnMessage(conn, EncodeSubmit(request_id, cmid, RecipientByNumber(to), type, ciphertext), true);
   }
+  // Submits "c<i>" as client message id "m<i>" (request id first_request + i)
+  // to `to`, n times, each answered with a SubmitResult.
+  void SubmitSeveral(const std::shared_ptr<FakeConnection>& conn, int n, const std::string& to,
+                     uint64_t first_request = 0) {
+    for (int i = 0; i < n; ++i) {
+      Submit(conn, first_request + i, absl::StrCat("m", i), to, absl::StrCat("c", i));
+      auto r = conn->Next().value();
+      ASSERT_TRUE(r.has_submit_result()) << r.DebugString();
+      EXPECT_EQ(r.request_id(), first_request + i);
+    }
+  }
+  // Starts the relay again on the same data, with the current options_.
+  void Reopen() {
+    relay_.reset();
+    Open();
+  }
   void Ack(const std::shared_ptr<FakeConnection>& conn, std::vector<uint64_t> ids) {
     relay_->stream().OnMessage(conn, EncodeAck(ids), true);
   }
@@ -505,8 +521,7 @@ TEST_F(RelayTest, KeyUploadsAreCheckedAndBounded) {
 
 TEST_F(RelayTest, DiscoveryChargesNewNumbersAgainstADailyBudget) {
   options_.accounts.directory_daily_budget = 5;
-  relay_.reset();
-  Open();
+  Reopen();
   Credentials a = Register("+14155550123");
   Register("+14155550199");
   auto d = accounts().Discover(a, {"+14155550199", "+14155550100", "nonsense"}, "");
@@ -539,12 +554,7 @@ TEST_F(RelayTest, OnlineAndOfflineDeliveryInOrderWithAcks) {
   auto a = Connect(alice);
   ASSERT_TRUE(a->Next().value().has_queue_empty());
   // Bob offline: three envelopes queue up.
-  for (int i = 0; i < 3; ++i) {
-    Submit(a, 10 + i, absl::StrCat("m", i), "+14155550199", absl::StrCat("c", i));
-    auto r = a->Next().value();
-    ASSERT_TRUE(r.has_submit_result()) << r.DebugString();
-    EXPECT_EQ(r.request_id(), 10u + i);
-  }
+  SubmitSeveral(a, 3, "+14155550199", 10);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 3);
   auto b = Connect(bob);
   std::vector<uint64_t> ids;
@@ -576,16 +586,12 @@ TEST_F(RelayTest, OnlineAndOfflineDeliveryInOrderWithAcks) {
 
 TEST_F(RelayTest, AcknowledgedRowsWaitForThePurgeAndGoOnStop) {
   options_.writer.purge_delay = absl::Hours(1);
-  relay_.reset();
-  Open();
+  Reopen();
   Credentials alice = Register("+14155550123");
   Credentials bob = Register("+14155550199");
   auto a = Connect(alice);
   a->Next();
-  for (int i = 0; i < 3; ++i) {
-    Submit(a, 10 + i, absl::StrCat("m", i), "+14155550199", absl::StrCat("c", i));
-    ASSERT_TRUE(a->Next().value().has_submit_result());
-  }
+  SubmitSeveral(a, 3, "+14155550199", 10);
   auto b = Connect(bob);
   std::vector<uint64_t> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(b->Next().value().deliver().envelope().server_id());
@@ -607,8 +613,7 @@ TEST_F(RelayTest, AcknowledgedRowsWaitForThePurgeAndGoOnStop) {
   // Stopping deletes every acknowledged row; the unacknowledged one stays.
   for (auto& c : connections_) relay_->stream().OnClose(c);
   connections_.clear();
-  relay_.reset();
-  Open();
+  Reopen();
   EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 1);
   EXPECT_EQ(relay_->directory().QueueDepth(bob.account_id, 1), 1);
 }
@@ -621,8 +626,7 @@ TEST_F(RelayTest, EnvelopesOfDevicesThatAreGoneAreDeletedAtStart) {
       "(6, 424242, 1, 1, 1, '+14155550100', 0, 1, x'00'), (7, $1, 1, 1, 1, '+14155550100', 0, 1, x'00')",
       {static_cast<int64_t>(alice.account_id)});
   ASSERT_TRUE(db.ok()) << db.status();
-  relay_.reset();
-  Open();
+  Reopen();
   EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 1);
   EXPECT_EQ(Count("SELECT server_id FROM envelopes"), 7);
   EXPECT_EQ(relay_->directory().QueueDepth(alice.account_id, 1), 1);
@@ -774,25 +778,20 @@ TEST_F(RelayTest, SubmitsForAReplacedInstallationAreRefusedAsStale) {
 // a time (each waiting for its answer) takes a gap per commit.
 TEST_F(RelayTest, CommitGapSpacesCommits) {
   options_.writer.commit_gap = absl::Milliseconds(50);
-  relay_.reset();
-  Open();
+  Reopen();
   Credentials alice = Register("+14155550123");
   Register("+14155550199");
   auto a = Connect(alice);
   a->Next();
   auto started = std::chrono::steady_clock::now();
-  for (int i = 0; i < 5; ++i) {
-    Submit(a, i, absl::StrCat("m", i), "+14155550199", "c");
-    ASSERT_TRUE(a->Next().value().has_submit_result());
-  }
+  SubmitSeveral(a, 5, "+14155550199");
   EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(190));
 }
 
 TEST_F(RelayTest, LimitsAnswerWithClearErrorsAndStoreNothing) {
   options_.stream.max_queue_depth = 2;
   options_.send = RateLimit{5, absl::Seconds(1)};
-  relay_.reset();
-  Open();
+  Reopen();
   Credentials alice = Register("+14155550123");
   Register("+14155550199");
   auto a = Connect(alice);
@@ -871,16 +870,12 @@ TEST_F(RelayTest, BadCredentialsAreRefusedAtUpgrade) {
 
 TEST_F(RelayTest, WindowBoundsUnackedEnvelopes) {
   options_.stream.window_envelopes = 4;
-  relay_.reset();
-  Open();
+  Reopen();
   Credentials alice = Register("+14155550123");
   Credentials bob = Register("+14155550199");
   auto a = Connect(alice);
   a->Next();
-  for (int i = 0; i < 10; ++i) {
-    Submit(a, i, absl::StrCat("m", i), "+14155550199", absl::StrCat("c", i));
-    ASSERT_TRUE(a->Next().value().has_submit_result());
-  }
+  SubmitSeveral(a, 10, "+14155550199");
   auto b = Connect(bob);
   std::vector<std::string> got;
   for (int round = 0; round < 3; ++round) {
@@ -969,8 +964,7 @@ TEST_F(RelayTest, StateSurvivesReopenAndServerIdsKeepGrowing) {
   ASSERT_TRUE(r1.has_submit_result());
   Disconnect(a);
   connections_.clear();
-  relay_.reset();
-  Open();
+  Reopen();
   EXPECT_TRUE(accounts().Authenticate(alice).ok());
   auto a2 = Connect(alice);
   a2->Next();
