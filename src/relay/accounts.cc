@@ -84,7 +84,7 @@ absl::Status AccountService::LoadDirectory() {
   // or deletion and the purge of what raced with it) are deleted now.
   std::vector<uint64_t> orphans;
   RETURN_IF_ERROR(db::ForEachEnvelope(db_, [&](uint64_t server_id, uint64_t account, uint32_t device) {
-    if (!directory_.LoadQueued(account, device, server_id)) orphans.push_back(server_id);
+    if (!directory_.CommitQueued(account, device, server_id)) orphans.push_back(server_id);
   }));
   if (orphans.empty()) return absl::OkStatus();
   log::Info("relay.orphaned_envelopes_deleted", {{"count", static_cast<uint64_t>(orphans.size())}});

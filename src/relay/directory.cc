@@ -136,14 +136,6 @@ bool Directory::CommitQueued(uint64_t account_id, uint32_t device_id, uint64_t s
   return true;
 }
 
-bool Directory::LoadQueued(uint64_t account_id, uint32_t device_id, uint64_t server_id) {
-  std::lock_guard lock(mu_);
-  Device* d = FindDevice(account_id, device_id);
-  if (d == nullptr) return false;
-  d->queued.insert(server_id);
-  return true;
-}
-
 std::vector<uint64_t> Directory::TakeQueued(uint64_t account_id, uint32_t device_id,
                                             std::span<const uint64_t> server_ids) {
   std::vector<uint64_t> taken;

@@ -62,11 +62,10 @@ class Directory {
   bool ReserveQueueSlot(uint64_t account_id, uint32_t device_id, int64_t limit);
   // Gives back a reserved slot whose submission was not stored.
   void ReleaseQueueSlot(uint64_t account_id, uint32_t device_id);
-  // The reserved slot's envelope is stored as `server_id`. False if the
-  // device is gone (re-registered or deleted): the caller deletes the row.
+  // The reserved slot's envelope is stored as `server_id` (at start, with
+  // nothing reserved: a stored envelope is loaded). False if the device is
+  // gone (re-registered or deleted): the caller deletes the row.
   bool CommitQueued(uint64_t account_id, uint32_t device_id, uint64_t server_id);
-  // At start: a stored envelope. False if there is no such device.
-  bool LoadQueued(uint64_t account_id, uint32_t device_id, uint64_t server_id);
   // Removes those of `server_ids` queued for the device (an ack) and returns
   // them in ascending order; ids of other devices or unknown ids are ignored.
   std::vector<uint64_t> TakeQueued(uint64_t account_id, uint32_t device_id, std::span<const uint64_t> server_ids);
