@@ -157,6 +157,7 @@ void EnvelopeWriter::Run() {
       // A purge alone that fails is retried later, not in a tight loop.
       if (!CommitBatch(batch) && batch.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+    acked_gauge_.Set(static_cast<int64_t>(acked_.size()));
     MaybePrune();
     if (wal_restart_.exchange(false, std::memory_order_relaxed)) {
       const auto started = std::chrono::steady_clock::now();
@@ -198,7 +199,6 @@ absl::StatusOr<std::vector<uint64_t>> EnvelopeWriter::PurgeIn(store::Database& t
 void EnvelopeWriter::Forget(std::span<const uint64_t> ids) {
   for (uint64_t id : ids) acked_.erase(id);
   purged_.fetch_add(ids.size(), std::memory_order_relaxed);
-  acked_gauge_.Set(static_cast<int64_t>(acked_.size()));
 }
 
 void EnvelopeWriter::RunExclusiveOp(ExclusiveOp& op) {
@@ -291,7 +291,6 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
         s->done(absl::UnavailableError("the relay could not store the envelope; resubmit it"));
       }
     }
-    acked_gauge_.Set(static_cast<int64_t>(acked_.size()));
     return false;
   }
   Forget(purged);
@@ -313,7 +312,6 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
     r.op->done(std::move(r.outcome));
   }
   envelopes_.fetch_add(stored, std::memory_order_relaxed);
-  acked_gauge_.Set(static_cast<int64_t>(acked_.size()));
   return true;
 }
 
