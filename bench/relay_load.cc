@@ -103,6 +103,29 @@ std::pair<uint64_t, uint64_t> SchedNs(pid_t pid) {
   return {run, wait};
 }
 
+// The group-commit counters of tandemd's /metrics: commits, operations
+// committed and pages written to the WAL.
+struct CommitCounters {
+  double commits = 0, operations = 0, wal_pages = 0;
+};
+CommitCounters ReadCommitCounters(const std::string& address) {
+  CommitCounters c;
+  auto res = net::HttpClient(address).Get("/metrics");
+  if (!res.ok() || res->status != 200) return c;
+  std::istringstream lines(res->body);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string name;
+    double value = 0;
+    if (!(fields >> name >> value)) continue;  // comments
+    if (name == "tandem_relay_batch_operations_count") c.commits = value;
+    if (name == "tandem_relay_batch_operations_sum") c.operations = value;
+    if (name == "tandem_relay_wal_frames_total") c.wal_pages = value;
+  }
+  return c;
+}
+
 int64_t RssKiB(pid_t pid) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
@@ -609,6 +632,7 @@ int Run(const Flags& flags) {
   uint64_t s0 = stats.delivered.load();
   const double server_cpu0 = CpuSeconds(server.pid()), own_cpu0 = CpuSeconds(getpid());
   const auto sched0 = SchedNs(server.pid());
+  const CommitCounters commits0 = ReadCommitCounters(server.address());
   // Every 200 us the submits due by then go out, round robin over clients.
   size_t next_client = 0;
   loop.Every(std::chrono::microseconds(200), [&] {
@@ -629,6 +653,7 @@ int Run(const Flags& flags) {
   const uint64_t sent = sent_count.load();
   const double server_cpu = CpuSeconds(server.pid()) - server_cpu0, own_cpu = CpuSeconds(getpid()) - own_cpu0;
   const auto sched1 = SchedNs(server.pid());
+  const CommitCounters commits1 = ReadCommitCounters(server.address());
   const bool all_delivered = WaitFor([&] { return stats.delivered.load() - s0 >= sent; }, 30);
   stats.record_latency = false;
   std::printf("latency at %d envelopes/s (%llu sent): p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms\n", rate,
@@ -642,6 +667,11 @@ int Run(const Flags& flags) {
       std::printf("%s%.0f", w % 10 == 0 ? "\n   " : " ", static_cast<double>(stats.worst_ns[w].load()) / 1e6);
     }
     std::printf("\n");
+  }
+  {
+    const double commits = std::max(1.0, commits1.commits - commits0.commits);
+    std::printf("  group commits: %.0f/s, %.1f operations and about %.1f WAL pages each\n", commits / flags.seconds,
+                (commits1.operations - commits0.operations) / commits, (commits1.wal_pages - commits0.wal_pages) / commits);
   }
   std::printf("  CPU per envelope: tandemd %.1f us, load generator %.1f us (%.0f%% of 2 cores in all)\n",
               server_cpu / static_cast<double>(std::max<uint64_t>(sent, 1)) * 1e6,

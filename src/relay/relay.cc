@@ -57,6 +57,12 @@ absl::StatusOr<RelayOptions> RelayOptions::FromConfig(const Config& config) {
     return absl::InvalidArgumentError("relay.ack_purge_delay_ms must be between 0 and 3600000");
   }
   o.writer.purge_delay = absl::Milliseconds(purge_ms);
+  ASSIGN_OR_RETURN(int64_t checkpoint_ms, config.GetInt("relay.checkpoint_interval_ms",
+                                                        absl::ToInt64Milliseconds(o.checkpoint_interval)));
+  if (checkpoint_ms < 1 || checkpoint_ms > 60000) {
+    return absl::InvalidArgumentError("relay.checkpoint_interval_ms must be between 1 and 60000");
+  }
+  o.checkpoint_interval = absl::Milliseconds(checkpoint_ms);
   o.writer.max_batch = static_cast<size_t>(batch);
   o.writer.dedup_retention = absl::Hours(retention);
   RETURN_IF_ERROR(ReadLimit(config, "send", &o.send));
@@ -78,6 +84,9 @@ absl::StatusOr<std::unique_ptr<Relay>> Relay::Create(std::unique_ptr<store::Data
   r->db_ = std::move(db);
   r->reader_ = std::move(reader);
   r->code_sender_ = std::move(code_sender);
+  r->checkpoint_interval_ = options.checkpoint_interval;
+  r->wal_frames_ = &metrics.GetCounter("tandem_relay_wal_frames_total",
+                                       "Pages written to the WAL, as counted by the checkpointer's passes");
   r->send_limiter_ = std::make_unique<RateLimiter>(clock, options.send, "envelopes sent");
   r->miss_limiter_ = std::make_unique<RateLimiter>(clock, options.lookup_miss, "lookups of unregistered numbers");
   Relay* self = r.get();
@@ -139,6 +148,8 @@ void Relay::StartCheckpointer(std::unique_ptr<store::Database> connection, int64
     // fail, and it would have to be asked again).
     std::optional<uint64_t> asked_after;
     auto asked_at = std::chrono::steady_clock::now();
+    int64_t frames_seen = 0;  // in the current log at the last pass
+    const auto interval = absl::ToChronoMilliseconds(checkpoint_interval_);
     std::unique_lock lock(summarizer_mu_);
     while (!stopping_) {
       lock.unlock();
@@ -156,6 +167,9 @@ void Relay::StartCheckpointer(std::unique_ptr<store::Database> connection, int64
           log::Warn("relay.checkpoint_failed", {{"error", std::string(r.status().message())}});
         } else if (!r->empty()) {
           int64_t frames = (*r)[0].Int(1), copied = (*r)[0].Int(2);
+          // A log that shrank was started over since the last pass.
+          wal_frames_->Inc(static_cast<uint64_t>(frames >= frames_seen ? frames - frames_seen : frames));
+          frames_seen = frames;
           if (frames >= restart_frames) {
             // Under steady writes the WAL would only grow: the log starts
             // over only when a write begins with every frame copied. The
@@ -176,7 +190,7 @@ void Relay::StartCheckpointer(std::unique_ptr<store::Database> connection, int64
       // Small, frequent passes: each one's fsync of the database is short,
       // so the writer's fdatasync of the WAL seldom queues behind a long one
       // (passes every 250 ms or 1 s made the commits' tail longer).
-      summarizer_cv_.wait_for(lock, std::chrono::milliseconds(behind ? 5 : 100), [this] { return stopping_; });
+      summarizer_cv_.wait_for(lock, behind ? std::chrono::milliseconds(5) : interval, [this] { return stopping_; });
     }
   });
 }

@@ -11,6 +11,7 @@
 //   relay.directory_daily_budget     2000 new numbers per account per day
 //   relay.batch_max                  4096 operations per commit
 //   relay.commit_gap_us              1000 µs between commit starts, at least
+//   relay.checkpoint_interval_ms     100 between background checkpoint passes
 //   relay.ack_purge_delay_ms         1000: acknowledged envelopes' rows are
 //                                    deleted this long after they were stored
 //   relay.dedup_retention_hours      720
@@ -57,6 +58,9 @@ struct RelayOptions {
   EnvelopeWriter::Options writer;
   RateLimit send{500, absl::Milliseconds(10)};
   RateLimit lookup_miss{60, absl::Minutes(1)};
+  // How often the background checkpointer copies the WAL into the database
+  // while the WAL is under its restart size.
+  absl::Duration checkpoint_interval = absl::Milliseconds(100);
 
   // Reads the relay.* keys of `config` over the defaults above.
   static absl::StatusOr<RelayOptions> FromConfig(const Config& config);
@@ -80,9 +84,10 @@ class Relay {
   // RegisterRoutes.
   absl::Status EnableFeed(const Config& config, const Clock& clock);
 
-  // Takes over WAL checkpoints with its own connection to the database.
-  // The WAL is started over once it holds `restart_frames` frames (and cut
-  // back to that size when the writer's journal_size_limit says so).
+  // Takes over WAL checkpoints with its own connection to the database,
+  // a pass every checkpoint_interval. The WAL is started over once it holds
+  // `restart_frames` frames. Counts the frames written to the WAL in
+  // tandem_relay_wal_frames_total (as seen by its passes).
   void StartCheckpointer(std::unique_ptr<store::Database> connection, int64_t restart_frames = kWalRestartFrames);
   static constexpr int64_t kWalRestartFrames = 32768;  // 128 MiB of 4 KiB pages
 
@@ -120,6 +125,8 @@ class Relay {
   // automatic checkpoints off, so a checkpoint never stalls a batch).
   std::unique_ptr<store::Database> checkpointer_;
   std::thread checkpoint_thread_;
+  absl::Duration checkpoint_interval_;
+  net::Counter* wal_frames_ = nullptr;
   std::mutex summarizer_mu_;
   std::condition_variable summarizer_cv_;
   bool stopping_ = false;
