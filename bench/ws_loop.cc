@@ -141,10 +141,7 @@ WsConn::~WsConn() {
   done.get_future().wait();
 }
 
-void WsConn::Fail() {
-  open_.store(false, std::memory_order_relaxed);
-  loop_.Remove(this);
-}
+void WsConn::Fail() { loop_.Remove(this); }
 
 void WsConn::OnReadable() {
   if (fd_ < 0) return;

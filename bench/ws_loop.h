@@ -16,7 +16,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -45,7 +44,6 @@ class WsConn {
 
   // Sends one binary message (masked, as a client must). Loop thread only.
   void Send(std::string_view payload);
-  bool open() const { return open_.load(std::memory_order_relaxed); }
 
  private:
   friend class WsLoop;
@@ -60,7 +58,6 @@ class WsConn {
   WsLoop& loop_;
   int fd_;
   OnMessage on_message_;
-  std::atomic<bool> open_{true};
   uint8_t mask_[4];
   std::string partial_;   // bytes of an incomplete frame
   std::string message_;   // fragments of an incomplete message
