@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include <algorithm>
 
 namespace tandem::relay {
 
@@ -145,7 +144,6 @@ std::vector<uint64_t> Directory::TakeQueued(uint64_t account_id, uint32_t device
   for (uint64_t id : server_ids) {
     if (d->queued.erase(id) > 0) taken.push_back(id);
   }
-  std::sort(taken.begin(), taken.end());
   return taken;
 }
 
