@@ -116,10 +116,12 @@ void EnvelopeWriter::Run() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      // Wakes for work, or when acknowledged rows become old enough to go.
-      while (queue_.empty() && !stopping_ && !PurgeDue(std::chrono::steady_clock::now())) {
-        if (!acked_.empty() && !stored_by_.empty()) {
-          cv_.wait_until(lock, stored_by_.front().first + delay);
+      // Wakes for work. Purges ride on the commits that work brings; a
+      // commit of its own only deletes what is left after purge_delay
+      // without any (then everything acknowledged is old enough).
+      while (queue_.empty() && !stopping_ && !IdlePurgeDue(std::chrono::steady_clock::now())) {
+        if (!acked_.empty()) {
+          cv_.wait_until(lock, last_commit_ + delay);
         } else {
           cv_.wait(lock);
         }
@@ -153,7 +155,7 @@ void EnvelopeWriter::Run() {
         batch.push_back(std::move(op));
       }
     }
-    if (!batch.empty() || PurgeDue(std::chrono::steady_clock::now())) {
+    if (!batch.empty() || IdlePurgeDue(std::chrono::steady_clock::now())) {
       // A purge alone that fails is retried later, not in a tight loop.
       if (!CommitBatch(batch) && batch.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -295,6 +297,7 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
   }
   Forget(purged);
   stored_by_.emplace_back(finished, next_server_id_);
+  last_commit_ = finished;
   batches_.fetch_add(1, std::memory_order_relaxed);
   uint64_t stored = 0;
   for (Result& r : results) {

@@ -7,11 +7,13 @@
 // acknowledged or delivered before it is durable.
 //
 // Acknowledged envelopes leave their queue at once (the Directory) but
-// their rows are deleted `purge_delay` after they were stored, oldest
-// first: acks arrive in any order, and deleting a second's worth of
-// neighbours together rewrites each table page about once instead of once
-// per ack. After a crash, envelopes acknowledged in that last second are
-// delivered again; clients drop them by server id.
+// their rows are deleted by the first commit at least `purge_delay` after
+// they were stored (or by one of its own after `purge_delay` without
+// commits), oldest first: acks arrive in any order, and deleting a
+// second's worth of neighbours together rewrites each table page about
+// once instead of once per ack. After a crash, envelopes acknowledged in
+// that last second or so are delivered again; clients drop them by server
+// id.
 //
 // Operations that must be ordered with the envelope stream (account
 // creation, re-registration, deletion) run on the same thread through
@@ -148,6 +150,10 @@ class EnvelopeWriter {
   // Ids below the horizon were stored at least purge_delay ago.
   uint64_t PurgeHorizon(SteadyTime now);
   bool PurgeDue(SteadyTime now) { return !acked_.empty() && acked_.begin()->first < PurgeHorizon(now); }
+  // A purge due with no other work since purge_delay.
+  bool IdlePurgeDue(SteadyTime now) {
+    return now >= last_commit_ + absl::ToChronoNanoseconds(options_.purge_delay) && PurgeDue(now);
+  }
   // Deletes acknowledged envelopes below the horizon (at most max_purge);
   // returns their ids, to be forgotten once the transaction commits.
   absl::StatusOr<std::vector<uint64_t>> PurgeIn(store::Database& tx, SteadyTime now);
@@ -182,6 +188,7 @@ class EnvelopeWriter {
   // (when, next server id) after each commit, for PurgeHorizon.
   std::deque<std::pair<SteadyTime, uint64_t>> stored_by_;
   uint64_t horizon_ = 0;
+  SteadyTime last_commit_{};  // end of the last successful commit
   bool purge_all_ = false;  // stopping: delete every acknowledged row
   net::Gauge& acked_gauge_;
   std::atomic<bool> wal_restart_{false};

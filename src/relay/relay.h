@@ -13,7 +13,8 @@
 //   relay.commit_gap_us              1000 µs between commit starts, at least
 //   relay.checkpoint_interval_ms     100 between background checkpoint passes
 //   relay.ack_purge_delay_ms         1000: acknowledged envelopes' rows are
-//                                    deleted this long after they were stored
+//                                    deleted by the first commit at least this
+//                                    long after they were stored
 //   relay.dedup_retention_hours      720
 //   relay.limits.<name>.burst / .interval_ms   token buckets; names:
 //     send (per sending device; 500 burst, one per 10 ms = 100/s),
