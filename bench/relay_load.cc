@@ -535,7 +535,9 @@ int Run(const Flags& flags) {
   std::vector<std::string> settings = {
       "relay.limits.codes_per_address.burst=1000000", "relay.limits.codes_per_prefix.burst=1000000",
       "relay.limits.verifies_per_address.burst=1000000", "relay.limits.send.burst=1000000",
-      "relay.limits.send.interval_ms=1"};
+      "relay.limits.send.interval_ms=1",
+      // Every simulated client connects from 127.0.0.1.
+      "server.max_connections_per_address=0"};
   settings.insert(settings.end(), flags.settings.begin(), flags.settings.end());
   Tandemd server(flags.tandemd, work, settings);
   if (!server.Start()) {

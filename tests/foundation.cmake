@@ -3,3 +3,5 @@ add_test(NAME e2e.serve_lifecycle
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/serve_test.sh $<TARGET_FILE:tandemd>)
 add_test(NAME e2e.phone_cli
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/phone_cli_test.sh $<TARGET_FILE:tandem>)
+add_test(NAME e2e.hostile_input
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/hostile_input_test.sh $<TARGET_FILE:tandemd>)

@@ -220,16 +220,16 @@ void AddAdsRoutes(net::Router& router, AdsService& ads, std::string admin_token)
                 }));
   router.Post("/v1/ads/audiences/{id}/users", Advertiser(ads, [&ads](Request& req, AdvertiserId adv) {
                 return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kAdd));
-              }));
+              }), net::Work::kHeavy);
   router.Post("/v1/ads/audiences/{id}/users/remove", Advertiser(ads, [&ads](Request& req, AdvertiserId adv) {
                 return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kRemove));
-              }));
+              }), net::Work::kHeavy);
   router.Delete("/v1/ads/audiences/{id}/users", Advertiser(ads, [&ads](Request& req, AdvertiserId adv) {
                   return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kRemove));
-                }));
+                }), net::Work::kHeavy);
   router.Post("/v1/ads/audiences/{id}/users/replace", Advertiser(ads, [&ads](Request& req, AdvertiserId adv) {
                 return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kReplace));
-              }));
+              }), net::Work::kHeavy);
 
   router.Post("/v1/ads/campaigns", Advertiser(ads, [&ads](Request& req, AdvertiserId adv) -> absl::StatusOr<Response> {
                 ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));

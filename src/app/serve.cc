@@ -2,6 +2,8 @@
 // routes here, each with its own database file under the data directory.
 #include "app/serve.h"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -46,7 +48,12 @@ int Serve(const ServeFlags& flags) {
   auto json = config->GetBool("log.json", false);
   auto threads = config->GetInt("server.threads", 0);
   auto max_body = config->GetInt("server.max_body_bytes", 1 << 20);
-  for (const absl::Status& st : {json.status(), threads.status(), max_body.status()}) {
+  auto worker_threads = config->GetInt("server.worker_threads", 0);
+  auto per_address = config->GetInt("server.max_connections_per_address", 1024);
+  auto header_ms = config->GetInt("server.header_timeout_ms", 10'000);
+  auto body_ms = config->GetInt("server.body_timeout_ms", 30'000);
+  for (const absl::Status& st : {json.status(), threads.status(), max_body.status(), worker_threads.status(),
+                                 per_address.status(), header_ms.status(), body_ms.status()}) {
     if (!st.ok()) {
       Fail("config.invalid", std::string(st.message()));
       return 2;
@@ -58,6 +65,17 @@ int Serve(const ServeFlags& flags) {
     return 2;
   }
 
+  if (*per_address < 0 || *header_ms <= 0 || *body_ms <= 0 || *worker_threads < 0) {
+    Fail("config.invalid",
+         "server.max_connections_per_address and server.worker_threads must be 0 or more, "
+         "server.header_timeout_ms and server.body_timeout_ms more than 0");
+    return 2;
+  }
+
+  // Everything tandemd writes (databases, their WAL files, code logs) is
+  // for its own user only: the data directory is 0700 and files 0600,
+  // including files an older version left readable.
+  ::umask(077);
   std::filesystem::path data_dir = config->GetString("server.data_dir", "data");
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
@@ -65,11 +83,24 @@ int Serve(const ServeFlags& flags) {
     Fail("data_dir.unusable", "cannot create data directory " + data_dir.string() + ": " + ec.message());
     return 1;
   }
+  namespace fs = std::filesystem;
+  fs::permissions(data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  for (const auto& entry : fs::directory_iterator(data_dir, ec)) {
+    std::error_code file_ec;
+    if (entry.is_regular_file(file_ec)) {
+      fs::permissions(entry.path(), fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace,
+                      file_ec);
+    }
+  }
 
   net::ServerOptions options;
   options.listen = config->GetString("server.listen", "127.0.0.1:8080");
   options.threads = static_cast<int>(*threads);
   options.max_body_bytes = static_cast<size_t>(*max_body);
+  options.worker_threads = static_cast<int>(*worker_threads);
+  options.max_connections_per_address = static_cast<size_t>(*per_address);
+  options.header_timeout = absl::Milliseconds(*header_ms);
+  options.body_timeout = absl::Milliseconds(*body_ms);
   // The embedded default runs both operators in one process: unless told
   // otherwise, the social side consumes this server's own feed, with a
   // token that lives only in this process.

@@ -140,12 +140,40 @@ std::string ErrorCodeName(absl::StatusCode code) { return ::tandem::ErrorCodeNam
 
 absl::StatusOr<nlohmann::json> ParseJsonObject(const Request& req) {
   if (req.body.empty()) return absl::InvalidArgumentError("request body is empty; expected a JSON object");
+  // The depth is checked before parsing, in one linear pass, so that a
+  // deeply nested body costs no allocations.
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : req.body) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("request body nests arrays and objects deeper than ", kMaxJsonDepth, " levels"));
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(req.body);
   } catch (const nlohmann::json::parse_error& e) {
     return absl::InvalidArgumentError(
         absl::StrCat("request body is not valid JSON (at byte ", e.byte, ")"));
+  } catch (const nlohmann::json::out_of_range&) {
+    return absl::InvalidArgumentError("request body holds a number out of range");
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError("request body is not valid JSON");
   }
   if (!j.is_object()) return absl::InvalidArgumentError("request body must be a JSON object");
   return j;
@@ -161,12 +189,20 @@ absl::StatusOr<std::string> StringField(const nlohmann::json& body, const std::s
   return it->get<std::string>();
 }
 
-void Router::Handle(std::string method, std::string pattern, Handler handler) {
-  Route r{std::move(method), pattern, SplitPath(pattern), std::move(handler)};
+std::string_view MethodLabel(std::string_view method) {
+  static constexpr std::string_view kKnown[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
+  for (std::string_view known : kKnown) {
+    if (method == known) return known;
+  }
+  return "other";
+}
+
+void Router::Handle(std::string method, std::string pattern, Handler handler, Work work) {
+  Route r{std::move(method), pattern, SplitPath(pattern), std::move(handler), work};
   routes_.push_back(std::move(r));
 }
 
-const Handler* Router::Match(Request& req, Response* error, std::string* route) const {
+const Router::Route* Router::Match(Request& req, Response* error, std::string* route) const {
   std::vector<std::string> segments = SplitPath(req.path);
   std::vector<std::string> allowed;
   for (const Route& r : routes_) {
@@ -188,7 +224,7 @@ const Handler* Router::Match(Request& req, Response* error, std::string* route) 
     }
     req.path_params = std::move(params);
     *route = r.pattern;
-    return &r.handler;
+    return &r;
   }
   if (!allowed.empty()) {
     std::string allow;

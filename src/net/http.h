@@ -59,8 +59,12 @@ int HttpStatusFor(absl::StatusCode code);
 // "invalid_argument", "not_found", ...
 std::string ErrorCodeName(absl::StatusCode code);
 
+// The deepest nesting of arrays and objects a request body may have.
+inline constexpr int kMaxJsonDepth = 32;
+
 // Parses the body as a JSON object. InvalidArgument (with the parser's
-// position) if it is not JSON or not an object.
+// position) if it is not JSON, not an object, holds a number out of range
+// (1e999999) or nests deeper than kMaxJsonDepth.
 absl::StatusOr<nlohmann::json> ParseJsonObject(const Request& req);
 
 // A string field of a JSON object. InvalidArgument "missing field 'key'"
@@ -73,29 +77,47 @@ std::string PercentDecode(std::string_view s, bool plus_is_space);
 
 using Handler = std::function<Response(Request&)>;
 
+// Where a route's handler runs. kQuick handlers run on the connection's I/O
+// thread and must be cheap. kHeavy handlers (batch parsing of phone numbers,
+// uploads) run on the server's bounded worker pool, so that they never hold
+// up other connections; when the pool's queue is full the request gets 503.
+enum class Work { kQuick, kHeavy };
+
 // Routes by method and path pattern ("/v1/keys/{number}"). Thread-safe for
 // lookups once the server has started; add routes before.
 class Router {
  public:
-  void Handle(std::string method, std::string pattern, Handler handler);
-  void Get(std::string pattern, Handler h) { Handle("GET", std::move(pattern), std::move(h)); }
-  void Post(std::string pattern, Handler h) { Handle("POST", std::move(pattern), std::move(h)); }
-  void Put(std::string pattern, Handler h) { Handle("PUT", std::move(pattern), std::move(h)); }
-  void Delete(std::string pattern, Handler h) { Handle("DELETE", std::move(pattern), std::move(h)); }
-
-  // Finds the handler; fills req.path_params. Returns a 404 or 405 response
-  // in `error` when nothing matches. `route` is the matched pattern (for
-  // metrics labels, which must not contain raw paths).
-  const Handler* Match(Request& req, Response* error, std::string* route) const;
-
- private:
   struct Route {
     std::string method;
     std::string pattern;
     std::vector<std::string> segments;
     Handler handler;
+    Work work = Work::kQuick;
   };
+
+  void Handle(std::string method, std::string pattern, Handler handler, Work work = Work::kQuick);
+  void Get(std::string pattern, Handler h, Work w = Work::kQuick) { Handle("GET", std::move(pattern), std::move(h), w); }
+  void Post(std::string pattern, Handler h, Work w = Work::kQuick) { Handle("POST", std::move(pattern), std::move(h), w); }
+  void Put(std::string pattern, Handler h, Work w = Work::kQuick) { Handle("PUT", std::move(pattern), std::move(h), w); }
+  void Delete(std::string pattern, Handler h, Work w = Work::kQuick) {
+    Handle("DELETE", std::move(pattern), std::move(h), w);
+  }
+
+  // Finds the route; fills req.path_params. Returns a 404 or 405 response
+  // in `error` when nothing matches. `route` is the matched pattern, or
+  // "unmatched" (for metrics labels, which must not contain raw paths).
+  const Route* Match(Request& req, Response* error, std::string* route) const;
+
+  // Every registered route, in registration order (for fuzzing and docs).
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
   std::vector<Route> routes_;
 };
+
+// The label a metric gets for `method`: the method itself when it is one of
+// HTTP's standard methods, "other" for anything a client invents, so that
+// clients cannot create metric series at will.
+std::string_view MethodLabel(std::string_view method);
 
 }  // namespace tandem::net

@@ -4,6 +4,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "net/client.h"
@@ -261,6 +266,212 @@ TEST_F(NetTest, StopClosesWebSocketsWithGoingAway) {
   EXPECT_FALSE((*ws)->Receive(absl::Seconds(2)).ok());
   EXPECT_EQ((*ws)->close_code(), 1001);
   EXPECT_FALSE(HttpClient(base_).Get("/healthz").ok());  // no longer listening
+}
+
+// A server with its own options and routes, for the limits below.
+class LimitsTest : public ::testing::Test {
+ protected:
+  void Start(ServerOptions options, Router router) {
+    options.listen = "127.0.0.1:0";
+    server_ = std::make_unique<Server>(options, std::move(router), metrics_);
+    ASSERT_TRUE(server_->Start().ok());
+    base_ = "127.0.0.1:" + std::to_string(server_->port());
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
+  // A connected socket whose reads give up after 20 s (so a test cannot
+  // hang; the assertions are on what was read, not on how long it took).
+  int Connect() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{20, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(server_->port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    return fd;
+  }
+  // Everything the server sends until it closes; "TIMEOUT" if it did not.
+  static std::string ReadUntilClosed(int fd) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n > 0) {
+        out.append(buf, n);
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) out += "TIMEOUT";
+      return out;
+    }
+  }
+  int64_t GaugeValue(const std::string& name) {
+    auto m = HttpClient(base_).Get("/metrics");
+    if (!m.ok()) return -1;
+    size_t at = m->body.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stoll(m->body.substr(at + name.size() + 2));
+  }
+
+  Metrics metrics_;
+  std::unique_ptr<Server> server_;
+  std::string base_;
+};
+
+TEST_F(LimitsTest, InventedMethodsShareOneMetricsSeries) {
+  Router router;
+  router.Get("/v1/x", [](Request&) { return Response::Json({}); });
+  Start({}, std::move(router));
+  for (int i = 0; i < 40; ++i) {
+    int fd = Connect();
+    std::string req = "INVENTED" + std::to_string(i) + " /v1/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    ASSERT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+    EXPECT_NE(ReadUntilClosed(fd).find("405"), std::string::npos);
+    ::close(fd);
+  }
+  auto m = HttpClient(base_).Get("/metrics");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->body.find("INVENTED"), std::string::npos);
+  EXPECT_NE(m->body.find(R"(tandem_http_requests_total{method="other",route="unmatched",status="405"} 40)"),
+            std::string::npos)
+      << m->body;
+  EXPECT_EQ(MethodLabel("GET"), "GET");
+  EXPECT_EQ(MethodLabel("get"), "other");
+}
+
+TEST_F(LimitsTest, JsonOfTheWrongTypeOrRangeIsTheClientsError) {
+  Router router;
+  router.Post("/v1/typed", [](Request& req) {
+    auto body = ParseJsonObject(req);
+    if (!body.ok()) return Response::Error(body.status());
+    int n = (*body)["n"].get<int>();  // throws for a string
+    return Response::Json({{"n", n}});
+  });
+  Start({}, std::move(router));
+  HttpClient client(base_);
+  auto expect_400 = [&](const std::string& body, const std::string& words) {
+    auto res = client.Post("/v1/typed", body);
+    ASSERT_TRUE(res.ok());
+    EXPECT_EQ(res->status, 400) << body.substr(0, 40) << ": " << res->body;
+    auto j = json::parse(res->body);
+    EXPECT_EQ(j["error"]["code"], "invalid_argument");
+    EXPECT_NE(j["error"]["message"].get<std::string>().find(words), std::string::npos) << res->body;
+  };
+  expect_400(R"({"n":1e999999})", "out of range");
+  expect_400(R"({"n":"seven"})", "wrong type");
+  expect_400(R"({"n":[1]})", "wrong type");
+  expect_400(R"({"n":)" + std::string(10000, '[') + std::string(10000, ']') + "}", "deeper");
+  expect_400(std::string(100, '{'), "deeper");
+  // Nesting within the limit and brackets inside strings are fine.
+  std::string nested = R"({"a":)" + std::string(30, '[') + std::string(30, ']') + R"(,"s":"[[[[{{{{\"[[[[","n":3})";
+  EXPECT_EQ(client.Post("/v1/typed", nested)->status, 200);
+}
+
+TEST_F(LimitsTest, SlowHeadersAreCutAndIdleConnectionsKeepTheirTime) {
+  ServerOptions options;
+  options.header_timeout = absl::Milliseconds(300);
+  options.idle_timeout = absl::Seconds(60);
+  Router router;
+  Start(options, std::move(router));
+  int slow = Connect();
+  const std::string part = "GET /healthz HTTP/1.1\r\nHost: x\r\n";  // never finished
+  ASSERT_EQ(::write(slow, part.data(), part.size()), static_cast<ssize_t>(part.size()));
+  EXPECT_EQ(ReadUntilClosed(slow), "");  // closed, with nothing sent
+  ::close(slow);
+  // A connection that has sent nothing yet waits for the idle timeout, so a
+  // request sent after the header timeout is still answered.
+  int idle = Connect();
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  const std::string full = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::write(idle, full.data(), full.size()), static_cast<ssize_t>(full.size()));
+  EXPECT_NE(ReadUntilClosed(idle).find("200 OK"), std::string::npos);
+  ::close(idle);
+}
+
+TEST_F(LimitsTest, ConnectionsPerAddressAreBounded) {
+  ServerOptions options;
+  options.max_connections_per_address = 3;
+  Start(options, Router{});
+  std::vector<int> held;
+  for (int i = 0; i < 3; ++i) held.push_back(Connect());
+  // The server counts a connection once it has accepted it; the fourth
+  // is refused with a reason.
+  std::string refused;
+  for (int attempt = 0; attempt < 200 && refused.find("429") == std::string::npos; ++attempt) {
+    int fd = Connect();
+    const std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    ::write(fd, req.data(), req.size());
+    refused = ReadUntilClosed(fd);
+    ::close(fd);
+  }
+  EXPECT_NE(refused.find("429"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("too_many_connections"), std::string::npos) << refused;
+  ::close(held.back());
+  held.pop_back();
+  // Once one closes, a new connection is served again.
+  std::string served;
+  for (int attempt = 0; attempt < 200 && served.find("200 OK") == std::string::npos; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    int fd = Connect();
+    const std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    ::write(fd, req.data(), req.size());
+    served = ReadUntilClosed(fd);
+    ::close(fd);
+  }
+  EXPECT_NE(served.find("200 OK"), std::string::npos) << served;
+  for (int fd : held) ::close(fd);
+}
+
+TEST_F(LimitsTest, HeavyRoutesRunOnWorkersAndTheirQueueIsBounded) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  int running = 0;
+  Router router;
+  router.Post(
+      "/v1/heavy",
+      [&](Request&) {
+        std::unique_lock lock(mu);
+        ++running;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+        return Response::Json({{"done", true}});
+      },
+      Work::kHeavy);
+  ServerOptions options;
+  options.threads = 1;  // one I/O thread: a heavy handler on it would stall everything
+  options.worker_threads = 1;
+  options.max_queued_heavy = 1;
+  Start(options, std::move(router));
+  std::vector<std::thread> clients;
+  std::vector<int> statuses(2, 0);
+  for (int i = 0; i < 2; ++i) {
+    clients.emplace_back([&, i] {
+      auto res = HttpClient(base_).Post("/v1/heavy", "{}");
+      statuses[i] = res.ok() ? res->status : -1;
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return running == 1; });
+  }
+  // One runs, one waits: the single I/O thread still answers others.
+  HttpClient other(base_);
+  EXPECT_EQ(other.Get("/healthz")->status, 200);
+  while (GaugeValue("tandem_http_heavy_requests") < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto busy = other.Post("/v1/heavy", "{}");
+  ASSERT_TRUE(busy.ok());
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_EQ(json::parse(busy->body)["error"]["code"], "unavailable");
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(statuses, (std::vector<int>{200, 200}));
 }
 
 TEST(ListenAddressTest, Parses) {

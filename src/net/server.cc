@@ -13,6 +13,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -90,6 +91,8 @@ class Server::Impl {
     http_connections_ = &metrics_.GetGauge("tandem_http_connections", "Open HTTP connections");
     ws_connections_ = &metrics_.GetGauge("tandem_websocket_connections", "Open WebSocket connections");
     draining_ = &metrics_.GetGauge("tandem_draining", "1 while the server drains for shutdown");
+    heavy_gauge_ = &metrics_.GetGauge("tandem_http_heavy_requests",
+                                      "Requests for heavy routes running on or waiting for the worker pool");
   }
 
   ~Impl() { Stop(); }
@@ -103,6 +106,25 @@ class Server::Impl {
   int WaitForSignal();
   uint16_t port() const { return port_; }
   Metrics& metrics() { return metrics_; }
+
+  // Connections per IP address (ServerOptions::max_connections_per_address).
+  bool AcquireAddress(const std::string& ip) {
+    if (options_.max_connections_per_address == 0) return true;
+    std::lock_guard lock(addresses_mu_);
+    size_t& open = connections_by_address_[ip];
+    if (open >= options_.max_connections_per_address) {
+      if (open == 0) connections_by_address_.erase(ip);
+      return false;
+    }
+    ++open;
+    return true;
+  }
+  void ReleaseAddress(const std::string& ip) {
+    if (options_.max_connections_per_address == 0) return;
+    std::lock_guard lock(addresses_mu_);
+    auto it = connections_by_address_.find(ip);
+    if (it != connections_by_address_.end() && --it->second == 0) connections_by_address_.erase(it);
+  }
 
   // Session bookkeeping.
   uint64_t Register(const std::shared_ptr<SessionBase>& s) {
@@ -148,44 +170,99 @@ class Server::Impl {
     return r;
   }
 
-  Response Dispatch(Request& req) {
-    auto start = std::chrono::steady_clock::now();
-    std::string route;
-    Response res;
+  // What a request resolved to: a route, or a response already made (the
+  // built-in endpoints, 404, 405).
+  struct Resolved {
+    const Router::Route* route = nullptr;
+    Response response;
+    std::string name;  // the route label
+  };
+
+  Resolved Resolve(Request& req) {
+    Resolved r;
     if (req.path == "/healthz" && (req.method == "GET" || req.method == "HEAD")) {
-      route = "/healthz";
-      res = stopping() ? Response::Json({{"status", "draining"}}, 503) : Response::Json({{"status", "ok"}});
+      r.name = "/healthz";
+      r.response =
+          stopping() ? Response::Json({{"status", "draining"}}, 503) : Response::Json({{"status", "ok"}});
     } else if (req.path == "/metrics" && req.method == "GET") {
-      route = "/metrics";
-      res = Response::Text(metrics_.Render(), 200, "text/plain; version=0.0.4; charset=utf-8");
+      r.name = "/metrics";
+      r.response = Response::Text(metrics_.Render(), 200, "text/plain; version=0.0.4; charset=utf-8");
     } else {
-      Response not_matched;
-      const Handler* handler = router_.Match(req, &not_matched, &route);
-      if (handler == nullptr) {
-        res = std::move(not_matched);
-      } else {
-        try {
-          res = (*handler)(req);
-        } catch (const std::exception& e) {
-          log::Error("http.handler_exception", {{"id", req.request_id}, {"route", route}, {"what", e.what()}});
-          res = Response::Error(absl::InternalError("internal error; the request id is " + req.request_id));
-        }
-      }
+      r.route = router_.Match(req, &r.response, &r.name);
     }
+    return r;
+  }
+
+  // Runs the handler. A JSON value of the wrong type or range in the body
+  // (the handler's get<>() throws) is the client's error, not ours.
+  Response Run(Request& req, const Resolved& r) {
+    if (r.route == nullptr) return r.response;
+    try {
+      return r.route->handler(req);
+    } catch (const nlohmann::json::exception& e) {
+      std::string_view what = e.what();
+      if (size_t end = what.find("] "); end != std::string_view::npos) what.remove_prefix(end + 2);
+      return Response::Error(absl::InvalidArgumentError(absl::StrCat(
+          "a field of the request body has the wrong type or value: ", absl::string_view(what.data(), what.size()))));
+    } catch (const std::exception& e) {
+      log::Error("http.handler_exception", {{"id", req.request_id}, {"route", r.name}, {"what", e.what()}});
+      return Response::Error(absl::InternalError("internal error; the request id is " + req.request_id));
+    }
+  }
+
+  void Record(const Request& req, const Resolved& r, const Response& res,
+              std::chrono::steady_clock::time_point start) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::string method(MethodLabel(req.method));
     metrics_
         .GetCounter("tandem_http_requests_total", "HTTP requests by route and status",
-                    {{"method", req.method}, {"route", route}, {"status", std::to_string(res.status)}})
+                    {{"method", method}, {"route", r.name}, {"status", std::to_string(res.status)}})
         .Inc();
-    metrics_.GetHistogram("tandem_http_request_seconds", "HTTP handler latency", {{"route", route}}).Observe(seconds);
+    metrics_.GetHistogram("tandem_http_request_seconds", "HTTP handler latency", {{"route", r.name}})
+        .Observe(seconds);
     log::Info("http.request", {{"id", req.request_id},
-                               {"method", req.method},
-                               {"route", route},
+                               {"method", method},
+                               {"route", r.name},
                                {"status", res.status},
                                {"bytes", static_cast<int64_t>(res.body.size())},
                                {"ms", seconds * 1000},
                                {"remote", req.remote_address}});
+  }
+
+  Response Dispatch(Request& req) {
+    auto start = std::chrono::steady_clock::now();
+    Resolved r = Resolve(req);
+    Response res = Run(req, r);
+    Record(req, r, res, start);
     return res;
+  }
+
+  // Dispatch for a connection: a Work::kHeavy handler runs on the worker
+  // pool while the connection's coroutine waits, then resumes on its strand.
+  asio::awaitable<Response> DispatchAsync(Request& req) {
+    auto start = std::chrono::steady_clock::now();
+    Resolved r = Resolve(req);
+    Response res;
+    if (r.route != nullptr && r.route->work == Work::kHeavy && workers_) {
+      size_t limit = options_.max_queued_heavy + worker_count_;
+      if (heavy_in_flight_.fetch_add(1) >= limit) {
+        heavy_in_flight_.fetch_sub(1);
+        log::Warn("http.workers_busy", {{"id", req.request_id}, {"route", r.name}});
+        res = Response::Error(absl::UnavailableError("the server is busy with other uploads; try again shortly"));
+        res.headers.emplace_back("Retry-After", "1");
+      } else {
+        heavy_gauge_->Add(1);
+        res = co_await asio::co_spawn(
+            workers_->get_executor(), [this, &req, &r]() -> asio::awaitable<Response> { co_return Run(req, r); },
+            asio::use_awaitable);
+        heavy_gauge_->Add(-1);
+        heavy_in_flight_.fetch_sub(1);
+      }
+    } else {
+      res = Run(req, r);
+    }
+    Record(req, r, res, start);
+    co_return res;
   }
 
  private:
@@ -198,6 +275,7 @@ class Server::Impl {
   Gauge* http_connections_;
   Gauge* ws_connections_;
   Gauge* draining_;
+  Gauge* heavy_gauge_;
 
   // Declared before io_context so that sessions destroyed with it can still
   // unregister.
@@ -205,6 +283,8 @@ class Server::Impl {
   std::condition_variable sessions_cv_;
   std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions_;
   uint64_t next_id_ = 1;
+  std::mutex addresses_mu_;
+  std::unordered_map<std::string, size_t> connections_by_address_;  // guarded by addresses_mu_
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
@@ -218,6 +298,9 @@ class Server::Impl {
   std::optional<tcp::acceptor> acceptor_;
   std::optional<asio::signal_set> signals_;
   std::vector<std::thread> threads_;
+  std::optional<asio::thread_pool> workers_;
+  size_t worker_count_ = 0;
+  std::atomic<size_t> heavy_in_flight_{0};
   uint16_t port_ = 0;
 };
 
@@ -241,15 +324,42 @@ http::response<http::string_body> ToBeast(const Response& r, unsigned version, b
   return res;
 }
 
+// One counted connection of an IP address; released when the session that
+// holds the socket (HTTP, then WebSocket after an upgrade) is destroyed.
+class AddressSlot {
+ public:
+  AddressSlot() = default;
+  AddressSlot(Server::Impl* server, std::string ip) : server_(server), ip_(std::move(ip)) {}
+  AddressSlot(AddressSlot&& o) noexcept : server_(std::exchange(o.server_, nullptr)), ip_(std::move(o.ip_)) {}
+  AddressSlot& operator=(AddressSlot&& o) noexcept {
+    if (this != &o) {
+      Release();
+      server_ = std::exchange(o.server_, nullptr);
+      ip_ = std::move(o.ip_);
+    }
+    return *this;
+  }
+  ~AddressSlot() { Release(); }
+
+ private:
+  void Release() {
+    if (server_ != nullptr) server_->ReleaseAddress(ip_);
+    server_ = nullptr;
+  }
+  Server::Impl* server_ = nullptr;
+  std::string ip_;
+};
+
 class WsSession final : public SessionBase,
                         public WebSocketConnection,
                         public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(Server::Impl& server, beast::tcp_stream stream, std::string remote,
+  WsSession(Server::Impl& server, beast::tcp_stream stream, std::string remote, AddressSlot slot,
             std::shared_ptr<WebSocketHandler> handler, std::shared_ptr<void> context)
       : server_(server),
         ws_(std::move(stream)),
         remote_(std::move(remote)),
+        slot_(std::move(slot)),
         handler_(std::move(handler)),
         context_(std::move(context)) {}
 
@@ -418,6 +528,7 @@ class WsSession final : public SessionBase,
   Server::Impl& server_;
   websocket::stream<beast::tcp_stream> ws_;
   std::string remote_;
+  AddressSlot slot_;
   std::shared_ptr<WebSocketHandler> handler_;
   std::shared_ptr<void> context_;
   uint64_t id_ = 0;
@@ -442,7 +553,10 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
       : server_(server), executor_(socket.get_executor()), stream_(std::move(socket)) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+    if (!ec) {
+      ip_ = ep.address().to_string();
+      remote_ = ip_ + ":" + std::to_string(ep.port());
+    }
   }
 
   ~HttpSession() override {
@@ -471,15 +585,40 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     const ServerOptions& opts = server_.options();
     beast::flat_buffer buffer;
     beast::error_code ec;
+    if (!server_.AcquireAddress(ip_)) {
+      stream_.expires_after(std::chrono::seconds(5));
+      co_await WriteError(429, "too_many_connections",
+                          absl::StrCat("too many open connections from this address (the limit is ",
+                                       opts.max_connections_per_address, ")"),
+                          11);
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      co_return;
+    }
+    slot_ = AddressSlot(&server_, ip_);
+    auto timeout = [](absl::Duration d) { return std::chrono::nanoseconds(absl::ToInt64Nanoseconds(d)); };
     for (;;) {
       if (close_after_response_ || server_.stopping()) break;
       http::request_parser<http::string_body> parser;
       parser.header_limit(16 * 1024);
       parser.body_limit(opts.max_body_bytes);
-      stream_.expires_after(std::chrono::nanoseconds(absl::ToInt64Nanoseconds(opts.idle_timeout)));
       idle_ = true;
+      // Waiting for the next request may take idle_timeout; once it has
+      // begun, its header has header_timeout and its body body_timeout.
+      // A timeout closes the socket.
+      if (buffer.size() == 0) {
+        stream_.expires_after(timeout(opts.idle_timeout));
+        size_t n = co_await stream_.async_read_some(buffer.prepare(4096),
+                                                    asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+        buffer.commit(n);
+      }
+      stream_.expires_after(timeout(opts.header_timeout));
       co_await http::async_read_header(stream_, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       idle_ = false;
+      if (ec == beast::error::timeout) {
+        log::Info("http.header_timeout", {{"remote", remote_}});
+        break;
+      }
       if (ec == http::error::body_limit) {
         co_await WriteError(413, "payload_too_large",
                             absl::StrCat("request body exceeds the limit of ", opts.max_body_bytes, " bytes"),
@@ -506,7 +645,12 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
         if (ec) break;
       }
       if (!parser.is_done()) {
+        stream_.expires_after(timeout(opts.body_timeout));
         co_await http::async_read(stream_, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == beast::error::timeout) {
+          log::Info("http.body_timeout", {{"remote", remote_}});
+          break;
+        }
       }
       if (ec == http::error::body_limit) {
         co_await WriteError(413, "payload_too_large",
@@ -527,7 +671,9 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
         co_return;
       }
       Request request = server_.MakeRequest(req, remote_);
-      Response response = server_.Dispatch(request);
+      stream_.expires_never();
+      Response response = co_await server_.DispatchAsync(request);
+      stream_.expires_after(timeout(opts.idle_timeout));
       bool keep_alive = req.keep_alive() && !close_after_response_ && !server_.stopping();
       auto res = ToBeast(response, req.version(), keep_alive, request.request_id);
       if (req.method() == http::verb::head) res.body().clear();
@@ -567,15 +713,17 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     server_.Unregister(id_);
     server_.http_connections().Add(-1);
     registered_ = false;
-    auto ws = std::make_shared<WsSession>(server_, std::move(stream_), remote_, std::move(handler),
-                                          std::move(context));
+    auto ws = std::make_shared<WsSession>(server_, std::move(stream_), remote_, std::move(slot_),
+                                          std::move(handler), std::move(context));
     co_await ws->Run(std::move(req));
   }
 
   Server::Impl& server_;
   asio::any_io_executor executor_;  // the connection's strand
   beast::tcp_stream stream_;
+  std::string ip_;
   std::string remote_;
+  AddressSlot slot_;
   uint64_t id_ = 0;
   bool registered_ = false;
   bool upgraded_ = false;
@@ -627,6 +775,9 @@ absl::Status Server::Impl::Start() {
   asio::co_spawn(ioc_, AcceptLoop(), asio::detached);
   int n = options_.threads > 0 ? options_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
+  int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  worker_count_ = static_cast<size_t>(options_.worker_threads > 0 ? options_.worker_threads : std::max(1, hw / 2));
+  workers_.emplace(worker_count_);
   {
     std::lock_guard lock(stop_mu_);
     started_ = true;
@@ -663,6 +814,9 @@ void Server::Impl::Stop() {
     sessions_cv_.wait_for(lock, std::chrono::nanoseconds(absl::ToInt64Nanoseconds(options_.drain_timeout)),
                           [this] { return sessions_.empty(); });
   }
+  // Heavy handlers still running finish before the I/O threads stop, so
+  // none is cut off in the middle of its work.
+  if (workers_) workers_->join();
   work_.reset();
   ioc_.stop();
   for (auto& t : threads_) t.join();
@@ -706,5 +860,6 @@ uint16_t Server::port() const { return impl_->port(); }
 void Server::Stop() { impl_->Stop(); }
 int Server::WaitForSignal() { return impl_->WaitForSignal(); }
 Metrics& Server::metrics() { return impl_->metrics(); }
+Response Server::Handle(Request& request) { return impl_->Dispatch(request); }
 
 }  // namespace tandem::net

@@ -69,12 +69,27 @@ class WebSocketHandler {
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
   int threads = 0;                        // 0: one per core
+  // Threads for Work::kHeavy handlers (0: half the cores, at least one), and
+  // how many such requests may wait for them before new ones get 503.
+  int worker_threads = 0;
+  size_t max_queued_heavy = 64;
   size_t max_body_bytes = 1 << 20;        // larger bodies get 413
   size_t max_ws_message_bytes = 1 << 20;  // larger messages close with 1009
   size_t max_ws_queue_bytes = 16 << 20;
   size_t max_ws_joined_bytes = 1 << 20;   // see WebSocketHandler::JoinLimit
+  // An idle keep-alive connection (or a WebSocket) is closed after
+  // idle_timeout; once a request's first byte has arrived, its header must
+  // be complete within header_timeout and its body within body_timeout,
+  // or the connection is answered 408 and closed (slow senders hold no
+  // connection for long).
   absl::Duration idle_timeout = absl::Seconds(60);
+  absl::Duration header_timeout = absl::Seconds(10);
+  absl::Duration body_timeout = absl::Seconds(30);
   absl::Duration drain_timeout = absl::Seconds(5);
+  // Open connections (HTTP and WebSocket) from one IP address; more are
+  // answered 429 and closed. 0: no limit. Clients behind one carrier NAT
+  // share an address, so the default is generous.
+  size_t max_connections_per_address = 1024;
 };
 
 class Server {
@@ -100,6 +115,11 @@ class Server {
   int WaitForSignal();
 
   Metrics& metrics();
+
+  // Answers `request` as a connection would (built-in endpoints, routing,
+  // errors, metrics, logs), on the calling thread and without a socket; for
+  // tests and fuzzing. Works without Start().
+  Response Handle(Request& request);
 
   class Impl;  // defined in server.cc
 

@@ -7,6 +7,7 @@
 #include <phonenumbers/phonenumberutil.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <set>
 #include <thread>
@@ -68,10 +69,13 @@ Reason FromPossibility(PhoneNumberUtil::ValidationResult v) {
   }
 }
 
+std::atomic<uint64_t> library_parse_calls{0};
+
 Parsed ParseOnce(const std::string& input, const std::string& region) {
   Parsed out;
   PhoneNumber number;
   const PhoneNumberUtil& util = Util();
+  library_parse_calls.fetch_add(1, std::memory_order_relaxed);
   PhoneNumberUtil::ErrorType err = util.Parse(input, region, &number);
   if (err != PhoneNumberUtil::NO_PARSING_ERROR) {
     out.reason = FromParseError(err);
@@ -175,7 +179,10 @@ std::string_view ReasonText(Reason r) {
   return "unknown";
 }
 
+uint64_t TEST_LibraryParseCalls() { return library_parse_calls.load(std::memory_order_relaxed); }
+
 std::string RegionOf(std::string_view e164) {
+  if (e164.size() > kMaxInputChars) return "";
   PhoneNumber number;
   if (Util().Parse(std::string(e164), "ZZ", &number) != PhoneNumberUtil::NO_PARSING_ERROR) return "";
   std::string region;
@@ -192,6 +199,11 @@ Parsed Parse(std::string_view input, std::string_view region_hint) {
   std::string_view trimmed = Trim(input);
   if (trimmed.empty()) {
     out.reason = Reason::kEmpty;
+    return out;
+  }
+  if (trimmed.size() > kMaxInputChars ||
+      static_cast<size_t>(std::count_if(trimmed.begin(), trimmed.end(), IsDigit)) > kMaxInputDigits) {
+    out.reason = Reason::kTooLong;
     return out;
   }
   std::string region = region_hint.empty() ? "ZZ" : Upper(region_hint);

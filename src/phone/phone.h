@@ -40,9 +40,19 @@ struct Parsed {
   std::string e164;  // "+14155550123" when reason == kOk
 };
 
+// No phone number in any written form needs more characters or digits than
+// these ("+1 (415) 555-0123" has 17 characters and 11 digits; E.164 allows
+// 15 digits, plus "00" for the international prefix). Longer input is
+// kTooLong before libphonenumber sees it: its cost grows faster than
+// linearly with the length of what it is given.
+inline constexpr size_t kMaxInputChars = 64;
+inline constexpr size_t kMaxInputDigits = 17;
+
 // Parses `input` (any common formatting: spaces, dashes, dots, brackets,
 // leading "+" or "00", national trunk prefix) with an optional ISO 3166
 // region hint such as "US" or "de" (empty: the input must be international).
+// Input beyond kMaxInputChars or kMaxInputDigits is kTooLong at a cost
+// linear in its length.
 Parsed Parse(std::string_view input, std::string_view region_hint = {});
 
 // Parse() as a Status: InvalidArgument with ReasonText on rejection.
@@ -100,5 +110,9 @@ std::vector<RowResult> NormalizeAndHashBatch(std::span<const std::string_view> i
 // rejected with kNotANumber. `out` is resized to inputs.size().
 void HashNormalizedBatch(std::span<const std::string_view> inputs, std::vector<Digest>* out,
                          std::vector<Reason>* reasons, unsigned threads = 0);
+
+// Test hook: how many times libphonenumber's parser has been called by this
+// process.
+uint64_t TEST_LibraryParseCalls();
 
 }  // namespace tandem::phone

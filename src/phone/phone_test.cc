@@ -90,6 +90,33 @@ TEST(PhoneTest, RejectionsSayWhy) {
   EXPECT_NE(st.status().message().find("too few digits"), std::string::npos);
 }
 
+// libphonenumber's cost grows faster than linearly with its input (10,000
+// digits took seconds): over-long input must be refused before it.
+TEST(PhoneTest, OverLongInputIsRefusedWithoutCallingTheLibrary) {
+  const std::string megabyte(1 << 20, '1');
+  const std::string spaced = "+1 " + std::string(200, ' ') + "415 555 0123";
+  const std::string many_digits = "+" + std::string(18, '4');
+  const std::string long_text = "+1 415 555 0123" + std::string(60, '-');
+  uint64_t before = TEST_LibraryParseCalls();
+  for (const std::string* input : {&megabyte, &spaced, &many_digits, &long_text}) {
+    EXPECT_EQ(Parse(*input).reason, Reason::kTooLong) << input->substr(0, 40);
+    EXPECT_EQ(Parse(*input, "US").reason, Reason::kTooLong);
+  }
+  EXPECT_EQ(TEST_LibraryParseCalls(), before);
+  auto st = Normalize(megabyte);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<std::string_view> rows(1000, megabyte);
+  for (const RowResult& r : NormalizeAndHashBatch(rows, "US")) EXPECT_EQ(r.reason, Reason::kTooLong);
+  EXPECT_EQ(TEST_LibraryParseCalls(), before);
+  EXPECT_EQ(RegionOf(megabyte), "");
+  // The longest ordinary forms still parse: "00" plus 15 digits, and
+  // generous formatting within the character limit.
+  EXPECT_EQ(Parse("00 44 20 7946 0958").e164, "+442079460958");
+  EXPECT_EQ(Parse("  +1 (415) 555 - 0123   ").e164, "+14155550123");
+  EXPECT_GT(TEST_LibraryParseCalls(), before);
+}
+
 TEST(PhoneTest, RegionHintMatters) {
   // A US number read with a German hint must not turn into a German number
   // that happens to be valid with a different meaning.

@@ -200,7 +200,8 @@ void RegisterHttpRoutes(AccountService& accounts, net::Router& router) {
                 return json{{"registered", d.registered},
                             {"invalid", invalid},
                             {"budget_remaining", d.budget_remaining}};
-              }));
+              }),
+              net::Work::kHeavy);
 }
 
 }  // namespace tandem::relay

@@ -205,7 +205,7 @@ void AddSocialRoutes(net::Router& router, SocialService& service) {
                           {"message", r.message}});
     }
     return Response::Json({{"stored", result.stored}, {"rejected", rejected}});
-  }));
+  }), net::Work::kHeavy);
 
   router.Get("/v1/social/address-book", Authed(service, [s](Request&, UserId me) -> absl::StatusOr<Response> {
     ASSIGN_OR_RETURN(auto phones, s->GetAddressBook(me));
