@@ -458,9 +458,12 @@ TEST_F(LimitsTest, HeavyRoutesRunOnWorkersAndTheirQueueIsBounded) {
     cv.wait(lock, [&] { return running == 1; });
   }
   // One runs, one waits: the single I/O thread still answers others.
-  HttpClient other(base_);
-  EXPECT_EQ(other.Get("/healthz")->status, 200);
-  while (GaugeValue("tandem_http_heavy_requests") < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  HttpClient other(base_, absl::Seconds(5));
+  auto health = other.Get("/healthz");
+  EXPECT_TRUE(health.ok() && health->status == 200) << "the I/O thread is held by a heavy handler";
+  for (int i = 0; i < 2000 && GaugeValue("tandem_http_heavy_requests") < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   auto busy = other.Post("/v1/heavy", "{}");
   ASSERT_TRUE(busy.ok());
   EXPECT_EQ(busy->status, 503);
