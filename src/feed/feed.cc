@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "phone/phone.h"
 
 namespace tandem::feed {
 namespace {
@@ -70,7 +71,7 @@ absl::StatusOr<Policy> Policy::FromConfig(const Config& config) {
     std::string code(part);
     code.erase(0, code.find_first_not_of(" +"));
     while (!code.empty() && code.back() == ' ') code.pop_back();
-    if (!AllDigits(code) || code.size() > 3) {
+    if (!AllDigits(code) || code.size() > 3 || !phone::IsCallingCode(code)) {
       return absl::InvalidArgumentError(
           absl::StrCat("feed.blocked_calling_codes: '", code, "' is not a country calling code (1-3 digits)"));
     }

@@ -65,6 +65,31 @@ TEST_F(FeedTest, PolicyParsesAndBlocksCallingCodes) {
   EXPECT_TRUE(outbox_->policy().MayShare("+4415550101"));  // 44 is not 4 or 49
 }
 
+// Calling codes have one, two or three digits, and a blocked code must
+// match the number's own code: blocking 353 (Ireland) says nothing about
+// 351 (Portugal) or about a code that merely starts the same way.
+TEST_F(FeedTest, PolicyMatchesCallingCodesOfEveryLength) {
+  Config config;
+  ASSERT_TRUE(config.Set("feed.blocked_calling_codes=7, 44,+353").ok());
+  auto policy = Policy::FromConfig(config);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_FALSE(policy->MayShare("+79161234567"));   // 7: Russia, one digit
+  EXPECT_FALSE(policy->MayShare("+447911123456"));  // 44: United Kingdom, two
+  EXPECT_FALSE(policy->MayShare("+353851234567"));  // 353: Ireland, three
+  EXPECT_TRUE(policy->MayShare("+351912345678"));   // 351: Portugal
+  EXPECT_TRUE(policy->MayShare("+14155550101"));
+  EXPECT_TRUE(policy->MayShare("+4915112345678"));  // 49, not 4 or 44
+  EXPECT_TRUE(policy->MayShare("+37061234567"));    // 370 starts with 3 and 7 but is neither
+  // "35" is a prefix of 353 but no country's code: refused, rather than
+  // taken to block Ireland, Portugal and a dozen others.
+  Config prefix;
+  ASSERT_TRUE(prefix.Set("feed.blocked_calling_codes=35").ok());
+  auto refused = Policy::FromConfig(prefix);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("'35' is not a country calling code"), std::string::npos)
+      << refused.status();
+}
+
 TEST_F(FeedTest, OnlyAllowedFieldsCrossAndBlockedNumbersNever) {
   auto events = All();
   ASSERT_EQ(events.size(), 1u);  // the German number was not shared

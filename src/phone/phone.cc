@@ -190,6 +190,18 @@ std::string RegionOf(std::string_view e164) {
   return region;
 }
 
+bool IsCallingCode(std::string_view digits) {
+  static const std::set<std::string>* codes = [] {
+    auto* s = new std::set<std::string>;
+    for (const std::string& region : Regions()) s->insert(std::to_string(Util().GetCountryCodeForRegion(region)));
+    std::set<int> global;
+    Util().GetSupportedGlobalNetworkCallingCodes(&global);
+    for (int code : global) s->insert(std::to_string(code));
+    return s;
+  }();
+  return codes->contains(std::string(digits));
+}
+
 bool IsKnownRegion(std::string_view region) {
   return Regions().contains(Upper(region));
 }

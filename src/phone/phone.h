@@ -65,6 +65,10 @@ std::string RegionOf(std::string_view e164);
 // True if `region` is a region code libphonenumber knows (case-insensitive).
 bool IsKnownRegion(std::string_view region);
 
+// True if `digits` ("1", "44", "353") is a country calling code in use,
+// geographic or not. Calling codes are prefix-free: "35" is none.
+bool IsCallingCode(std::string_view digits);
+
 // Whether `s` is an E.164 string: '+' then 7 to 15 digits (no validity check;
 // the shortest numbers in service, e.g. in Niue or Germany, have 7 digits).
 bool LooksLikeE164(std::string_view s);
