@@ -14,15 +14,12 @@ start_tandemd "$bin" "$work"
 base="http://$TANDEMD_ADDR"
 
 # 200,000 digits: libphonenumber alone would take minutes over such input.
-python3 - "$work" <<'EOF'
-import json, sys
-digits = "1" * 200_000
-work = sys.argv[1]
-open(f"{work}/relay_code.json", "w").write(json.dumps({"number": digits}))
-open(f"{work}/social_register.json", "w").write(json.dumps({"phone": digits, "region": "US"}))
-open(f"{work}/directory.json", "w").write(json.dumps({"numbers": [digits] * 4}))
-open(f"{work}/key_path", "w").write("9" * 8000)
-EOF
+digits=$(head -c 200000 /dev/zero | tr '\0' '1')
+printf '{"number":"%s"}' "$digits" >"$work/relay_code.json"
+printf '{"phone":"%s","region":"US"}' "$digits" >"$work/social_register.json"
+printf '{"numbers":["%s","%s"]}' "$digits" "$digits" >"$work/directory.json"
+head -c 8000 /dev/zero | tr '\0' '9' >"$work/key_path"
+unset digits
 
 # Four clients post over-long numbers in a loop while we ask for /healthz.
 for i in 1 2 3 4; do

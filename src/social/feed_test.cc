@@ -76,6 +76,32 @@ TEST(FeedApplier, AppliesEachEventOnce) {
   EXPECT_EQ(w.db->index().messenger_account_count(), 0u);
 }
 
+// The cursor is stored in the same transaction as the page's effects: when
+// the cursor write fails, nothing of the page may remain (neither rows nor
+// the in-memory index), and the page applies in full once it can.
+TEST(FeedApplier, AFailedCursorWriteLeavesNothingOfThePage) {
+  World w;
+  ASSERT_TRUE(w.db->db()
+                  .Execute("CREATE TRIGGER fail_cursor BEFORE UPDATE ON feed_cursor "
+                           "BEGIN SELECT RAISE(ABORT, 'injected cursor failure'); END")
+                  .ok());
+  auto events = Numbered({Linked("m1", "+16502530001"), Usage("m1", 12), Objection("m1", Purpose::kAds, true)});
+  auto failed = w.applier->Apply(events);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(std::string(failed.status().message()).find("injected cursor failure"), std::string::npos)
+      << failed.status();
+  EXPECT_EQ(*w.applier->Cursor(), 0);
+  for (const char* table : {"messenger_accounts", "messenger_usage", "messenger_objections"}) {
+    EXPECT_EQ(w.db->db().QueryOne(std::string("SELECT COUNT(*) FROM ") + table)->Int(0), 0) << table;
+  }
+  EXPECT_EQ(w.db->index().messenger_account_count(), 0u);
+
+  ASSERT_TRUE(w.db->db().Execute("DROP TRIGGER fail_cursor").ok());
+  ASSERT_EQ(*w.applier->Apply(events), 3u);
+  EXPECT_EQ(*w.applier->Cursor(), 3);
+  EXPECT_EQ(w.db->index().messenger_account_count(), 1u);
+}
+
 class FeedConsumerTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(peer_.Start().ok()); }
