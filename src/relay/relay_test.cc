@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/random.h"
 #include "crypto/keys.h"
 #include "crypto/xeddsa.h"
@@ -671,6 +672,88 @@ TEST_F(RelayTest, ResubmittedClientMessageIdIsNotQueuedTwice) {
   EXPECT_EQ(relay_->directory().QueueDepth(r1.submit_result().server_id() ? *relay_->directory().AccountForNumber("+14155550199") : 0, 1), 1);
 }
 
+// An ack names server ids; only the acking device's own queued envelopes
+// may be taken by it. Acked rows are purged for good at the latest when the
+// relay stops, so the check is seen across a restart.
+TEST_F(RelayTest, AnAckOfSomeoneElsesEnvelopeChangesNothing) {
+  Credentials alice = Register("+14155550123");
+  Credentials bob = Register("+14155550199");
+  Credentials mallory = Register("+14155550188");
+  auto a = Connect(alice);
+  a->Next();
+  Submit(a, 1, "m1", "+14155550199", "for bob");
+  auto result = a->Next().value();
+  ASSERT_TRUE(result.has_submit_result()) << result.DebugString();
+  uint64_t bobs = result.submit_result().server_id();
+  auto m = Connect(mallory);
+  ASSERT_TRUE(m->Next().value().has_queue_empty());
+  Ack(m, {bobs});
+  Disconnect(a);
+  Disconnect(m);
+  Reopen();
+  EXPECT_EQ(Count(absl::StrCat("SELECT COUNT(*) FROM envelopes WHERE server_id = ", bobs)), 1);
+  auto b = Connect(bob);
+  auto delivered = b->Next().value();
+  ASSERT_TRUE(delivered.has_deliver()) << delivered.DebugString();
+  EXPECT_EQ(delivered.deliver().envelope().server_id(), bobs);
+}
+
+// A submission names a device; a device the account does not have is an
+// error, never a silent redirect to the primary device.
+TEST_F(RelayTest, ASubmissionToAnUnknownDeviceIsRefusedAndStoresNothing) {
+  Credentials alice = Register("+14155550123");
+  Credentials bob = Register("+14155550199");
+  auto a = Connect(alice);
+  a->Next();
+  relay_->stream().OnMessage(
+      a, EncodeSubmit(1, "m1", RecipientByNumber("+14155550199", 7), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, "c1"), true);
+  auto answer = a->Next().value();
+  ASSERT_TRUE(answer.has_error()) << answer.DebugString();
+  EXPECT_EQ(answer.error().code(), "not_found");
+  EXPECT_EQ(answer.error().message(), "the recipient has no such device");
+  relay_->stream().OnMessage(
+      a, EncodeSubmit(2, "m2", RecipientByAccount(bob.account_id, 7), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, "c2"), true);
+  ASSERT_TRUE(a->Next().value().has_error());
+  Disconnect(a);
+  Reopen();
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM submissions"), 0);
+  auto b = Connect(bob);
+  EXPECT_TRUE(b->Next().value().has_queue_empty());
+}
+
+// Lookups of numbers nobody registered share one bucket per account,
+// whether they come as a key bundle request or as a submission to an
+// unknown recipient; lookups of registered numbers cost nothing from it.
+TEST_F(RelayTest, LookupMissesAreLimitedOnBothPaths) {
+  options_.lookup_miss = RateLimit{4, absl::Hours(1)};
+  Reopen();
+  Credentials alice = Register("+14155550123");
+  Register("+14155550199");
+  for (int i = 0; i < 2; ++i) {
+    auto miss = accounts().FetchBundle(alice, absl::StrCat("+1415555030", i));
+    EXPECT_EQ(miss.status().code(), absl::StatusCode::kNotFound) << miss.status();
+  }
+  auto a = Connect(alice);
+  a->Next();
+  for (int i = 0; i < 2; ++i) {
+    Submit(a, i, absl::StrCat("m", i), absl::StrCat("+1415555040", i), "c");
+    auto answer = a->Next().value();
+    ASSERT_TRUE(answer.has_error());
+    EXPECT_EQ(answer.error().code(), "not_found");
+  }
+  // The bucket is empty now: both paths answer resource_exhausted.
+  EXPECT_EQ(accounts().FetchBundle(alice, "+14155550500").status().code(), absl::StatusCode::kResourceExhausted);
+  Submit(a, 9, "m9", "+14155550501", "c");
+  auto limited = a->Next().value();
+  ASSERT_TRUE(limited.has_error());
+  EXPECT_EQ(limited.error().code(), "resource_exhausted");
+  // A registered recipient is still reachable.
+  EXPECT_TRUE(accounts().FetchBundle(alice, "+14155550199").status().code() != absl::StatusCode::kResourceExhausted);
+  Submit(a, 10, "m10", "+14155550199", "c");
+  EXPECT_TRUE(a->Next().value().has_submit_result());
+}
+
 TEST_F(RelayTest, BatchedFramesAreAnsweredOneByOneInOrder) {
   Credentials alice = Register("+14155550123");
   Credentials bob = Register("+14155550199");
@@ -980,6 +1063,29 @@ TEST_F(RelayTest, StateSurvivesReopenAndServerIdsKeepGrowing) {
   ASSERT_TRUE(r2.has_submit_result());
   EXPECT_GT(r2.submit_result().server_id(), r1.submit_result().server_id());
   EXPECT_EQ(relay_->directory().QueueDepth(*relay_->directory().AccountForNumber("+14155550199"), 1), 2);
+}
+
+// The relay's database as tandemd opens it: WAL, and every commit on disk
+// before it returns (synchronous=FULL, 2). A kill -9 test cannot see a
+// weaker setting, because the kernel keeps the writes.
+TEST(RelayDurabilityTest, TandemdsHandlesCommitToDisk) {
+  auto dir = std::filesystem::temp_directory_path() / absl::StrCat("relay_durability_", getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  {
+    auto config = Config::Load("", {"relay.code_sender=dev"});
+    ASSERT_TRUE(config.ok()) << config.status();
+    net::Router router;
+    net::Metrics metrics;
+    auto relay = StartRelay(*config, dir, router, metrics);
+    ASSERT_TRUE(relay.ok()) << relay.status();
+    ASSERT_TRUE(*relay);
+    store::Database& db = (*relay)->database();
+    EXPECT_EQ(db.QueryOne("PRAGMA synchronous")->Int(0), 2);
+    EXPECT_EQ(db.QueryOne("PRAGMA journal_mode")->Text(0), "wal");
+    (*relay)->Stop();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(RateLimiterTest, RefillsOverTime) {
