@@ -462,9 +462,10 @@ absl::StatusOr<NewAdvertiser> AdsService::CreateAdvertiser(std::string_view name
   a.token = random_.Hex(32);
   int64_t now = absl::ToUnixSeconds(clock_.Now());
   RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
-    RETURN_IF_ERROR(
-        tx.Execute("INSERT INTO ads_advertisers (name, created_at) VALUES ($1, $2)", {a.name, now}).status());
-    a.id = tx.LastInsertId();
+    ASSIGN_OR_RETURN(auto row, tx.QueryOne("INSERT INTO ads_advertisers (name, created_at) VALUES ($1, $2) "
+                                           "RETURNING id",
+                                           {a.name, now}));
+    a.id = row.Int(0);
     return tx
         .Execute("INSERT INTO ads_tokens (token_hash, advertiser_id, created_at) VALUES ($1, $2, $3)",
                  {Value::Blob(social::Sha256(a.token)), a.id, now})
@@ -536,11 +537,10 @@ absl::StatusOr<Audience> AdsService::CreateAudience(AdvertiserId adv, std::strin
   int64_t now = absl::ToUnixSeconds(clock_.Now());
   RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
     RETURN_IF_ERROR(Charge(tx, adv, "audiences", options_.audience_budget_per_day));
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO ads_audiences (advertiser_id, name, description, created_at, updated_at) "
-                               "VALUES ($1, $2, $3, $4, $4)",
-                               {adv, a.name, a.description, now})
-                        .status());
-    a.id = tx.LastInsertId();
+    ASSIGN_OR_RETURN(auto row, tx.QueryOne("INSERT INTO ads_audiences (advertiser_id, name, description, "
+                                           "created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
+                                           {adv, a.name, a.description, now}));
+    a.id = row.Int(0);
     return absl::OkStatus();
   }));
   a.status = "empty";
@@ -631,11 +631,11 @@ absl::StatusOr<BatchResult> AdsService::Upload(AdvertiserId adv, int64_t audienc
                                "client_session_id = $2",
                                {audience_id, request.session_id});
     if (absl::IsNotFound(session.status())) {
-      RETURN_IF_ERROR(tx.Execute("INSERT INTO ads_sessions (audience_id, client_session_id, kind, state, created_at, "
-                                 "updated_at) VALUES ($1, $2, $3, 'receiving', $4, $4)",
-                                 {audience_id, request.session_id, SessionKindName(kind), now})
-                          .status());
-      session_row = tx.LastInsertId();
+      ASSIGN_OR_RETURN(auto row, tx.QueryOne("INSERT INTO ads_sessions (audience_id, client_session_id, kind, state, "
+                                             "created_at, updated_at) VALUES ($1, $2, $3, 'receiving', $4, $4) "
+                                             "RETURNING id",
+                                             {audience_id, request.session_id, SessionKindName(kind), now}));
+      session_row = row.Int(0);
     } else {
       RETURN_IF_ERROR(session.status());
       session_row = session->Int(0);
@@ -765,15 +765,18 @@ absl::StatusOr<Campaign> AdsService::CreateCampaign(AdvertiserId adv, const Camp
   std::sort(s.include_audiences.begin(), s.include_audiences.end());
   std::sort(s.exclude_audiences.begin(), s.exclude_audiences.end());
   int64_t now = absl::ToUnixSeconds(clock_.Now());
-  RETURN_IF_ERROR(db_.Execute("INSERT INTO ads_campaigns (advertiser_id, name, title, body, link, include_audiences, "
-                              "exclude_audiences, segments, impression_budget, frequency_cap, status, created_at, "
-                              "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $11)",
-                              {adv, s.name, s.creative.title, s.creative.text, s.creative.link,
-                               JoinIds(s.include_audiences), JoinIds(s.exclude_audiences),
-                               absl::StrJoin(s.segments, ","), s.impression_budget, s.frequency_cap_per_day, now})
-                      .status());
+  // The id comes from the insert itself: another request's insert on the
+  // shared handle may come between two statements.
+  ASSIGN_OR_RETURN(auto row,
+                   db_.QueryOne("INSERT INTO ads_campaigns (advertiser_id, name, title, body, link, include_audiences, "
+                                "exclude_audiences, segments, impression_budget, frequency_cap, status, created_at, "
+                                "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $11) "
+                                "RETURNING id",
+                                {adv, s.name, s.creative.title, s.creative.text, s.creative.link,
+                                 JoinIds(s.include_audiences), JoinIds(s.exclude_audiences),
+                                 absl::StrJoin(s.segments, ","), s.impression_budget, s.frequency_cap_per_day, now}));
   Campaign c;
-  c.id = db_.LastInsertId();
+  c.id = row.Int(0);
   c.spec = std::move(s);
   c.status = "active";
   return c;
@@ -905,12 +908,12 @@ absl::StatusOr<std::vector<ServedAd>> AdsService::ServeAds(UserId viewer) {
     ad.campaign_id = c.id;
     ad.creative = c.spec.creative;
     RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
-      RETURN_IF_ERROR(tx.Execute("INSERT INTO ads_impressions (campaign_id, user_id, day, at, audience_id, source, "
-                                 "segment) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                                 {c.id, viewer, day, now, audience, source,
-                                  std::string(wants_active ? kActiveMessengerUsers : std::string_view())})
-                          .status());
-      ad.impression_id = tx.LastInsertId();
+      ASSIGN_OR_RETURN(auto row,
+                       tx.QueryOne("INSERT INTO ads_impressions (campaign_id, user_id, day, at, audience_id, source, "
+                                   "segment) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                                   {c.id, viewer, day, now, audience, source,
+                                    std::string(wants_active ? kActiveMessengerUsers : std::string_view())}));
+      ad.impression_id = row.Int(0);
       return tx
           .Execute("UPDATE ads_campaigns SET impressions = impressions + 1, status = CASE WHEN impressions + 1 >= "
                    "impression_budget THEN 'completed' ELSE status END WHERE id = $1",

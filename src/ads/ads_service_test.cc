@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -423,6 +424,39 @@ TEST(AdsServiceTest, CampaignValidation) {
   EXPECT_TRUE(w.ads->ListCampaigns(adv)->empty());
 }
 
+// Two advertisers create campaigns at the same time, on many threads; each
+// id returned must name the campaign its caller just created.
+TEST(AdsServiceTest, ConcurrentCampaignCreationReturnsTheCallersOwnIds) {
+  AdsWorld w;
+  const AdvertiserId advertisers[2] = {w.NewAdvertiser("A"), w.NewAdvertiser("B")};
+  constexpr int kThreads = 8, kPerThread = 1000;
+  std::atomic<int> failed{0}, wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const AdvertiserId adv = advertisers[t % 2];
+      for (int i = 0; i < kPerThread; ++i) {
+        CampaignSpec spec;
+        spec.name = "t" + std::to_string(t) + "-" + std::to_string(i);
+        spec.creative = {"Hi", "Buy", "https://shop.example"};
+        spec.segments = {"active_messenger_users"};
+        spec.impression_budget = 1;
+        auto c = w.ads->CreateCampaign(adv, spec);
+        if (!c.ok()) {
+          ++failed;
+          continue;
+        }
+        auto mine = w.ads->GetCampaign(adv, c->id);
+        if (!mine.ok() || mine->spec.name != spec.name) ++wrong;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(wrong.load(), 0) << "campaign ids returned to the wrong caller";
+  EXPECT_EQ(w.ads->ListCampaigns(advertisers[0])->size() + w.ads->ListCampaigns(advertisers[1])->size(),
+            size_t{kThreads * kPerThread});
+}
 
 // The word-at-a-time decoder must agree with the plain definition for every
 // byte value in every position.

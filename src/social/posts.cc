@@ -37,10 +37,10 @@ absl::StatusOr<Post> Posts::Create(UserId author, std::string_view text) {
     if (absl::IsNotFound(name.status())) return absl::NotFoundError("no such user");
     RETURN_IF_ERROR(name.status());
     p.author_name = name->Text(0);
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO posts (author_id, text, created_at) VALUES ($1, $2, $3)",
-                               {author, p.text, p.created_at})
-                        .status());
-    p.id = tx.LastInsertId();
+    ASSIGN_OR_RETURN(auto row, tx.QueryOne("INSERT INTO posts (author_id, text, created_at) VALUES ($1, $2, $3) "
+                                           "RETURNING id",
+                                           {author, p.text, p.created_at}));
+    p.id = row.Int(0);
     return absl::OkStatus();
   }));
   return p;
