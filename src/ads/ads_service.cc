@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/numbers.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "social/purpose_view.h"
 #include "social/social_service.h"
 
@@ -144,14 +145,6 @@ std::vector<int64_t> SplitIds(const std::string& text) {
     if (absl::SimpleAtoi(part, &id)) ids.push_back(id);
   }
   return ids;
-}
-
-absl::Status CheckText(std::string_view field, const std::string& value, size_t min, size_t max) {
-  if (value.size() < min || value.size() > max) {
-    return absl::InvalidArgumentError(absl::StrCat("'", std::string(field), "' must have ", min, " to ", max,
-                                                   " characters"));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -458,7 +451,7 @@ absl::Status AdsService::Reconcile() {
 absl::StatusOr<NewAdvertiser> AdsService::CreateAdvertiser(std::string_view name) {
   NewAdvertiser a;
   a.name = std::string(name);
-  RETURN_IF_ERROR(CheckText("name", a.name, 1, 200));
+  RETURN_IF_ERROR(ValidateText("name", a.name, 200));
   a.token = random_.Hex(32);
   int64_t now = absl::ToUnixSeconds(clock_.Now());
   RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
@@ -532,8 +525,8 @@ absl::StatusOr<Audience> AdsService::CreateAudience(AdvertiserId adv, std::strin
   Audience a;
   a.name = std::string(name);
   a.description = std::string(description);
-  RETURN_IF_ERROR(CheckText("name", a.name, 1, 200));
-  RETURN_IF_ERROR(CheckText("description", a.description, 0, 2000));
+  RETURN_IF_ERROR(ValidateText("name", a.name, 200));
+  RETURN_IF_ERROR(ValidateText("description", a.description, TextRules{0, 2000, true}));
   int64_t now = absl::ToUnixSeconds(clock_.Now());
   RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
     RETURN_IF_ERROR(Charge(tx, adv, "audiences", options_.audience_budget_per_day));
@@ -727,13 +720,11 @@ absl::StatusOr<SizeReport> AdsService::Observe(AdvertiserId adv, int64_t audienc
 // --------------------------------------------------------------- campaigns
 
 absl::StatusOr<Campaign> AdsService::CreateCampaign(AdvertiserId adv, const CampaignSpec& spec) {
-  RETURN_IF_ERROR(CheckText("name", spec.name, 1, 200));
-  RETURN_IF_ERROR(CheckText("title", spec.creative.title, 1, 100));
-  RETURN_IF_ERROR(CheckText("text", spec.creative.text, 1, 1000));
-  RETURN_IF_ERROR(CheckText("link", spec.creative.link, 8, 2000));
-  if (spec.creative.link.rfind("https://", 0) != 0 && spec.creative.link.rfind("http://", 0) != 0) {
-    return absl::InvalidArgumentError("'link' must start with https:// or http://");
-  }
+  // Creatives are shown to social users: one line each, a checked link.
+  RETURN_IF_ERROR(ValidateText("name", spec.name, 200));
+  RETURN_IF_ERROR(ValidateText("title", spec.creative.title, 100));
+  RETURN_IF_ERROR(ValidateText("text", spec.creative.text, 1000));
+  RETURN_IF_ERROR(ValidateUrl("link", spec.creative.link));
   if (spec.impression_budget < 1 || spec.impression_budget > 1'000'000'000) {
     return absl::InvalidArgumentError("'impression_budget' must be 1 to 1,000,000,000");
   }

@@ -424,6 +424,59 @@ TEST(AdsServiceTest, CampaignValidation) {
   EXPECT_TRUE(w.ads->ListCampaigns(adv)->empty());
 }
 
+// Creatives and names are shown to other people: links must be real http(s)
+// links, texts single lines without control characters. Nothing is stored
+// when they are refused.
+TEST(AdsServiceTest, CreativesAndNamesAreValidated) {
+  AdsWorld w;
+  auto adv = w.NewAdvertiser();
+  CampaignSpec s;
+  s.name = "spring";
+  s.creative = {"Fresh rye", "Baked daily", "https://bakery.example/rye"};
+  s.impression_budget = 1;
+  s.segments = {"active_messenger_users"};
+  auto expect_refused = [&](const CampaignSpec& spec, const std::string& field) {
+    auto c = w.ads->CreateCampaign(adv, spec);
+    EXPECT_TRUE(absl::IsInvalidArgument(c.status())) << field << ": " << c.status();
+    EXPECT_THAT(std::string(c.status().message()), HasSubstr("'" + field + "'"));
+  };
+  for (std::string link : std::vector<std::string>{"https://bakery.example/\r\nSet-Cookie: a=b", "https://bakery.example/ rye",
+                           "https://bakery.example/\"onclick=\"x", "https://bakery.example/<script>",
+                           "https://bakery.example/'x'", "https://bakery.example/\x01", "https://bad host/",
+                           "https://localhost/", "https://bakery.example@evil.example/", "https://",
+                           "javascript:alert(1)", "https://bakery.example/" + std::string(2000, 'a')}) {
+    CampaignSpec bad = s;
+    bad.creative.link = link;
+    expect_refused(bad, "link");
+  }
+  for (std::string text : std::vector<std::string>{"two\nlines", "carriage\rreturn", "bell\x07", "escape\x1b[2J", "tab\tbed",
+                           "nel\u0085", "rlo\u202e", "bad\xffutf8"}) {
+    CampaignSpec bad = s;
+    bad.creative.title = text;
+    expect_refused(bad, "title");
+    bad = s;
+    bad.creative.text = text;
+    expect_refused(bad, "text");
+    bad = s;
+    bad.name = text;
+    expect_refused(bad, "name");
+    auto audience = w.ads->CreateAudience(adv, text, "");
+    EXPECT_TRUE(absl::IsInvalidArgument(audience.status())) << audience.status();
+    EXPECT_TRUE(absl::IsInvalidArgument(w.ads->CreateAdvertiser(text).status()));
+  }
+  EXPECT_THAT(std::string(w.ads->CreateAudience(adv, "ok", "a\rb").status().message()),
+              HasSubstr("'description'"));
+  EXPECT_TRUE(w.ads->ListCampaigns(adv)->empty());
+  EXPECT_TRUE(w.ads->ListAudiences(adv)->empty());
+  EXPECT_EQ(Count(w, "ads_advertisers"), 1);
+  // What people do write passes.
+  s.creative.title = "Pain de seigle \u00e0 l'ancienne";
+  s.creative.text = "\"Best rye in town\" <since 1921> \u2013 50% off";
+  s.creative.link = "https://bakery.example:8443/rye?utm_source=tandem&x=%20#top";
+  EXPECT_TRUE(w.ads->CreateCampaign(adv, s).ok());
+  EXPECT_TRUE(w.ads->CreateAudience(adv, "Loyalty card holders", "Two lines\nof notes").ok());
+}
+
 // Two advertisers create campaigns at the same time, on many threads; each
 // id returned must name the campaign its caller just created.
 TEST(AdsServiceTest, ConcurrentCampaignCreationReturnsTheCallersOwnIds) {

@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "common/text.h"
+
 namespace tandem::social {
 namespace {
 
@@ -26,7 +28,7 @@ absl::StatusOr<std::unique_ptr<Posts>> Posts::Create(SocialDb& db, Clock& clock)
 }
 
 absl::StatusOr<Post> Posts::Create(UserId author, std::string_view text) {
-  if (text.empty() || text.size() > 5000) return absl::InvalidArgumentError("a post has 1 to 5000 bytes of text");
+  RETURN_IF_ERROR(ValidateText("text", text, TextRules{1, 5000, true}));
   Post p;
   p.author = author;
   p.text = std::string(text);
