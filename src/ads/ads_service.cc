@@ -120,8 +120,19 @@ CREATE TABLE ads_impressions (
 CREATE INDEX ads_impressions_cap ON ads_impressions(campaign_id, user_id, day);
 )sql";
 
-const std::array<store::Migration, 1> kMigrations = {{
+// The matched count of the current version, fixed when the version is made:
+// size reports show this, so that looking again at a version tells nothing
+// about later objections, deletions or withdrawals. Audiences made before
+// take their count at the time of the migration.
+constexpr std::string_view kSchemaV2 = R"sql(
+ALTER TABLE ads_audiences ADD COLUMN version_matched INTEGER NOT NULL DEFAULT 0;
+UPDATE ads_audiences SET version_matched =
+  (SELECT COUNT(*) FROM ads_memberships m WHERE m.audience_id = ads_audiences.id);
+)sql";
+
+const std::array<store::Migration, 2> kMigrations = {{
     {1, "ads advertisers, audiences, upload sessions, memberships, campaigns, impressions", kSchemaV1},
+    {2, "ads audience sizes fixed per version", kSchemaV2},
 }};
 
 constexpr std::string_view kActiveMessengerUsers = "active_messenger_users";
@@ -369,7 +380,11 @@ absl::Status AdsService::ApplyMatches(const Job& job, const std::vector<std::pai
     RETURN_IF_ERROR(tx.Execute("UPDATE ads_sessions SET state = 'applied', updated_at = $2 WHERE id = $1",
                                {job.session_row, now})
                         .status());
-    RETURN_IF_ERROR(tx.Execute("UPDATE ads_audiences SET version = version + 1, updated_at = $2 WHERE id = $1",
+    // The new version's size is the count as it is now, in this
+    // transaction; later membership changes reach serving at once but size
+    // reports only with the next version.
+    RETURN_IF_ERROR(tx.Execute("UPDATE ads_audiences SET version = version + 1, updated_at = $2, version_matched = "
+                               "(SELECT COUNT(*) FROM ads_memberships WHERE audience_id = $1) WHERE id = $1",
                                {job.audience_id, now})
                         .status());
     applied = true;
@@ -697,24 +712,26 @@ absl::StatusOr<int64_t> AdsService::MatchedCount(int64_t audience_id) {
   return row.Int(0);
 }
 
-absl::StatusOr<SizeReport> AdsService::SizeOf(int64_t audience_id, int64_t version) {
-  ASSIGN_OR_RETURN(int64_t n, MatchedCount(audience_id));
-  return ReportSize(n, VersionNoise(options_.noise_secret, audience_id, version, options_.size.noise_scale),
+SizeReport AdsService::ReportFor(int64_t audience_id, int64_t version, int64_t matched) const {
+  return ReportSize(matched, VersionNoise(options_.noise_secret, audience_id, version, options_.size.noise_scale),
                     options_.size);
 }
 
 absl::StatusOr<SizeReport> AdsService::Observe(AdvertiserId adv, int64_t audience_id) {
-  int64_t version = 0;
+  int64_t version = 0, version_matched = 0;
   RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT version, observed_version FROM ads_audiences WHERE id = $1 AND "
-                                           "advertiser_id = $2 AND deleted = 0",
+    ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT version, observed_version, version_matched FROM ads_audiences "
+                                           "WHERE id = $1 AND advertiser_id = $2 AND deleted = 0",
                                            {audience_id, adv}));
     version = row.Int(0);
+    version_matched = row.Int(2);
     if (row.Int(1) == version) return absl::OkStatus();
     RETURN_IF_ERROR(Charge(tx, adv, "sizes", options_.size_budget_per_day));
     return tx.Execute("UPDATE ads_audiences SET observed_version = $2 WHERE id = $1", {audience_id, version}).status();
   }));
-  return SizeOf(audience_id, version);
+  // The version's own count, not today's: the same version always gives
+  // the same answer.
+  return ReportFor(audience_id, version, version_matched);
 }
 
 // --------------------------------------------------------------- campaigns
@@ -881,8 +898,11 @@ absl::StatusOr<std::vector<ServedAd>> AdsService::ServeAds(UserId viewer) {
       if (it == member.end()) continue;
       auto version = db_.QueryOne("SELECT version FROM ads_audiences WHERE id = $1 AND deleted = 0", {a});
       if (!version.ok()) continue;
-      ASSIGN_OR_RETURN(SizeReport size, SizeOf(a, version->Int(0)));
-      if (!size.targetable) continue;
+      // Serving follows the members as they are now (an audience that
+      // objections took below the minimum stops at once), unlike size
+      // reports, which are fixed per version.
+      ASSIGN_OR_RETURN(int64_t matched_now, MatchedCount(a));
+      if (!ReportFor(a, version->Int(0), matched_now).targetable) continue;
       audience = a;
       source = it->second;
       break;

@@ -511,6 +511,100 @@ TEST(AdsServiceTest, ConcurrentCampaignCreationReturnsTheCallersOwnIds) {
             size_t{kThreads * kPerThread});
 }
 
+// docs/ads-api.md: the same audience version always gives the same answer.
+// Objections take effect for serving at once, and show in the size only
+// through a new version, which costs a look.
+TEST(AdsServiceTest, SizeOfAVersionIsFixedWhenTheVersionIsMade) {
+  AdsOptions o = AdsWorld::TestOptions();
+  o.size.min_size = 100;
+  o.size.margin = 0;
+  o.size.noise_scale = 0;  // the shown size is the count itself
+  o.size_budget_per_day = 5;
+  AdsWorld w(o);
+  std::vector<std::string> phones;
+  std::vector<social::UserId> users;
+  for (int i = 1; i <= 251; ++i) {
+    users.push_back(w.social.AddUser(TestPhone(i)));
+    w.Feed({Linked("m" + std::to_string(i), TestPhone(i))});
+    phones.push_back(TestPhone(i));
+  }
+  auto adv = w.NewAdvertiser();
+  auto aud = w.NewAudience(adv);
+  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kAdd, phones).ok());
+  w.ads->RunPending();
+  auto before = w.ads->GetAudience(adv, aud);
+  ASSERT_TRUE(before.ok() && before->size);
+  EXPECT_EQ(before->size->text, "250 to 260");
+  EXPECT_EQ(before->version, 1);
+  CampaignSpec spec;
+  spec.name = "c";
+  spec.creative = {"Hi", "Buy", "https://shop.example"};
+  spec.impression_budget = 1000;
+  spec.include_audiences = {aud};
+  ASSERT_TRUE(w.ads->CreateCampaign(adv, spec).ok());
+  const int looks_left = w.ads->Budget(adv)->size_queries;
+  EXPECT_EQ(looks_left, 4);
+
+  w.Feed({Objection("m1", Purpose::kAds, true), Objection("m2", Purpose::kAds, true),
+          Objection("m3", Purpose::kAds, true)});
+  // Serving excludes the objectors at once, before any cleanup...
+  EXPECT_TRUE(w.ads->ServeAds(users[0])->empty());
+  EXPECT_EQ(w.ads->ServeAds(users[10])->size(), 1u);
+  w.ads->RunPending();
+  EXPECT_EQ(w.Members(aud).size(), 248u);
+  EXPECT_TRUE(w.ads->ServeAds(users[1])->empty());
+  // ... but the version's size does not move, however often one looks, and
+  // the looks stay free.
+  for (int i = 0; i < 5; ++i) {
+    auto again = w.ads->GetAudience(adv, aud);
+    ASSERT_TRUE(again.ok() && again->size);
+    EXPECT_EQ(again->version, 1);
+    EXPECT_EQ(again->size->text, "250 to 260");
+    EXPECT_EQ(again->size->lower, before->size->lower);
+  }
+  EXPECT_EQ(w.ads->Budget(adv)->size_queries, looks_left);
+  // A new version (an upload) shows the change, for one look.
+  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kAdd, {TestPhone(9000)}).ok());
+  w.ads->RunPending();
+  auto after = w.ads->GetAudience(adv, aud);
+  ASSERT_TRUE(after.ok() && after->size);
+  EXPECT_EQ(after->version, 2);
+  EXPECT_EQ(after->size->text, "240 to 250");
+  EXPECT_EQ(w.ads->Budget(adv)->size_queries, looks_left - 1);
+}
+
+// Serving stops at once when objections take an audience below the
+// minimum, even though the version's size report still shows it above.
+TEST(AdsServiceTest, ServingStopsWhenObjectionsTakeAnAudienceBelowTheMinimum) {
+  AdsOptions o = AdsWorld::TestOptions();
+  o.size.min_size = 100;
+  o.size.margin = 0;
+  o.size.noise_scale = 0;
+  AdsWorld w(o);
+  std::vector<std::string> phones;
+  std::vector<social::UserId> users;
+  for (int i = 1; i <= 100; ++i) {
+    users.push_back(w.social.AddUser(TestPhone(i)));
+    w.Feed({Linked("m" + std::to_string(i), TestPhone(i))});
+    phones.push_back(TestPhone(i));
+  }
+  auto adv = w.NewAdvertiser();
+  auto aud = w.NewAudience(adv);
+  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kAdd, phones).ok());
+  w.ads->RunPending();
+  CampaignSpec spec;
+  spec.name = "c";
+  spec.creative = {"Hi", "Buy", "https://shop.example"};
+  spec.impression_budget = 1000;
+  spec.include_audiences = {aud};
+  ASSERT_TRUE(w.ads->CreateCampaign(adv, spec).ok());
+  EXPECT_EQ(w.ads->ServeAds(users[5])->size(), 1u);
+  w.Feed({Objection("m1", Purpose::kAds, true)});
+  w.ads->RunPending();
+  EXPECT_EQ(w.ads->GetAudience(adv, aud)->size->text, "100 to 110");
+  EXPECT_TRUE(w.ads->ServeAds(users[6])->empty());
+}
+
 // The word-at-a-time decoder must agree with the plain definition for every
 // byte value in every position.
 TEST(DecodeHashTest, AgreesWithThePlainDefinition) {
