@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/numbers.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "social/purpose_view.h"
 #include "social/social_service.h"
 
@@ -119,8 +120,19 @@ CREATE TABLE ads_impressions (
 CREATE INDEX ads_impressions_cap ON ads_impressions(campaign_id, user_id, day);
 )sql";
 
-const std::array<store::Migration, 1> kMigrations = {{
+// The matched count of the current version, fixed when the version is made:
+// size reports show this, so that looking again at a version tells nothing
+// about later objections, deletions or withdrawals. Audiences made before
+// take their count at the time of the migration.
+constexpr std::string_view kSchemaV2 = R"sql(
+ALTER TABLE ads_audiences ADD COLUMN version_matched INTEGER NOT NULL DEFAULT 0;
+UPDATE ads_audiences SET version_matched =
+  (SELECT COUNT(*) FROM ads_memberships m WHERE m.audience_id = ads_audiences.id);
+)sql";
+
+const std::array<store::Migration, 2> kMigrations = {{
     {1, "ads advertisers, audiences, upload sessions, memberships, campaigns, impressions", kSchemaV1},
+    {2, "ads audience sizes fixed per version", kSchemaV2},
 }};
 
 constexpr std::string_view kActiveMessengerUsers = "active_messenger_users";
@@ -144,14 +156,6 @@ std::vector<int64_t> SplitIds(const std::string& text) {
     if (absl::SimpleAtoi(part, &id)) ids.push_back(id);
   }
   return ids;
-}
-
-absl::Status CheckText(std::string_view field, const std::string& value, size_t min, size_t max) {
-  if (value.size() < min || value.size() > max) {
-    return absl::InvalidArgumentError(absl::StrCat("'", std::string(field), "' must have ", min, " to ", max,
-                                                   " characters"));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -376,7 +380,11 @@ absl::Status AdsService::ApplyMatches(const Job& job, const std::vector<std::pai
     RETURN_IF_ERROR(tx.Execute("UPDATE ads_sessions SET state = 'applied', updated_at = $2 WHERE id = $1",
                                {job.session_row, now})
                         .status());
-    RETURN_IF_ERROR(tx.Execute("UPDATE ads_audiences SET version = version + 1, updated_at = $2 WHERE id = $1",
+    // The new version's size is the count as it is now, in this
+    // transaction; later membership changes reach serving at once but size
+    // reports only with the next version.
+    RETURN_IF_ERROR(tx.Execute("UPDATE ads_audiences SET version = version + 1, updated_at = $2, version_matched = "
+                               "(SELECT COUNT(*) FROM ads_memberships WHERE audience_id = $1) WHERE id = $1",
                                {job.audience_id, now})
                         .status());
     applied = true;
@@ -458,13 +466,14 @@ absl::Status AdsService::Reconcile() {
 absl::StatusOr<NewAdvertiser> AdsService::CreateAdvertiser(std::string_view name) {
   NewAdvertiser a;
   a.name = std::string(name);
-  RETURN_IF_ERROR(CheckText("name", a.name, 1, 200));
+  RETURN_IF_ERROR(ValidateText("name", a.name, 200));
   a.token = random_.Hex(32);
   int64_t now = absl::ToUnixSeconds(clock_.Now());
   RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
-    RETURN_IF_ERROR(
-        tx.Execute("INSERT INTO ads_advertisers (name, created_at) VALUES ($1, $2)", {a.name, now}).status());
-    a.id = tx.LastInsertId();
+    ASSIGN_OR_RETURN(auto row, tx.QueryOne("INSERT INTO ads_advertisers (name, created_at) VALUES ($1, $2) "
+                                           "RETURNING id",
+                                           {a.name, now}));
+    a.id = row.Int(0);
     return tx
         .Execute("INSERT INTO ads_tokens (token_hash, advertiser_id, created_at) VALUES ($1, $2, $3)",
                  {Value::Blob(social::Sha256(a.token)), a.id, now})
@@ -531,16 +540,15 @@ absl::StatusOr<Audience> AdsService::CreateAudience(AdvertiserId adv, std::strin
   Audience a;
   a.name = std::string(name);
   a.description = std::string(description);
-  RETURN_IF_ERROR(CheckText("name", a.name, 1, 200));
-  RETURN_IF_ERROR(CheckText("description", a.description, 0, 2000));
+  RETURN_IF_ERROR(ValidateText("name", a.name, 200));
+  RETURN_IF_ERROR(ValidateText("description", a.description, TextRules{0, 2000, true}));
   int64_t now = absl::ToUnixSeconds(clock_.Now());
   RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
     RETURN_IF_ERROR(Charge(tx, adv, "audiences", options_.audience_budget_per_day));
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO ads_audiences (advertiser_id, name, description, created_at, updated_at) "
-                               "VALUES ($1, $2, $3, $4, $4)",
-                               {adv, a.name, a.description, now})
-                        .status());
-    a.id = tx.LastInsertId();
+    ASSIGN_OR_RETURN(auto row, tx.QueryOne("INSERT INTO ads_audiences (advertiser_id, name, description, "
+                                           "created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
+                                           {adv, a.name, a.description, now}));
+    a.id = row.Int(0);
     return absl::OkStatus();
   }));
   a.status = "empty";
@@ -631,11 +639,11 @@ absl::StatusOr<BatchResult> AdsService::Upload(AdvertiserId adv, int64_t audienc
                                "client_session_id = $2",
                                {audience_id, request.session_id});
     if (absl::IsNotFound(session.status())) {
-      RETURN_IF_ERROR(tx.Execute("INSERT INTO ads_sessions (audience_id, client_session_id, kind, state, created_at, "
-                                 "updated_at) VALUES ($1, $2, $3, 'receiving', $4, $4)",
-                                 {audience_id, request.session_id, SessionKindName(kind), now})
-                          .status());
-      session_row = tx.LastInsertId();
+      ASSIGN_OR_RETURN(auto row, tx.QueryOne("INSERT INTO ads_sessions (audience_id, client_session_id, kind, state, "
+                                             "created_at, updated_at) VALUES ($1, $2, $3, 'receiving', $4, $4) "
+                                             "RETURNING id",
+                                             {audience_id, request.session_id, SessionKindName(kind), now}));
+      session_row = row.Int(0);
     } else {
       RETURN_IF_ERROR(session.status());
       session_row = session->Int(0);
@@ -704,36 +712,36 @@ absl::StatusOr<int64_t> AdsService::MatchedCount(int64_t audience_id) {
   return row.Int(0);
 }
 
-absl::StatusOr<SizeReport> AdsService::SizeOf(int64_t audience_id, int64_t version) {
-  ASSIGN_OR_RETURN(int64_t n, MatchedCount(audience_id));
-  return ReportSize(n, VersionNoise(options_.noise_secret, audience_id, version, options_.size.noise_scale),
+SizeReport AdsService::ReportFor(int64_t audience_id, int64_t version, int64_t matched) const {
+  return ReportSize(matched, VersionNoise(options_.noise_secret, audience_id, version, options_.size.noise_scale),
                     options_.size);
 }
 
 absl::StatusOr<SizeReport> AdsService::Observe(AdvertiserId adv, int64_t audience_id) {
-  int64_t version = 0;
+  int64_t version = 0, version_matched = 0;
   RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT version, observed_version FROM ads_audiences WHERE id = $1 AND "
-                                           "advertiser_id = $2 AND deleted = 0",
+    ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT version, observed_version, version_matched FROM ads_audiences "
+                                           "WHERE id = $1 AND advertiser_id = $2 AND deleted = 0",
                                            {audience_id, adv}));
     version = row.Int(0);
+    version_matched = row.Int(2);
     if (row.Int(1) == version) return absl::OkStatus();
     RETURN_IF_ERROR(Charge(tx, adv, "sizes", options_.size_budget_per_day));
     return tx.Execute("UPDATE ads_audiences SET observed_version = $2 WHERE id = $1", {audience_id, version}).status();
   }));
-  return SizeOf(audience_id, version);
+  // The version's own count, not today's: the same version always gives
+  // the same answer.
+  return ReportFor(audience_id, version, version_matched);
 }
 
 // --------------------------------------------------------------- campaigns
 
 absl::StatusOr<Campaign> AdsService::CreateCampaign(AdvertiserId adv, const CampaignSpec& spec) {
-  RETURN_IF_ERROR(CheckText("name", spec.name, 1, 200));
-  RETURN_IF_ERROR(CheckText("title", spec.creative.title, 1, 100));
-  RETURN_IF_ERROR(CheckText("text", spec.creative.text, 1, 1000));
-  RETURN_IF_ERROR(CheckText("link", spec.creative.link, 8, 2000));
-  if (spec.creative.link.rfind("https://", 0) != 0 && spec.creative.link.rfind("http://", 0) != 0) {
-    return absl::InvalidArgumentError("'link' must start with https:// or http://");
-  }
+  // Creatives are shown to social users: one line each, a checked link.
+  RETURN_IF_ERROR(ValidateText("name", spec.name, 200));
+  RETURN_IF_ERROR(ValidateText("title", spec.creative.title, 100));
+  RETURN_IF_ERROR(ValidateText("text", spec.creative.text, 1000));
+  RETURN_IF_ERROR(ValidateUrl("link", spec.creative.link));
   if (spec.impression_budget < 1 || spec.impression_budget > 1'000'000'000) {
     return absl::InvalidArgumentError("'impression_budget' must be 1 to 1,000,000,000");
   }
@@ -765,15 +773,18 @@ absl::StatusOr<Campaign> AdsService::CreateCampaign(AdvertiserId adv, const Camp
   std::sort(s.include_audiences.begin(), s.include_audiences.end());
   std::sort(s.exclude_audiences.begin(), s.exclude_audiences.end());
   int64_t now = absl::ToUnixSeconds(clock_.Now());
-  RETURN_IF_ERROR(db_.Execute("INSERT INTO ads_campaigns (advertiser_id, name, title, body, link, include_audiences, "
-                              "exclude_audiences, segments, impression_budget, frequency_cap, status, created_at, "
-                              "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $11)",
-                              {adv, s.name, s.creative.title, s.creative.text, s.creative.link,
-                               JoinIds(s.include_audiences), JoinIds(s.exclude_audiences),
-                               absl::StrJoin(s.segments, ","), s.impression_budget, s.frequency_cap_per_day, now})
-                      .status());
+  // The id comes from the insert itself: another request's insert on the
+  // shared handle may come between two statements.
+  ASSIGN_OR_RETURN(auto row,
+                   db_.QueryOne("INSERT INTO ads_campaigns (advertiser_id, name, title, body, link, include_audiences, "
+                                "exclude_audiences, segments, impression_budget, frequency_cap, status, created_at, "
+                                "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $11) "
+                                "RETURNING id",
+                                {adv, s.name, s.creative.title, s.creative.text, s.creative.link,
+                                 JoinIds(s.include_audiences), JoinIds(s.exclude_audiences),
+                                 absl::StrJoin(s.segments, ","), s.impression_budget, s.frequency_cap_per_day, now}));
   Campaign c;
-  c.id = db_.LastInsertId();
+  c.id = row.Int(0);
   c.spec = std::move(s);
   c.status = "active";
   return c;
@@ -887,8 +898,11 @@ absl::StatusOr<std::vector<ServedAd>> AdsService::ServeAds(UserId viewer) {
       if (it == member.end()) continue;
       auto version = db_.QueryOne("SELECT version FROM ads_audiences WHERE id = $1 AND deleted = 0", {a});
       if (!version.ok()) continue;
-      ASSIGN_OR_RETURN(SizeReport size, SizeOf(a, version->Int(0)));
-      if (!size.targetable) continue;
+      // Serving follows the members as they are now (an audience that
+      // objections took below the minimum stops at once), unlike size
+      // reports, which are fixed per version.
+      ASSIGN_OR_RETURN(int64_t matched_now, MatchedCount(a));
+      if (!ReportFor(a, version->Int(0), matched_now).targetable) continue;
       audience = a;
       source = it->second;
       break;
@@ -905,12 +919,12 @@ absl::StatusOr<std::vector<ServedAd>> AdsService::ServeAds(UserId viewer) {
     ad.campaign_id = c.id;
     ad.creative = c.spec.creative;
     RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
-      RETURN_IF_ERROR(tx.Execute("INSERT INTO ads_impressions (campaign_id, user_id, day, at, audience_id, source, "
-                                 "segment) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                                 {c.id, viewer, day, now, audience, source,
-                                  std::string(wants_active ? kActiveMessengerUsers : std::string_view())})
-                          .status());
-      ad.impression_id = tx.LastInsertId();
+      ASSIGN_OR_RETURN(auto row,
+                       tx.QueryOne("INSERT INTO ads_impressions (campaign_id, user_id, day, at, audience_id, source, "
+                                   "segment) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                                   {c.id, viewer, day, now, audience, source,
+                                    std::string(wants_active ? kActiveMessengerUsers : std::string_view())}));
+      ad.impression_id = row.Int(0);
       return tx
           .Execute("UPDATE ads_campaigns SET impressions = impressions + 1, status = CASE WHEN impressions + 1 >= "
                    "impression_budget THEN 'completed' ELSE status END WHERE id = $1",

@@ -17,7 +17,11 @@
 //     wakes the worker, which drops membership sources the view no longer
 //     shows before it does anything else (well within a second).
 //   - Sizes are shown only as noisy two-digit ranges, charged against a
-//     per-advertiser daily budget (size_report.h).
+//     per-advertiser daily budget (size_report.h). A version's size is
+//     fixed when the version is made: membership changes (objections,
+//     deletions, withdrawn discoverability) take effect for serving at once
+//     but show in a size report only through a new version, which costs
+//     budget, so free looks at a seen version reveal nothing new.
 //
 // Concurrency: public methods are thread-safe (HTTP handlers call them from
 // server threads). One worker thread (Start) matches queued batches and
@@ -219,9 +223,11 @@ class AdsService {
   absl::Status Charge(store::Database& tx, AdvertiserId adv, std::string_view kind, int limit);
   absl::StatusOr<int64_t> MatchedCount(int64_t audience_id);
   void InvalidateCounts();
-  // The size report for the audience's current version (no budget).
-  absl::StatusOr<SizeReport> SizeOf(int64_t audience_id, int64_t version);
-  // Charges the size budget if this version was not observed yet.
+  // The report for `matched` people in this version of the audience.
+  SizeReport ReportFor(int64_t audience_id, int64_t version, int64_t matched) const;
+  // The size report of the audience's current version, from the matched
+  // count fixed when the version was made; charges the size budget if this
+  // version was not observed yet.
   absl::StatusOr<SizeReport> Observe(AdvertiserId adv, int64_t audience_id);
   absl::StatusOr<Campaign> LoadCampaign(const store::Row& row);
   absl::Status CheckOwnedAudience(AdvertiserId adv, int64_t audience_id);

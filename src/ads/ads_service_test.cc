@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -423,6 +424,186 @@ TEST(AdsServiceTest, CampaignValidation) {
   EXPECT_TRUE(w.ads->ListCampaigns(adv)->empty());
 }
 
+// Creatives and names are shown to other people: links must be real http(s)
+// links, texts single lines without control characters. Nothing is stored
+// when they are refused.
+TEST(AdsServiceTest, CreativesAndNamesAreValidated) {
+  AdsWorld w;
+  auto adv = w.NewAdvertiser();
+  CampaignSpec s;
+  s.name = "spring";
+  s.creative = {"Fresh rye", "Baked daily", "https://bakery.example/rye"};
+  s.impression_budget = 1;
+  s.segments = {"active_messenger_users"};
+  auto expect_refused = [&](const CampaignSpec& spec, const std::string& field) {
+    auto c = w.ads->CreateCampaign(adv, spec);
+    EXPECT_TRUE(absl::IsInvalidArgument(c.status())) << field << ": " << c.status();
+    EXPECT_THAT(std::string(c.status().message()), HasSubstr("'" + field + "'"));
+  };
+  for (std::string link : std::vector<std::string>{"https://bakery.example/\r\nSet-Cookie: a=b", "https://bakery.example/ rye",
+                           "https://bakery.example/\"onclick=\"x", "https://bakery.example/<script>",
+                           "https://bakery.example/'x'", "https://bakery.example/\x01", "https://bad host/",
+                           "https://localhost/", "https://bakery.example@evil.example/", "https://",
+                           "javascript:alert(1)", "https://bakery.example/" + std::string(2000, 'a')}) {
+    CampaignSpec bad = s;
+    bad.creative.link = link;
+    expect_refused(bad, "link");
+  }
+  for (std::string text : std::vector<std::string>{"two\nlines", "carriage\rreturn", "bell\x07", "escape\x1b[2J", "tab\tbed",
+                           "nel\u0085", "rlo\u202e", "bad\xffutf8"}) {
+    CampaignSpec bad = s;
+    bad.creative.title = text;
+    expect_refused(bad, "title");
+    bad = s;
+    bad.creative.text = text;
+    expect_refused(bad, "text");
+    bad = s;
+    bad.name = text;
+    expect_refused(bad, "name");
+    auto audience = w.ads->CreateAudience(adv, text, "");
+    EXPECT_TRUE(absl::IsInvalidArgument(audience.status())) << audience.status();
+    EXPECT_TRUE(absl::IsInvalidArgument(w.ads->CreateAdvertiser(text).status()));
+  }
+  EXPECT_THAT(std::string(w.ads->CreateAudience(adv, "ok", "a\rb").status().message()),
+              HasSubstr("'description'"));
+  EXPECT_TRUE(w.ads->ListCampaigns(adv)->empty());
+  EXPECT_TRUE(w.ads->ListAudiences(adv)->empty());
+  EXPECT_EQ(Count(w, "ads_advertisers"), 1);
+  // What people do write passes.
+  s.creative.title = "Pain de seigle \u00e0 l'ancienne";
+  s.creative.text = "\"Best rye in town\" <since 1921> \u2013 50% off";
+  s.creative.link = "https://bakery.example:8443/rye?utm_source=tandem&x=%20#top";
+  EXPECT_TRUE(w.ads->CreateCampaign(adv, s).ok());
+  EXPECT_TRUE(w.ads->CreateAudience(adv, "Loyalty card holders", "Two lines\nof notes").ok());
+}
+
+// Two advertisers create campaigns at the same time, on many threads; each
+// id returned must name the campaign its caller just created.
+TEST(AdsServiceTest, ConcurrentCampaignCreationReturnsTheCallersOwnIds) {
+  AdsWorld w;
+  const AdvertiserId advertisers[2] = {w.NewAdvertiser("A"), w.NewAdvertiser("B")};
+  constexpr int kThreads = 8, kPerThread = 1000;
+  std::atomic<int> failed{0}, wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const AdvertiserId adv = advertisers[t % 2];
+      for (int i = 0; i < kPerThread; ++i) {
+        CampaignSpec spec;
+        spec.name = "t" + std::to_string(t) + "-" + std::to_string(i);
+        spec.creative = {"Hi", "Buy", "https://shop.example"};
+        spec.segments = {"active_messenger_users"};
+        spec.impression_budget = 1;
+        auto c = w.ads->CreateCampaign(adv, spec);
+        if (!c.ok()) {
+          ++failed;
+          continue;
+        }
+        auto mine = w.ads->GetCampaign(adv, c->id);
+        if (!mine.ok() || mine->spec.name != spec.name) ++wrong;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(wrong.load(), 0) << "campaign ids returned to the wrong caller";
+  EXPECT_EQ(w.ads->ListCampaigns(advertisers[0])->size() + w.ads->ListCampaigns(advertisers[1])->size(),
+            size_t{kThreads * kPerThread});
+}
+
+// docs/ads-api.md: the same audience version always gives the same answer.
+// Objections take effect for serving at once, and show in the size only
+// through a new version, which costs a look.
+TEST(AdsServiceTest, SizeOfAVersionIsFixedWhenTheVersionIsMade) {
+  AdsOptions o = AdsWorld::TestOptions();
+  o.size.min_size = 100;
+  o.size.margin = 0;
+  o.size.noise_scale = 0;  // the shown size is the count itself
+  o.size_budget_per_day = 5;
+  AdsWorld w(o);
+  std::vector<std::string> phones;
+  std::vector<social::UserId> users;
+  for (int i = 1; i <= 251; ++i) {
+    users.push_back(w.social.AddUser(TestPhone(i)));
+    w.Feed({Linked("m" + std::to_string(i), TestPhone(i))});
+    phones.push_back(TestPhone(i));
+  }
+  auto adv = w.NewAdvertiser();
+  auto aud = w.NewAudience(adv);
+  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kAdd, phones).ok());
+  w.ads->RunPending();
+  auto before = w.ads->GetAudience(adv, aud);
+  ASSERT_TRUE(before.ok() && before->size);
+  EXPECT_EQ(before->size->text, "250 to 260");
+  EXPECT_EQ(before->version, 1);
+  CampaignSpec spec;
+  spec.name = "c";
+  spec.creative = {"Hi", "Buy", "https://shop.example"};
+  spec.impression_budget = 1000;
+  spec.include_audiences = {aud};
+  ASSERT_TRUE(w.ads->CreateCampaign(adv, spec).ok());
+  const int looks_left = w.ads->Budget(adv)->size_queries;
+  EXPECT_EQ(looks_left, 4);
+
+  w.Feed({Objection("m1", Purpose::kAds, true), Objection("m2", Purpose::kAds, true),
+          Objection("m3", Purpose::kAds, true)});
+  // Serving excludes the objectors at once, before any cleanup...
+  EXPECT_TRUE(w.ads->ServeAds(users[0])->empty());
+  EXPECT_EQ(w.ads->ServeAds(users[10])->size(), 1u);
+  w.ads->RunPending();
+  EXPECT_EQ(w.Members(aud).size(), 248u);
+  EXPECT_TRUE(w.ads->ServeAds(users[1])->empty());
+  // ... but the version's size does not move, however often one looks, and
+  // the looks stay free.
+  for (int i = 0; i < 5; ++i) {
+    auto again = w.ads->GetAudience(adv, aud);
+    ASSERT_TRUE(again.ok() && again->size);
+    EXPECT_EQ(again->version, 1);
+    EXPECT_EQ(again->size->text, "250 to 260");
+    EXPECT_EQ(again->size->lower, before->size->lower);
+  }
+  EXPECT_EQ(w.ads->Budget(adv)->size_queries, looks_left);
+  // A new version (an upload) shows the change, for one look.
+  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kAdd, {TestPhone(9000)}).ok());
+  w.ads->RunPending();
+  auto after = w.ads->GetAudience(adv, aud);
+  ASSERT_TRUE(after.ok() && after->size);
+  EXPECT_EQ(after->version, 2);
+  EXPECT_EQ(after->size->text, "240 to 250");
+  EXPECT_EQ(w.ads->Budget(adv)->size_queries, looks_left - 1);
+}
+
+// Serving stops at once when objections take an audience below the
+// minimum, even though the version's size report still shows it above.
+TEST(AdsServiceTest, ServingStopsWhenObjectionsTakeAnAudienceBelowTheMinimum) {
+  AdsOptions o = AdsWorld::TestOptions();
+  o.size.min_size = 100;
+  o.size.margin = 0;
+  o.size.noise_scale = 0;
+  AdsWorld w(o);
+  std::vector<std::string> phones;
+  std::vector<social::UserId> users;
+  for (int i = 1; i <= 100; ++i) {
+    users.push_back(w.social.AddUser(TestPhone(i)));
+    w.Feed({Linked("m" + std::to_string(i), TestPhone(i))});
+    phones.push_back(TestPhone(i));
+  }
+  auto adv = w.NewAdvertiser();
+  auto aud = w.NewAudience(adv);
+  ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kAdd, phones).ok());
+  w.ads->RunPending();
+  CampaignSpec spec;
+  spec.name = "c";
+  spec.creative = {"Hi", "Buy", "https://shop.example"};
+  spec.impression_budget = 1000;
+  spec.include_audiences = {aud};
+  ASSERT_TRUE(w.ads->CreateCampaign(adv, spec).ok());
+  EXPECT_EQ(w.ads->ServeAds(users[5])->size(), 1u);
+  w.Feed({Objection("m1", Purpose::kAds, true)});
+  w.ads->RunPending();
+  EXPECT_EQ(w.ads->GetAudience(adv, aud)->size->text, "100 to 110");
+  EXPECT_TRUE(w.ads->ServeAds(users[6])->empty());
+}
 
 // The word-at-a-time decoder must agree with the plain definition for every
 // byte value in every position.

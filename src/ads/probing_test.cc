@@ -1,7 +1,9 @@
-// The prefix-search attack of Venkatadri et al. (IEEE S&P 2018) against the
-// size reports, run within the per-advertiser budget.
+// Attacks on the audience size reports, run within the per-advertiser
+// budget: the prefix-search attack of Venkatadri et al. (IEEE S&P 2018), and
+// (WatchObjections, further below) watching free looks at one audience
+// version while one chosen member objects.
 //
-// The attacker holds a list of 900 numbers (about 60% of them on the
+// Prefix search: the attacker holds a list of 900 numbers (about 60% of them on the
 // platform) and a target number. It binary-searches for the longest prefix
 // whose reported size still shows the range of a shorter prefix (so the
 // prefix sits at the top of a rounding bucket), then asks for the size of
@@ -128,6 +130,121 @@ TEST(AdsProbingTest, ControlWithoutNoiseTheAttackWorks) {
   AttackResult r = RunAttack(o);
   RecordProperty("correct", r.correct);
   EXPECT_GE(r.correct, kCritical) << "the control attack should succeed; the probing test has no power";
+}
+
+// Watching one person object, for free. The advertiser controls a few
+// messenger accounts of its own ("sybils") whose numbers are on its list,
+// next to 300 customers and one target. It looks at the audience once (one
+// unit of budget), then lets its sybils object to ads one at a time and
+// looks again after each (free: the same version). Were the shown size to
+// follow the live count, the range would drop after at most ten objections,
+// and then the attacker would know the noisy size to within one; nine more
+// sybil objections put it at the very bottom of its rounding bucket, where
+// the target's objection alone would drop the range again. The attacker
+// then waits while the target objects (in half of the trials, chosen at
+// random) or not, looks a last time and guesses "objected" when the range
+// dropped since the previous look.
+//
+// A version's size is fixed when the version is made, so no look shows
+// anything new and the guess is right in half of the trials. Same
+// statistics as above: 100 trials, reject "no better than chance" at 63.
+struct WatchResult {
+  int correct = 0;
+  int trials = 0;
+  int boundaries_found = 0;    // trials where a free look showed a change
+  int objecting = 0;           // trials where the target objected
+  int objections_removed = 0;  // ... and its membership was removed at once
+  int paid_looks = 0;          // size budget spent
+};
+
+WatchResult WatchObjections(AdsOptions options) {
+  AdsWorld w(options);
+  constexpr int kCustomers = 300, kSybils = 20, kTrials = 100;
+  std::vector<std::string> customers;
+  for (int i = 1; i <= kCustomers; ++i) {
+    auto u = w.social.AddUser(Phone(i));
+    if (!w.social.service->UpdateProfile(u, std::nullopt, true).ok()) abort();
+    customers.push_back(Phone(i));
+  }
+  SeededRandom coin(4242);
+  auto adv = w.NewAdvertiser("watcher");
+  WatchResult result;
+  for (int t = 0; t < kTrials; ++t) {
+    w.social.clock.Advance(absl::Hours(24));  // a fresh daily budget per trial
+    // This trial's sybils and target: messenger users linked to their
+    // numbers, matched through the messenger link.
+    auto messenger_user = [&](int number, const std::string& account) {
+      social::UserId u = w.social.AddUser(Phone(number));
+      w.Feed({social::testing::Linked(account, Phone(number))});
+      return u;
+    };
+    const int base = 1000 + t * (kSybils + 1);
+    std::vector<std::string> list = customers;
+    for (int k = 0; k < kSybils; ++k) {
+      messenger_user(base + k, "sybil-" + std::to_string(base + k));
+      list.push_back(Phone(base + k));
+    }
+    social::UserId target = messenger_user(base + kSybils, "target-" + std::to_string(t));
+    list.push_back(Phone(base + kSybils));
+    int64_t audience = w.NewAudience(adv, "watch" + std::to_string(t));
+    if (!w.UploadAll(adv, audience, SessionKind::kAdd, list).ok()) abort();
+    w.ads->RunPending();
+    auto look = [&]() -> int64_t {
+      auto a = w.ads->GetAudience(adv, audience);
+      if (!a.ok() || !a->size) abort();  // within budget: every look answers
+      return a->size->targetable ? a->size->lower : 0;
+    };
+    auto object = [&](const std::string& account) {
+      w.Feed({social::testing::Objection(account, social::Purpose::kAds, true)});
+      w.ads->RunPending();  // the retroactive removal
+    };
+    const int64_t first = look();
+    int64_t previous = first;
+    int used = 0;
+    bool found = false;
+    while (used < kSybils && !found) {
+      object("sybil-" + std::to_string(base + used++));
+      const int64_t now = look();
+      found = now != previous;
+      previous = now;
+    }
+    if (found) {
+      ++result.boundaries_found;
+      // Down to the bottom of the bucket the size dropped into.
+      for (int k = 0; k < 9 && used < kSybils; ++k) object("sybil-" + std::to_string(base + used++));
+      previous = look();
+    }
+    const bool objects = coin.Uniform(2) == 1;
+    if (objects) {
+      ++result.objecting;
+      object("target-" + std::to_string(t));
+      bool member = false;
+      for (const auto& m : w.Members(audience)) member |= m.user == target;
+      result.objections_removed += !member;
+    }
+    const bool guess = look() < previous;
+    result.correct += guess == objects;
+    ++result.trials;
+    result.paid_looks += options.size_budget_per_day - w.ads->Budget(adv)->size_queries;
+  }
+  return result;
+}
+
+TEST(AdsProbingTest, WatchingFreeLooksDoesNotRevealAnObjection) {
+  AdsOptions o;  // production defaults
+  o.noise_secret = "probing-test";
+  WatchResult r = WatchObjections(o);
+  RecordProperty("correct", r.correct);
+  RecordProperty("boundaries_found", r.boundaries_found);
+  EXPECT_EQ(r.trials, 100);
+  EXPECT_EQ(r.paid_looks, 100) << "one paid look per trial; the others are free";
+  EXPECT_GT(r.objecting, 30);
+  EXPECT_LT(r.objecting, 70);
+  // Every objection took effect at once where it must (membership, serving).
+  EXPECT_EQ(r.objections_removed, r.objecting);
+  EXPECT_EQ(r.boundaries_found, 0) << "a free look at a seen version showed a different size";
+  EXPECT_LT(r.correct, kCritical) << "watching free looks detected the objection: p = "
+                                  << UpperTail(r.trials, r.correct);
 }
 
 TEST(AdsProbingTest, BelowThresholdAudiencesCannotBeTargeted) {

@@ -253,12 +253,14 @@ absl::Status ClientStore::RemoveFromOutbox(const std::string& client_message_id)
 }
 
 absl::StatusOr<int64_t> ClientStore::AddMessage(const MessageRow& m) {
-  RETURN_IF_ERROR(db_->Execute("INSERT INTO messages (peer, direction, message_id, body, sent_at_ms, "
-                               "server_timestamp_ms, status) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                               {m.peer, DirectionName(m.direction), m.message_id, m.body, m.sent_at_ms,
-                                m.server_timestamp_ms, m.status})
-                      .status());
-  return db_->LastInsertId();
+  // The id comes from the insert itself, not from the handle afterwards,
+  // where another thread's insert may have replaced it.
+  ASSIGN_OR_RETURN(auto row, db_->QueryOne("INSERT INTO messages (peer, direction, message_id, body, sent_at_ms, "
+                                           "server_timestamp_ms, status) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                                           "RETURNING id",
+                                           {m.peer, DirectionName(m.direction), m.message_id, m.body, m.sent_at_ms,
+                                            m.server_timestamp_ms, m.status}));
+  return row.Int(0);
 }
 
 absl::Status ClientStore::SetOutgoingStatus(const std::string& message_id, const std::string& status) {

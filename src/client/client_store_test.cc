@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include "common/random.h"
 
 namespace tandem::client {
@@ -71,6 +76,42 @@ TEST(ClientStoreTest, AccountKeysSessionsAndOutboxRoundTrip) {
 
   ASSERT_TRUE(s.DeleteEverything().ok());
   EXPECT_EQ(s.LoadAccount().status().code(), absl::StatusCode::kNotFound);
+}
+
+// The store is shared by threads (calls are serialized); the id AddMessage
+// returns must be that of the row it inserted, not of another thread's.
+TEST(ClientStoreTest, ConcurrentAddMessageReturnsItsOwnRowId) {
+  auto store = ClientStore::Open(":memory:");
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto& s = **store;
+  constexpr int kThreads = 8, kPerThread = 500;
+  std::mutex mu;
+  std::map<int64_t, std::string> returned;  // id -> message_id
+  int failed = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        MessageRow m{0, "+14155550100", Direction::kOutgoing, std::to_string(t) + "-" + std::to_string(i), "hi",
+                     i, 0, "pending"};
+        auto id = s.AddMessage(m);
+        std::lock_guard lock(mu);
+        if (!id.ok() || returned.contains(*id)) {
+          ++failed;
+          continue;
+        }
+        returned[*id] = m.message_id;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed, 0) << "an id was returned twice";
+  auto all = s.Messages("", kThreads * kPerThread);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), size_t{kThreads * kPerThread});
+  int wrong = 0;
+  for (const auto& m : *all) wrong += returned.count(m.id) == 0 || returned[m.id] != m.message_id;
+  EXPECT_EQ(wrong, 0);
 }
 
 }  // namespace

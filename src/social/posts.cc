@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "common/text.h"
+
 namespace tandem::social {
 namespace {
 
@@ -26,7 +28,7 @@ absl::StatusOr<std::unique_ptr<Posts>> Posts::Create(SocialDb& db, Clock& clock)
 }
 
 absl::StatusOr<Post> Posts::Create(UserId author, std::string_view text) {
-  if (text.empty() || text.size() > 5000) return absl::InvalidArgumentError("a post has 1 to 5000 bytes of text");
+  RETURN_IF_ERROR(ValidateText("text", text, TextRules{1, 5000, true}));
   Post p;
   p.author = author;
   p.text = std::string(text);
@@ -37,10 +39,10 @@ absl::StatusOr<Post> Posts::Create(UserId author, std::string_view text) {
     if (absl::IsNotFound(name.status())) return absl::NotFoundError("no such user");
     RETURN_IF_ERROR(name.status());
     p.author_name = name->Text(0);
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO posts (author_id, text, created_at) VALUES ($1, $2, $3)",
-                               {author, p.text, p.created_at})
-                        .status());
-    p.id = tx.LastInsertId();
+    ASSIGN_OR_RETURN(auto row, tx.QueryOne("INSERT INTO posts (author_id, text, created_at) VALUES ($1, $2, $3) "
+                                           "RETURNING id",
+                                           {author, p.text, p.created_at}));
+    p.id = row.Int(0);
     return absl::OkStatus();
   }));
   return p;

@@ -27,7 +27,9 @@ class Posts {
  public:
   static absl::StatusOr<std::unique_ptr<Posts>> Create(SocialDb& db, Clock& clock);
 
-  // InvalidArgument unless text has 1..5000 bytes.
+  // InvalidArgument unless text has 1..5000 bytes and passes ValidateText
+  // (common/text.h) as multi-line text: line breaks (LF) and tabs are
+  // kept, other control characters are refused.
   absl::StatusOr<Post> Create(UserId author, std::string_view text);
   // Own and friends' posts, newest first; `before` (a post id, 0: none)
   // pages backwards. limit 1..100.

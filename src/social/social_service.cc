@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "phone/phone.h"
 
 namespace tandem::social {
@@ -19,12 +20,9 @@ std::string CodeHash(std::string_view e164, std::string_view code) {
   return Sha256(absl::StrCat(std::string(e164), ":", std::string(code)));
 }
 
+// Shown to friends, in suggestions and next to posts: one line, may be empty.
 absl::Status ValidateDisplayName(std::string_view name) {
-  if (name.size() > 64) return absl::InvalidArgumentError("display_name is longer than 64 bytes");
-  for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f) return absl::InvalidArgumentError("display_name contains control characters");
-  }
-  return absl::OkStatus();
+  return ValidateText("display_name", name, TextRules{0, 64, false});
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "social/posts.h"
 #include "social/test_util.h"
 
 namespace tandem::social {
@@ -166,6 +167,43 @@ TEST(SocialService, IndexIsRebuiltFromTheDatabase) {
   }
   PurposeView security = w.db->View(Purpose::kSecurity);
   EXPECT_TRUE(security.MessengerLinked(a));  // security cannot be objected to
+}
+
+// Display names and posts are shown to other people: control characters,
+// bidirectional overrides and broken UTF-8 are refused with the field named,
+// and nothing is stored.
+TEST(SocialService, DisplayNamesAndPostsRefuseControlCharacters) {
+  World w;
+  UserId u = w.AddUser("+16502530071", "Ann");
+  for (std::string bad : std::vector<std::string>{"Ann\r\nBob", "Ann\x1b[2J", "Ann\u0085", "\u202eloohcs", "Ann\xff", "Ann\tB"}) {
+    auto p = w.service->UpdateProfile(u, bad, std::nullopt);
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(std::string(p.status().message()).find("'display_name'"), std::string::npos) << p.status();
+  }
+  EXPECT_EQ(w.service->GetProfile(u, true)->display_name, "Ann");
+  ASSERT_TRUE(w.service->StartVerification("+16502530072", "").ok());
+  auto s = w.service->CompleteVerification("+16502530072", "", w.sender.CodeFor("+16502530072"), "B\u202eob");
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(w.service->UpdateProfile(u, std::string("Ann-Marie \u00d8stergaard \U0001F600"), std::nullopt).ok());
+  EXPECT_TRUE(w.service->UpdateProfile(u, std::string(""), std::nullopt).ok());
+
+  auto posts = Posts::Create(*w.db, w.clock);
+  ASSERT_TRUE(posts.ok()) << posts.status();
+  for (std::string bad : std::vector<std::string>{"hi\rthere", "\x1b]0;owned\x07", "nul\x01", "\u202etxt", "a\u2028b", "\xc0\xaf", ""}) {
+    auto p = (*posts)->Create(u, bad);
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(std::string(p.status().message()).find("'text'"), std::string::npos) << p.status();
+  }
+  EXPECT_TRUE((*posts)->Feed(u, 10)->empty());
+  auto ok = (*posts)->Create(u, "First line\n\tsecond line, \"quoted\" <b>not markup</b>");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  auto again = (*posts)->Create(u, "another");
+  ASSERT_TRUE(again.ok());
+  EXPECT_GT(again->id, ok->id);
+  auto feed = (*posts)->Feed(u, 10);
+  ASSERT_EQ(feed->size(), 2u);
+  EXPECT_EQ((*feed)[0].id, again->id);
+  EXPECT_EQ((*feed)[1].text, ok->text);
 }
 
 }  // namespace
