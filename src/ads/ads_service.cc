@@ -130,9 +130,16 @@ UPDATE ads_audiences SET version_matched =
   (SELECT COUNT(*) FROM ads_memberships m WHERE m.audience_id = ads_audiences.id);
 )sql";
 
-const std::array<store::Migration, 2> kMigrations = {{
+// Impressions whose messenger-derived parts were removed when the
+// messenger account was deleted say so in their explanation.
+constexpr std::string_view kSchemaV3 = R"sql(
+ALTER TABLE ads_impressions ADD COLUMN messenger_forgotten INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+const std::array<store::Migration, 3> kMigrations = {{
     {1, "ads advertisers, audiences, upload sessions, memberships, campaigns, impressions", kSchemaV1},
     {2, "ads audience sizes fixed per version", kSchemaV2},
+    {3, "ads impressions rewritten when a messenger account is deleted", kSchemaV3},
 }};
 
 constexpr std::string_view kActiveMessengerUsers = "active_messenger_users";
@@ -212,6 +219,14 @@ absl::Status AdsService::Init() {
     auto u = static_cast<size_t>(r.Int(0));
     if (u >= member_.size()) member_.resize(u + 1, 0);
     member_[u] = 1;
+  }
+  ASSIGN_OR_RETURN(auto impressed, db_.Query(absl::StrCat("SELECT DISTINCT user_id FROM ads_impressions "
+                                                          "WHERE (source & ", kViaMessenger, ") != 0 OR segment != ''")));
+  std::lock_guard lock(impressed_mu_);
+  for (const auto& r : impressed) {
+    auto u = static_cast<size_t>(r.Int(0));
+    if (u >= messenger_impressed_.size()) messenger_impressed_.resize(u + 1, 0);
+    messenger_impressed_[u] = 1;
   }
   return absl::OkStatus();
 }
@@ -419,7 +434,38 @@ bool AdsService::ReconcileIfNeeded() {
   return true;
 }
 
+absl::Status AdsService::ForgetDeletedMessengerFacts() {
+  std::vector<UserId> gone;
+  {
+    std::lock_guard lock(impressed_mu_);
+    // The security view sees messenger facts whatever the user objected
+    // to: only a deleted messenger account makes them disappear there.
+    PurposeView view = social_.View(Purpose::kSecurity);
+    for (size_t u = 1; u < messenger_impressed_.size(); ++u) {
+      if (messenger_impressed_[u] && !view.MessengerLinked(static_cast<UserId>(u))) {
+        gone.push_back(static_cast<UserId>(u));
+      }
+    }
+  }
+  if (gone.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
+    for (UserId u : gone) {
+      RETURN_IF_ERROR(tx.Execute(absl::StrCat("UPDATE ads_impressions SET source = source & ~", kViaMessenger,
+                                              ", segment = '', messenger_forgotten = 1 WHERE user_id = $1 AND "
+                                              "((source & ", kViaMessenger, ") != 0 OR segment != '')"),
+                                 {u})
+                          .status());
+    }
+    return absl::OkStatus();
+  }));
+  std::lock_guard lock(impressed_mu_);
+  for (UserId u : gone) messenger_impressed_[u] = 0;
+  log::Info("ads.impressions_rewritten", {{"users", static_cast<uint64_t>(gone.size())}});
+  return absl::OkStatus();
+}
+
 absl::Status AdsService::Reconcile() {
+  RETURN_IF_ERROR(ForgetDeletedMessengerFacts());
   // Which members lost a fact their membership rests on. reach_cache_ holds
   // a superset of every stored source per user, so only users whose reach
   // shrank since the last pass need a database write.
@@ -931,6 +977,11 @@ absl::StatusOr<std::vector<ServedAd>> AdsService::ServeAds(UserId viewer) {
                    {c.id})
           .status();
     }));
+    if ((source & kViaMessenger) || wants_active) {
+      std::lock_guard lock(impressed_mu_);
+      if (viewer >= messenger_impressed_.size()) messenger_impressed_.resize(viewer + 1, 0);
+      messenger_impressed_[viewer] = 1;
+    }
     auto adv = db_.QueryOne("SELECT name FROM ads_advertisers WHERE id = $1", {r.Int(12)});
     if (adv.ok()) ad.advertiser = adv->Text(0);
     served.push_back(std::move(ad));
@@ -940,7 +991,7 @@ absl::StatusOr<std::vector<ServedAd>> AdsService::ServeAds(UserId viewer) {
 
 absl::StatusOr<Explanation> AdsService::Why(UserId viewer, int64_t impression_id) {
   auto row = db_.QueryOne(
-      "SELECT i.audience_id, i.source, i.segment, c.name, a.name, COALESCE(au.name, '') "
+      "SELECT i.audience_id, i.source, i.segment, c.name, a.name, COALESCE(au.name, ''), i.messenger_forgotten "
       "FROM ads_impressions i JOIN ads_campaigns c ON c.id = i.campaign_id "
       "JOIN ads_advertisers a ON a.id = c.advertiser_id LEFT JOIN ads_audiences au ON au.id = i.audience_id "
       "WHERE i.id = $1 AND i.user_id = $2",
@@ -964,7 +1015,9 @@ absl::StatusOr<Explanation> AdsService::Why(UserId viewer, int64_t impression_id
     if (source & kViaSocial) e.data_sources.push_back("social_profile");
     if (source & kViaMessenger) e.data_sources.push_back("messenger");
     std::string how;
-    if (source == (kViaSocial | kViaMessenger)) {
+    if (source == 0) {
+      how = "of information that has since been deleted with the account it came from; it is no longer used";
+    } else if (source == (kViaSocial | kViaMessenger)) {
       how = "you let people find you by this number here, and the messenger you use with this number shares it "
             "with us";
     } else if (source & kViaMessenger) {
@@ -979,6 +1032,10 @@ absl::StatusOr<Explanation> AdsService::Why(UserId viewer, int64_t impression_id
     absl::StrAppend(&text, " ", e.advertiser, " asked to reach people who use the messenger regularly, and the "
                     "messenger tells us you were active on it on at least ", options_.active_messenger_min_days,
                     " of the last 28 days.");
+  }
+  if (row->Int(0) == 0 && e.segment.empty() && row->Int(6) != 0) {
+    absl::StrAppend(&text, " It was chosen for you with information that has since been deleted with the account "
+                    "it came from; that information is no longer used.");
   }
   if ((source & kViaMessenger) || !e.segment.empty()) {
     absl::StrAppend(&text, " If you do not want what the messenger shares to be used for ads, object in the "

@@ -266,6 +266,14 @@ class AdsService {
   std::mutex count_mu_;
   std::vector<std::pair<int64_t, int64_t>> counts_;  // audience -> matched (small cache)
 
+  // Users with impressions that rest on messenger facts (a messenger match
+  // or the active-messenger segment). When such a user's messenger account
+  // is gone, the worker rewrites those impressions, so that no stored
+  // explanation still names what the messenger shared.
+  std::mutex impressed_mu_;
+  std::vector<uint8_t> messenger_impressed_;  // guarded by impressed_mu_
+  absl::Status ForgetDeletedMessengerFacts();
+
   std::atomic<int64_t> reconciles_{0};
 };
 

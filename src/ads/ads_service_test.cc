@@ -393,6 +393,84 @@ TEST(AdsServiceTest, ServingCapsExclusionsSegmentsAndExplanations) {
   EXPECT_TRUE(w.ads->ServeAds(u[3])->empty());
 }
 
+// The window between an objection and the worker's cleanup: the membership
+// row still exists, yet serving must not use it.
+TEST(AdsServiceTest, AnObjectionStopsAudienceAdsBeforeTheCleanupRuns) {
+  AdsWorld w;
+  std::vector<social::UserId> u;
+  for (int i = 1; i <= 3; ++i) u.push_back(w.social.AddUser(TestPhone(i)));
+  w.Feed({Linked("m1", TestPhone(1)), Linked("m2", TestPhone(2)), Linked("m3", TestPhone(3))});
+  auto adv = w.NewAdvertiser();
+  auto customers = w.NewAudience(adv);
+  ASSERT_TRUE(w.UploadAll(adv, customers, SessionKind::kAdd, {TestPhone(1), TestPhone(2), TestPhone(3)}).ok());
+  w.ads->RunPending();
+  CampaignSpec spec;
+  spec.name = "c";
+  spec.creative = {"Title", "Body", "https://shop.example/"};
+  spec.include_audiences = {customers};
+  spec.impression_budget = 100;
+  spec.frequency_cap_per_day = 10;
+  ASSERT_TRUE(w.ads->CreateCampaign(adv, spec).ok());
+  ASSERT_EQ(w.ads->ServeAds(u[0])->size(), 1u);  // matched through the messenger only
+
+  w.Feed({Objection("m1", Purpose::kAds, true)});  // no RunPending: the cleanup has not run
+  ASSERT_EQ(w.ads->Memberships(customers)->size(), 3u) << "the window this test is about is gone";
+  EXPECT_TRUE(w.ads->ServeAds(u[0])->empty());
+  EXPECT_EQ(w.ads->ServeAds(u[1])->size(), 1u);  // others still are
+  w.ads->RunPending();
+  EXPECT_EQ(w.ads->Memberships(customers)->size(), 2u);
+  EXPECT_TRUE(w.ads->ServeAds(u[0])->empty());
+}
+
+// Deleting the messenger account removes every messenger fact, including
+// what stored explanations of earlier ads say about them.
+TEST(AdsServiceTest, DeletingTheMessengerAccountRewritesExplanations) {
+  AdsWorld w;
+  std::vector<social::UserId> u;
+  for (int i = 1; i <= 3; ++i) u.push_back(w.social.AddUser(TestPhone(i)));
+  w.Feed({Linked("m1", TestPhone(1)), Usage("m1", 20), Linked("m2", TestPhone(2)), Usage("m2", 20),
+          Linked("m3", TestPhone(3))});
+  auto adv = w.NewAdvertiser("Corner Shop");
+  auto customers = w.NewAudience(adv, "Loyalty members");
+  ASSERT_TRUE(w.UploadAll(adv, customers, SessionKind::kAdd, {TestPhone(1), TestPhone(2), TestPhone(3)}).ok());
+  w.ads->RunPending();
+  CampaignSpec list;
+  list.name = "list";
+  list.creative = {"Title", "Body", "https://shop.example/"};
+  list.include_audiences = {customers};
+  list.impression_budget = 100;
+  ASSERT_TRUE(w.ads->CreateCampaign(adv, list).ok());
+  CampaignSpec active = list;
+  active.name = "active";
+  active.include_audiences = {};
+  active.segments = {"active_messenger_users"};
+  ASSERT_TRUE(w.ads->CreateCampaign(adv, active).ok());
+  auto shown = w.ads->ServeAds(u[0]);
+  ASSERT_EQ(shown->size(), 2u);
+  auto other = w.ads->ServeAds(u[1]);
+  ASSERT_EQ(other->size(), 2u);
+  ASSERT_THAT(w.ads->Why(u[0], (*shown)[0].impression_id)->data_sources, ::testing::ElementsAre("messenger"));
+
+  w.Feed({Deleted("m1")});
+  w.ads->RunPending();
+  for (const ServedAd& ad : *shown) {
+    auto why = w.ads->Why(u[0], ad.impression_id);
+    ASSERT_TRUE(why.ok()) << why.status();
+    EXPECT_TRUE(why->data_sources.empty());
+    EXPECT_TRUE(why->segment.empty());
+    EXPECT_THAT(why->text, ::testing::Not(HasSubstr("messenger")));
+    EXPECT_THAT(why->text, HasSubstr("deleted"));
+  }
+  EXPECT_EQ(w.social.db->db()
+                .QueryOne(absl::StrCat("SELECT COUNT(*) FROM ads_impressions WHERE user_id = ", u[0],
+                                       " AND ((source & 2) != 0 OR segment != '')"))
+                ->Int(0),
+            0);
+  // Someone who still has the account keeps the explanation as it was.
+  EXPECT_THAT(w.ads->Why(u[1], (*other)[0].impression_id)->data_sources, ::testing::ElementsAre("messenger"));
+  EXPECT_THAT(w.ads->Why(u[1], (*other)[1].impression_id)->text, HasSubstr("active on it"));
+}
+
 TEST(AdsServiceTest, CampaignValidation) {
   AdsWorld w;
   auto adv = w.NewAdvertiser();
