@@ -22,7 +22,7 @@ register() {
   "$tandem" social register --phone "$2" --region US >/dev/null
   local e164 code
   e164=$("$tandem" phone normalize --region US <<<"$2" 2>/dev/null | tail -1 | cut -d, -f2)
-  code=$(awk -v p="$e164" '$1 == p { c = $2 } END { print c }' "$codes")
+  code=$(awk -v p="$e164" '$(NF-1) == p { c = $NF } END { print c }' "$codes")
   [[ -n "$code" ]] || fail "no code logged for $e164"
   "$tandem" social verify --phone "$2" --region US --code "$code" --name "$1" | jq -r .token
 }
