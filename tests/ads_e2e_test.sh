@@ -34,7 +34,7 @@ feed() { curl -sf -X POST "http://$FEED/test/events" -d "$1" >/dev/null || fail 
 register() {
   "$tandem" social register --phone "$2" >/dev/null
   local code
-  code=$(awk -v p="$2" '$1 == p { c = $2 } END { print c }' "$codes")
+  code=$(awk -v p="$2" '$(NF-1) == p { c = $NF } END { print c }' "$codes")
   "$tandem" social verify --phone "$2" --code "$code" --name "$1" | jq -r .token
 }
 

@@ -22,7 +22,7 @@ DANA=+16502530141
 code=$(grep -- "$DANA" data/verification-codes.log | tail -1 | awk '{print $3}')
 "$tandem" --profile dana.db verify $DANA "$code" >/dev/null
 "$tandem" social register --phone "$DANA" >/dev/null
-code=$(awk -v p="$DANA" '$1 == p { c = $2 } END { print c }' data/social-verification-codes.log)
+code=$(awk -v p="$DANA" '$(NF-1) == p { c = $NF } END { print c }' data/social-verification-codes.log)
 dana=$("$tandem" social verify --phone "$DANA" --code "$code" --name Dana | jq -r .token)
 linked() { [[ "$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" social facts --purpose ads)" == *messenger_link* ]]; }
 wait_until 30 linked

@@ -26,7 +26,7 @@ code=$(grep -- "$ALICE" data/verification-codes.log | tail -1 | awk '{print $3}'
 social_register() {
   "$tandem" social register --phone "$2" >/dev/null
   local code
-  code=$(awk -v p="$2" '$1 == p { c = $2 } END { print c }' data/social-verification-codes.log)
+  code=$(awk -v p="$2" '$(NF-1) == p { c = $NF } END { print c }' data/social-verification-codes.log)
   "$tandem" social verify --phone "$2" --code "$code" --name "$1" | jq -r .token
 }
 alice=$(social_register Alice $ALICE)

@@ -22,7 +22,7 @@ register() {
   "$tandem" social register --phone "$2" --region US >/dev/null
   local e164 code
   e164=$("$tandem" phone normalize --region US <<<"$2" 2>/dev/null | tail -1 | cut -d, -f2)
-  code=$(awk -v p="$e164" '$1 == p { c = $2 } END { print c }' "$codes")
+  code=$(awk -v p="$e164" '$(NF-1) == p { c = $NF } END { print c }' "$codes")
   [[ -n "$code" ]] || fail "no code logged for $e164"
   "$tandem" social verify --phone "$2" --region US --code "$code" --name "$1" | jq -r .token
 }
@@ -57,7 +57,7 @@ assert_contains "$out" "mutual_friends:1" "reason shown"
 # Alice uploads an address book with bob's number and some bad rows.
 printf 'name,phone\nBob,(650) 253-0002\nNobody,+49 30 901820\nShort,12\nBroken,"oops\n' >"$work/contacts.csv"
 out=$(TANDEM_SOCIAL_TOKEN=$alice "$tandem" social address-book upload "$work/contacts.csv" --header --column phone --region US 2>"$work/err")
-assert_contains "$out" "stored: 2, rejected: 2" "upload summary"
+assert_contains "$out" "stored: 2, rejected: 2, budget remaining: 9998" "upload summary"
 assert_contains "$(cat "$work/err")" "line 4: " "invalid row reported with its line"
 assert_contains "$(cat "$work/err")" "line 5: malformed CSV" "malformed row reported"
 # Bob is not discoverable and not linked: not suggested yet.
@@ -114,6 +114,18 @@ book=$(TANDEM_SOCIAL_TOKEN=$alice "$tandem" social address-book show)
 assert_eq "$(jq -c .entries <<<"$book")" '["+16502530002","+4930901820"]' "address book unchanged"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer nope" "http://$TANDEMD_ADDR/v1/social/suggestions")
 assert_eq "$code" "401" "bad token"
+# The upload answer says nothing about who uses the numbers.
+out=$(curl -s -X PUT -H "Authorization: Bearer $alice" "http://$TANDEMD_ADDR/v1/social/address-book" \
+  -d '{"region":"US","entries":["+16502530002","+4930901820"]}')
+assert_eq "$(jq -c 'keys' <<<"$out")" '["budget_remaining","rejected","stored"]' "upload answer fields"
+# Over the per-address limit, even garbage gets a 429 (not a parse error).
+limited() {
+  curl -s -o "$work/out" -w '%{http_code}' -X POST "http://$TANDEMD_ADDR/v1/social/register" -d "{\"phone\":\"$1\"}"
+}
+for i in $(seq 10 40); do rc=$(limited "+1650301$(printf %04d "$i")"); [[ "$rc" == 429 ]] && break; done
+assert_eq "$rc" "429" "register rate-limited per address"
+assert_eq "$(limited "$(printf '7%.0s' {1..60})x")" "429" "limited address refused before parsing"
+assert_contains "$(cat "$work/out")" "try again in" "retry hint"
 
 # The feed state survived as applied; a consumer with the wrong feed token
 # applies nothing and says why.

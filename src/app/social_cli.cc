@@ -102,8 +102,8 @@ int UploadAddressBook(const SocialOptions& o) {
     std::cerr << "line " << line << ": " << r["message"].get<std::string>() << " ("
               << r["reason"].get<std::string>() << ")\n";
   }
-  std::cout << "stored: " << (*res)["stored"] << ", rejected: "
-            << (*res)["rejected"].size() + file->errors.size() << "\n";
+  std::cout << "stored: " << (*res)["stored"] << ", rejected: " << (*res)["rejected"].size() + file->errors.size()
+            << ", budget remaining: " << res->value("budget_remaining", 0) << "\n";
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "common/rate_limiter.h"
 #include "common/status.h"
 
 namespace tandem {
@@ -82,6 +83,26 @@ absl::StatusOr<int> Quarter(int x) {
 TEST(StatusTest, MacrosPropagate) {
   EXPECT_EQ(*Quarter(8), 2);
   EXPECT_EQ(Quarter(6).status().message(), "odd");
+}
+
+TEST(RateLimiterTest, RefillsOverTime) {
+  FakeClock clock;
+  RateLimiter limiter(clock, RateLimit{2, absl::Seconds(10)}, "things");
+  EXPECT_TRUE(limiter.Take("k").ok());
+  EXPECT_TRUE(limiter.Take("k").ok());
+  absl::Status st = limiter.Take("k");
+  EXPECT_EQ(st.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(std::string(st.message()).find("too many things; try again in 10 s"), std::string::npos) << st;
+  EXPECT_TRUE(limiter.Take("other").ok());
+  clock.Advance(absl::Seconds(10));
+  EXPECT_TRUE(limiter.Take("k").ok());
+  EXPECT_FALSE(limiter.Take("k").ok());
+}
+
+TEST(RateLimiterTest, AddressWithoutPort) {
+  EXPECT_EQ(AddressWithoutPort("203.0.113.9:51234"), "203.0.113.9");
+  EXPECT_EQ(AddressWithoutPort("::1:51234"), "::1");
+  EXPECT_EQ(AddressWithoutPort("local"), "local");
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 
 #include <set>
 
-#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "absl/strings/str_cat.h"
@@ -19,12 +18,6 @@ std::string Sha256(std::string_view data) {
   unsigned char out[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
   return std::string(reinterpret_cast<const char*>(out), sizeof(out));
-}
-
-// "203.0.113.9:51234" -> "203.0.113.9" (also for "::1:51234").
-std::string AddressWithoutPort(const std::string& remote) {
-  size_t colon = remote.rfind(':');
-  return colon == std::string::npos ? remote : remote.substr(0, colon);
 }
 
 absl::Status CheckPublicKey(const std::string& bytes, std::string_view what) {
@@ -56,7 +49,7 @@ constexpr uint32_t kMaxPreKeyId = 0xFFFFFF;  // Signal prekey ids are 24-bit
 }  // namespace
 
 AccountService::AccountService(store::Database& db, Directory& directory, EnvelopeWriter& writer,
-                               const Clock& clock, Random& random, CodeSender& code_sender,
+                               const Clock& clock, Random& random, verification::CodeSender& code_sender,
                                RateLimiter& miss_limiter, AccountOptions options,
                                std::function<void(uint64_t, const std::string&)> disconnect)
     : db_(db),
@@ -68,10 +61,7 @@ AccountService::AccountService(store::Database& db, Directory& directory, Envelo
       miss_limiter_(miss_limiter),
       options_(options),
       disconnect_(std::move(disconnect)),
-      per_number_(clock, options.codes_per_number, "verification codes for this number"),
-      per_prefix_(clock, options.codes_per_prefix, "verification codes for numbers in this range"),
-      per_address_(clock, options.codes_per_address, "verification codes from this address"),
-      verifies_(clock, options.verifies_per_address, "verification attempts from this address"),
+      guard_(clock, options.codes),
       bundle_fetches_(clock, options.bundle_fetches_per_account, "key bundle requests") {}
 
 absl::Status AccountService::LoadDirectory() {
@@ -91,10 +81,6 @@ absl::Status AccountService::LoadDirectory() {
   return db_.InTransaction([&](store::Database& tx) { return db::DeleteEnvelopes(tx, orphans).status(); });
 }
 
-std::string AccountService::CodeHash(const std::string& number, std::string_view code) const {
-  return Sha256(absl::StrCat("tandem-code:", number, ":", std::string(code)));
-}
-
 std::string AccountService::DirectoryHash(uint64_t account_id, const std::string& number) const {
   return Sha256(absl::StrCat("tandem-directory:", account_id, ":", number)).substr(0, 16);
 }
@@ -102,12 +88,12 @@ std::string AccountService::DirectoryHash(uint64_t account_id, const std::string
 absl::StatusOr<AccountService::CodeIssued> AccountService::RequestCode(std::string_view number,
                                                                       std::string_view region,
                                                                       const std::string& client_address) {
+  // The address pays before anything is parsed: parsing is the costly part.
+  RETURN_IF_ERROR(guard_.AdmitCodeRequest(client_address));
   ASSIGN_OR_RETURN(std::string e164, phone::Normalize(number, region));
-  RETURN_IF_ERROR(per_address_.Take("addr:" + AddressWithoutPort(client_address)));
-  RETURN_IF_ERROR(per_prefix_.Take("prefix:" + e164.substr(0, e164.size() - 4)));
-  RETURN_IF_ERROR(per_number_.Take("number:" + e164));
+  RETURN_IF_ERROR(guard_.AdmitCodeFor(e164));
   std::string code = random_.Digits(6);
-  db::CodeRow row{CodeHash(e164, code), absl::ToUnixMillis(clock_.Now() + options_.code_ttl), 0};
+  db::CodeRow row{verification::CodeHash(e164, code), absl::ToUnixMillis(clock_.Now() + options_.code_ttl), 0};
   RETURN_IF_ERROR(db::PutCode(db_, e164, row));
   RETURN_IF_ERROR(code_sender_.Send(e164, code));
   log::Info("relay.code_sent");
@@ -115,15 +101,18 @@ absl::StatusOr<AccountService::CodeIssued> AccountService::RequestCode(std::stri
 }
 
 absl::StatusOr<AccountService::Registered> AccountService::Verify(const VerifyRequest& req) {
+  RETURN_IF_ERROR(guard_.AdmitCheck(req.client_address));
   ASSIGN_OR_RETURN(std::string e164, phone::Normalize(req.number, req.region));
-  RETURN_IF_ERROR(verifies_.Take("addr:" + AddressWithoutPort(req.client_address)));
   if (req.code.empty()) return absl::InvalidArgumentError("code is missing");
   RETURN_IF_ERROR(CheckPublicKey(req.identity_key, "identity_key"));
   if (req.registration_id == 0 || req.registration_id > 16380) {
     return absl::InvalidArgumentError("registration_id must be between 1 and 16380");
   }
+  // Charged per number whatever the code: requesting a new code does not
+  // buy more guesses.
+  RETURN_IF_ERROR(guard_.AdmitGuess(e164));
   int64_t now_ms = absl::ToUnixMillis(clock_.Now());
-  std::string given = CodeHash(e164, req.code);
+  std::string given = verification::CodeHash(e164, req.code);
   // Check and consume the code in one transaction, so that two concurrent
   // verifications cannot both use it. A wrong attempt must be recorded,
   // so that outcome commits and is reported after the transaction.
@@ -139,9 +128,7 @@ absl::StatusOr<AccountService::Registered> AccountService::Verify(const VerifyRe
       verdict = absl::FailedPreconditionError("the verification code expired; request a new one");
       return absl::OkStatus();
     }
-    bool match = code->code_hash.size() == given.size() &&
-                 CRYPTO_memcmp(code->code_hash.data(), given.data(), given.size()) == 0;
-    if (match) return db::DeleteCode(tx, e164);
+    if (verification::SameHash(code->code_hash, given)) return db::DeleteCode(tx, e164);
     int attempts = code->attempts + 1;
     if (attempts >= options_.max_code_attempts) {
       RETURN_IF_ERROR(db::DeleteCode(tx, e164));

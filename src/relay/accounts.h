@@ -1,10 +1,12 @@
 // Accounts, keys and contact discovery: everything the HTTP API does, as
 // typed calls that know nothing of JSON (http_api.cc translates).
 //
-//  - Registration: RequestCode() normalizes the number, applies rate limits
-//    (per number, per number prefix, per client address), stores a hash of
-//    a fresh 6-digit code (valid 10 minutes, 3 attempts) and sends it.
-//    Verify() checks it and creates the account, or re-registers it: a new
+//  - Registration: RequestCode() takes the client address's token, then
+//    normalizes the number and applies the per-prefix and per-number
+//    limits, stores a hash of a fresh 6-digit code (valid 10 minutes, 3
+//    attempts) and sends it. Verify() is limited per address (before the
+//    number is parsed) and per number across reissued codes; it checks the
+//    code and creates the account, or re-registers it: a new
 //    identity key (a key change peers see in the bundle), new credentials,
 //    and the old installation's devices, prekeys and queued envelopes gone.
 //  - Keys: UploadKeys() stores a signed prekey (its XEdDSA signature checked
@@ -29,24 +31,25 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/random.h"
+#include "common/rate_limiter.h"
 #include "common/status.h"
-#include "relay/code_sender.h"
 #include "relay/directory.h"
 #include "relay/envelope_writer.h"
 #include "relay/protocol.h"
-#include "relay/rate_limiter.h"
 #include "relay/relay_store.h"
 #include "store/store.h"
+#include "verification/code_guard.h"
+#include "verification/code_sender.h"
 
 namespace tandem::relay {
 
 struct AccountOptions {
   absl::Duration code_ttl = absl::Minutes(10);
   int max_code_attempts = 3;
-  RateLimit codes_per_number{3, absl::Minutes(10)};
-  RateLimit codes_per_prefix{20, absl::Minutes(3)};  // prefix: all but the last 4 digits
-  RateLimit codes_per_address{20, absl::Minutes(3)};
-  RateLimit verifies_per_address{30, absl::Seconds(20)};
+  // Code requests per number, per number prefix (all but the last 4
+  // digits) and per client address; code checks per address and per
+  // number (across reissued codes). See verification/code_guard.h.
+  verification::Limits codes;
   RateLimit bundle_fetches_per_account{100, absl::Minutes(1)};
   int64_t directory_daily_budget = 2000;  // new numbers per account per day
 };
@@ -66,7 +69,7 @@ class AccountService {
   // unregistered number costs a token. `disconnect` closes an account's
   // live connections (re-registration, deletion).
   AccountService(store::Database& db, Directory& directory, EnvelopeWriter& writer, const Clock& clock,
-                 Random& random, CodeSender& code_sender, RateLimiter& miss_limiter, AccountOptions options,
+                 Random& random, verification::CodeSender& code_sender, RateLimiter& miss_limiter, AccountOptions options,
                  std::function<void(uint64_t account_id, const std::string& reason)> disconnect);
 
   // Installs the hooks; call before serving.
@@ -146,7 +149,6 @@ class AccountService {
   absl::Status DeleteAccount(const Credentials& who);
 
  private:
-  std::string CodeHash(const std::string& number, std::string_view code) const;
   std::string DirectoryHash(uint64_t account_id, const std::string& number) const;
 
   store::Database& db_;
@@ -154,15 +156,12 @@ class AccountService {
   EnvelopeWriter& writer_;
   const Clock& clock_;
   Random& random_;
-  CodeSender& code_sender_;
+  verification::CodeSender& code_sender_;
   RateLimiter& miss_limiter_;
   const AccountOptions options_;
   std::function<void(uint64_t, const std::string&)> disconnect_;
   AccountHooks hooks_;
-  RateLimiter per_number_;
-  RateLimiter per_prefix_;
-  RateLimiter per_address_;
-  RateLimiter verifies_;
+  verification::CodeGuard guard_;
   RateLimiter bundle_fetches_;
 };
 

@@ -31,7 +31,7 @@
 #include "net/server.h"
 #include "relay/directory.h"
 #include "relay/envelope_writer.h"
-#include "relay/rate_limiter.h"
+#include "common/rate_limiter.h"
 #include "relay/relay_store.h"
 #include "store/store.h"
 

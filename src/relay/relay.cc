@@ -13,16 +13,7 @@ namespace tandem::relay {
 namespace {
 
 absl::Status ReadLimit(const Config& config, const std::string& name, RateLimit* limit) {
-  std::string prefix = "relay.limits." + name;
-  ASSIGN_OR_RETURN(int64_t burst, config.GetInt(prefix + ".burst", static_cast<int64_t>(limit->burst)));
-  ASSIGN_OR_RETURN(int64_t interval_ms,
-                   config.GetInt(prefix + ".interval_ms", absl::ToInt64Milliseconds(limit->interval)));
-  if (burst < 1 || interval_ms < 0) {
-    return absl::InvalidArgumentError(prefix + ": burst must be >= 1 and interval_ms >= 0");
-  }
-  limit->burst = static_cast<double>(burst);
-  limit->interval = absl::Milliseconds(interval_ms);
-  return absl::OkStatus();
+  return ReadRateLimit(config, "relay.limits." + name, limit);
 }
 
 void RaiseOpenFileLimit() {
@@ -67,17 +58,14 @@ absl::StatusOr<RelayOptions> RelayOptions::FromConfig(const Config& config) {
   o.writer.dedup_retention = absl::Hours(retention);
   RETURN_IF_ERROR(ReadLimit(config, "send", &o.send));
   RETURN_IF_ERROR(ReadLimit(config, "lookup_miss", &o.lookup_miss));
-  RETURN_IF_ERROR(ReadLimit(config, "codes_per_number", &o.accounts.codes_per_number));
-  RETURN_IF_ERROR(ReadLimit(config, "codes_per_prefix", &o.accounts.codes_per_prefix));
-  RETURN_IF_ERROR(ReadLimit(config, "codes_per_address", &o.accounts.codes_per_address));
-  RETURN_IF_ERROR(ReadLimit(config, "verifies_per_address", &o.accounts.verifies_per_address));
+  RETURN_IF_ERROR(o.accounts.codes.ReadFrom(config, "relay.limits"));
   RETURN_IF_ERROR(ReadLimit(config, "bundle_fetches", &o.accounts.bundle_fetches_per_account));
   return o;
 }
 
 absl::StatusOr<std::unique_ptr<Relay>> Relay::Create(std::unique_ptr<store::Database> db,
                                                      std::unique_ptr<store::Database> reader,
-                                                     std::unique_ptr<CodeSender> code_sender, RelayOptions options,
+                                                     std::unique_ptr<verification::CodeSender> code_sender, RelayOptions options,
                                                      net::Metrics& metrics, const Clock& clock, Random& random) {
   RETURN_IF_ERROR(db::Migrate(*db));
   std::unique_ptr<Relay> r(new Relay());
@@ -243,7 +231,8 @@ absl::StatusOr<std::unique_ptr<Relay>> StartRelay(const Config& config, const st
   // (an ftruncate and block allocations the next fdatasyncs have to commit).
   RETURN_IF_ERROR(db->ExecuteScript(absl::StrCat("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=",
                                                  2 * Relay::kWalRestartFrames * 4096)));
-  ASSIGN_OR_RETURN(auto sender, MakeCodeSender(config, data_dir, SystemClock::Real()));
+  ASSIGN_OR_RETURN(auto sender, verification::MakeCodeSender(config, "relay", data_dir / "verification-codes.log",
+                                                             SystemClock::Real()));
   ASSIGN_OR_RETURN(auto relay, Relay::Create(std::move(db), std::move(reader), std::move(sender), options, metrics,
                                              SystemClock::Real(), SecureRandom::Instance()));
   relay->StartCheckpointer(std::move(checkpointer));

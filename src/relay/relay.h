@@ -5,7 +5,7 @@
 //
 // Configuration keys (all optional):
 //   relay.enabled                    true
-//   relay.code_sender                "dev" | "http"   (see code_sender.h)
+//   relay.code_sender                "dev" | "http"   (see verification/code_sender.h)
 //   relay.sms_gateway_url            "http://host:port/path" for "http"
 //   relay.max_queue_depth            10000 envelopes per device
 //   relay.directory_daily_budget     2000 new numbers per account per day
@@ -21,6 +21,7 @@
 //     lookup_miss (per account; 60, one per minute),
 //     codes_per_number (3, 10 min), codes_per_prefix (20, 3 min),
 //     codes_per_address (20, 3 min), verifies_per_address (30, 20 s),
+//     verifies_per_number (10, 1 h: code checks per number, across codes),
 //     bundle_fetches (per account; 100, 1 min)
 //   feed.token                       bearer token of the social operator's
 //                                    feed consumer ("" disables the feed API)
@@ -40,16 +41,16 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/random.h"
+#include "common/rate_limiter.h"
 #include "net/server.h"
 #include "feed/feed.h"
 #include "feed/privacy.h"
 #include "relay/accounts.h"
-#include "relay/code_sender.h"
 #include "relay/directory.h"
 #include "relay/envelope_writer.h"
 #include "relay/message_stream.h"
-#include "relay/rate_limiter.h"
 #include "store/store.h"
+#include "verification/code_sender.h"
 
 namespace tandem::relay {
 
@@ -74,7 +75,7 @@ class Relay {
   // same database for the delivery thread.
   static absl::StatusOr<std::unique_ptr<Relay>> Create(std::unique_ptr<store::Database> db,
                                                        std::unique_ptr<store::Database> reader,
-                                                       std::unique_ptr<CodeSender> code_sender,
+                                                       std::unique_ptr<verification::CodeSender> code_sender,
                                                        RelayOptions options, net::Metrics& metrics,
                                                        const Clock& clock, Random& random);
   ~Relay();
@@ -108,7 +109,7 @@ class Relay {
 
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::Database> reader_;
-  std::unique_ptr<CodeSender> code_sender_;
+  std::unique_ptr<verification::CodeSender> code_sender_;
   Directory directory_;
   std::unique_ptr<RateLimiter> send_limiter_;
   std::unique_ptr<RateLimiter> miss_limiter_;

@@ -24,7 +24,7 @@
 namespace tandem::relay {
 namespace {
 
-class CapturingSender final : public CodeSender {
+class CapturingSender final : public verification::CodeSender {
  public:
   absl::Status Send(const std::string& number, const std::string& code) override {
     std::lock_guard lock(mu);
@@ -429,6 +429,54 @@ TEST_F(RelayTest, CodeRequestsAreRateLimitedPerNumberPrefixAndAddress) {
   }
   EXPECT_EQ(ok, 20);
   EXPECT_NE(std::string(last.message()).find("range"), std::string::npos) << last;
+}
+
+TEST_F(RelayTest, ALimitedAddressIsRefusedBeforeTheNumberIsParsed) {
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(accounts().RequestCode(absl::StrCat("+1415", 200 + i, "0123"), "", "10.9.9.9:1").ok());
+  }
+  const std::string garbage = std::string(60, '7') + "x";
+  auto r = accounts().RequestCode(garbage, "", "10.9.9.9:2");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+  EXPECT_NE(std::string(r.status().message()).find("this address"), std::string::npos) << r.status();
+  EXPECT_EQ(accounts().RequestCode(garbage, "", "10.9.9.10:1").status().code(), absl::StatusCode::kInvalidArgument)
+      << "another address gets the parse error";
+
+  Identity id{crypto::KeyPair::Generate(random_)};
+  for (int i = 0; i < 30; ++i) {
+    (void)accounts().Verify({absl::StrCat("+1415", 300 + i, "0123"), "", "123456", id.Public(), 1, "10.9.9.11:1"});
+  }
+  auto v = accounts().Verify({garbage, "", "123456", id.Public(), 1, "10.9.9.11:1"});
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kResourceExhausted) << v.status();
+}
+
+TEST_F(RelayTest, GuessesAcrossReissuedCodesStopAtTheNumberLimit) {
+  options_.accounts.codes.codes_per_number = {1000, absl::Seconds(1)};
+  Reopen();
+  const std::string number = "+14155550123";
+  Identity id{crypto::KeyPair::Generate(random_)};
+  // Three wrong tries burn a code, and a new code comes at once: the
+  // number's budget of 10 checks is what stops the guessing.
+  int checked = 0;
+  absl::Status last;
+  for (int round = 0; round < 5; ++round) {
+    ASSERT_TRUE(accounts().RequestCode(number, "", "10.0.0.1:1").ok());
+    std::string wrong = sender_->CodeFor(number) == "000000" ? "111111" : "000000";
+    for (int i = 0; i < 3; ++i) {
+      last = accounts().Verify({number, "", wrong, id.Public(), 1, absl::StrCat("10.0.", round, ".", i, ":1")}).status();
+      if (absl::IsPermissionDenied(last)) ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 10);
+  EXPECT_EQ(last.code(), absl::StatusCode::kResourceExhausted) << last;
+  EXPECT_NE(std::string(last.message()).find("for this number"), std::string::npos) << last;
+  ASSERT_TRUE(accounts().RequestCode(number, "", "10.0.0.1:1").ok());
+  auto right = accounts().Verify({number, "", sender_->CodeFor(number), id.Public(), 1, "10.0.0.1:1"});
+  EXPECT_EQ(right.status().code(), absl::StatusCode::kResourceExhausted) << "not even the right code is checked";
+  clock_.Advance(absl::Hours(1));
+  ASSERT_TRUE(accounts().RequestCode(number, "", "10.0.0.1:1").ok());
+  right = accounts().Verify({number, "", sender_->CodeFor(number), id.Public(), 1, "10.0.0.1:1"});
+  EXPECT_TRUE(right.ok()) << right.status();
 }
 
 TEST_F(RelayTest, FailedCodeDeliveryIsUnavailable) {
@@ -1086,20 +1134,6 @@ TEST(RelayDurabilityTest, TandemdsHandlesCommitToDisk) {
     (*relay)->Stop();
   }
   std::filesystem::remove_all(dir);
-}
-
-TEST(RateLimiterTest, RefillsOverTime) {
-  FakeClock clock;
-  RateLimiter limiter(clock, RateLimit{2, absl::Seconds(10)}, "things");
-  EXPECT_TRUE(limiter.Take("k").ok());
-  EXPECT_TRUE(limiter.Take("k").ok());
-  absl::Status st = limiter.Take("k");
-  EXPECT_EQ(st.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_NE(std::string(st.message()).find("too many things; try again in 10 s"), std::string::npos) << st;
-  EXPECT_TRUE(limiter.Take("other").ok());
-  clock.Advance(absl::Seconds(10));
-  EXPECT_TRUE(limiter.Take("k").ok());
-  EXPECT_FALSE(limiter.Take("k").ok());
 }
 
 }  // namespace

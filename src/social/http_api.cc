@@ -80,7 +80,7 @@ void AddSocialRoutes(net::Router& router, SocialService& service) {
     ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
     ASSIGN_OR_RETURN(std::string phone, StringField(body, "phone", true));
     ASSIGN_OR_RETURN(std::string region, StringField(body, "region", false));
-    RETURN_IF_ERROR(s->StartVerification(phone, region));
+    RETURN_IF_ERROR(s->StartVerification(phone, region, req.remote_address));
     return Response::Json({{"status", "code_sent"}}, 202);
   }));
 
@@ -90,7 +90,7 @@ void AddSocialRoutes(net::Router& router, SocialService& service) {
     ASSIGN_OR_RETURN(std::string region, StringField(body, "region", false));
     ASSIGN_OR_RETURN(std::string code, StringField(body, "code", true));
     ASSIGN_OR_RETURN(std::string name, StringField(body, "display_name", false));
-    ASSIGN_OR_RETURN(Session session, s->CompleteVerification(phone, region, code, name));
+    ASSIGN_OR_RETURN(Session session, s->CompleteVerification(phone, region, code, name, req.remote_address));
     return Response::Json({{"account_id", session.user}, {"token", session.token}, {"created", session.created}},
                           session.created ? 201 : 200);
   }));
@@ -204,7 +204,10 @@ void AddSocialRoutes(net::Router& router, SocialService& service) {
       rejected.push_back({{"index", r.index}, {"input", upload.entries[r.index]}, {"reason", r.reason},
                           {"message", r.message}});
     }
-    return Response::Json({{"stored", result.stored}, {"rejected", rejected}});
+    // Per row only whether it could be parsed: nothing about who uses the
+    // numbers (suggestions are the one place that shows that).
+    return Response::Json(
+        {{"stored", result.stored}, {"rejected", rejected}, {"budget_remaining", result.budget_remaining}});
   }), net::Work::kHeavy);
 
   router.Get("/v1/social/address-book", Authed(service, [s](Request&, UserId me) -> absl::StatusOr<Response> {

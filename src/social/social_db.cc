@@ -90,8 +90,29 @@ CREATE TABLE feed_cursor (
 INSERT INTO feed_cursor (id, seq, updated_at) VALUES (1, 0, 0);
 )sql";
 
-const std::array<store::Migration, 1> kMigrations = {{
+// Verification codes: several valid codes per number (a new code does not
+// replace the ones sent before). Codes pending at the upgrade are dropped.
+// The address-book budget: a token bucket per account.
+constexpr std::string_view kSchemaV2 = R"sql(
+DROP TABLE verifications;
+CREATE TABLE verification_codes (
+  id INTEGER PRIMARY KEY,
+  phone TEXT NOT NULL,
+  code_hash BLOB NOT NULL,
+  expires_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX verification_codes_by_phone ON verification_codes (phone);
+CREATE TABLE address_book_budget (
+  owner_id INTEGER PRIMARY KEY,
+  tokens REAL NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+)sql";
+
+const std::array<store::Migration, 2> kMigrations = {{
     {1, "social accounts, friends, address books, messenger facts, feed cursor", kSchemaV1},
+    {2, "verification codes that survive a reissue, address-book budget", kSchemaV2},
 }};
 
 }  // namespace

@@ -7,8 +7,9 @@
 // migrations run and the index is rebuilt from the tables.
 //
 // Tables and provenance (see docs/social-api.md):
-//   social:    accounts, sessions, verifications, friend_requests,
-//              friendships, blocks, dismissals, address_book
+//   social:    accounts, sessions, verification_codes, friend_requests,
+//              friendships, blocks, dismissals, address_book,
+//              address_book_budget
 //   messenger: messenger_accounts, messenger_usage, messenger_objections
 //   feed:      feed_cursor (the consumer's position, same DB)
 //

@@ -33,10 +33,15 @@ absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config&
                                                          std::string(db.status().message())));
   }
   m->db_ = std::move(*db);
-  m->sender_ = std::make_unique<DevCodeSender>(
-      config.GetString("social.code_log", data_dir + "/social-verification-codes.log"));
   SocialServiceOptions options;
   options.code_ttl = absl::Seconds(code_ttl);
+  RETURN_IF_ERROR(options.codes.ReadFrom(config, "social.limits"));
+  RETURN_IF_ERROR(
+      ReadRateLimit(config, "social.limits.address_book_new_numbers", &options.address_book_new_numbers));
+  ASSIGN_OR_RETURN(m->sender_,
+                   verification::MakeCodeSender(
+                       config, "social", config.GetString("social.code_log", data_dir + "/social-verification-codes.log"),
+                       SystemClock::Real()));
   m->service_ = std::make_unique<SocialService>(*m->db_, *m->sender_, SystemClock::Real(), SecureRandom::Instance(),
                                                 options);
   AddSocialRoutes(router, *m->service_);

@@ -4,8 +4,16 @@
 // Configuration keys:
 //   social.enabled        (bool, default true)
 //   social.db             (path, default <data_dir>/social.db)
-//   social.code_log       (path, default <data_dir>/social-verification-codes.log)
+//   social.code_sender    ("dev" (default) or "http", see verification/code_sender.h;
+//                         with "http": social.sms_gateway_url, social.sms_gateway_timeout_ms)
+//   social.code_log       (path, default <data_dir>/social-verification-codes.log:
+//                         where the "dev" sender appends "<UTC time> <number> <code>")
 //   social.code_ttl_s     (int, default 600)
+//   social.limits.<name>.burst / .interval_ms  token buckets (defaults in
+//                         social_service.h, documented in docs/social-api.md):
+//                         codes_per_address, codes_per_prefix, codes_per_number,
+//                         verifies_per_address, verifies_per_number,
+//                         address_book_new_numbers
 //   feed.url              ("host:port" of the messenger operator; "self": this
 //                         tandemd, for the embedded default; empty: no consumer)
 //   feed.token            (bearer token; required with feed.url)
@@ -23,10 +31,10 @@
 #include "common/random.h"
 #include "net/http.h"
 #include "net/metrics.h"
-#include "social/code_sender.h"
 #include "social/feed_consumer.h"
 #include "social/social_db.h"
 #include "social/social_service.h"
+#include "verification/code_sender.h"
 
 namespace tandem::social {
 
@@ -50,7 +58,7 @@ class SocialModule {
   SocialModule() = default;
 
   std::unique_ptr<SocialDb> db_;
-  std::unique_ptr<CodeSender> sender_;
+  std::unique_ptr<verification::CodeSender> sender_;
   std::unique_ptr<SocialService> service_;
   std::optional<FeedConsumerOptions> feed_options_;
   net::Metrics* metrics_ = nullptr;

@@ -1,10 +1,10 @@
 // Accounts, friendships, blocks and address books of the social network.
 #include "social/social_service.h"
 
-#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -15,10 +15,6 @@ namespace tandem::social {
 namespace {
 
 int64_t Unix(const Clock& clock) { return absl::ToUnixSeconds(clock.Now()); }
-
-std::string CodeHash(std::string_view e164, std::string_view code) {
-  return Sha256(absl::StrCat(std::string(e164), ":", std::string(code)));
-}
 
 // Shown to friends, in suggestions and next to posts: one line, may be empty.
 absl::Status ValidateDisplayName(std::string_view name) {
@@ -33,26 +29,33 @@ std::string Sha256(std::string_view data) {
   return std::string(reinterpret_cast<const char*>(out), sizeof out);
 }
 
-SocialService::SocialService(SocialDb& db, CodeSender& sender, Clock& clock, Random& random,
+SocialService::SocialService(SocialDb& db, verification::CodeSender& sender, Clock& clock, Random& random,
                              SocialServiceOptions options)
-    : db_(db), sender_(sender), clock_(clock), random_(random), options_(options) {}
+    : db_(db), sender_(sender), clock_(clock), random_(random), options_(options), guard_(clock, options.codes) {}
 
-absl::Status SocialService::StartVerification(std::string_view phone_input, std::string_view region) {
+absl::Status SocialService::StartVerification(std::string_view phone_input, std::string_view region,
+                                             std::string_view client_address) {
+  // The address pays before anything is parsed: parsing is the costly part.
+  RETURN_IF_ERROR(guard_.AdmitCodeRequest(client_address));
   ASSIGN_OR_RETURN(std::string e164, phone::Normalize(phone_input, region));
+  RETURN_IF_ERROR(guard_.AdmitCodeFor(e164));
   const int64_t now = Unix(clock_);
   std::string code = random_.Digits(6);
   RETURN_IF_ERROR(db_.Write(
       [&](store::Database& db) -> absl::Status {
-        auto prev = db.QueryOne("SELECT sent_at FROM verifications WHERE phone = $1", {e164});
-        if (prev.ok() && now - prev->Int(0) < absl::ToInt64Seconds(options_.code_resend_interval)) {
-          return absl::ResourceExhaustedError("a code was sent to this number moments ago; wait before asking again");
-        }
+        RETURN_IF_ERROR(
+            db.Execute("DELETE FROM verification_codes WHERE phone = $1 AND expires_at < $2", {e164, now}).status());
+        // The codes sent before stay valid (up to max_live_codes): a request
+        // by someone else must not take away the code the owner was sent.
+        RETURN_IF_ERROR(db.Execute("INSERT INTO verification_codes (phone, code_hash, expires_at, attempts) "
+                                   "VALUES ($1, $2, $3, 0)",
+                                   {e164, store::Value::Blob(verification::CodeHash(e164, code)),
+                                    now + absl::ToInt64Seconds(options_.code_ttl)})
+                            .status());
         return db
-            .Execute(
-                "INSERT INTO verifications (phone, code_hash, expires_at, attempts, sent_at) "
-                "VALUES ($1, $2, $3, 0, $4) ON CONFLICT (phone) DO UPDATE SET code_hash = excluded.code_hash, "
-                "expires_at = excluded.expires_at, attempts = 0, sent_at = excluded.sent_at",
-                {e164, store::Value::Blob(CodeHash(e164, code)), now + absl::ToInt64Seconds(options_.code_ttl), now})
+            .Execute("DELETE FROM verification_codes WHERE phone = $1 AND id NOT IN "
+                     "(SELECT id FROM verification_codes WHERE phone = $1 ORDER BY id DESC LIMIT $2)",
+                     {e164, static_cast<int64_t>(options_.max_live_codes)})
             .status();
       },
       nullptr));
@@ -60,42 +63,60 @@ absl::Status SocialService::StartVerification(std::string_view phone_input, std:
 }
 
 absl::StatusOr<Session> SocialService::CompleteVerification(std::string_view phone_input, std::string_view region,
-                                                            std::string_view code,
-                                                            std::string_view display_name) {
+                                                            std::string_view code, std::string_view display_name,
+                                                            std::string_view client_address) {
+  RETURN_IF_ERROR(guard_.AdmitCheck(client_address));
   ASSIGN_OR_RETURN(std::string e164, phone::Normalize(phone_input, region));
   RETURN_IF_ERROR(ValidateDisplayName(display_name));
+  // Charged per number whatever the code and however many codes were sent:
+  // requesting a new code does not buy more guesses.
+  RETURN_IF_ERROR(guard_.AdmitGuess(e164));
   const int64_t now = Unix(clock_);
   Session session;
   session.token = random_.Hex(32);
   PhoneKey key = PhoneKeyFromE164(e164);
+  const std::string given = verification::CodeHash(e164, code);
   absl::Status code_error;
   RETURN_IF_ERROR(db_.Write(
       [&](store::Database& db) -> absl::Status {
-        auto v = db.QueryOne("SELECT code_hash, expires_at, attempts FROM verifications WHERE phone = $1", {e164});
-        if (!v.ok()) return absl::UnauthenticatedError("no code was requested for this number");
-        if (v->Int(1) < now) return absl::UnauthenticatedError("the code has expired; request a new one");
-        if (v->Int(2) >= options_.max_code_attempts) {
-          return absl::ResourceExhaustedError("too many wrong codes; request a new one");
+        RETURN_IF_ERROR(
+            db.Execute("DELETE FROM verification_codes WHERE phone = $1 AND expires_at < $2", {e164, now}).status());
+        ASSIGN_OR_RETURN(auto codes,
+                         db.Query("SELECT code_hash, attempts FROM verification_codes WHERE phone = $1", {e164}));
+        if (codes.empty()) {
+          code_error = absl::UnauthenticatedError("no code is pending for this number (none was requested, or it "
+                                                  "expired); request one");
+          return absl::OkStatus();
         }
-        std::string want = CodeHash(e164, code);
-        const std::string& have = v->Bytes(0);
-        if (have.size() != want.size() || CRYPTO_memcmp(have.data(), want.data(), want.size()) != 0) {
+        bool live = false, match = false;
+        for (const auto& c : codes) {
+          if (c.Int(1) >= options_.max_code_attempts) continue;
+          live = true;
+          match |= verification::SameHash(c.Bytes(0), given);
+        }
+        if (!live) {
+          code_error = absl::ResourceExhaustedError("too many wrong codes; request a new one");
+          return absl::OkStatus();
+        }
+        if (!match) {
           // The attempt must be counted even though the request fails, so it
           // is committed and the error reported afterwards.
-          RETURN_IF_ERROR(db.Execute("UPDATE verifications SET attempts = attempts + 1 WHERE phone = $1", {e164})
+          RETURN_IF_ERROR(db.Execute("UPDATE verification_codes SET attempts = attempts + 1 "
+                                     "WHERE phone = $1 AND attempts < $2",
+                                     {e164, static_cast<int64_t>(options_.max_code_attempts)})
                               .status());
           code_error = absl::UnauthenticatedError("wrong verification code");
           return absl::OkStatus();
         }
-        RETURN_IF_ERROR(db.Execute("DELETE FROM verifications WHERE phone = $1", {e164}).status());
+        RETURN_IF_ERROR(db.Execute("DELETE FROM verification_codes WHERE phone = $1", {e164}).status());
         auto existing = db.QueryOne("SELECT id FROM accounts WHERE phone = $1", {e164});
         if (existing.ok()) {
           session.user = static_cast<UserId>(existing->Int(0));
         } else {
-          RETURN_IF_ERROR(db.Execute("INSERT INTO accounts (phone, display_name, created_at) VALUES ($1, $2, $3)",
-                                     {e164, std::string(display_name), now})
-                              .status());
-          session.user = static_cast<UserId>(db.LastInsertId());
+          ASSIGN_OR_RETURN(auto created, db.QueryOne("INSERT INTO accounts (phone, display_name, created_at) "
+                                                     "VALUES ($1, $2, $3) RETURNING id",
+                                                     {e164, std::string(display_name), now}));
+          session.user = static_cast<UserId>(created.Int(0));
           session.created = true;
         }
         return db
@@ -338,11 +359,61 @@ absl::Status SocialService::Dismiss(UserId me, UserId other) {
 absl::StatusOr<AddressBookResult> SocialService::ReplaceAddressBook(UserId me, const AddressBookUpload& upload) {
   NormalizedAddressBook book = NormalizeAddressBook(upload);
   const int64_t now = Unix(clock_);
+  const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
+  const RateLimit& budget = options_.address_book_new_numbers;
   AddressBookResult result;
   result.stored = book.phones.size();
   result.rejected = std::move(book.rejected);
+  absl::Status verdict;
   RETURN_IF_ERROR(db_.Write(
       [&](store::Database& db) -> absl::Status {
+        // "New" means not in the book stored now: what an upload can teach
+        // its uploader (through suggestions) is bounded by the numbers that
+        // enter books, so each entering number costs a token, including one
+        // that was in an earlier book (no list of past numbers is kept).
+        ASSIGN_OR_RETURN(auto stored, db.Query("SELECT phone FROM address_book WHERE owner_id = $1", {me}));
+        std::vector<PhoneKey> before;
+        before.reserve(stored.size());
+        for (const auto& r : stored) before.push_back(PhoneKeyFromE164(r.Text(0)));
+        std::sort(before.begin(), before.end());
+        size_t fresh = 0;
+        for (PhoneKey p : book.phones) fresh += !std::binary_search(before.begin(), before.end(), p);
+
+        double tokens = budget.burst;
+        ASSIGN_OR_RETURN(auto row, db.Query("SELECT tokens, updated_ms FROM address_book_budget WHERE owner_id = $1",
+                                            {me}));
+        if (!row.empty()) {
+          tokens = row[0].Real(0);
+          const int64_t updated_ms = row[0].Int(1);
+          if (now_ms > updated_ms && budget.interval > absl::ZeroDuration()) {
+            tokens = std::min(budget.burst,
+                              tokens + absl::FDivDuration(absl::Milliseconds(now_ms - updated_ms), budget.interval));
+          }
+        }
+        if (static_cast<double>(fresh) > tokens + 1e-9) {
+          const int64_t left = static_cast<int64_t>(tokens + 1e-9);
+          if (static_cast<double>(fresh) > budget.burst) {
+            verdict = absl::ResourceExhaustedError(absl::StrCat(
+                "address book budget: this upload adds ", fresh, " numbers that are not in your address book; at most ",
+                static_cast<int64_t>(budget.burst), " can be added at once (", left, " now)"));
+          } else {
+            const int64_t wait_s = static_cast<int64_t>(
+                std::ceil(absl::ToDoubleSeconds(budget.interval) * (static_cast<double>(fresh) - tokens)));
+            verdict = absl::ResourceExhaustedError(absl::StrCat(
+                "address book budget: this upload adds ", fresh, " numbers that are not in your address book; ", left,
+                " can be added now; try again in ", std::max<int64_t>(1, wait_s), " s"));
+          }
+          return absl::OkStatus();
+        }
+        tokens -= static_cast<double>(fresh);
+        result.budget_remaining = static_cast<int64_t>(tokens + 1e-9);
+        if (fresh > 0) {
+          RETURN_IF_ERROR(db.Execute("INSERT INTO address_book_budget (owner_id, tokens, updated_ms) VALUES ($1, $2, $3) "
+                                     "ON CONFLICT (owner_id) DO UPDATE SET tokens = excluded.tokens, "
+                                     "updated_ms = excluded.updated_ms",
+                                     {me, tokens, now_ms})
+                              .status());
+        }
         RETURN_IF_ERROR(db.Execute("DELETE FROM address_book WHERE owner_id = $1", {me}).status());
         for (PhoneKey p : book.phones) {
           RETURN_IF_ERROR(db.Execute("INSERT INTO address_book (owner_id, phone, uploaded_at) VALUES ($1, $2, $3)",
@@ -351,7 +422,10 @@ absl::StatusOr<AddressBookResult> SocialService::ReplaceAddressBook(UserId me, c
         }
         return absl::OkStatus();
       },
-      [&](FactIndex& index) { index.SetAddressBook(me, book.phones); }));
+      [&](FactIndex& index) {
+        if (verdict.ok()) index.SetAddressBook(me, book.phones);
+      }));
+  RETURN_IF_ERROR(verdict);
   return result;
 }
 

@@ -6,7 +6,30 @@
 // Errors: InvalidArgument for bad input, NotFound for unknown users or
 // requests, AlreadyExists for duplicates, FailedPrecondition when a block
 // forbids the action, Unauthenticated for bad tokens or codes,
-// ResourceExhausted when codes are requested or tried too often.
+// ResourceExhausted when codes are requested or tried too often, or an
+// address book would add more new numbers than the budget has left.
+//
+// Verification codes (docs/social-api.md has the numbers):
+//  - requests are limited per client address (taken before the number is
+//    parsed), per number range and per number; checks per client address
+//    and per number, counting every code issued to the number together
+//    (verification/code_guard.h, the same limits the messenger applies);
+//  - a new code does not replace the codes sent before it: the newest
+//    `max_live_codes` unexpired codes of a number are all valid, and each
+//    allows `max_code_attempts` wrong tries. Someone who requests codes for
+//    another person's number therefore cannot invalidate the code the
+//    owner received, nor reset a failed-attempt count; the only way left to
+//    get in the owner's way is to use up the number's request bucket, which
+//    costs the attacker one token of their address's bucket per code, and
+//    the address bucket refills more slowly than the number's (so one
+//    address cannot keep a number's bucket empty).
+//
+// Address books: each account has a budget of numbers it never uploaded
+// before (a token bucket, `address_book_new_numbers`); an upload with more
+// new numbers than are left is refused whole and changes nothing. What the
+// social network tells an uploader about the numbers is only what
+// suggestions show; the upload answer says nothing about any number beyond
+// whether it could be parsed.
 //
 // Thread safety: all methods are thread-safe.
 #pragma once
@@ -17,17 +40,34 @@
 
 #include "common/clock.h"
 #include "common/random.h"
+#include "common/rate_limiter.h"
 #include "common/status.h"
 #include "social/address_book.h"
-#include "social/code_sender.h"
 #include "social/social_db.h"
+#include "verification/code_guard.h"
+#include "verification/code_sender.h"
 
 namespace tandem::social {
 
+// The social network's defaults for code requests and checks: tighter per
+// address and per range than the messenger's (see the header comment).
+inline verification::Limits DefaultSocialCodeLimits() {
+  verification::Limits l;
+  l.codes_per_address = {20, absl::Minutes(20)};
+  l.codes_per_prefix = {20, absl::Minutes(10)};
+  l.codes_per_number = {3, absl::Minutes(10)};
+  l.checks_per_address = {30, absl::Minutes(1)};
+  l.guesses_per_number = {10, absl::Hours(1)};
+  return l;
+}
+
 struct SocialServiceOptions {
   absl::Duration code_ttl = absl::Minutes(10);
-  absl::Duration code_resend_interval = absl::Seconds(30);
-  int max_code_attempts = 5;
+  int max_code_attempts = 5;  // wrong tries per code
+  int max_live_codes = 3;     // valid codes per number at once (the newest)
+  verification::Limits codes = DefaultSocialCodeLimits();
+  // New numbers per account: a whole address book at once, then 2,000 a day.
+  RateLimit address_book_new_numbers{10000, absl::Milliseconds(43200)};
 };
 
 struct Profile {
@@ -50,19 +90,23 @@ struct FriendRequests {
 struct AddressBookResult {
   size_t stored = 0;
   std::vector<RejectedRow> rejected;
+  int64_t budget_remaining = 0;  // new numbers that may be added now
 };
 
 class SocialService {
  public:
-  SocialService(SocialDb& db, CodeSender& sender, Clock& clock, Random& random,
+  SocialService(SocialDb& db, verification::CodeSender& sender, Clock& clock, Random& random,
                 SocialServiceOptions options = {});
 
   // Sends a one-time code to the number (normalized with `region`).
-  absl::Status StartVerification(std::string_view phone_input, std::string_view region);
+  // `client_address` is the requester's (net::Request::remote_address).
+  absl::Status StartVerification(std::string_view phone_input, std::string_view region,
+                                 std::string_view client_address);
   // Checks the code; creates the account on first verification, and returns
   // a new session token either way.
   absl::StatusOr<Session> CompleteVerification(std::string_view phone_input, std::string_view region,
-                                               std::string_view code, std::string_view display_name);
+                                               std::string_view code, std::string_view display_name,
+                                               std::string_view client_address);
   absl::StatusOr<UserId> Authenticate(std::string_view token);
 
   absl::StatusOr<Profile> GetProfile(UserId user, bool own);
@@ -87,7 +131,9 @@ class SocialService {
   absl::Status Dismiss(UserId me, UserId other);
 
   // Replaces the user's address book with the valid rows of `upload`;
-  // invalid rows are reported, not stored.
+  // invalid rows are reported, not stored. ResourceExhausted, and nothing
+  // changed or charged, if the valid rows hold more numbers this user never
+  // uploaded before than the budget has left.
   absl::StatusOr<AddressBookResult> ReplaceAddressBook(UserId me, const AddressBookUpload& upload);
   absl::StatusOr<std::vector<std::string>> GetAddressBook(UserId me);
   absl::Status DeleteAddressBook(UserId me);
@@ -99,10 +145,11 @@ class SocialService {
   absl::StatusOr<std::vector<Profile>> Profiles(std::string_view sql, UserId me);
 
   SocialDb& db_;
-  CodeSender& sender_;
+  verification::CodeSender& sender_;
   Clock& clock_;
   Random& random_;
   SocialServiceOptions options_;
+  verification::CodeGuard guard_;
 };
 
 // SHA-256 as raw bytes (tokens and codes are stored only hashed).

@@ -10,12 +10,12 @@ using testing::World;
 
 TEST(SocialService, VerificationCreatesAccountAndToken) {
   World w;
-  ASSERT_TRUE(w.service->StartVerification("(650) 253-0001", "US").ok());
+  ASSERT_TRUE(w.service->StartVerification("(650) 253-0001", "US", testing::kTestAddress).ok());
   std::string code = w.sender.CodeFor("+16502530001");
   ASSERT_EQ(code.size(), 6u);
-  auto wrong = w.service->CompleteVerification("+16502530001", "", code == "000000" ? "111111" : "000000", "A");
+  auto wrong = w.service->CompleteVerification("+16502530001", "", code == "000000" ? "111111" : "000000", "A", testing::kTestAddress);
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kUnauthenticated);
-  auto s = w.service->CompleteVerification("+1 650 253 0001", "", code, "Alice");
+  auto s = w.service->CompleteVerification("+1 650 253 0001", "", code, "Alice", testing::kTestAddress);
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_TRUE(s->created);
   auto who = w.service->Authenticate(s->token);
@@ -23,7 +23,7 @@ TEST(SocialService, VerificationCreatesAccountAndToken) {
   EXPECT_EQ(*who, s->user);
   EXPECT_EQ(w.service->Authenticate("nope").status().code(), absl::StatusCode::kUnauthenticated);
   // The code is single-use; a second login needs a new code and keeps the account.
-  EXPECT_FALSE(w.service->CompleteVerification("+16502530001", "", code, "").ok());
+  EXPECT_FALSE(w.service->CompleteVerification("+16502530001", "", code, "", testing::kTestAddress).ok());
   EXPECT_EQ(w.AddUser("+16502530001"), s->user);
   auto profile = w.service->GetProfile(s->user, true);
   ASSERT_TRUE(profile.ok());
@@ -37,18 +37,18 @@ TEST(SocialService, VerificationCreatesAccountAndToken) {
 
 TEST(SocialService, VerificationLimitsAttemptsAndExpires) {
   World w;
-  ASSERT_TRUE(w.service->StartVerification("+16502530002", "").ok());
+  ASSERT_TRUE(w.service->StartVerification("+16502530002", "", testing::kTestAddress).ok());
   std::string code = w.sender.CodeFor("+16502530002");
   std::string bad = code == "123456" ? "654321" : "123456";
-  for (int i = 0; i < 5; ++i) EXPECT_FALSE(w.service->CompleteVerification("+16502530002", "", bad, "").ok());
-  EXPECT_EQ(w.service->CompleteVerification("+16502530002", "", code, "").status().code(),
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(w.service->CompleteVerification("+16502530002", "", bad, "", testing::kTestAddress).ok());
+  EXPECT_EQ(w.service->CompleteVerification("+16502530002", "", code, "", testing::kTestAddress).status().code(),
             absl::StatusCode::kResourceExhausted);
-  ASSERT_TRUE(w.service->StartVerification("+16502530002", "").ok());
+  ASSERT_TRUE(w.service->StartVerification("+16502530002", "", testing::kTestAddress).ok());
   code = w.sender.CodeFor("+16502530002");
   w.clock.Advance(absl::Minutes(11));
-  EXPECT_EQ(w.service->CompleteVerification("+16502530002", "", code, "").status().code(),
+  EXPECT_EQ(w.service->CompleteVerification("+16502530002", "", code, "", testing::kTestAddress).status().code(),
             absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(w.service->StartVerification("12", "US").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(w.service->StartVerification("12", "US", testing::kTestAddress).code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(SocialService, FriendRequestsBlocksAndRemoval) {

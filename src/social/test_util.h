@@ -22,7 +22,7 @@ inline std::string TestPhone(int i, int exchange = 253) {
 }
 
 // Remembers the last code sent to each number.
-class CapturingSender final : public CodeSender {
+class CapturingSender final : public verification::CodeSender {
  public:
   absl::Status Send(const std::string& e164, const std::string& code) override {
     std::lock_guard lock(mu_);
@@ -39,22 +39,35 @@ class CapturingSender final : public CodeSender {
   std::map<std::string, std::string> codes_;
 };
 
+// Options without rate limits or budgets, for worlds with many users
+// registered from one address (tests of limits set their own).
+inline SocialServiceOptions UnlimitedOptions() {
+  SocialServiceOptions o;
+  const RateLimit unlimited{1e12, absl::Nanoseconds(1)};
+  o.codes = {unlimited, unlimited, unlimited, unlimited, unlimited};
+  o.address_book_new_numbers = unlimited;
+  return o;
+}
+
+// The client address that World's helpers use.
+inline constexpr char kTestAddress[] = "192.0.2.1:4000";
+
 // A social world in one in-memory (or file) database.
 struct World {
-  explicit World(const std::string& path = ":memory:", uint64_t seed = 1) : random(seed) {
+  explicit World(const std::string& path = ":memory:", uint64_t seed = 1,
+                 SocialServiceOptions options = UnlimitedOptions())
+      : random(seed) {
     auto opened = SocialDb::OpenSqlite(path);
     if (!opened.ok()) abort();
     db = std::move(*opened);
-    SocialServiceOptions o;
-    o.code_resend_interval = absl::ZeroDuration();
-    service = std::make_unique<SocialService>(*db, sender, clock, random, o);
+    service = std::make_unique<SocialService>(*db, sender, clock, random, options);
     applier = std::make_unique<FeedApplier>(*db);
   }
 
   // Registers and verifies `e164`; returns the account id.
   UserId AddUser(const std::string& e164, const std::string& name = "") {
-    if (!service->StartVerification(e164, "").ok()) abort();
-    auto s = service->CompleteVerification(e164, "", sender.CodeFor(e164), name);
+    if (!service->StartVerification(e164, "", kTestAddress).ok()) abort();
+    auto s = service->CompleteVerification(e164, "", sender.CodeFor(e164), name, kTestAddress);
     if (!s.ok()) abort();
     return s->user;
   }

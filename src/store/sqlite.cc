@@ -129,10 +129,6 @@ class SqliteDatabase final : public Database {
     return Exec(std::string(sql));
   }
 
-  int64_t LastInsertId() override {
-    std::lock_guard lock(mu_);
-    return sqlite3_last_insert_rowid(db_);
-  }
 
   std::string_view backend() const override { return "sqlite"; }
 

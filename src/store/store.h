@@ -104,8 +104,9 @@ class Database {
   // Runs several statements without parameters (schema scripts).
   virtual absl::Status ExecuteScript(std::string_view sql) = 0;
 
-  // The id of the last row inserted through this handle.
-  virtual int64_t LastInsertId() = 0;
+  // There is deliberately no "last insert id": read a new row's id from
+  // its own statement (INSERT ... RETURNING id), which is right however
+  // many threads share the handle and on every backend.
 
   // Backend name: "sqlite" or "postgres".
   virtual std::string_view backend() const = 0;

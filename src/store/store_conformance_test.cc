@@ -57,6 +57,29 @@ TEST_P(StoreConformance, InsertAndQueryWithNumberedParameters) {
   EXPECT_TRUE(null_row->IsNull(0));
 }
 
+// A new row's id comes from its own statement, so concurrent inserts on one
+// handle each learn their own id.
+TEST_P(StoreConformance, InsertReturningGivesEachInsertItsOwnId) {
+  std::vector<std::thread> threads;
+  std::vector<std::vector<std::pair<int64_t, int64_t>>> got(4);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        int64_t n = t * 1000 + i;
+        auto row = db_->QueryOne("INSERT INTO items (name, n) VALUES ($1, $2) RETURNING id", {"x" + std::to_string(n), n});
+        ASSERT_TRUE(row.ok()) << row.status();
+        got[t].emplace_back(row->Int(0), n);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& list : got) {
+    for (const auto& [id, n] : list) {
+      EXPECT_EQ(db_->QueryOne("SELECT n FROM items WHERE id = $1", {id})->Int(0), n);
+    }
+  }
+}
+
 TEST_P(StoreConformance, ErrorsAreClassified) {
   ASSERT_TRUE(db_->Execute("INSERT INTO items (name, n) VALUES ($1, $2)", {"a", 1}).ok());
   auto dup = db_->Execute("INSERT INTO items (name, n) VALUES ($1, $2)", {"a", 2});

@@ -1,5 +1,5 @@
 // The development and SMS-gateway code senders.
-#include "relay/code_sender.h"
+#include "verification/code_sender.h"
 
 #include <fstream>
 
@@ -9,15 +9,15 @@
 #include "common/log.h"
 #include "net/client.h"
 
-namespace tandem::relay {
+namespace tandem::verification {
 
-DevCodeSender::DevCodeSender(std::filesystem::path file, const Clock& clock)
-    : file_(std::move(file)), clock_(clock) {}
+DevCodeSender::DevCodeSender(std::filesystem::path file, const Clock& clock, std::string service)
+    : file_(std::move(file)), event_(service + ".dev_verification_code"), clock_(clock) {}
 
 absl::Status DevCodeSender::Send(const std::string& number, const std::string& code) {
   // The development sender exists so that an operator can read codes; it is
   // the one place a code is written out.
-  log::Info("relay.dev_verification_code", {{"number", number}, {"code", code}});
+  log::Info(event_, {{"number", number}, {"code", code}});
   std::lock_guard lock(mu_);
   std::ofstream out(file_, std::ios::app);
   out << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", clock_.Now(), absl::UTCTimeZone()) << " " << number << " " << code
@@ -28,17 +28,17 @@ absl::Status DevCodeSender::Send(const std::string& number, const std::string& c
 }
 
 absl::StatusOr<std::unique_ptr<HttpCodeSender>> HttpCodeSender::Create(const std::string& url,
-                                                                       absl::Duration timeout) {
+                                                                       absl::Duration timeout, std::string service) {
   constexpr std::string_view kScheme = "http://";
   if (url.rfind(kScheme, 0) != 0) {
-    return absl::InvalidArgumentError("relay.sms_gateway_url must start with http:// (got '" + url + "')");
+    return absl::InvalidArgumentError(service + ".sms_gateway_url must start with http:// (got '" + url + "')");
   }
   std::string rest = url.substr(kScheme.size());
   size_t slash = rest.find('/');
   std::string base = rest.substr(0, slash);
   std::string target = slash == std::string::npos ? "/" : rest.substr(slash);
   if (base.find(':') == std::string::npos) base += ":80";
-  return std::unique_ptr<HttpCodeSender>(new HttpCodeSender(base, target, timeout));
+  return std::unique_ptr<HttpCodeSender>(new HttpCodeSender(base, target, timeout, std::move(service)));
 }
 
 absl::Status HttpCodeSender::Send(const std::string& number, const std::string& code) {
@@ -48,29 +48,31 @@ absl::Status HttpCodeSender::Send(const std::string& number, const std::string& 
   net::HttpClient client(base_, timeout_);
   auto res = client.Post(target_, body.dump(), {{"Content-Type", "application/json"}});
   if (!res.ok()) {
-    log::Warn("relay.sms_gateway_unreachable", {{"error", std::string(res.status().message())}});
+    log::Warn(service_ + ".sms_gateway_unreachable", {{"error", std::string(res.status().message())}});
     return absl::UnavailableError("the SMS gateway cannot be reached; try again later");
   }
   if (res->status < 200 || res->status >= 300) {
-    log::Warn("relay.sms_gateway_error", {{"status", res->status}});
+    log::Warn(service_ + ".sms_gateway_error", {{"status", res->status}});
     return absl::UnavailableError(absl::StrCat("the SMS gateway refused the message (HTTP ", res->status, ")"));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<CodeSender>> MakeCodeSender(const Config& config,
-                                                           const std::filesystem::path& data_dir,
+absl::StatusOr<std::unique_ptr<CodeSender>> MakeCodeSender(const Config& config, const std::string& service,
+                                                           const std::filesystem::path& dev_file,
                                                            const Clock& clock) {
-  std::string kind = config.GetString("relay.code_sender", "dev");
-  if (kind == "dev") return std::make_unique<DevCodeSender>(data_dir / "verification-codes.log", clock);
+  std::string kind = config.GetString(service + ".code_sender", "dev");
+  if (kind == "dev") return std::make_unique<DevCodeSender>(dev_file, clock, service);
   if (kind == "http") {
-    std::string url = config.GetString("relay.sms_gateway_url", "");
-    if (url.empty()) return absl::InvalidArgumentError("relay.code_sender = \"http\" needs relay.sms_gateway_url");
-    ASSIGN_OR_RETURN(auto timeout_ms, config.GetInt("relay.sms_gateway_timeout_ms", 10000));
-    ASSIGN_OR_RETURN(auto sender, HttpCodeSender::Create(url, absl::Milliseconds(timeout_ms)));
+    std::string url = config.GetString(service + ".sms_gateway_url", "");
+    if (url.empty()) {
+      return absl::InvalidArgumentError(service + ".code_sender = \"http\" needs " + service + ".sms_gateway_url");
+    }
+    ASSIGN_OR_RETURN(auto timeout_ms, config.GetInt(service + ".sms_gateway_timeout_ms", 10000));
+    ASSIGN_OR_RETURN(auto sender, HttpCodeSender::Create(url, absl::Milliseconds(timeout_ms), service));
     return std::unique_ptr<CodeSender>(std::move(sender));
   }
-  return absl::InvalidArgumentError("relay.code_sender must be \"dev\" or \"http\", got \"" + kind + "\"");
+  return absl::InvalidArgumentError(service + ".code_sender must be \"dev\" or \"http\", got \"" + kind + "\"");
 }
 
-}  // namespace tandem::relay
+}  // namespace tandem::verification

@@ -1,5 +1,6 @@
 // Token-bucket rate limits keyed by strings ("number:+14155550123",
-// "addr:10.0.0.7", "send:12.1"), on an injected Clock.
+// "addr:10.0.0.7", "send:12.1"), on an injected Clock. Shared by the
+// messenger and the social operator (each holds its own limiters).
 //
 // A bucket holds up to `burst` tokens and regains one every `interval`.
 // State is in memory: a restart forgets it (limits are abuse brakes, not
@@ -14,14 +15,23 @@
 
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/status.h"
 
-namespace tandem::relay {
+namespace tandem {
 
 struct RateLimit {
   double burst = 1;
   absl::Duration interval = absl::Seconds(1);  // one token regained per interval
 };
+
+// Reads "<key>.burst" (>= 1) and "<key>.interval_ms" (>= 0) over the values
+// already in `limit`. InvalidArgument for values out of range.
+absl::Status ReadRateLimit(const Config& config, const std::string& key, RateLimit* limit);
+
+// "203.0.113.9:51234" -> "203.0.113.9", "::1:51234" -> "::1": the client
+// address of net::Request::remote_address without its port, as a key.
+std::string AddressWithoutPort(std::string_view remote);
 
 class RateLimiter {
  public:
@@ -52,4 +62,4 @@ class RateLimiter {
   size_t prune_at_ = 4096;
 };
 
-}  // namespace tandem::relay
+}  // namespace tandem

@@ -1,13 +1,29 @@
 // Token buckets; full buckets are forgotten when the table grows, so memory
 // follows the number of recently active keys.
-#include "relay/rate_limiter.h"
+#include "common/rate_limiter.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
 
-namespace tandem::relay {
+namespace tandem {
+
+absl::Status ReadRateLimit(const Config& config, const std::string& key, RateLimit* limit) {
+  ASSIGN_OR_RETURN(int64_t burst, config.GetInt(key + ".burst", static_cast<int64_t>(limit->burst)));
+  ASSIGN_OR_RETURN(int64_t interval_ms, config.GetInt(key + ".interval_ms", absl::ToInt64Milliseconds(limit->interval)));
+  if (burst < 1 || interval_ms < 0) {
+    return absl::InvalidArgumentError(key + ": burst must be >= 1 and interval_ms >= 0");
+  }
+  limit->burst = static_cast<double>(burst);
+  limit->interval = absl::Milliseconds(interval_ms);
+  return absl::OkStatus();
+}
+
+std::string AddressWithoutPort(std::string_view remote) {
+  size_t colon = remote.rfind(':');
+  return std::string(colon == std::string_view::npos ? remote : remote.substr(0, colon));
+}
 
 RateLimiter::RateLimiter(const Clock& clock, RateLimit limit, std::string what)
     : clock_(clock), limit_(limit), what_(std::move(what)) {}
@@ -57,4 +73,4 @@ double RateLimiter::Available(const std::string& key) {
   return Refill(it->second, now);
 }
 
-}  // namespace tandem::relay
+}  // namespace tandem
