@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -74,6 +76,30 @@ TEST(SizeReportTest, TwoSignificantDigitsAndThreshold) {
   }
   EXPECT_NEAR(sum / 4000, 0, 1.0);
   EXPECT_NEAR(abs_sum / 4000, 10, 1.0);  // E|Laplace(b)| = b
+}
+
+// The noise reaches the report: the same true size shows as different
+// ranges across versions, and sizes that differ by one are reported alike
+// about as often as each is reported at all.
+TEST(SizeReportTest, ReportsCarryTheNoise) {
+  SizePolicy p;  // the defaults: scale 10, margin 80, minimum 100
+  std::map<std::string, int> seen_255, seen_256;
+  int same = 0;
+  for (int v = 1; v <= 400; ++v) {
+    double noise = VersionNoise("k", 5, v, p.noise_scale);
+    std::string a = ReportSize(255, noise, p).text, b = ReportSize(256, noise, p).text;
+    ++seen_255[a];
+    ++seen_256[b];
+    same += a == b;
+  }
+  EXPECT_GE(seen_255.size(), 3u);  // without noise: one range, "250 to 260", every time
+  EXPECT_LT(seen_255["250 to 260"], 300);
+  EXPECT_GT(same, 340);  // one person rarely moves a noisy size across a boundary
+  // A true size of 100 with noise often falls short of min_size + margin.
+  int targetable = 0;
+  for (int v = 1; v <= 400; ++v) targetable += ReportSize(185, VersionNoise("k", 6, v, p.noise_scale), p).targetable;
+  EXPECT_GT(targetable, 100);
+  EXPECT_LT(targetable, 390);
 }
 
 TEST(AdsServiceTest, AdvertiserTokensAreStoredOnlyAsHashes) {

@@ -774,32 +774,36 @@ TEST_F(RelayTest, ASubmissionToAnUnknownDeviceIsRefusedAndStoresNothing) {
 // whether they come as a key bundle request or as a submission to an
 // unknown recipient; lookups of registered numbers cost nothing from it.
 TEST_F(RelayTest, LookupMissesAreLimitedOnBothPaths) {
-  options_.lookup_miss = RateLimit{4, absl::Hours(1)};
-  Reopen();
+  // The documented default: 60 misses, then one a minute.
+  ASSERT_EQ(options_.lookup_miss.burst, 60);
   Credentials alice = Register("+14155550123");
   Register("+14155550199");
-  for (int i = 0; i < 2; ++i) {
-    auto miss = accounts().FetchBundle(alice, absl::StrCat("+1415555030", i));
-    EXPECT_EQ(miss.status().code(), absl::StatusCode::kNotFound) << miss.status();
+  for (int i = 0; i < 30; ++i) {
+    auto miss = accounts().FetchBundle(alice, absl::StrCat("+141555503", 10 + i));
+    ASSERT_EQ(miss.status().code(), absl::StatusCode::kNotFound) << i << ": " << miss.status();
   }
   auto a = Connect(alice);
   a->Next();
-  for (int i = 0; i < 2; ++i) {
-    Submit(a, i, absl::StrCat("m", i), absl::StrCat("+1415555040", i), "c");
+  for (int i = 0; i < 30; ++i) {
+    Submit(a, i, absl::StrCat("m", i), absl::StrCat("+141555504", 10 + i), "c");
     auto answer = a->Next().value();
     ASSERT_TRUE(answer.has_error());
-    EXPECT_EQ(answer.error().code(), "not_found");
+    ASSERT_EQ(answer.error().code(), "not_found") << i;
   }
   // The bucket is empty now: both paths answer resource_exhausted.
   EXPECT_EQ(accounts().FetchBundle(alice, "+14155550500").status().code(), absl::StatusCode::kResourceExhausted);
-  Submit(a, 9, "m9", "+14155550501", "c");
+  Submit(a, 90, "m90", "+14155550501", "c");
   auto limited = a->Next().value();
   ASSERT_TRUE(limited.has_error());
   EXPECT_EQ(limited.error().code(), "resource_exhausted");
   // A registered recipient is still reachable.
-  EXPECT_TRUE(accounts().FetchBundle(alice, "+14155550199").status().code() != absl::StatusCode::kResourceExhausted);
-  Submit(a, 10, "m10", "+14155550199", "c");
+  EXPECT_NE(accounts().FetchBundle(alice, "+14155550199").status().code(), absl::StatusCode::kResourceExhausted);
+  Submit(a, 91, "m91", "+14155550199", "c");
   EXPECT_TRUE(a->Next().value().has_submit_result());
+  // One more miss a minute later.
+  clock_.Advance(absl::Minutes(1));
+  EXPECT_EQ(accounts().FetchBundle(alice, "+14155550502").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(accounts().FetchBundle(alice, "+14155550503").status().code(), absl::StatusCode::kResourceExhausted);
 }
 
 TEST_F(RelayTest, BatchedFramesAreAnsweredOneByOneInOrder) {

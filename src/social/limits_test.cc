@@ -201,8 +201,8 @@ class SocialHttp : public ::testing::Test {
     if (!token.empty()) req.headers.emplace_back("authorization", "Bearer " + token);
     net::Response error;
     std::string route;
-    const net::Handler* h = router_.Match(req, &error, &route);
-    return h ? (*h)(req) : error;
+    const net::Router::Route* r = router_.Match(req, &error, &route);
+    return r ? r->handler(req) : error;
   }
 
   World world_;

@@ -181,8 +181,8 @@ TEST(SocialService, DisplayNamesAndPostsRefuseControlCharacters) {
     EXPECT_NE(std::string(p.status().message()).find("'display_name'"), std::string::npos) << p.status();
   }
   EXPECT_EQ(w.service->GetProfile(u, true)->display_name, "Ann");
-  ASSERT_TRUE(w.service->StartVerification("+16502530072", "").ok());
-  auto s = w.service->CompleteVerification("+16502530072", "", w.sender.CodeFor("+16502530072"), "B\u202eob");
+  ASSERT_TRUE(w.service->StartVerification("+16502530072", "", testing::kTestAddress).ok());
+  auto s = w.service->CompleteVerification("+16502530072", "", w.sender.CodeFor("+16502530072"), "B\u202eob", testing::kTestAddress);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(w.service->UpdateProfile(u, std::string("Ann-Marie \u00d8stergaard \U0001F600"), std::nullopt).ok());
   EXPECT_TRUE(w.service->UpdateProfile(u, std::string(""), std::nullopt).ok());
