@@ -96,7 +96,7 @@ def main():
 
     work = Path(args.work)
     src = work / "src-tree"
-    build = work / "build"
+    build = src / "build" / "release"  # where scripts/test.sh builds, so ccache shares its objects
     log = work / "mutants.log"
     work.mkdir(parents=True, exist_ok=True)
     log.write_text("")
