@@ -108,8 +108,10 @@ t b delete-account --yes >/dev/null
 rc=0; t a send $B "plain-after-delete" 2>err.out >send.out || rc=$?
 [[ $rc -ne 0 ]] || grep -q "failed" send.out || fail "sending to a deleted account succeeded"
 
-# The relay never stored a plaintext.
-kill -TERM "$TANDEMD_PID"; wait "$TANDEMD_PID" || true
+# The relay never stored a plaintext (and stops cleanly after all this).
+kill -TERM "$TANDEMD_PID"
+rc=0; wait "$TANDEMD_PID" || rc=$?
+assert_eq "$rc" 0 "tandemd's exit status after SIGTERM"
 for f in "$work"/data/messenger.db*; do
   if grep -a -q "plain-" "$f"; then fail "plaintext found in $f"; fi
 done

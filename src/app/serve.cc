@@ -148,6 +148,12 @@ int Serve(const ServeFlags& flags) {
     std::filesystem::rename(tmp, flags.ready_file, ec);
   }
   server.WaitForSignal();
+  // The server has drained and stopped: no handler runs any more. The
+  // relay stops now, while the server still exists, because what it holds
+  // (the last answers of its writer, the sessions of the message stream)
+  // refers to the server's connections, which must not outlive the server.
+  // The server is destroyed before the components its handlers used.
+  if (*relay) (*relay)->Stop();
   log::Info("tandemd.exit");
   return 0;
 }

@@ -159,6 +159,11 @@ void EnvelopeWriter::Run() {
       // A purge alone that fails is retried later, not in a tight loop.
       if (!CommitBatch(batch) && batch.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+    // Every operation taken has been answered: let go of it now, with what
+    // its callback holds (a submit's holds its connection), instead of
+    // keeping it until the next wake-up, which may come only at Stop().
+    batch.clear();
+    taken.clear();
     acked_gauge_.Set(static_cast<int64_t>(acked_.size()));
     MaybePrune();
     if (wal_restart_.exchange(false, std::memory_order_relaxed)) {

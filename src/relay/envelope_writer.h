@@ -23,7 +23,9 @@
 // transaction, so they only grow, across restarts too.
 //
 // Thread safety: every public method may be called from any thread.
-// Callbacks run on the writer thread and must not block for long.
+// Callbacks run on the writer thread and must not block for long. Each
+// operation, with its callback and whatever that holds, is released as
+// soon as it has been answered; after Stop() the writer holds none.
 #pragma once
 
 #include <chrono>

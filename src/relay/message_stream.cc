@@ -85,6 +85,23 @@ void MessageStream::Stop() {
   }
   fetch_cv_.notify_all();
   if (delivery_thread_.joinable()) delivery_thread_.join();
+  // Let go of every connection still registered. A connection the server
+  // did not see close (its drain timed out) gets no OnClose, and it must not
+  // outlive the server through its session here.
+  std::unordered_map<uint64_t, std::map<uint32_t, std::shared_ptr<DeviceSession>>> registry;
+  {
+    std::lock_guard lock(registry_mu_);
+    registry.swap(registry_);
+  }
+  for (auto& [account, devices] : registry) {
+    for (auto& [device, session] : devices) {
+      std::lock_guard lock(session->mu);
+      session->closed = true;
+      session->conn.reset();
+      session->inflight.clear();
+      devices_online_.Add(-1);
+    }
+  }
 }
 
 size_t MessageStream::connected_devices() const {
@@ -283,16 +300,18 @@ void MessageStream::HandleSubmit(const std::shared_ptr<DeviceSession>& session,
   e.type = submit.type();
   e.ciphertext = std::move(*submit.mutable_ciphertext());
   std::string client_message_id = submit.client_message_id();
+  // The answer does not keep the connection alive: the server owns it, and
+  // a client that went away resubmits on its next connection.
+  std::weak_ptr<net::WebSocketConnection> weak = conn;
   writer_.Submit(std::move(e), client_message_id,
-                 [this, conn, request_id, client_message_id](absl::StatusOr<SubmitOutcome> outcome) {
-                   if (!outcome.ok()) {
-                     rejected_.Inc();
-                     conn->Send(EncodeError(request_id, client_message_id, outcome.status()));
-                     return;
-                   }
-                   submitted_.Inc();
-                   conn->Send(EncodeSubmitResult(request_id, client_message_id, outcome->server_id,
-                                                 outcome->server_ts_ms, outcome->duplicate));
+                 [this, weak, request_id, client_message_id](absl::StatusOr<SubmitOutcome> outcome) {
+                   if (!outcome.ok()) rejected_.Inc();
+                   if (outcome.ok()) submitted_.Inc();
+                   std::shared_ptr<net::WebSocketConnection> conn = weak.lock();
+                   if (!conn) return;
+                   conn->Send(outcome.ok() ? EncodeSubmitResult(request_id, client_message_id, outcome->server_id,
+                                                                outcome->server_ts_ms, outcome->duplicate)
+                                           : EncodeError(request_id, client_message_id, outcome.status()));
                  });
 }
 

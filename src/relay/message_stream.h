@@ -56,7 +56,10 @@ class MessageStream final : public net::WebSocketHandler {
   ~MessageStream() override;
 
   void Start();
-  // Stops the delivery thread. Connections are closed by the server.
+  // Stops the delivery thread and lets go of every connection (pushes stop).
+  // Connections are closed by the server; call this after the server
+  // stopped and before it is destroyed, since no connection may outlive it.
+  // Submit answers never keep a connection alive.
   void Stop();
 
   // Writer callback: a newly committed envelope.

@@ -29,7 +29,11 @@
 //   feed.usage_summary_interval_s    3600 (also once at start)
 //
 // Lifetime: create, RegisterRoutes() before the server is built,
-// AttachTo(server) before it starts; destroy after the server stopped.
+// AttachTo(server) before it starts. To shut down: stop the server (no
+// handler runs after that), then Stop() the relay (the writer finishes
+// what was queued; every connection the relay still refers to is let go),
+// then destroy the server, then the relay. A connection must not outlive
+// its server, and the relay must not be gone while handlers may run.
 #pragma once
 
 #include <condition_variable>
@@ -95,7 +99,8 @@ class Relay {
 
   void RegisterRoutes(net::Router& router);
   void AttachTo(net::Server& server);
-  // Stops accepting, flushes the writer and stops the threads. Idempotent.
+  // Flushes the writer, stops the threads and lets go of every connection.
+  // Idempotent. Call after the server stopped, before it is destroyed.
   void Stop();
 
   AccountService& accounts() { return *accounts_; }

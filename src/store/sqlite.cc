@@ -228,7 +228,7 @@ absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(const std::string& path,
   int flags = options.read_only ? SQLITE_OPEN_READONLY
                                 : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;  // SqliteDatabase serializes access itself
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, options.vfs.empty() ? nullptr : options.vfs.c_str());
   if (rc != SQLITE_OK) {
     absl::Status st = FromSqlite(rc, db, absl::StrCat("open ", path));
     sqlite3_close_v2(db);

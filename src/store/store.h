@@ -131,6 +131,9 @@ struct SqliteOptions {
   bool synchronous_full = true;
   int busy_timeout_ms = 5000;
   bool read_only = false;
+  // The SQLite VFS to open the file with; empty is SQLite's default. Tests
+  // name a FaultVfs (store/fault_vfs.h) here to fail writes on command.
+  std::string vfs;
 };
 
 // Opens (creating if needed) the SQLite database at `path` in WAL mode.

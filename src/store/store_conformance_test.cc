@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "store/fault_vfs.h"
 #include "store/store.h"
 
 namespace tandem::store {
@@ -190,6 +191,17 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Backend{"sqlite",
                               [](const std::string& dir) {
                                 auto db = OpenSqlite(dir + "/test.db");
+                                return db.ok() ? *std::move(db) : nullptr;
+                              }},
+                      // The fault-injecting VFS with no fault set must be
+                      // indistinguishable from SQLite's own.
+                      Backend{"sqlite_fault_vfs",
+                              [](const std::string& dir) -> std::unique_ptr<Database> {
+                                static auto vfs = FaultVfs::Register("tandem-conformance");
+                                if (!vfs.ok()) return nullptr;
+                                SqliteOptions o;
+                                o.vfs = (*vfs)->name();
+                                auto db = OpenSqlite(dir + "/test.db", o);
                                 return db.ok() ? *std::move(db) : nullptr;
                               }}),
     [](const auto& info) { return info.param.name; });
