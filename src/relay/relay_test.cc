@@ -20,6 +20,7 @@
 #include "relay/protocol.h"
 #include "relay/relay.h"
 #include "relay/relay_store.h"
+#include "store/fault_vfs.h"
 
 namespace tandem::relay {
 namespace {
@@ -112,14 +113,14 @@ class RelayTest : public ::testing::Test {
 
   void Open(const std::string& pragmas = "") {
     std::string path = (dir_ / "messenger.db").string();
-    auto db = store::OpenSqlite(path);
+    auto db = store::OpenSqlite(path, sqlite_);
     ASSERT_TRUE(db.ok()) << db.status();
     if (!pragmas.empty()) {
       ASSERT_TRUE((*db)->ExecuteScript(pragmas).ok());
     }
     absl::Status migrated = db::Migrate(**db);
     ASSERT_TRUE(migrated.ok()) << migrated;
-    auto reader = store::OpenSqlite(path);
+    auto reader = store::OpenSqlite(path, sqlite_);
     ASSERT_TRUE(reader.ok());
     auto sender = std::make_unique<CapturingSender>();
     sender_ = sender.get();
@@ -189,6 +190,7 @@ class RelayTest : public ::testing::Test {
   SeededRandom random_{7};
   net::Metrics metrics_;
   RelayOptions options_;
+  store::SqliteOptions sqlite_;  // as tandemd opens the relay's files
   CapturingSender* sender_ = nullptr;
   std::unique_ptr<Relay> relay_;
   std::vector<std::shared_ptr<FakeConnection>> connections_;
@@ -804,6 +806,32 @@ TEST_F(RelayTest, LookupMissesAreLimitedOnBothPaths) {
   clock_.Advance(absl::Minutes(1));
   EXPECT_EQ(accounts().FetchBundle(alice, "+14155550502").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(accounts().FetchBundle(alice, "+14155550503").status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+// Group commit saves fsyncs by batching, never by skipping them: every
+// commit of the writer reaches the disk before its submits are answered.
+TEST_F(RelayTest, EveryGroupCommitIsFsynced) {
+  auto vfs = store::FaultVfs::Register("relay-sync-count");
+  ASSERT_TRUE(vfs.ok()) << vfs.status();
+  sqlite_.vfs = (*vfs)->name();
+  Reopen();
+  Credentials alice = Register("+14155550123");
+  Register("+14155550199");
+  auto a = Connect(alice);
+  a->Next();
+  uint64_t commits_before = relay_->writer().batches_committed();
+  uint64_t syncs_before = (*vfs)->syncs();
+  SubmitSeveral(a, 20, "+14155550199");
+  uint64_t commits = relay_->writer().batches_committed() - commits_before;
+  uint64_t syncs = (*vfs)->syncs() - syncs_before;
+  ASSERT_GT(commits, 0u);
+  EXPECT_GE(syncs, commits) << "a commit was answered without an fsync";
+  // WAL with synchronous=FULL: one fsync of the log per commit (the
+  // checkpointer, which would add its own, is not running here).
+  EXPECT_LE(syncs, commits + 1);
+  for (auto& c : connections_) relay_->stream().OnClose(c);
+  connections_.clear();
+  relay_.reset();
 }
 
 TEST_F(RelayTest, BatchedFramesAreAnsweredOneByOneInOrder) {

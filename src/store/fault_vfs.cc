@@ -48,7 +48,9 @@ int Write(sqlite3_file* f, const void* buf, int n, sqlite3_int64 offset) {
 int Truncate(sqlite3_file* f, sqlite3_int64 size) { return M(f).xTruncate(Real(f), size); }
 int Sync(sqlite3_file* f, int flags) {
   if (int rc = Shim(f)->owner->OnSync(); rc != SQLITE_OK) return rc;
-  return M(f).xSync(Real(f), flags);
+  int rc = M(f).xSync(Real(f), flags);
+  if (rc == SQLITE_OK) Shim(f)->owner->CountSync();
+  return rc;
 }
 int FileSize(sqlite3_file* f, sqlite3_int64* size) { return M(f).xFileSize(Real(f), size); }
 int Lock(sqlite3_file* f, int level) { return M(f).xLock(Real(f), level); }

@@ -58,11 +58,14 @@ class FaultVfs {
   Fault fault() const { return fault_.load(std::memory_order_acquire); }
   // Operations failed by the VFS since it was registered.
   uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+  // fsyncs (xSync calls) that reached the disk since it was registered.
+  uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
 
   // Internal, for the VFS's methods: SQLITE_OK, or the error code with
   // which the write (the sync) fails.
   int OnWrite();
   int OnSync();
+  void CountSync() { syncs_.fetch_add(1, std::memory_order_relaxed); }
   struct Registration;  // the sqlite3_vfs and the default VFS it wraps
 
  private:
@@ -74,6 +77,7 @@ class FaultVfs {
   std::atomic<Fault> fault_{Fault::kNone};
   std::atomic<int64_t> grace_{0};  // operations that still succeed
   std::atomic<uint64_t> failures_{0};
+  std::atomic<uint64_t> syncs_{0};
 };
 
 }  // namespace tandem::store
