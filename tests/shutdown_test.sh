@@ -62,7 +62,7 @@ for who in a:$A b:$B c:$C d:$D; do
   t "${who%%:*}" verify "${who#*:}" "$code" >/dev/null
 done
 "$tandem" social register --phone "$A" >/dev/null
-code=$(awk -v p="$A" '$1 == p { c = $2 } END { print c }' data/social-verification-codes.log)
+code=$(awk -v p="$A" '$(NF-1) == p { c = $NF } END { print c }' data/social-verification-codes.log)
 social_a=$("$tandem" social verify --phone "$A" --code "$code" --name Ann | jq -r .token)
 ads_facts() { TANDEM_SOCIAL_TOKEN=$social_a "$tandem" social facts --purpose ads; }
 linked() { [[ "$(ads_facts)" == *messenger_link* ]]; }

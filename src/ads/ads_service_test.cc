@@ -747,10 +747,14 @@ TEST(DecodeHashTest, AgreesWithThePlainDefinition) {
       bool ok_ref = reference(t, &r);
       bool ok = DecodeLowerHexSha256(t, &g);
       ASSERT_EQ(ok, ok_ref) << "byte " << b << " at " << pos;
-      if (ok) ASSERT_EQ(g, r);
+      if (ok) {
+        ASSERT_EQ(g, r);
+      }
       phone::Digest p{};
       ASSERT_EQ(DecodeLowerHexSha256Portable(t, &p), ok_ref) << "portable: byte " << b << " at " << pos;
-      if (ok_ref) ASSERT_EQ(p, r);
+      if (ok_ref) {
+        ASSERT_EQ(p, r);
+      }
     }
   }
   phone::Digest d{};

@@ -42,7 +42,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class CapturingSender final : public CodeSender {
+class CapturingSender final : public verification::CodeSender {
  public:
   absl::Status Send(const std::string& number, const std::string& code) override {
     std::lock_guard lock(mu_);

@@ -135,7 +135,7 @@ std::vector<FeedEvent> GenerateFeed(uint64_t seed, size_t events, size_t account
       e.type = FeedEventType::kUsageSummary;
       e.day = "2026-11-28";
       e.active_days_28 = static_cast<int>(rnd.Uniform(29));
-      char day[16];
+      char day[24];
       std::snprintf(day, sizeof day, "2026-11-%02d", 1 + static_cast<int>(rnd.Uniform(28)));
       e.last_active_day = day;
     } else if (kind < 95) {
