@@ -305,6 +305,25 @@ TEST_F(FailureTest, TooManySkippedKeys) {
   ASSERT_TRUE(Deliver(bob_, sent[0]).ok());
 }
 
+// Skipped message keys accumulate over several messages of one chain; the
+// chain keeps only the newest kMaxSkippedKeysPerChain (2000), so a peer
+// cannot make a session record grow without bound.
+TEST_F(FailureTest, StoredSkippedKeysAreBoundedPerChain) {
+  Establish();
+  ASSERT_TRUE(Deliver(alice_, Send(bob_, "x")).ok());
+  std::vector<CiphertextMessage> sent;
+  for (int i = 0; i < 3001; ++i) sent.push_back(Send(alice_, "m" + std::to_string(i)));
+  ASSERT_TRUE(Deliver(bob_, sent[1500]).ok());  // 1500 keys kept
+  ASSERT_TRUE(Deliver(bob_, sent[3000]).ok());  // 1499 more: the oldest 999 are dropped
+  auto oldest = Deliver(bob_, sent[0]);
+  EXPECT_EQ(oldest.status().code(), absl::StatusCode::kAlreadyExists) << oldest.status();
+  auto last_dropped = Deliver(bob_, sent[998]);
+  EXPECT_EQ(last_dropped.status().code(), absl::StatusCode::kAlreadyExists) << last_dropped.status();
+  EXPECT_TRUE(Deliver(bob_, sent[999]).ok());
+  EXPECT_TRUE(Deliver(bob_, sent[1499]).ok());
+  EXPECT_TRUE(Deliver(bob_, sent[2999]).ok());
+}
+
 TEST_F(FailureTest, MissingPreKeys) {
   ASSERT_TRUE(InitiateSession(alice_.record, alice_.identity, bob_.Bundle(true), random_).ok());
   auto m = Send(alice_, "hello");
