@@ -307,6 +307,14 @@ class LimitsTest : public ::testing::Test {
       return out;
     }
   }
+  // GET /healthz on a connection of its own; what the server sent.
+  std::string HealthOnNewConnection() {
+    int fd = Connect();
+    const std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    std::string out = ::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size()) ? ReadUntilClosed(fd) : "";
+    ::close(fd);
+    return out;
+  }
   int64_t GaugeValue(const std::string& name) {
     auto m = HttpClient(base_).Get("/metrics");
     if (!m.ok()) return -1;
@@ -400,11 +408,7 @@ TEST_F(LimitsTest, ConnectionsPerAddressAreBounded) {
   // is refused with a reason.
   std::string refused;
   for (int attempt = 0; attempt < 200 && refused.find("429") == std::string::npos; ++attempt) {
-    int fd = Connect();
-    const std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    ::write(fd, req.data(), req.size());
-    refused = ReadUntilClosed(fd);
-    ::close(fd);
+    refused = HealthOnNewConnection();
   }
   EXPECT_NE(refused.find("429"), std::string::npos) << refused;
   EXPECT_NE(refused.find("too_many_connections"), std::string::npos) << refused;
@@ -414,11 +418,7 @@ TEST_F(LimitsTest, ConnectionsPerAddressAreBounded) {
   std::string served;
   for (int attempt = 0; attempt < 200 && served.find("200 OK") == std::string::npos; ++attempt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    int fd = Connect();
-    const std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    ::write(fd, req.data(), req.size());
-    served = ReadUntilClosed(fd);
-    ::close(fd);
+    served = HealthOnNewConnection();
   }
   EXPECT_NE(served.find("200 OK"), std::string::npos) << served;
   for (int fd : held) ::close(fd);
