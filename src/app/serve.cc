@@ -147,7 +147,11 @@ int Serve(const ServeFlags& flags) {
     std::ofstream(tmp) << bound << "\n";
     std::filesystem::rename(tmp, flags.ready_file, ec);
   }
-  server.WaitForSignal();
+  // The social side's feed consumer is a client of this server: it stops
+  // first, so that the drain is no feed error to it.
+  server.WaitForSignal([&] {
+    if (*social) (*social)->StopFeed();
+  });
   // The server has drained and stopped: no handler runs any more. The
   // relay stops now, while the server still exists, because what it holds
   // (the last answers of its writer, the sessions of the message stream)

@@ -123,7 +123,7 @@ class Server::Impl {
 
   absl::Status Start();
   void Stop();
-  int WaitForSignal();
+  int WaitForSignal(const std::function<void()>& before_drain);
   uint16_t port() const { return port_; }
   Metrics& metrics() { return metrics_; }
 
@@ -916,7 +916,7 @@ void Server::Impl::Stop() {
   stop_cv_.notify_all();
 }
 
-int Server::Impl::WaitForSignal() {
+int Server::Impl::WaitForSignal(const std::function<void()>& before_drain) {
   {
     std::lock_guard lock(stop_mu_);
     if (!started_ || stopped_) return 0;
@@ -935,6 +935,7 @@ int Server::Impl::WaitForSignal() {
     signo = signal_;
   }
   if (signo) log::Info("server.signal", {{"signal", signo}});
+  if (signo && before_drain) before_drain();
   Stop();
   return signo;
 }
@@ -948,7 +949,7 @@ void Server::AddWebSocket(std::string path, std::shared_ptr<WebSocketHandler> ha
 absl::Status Server::Start() { return impl_->Start(); }
 uint16_t Server::port() const { return impl_->port(); }
 void Server::Stop() { impl_->Stop(); }
-int Server::WaitForSignal() { return impl_->WaitForSignal(); }
+int Server::WaitForSignal(const std::function<void()>& before_drain) { return impl_->WaitForSignal(before_drain); }
 Metrics& Server::metrics() { return impl_->metrics(); }
 Response Server::Handle(Request& request) { return impl_->Dispatch(request); }
 

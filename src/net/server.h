@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -117,8 +118,9 @@ class Server {
   // from a handler.
   void Stop();
   // Blocks until SIGTERM or SIGINT arrives (or Stop() is called elsewhere),
-  // then stops. Returns the signal number, or 0.
-  int WaitForSignal();
+  // runs `before_drain` (e.g. to stop this process's own clients of the
+  // server) after a signal, then stops. Returns the signal number, or 0.
+  int WaitForSignal(const std::function<void()>& before_drain = nullptr);
 
   Metrics& metrics();
 
