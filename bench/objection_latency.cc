@@ -86,8 +86,13 @@ std::string SocialCode(const std::filesystem::path& data_dir, const std::string&
   return "";
 }
 
+// The tandemd of the mode that runs, so that a failure does not leave it
+// running (std::exit runs no destructors).
+Tandemd* running = nullptr;
+
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "objection_latency: %s\n", what.c_str());
+  if (running != nullptr) running->Kill();
   std::exit(1);
 }
 
@@ -104,6 +109,7 @@ Result RunMode(const Flags& flags, const std::string& mode, const std::filesyste
   settings.push_back(mode == "poll" ? "feed.wait_ms=0" : "feed.wait_ms=25000");
   std::filesystem::remove_all(work);
   Tandemd server(flags.tandemd, work, settings);
+  running = &server;
   if (!server.Start()) Die("tandemd did not start (see " + (work / "tandemd.log").string() + ")");
   const std::string address = server.address();
   net::HttpClient http(address, absl::Seconds(10));
@@ -165,6 +171,7 @@ Result RunMode(const Flags& flags, const std::string& mode, const std::filesyste
   }
 
   server.Kill(SIGTERM);
+  running = nullptr;
   std::ifstream log(work / "tandemd.log");
   std::string line;
   while (std::getline(log, line)) result.feed_errors += line.find("social.feed_error") != std::string::npos;
