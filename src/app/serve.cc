@@ -49,11 +49,12 @@ int Serve(const ServeFlags& flags) {
   auto threads = config->GetInt("server.threads", 0);
   auto max_body = config->GetInt("server.max_body_bytes", 1 << 20);
   auto worker_threads = config->GetInt("server.worker_threads", 0);
+  auto max_waiting = config->GetInt("server.max_waiting", 64);
   auto per_address = config->GetInt("server.max_connections_per_address", 1024);
   auto header_ms = config->GetInt("server.header_timeout_ms", 10'000);
   auto body_ms = config->GetInt("server.body_timeout_ms", 30'000);
   for (const absl::Status& st : {json.status(), threads.status(), max_body.status(), worker_threads.status(),
-                                 per_address.status(), header_ms.status(), body_ms.status()}) {
+                                 max_waiting.status(), per_address.status(), header_ms.status(), body_ms.status()}) {
     if (!st.ok()) {
       Fail("config.invalid", std::string(st.message()));
       return 2;
@@ -65,9 +66,9 @@ int Serve(const ServeFlags& flags) {
     return 2;
   }
 
-  if (*per_address < 0 || *header_ms <= 0 || *body_ms <= 0 || *worker_threads < 0) {
+  if (*per_address < 0 || *header_ms <= 0 || *body_ms <= 0 || *worker_threads < 0 || *max_waiting < 0) {
     Fail("config.invalid",
-         "server.max_connections_per_address and server.worker_threads must be 0 or more, "
+         "server.max_connections_per_address, server.worker_threads and server.max_waiting must be 0 or more, "
          "server.header_timeout_ms and server.body_timeout_ms more than 0");
     return 2;
   }
@@ -98,6 +99,7 @@ int Serve(const ServeFlags& flags) {
   options.threads = static_cast<int>(*threads);
   options.max_body_bytes = static_cast<size_t>(*max_body);
   options.worker_threads = static_cast<int>(*worker_threads);
+  options.max_waiting = static_cast<size_t>(*max_waiting);
   options.max_connections_per_address = static_cast<size_t>(*per_address);
   options.header_timeout = absl::Milliseconds(*header_ms);
   options.body_timeout = absl::Milliseconds(*body_ms);
@@ -147,7 +149,11 @@ int Serve(const ServeFlags& flags) {
     std::ofstream(tmp) << bound << "\n";
     std::filesystem::rename(tmp, flags.ready_file, ec);
   }
-  server.WaitForSignal();
+  // The social side's feed consumer is a client of this server: it stops
+  // first, so that the drain is no feed error to it.
+  server.WaitForSignal([&] {
+    if (*social) (*social)->StopFeed();
+  });
   // The server has drained and stopped: no handler runs any more. The
   // relay stops now, while the server still exists, because what it holds
   // (the last answers of its writer, the sessions of the message stream)

@@ -1,6 +1,7 @@
 // Feed outbox storage and the jurisdiction policy.
 #include "feed/feed.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -99,7 +100,7 @@ absl::Status Outbox::Append(store::Database& tx, const std::string& e164, const 
   RETURN_IF_ERROR(tx.Execute("UPDATE feed_head SET seq = $1 WHERE id = 1", {seq}).status());
   json e = event;
   e["seq"] = seq;
-  return tx
+  RETURN_IF_ERROR(tx
       .Execute("INSERT INTO feed_events (seq, type, account_id, at, payload) VALUES ($1, $2, $3, $4, $5)",
                {seq, e["type"].get<std::string>(), static_cast<int64_t>(e["account_id_num"].get<uint64_t>()),
                 e["at"].get<int64_t>(), [&] {
@@ -107,7 +108,9 @@ absl::Status Outbox::Append(store::Database& tx, const std::string& e164, const 
                   out.erase("account_id_num");
                   return out.dump();
                 }()})
-      .status();
+      .status());
+  tx.AfterCommit([this, seq] { Committed(seq); });
+  return absl::OkStatus();
 }
 
 namespace {
@@ -178,6 +181,42 @@ absl::StatusOr<Outbox::Page> Outbox::Read(store::Database& db, int64_t after, in
     return absl::OkStatus();
   }));
   return page;
+}
+
+Outbox::Subscription::~Subscription() { outbox_.Unsubscribe(id_); }
+
+std::unique_ptr<Outbox::Subscription> Outbox::WhenAppended(int64_t after, std::function<void()> wake) {
+  std::unique_lock lock(mu_);
+  const uint64_t id = next_waiter_++;
+  if (committed_ > after) {
+    lock.unlock();
+    wake();
+  } else {
+    waiters_.emplace(id, Waiter{after, std::move(wake)});
+  }
+  return std::unique_ptr<Subscription>(new Subscription(*this, id));
+}
+
+void Outbox::Committed(int64_t seq) {
+  std::vector<std::function<void()>> due;
+  {
+    std::lock_guard lock(mu_);
+    committed_ = std::max(committed_, seq);
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (it->second.after < seq) {
+        due.push_back(std::move(it->second.wake));
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& wake : due) wake();
+}
+
+void Outbox::Unsubscribe(uint64_t id) {
+  std::lock_guard lock(mu_);
+  waiters_.erase(id);
 }
 
 absl::StatusOr<std::vector<Event>> Outbox::EventsFor(store::Database& db, uint64_t account_id) {

@@ -11,10 +11,17 @@
 //   account_deleted   account id, when
 // For numbers in a blocked jurisdiction nothing is appended at all.
 //
-// Thread safety: stateless apart from its policy; the database serializes.
+// Long polls: WhenAppended registers a wake-up that runs once a transaction
+// that appended a later event has committed (store::Database::AfterCommit).
+//
+// Thread safety: thread-safe; the database serializes the outbox itself.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -55,6 +62,8 @@ absl::Status Migrate(store::Database& db);
 class Outbox {
  public:
   explicit Outbox(Policy policy) : policy_(std::move(policy)) {}
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
   const Policy& policy() const { return policy_; }
 
   absl::Status AccountLinked(store::Database& tx, uint64_t account_id, const std::string& e164, int64_t at);
@@ -79,9 +88,40 @@ class Outbox {
   // Everything recorded about one account, oldest first.
   absl::StatusOr<std::vector<Event>> EventsFor(store::Database& db, uint64_t account_id);
 
+  // Unregisters its wake-up when destroyed. Must not outlive the Outbox.
+  class Subscription {
+   public:
+    ~Subscription();
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+
+   private:
+    friend class Outbox;
+    Subscription(Outbox& outbox, uint64_t id) : outbox_(outbox), id_(id) {}
+    Outbox& outbox_;
+    uint64_t id_;
+  };
+  // Calls `wake` once, when a transaction that appended an event with
+  // seq > `after` has committed; at once if one has already committed since
+  // this Outbox was made. Register after a Read(after) that found nothing,
+  // so that no commit can fall between the two. `wake` runs on the
+  // committing thread and must be cheap (e.g. post elsewhere).
+  std::unique_ptr<Subscription> WhenAppended(int64_t after, std::function<void()> wake);
+
  private:
+  struct Waiter {
+    int64_t after;
+    std::function<void()> wake;
+  };
   absl::Status Append(store::Database& tx, const std::string& e164, const nlohmann::json& event);
+  void Committed(int64_t seq);
+  void Unsubscribe(uint64_t id);
+
   Policy policy_;
+  std::mutex mu_;
+  int64_t committed_ = 0;  // the highest seq appended by a committed transaction; guarded by mu_
+  uint64_t next_waiter_ = 1;
+  std::map<uint64_t, Waiter> waiters_;  // guarded by mu_
 };
 
 }  // namespace tandem::feed

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/clock.h"
 #include "feed/feed.h"
@@ -208,6 +209,118 @@ TEST_F(FeedTest, HttpFeedNeedsTheTokenAndAValidCursor) {
   auto after = http.Get("/v1/feed/events?after=1", auth);
   EXPECT_EQ(json::parse(after->body)["events"][0]["type"], "objection_changed");
   server.Stop();
+}
+
+// The feed endpoint on a real server, for long polls.
+class FeedLongPollTest : public FeedTest {
+ protected:
+  void StartServer(size_t max_waiting = 64) {
+    net::Router router;
+    AddRoutes(router, *db_, *outbox_, *privacy_, "secret-token",
+              [](const net::Request&) -> absl::StatusOr<Caller> { return absl::UnauthenticatedError("no"); }, clock_);
+    net::ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.threads = 1;
+    options.max_waiting = max_waiting;
+    options.drain_timeout = absl::Seconds(60);
+    server_ = std::make_unique<net::Server>(options, std::move(router), metrics_);
+    ASSERT_TRUE(server_->Start().ok());
+    base_ = "127.0.0.1:" + std::to_string(server_->port());
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
+  absl::StatusOr<net::HttpResponse> Poll(const std::string& query) {
+    return net::HttpClient(base_, absl::Seconds(60)).Get("/v1/feed/events?" + query, auth_);
+  }
+  // Until `n` requests wait (the server's gauge).
+  void AwaitWaiting(int n) {
+    for (int i = 0; i < 5000; ++i) {
+      auto m = net::HttpClient(base_).Get("/metrics");
+      if (m.ok() && m->body.find("\ntandem_http_waiting_requests " + std::to_string(n) + "\n") != std::string::npos) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    FAIL() << "no " << n << " waiting requests";
+  }
+  Caller user_{1, 1, "+14155550101", "127.0.0.1"};
+  net::Headers auth_ = {{"Authorization", "Bearer secret-token"}};
+  net::Metrics metrics_;
+  std::unique_ptr<net::Server> server_;
+  std::string base_;
+};
+
+TEST_F(FeedLongPollTest, AWaitingPollGetsTheEventThatCommits) {
+  StartServer();
+  // Event 1 is the link: a poll after it waits.
+  absl::StatusOr<net::HttpResponse> res;
+  std::thread poll([&] { res = Poll("after=1&wait_ms=30000"); });
+  AwaitWaiting(1);
+  ASSERT_TRUE(privacy_->SetObjection(user_, "ads", true).ok());
+  poll.join();
+  ASSERT_TRUE(res.ok());
+  ASSERT_EQ(res->status, 200);
+  EXPECT_EQ(res->Header("x-feed-wait-ms"), "30000");
+  json page = json::parse(res->body);
+  ASSERT_EQ(page["events"].size(), 1u);
+  EXPECT_EQ(page["events"][0]["type"], "objection_changed");
+  EXPECT_EQ(page["events"][0]["seq"], 2);
+  EXPECT_EQ(page["next"], 2);
+
+  // A poll behind the head is answered at once, whatever it asks; a wait
+  // beyond the cap is cut to the cap.
+  res = Poll("after=0&wait_ms=999999999");
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(json::parse(res->body)["events"].size(), 2u);
+  EXPECT_EQ(res->Header("x-feed-wait-ms"), std::to_string(kMaxFeedWaitMs));
+  EXPECT_EQ(Poll("after=0&wait_ms=-1")->status, 400);
+  EXPECT_EQ(Poll("after=0&wait_ms=soon")->status, 400);
+  EXPECT_EQ(Poll("after=9&wait_ms=100")->status, 400) << "an unknown cursor is an error, not a wait";
+}
+
+TEST_F(FeedLongPollTest, AWaitWithoutEventsEndsWithAnEmptyPage) {
+  StartServer();
+  auto res = Poll("after=1&wait_ms=50");
+  ASSERT_TRUE(res.ok());
+  ASSERT_EQ(res->status, 200);
+  EXPECT_EQ(res->Header("x-feed-wait-ms"), "50");
+  json page = json::parse(res->body);
+  EXPECT_TRUE(page["events"].empty());
+  EXPECT_EQ(page["next"], 1);
+  EXPECT_FALSE(page["has_more"].get<bool>());
+  // Without wait_ms, the old pull: answered at once.
+  res = Poll("after=1");
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(res->Header("x-feed-wait-ms"), "0");
+  // An append that rolls back wakes no one.
+  absl::Status st = db_->InTransaction([&](store::Database& tx) -> absl::Status {
+    RETURN_IF_ERROR(outbox_->ObjectionChanged(tx, 1, "+14155550101", "ads", true, 200));
+    return absl::AbortedError("changed my mind");
+  });
+  EXPECT_FALSE(st.ok());
+  res = Poll("after=1&wait_ms=50");
+  ASSERT_TRUE(res.ok());
+  EXPECT_TRUE(json::parse(res->body)["events"].empty());
+}
+
+TEST_F(FeedLongPollTest, WaitersAreBoundedAndShutdownAnswersThem) {
+  StartServer(/*max_waiting=*/1);
+  absl::StatusOr<net::HttpResponse> res;
+  std::thread poll([&] { res = Poll("after=1&wait_ms=30000"); });
+  AwaitWaiting(1);
+  auto second = Poll("after=1&wait_ms=30000");
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->status, 503);
+  EXPECT_EQ(second->Header("retry-after"), "1");
+  // The wait (30 s) and the drain timeout (60 s) are long; the drain
+  // answers the waiting poll at once with what there is: nothing new.
+  server_->Stop();
+  poll.join();
+  ASSERT_TRUE(res.ok()) << res.status();
+  ASSERT_EQ(res->status, 200);
+  EXPECT_TRUE(json::parse(res->body)["events"].empty());
+  EXPECT_EQ(res->Header("connection"), "close");
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
@@ -147,7 +149,21 @@ absl::StatusOr<int> PrivacyService::SummarizeUsage(const std::string& today) {
 
 void AddRoutes(net::Router& router, store::Database& db, Outbox& outbox, PrivacyService& privacy,
                std::string feed_token, Authenticator authenticate, const Clock& clock) {
-  router.Get("/v1/feed/events", [&db, &outbox, &clock, feed_token](net::Request& req) {
+  // Served pages carry X-Feed-Wait-Ms, the wait applied, so that a consumer
+  // can tell a messenger that long-polls from one that does not.
+  auto serve = [&db, &outbox, &clock](int64_t after, int limit, int64_t wait_ms,
+                                      bool* empty) -> net::Response {
+    auto read = outbox.Read(db, after, limit, absl::ToUnixSeconds(clock.Now()));
+    if (!read.ok()) return net::Response::Error(read.status());
+    if (empty != nullptr) *empty = read->events.empty();
+    json events = json::array();
+    for (const auto& e : read->events) events.push_back(json::parse(e.payload));
+    auto res = net::Response::Json({{"events", events}, {"next", read->next}, {"has_more", read->has_more}});
+    res.headers.emplace_back("X-Feed-Wait-Ms", std::to_string(wait_ms));
+    return res;
+  };
+  router.LongPoll("/v1/feed/events", [&outbox, serve, feed_token](net::Request& req,
+                                                                   net::Wake wake) -> net::LongPollReply {
     if (feed_token.empty()) {
       return net::Response::Error(absl::UnavailableError("the data-sharing feed is not configured (feed.token)"));
     }
@@ -156,18 +172,25 @@ void AddRoutes(net::Router& router, store::Database& db, Outbox& outbox, Privacy
         sodium_memcmp(given.data(), feed_token.data(), feed_token.size()) != 0) {
       return net::Response::Error(absl::UnauthenticatedError("missing or wrong feed token"));
     }
-    int64_t after = 0, limit = 500;
+    int64_t after = 0, limit = 500, wait_ms = 0;
     if (!absl::SimpleAtoi(req.QueryParam("after", "0"), &after) || after < 0) {
       return net::Response::Error(absl::InvalidArgumentError("after must be a non-negative integer"));
     }
     if (!absl::SimpleAtoi(req.QueryParam("limit", "500"), &limit) || limit < 1 || limit > 5000) {
       return net::Response::Error(absl::InvalidArgumentError("limit must be between 1 and 5000"));
     }
-    auto page = outbox.Read(db, after, static_cast<int>(limit), absl::ToUnixSeconds(clock.Now()));
-    if (!page.ok()) return net::Response::Error(page.status());
-    json events = json::array();
-    for (const auto& e : page->events) events.push_back(json::parse(e.payload));
-    return net::Response::Json({{"events", events}, {"next", page->next}, {"has_more", page->has_more}});
+    if (!absl::SimpleAtoi(req.QueryParam("wait_ms", "0"), &wait_ms) || wait_ms < 0) {
+      return net::Response::Error(absl::InvalidArgumentError("wait_ms must be a non-negative integer"));
+    }
+    wait_ms = std::min(wait_ms, kMaxFeedWaitMs);
+    bool empty = false;
+    net::Response now = serve(after, static_cast<int>(limit), wait_ms, &empty);
+    if (wait_ms == 0 || !empty) return now;
+    // Nothing after the cursor yet: wait for a commit that appends.
+    std::shared_ptr<Outbox::Subscription> subscription = outbox.WhenAppended(after, std::move(wake));
+    return net::Wait{absl::Milliseconds(wait_ms), [serve, after, limit, wait_ms, subscription](net::WaitEnd) {
+                       return serve(after, static_cast<int>(limit), wait_ms, nullptr);
+                     }};
   });
   auto authed = [authenticate](auto fn) {
     return [authenticate, fn](net::Request& req) {

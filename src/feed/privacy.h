@@ -65,8 +65,13 @@ class PrivacyService {
 // Authenticates a request as a messenger device (the relay's credentials).
 using Authenticator = std::function<absl::StatusOr<Caller>(const net::Request&)>;
 
+// The longest wait a feed request may ask for (wait_ms); longer asks wait
+// this long.
+inline constexpr int64_t kMaxFeedWaitMs = 30'000;
+
 // Routes:
-//   GET  /v1/feed/events?after=N&limit=M       (Bearer feed token)
+//   GET  /v1/feed/events?after=N&limit=M&wait_ms=W  (Bearer feed token; a long
+//        poll: with no event after N, answered when one commits or after W ms)
 //   GET  /v1/privacy                            settings
 //   PUT  /v1/privacy/objections/{purpose}       {"objected": true|false}
 //   GET  /v1/privacy/shared                     what was shared, and when

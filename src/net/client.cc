@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -129,14 +130,27 @@ class HttpClient::Impl {
 
   absl::StatusOr<HttpResponse> Request(const std::string& method, const std::string& target,
                                        const std::string& body, const Headers& headers) {
+    if (cancelled_) return Cancelled(method, target);
     bool reused = stream_.has_value();
     auto result = Attempt(method, target, body, headers);
+    if (!result.ok() && cancelled_) return Cancelled(method, target);
     if (!result.ok() && reused && result.status().code() == absl::StatusCode::kUnavailable) {
       // The server may have closed an idle keep-alive connection; retry once.
       stream_.reset();
       result = Attempt(method, target, body, headers);
+      if (!result.ok() && cancelled_) return Cancelled(method, target);
     }
     return result;
+  }
+
+  void Cancel() {
+    cancelled_ = true;
+    // Runs on the thread in Request (inside ioc_.run()), or at the start of
+    // the next one, which then fails at once.
+    asio::post(ioc_, [this] {
+      beast::error_code ec;
+      if (stream_) stream_->socket().close(ec);
+    });
   }
 
  private:
@@ -199,11 +213,16 @@ class HttpClient::Impl {
     return out;
   }
 
+  static absl::Status Cancelled(const std::string& method, const std::string& target) {
+    return absl::CancelledError(absl::StrCat(method, " ", target, ": cancelled"));
+  }
+
   std::string base_;
   std::string host_;
   absl::Duration timeout_;
   asio::io_context ioc_;
   std::optional<beast::tcp_stream> stream_;
+  std::atomic<bool> cancelled_{false};
 };
 
 HttpClient::HttpClient(std::string base, absl::Duration timeout)
@@ -213,6 +232,7 @@ absl::StatusOr<HttpResponse> HttpClient::Request(const std::string& method, cons
                                                  const std::string& body, const Headers& headers) {
   return impl_->Request(method, target, body, headers);
 }
+void HttpClient::Cancel() { impl_->Cancel(); }
 
 // ---- WebSocket ----
 

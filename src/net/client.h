@@ -4,7 +4,7 @@
 // A ClientRuntime owns an io_context and its threads; many clients can share
 // one (a load generator with thousands of connections uses one runtime).
 // HttpClient is synchronous and keeps its connection alive between
-// requests; it is not thread-safe. WebSocketClient delivers incoming
+// requests; it is not thread-safe, but for Cancel(). WebSocketClient delivers incoming
 // messages to a callback (on a runtime thread) or, without one, to a queue
 // that Receive() drains; Send() and Close() are thread-safe.
 #pragma once
@@ -66,6 +66,10 @@ class HttpClient {
                                     const Headers& headers = {}) {
     return Request("POST", target, body, headers);
   }
+
+  // Ends the request in flight (e.g. a long poll), if any, and fails every
+  // later one, with Cancelled. Thread-safe; for stopping a client's thread.
+  void Cancel();
 
  private:
   class Impl;

@@ -198,7 +198,12 @@ std::string_view MethodLabel(std::string_view method) {
 }
 
 void Router::Handle(std::string method, std::string pattern, Handler handler, Work work) {
-  Route r{std::move(method), pattern, SplitPath(pattern), std::move(handler), work};
+  Route r{std::move(method), pattern, SplitPath(pattern), std::move(handler), work, nullptr};
+  routes_.push_back(std::move(r));
+}
+
+void Router::LongPoll(std::string pattern, LongPollHandler handler) {
+  Route r{"GET", pattern, SplitPath(pattern), nullptr, Work::kQuick, std::move(handler)};
   routes_.push_back(std::move(r));
 }
 

@@ -8,10 +8,12 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "absl/time/time.h"
 #include "common/status.h"
 
 namespace tandem::net {
@@ -83,6 +85,26 @@ using Handler = std::function<Response(Request&)>;
 // up other connections; when the pool's queue is full the request gets 503.
 enum class Work { kQuick, kHeavy };
 
+// Long polls: a request that is answered when something happens, or after
+// a while. A LongPollHandler runs like a kQuick handler and either answers
+// at once (a Response) or returns a Wait. The connection then waits, holding
+// no I/O thread, until `wake` is called, Wait::at_most passes, or the server
+// starts draining; then Wait::answer runs on the connection's strand (like a
+// kQuick handler) and makes the response. `wake` is thread-safe, cheap (it
+// posts to the connection's strand), may be called any number of times and
+// even before the handler returns, and does nothing once the wait is over.
+// Whatever Wait::answer holds (e.g. a subscription) is destroyed when the
+// request is done, or with the server. At most ServerOptions::max_waiting
+// requests wait at once; beyond that a Wait is answered 503.
+enum class WaitEnd { kWoken, kTimedOut, kDraining };
+struct Wait {
+  absl::Duration at_most;
+  std::function<Response(WaitEnd)> answer;
+};
+using LongPollReply = std::variant<Response, Wait>;
+using Wake = std::function<void()>;
+using LongPollHandler = std::function<LongPollReply(Request&, Wake wake)>;
+
 // Routes by method and path pattern ("/v1/keys/{number}"). Thread-safe for
 // lookups once the server has started; add routes before.
 class Router {
@@ -91,8 +113,9 @@ class Router {
     std::string method;
     std::string pattern;
     std::vector<std::string> segments;
-    Handler handler;
+    Handler handler;  // unset for a long poll
     Work work = Work::kQuick;
+    LongPollHandler long_poll;  // set for a long poll only
   };
 
   void Handle(std::string method, std::string pattern, Handler handler, Work work = Work::kQuick);
@@ -102,6 +125,10 @@ class Router {
   void Delete(std::string pattern, Handler h, Work w = Work::kQuick) {
     Handle("DELETE", std::move(pattern), std::move(h), w);
   }
+  // A GET route that may wait (see LongPollHandler). Its successful
+  // answers are logged at debug level: an idle consumer would otherwise log
+  // a line for every wait.
+  void LongPoll(std::string pattern, LongPollHandler handler);
 
   // Finds the route; fills req.path_params. Returns a 404 or 405 response
   // in `error` when nothing matches. `route` is the matched pattern, or

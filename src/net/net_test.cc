@@ -477,6 +477,101 @@ TEST_F(LimitsTest, HeavyRoutesRunOnWorkersAndTheirQueueIsBounded) {
   EXPECT_EQ(statuses, (std::vector<int>{200, 200}));
 }
 
+// Long polls that park their wake-up in `wakes` and answer how their wait
+// ended; ?now=1 wakes itself before returning, ?at_most_ms sets the wait.
+class LongPollTest : public LimitsTest {
+ protected:
+  Router MakeRouter() {
+    Router router;
+    router.LongPoll("/v1/wait", [this](Request& req, Wake wake) -> LongPollReply {
+      if (req.QueryParam("now") == "1") wake();
+      {
+        std::lock_guard lock(mu_);
+        wakes_.push_back(std::move(wake));
+      }
+      cv_.notify_all();
+      return Wait{absl::Milliseconds(std::stoi(req.QueryParam("at_most_ms", "60000"))), [](WaitEnd end) {
+                    const char* names[] = {"woken", "timed_out", "draining"};
+                    return Response::Json({{"end", names[static_cast<int>(end)]}});
+                  }};
+    });
+    return router;
+  }
+  void AwaitWaiters(size_t n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return wakes_.size() >= n; });
+    lock.unlock();
+    // Registered by the handler; waiting once the gauge says so.
+    for (int i = 0; i < 4000 && GaugeValue("tandem_http_waiting_requests") < static_cast<int64_t>(n); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  static std::string End(const absl::StatusOr<HttpResponse>& res) {
+    if (!res.ok()) return std::string(res.status().message());
+    if (res->status != 200) return "HTTP " + std::to_string(res->status);
+    return json::parse(res->body)["end"];
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Wake> wakes_;
+};
+
+TEST_F(LongPollTest, AWaitHoldsNoThreadAndEndsWhenWokenOrWhenItsTimePasses) {
+  ServerOptions options;
+  options.threads = 1;  // a wait that held the only I/O thread would stall the rest
+  Start(options, MakeRouter());
+  std::string woken;
+  std::thread waiter([&] { woken = End(HttpClient(base_).Get("/v1/wait")); });
+  AwaitWaiters(1);
+  auto health = HttpClient(base_, absl::Seconds(5)).Get("/healthz");
+  EXPECT_TRUE(health.ok() && health->status == 200) << "the I/O thread is held by a waiting request";
+  {
+    std::lock_guard lock(mu_);
+    wakes_[0]();
+    wakes_[0]();  // more wakes change nothing
+  }
+  waiter.join();
+  EXPECT_EQ(woken, "woken");
+  {
+    std::lock_guard lock(mu_);
+    wakes_[0]();  // after the answer: nothing to wake
+  }
+
+  EXPECT_EQ(End(HttpClient(base_).Get("/v1/wait?at_most_ms=20")), "timed_out");
+  EXPECT_EQ(End(HttpClient(base_).Get("/v1/wait?now=1")), "woken") << "a wake before the wait began is kept";
+  EXPECT_EQ(GaugeValue("tandem_http_waiting_requests"), 0);
+  // Without a socket there is no waiting.
+  Request req;
+  req.method = "GET";
+  req.target = req.path = "/v1/wait";
+  EXPECT_EQ(json::parse(server_->Handle(req).body)["end"], "timed_out");
+}
+
+TEST_F(LongPollTest, WaitersAreBoundedAndADrainAnswersThemAtOnce) {
+  ServerOptions options;
+  options.threads = 1;
+  options.max_waiting = 2;
+  options.drain_timeout = absl::Seconds(30);
+  Start(options, MakeRouter());
+  std::vector<std::string> ends(2);
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 2; ++i) {
+    waiters.emplace_back([&, i] { ends[i] = End(HttpClient(base_, absl::Seconds(90)).Get("/v1/wait")); });
+  }
+  AwaitWaiters(2);
+  auto third = HttpClient(base_).Get("/v1/wait");
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->status, 503);
+  EXPECT_EQ(third->Header("retry-after"), "1");
+  EXPECT_EQ(json::parse(third->body)["error"]["code"], "unavailable");
+  // Their waits (60 s) and the drain timeout (30 s) are long: only being
+  // answered at the drain lets them, and Stop(), finish.
+  server_->Stop();
+  for (auto& t : waiters) t.join();
+  EXPECT_EQ(ends, (std::vector<std::string>{"draining", "draining"}));
+}
+
 TEST(ListenAddressTest, Parses) {
   std::string host;
   uint16_t port;

@@ -26,6 +26,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <variant>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -72,6 +73,24 @@ bool IsHttpParseError(const beast::error_code& ec) {
   return &ec.category() == &category && ec != http::error::end_of_stream;
 }
 
+// A long poll's wait: its timer, and why it ended. Strand-confined but for
+// `executor`, which wake-ups post to.
+struct PendingWait {
+  explicit PendingWait(asio::any_io_executor ex) : executor(ex), timer(std::move(ex)) {}
+  void End(WaitEnd why) {
+    if (end) return;
+    end = why;
+    timer.cancel();
+  }
+  asio::any_io_executor executor;  // the connection's strand
+  asio::steady_timer timer;
+  std::optional<WaitEnd> end;
+};
+
+std::chrono::nanoseconds ToChrono(absl::Duration d) {
+  return std::chrono::nanoseconds(absl::ToInt64Nanoseconds(d));
+}
+
 bool SaneRequestId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
@@ -93,6 +112,7 @@ class Server::Impl {
     draining_ = &metrics_.GetGauge("tandem_draining", "1 while the server drains for shutdown");
     heavy_gauge_ = &metrics_.GetGauge("tandem_http_heavy_requests",
                                       "Requests for heavy routes running on or waiting for the worker pool");
+    waiting_gauge_ = &metrics_.GetGauge("tandem_http_waiting_requests", "Long polls waiting for their answer");
   }
 
   ~Impl() { Stop(); }
@@ -103,7 +123,7 @@ class Server::Impl {
 
   absl::Status Start();
   void Stop();
-  int WaitForSignal();
+  int WaitForSignal(const std::function<void()>& before_drain);
   uint16_t port() const { return port_; }
   Metrics& metrics() { return metrics_; }
 
@@ -193,21 +213,74 @@ class Server::Impl {
     return r;
   }
 
-  // Runs the handler. A JSON value of the wrong type or range in the body
-  // (the handler's get<>() throws) is the client's error, not ours.
-  Response Run(Request& req, const Resolved& r) {
-    if (r.route == nullptr) return r.response;
+  // Runs a handler (`fn`). A JSON value of the wrong type or range in the
+  // body (the handler's get<>() throws) is the client's error, not ours.
+  template <typename Fn>
+  Response Guarded(const Request& req, const std::string& route, Fn&& fn) {
     try {
-      return r.route->handler(req);
+      return fn();
     } catch (const nlohmann::json::exception& e) {
       std::string_view what = e.what();
       if (size_t end = what.find("] "); end != std::string_view::npos) what.remove_prefix(end + 2);
       return Response::Error(absl::InvalidArgumentError(absl::StrCat(
           "a field of the request body has the wrong type or value: ", absl::string_view(what.data(), what.size()))));
     } catch (const std::exception& e) {
-      log::Error("http.handler_exception", {{"id", req.request_id}, {"route", r.name}, {"what", e.what()}});
+      log::Error("http.handler_exception", {{"id", req.request_id}, {"route", route}, {"what", e.what()}});
       return Response::Error(absl::InternalError("internal error; the request id is " + req.request_id));
     }
+  }
+
+  Response Run(Request& req, const Resolved& r) {
+    if (r.route == nullptr) return r.response;
+    return Guarded(req, r.name, [&] { return r.route->handler(req); });
+  }
+
+  // Runs a long poll's handler; a Wait it returns goes to `wait`.
+  Response StartLongPoll(Request& req, const Resolved& r, Wake wake, std::optional<Wait>* wait) {
+    return Guarded(req, r.name, [&]() -> Response {
+      LongPollReply reply = r.route->long_poll(req, std::move(wake));
+      if (auto* w = std::get_if<Wait>(&reply)) {
+        *wait = std::move(*w);
+        return Response{};
+      }
+      return std::get<Response>(std::move(reply));
+    });
+  }
+
+  // A long poll on a connection: waits on a timer of the connection's
+  // strand; `slot` (the session's) holds the wait meanwhile, so that a
+  // drain can end it.
+  asio::awaitable<Response> LongPoll(Request& req, const Resolved& r, std::shared_ptr<PendingWait>& slot) {
+    auto pending = std::make_shared<PendingWait>(co_await asio::this_coro::executor);
+    Wake wake = [weak = std::weak_ptr<PendingWait>(pending)] {
+      if (auto p = weak.lock()) asio::post(p->executor, [p] { p->End(WaitEnd::kWoken); });
+    };
+    std::optional<Wait> wait;
+    Response res = StartLongPoll(req, r, std::move(wake), &wait);
+    if (!wait) co_return res;
+    if (stopping()) {
+      pending->End(WaitEnd::kDraining);
+    } else if (waiting_.fetch_add(1) >= options_.max_waiting) {
+      waiting_.fetch_sub(1);
+      log::Warn("http.too_many_waiting", {{"id", req.request_id}, {"route", r.name}});
+      res = Response::Error(absl::UnavailableError("too many requests are waiting here; try again shortly"));
+      res.headers.emplace_back("Retry-After", "1");
+      co_return res;
+    } else {
+      waiting_gauge_->Add(1);
+      slot = pending;
+      pending->timer.expires_after(ToChrono(wait->at_most));
+      if (!pending->end) {
+        beast::error_code ec;
+        co_await pending->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      slot.reset();
+      waiting_gauge_->Add(-1);
+      waiting_.fetch_sub(1);
+    }
+    pending->End(WaitEnd::kTimedOut);  // unless it ended otherwise; later wakes do nothing
+    const WaitEnd end = *pending->end;
+    co_return Guarded(req, r.name, [&] { return wait->answer(end); });
   }
 
   void Record(const Request& req, const Resolved& r, const Response& res,
@@ -220,30 +293,43 @@ class Server::Impl {
         .Inc();
     metrics_.GetHistogram("tandem_http_request_seconds", "HTTP handler latency", {{"route", r.name}})
         .Observe(seconds);
-    log::Info("http.request", {{"id", req.request_id},
-                               {"method", method},
-                               {"route", r.name},
-                               {"status", res.status},
-                               {"bytes", static_cast<int64_t>(res.body.size())},
-                               {"ms", seconds * 1000},
-                               {"remote", req.remote_address}});
+    // A long poll's answers come around once per wait of an idle consumer.
+    const bool routine = r.route != nullptr && r.route->long_poll && res.status < 400;
+    log::Write(routine ? log::Level::kDebug : log::Level::kInfo, "http.request",
+               {{"id", req.request_id},
+                {"method", method},
+                {"route", r.name},
+                {"status", res.status},
+                {"bytes", static_cast<int64_t>(res.body.size())},
+                {"ms", seconds * 1000},
+                {"remote", req.remote_address}});
   }
 
   Response Dispatch(Request& req) {
     auto start = std::chrono::steady_clock::now();
     Resolved r = Resolve(req);
-    Response res = Run(req, r);
+    Response res;
+    if (r.route != nullptr && r.route->long_poll) {
+      std::optional<Wait> wait;
+      res = StartLongPoll(req, r, [] {}, &wait);
+      if (wait) res = Guarded(req, r.name, [&] { return wait->answer(WaitEnd::kTimedOut); });
+    } else {
+      res = Run(req, r);
+    }
     Record(req, r, res, start);
     return res;
   }
 
   // Dispatch for a connection: a Work::kHeavy handler runs on the worker
-  // pool while the connection's coroutine waits, then resumes on its strand.
-  asio::awaitable<Response> DispatchAsync(Request& req) {
+  // pool while the connection's coroutine waits, then resumes on its strand;
+  // a long poll waits in `waiting` (see LongPoll).
+  asio::awaitable<Response> DispatchAsync(Request& req, std::shared_ptr<PendingWait>& waiting) {
     auto start = std::chrono::steady_clock::now();
     Resolved r = Resolve(req);
     Response res;
-    if (r.route != nullptr && r.route->work == Work::kHeavy && workers_) {
+    if (r.route != nullptr && r.route->long_poll) {
+      res = co_await LongPoll(req, r, waiting);
+    } else if (r.route != nullptr && r.route->work == Work::kHeavy && workers_) {
       size_t limit = options_.max_queued_heavy + worker_count_;
       if (heavy_in_flight_.fetch_add(1) >= limit) {
         heavy_in_flight_.fetch_sub(1);
@@ -276,6 +362,7 @@ class Server::Impl {
   Gauge* ws_connections_;
   Gauge* draining_;
   Gauge* heavy_gauge_;
+  Gauge* waiting_gauge_;
 
   // Declared before io_context so that sessions destroyed with it can still
   // unregister.
@@ -301,6 +388,7 @@ class Server::Impl {
   std::optional<asio::thread_pool> workers_;
   size_t worker_count_ = 0;
   std::atomic<size_t> heavy_in_flight_{0};
+  std::atomic<size_t> waiting_{0};
   uint16_t port_ = 0;
 };
 
@@ -570,6 +658,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     asio::post(executor_, [self = shared_from_this()] {
       self->close_after_response_ = true;
       if (self->upgraded_) return;
+      if (self->waiting_) self->waiting_->End(WaitEnd::kDraining);
       if (self->idle_) {
         beast::error_code ec;
         self->stream_.socket().cancel(ec);
@@ -672,7 +761,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
       }
       Request request = server_.MakeRequest(req, remote_);
       stream_.expires_never();
-      Response response = co_await server_.DispatchAsync(request);
+      Response response = co_await server_.DispatchAsync(request, waiting_);
       stream_.expires_after(timeout(opts.idle_timeout));
       bool keep_alive = req.keep_alive() && !close_after_response_ && !server_.stopping();
       auto res = ToBeast(response, req.version(), keep_alive, request.request_id);
@@ -729,6 +818,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
   bool upgraded_ = false;
   bool idle_ = false;
   bool close_after_response_ = false;
+  std::shared_ptr<PendingWait> waiting_;  // a long poll's wait, while it waits
 };
 
 }  // namespace
@@ -826,7 +916,7 @@ void Server::Impl::Stop() {
   stop_cv_.notify_all();
 }
 
-int Server::Impl::WaitForSignal() {
+int Server::Impl::WaitForSignal(const std::function<void()>& before_drain) {
   {
     std::lock_guard lock(stop_mu_);
     if (!started_ || stopped_) return 0;
@@ -845,6 +935,7 @@ int Server::Impl::WaitForSignal() {
     signo = signal_;
   }
   if (signo) log::Info("server.signal", {{"signal", signo}});
+  if (signo && before_drain) before_drain();
   Stop();
   return signo;
 }
@@ -858,7 +949,7 @@ void Server::AddWebSocket(std::string path, std::shared_ptr<WebSocketHandler> ha
 absl::Status Server::Start() { return impl_->Start(); }
 uint16_t Server::port() const { return impl_->port(); }
 void Server::Stop() { impl_->Stop(); }
-int Server::WaitForSignal() { return impl_->WaitForSignal(); }
+int Server::WaitForSignal(const std::function<void()>& before_drain) { return impl_->WaitForSignal(before_drain); }
 Metrics& Server::metrics() { return impl_->metrics(); }
 Response Server::Handle(Request& request) { return impl_->Dispatch(request); }
 

@@ -9,12 +9,17 @@
 // Built in endpoints: GET /healthz (200 {"status":"ok"} while serving, 503
 // while draining) and GET /metrics (Prometheus text format).
 //
+// Long polls (Router::LongPoll) wait on a timer of their connection's
+// strand, not on a thread.
+//
 // Shutdown: Stop() closes the listener, lets in-flight requests finish,
-// closes idle keep-alive connections and WebSockets (close code 1001), and
-// returns when every connection is gone or the drain timeout passed.
+// answers waiting long polls at once (WaitEnd::kDraining), closes idle
+// keep-alive connections and WebSockets (close code 1001), and returns when
+// every connection is gone or the drain timeout passed.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -73,6 +78,8 @@ struct ServerOptions {
   // how many such requests may wait for them before new ones get 503.
   int worker_threads = 0;
   size_t max_queued_heavy = 64;
+  // Long polls that may wait at once; more get 503 with Retry-After: 1.
+  size_t max_waiting = 64;
   size_t max_body_bytes = 1 << 20;        // larger bodies get 413
   size_t max_ws_message_bytes = 1 << 20;  // larger messages close with 1009
   size_t max_ws_queue_bytes = 16 << 20;
@@ -111,14 +118,16 @@ class Server {
   // from a handler.
   void Stop();
   // Blocks until SIGTERM or SIGINT arrives (or Stop() is called elsewhere),
-  // then stops. Returns the signal number, or 0.
-  int WaitForSignal();
+  // runs `before_drain` (e.g. to stop this process's own clients of the
+  // server) after a signal, then stops. Returns the signal number, or 0.
+  int WaitForSignal(const std::function<void()>& before_drain = nullptr);
 
   Metrics& metrics();
 
   // Answers `request` as a connection would (built-in endpoints, routing,
   // errors, metrics, logs), on the calling thread and without a socket; for
-  // tests and fuzzing. Works without Start().
+  // tests and fuzzing. Works without Start(). A long poll that would wait
+  // is answered at once, as if its wait had passed.
   Response Handle(Request& request);
 
   class Impl;  // defined in server.cc

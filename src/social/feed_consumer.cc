@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "net/client.h"
@@ -100,7 +101,7 @@ FeedConsumer::FeedConsumer(SocialDb& db, FeedConsumerOptions options, net::Metri
       applier_(db),
       options_(std::move(options)),
       metrics_(metrics),
-      http_(std::make_unique<HttpClientHolder>(options_.url, options_.request_timeout)) {
+      http_(std::make_unique<HttpClientHolder>(options_.url, options_.request_timeout + options_.wait)) {
   cursor_gauge_ = &metrics_.GetGauge("tandem_social_feed_cursor", "Sequence number of the last applied feed event");
   stalled_gauge_ = &metrics_.GetGauge(
       "tandem_social_feed_stalled", "1 while the feed consumer cannot make progress (see the errors counter and log)");
@@ -110,7 +111,13 @@ FeedConsumer::FeedConsumer(SocialDb& db, FeedConsumerOptions options, net::Metri
 
 FeedConsumer::~FeedConsumer() { Stop(); }
 
+bool FeedConsumer::stopping() const {
+  std::lock_guard lock(mu_);
+  return stopping_;
+}
+
 void FeedConsumer::RecordError(const absl::Status& st, std::string_view reason) {
+  if (stopping()) return;  // the stop cut the request short
   metrics_
       .GetCounter("tandem_social_feed_errors_total", "Feed pulls that failed, by reason",
                   {{"reason", std::string(reason)}})
@@ -126,9 +133,10 @@ void FeedConsumer::RecordError(const absl::Status& st, std::string_view reason) 
 
 absl::StatusOr<PollResult> FeedConsumer::PollOnce() {
   ASSIGN_OR_RETURN(int64_t cursor, applier_.Cursor());
-  auto response = http_->client.Get(
-      absl::StrCat("/v1/feed/events?after=", cursor, "&limit=", options_.batch),
-      {{"Authorization", "Bearer " + options_.token}});
+  const int64_t wait_ms = absl::ToInt64Milliseconds(options_.wait);
+  std::string target = absl::StrCat("/v1/feed/events?after=", cursor, "&limit=", options_.batch);
+  if (wait_ms > 0) absl::StrAppend(&target, "&wait_ms=", wait_ms);
+  auto response = http_->client.Get(target, {{"Authorization", "Bearer " + options_.token}});
   if (!response.ok()) {
     RecordError(response.status(), "unavailable");
     return absl::UnavailableError(absl::StrCat("feed unreachable: ", std::string(response.status().message())));
@@ -161,6 +169,8 @@ absl::StatusOr<PollResult> FeedConsumer::PollOnce() {
   apply_seconds_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   result.cursor = page->events.empty() ? cursor : page->events.back().seq;
   result.has_more = page->has_more;
+  int64_t waited = 0;
+  result.long_poll = absl::SimpleAtoi(response->Header("x-feed-wait-ms"), &waited) && waited > 0;
   cursor_gauge_->Set(result.cursor);
   for (const FeedEvent& e : page->events) {
     metrics_
@@ -193,7 +203,9 @@ void FeedConsumer::Start() {
   if (thread_.joinable()) return;
   stopping_ = false;
   thread_ = std::thread([this] { Run(); });
-  log::Info("social.feed_consumer_started", {{"url", options_.url}, {"batch", options_.batch}});
+  log::Info("social.feed_consumer_started", {{"url", options_.url},
+                                             {"batch", options_.batch},
+                                             {"wait_ms", absl::ToInt64Milliseconds(options_.wait)}});
 }
 
 void FeedConsumer::Stop() {
@@ -202,7 +214,11 @@ void FeedConsumer::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  http_->client.Cancel();
+  thread_.join();
+  // A cancelled client stays cancelled; a later Start() gets a new one.
+  http_ = std::make_unique<HttpClientHolder>(options_.url, options_.request_timeout + options_.wait);
 }
 
 std::string FeedConsumer::last_error() const {
@@ -213,7 +229,20 @@ std::string FeedConsumer::last_error() const {
 void FeedConsumer::Run() {
   while (true) {
     auto r = PollOnce();
-    absl::Duration wait = !r.ok() ? options_.error_backoff : (r->has_more ? absl::ZeroDuration() : options_.poll_interval);
+    absl::Duration wait = absl::ZeroDuration();
+    if (!r.ok()) {
+      wait = options_.error_backoff;
+    } else {
+      log::Debug("social.feed_pulled", {{"cursor", r->cursor}, {"applied", static_cast<uint64_t>(r->applied)}});
+      if (!r->has_more && !r->long_poll) {
+        wait = options_.poll_interval;
+        if (options_.wait > absl::ZeroDuration() && !long_poll_unsupported_) {
+          long_poll_unsupported_ = true;
+          log::Info("social.feed_polling", {{"url", options_.url},
+                                            {"reason", "the messenger does not answer wait_ms; polling instead"}});
+        }
+      }
+    }
     std::unique_lock lock(mu_);
     if (stopping_) return;
     if (wait > absl::ZeroDuration()) {

@@ -9,13 +9,21 @@
 // purpose; account_deleted removes every messenger fact of the account.
 //
 // FeedConsumer runs the pull loop on its own thread: GET
-// /v1/feed/events?after=<cursor>&limit=<batch>, apply, repeat while
-// has_more, else sleep poll_interval. A page that cannot be applied (an
+// /v1/feed/events?after=<cursor>&limit=<batch>&wait_ms=<wait>, apply,
+// repeat. With `wait` set the request is a long poll: the messenger answers
+// as soon as an event follows the cursor (or with an empty page after the
+// wait), so the consumer asks again at once. A peer that does not honour
+// wait_ms (no X-Feed-Wait-Ms in its answer: an older messenger) is polled
+// instead, sleeping poll_interval after a page with has_more false, as
+// with wait zero. A page that cannot be applied (an
 // unknown event type, a malformed event, an unknown cursor, rejected
 // credentials) stops progress at the last good event: the error is logged,
 // counted in tandem_social_feed_errors_total{reason} and flagged by the
 // tandem_social_feed_stalled gauge, and the consumer retries after
 // error_backoff without ever skipping the event.
+//
+// Stop() cancels the request in flight and joins the thread; what fails
+// because of a stop is no error (nothing is logged or counted).
 //
 // Thread safety: FeedApplier is thread-safe (writes are serialized by
 // SocialDb). FeedConsumer's PollOnce must not run concurrently with its own
@@ -55,8 +63,11 @@ struct FeedConsumerOptions {
   std::string url;    // "host:port" of the messenger operator (feed.url)
   std::string token;  // bearer token (feed.token)
   int batch = 500;    // events per request, 1..5000 (feed.batch)
-  absl::Duration poll_interval = absl::Milliseconds(200);  // feed.poll_interval_ms
+  // The long poll's wait (feed.wait_ms); zero: plain polling.
+  absl::Duration wait = absl::Seconds(25);
+  absl::Duration poll_interval = absl::Milliseconds(200);  // feed.poll_interval_ms, without long polls
   absl::Duration error_backoff = absl::Seconds(1);         // feed.error_backoff_ms
+  // For one request; a long poll gets `wait` on top.
   absl::Duration request_timeout = absl::Seconds(5);
 };
 
@@ -64,6 +75,7 @@ struct PollResult {
   size_t applied = 0;
   int64_t cursor = 0;
   bool has_more = false;
+  bool long_poll = false;  // the peer honoured the wait (X-Feed-Wait-Ms > 0)
 };
 
 class FeedConsumer {
@@ -89,6 +101,7 @@ class FeedConsumer {
  private:
   void Run();
   void RecordError(const absl::Status& st, std::string_view reason);
+  bool stopping() const;
 
   SocialDb& db_;
   FeedApplier applier_;
@@ -102,6 +115,7 @@ class FeedConsumer {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool long_poll_unsupported_ = false;  // logged once; thread-confined
   std::string last_error_;
   std::thread thread_;
 };

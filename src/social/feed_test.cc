@@ -196,5 +196,43 @@ TEST_F(FeedConsumerTest, BackgroundThreadFollowsTheFeed) {
   consumer.Stop();
 }
 
+TEST_F(FeedConsumerTest, LongPollsFollowTheFeedAndAStopIsNoError) {
+  peer_.set_long_poll(true);
+  World w;
+  UserId alice = w.AddUser("+16502530001");
+  FeedConsumerOptions options = Options();
+  options.wait = absl::Seconds(25);
+  options.poll_interval = absl::Hours(1);  // only long polls can make progress
+  FeedConsumer consumer(*w.db, options, metrics_);
+  consumer.Start();
+  auto linked = [&] { return w.db->View(Purpose::kAds).MessengerLinked(alice); };
+  auto wait_for = [&](bool want) {
+    for (int i = 0; i < 2000 && linked() != want; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return linked() == want;
+  };
+  peer_.Append(Linked("m1", "+16502530001"));
+  EXPECT_TRUE(wait_for(true));
+  peer_.Append(Objection("m1", Purpose::kAds, true));
+  EXPECT_TRUE(wait_for(false));
+  peer_.Append(Objection("m1", Purpose::kAds, false));
+  EXPECT_TRUE(wait_for(true));
+  // The consumer now waits in a long poll; stopping cancels it, quietly.
+  consumer.Stop();
+  std::string m = metrics_.Render();
+  EXPECT_EQ(m.find("tandem_social_feed_errors_total"), std::string::npos) << m;
+  EXPECT_NE(m.find("tandem_social_feed_stalled 0"), std::string::npos) << m;
+  EXPECT_EQ(consumer.last_error(), "");
+  // And the peer stopping under a waiting poll answers it: the consumer
+  // (polled by hand here) gets an empty page, not an error.
+  absl::StatusOr<PollResult> r;
+  const uint64_t before = peer_.requests();
+  std::thread poll([&] { r = consumer.PollOnce(); });
+  for (int i = 0; i < 5000 && peer_.requests() == before; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  peer_.Stop();
+  poll.join();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->applied, 0u);
+}
+
 }  // namespace
 }  // namespace tandem::social

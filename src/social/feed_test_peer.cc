@@ -1,6 +1,7 @@
 // The in-memory feed peer and its helpers.
 #include "social/feed_test_peer.h"
 
+#include <algorithm>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -14,7 +15,28 @@ namespace tandem::social::testing {
 FeedTestPeer::FeedTestPeer(std::string token, std::string listen, int threads, bool control)
     : token_(std::move(token)) {
   net::Router router;
-  router.Get("/v1/feed/events", [this](net::Request& req) { return Serve(req); });
+  router.LongPoll("/v1/feed/events", [this](net::Request& req, net::Wake wake) -> net::LongPollReply {
+    bool empty = false;
+    net::Response now = Serve(req, &empty);
+    int64_t wait_ms = 0, after = 0;
+    absl::SimpleAtoi(req.QueryParam("wait_ms", "0"), &wait_ms);
+    absl::SimpleAtoi(req.QueryParam("after", "0"), &after);
+    std::lock_guard lock(mu_);
+    if (!long_poll_) return now;
+    wait_ms = std::clamp<int64_t>(wait_ms, 0, 30'000);
+    now.headers.emplace_back("X-Feed-Wait-Ms", std::to_string(wait_ms));
+    if (wait_ms == 0 || !empty || now.status != 200) return now;
+    if (!events_.empty() && events_.back().first > after) {
+      wake();  // appended since Serve looked
+    } else {
+      waiting_.push_back(std::move(wake));
+    }
+    return net::Wait{absl::Milliseconds(wait_ms), [this, req, wait_ms](net::WaitEnd) mutable {
+                       net::Response later = Serve(req);
+                       later.headers.emplace_back("X-Feed-Wait-Ms", std::to_string(wait_ms));
+                       return later;
+                     }};
+  });
   if (control) {
     router.Post("/test/events", [this](net::Request& req) {
       auto body = net::ParseJsonObject(req);
@@ -39,15 +61,30 @@ void FeedTestPeer::Stop() { server_->Stop(); }
 std::string FeedTestPeer::address() const { return "127.0.0.1:" + std::to_string(server_->port()); }
 
 int64_t FeedTestPeer::Append(FeedEvent e) {
-  std::lock_guard lock(mu_);
-  if (e.seq == 0) e.seq = events_.empty() ? 1 : events_.back().first + 1;
-  events_.emplace_back(e.seq, FeedEventToJson(e).dump());
+  std::vector<net::Wake> wake;
+  {
+    std::lock_guard lock(mu_);
+    if (e.seq == 0) e.seq = events_.empty() ? 1 : events_.back().first + 1;
+    events_.emplace_back(e.seq, FeedEventToJson(e).dump());
+    wake.swap(waiting_);
+  }
+  for (auto& w : wake) w();
   return e.seq;
 }
 
 void FeedTestPeer::AppendRaw(const std::string& json_object, int64_t seq) {
+  std::vector<net::Wake> wake;
+  {
+    std::lock_guard lock(mu_);
+    events_.emplace_back(seq, json_object);
+    wake.swap(waiting_);
+  }
+  for (auto& w : wake) w();
+}
+
+void FeedTestPeer::set_long_poll(bool on) {
   std::lock_guard lock(mu_);
-  events_.emplace_back(seq, json_object);
+  long_poll_ = on;
 }
 
 int64_t FeedTestPeer::head() const {
@@ -65,7 +102,7 @@ void FeedTestPeer::set_page_delay(absl::Duration d) {
   page_delay_ = d;
 }
 
-net::Response FeedTestPeer::Serve(net::Request& req) {
+net::Response FeedTestPeer::Serve(net::Request& req, bool* empty) {
   if (req.BearerToken() != token_ || token_.empty()) {
     return net::Response::Error(absl::UnauthenticatedError("invalid feed token"));
   }
@@ -99,6 +136,7 @@ net::Response FeedTestPeer::Serve(net::Request& req) {
       next = it->first;
     }
     has_more = it != events_.end();
+    if (empty != nullptr) *empty = next == after;
   }
   body += absl::StrCat("],\"next\":", next, ",\"has_more\":", has_more ? "true" : "false", "}");
   if (delay > absl::ZeroDuration()) std::this_thread::sleep_for(absl::ToChronoNanoseconds(delay));

@@ -42,9 +42,12 @@ class FeedTestPeer {
   uint64_t requests() const;
   // Sleeps this long before answering each page (to stretch a feed out).
   void set_page_delay(absl::Duration d);
+  // Whether wait_ms is honoured as the messenger does (a long poll, with
+  // X-Feed-Wait-Ms); off by default, like a messenger from before long polls.
+  void set_long_poll(bool on);
 
  private:
-  net::Response Serve(net::Request& req);
+  net::Response Serve(net::Request& req, bool* empty = nullptr);
 
   std::string token_;
   net::Metrics metrics_;
@@ -52,6 +55,8 @@ class FeedTestPeer {
   mutable std::mutex mu_;
   std::vector<std::pair<int64_t, std::string>> events_;  // seq, serialized
   absl::Duration page_delay_ = absl::ZeroDuration();
+  bool long_poll_ = false;
+  std::vector<net::Wake> waiting_;  // woken by the next append
   uint64_t requests_ = 0;
 };
 

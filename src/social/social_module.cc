@@ -13,9 +13,11 @@ absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config&
   if (!enabled) return std::unique_ptr<SocialModule>();
   ASSIGN_OR_RETURN(int64_t code_ttl, config.GetInt("social.code_ttl_s", 600));
   ASSIGN_OR_RETURN(int64_t batch, config.GetInt("feed.batch", 500));
+  ASSIGN_OR_RETURN(int64_t wait_ms, config.GetInt("feed.wait_ms", 25'000));
   ASSIGN_OR_RETURN(int64_t poll_ms, config.GetInt("feed.poll_interval_ms", 200));
   ASSIGN_OR_RETURN(int64_t backoff_ms, config.GetInt("feed.error_backoff_ms", 1000));
   if (batch < 1 || batch > 5000) return absl::InvalidArgumentError("feed.batch must be 1..5000");
+  if (wait_ms < 0) return absl::InvalidArgumentError("feed.wait_ms must be 0 (no long polls) or more");
   if (poll_ms < 1 || backoff_ms < 1 || code_ttl < 1) {
     return absl::InvalidArgumentError("feed.poll_interval_ms, feed.error_backoff_ms and social.code_ttl_s must be positive");
   }
@@ -50,6 +52,7 @@ absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config&
     fo.url = feed_url;
     fo.token = feed_token;
     fo.batch = static_cast<int>(batch);
+    fo.wait = absl::Milliseconds(wait_ms);
     fo.poll_interval = absl::Milliseconds(poll_ms);
     fo.error_backoff = absl::Milliseconds(backoff_ms);
     // The consumer is built in Start(), when "self" can be resolved.
@@ -62,7 +65,9 @@ absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config&
   return m;
 }
 
-SocialModule::~SocialModule() {
+SocialModule::~SocialModule() { StopFeed(); }
+
+void SocialModule::StopFeed() {
   if (consumer_) consumer_->Stop();
 }
 

@@ -18,7 +18,9 @@
 //                         tandemd, for the embedded default; empty: no consumer)
 //   feed.token            (bearer token; required with feed.url)
 //   feed.batch            (events per pull, 1..5000, default 500)
-//   feed.poll_interval_ms (default 200)
+//   feed.wait_ms          (long poll wait, default 25000; 0: plain polling)
+//   feed.poll_interval_ms (default 200; the pause between polls without
+//                         long polls)
 //   feed.error_backoff_ms (default 1000)
 #pragma once
 
@@ -49,6 +51,10 @@ class SocialModule {
   // Starts the feed consumer (if configured). Call once the server serves;
   // `self_address` (host:port of this server) replaces feed.url "self".
   void Start(const std::string& self_address = "");
+  // Stops the feed consumer, cancelling its request in flight; idempotent.
+  // Call before the server it pulls from drains, so that the drain is no
+  // error to it.
+  void StopFeed();
 
   SocialDb& db() { return *db_; }
   // For modules that serve social users (e.g. ads in the feed).

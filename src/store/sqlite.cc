@@ -100,8 +100,38 @@ class SqliteDatabase final : public Database {
   }
 
   absl::Status InTransaction(const std::function<absl::Status(Database&)>& fn) override {
+    std::vector<std::function<void()>> committed;
+    absl::Status st = RunTransaction(fn, &committed);
+    for (auto& f : committed) f();
+    return st;
+  }
+
+  void AfterCommit(std::function<void()> fn) override {
+    {
+      std::lock_guard lock(mu_);
+      if (depth_ > 0) {
+        after_commit_.push_back(std::move(fn));
+        return;
+      }
+    }
+    fn();
+  }
+
+  absl::Status ExecuteScript(std::string_view sql) override {
+    std::lock_guard lock(mu_);
+    return Exec(std::string(sql));
+  }
+
+
+  std::string_view backend() const override { return "sqlite"; }
+
+  // The transaction itself; on the outermost commit, hands the AfterCommit
+  // callbacks to the caller, who runs them once the handle is released.
+  absl::Status RunTransaction(const std::function<absl::Status(Database&)>& fn,
+                              std::vector<std::function<void()>>* committed) {
     std::lock_guard lock(mu_);
     const int depth = depth_;
+    const size_t callbacks = after_commit_.size();
     const std::string savepoint = depth == 0 ? std::string() : absl::StrCat("sp", depth);
     if (depth == 0) {
       RETURN_IF_ERROR(Step("BEGIN IMMEDIATE"));
@@ -113,8 +143,12 @@ class SqliteDatabase final : public Database {
     --depth_;
     if (st.ok()) {
       st = depth == 0 ? Step("COMMIT") : Exec("RELEASE " + savepoint);
-      if (st.ok()) return st;
+      if (st.ok()) {
+        if (depth == 0) committed->swap(after_commit_);
+        return st;
+      }
     }
+    after_commit_.resize(callbacks);
     if (depth == 0) {
       Step("ROLLBACK").IgnoreError();
     } else {
@@ -123,14 +157,6 @@ class SqliteDatabase final : public Database {
     }
     return st;
   }
-
-  absl::Status ExecuteScript(std::string_view sql) override {
-    std::lock_guard lock(mu_);
-    return Exec(std::string(sql));
-  }
-
-
-  std::string_view backend() const override { return "sqlite"; }
 
   absl::Status Exec(const std::string& sql) {
     char* err = nullptr;
@@ -217,6 +243,7 @@ class SqliteDatabase final : public Database {
   std::recursive_mutex mu_;
   sqlite3* db_;
   int depth_ = 0;
+  std::vector<std::function<void()>> after_commit_;  // guarded by mu_
   std::unordered_map<std::string, Cached, SqlHash, std::equal_to<>> cache_;
 };
 

@@ -101,6 +101,13 @@ class Database {
   // savepoints.
   virtual absl::Status InTransaction(const std::function<absl::Status(Database&)>& fn) = 0;
 
+  // Runs `fn` once the outermost transaction open on this handle has
+  // committed, after the handle is released (so `fn` may use it); never if
+  // that transaction, or the savepoint `fn` was registered in, rolls back.
+  // Outside a transaction `fn` runs at once. For telling others about a
+  // change only once it is durable (e.g. waking long polls); keep `fn` short.
+  virtual void AfterCommit(std::function<void()> fn) = 0;
+
   // Runs several statements without parameters (schema scripts).
   virtual absl::Status ExecuteScript(std::string_view sql) = 0;
 

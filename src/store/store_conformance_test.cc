@@ -138,6 +138,42 @@ TEST_P(StoreConformance, NestedTransactionsUseSavepoints) {
   EXPECT_EQ((*rows)[0].Text(0), "outer");
 }
 
+TEST_P(StoreConformance, AfterCommitRunsOnlyForWhatCommitted) {
+  std::vector<std::string> ran;
+  db_->AfterCommit([&] { ran.push_back("outside"); });
+  EXPECT_EQ(ran, std::vector<std::string>{"outside"});
+  ran.clear();
+
+  absl::Status st = db_->InTransaction([&](Database& tx) -> absl::Status {
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO items (name, n) VALUES ($1, $2)", {"a", 1}).status());
+    tx.AfterCommit([&] {
+      // Runs after the commit, with the handle free and the row visible.
+      auto row = db_->QueryOne("SELECT COUNT(*) FROM items WHERE name = 'a'");
+      ran.push_back(row.ok() && row->Int(0) == 1 ? "outer" : "outer-too-early");
+    });
+    EXPECT_TRUE(tx.InTransaction([&](Database& t2) -> absl::Status {
+                    t2.AfterCommit([&] { ran.push_back("inner-released"); });
+                    return absl::OkStatus();
+                  }).ok());
+    EXPECT_FALSE(tx.InTransaction([&](Database& t2) -> absl::Status {
+                     t2.AfterCommit([&] { ran.push_back("inner-rolled-back"); });
+                     return absl::AbortedError("inner fails");
+                   }).ok());
+    EXPECT_TRUE(ran.empty()) << "nothing runs before the outermost commit";
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_EQ(ran, (std::vector<std::string>{"outer", "inner-released"}));
+  ran.clear();
+
+  st = db_->InTransaction([&](Database& tx) -> absl::Status {
+    tx.AfterCommit([&] { ran.push_back("rolled-back"); });
+    return absl::AbortedError("changed my mind");
+  });
+  EXPECT_FALSE(st.ok());
+  EXPECT_TRUE(ran.empty());
+}
+
 TEST_P(StoreConformance, MigrationsApplyOnceAndRefuseNewerSchemas) {
   EXPECT_EQ(*db_->SchemaVersion(), 2);
   ASSERT_TRUE(db_->Migrate(kMigrations).ok());  // idempotent
