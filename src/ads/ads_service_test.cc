@@ -423,12 +423,11 @@ TEST(AdsServiceTest, ServingCapsExclusionsSegmentsAndExplanations) {
 // row still exists, yet serving must not use it.
 TEST(AdsServiceTest, AnObjectionStopsAudienceAdsBeforeTheCleanupRuns) {
   AdsWorld w;
-  std::vector<social::UserId> u;
-  for (int i = 1; i <= 3; ++i) u.push_back(w.social.AddUser(TestPhone(i)));
-  w.Feed({Linked("m1", TestPhone(1)), Linked("m2", TestPhone(2)), Linked("m3", TestPhone(3))});
+  std::vector<std::string> phones;
+  std::vector<social::UserId> u = w.AddLinkedUsers(3, &phones);
   auto adv = w.NewAdvertiser();
   auto customers = w.NewAudience(adv);
-  ASSERT_TRUE(w.UploadAll(adv, customers, SessionKind::kAdd, {TestPhone(1), TestPhone(2), TestPhone(3)}).ok());
+  ASSERT_TRUE(w.UploadAll(adv, customers, SessionKind::kAdd, phones).ok());
   w.ads->RunPending();
   CampaignSpec spec;
   spec.name = "c";
@@ -452,13 +451,12 @@ TEST(AdsServiceTest, AnObjectionStopsAudienceAdsBeforeTheCleanupRuns) {
 // what stored explanations of earlier ads say about them.
 TEST(AdsServiceTest, DeletingTheMessengerAccountRewritesExplanations) {
   AdsWorld w;
-  std::vector<social::UserId> u;
-  for (int i = 1; i <= 3; ++i) u.push_back(w.social.AddUser(TestPhone(i)));
-  w.Feed({Linked("m1", TestPhone(1)), Usage("m1", 20), Linked("m2", TestPhone(2)), Usage("m2", 20),
-          Linked("m3", TestPhone(3))});
+  std::vector<std::string> phones;
+  std::vector<social::UserId> u = w.AddLinkedUsers(3, &phones);
+  w.Feed({Usage("m1", 20), Usage("m2", 20)});
   auto adv = w.NewAdvertiser("Corner Shop");
   auto customers = w.NewAudience(adv, "Loyalty members");
-  ASSERT_TRUE(w.UploadAll(adv, customers, SessionKind::kAdd, {TestPhone(1), TestPhone(2), TestPhone(3)}).ok());
+  ASSERT_TRUE(w.UploadAll(adv, customers, SessionKind::kAdd, phones).ok());
   w.ads->RunPending();
   CampaignSpec list;
   list.name = "list";
@@ -626,12 +624,7 @@ TEST(AdsServiceTest, SizeOfAVersionIsFixedWhenTheVersionIsMade) {
   o.size_budget_per_day = 5;
   AdsWorld w(o);
   std::vector<std::string> phones;
-  std::vector<social::UserId> users;
-  for (int i = 1; i <= 251; ++i) {
-    users.push_back(w.social.AddUser(TestPhone(i)));
-    w.Feed({Linked("m" + std::to_string(i), TestPhone(i))});
-    phones.push_back(TestPhone(i));
-  }
+  std::vector<social::UserId> users = w.AddLinkedUsers(251, &phones);
   auto adv = w.NewAdvertiser();
   auto aud = w.NewAudience(adv);
   ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kAdd, phones).ok());
@@ -686,12 +679,7 @@ TEST(AdsServiceTest, ServingStopsWhenObjectionsTakeAnAudienceBelowTheMinimum) {
   o.size.noise_scale = 0;
   AdsWorld w(o);
   std::vector<std::string> phones;
-  std::vector<social::UserId> users;
-  for (int i = 1; i <= 100; ++i) {
-    users.push_back(w.social.AddUser(TestPhone(i)));
-    w.Feed({Linked("m" + std::to_string(i), TestPhone(i))});
-    phones.push_back(TestPhone(i));
-  }
+  std::vector<social::UserId> users = w.AddLinkedUsers(100, &phones);
   auto adv = w.NewAdvertiser();
   auto aud = w.NewAudience(adv);
   ASSERT_TRUE(w.UploadAll(adv, aud, SessionKind::kAdd, phones).ok());

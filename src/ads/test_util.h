@@ -42,6 +42,20 @@ struct AdsWorld {
     social.Apply(events);
   }
 
+  // Users 1..n with the numbers social::testing::TestPhone(i), each linked
+  // through the messenger as account "m<i>"; their numbers are appended to
+  // `phones` when given.
+  std::vector<social::UserId> AddLinkedUsers(int n, std::vector<std::string>* phones = nullptr) {
+    std::vector<social::UserId> users;
+    for (int i = 1; i <= n; ++i) {
+      const std::string phone = social::testing::TestPhone(i);
+      users.push_back(social.AddUser(phone));
+      Feed({social::testing::Linked("m" + std::to_string(i), phone)});
+      if (phones) phones->push_back(phone);
+    }
+    return users;
+  }
+
   AdvertiserId NewAdvertiser(const std::string& name = "Shop") {
     auto a = ads->CreateAdvertiser(name);
     if (!a.ok()) abort();
