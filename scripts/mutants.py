@@ -59,7 +59,10 @@ def copy_tree(dest):
         dst = dest / name.decode()
         dst.parent.mkdir(parents=True, exist_ok=True)
         if not dst.exists() or dst.read_bytes() != src.read_bytes():
-            shutil.copy2(src, dst)
+            # A fresh mtime: the checkout's may be older than the scratch
+            # build's objects, and ninja would not rebuild the file.
+            shutil.copyfile(src, dst)
+            shutil.copymode(src, dst)
 
 
 def run(cmd, cwd, log, timeout=None):
