@@ -28,6 +28,7 @@ TMPDIR="$work/tmp" start_tandemd "$tandemd" "$work" --set feed.url="$FEED" --set
   --set feed.poll_interval_ms=50 --set ads.admin_token=opsecret --set ads.min_audience_size=1 \
   --set ads.size_margin=0 --set ads.noise_scale=0 --set log.level=debug
 export TANDEM_SOCIAL_SERVER=$TANDEMD_ADDR TANDEM_ADS_SERVER=$TANDEMD_ADDR
+export TANDEM_PROFILE="$work/cli-profile.db"  # sign-ins; the tokens kept here are given by environment
 db="$work/data/social.db"
 codes="$work/data/social-verification-codes.log"
 feed() { curl -sf -X POST "http://$FEED/test/events" -d "$1" >/dev/null || fail "feed append"; }
@@ -35,7 +36,7 @@ register() {
   "$tandem" social register --phone "$2" >/dev/null
   local code
   code=$(awk -v p="$2" '$(NF-1) == p { c = $NF } END { print c }' "$codes")
-  "$tandem" social verify --phone "$2" --code "$code" --name "$1" | jq -r .token
+  "$tandem" social verify --phone "$2" --code "$code" --name "$1" --print-token
 }
 
 # Dana uses the messenger with +16502530041 but did not make the number
@@ -51,9 +52,9 @@ wait_until 30 linked
 rc=0; "$tandem" ads advertiser create --name "Bakery" --admin-token nope 2>"$work/err" || rc=$?
 assert_eq "$rc" "1" "wrong admin token"
 assert_contains "$(cat "$work/err")" "wrong operator token" "admin token message"
-export TANDEM_ADS_TOKEN=$("$tandem" ads advertiser create --name "Corner Bakery" --admin-token opsecret | jq -r .token)
+export TANDEM_ADS_TOKEN=$("$tandem" ads advertiser create --name "Corner Bakery" --admin-token opsecret --print-token)
 [[ ${#TANDEM_ADS_TOKEN} == 64 ]] || fail "advertiser token looks wrong"
-aud=$("$tandem" ads audience create --name "Loyalty card holders" | jq -r .id)
+aud=$("$tandem" --json ads audience create --name "Loyalty card holders" | jq -r .id)
 
 # A customer list: Dana in national format, 400 strangers, two bad rows.
 {
@@ -106,7 +107,7 @@ assert_eq "$(post /v1/ads/campaigns "$TANDEM_ADS_TOKEN" "$work/badtitle.json")" 
 assert_contains "$(jq -r .error.message "$work/resp")" "'title' contains a control character (U+001B)" "bad title message"
 rc=0; "$tandem" ads campaign create --name bad --title "Fresh rye" --text "Baked daily" \
   --link 'https://bakery.example/"><script>' --include "$aud" --budget 10 2>"$work/err" || rc=$?
-assert_eq "$rc" "1" "the CLI gets the same refusal"
+assert_eq "$rc" "2" "the CLI gets the same refusal (invalid_argument)"
 assert_contains "$(cat "$work/err")" "'link' contains the character \"" "CLI bad link message"
 assert_eq "$(sqlite3 "$db" "SELECT COUNT(*) FROM ads_campaigns")" "$campaigns_before" "no campaign stored"
 assert_eq "$(sqlite3 "$db" "SELECT COUNT(*) FROM ads_sessions; SELECT COUNT(*) FROM ads_session_batches")" \
@@ -115,27 +116,31 @@ assert_eq "$(members)" "1:2" "memberships unchanged by bad input"
 
 # A campaign; Dana sees the ad in her feed, and why.
 camp=$("$tandem" ads campaign create --name spring --title "Fresh rye bread" --text "Baked every morning" \
-       --link https://bakery.example/rye --include "$aud" --budget 100 --frequency-cap 10 | jq -r .id)
+       --link https://bakery.example/rye --include "$aud" --budget 100 --frequency-cap 10 --json | jq -r .id)
 TANDEM_SOCIAL_TOKEN=$dana "$tandem" feed post "Good morning" >/dev/null
-out=$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" feed show)
+out=$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" --json feed show)
 assert_contains "$out" '"text":"Good morning"' "own post in the feed"
 assert_contains "$out" '"title":"Fresh rye bread"' "the ad in the feed"
-imp=$(jq -r '.items[] | select(.type == "ad") | .impression_id' <<<"$out" | head -1)
+imp=$(jq -r 'select(.type == "ad") | .impression_id' <<<"$out" | head -1)
+out=$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" feed show)
+# (each showing is a new impression, with its own number)
+assert_contains "$out" "] Fresh rye bread - Baked every morning (https://bakery.example/rye), from Corner Bakery; why: \`tandem feed why " "the ad for people"
+assert_contains "$out" "Dana: Good morning" "the post for people"
 why=$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" feed why "$imp")
 assert_contains "$why" "Corner Bakery uploaded a list of its customers' phone numbers (\"Loyalty card holders\")" "why: audience"
 assert_contains "$why" "+16502530041" "why: the number"
 assert_contains "$why" "the messenger you use with this number shares it with us" "why: data source"
 rc=0; TANDEM_SOCIAL_TOKEN=$erin "$tandem" feed why "$imp" 2>/dev/null || rc=$?
 assert_eq "$rc" "1" "someone else's explanation is not shown"
-assert_eq "$(TANDEM_SOCIAL_TOKEN=$erin "$tandem" feed show | jq '[.items[] | select(.type == "ad")] | length')" "0" \
+assert_eq "$(TANDEM_SOCIAL_TOKEN=$erin "$tandem" --json feed show | jq -s '[.[] | select(.type == "ad")] | length')" "0" \
   "Erin is not in the audience"
-assert_eq "$("$tandem" ads campaign show "$camp" | jq .impressions)" "1" "impression recorded"
+assert_eq "$("$tandem" --json ads campaign show "$camp" | jq .impressions)" "1" "impression recorded"
 
 # Dana objects to ads on the messenger: the event reaches the social side
 # through the feed; the ad stops and the membership is removed.
 start=$(date +%s%N)
 feed '{"type":"objection_changed","account_id":"m-dana","at":1700000100,"purpose":"ads","objected":true}'
-no_ad() { [[ "$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" feed show | jq '[.items[] | select(.type == "ad")] | length')" == 0 ]]; }
+no_ad() { [[ "$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" --json feed show | jq -s '[.[] | select(.type == "ad")] | length')" == 0 ]]; }
 no_member() { [[ -z "$(members)" ]]; }
 wait_until 30 no_ad
 ad_ms=$(( ($(date +%s%N) - start) / 1000000 ))
@@ -148,7 +153,7 @@ echo "objection -> ad gone: ${ad_ms} ms, membership gone: ${member_ms} ms (feed 
 assert_contains "$("$tandem" ads audience show "$aud")" "size: 1 to 2 people" "same version, same size"
 printf '%s\n' "+16502530041" >"$work/again.csv"
 "$tandem" ads audience upload "$aud" "$work/again.csv" --wait >/dev/null 2>&1 || fail "second upload"
-assert_contains "$("$tandem" ads audience show "$aud")" "below 1 people" "the next version is empty"
+assert_contains "$("$tandem" ads audience show "$aud")" "too small to target" "the next version is empty"
 
 # None of the unmatched hashes (nor the raw numbers) is anywhere on disk.
 kill -TERM "$TANDEMD_PID"; wait "$TANDEMD_PID" 2>/dev/null || true; TANDEMD_PID=

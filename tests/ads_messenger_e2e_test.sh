@@ -15,37 +15,45 @@ cd "$work"
 
 start_tandemd "$tandemd" "$work" --set ads.admin_token=opsecret --set ads.min_audience_size=1 \
   --set ads.size_margin=0 --set ads.noise_scale=0
-export TANDEM_SERVER=$TANDEMD_ADDR TANDEM_SOCIAL_SERVER=$TANDEMD_ADDR TANDEM_ADS_SERVER=$TANDEMD_ADDR
+# One server setting for every role.
+export TANDEM_SERVER=$TANDEMD_ADDR
 DANA=+16502530141
 
 "$tandem" --profile dana.db register $DANA >/dev/null
 code=$(grep -- "$DANA" data/verification-codes.log | tail -1 | awk '{print $3}')
 "$tandem" --profile dana.db verify $DANA "$code" >/dev/null
-"$tandem" social register --phone "$DANA" >/dev/null
+# Sign-ins are kept in the profile: no token is handled by hand.
+"$tandem" --profile dana.db social register --phone "$DANA" >/dev/null
 code=$(awk -v p="$DANA" '$(NF-1) == p { c = $NF } END { print c }' data/social-verification-codes.log)
-dana=$("$tandem" social verify --phone "$DANA" --code "$code" --name Dana | jq -r .token)
-linked() { [[ "$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" social facts --purpose ads)" == *messenger_link* ]]; }
+out=$("$tandem" --profile dana.db social verify --phone "$DANA" --code "$code" --name Dana)
+assert_contains "$out" "the session is kept in dana.db" "social sign-in kept in the profile"
+linked() { [[ "$("$tandem" --profile dana.db social facts --purpose ads)" == *messenger_link* ]]; }
 wait_until 30 linked
 
-export TANDEM_ADS_TOKEN=$("$tandem" ads advertiser create --name "Corner Bakery" --admin-token opsecret | jq -r .token)
-aud=$("$tandem" ads audience create --name "Loyalty card holders" | jq -r .id)
+out=$("$tandem" --profile bakery.db ads advertiser create --name "Corner Bakery" --admin-token opsecret)
+assert_contains "$out" "its token is kept in bakery.db" "advertiser token kept in the profile"
+aud=$("$tandem" --profile bakery.db --json ads audience create --name "Loyalty card holders" | jq -r .id)
 { echo "650-253-0141"; for i in $(seq 1000 1099); do echo "650 266 $i"; done; } >customers.txt
-out=$("$tandem" ads audience upload "$aud" customers.txt --country US --wait 2>/dev/null)
+out=$("$tandem" --profile bakery.db ads audience upload "$aud" customers.txt --country US --wait 2>/dev/null)
 assert_contains "$out" "sent: 101 hashed, invalid: 0" "upload summary"
 members() { sqlite3 data/social.db "SELECT user_id || ':' || source FROM ads_memberships WHERE audience_id = $aud"; }
 assert_eq "$(members)" "1:2" "matched through the messenger-shared number only"
-"$tandem" ads campaign create --name spring --title "Fresh rye bread" --text "Baked every morning" \
+"$tandem" --profile bakery.db ads campaign create --name spring --title "Fresh rye bread" --text "Baked every morning" \
   --link https://bakery.example/rye --include "$aud" --budget 100 --frequency-cap 10 >/dev/null
 
-feed=$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" feed show)
-imp=$(jq -r '.items[] | select(.type == "ad") | .impression_id' <<<"$feed" | head -1)
+feed=$("$tandem" --profile dana.db --json feed show)
+imp=$(jq -r 'select(.type == "ad") | .impression_id' <<<"$feed" | head -1)
 [[ -n "$imp" ]] || fail "no ad in Dana's feed: $feed"
-why=$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" feed why "$imp")
+why=$("$tandem" --profile dana.db feed why "$imp")
 assert_contains "$why" "the messenger you use with this number shares it with us" "why names the messenger"
+# A profile that never signed in says how to.
+rc=0; "$tandem" --profile bakery.db feed show 2>err.out || rc=$?
+assert_eq "$rc" "2" "not signed in"
+assert_contains "$(cat err.out)" "bakery.db is not signed in to the social network" "not signed in, said so"
 
 start=$(date +%s%N)
 "$tandem" --profile dana.db privacy object ads >/dev/null
-no_ad() { [[ "$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" feed show | jq '[.items[] | select(.type == "ad")] | length')" == 0 ]]; }
+no_ad() { [[ "$("$tandem" --profile dana.db --json feed show | jq -s '[.[] | select(.type == "ad")] | length')" == 0 ]]; }
 no_member() { [[ -z "$(members)" ]]; }
 wait_until 30 no_ad
 ad_ms=$(( ($(date +%s%N) - start) / 1000000 ))

@@ -24,21 +24,21 @@ code=$(grep -- "$ALICE" data/verification-codes.log | tail -1 | awk '{print $3}'
 
 # Social registration (prints the token).
 social_register() {
-  "$tandem" social register --phone "$2" >/dev/null
+  "$tandem" --profile "social-$1.db" social register --phone "$2" >/dev/null
   local code
   code=$(awk -v p="$2" '$(NF-1) == p { c = $NF } END { print c }' data/social-verification-codes.log)
-  "$tandem" social verify --phone "$2" --code "$code" --name "$1" | jq -r .token
+  "$tandem" --profile "social-$1.db" social verify --phone "$2" --code "$code" --name "$1" --print-token
 }
 alice=$(social_register Alice $ALICE)
 bob=$(social_register Bob $BOB)
-alice_id=$(TANDEM_SOCIAL_TOKEN=$alice "$tandem" social profile | jq -r .account_id)
+alice_id=$(TANDEM_SOCIAL_TOKEN=$alice "$tandem" --json social profile | jq -r .account_id)
 [[ -n "$alice_id" && "$alice_id" != null ]] || fail "no social id for Alice"
 
 # Bob has Alice's number in his address book.
 printf '%s\n' "$ALICE" > book.txt
 TANDEM_SOCIAL_TOKEN=$bob "$tandem" social address-book upload book.txt >/dev/null 2>&1
 
-suggested() { TANDEM_SOCIAL_TOKEN=$bob "$tandem" social suggestions | cut -f1 | grep -qx "$alice_id"; }
+suggested() { TANDEM_SOCIAL_TOKEN=$bob "$tandem" --json social suggestions | jq -r .account_id | grep -qx "$alice_id"; }
 not_suggested() { ! suggested; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
@@ -56,10 +56,14 @@ echo "objection enforced after $(ms_since "$start") ms"
 assert_contains "$(TANDEM_SOCIAL_TOKEN=$alice "$tandem" social facts --purpose ads)" "messenger" "ads still sees the link"
 
 # The messenger shows what it shared, and when the social side fetched it.
+shared=$("$tandem" --profile alice.db --json privacy shared)
+assert_contains "$shared" '"type":"account_linked"' "shared view lists the link"
+assert_contains "$shared" '"type":"objection_changed"' "shared view lists the objection"
+[[ $(jq -s '[.[] | select(.shared_at == null)] | length' <<<"$shared") == 0 ]] || fail "events not marked as fetched"
 shared=$("$tandem" --profile alice.db privacy shared)
-assert_contains "$shared" '"type": "account_linked"' "shared view lists the link"
-assert_contains "$shared" '"type": "objection_changed"' "shared view lists the objection"
-[[ $(jq '[.events[] | select(.shared_at == null)] | length' <<<"$shared") == 0 ]] || fail "events not marked as fetched"
+assert_contains "$shared" "your number $ALICE (account created)" "shared view for people"
+assert_contains "$shared" "you objected to friend suggestions" "the objection in words"
+[[ "$shared" != *"not yet"* ]] || fail "everything was fetched: $shared"
 "$tandem" --profile alice.db privacy export -o export.json 2>/dev/null
 assert_eq "$(jq -r .account.number export.json)" "$ALICE" "export names the account"
 assert_eq "$(jq '.privacy_changes | length' export.json)" "1" "export records the change"
@@ -74,13 +78,20 @@ echo "withdrawal effective after $(ms_since "$start") ms"
 start=$(date +%s%N)
 "$tandem" --profile alice.db delete-account --yes >/dev/null
 wait_until 30 not_suggested
+# The profile says what happened, and how to start again.
+rc=0; "$tandem" --profile alice.db privacy show 2>err.out || rc=$?
+assert_eq "$rc" "2" "a deleted profile's exit code"
+assert_contains "$(cat err.out)" "the messenger account $ALICE of this profile was deleted at" "deleted, said so"
+assert_contains "$(cat err.out)" "tandem --profile alice.db register NUMBER" "how to start again"
 echo "deletion effective after $(ms_since "$start") ms"
 for purpose in friend_suggestions ads security; do
   facts=$(TANDEM_SOCIAL_TOKEN=$alice "$tandem" social facts --purpose $purpose)
   if grep -q messenger <<<"$facts"; then fail "messenger fact left after deletion ($purpose): $facts"; fi
 done
 # The phone number no longer lingers in the messenger's outbox either.
-kill -TERM "$TANDEMD_PID"; wait "$TANDEMD_PID" || true
+kill -TERM "$TANDEMD_PID"; rc=0; wait "$TANDEMD_PID" || rc=$?
+assert_eq "$rc" "0" "tandemd exit status on SIGTERM"
+TANDEMD_PID=
 [[ $(sqlite3 data/messenger.db "SELECT COUNT(*) FROM feed_events WHERE payload LIKE '%$ALICE%'") == 0 ]] \
   || fail "the deleted account's number is still in the feed outbox"
 echo "data sharing: ok"

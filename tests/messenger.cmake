@@ -2,3 +2,9 @@
 add_test(NAME e2e.messenger_cli
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/messenger_cli_test.sh $<TARGET_FILE:tandemd> $<TARGET_FILE:tandem>)
 set_tests_properties(e2e.messenger_cli PROPERTIES TIMEOUT 600)
+
+# What a newcomer meets on the command line: hints, one server setting,
+# receipts as shown, a number registered again elsewhere.
+add_test(NAME e2e.cli_door
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli_door_test.sh $<TARGET_FILE:tandemd> $<TARGET_FILE:tandem>)
+set_tests_properties(e2e.cli_door PROPERTIES TIMEOUT 600)

@@ -56,7 +56,7 @@ TEST(SizeReportTest, TwoSignificantDigitsAndThreshold) {
   SizePolicy p;
   p.noise_scale = 0;
   p.margin = 0;
-  EXPECT_EQ(ReportSize(99, 0, p).text, "below 100");
+  EXPECT_EQ(ReportSize(99, 0, p).text, "too small to target");
   EXPECT_FALSE(ReportSize(99, 0, p).targetable);
   EXPECT_FALSE(ReportSize(99, 500, p).targetable);  // the true count rules
   EXPECT_EQ(ReportSize(100, 0, p).text, "100 to 110");
@@ -314,7 +314,7 @@ TEST(AdsServiceTest, SizesAreRangesWithinABudget) {
   w.ads->RunPending();
   auto s = w.ads->GetAudience(adv, small);
   ASSERT_TRUE(s.ok() && s->size);
-  EXPECT_EQ(s->size->text, "below 100");
+  EXPECT_EQ(s->size->text, "too small to target");
   EXPECT_FALSE(s->size->targetable);
   auto b = w.ads->GetAudience(adv, big);
   ASSERT_TRUE(b->size);

@@ -48,7 +48,7 @@ absl::StatusOr<int64_t> IntField(const json& body, const char* key, int64_t fall
 }
 
 json SizeJson(const SizeReport& s) {
-  json j = {{"range", s.text}, {"targetable", s.targetable}};
+  json j = {{"range", s.text}, {"targetable", s.targetable}, {"threshold", s.threshold}};
   if (s.targetable) {
     j["lower_bound"] = s.lower;
     j["upper_bound"] = s.upper;

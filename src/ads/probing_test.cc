@@ -266,7 +266,7 @@ TEST(AdsProbingTest, BelowThresholdAudiencesCannotBeTargeted) {
   spec.impression_budget = 10;
   spec.include_audiences = {audience};
   // Many versions with 99 matched people (whatever the noise draws): never
-  // targetable, always "below 100".
+  // targetable, always "too small to target".
   for (int v = 0; v < 200; ++v) {
     std::vector<std::string> rows = phones;
     rows.push_back("+1650265" + std::to_string(1000 + v));  // never matches
@@ -274,7 +274,7 @@ TEST(AdsProbingTest, BelowThresholdAudiencesCannotBeTargeted) {
     w.ads->RunPending();
     auto a = w.ads->GetAudience(adv, audience);
     ASSERT_TRUE(a.ok() && a->size);
-    EXPECT_EQ(a->size->text, "below 100");
+    EXPECT_EQ(a->size->text, "too small to target");
     EXPECT_TRUE(absl::IsFailedPrecondition(w.ads->CreateCampaign(adv, spec).status()));
   }
 }

@@ -40,6 +40,7 @@ std::string WithThousands(int64_t n) {
 
 SizeReport ReportSize(int64_t matched, double noise, const SizePolicy& policy) {
   SizeReport r;
+  r.threshold = policy.min_size + static_cast<int64_t>(std::ceil(policy.margin));
   double noisy = static_cast<double>(matched) + noise;
   // The true-count check keeps the hard rule (never target fewer than
   // min_size people); the margin makes it matter only with probability
@@ -48,7 +49,7 @@ SizeReport ReportSize(int64_t matched, double noise, const SizePolicy& policy) {
     r.targetable = false;
     r.lower = 0;
     r.upper = policy.min_size;
-    r.text = "below " + WithThousands(policy.min_size);
+    r.text = "too small to target";
     return r;
   }
   auto value = static_cast<int64_t>(std::floor(noisy));

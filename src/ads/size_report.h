@@ -27,7 +27,11 @@ struct SizeReport {
   bool targetable = false;
   int64_t lower = 0;   // inclusive; 0 and upper = min_size - 1 when below
   int64_t upper = 0;   // exclusive upper bound of the range
-  std::string text;    // "below 100" or "1,200 to 1,300"
+  std::string text;    // "1,200 to 1,300", or "too small to target"
+  // The noisy count from which sizes are shown and audiences targeted
+  // (min_size + margin): the rule the advertiser is told, not a bound on
+  // the true count of an audience shown too small.
+  int64_t threshold = 0;
 };
 
 // The noise for one audience version: a deterministic function of a server

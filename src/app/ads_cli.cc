@@ -1,6 +1,8 @@
 // The advertiser's command-line client for the ads HTTP API
-// (docs/ads-api.md). The server comes from --server or TANDEM_ADS_SERVER and
-// the advertiser token from --token or TANDEM_ADS_TOKEN.
+// (docs/ads-api.md), and the social user's feed with its ads. The
+// advertiser token is kept in the profile (`ads advertiser create` and
+// `ads sign-in` store it); --token or $TANDEM_ADS_TOKEN override it. The
+// feed uses the profile's social session (`tandem social verify`).
 //
 // Uploads read a CSV file, normalize and hash the numbers here by default
 // (SHA-256 of the E.164 digits), so raw numbers never leave this machine;
@@ -20,6 +22,8 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "client/client_store.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/csv.h"
@@ -37,7 +41,7 @@ struct AdsOptions {
   int64_t id = 0;
   // uploads
   std::string file, column, country;
-  bool header = false, raw = false, replace = false, wait = false;
+  bool header = false, raw = false, replace = false, wait = false, print_token = false;
   int batch = 10'000;
   // campaigns
   std::string title, text, link, include, exclude, segment;
@@ -45,48 +49,46 @@ struct AdsOptions {
   int limit = 20;
 };
 
-std::string EnvOr(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
+// Every command of the group runs with the advertiser's session.
+struct Ctx {
+  std::shared_ptr<CliContext> cli;
+  RoleSession session;
+};
+
+absl::StatusOr<json> Ads(const Ctx& c, const std::string& method, const std::string& target,
+                         const json* body = nullptr) {
+  return CallJson(c.session.server, c.session.token, method, target, body);
 }
 
-std::optional<json> Call(const std::string& server, const std::string& token, const std::string& method,
-                         const std::string& target, const json* body = nullptr, const char* who = "tandem ads") {
-  net::HttpClient client(server);
-  net::Headers headers;
-  if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-  if (body) headers.emplace_back("Content-Type", "application/json");
-  auto res = client.Request(method, target, body ? body->dump() : "", headers);
-  if (!res.ok()) {
-    std::cerr << who << ": " << res.status().message() << "\n";
-    return std::nullopt;
+// Prints a result: JSON line, or `words` for people. The exit code.
+int Done(const Ctx& c, const absl::StatusOr<json>& r, const std::string& kind, const std::string& words) {
+  if (!r.ok()) return Fail(r.status());
+  if (c.cli->json) {
+    JsonLine(kind, *r);
+  } else {
+    std::cout << words << "\n";
   }
-  if (res->status >= 300) {
-    std::cerr << who << ": " << net::StatusFromResponse(*res).message() << "\n";
-    json j = json::parse(res->body, nullptr, false);
-    if (!j.is_discarded() && j.contains("error") && j["error"].contains("invalid_entries")) {
-      for (const auto& e : j["error"]["invalid_entries"]) {
-        std::cerr << "  row " << e["index"] << ": " << e["message"].get<std::string>() << "\n";
-      }
-    }
-    return std::nullopt;
-  }
-  json j = json::parse(res->body, nullptr, false);
-  return j.is_discarded() ? json::object() : j;
-}
-
-std::string Server(const AdsOptions& o) { return o.server.empty() ? EnvOr("TANDEM_ADS_SERVER", "127.0.0.1:8080") : o.server; }
-std::string Token(const AdsOptions& o) { return o.token.empty() ? EnvOr("TANDEM_ADS_TOKEN", "") : o.token; }
-
-std::optional<json> Ads(const AdsOptions& o, const std::string& method, const std::string& target,
-                        const json* body = nullptr) {
-  return Call(Server(o), Token(o), method, target, body);
-}
-
-int Print(const std::optional<json>& j) {
-  if (!j) return 1;
-  std::cout << j->dump() << "\n";
   return 0;
+}
+
+std::string Thousands(int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return (n < 0 ? "-" : "") + out;
+}
+
+std::string SizeWords(const json& a) {
+  if (a.contains("size") && a["size"].is_object()) {
+    const json& size = a["size"];
+    if (size.value("targetable", false)) return size.value("range", std::string()) + " people";
+    return absl::StrCat("too small to target (sizes are shown, and audiences targeted, from a noisy count of ",
+                        Thousands(size.value("threshold", int64_t{0})), " matched people)");
+  }
+  if (a.contains("size_note")) return "not shown: " + a["size_note"].get<std::string>();
+  return "not known yet";
 }
 
 // One CSV row that will be uploaded: its line in the file and its value.
@@ -104,18 +106,18 @@ void Progress(size_t done, size_t total) {
   if (done == total) std::cerr << "\n";
 }
 
-int Upload(const AdsOptions& o, const std::string& path_suffix) {
+int Upload(const Ctx& c, const AdsOptions& o, const std::string& path_suffix) {
   if (o.batch < 1 || o.batch > 10'000) {
-    std::cerr << "tandem ads: --batch must be 1 to 10000\n";
+    std::cerr << "tandem: --batch must be 1 to 10000\n";
     return 2;
   }
   if (!o.country.empty() && !phone::IsKnownRegion(o.country)) {
-    std::cerr << "tandem ads: unknown country '" << o.country << "' (use an ISO code such as US)\n";
+    std::cerr << "tandem: unknown country '" << o.country << "' (use an ISO code such as US)\n";
     return 2;
   }
   std::ifstream in(o.file);
   if (!in) {
-    std::cerr << "tandem ads: cannot open " << o.file << "\n";
+    std::cerr << "tandem: cannot open " << o.file << "\n";
     return 2;
   }
   size_t column = 0;
@@ -144,7 +146,7 @@ int Upload(const AdsOptions& o, const std::string& path_suffix) {
       if (!column_name.empty()) {
         auto it = std::find(fields.begin(), fields.end(), column_name);
         if (it == fields.end()) {
-          std::cerr << "tandem ads: no column '" << column_name << "' in the header of " << o.file << "\n";
+          std::cerr << "tandem: no column '" << column_name << "' in the header of " << o.file << "\n";
           return 2;
         }
         column = static_cast<size_t>(it - fields.begin());
@@ -177,7 +179,7 @@ int Upload(const AdsOptions& o, const std::string& path_suffix) {
     }
   }
   if (upload.empty()) {
-    std::cerr << "tandem ads: no valid rows in " << o.file << "\n";
+    std::cerr << "tandem: no valid rows in " << o.file << "\n";
     for (const auto& [l, m] : problems) std::cerr << "line " << l << ": " << m << "\n";
     return 2;
   }
@@ -195,9 +197,10 @@ int Upload(const AdsOptions& o, const std::string& path_suffix) {
     json body = {{"session", {{"session_id", sid}, {"batch_seq", b + 1}, {"last_batch_flag", b + 1 == batches}}},
                  {"payload", {{"schema", o.raw ? "PHONE" : "PHONE_SHA256"}, {"data", data}}}};
     if (o.raw && !o.country.empty()) body["payload"]["country"] = o.country;
-    auto res = Ads(o, "POST", target, &body);
-    if (!res) {
-      std::cerr << "tandem ads: batch " << b + 1 << " of " << batches << " failed; session " << sid
+    auto res = Ads(c, "POST", target, &body);
+    if (!res.ok()) {
+      std::cerr << "tandem: " << res.status().message() << "\n";
+      std::cerr << "tandem: batch " << b + 1 << " of " << batches << " failed; session " << sid
                 << " is incomplete (upload again)\n";
       return 1;
     }
@@ -213,21 +216,32 @@ int Upload(const AdsOptions& o, const std::string& path_suffix) {
   const size_t shown = std::min<size_t>(problems.size(), 20);
   for (size_t i = 0; i < shown; ++i) std::cerr << "line " << problems[i].first << ": " << problems[i].second << "\n";
   if (problems.size() > shown) std::cerr << "... and " << problems.size() - shown << " more invalid rows\n";
-  std::cout << "rows: " << rows.size() + unreadable << ", sent: " << upload.size() << (o.raw ? " raw" : " hashed") << ", invalid: " << problems.size()
-            << ", session " << sid << ": " << state << "\n";
+  if (c.cli->json) {
+    JsonLine("upload", {{"audience_id", o.id}, {"rows", rows.size() + unreadable}, {"sent", upload.size()},
+                        {"hashed", !o.raw}, {"invalid", problems.size()}, {"session_id", sid}, {"state", state}});
+  } else {
+    std::cout << "rows: " << rows.size() + unreadable << ", sent: " << upload.size()
+              << (o.raw ? " raw" : " hashed") << ", invalid: " << problems.size() << ", session " << sid << ": "
+              << state << (o.raw ? "" : " (only the hashes left this machine)") << "\n";
+  }
   if (o.wait) {
     for (int i = 0; i < 600; ++i) {
-      auto list = Ads(o, "GET", "/v1/ads/audiences");
-      if (!list) return 1;
+      auto list = Ads(c, "GET", "/v1/ads/audiences");
+      if (!list.ok()) return Fail(list.status());
       for (const auto& a : (*list)["audiences"]) {
         if (a["id"].get<int64_t>() == o.id && a["status"] != "matching" && a["status"] != "uploading") {
-          std::cout << "audience " << o.id << ": " << a["status"].get<std::string>() << "\n";
+          if (c.cli->json) {
+            JsonLine("audience_status", {{"audience_id", o.id}, {"status", a["status"]}});
+          } else {
+            std::cout << "audience " << o.id << ": " << a["status"].get<std::string>() << "\n";
+          }
           return 0;
         }
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    std::cerr << "tandem ads: still matching; check with `tandem ads audience show " << o.id << "`\n";
+    std::cerr << "tandem: still matching; check with `" << c.cli->Command("ads audience show " + std::to_string(o.id))
+              << "`\n";
     return 1;
   }
   return 0;
@@ -243,11 +257,16 @@ std::optional<json> IdArray(const std::string& text) {
   return a;
 }
 
-int CreateCampaign(const AdsOptions& o) {
+std::string CampaignWords(const json& c) {
+  return absl::StrCat("campaign ", c.value("id", int64_t{0}), " \"", c.value("name", std::string()), "\": ",
+                      c.value("status", std::string()), ", ", Thousands(c.value("impressions", int64_t{0})), " of ",
+                      Thousands(c.value("impression_budget", int64_t{0})), " impressions");
+}
+
+int CreateCampaign(const Ctx& c, const AdsOptions& o) {
   auto include = IdArray(o.include), exclude = IdArray(o.exclude);
   if (!include || !exclude) {
-    std::cerr << "tandem ads: --include and --exclude take audience ids separated by commas\n";
-    return 2;
+    return Fail(absl::InvalidArgumentError("--include and --exclude take audience ids separated by commas"));
   }
   json segments = json::array();
   for (absl::string_view s : absl::StrSplit(o.segment, ',', absl::SkipEmpty())) segments.push_back(std::string(s));
@@ -256,22 +275,22 @@ int CreateCampaign(const AdsOptions& o) {
                {"targeting", {{"include_audiences", *include}, {"exclude_audiences", *exclude}, {"segments", segments}}},
                {"impression_budget", o.budget},
                {"frequency_cap_per_day", o.frequency_cap}};
-  return Print(Ads(o, "POST", "/v1/ads/campaigns", &body));
+  auto r = Ads(c, "POST", "/v1/ads/campaigns", &body);
+  return Done(c, r, "campaign", r.ok() ? "created " + CampaignWords(*r) : "");
 }
 
-int ShowAudience(const AdsOptions& o) {
-  auto a = Ads(o, "GET", "/v1/ads/audiences/" + std::to_string(o.id));
-  if (!a) return 1;
+int ShowAudience(const Ctx& c, const AdsOptions& o) {
+  auto a = Ads(c, "GET", "/v1/ads/audiences/" + std::to_string(o.id));
+  if (!a.ok()) return Fail(a.status());
+  if (c.cli->json) {
+    JsonLine("audience", *a);
+    return 0;
+  }
   std::cout << "audience " << (*a)["id"] << " \"" << (*a)["name"].get<std::string>() << "\": "
             << (*a)["status"].get<std::string>() << "\n";
-  if ((*a)["size"].is_object()) {
-    std::cout << "size: " << (*a)["size"]["range"].get<std::string>() << " people"
-              << ((*a)["size"]["targetable"].get<bool>() ? "" : " (too small to target)") << "\n";
-  } else if (a->contains("size_note")) {
-    std::cout << "size: not shown: " << (*a)["size_note"].get<std::string>() << "\n";
-  }
+  std::cout << "size: " << SizeWords(*a) << "\n";
   for (const auto& s : (*a)["sessions"]) {
-    std::cout << "session " << s["session_id"].get<std::string>() << " (" << s["kind"].get<std::string>()
+    std::cout << "upload " << s["session_id"].get<std::string>() << " (" << s["kind"].get<std::string>()
               << "): " << s["state"].get<std::string>() << ", " << s["rows"] << " rows, " << s["invalid_rows"]
               << " invalid\n";
   }
@@ -280,51 +299,126 @@ int ShowAudience(const AdsOptions& o) {
 
 }  // namespace
 
-void AddAdsCommands(CLI::App& app, int* exit_code) {
+void AddAdsCommands(CLI::App& app, std::shared_ptr<CliContext> cli, int* exit_code) {
   auto o = std::make_shared<AdsOptions>();
   CLI::App* ads = app.add_subcommand("ads", "Advertise: customer-list audiences and campaigns");
   ads->require_subcommand(1);
-  ads->add_option("--server", o->server, "Server address host:port (default $TANDEM_ADS_SERVER or 127.0.0.1:8080)");
-  ads->add_option("--token", o->token, "Advertiser token (default $TANDEM_ADS_TOKEN)");
-  auto on = [exit_code](CLI::App* cmd, std::function<int()> run) {
-    cmd->callback([exit_code, run] { *exit_code = run(); });
+  ads->add_option("--server", o->server,
+                  "Server host:port for ads only (default: --server, $TANDEM_ADS_SERVER, $TANDEM_SERVER, the "
+                  "profile's)");
+  ads->add_option("--token", o->token, "Advertiser token (default $TANDEM_ADS_TOKEN, else the profile's)");
+  const std::string hint = "ads sign-in --token TOKEN";
+  // Runs `run` with the advertiser's session (`signing_in`: no token needed yet).
+  auto on = [=](CLI::App* cmd, std::function<int(Ctx&)> run, bool signing_in = false) {
+    cmd->callback([=] {
+      auto session = OpenRoleSession(*cli, "ads", o->server, o->token, signing_in, hint);
+      if (!session.ok()) {
+        *exit_code = Fail(session.status());
+        return;
+      }
+      Ctx c{cli, *std::move(session)};
+      *exit_code = run(c);
+    });
+  };
+  // Keeps an advertiser's token in the profile.
+  auto keep = [cli](Ctx& c, const json& r) -> absl::Status {
+    if (!c.session.profile) return absl::OkStatus();
+    RETURN_IF_ERROR(c.session.profile->SetSetting("ads.token", r.value("token", std::string())));
+    RETURN_IF_ERROR(c.session.profile->SetSetting("ads.advertiser_id",
+                                                  std::to_string(r.value("advertiser_id", int64_t{0}))));
+    return c.session.profile->SetSetting("ads.server", c.session.server);
   };
 
   CLI::App* adv = ads->add_subcommand("advertiser", "Advertiser accounts (operator)");
   adv->require_subcommand(1);
-  CLI::App* create_adv = adv->add_subcommand("create", "Create an advertiser and print its token");
+  CLI::App* create_adv =
+      adv->add_subcommand("create", "Create an advertiser; its token is kept in the profile (--profile)");
   create_adv->add_option("--name", o->name, "Business name")->required();
   create_adv->add_option("--admin-token", o->admin_token, "The operator token (ads.admin_token)")->required();
-  on(create_adv, [o] {
+  create_adv->add_flag("--print-token", o->print_token, "Print the bare advertiser token (for scripts)");
+  on(create_adv, [=](Ctx& c) {
     json body = {{"name", o->name}};
-    return Print(Call(Server(*o), o->admin_token, "POST", "/v1/ads/advertisers", &body));
+    auto r = CallJson(c.session.server, o->admin_token, "POST", "/v1/ads/advertisers", &body);
+    if (!r.ok()) return Fail(r.status());
+    if (absl::Status st = keep(c, *r); !st.ok()) return Fail(st);
+    if (o->print_token) {
+      std::cout << r->value("token", std::string()) << "\n";
+      return 0;
+    }
+    if (c.cli->json) {
+      JsonLine("advertiser", {{"advertiser_id", (*r)["advertiser_id"]}, {"name", (*r)["name"]},
+                              {"profile", c.cli->ProfilePath()}});
+      return 0;
+    }
+    std::cout << "created advertiser " << (*r)["advertiser_id"] << " \"" << r->value("name", std::string())
+              << "\"; its token is kept in " << c.cli->ProfilePath() << " (print it with --print-token)\n";
+    return 0;
+  }, true);
+  CLI::App* sign_in = ads->add_subcommand("sign-in", "Keep an advertiser token (from the operator) in the profile");
+  sign_in->add_option("--token", o->token, "The advertiser token")->required();
+  on(sign_in, [=](Ctx& c) {
+    auto me = Ads(c, "GET", "/v1/ads/me");
+    if (!me.ok()) return Fail(me.status());
+    json r = {{"token", c.session.token}, {"advertiser_id", (*me)["advertiser_id"]}};
+    if (absl::Status st = keep(c, r); !st.ok()) return Fail(st);
+    return Done(c, json{{"advertiser_id", (*me)["advertiser_id"]}}, "signed_in",
+                absl::StrCat("signed in as advertiser ", me->value("advertiser_id", int64_t{0}), "; the token is kept in ",
+                             c.cli->ProfilePath()));
+  }, true);
+  on(ads->add_subcommand("me", "Your advertiser id and what is left of today's budget"), [=](Ctx& c) {
+    auto r = Ads(c, "GET", "/v1/ads/me");
+    if (!r.ok()) return Fail(r.status());
+    const json& left = (*r)["budget_today"];
+    return Done(c, r, "advertiser",
+                absl::StrCat("advertiser ", r->value("advertiser_id", int64_t{0}), ": today ",
+                             left.value("audience_creations_left", 0), " audience creations and ",
+                             left.value("size_looks_left", 0), " looks at new audience sizes left"));
   });
-  on(ads->add_subcommand("me", "Your advertiser id and what is left of today's budget"),
-     [o] { return Print(Ads(*o, "GET", "/v1/ads/me")); });
 
   CLI::App* aud = ads->add_subcommand("audience", "Customer-list audiences");
   aud->require_subcommand(1);
   CLI::App* create = aud->add_subcommand("create", "Create an empty audience");
   create->add_option("--name", o->name, "Name")->required();
   create->add_option("--description", o->description, "Description");
-  on(create, [o] {
+  on(create, [=](Ctx& c) {
     json body = {{"name", o->name}, {"description", o->description}};
-    return Print(Ads(*o, "POST", "/v1/ads/audiences", &body));
+    auto r = Ads(c, "POST", "/v1/ads/audiences", &body);
+    return Done(c, r, "audience",
+                r.ok() ? absl::StrCat("created audience ", r->value("id", int64_t{0}), " \"", o->name,
+                                      "\"; add people with `",
+                                      c.cli->Command(absl::StrCat("ads audience upload ", r->value("id", int64_t{0}),
+                                                                  " FILE.csv --country US --wait")),
+                                      "`")
+                       : "");
   });
-  on(aud->add_subcommand("list", "Your audiences and their status"), [o] {
-    auto list = Ads(*o, "GET", "/v1/ads/audiences");
-    if (!list) return 1;
+  on(aud->add_subcommand("list", "Your audiences and their status"), [=](Ctx& c) {
+    auto list = Ads(c, "GET", "/v1/ads/audiences");
+    if (!list.ok()) return Fail(list.status());
+    if (c.cli->json) {
+      for (const auto& a : (*list)["audiences"]) JsonLine("audience", a);
+      return 0;
+    }
+    Table t({"ID", "STATUS", "NAME", "SIZE"});
     for (const auto& a : (*list)["audiences"]) {
-      std::cout << a["id"] << "\t" << a["status"].get<std::string>() << "\t" << a["name"].get<std::string>() << "\n";
+      t.Add({std::to_string(a.value("id", int64_t{0})), a.value("status", std::string()),
+             a.value("name", std::string()), SizeWords(a)});
+    }
+    if (t.size() == 0) {
+      std::cout << "no audiences yet\n";
+    } else {
+      t.Print(std::cout);
     }
     return 0;
   });
   CLI::App* show = aud->add_subcommand("show", "Status and size range (the first look at a new version uses budget)");
   show->add_option("id", o->id, "Audience id")->required();
-  on(show, [o] { return ShowAudience(*o); });
+  on(show, [=](Ctx& c) { return ShowAudience(c, *o); });
   CLI::App* del = aud->add_subcommand("delete", "Delete the audience and its memberships");
   del->add_option("id", o->id, "Audience id")->required();
-  on(del, [o] { return Print(Ads(*o, "DELETE", "/v1/ads/audiences/" + std::to_string(o->id))); });
+  on(del, [=](Ctx& c) {
+    return Done(c, Ads(c, "DELETE", "/v1/ads/audiences/" + std::to_string(o->id)), "audience_deleted",
+                absl::StrCat("deleted audience ", o->id));
+  });
   auto upload_options = [o](CLI::App* cmd) {
     cmd->add_option("id", o->id, "Audience id")->required();
     cmd->add_option("file", o->file, "CSV file (or one number per line)")->required();
@@ -338,10 +432,10 @@ void AddAdsCommands(CLI::App& app, int* exit_code) {
   CLI::App* up = aud->add_subcommand("upload", "Add the numbers in a file to the audience");
   upload_options(up);
   up->add_flag("--replace", o->replace, "Replace everyone in the audience with this file");
-  on(up, [o] { return Upload(*o, o->replace ? "/replace" : ""); });
+  on(up, [=](Ctx& c) { return Upload(c, *o, o->replace ? "/replace" : ""); });
   CLI::App* rm = aud->add_subcommand("remove", "Remove the numbers in a file from the audience");
   upload_options(rm);
-  on(rm, [o] { return Upload(*o, "/remove"); });
+  on(rm, [=](Ctx& c) { return Upload(c, *o, "/remove"); });
 
   CLI::App* camp = ads->add_subcommand("campaign", "Campaigns");
   camp->require_subcommand(1);
@@ -355,49 +449,109 @@ void AddAdsCommands(CLI::App& app, int* exit_code) {
   cc->add_option("--segment", o->segment, "Segment: active_messenger_users");
   cc->add_option("--budget", o->budget, "Impression budget")->required();
   cc->add_option("--frequency-cap", o->frequency_cap, "Impressions per person per day (default 1)");
-  on(cc, [o] { return CreateCampaign(*o); });
-  on(camp->add_subcommand("list", "Your campaigns"), [o] { return Print(Ads(*o, "GET", "/v1/ads/campaigns")); });
+  on(cc, [=](Ctx& c) { return CreateCampaign(c, *o); });
+  on(camp->add_subcommand("list", "Your campaigns"), [=](Ctx& c) {
+    auto list = Ads(c, "GET", "/v1/ads/campaigns");
+    if (!list.ok()) return Fail(list.status());
+    if (c.cli->json) {
+      for (const auto& x : (*list)["campaigns"]) JsonLine("campaign", x);
+      return 0;
+    }
+    Table t({"ID", "STATUS", "NAME", "IMPRESSIONS", "BUDGET"});
+    for (const auto& x : (*list)["campaigns"]) {
+      t.Add({std::to_string(x.value("id", int64_t{0})), x.value("status", std::string()), x.value("name", std::string()),
+             Thousands(x.value("impressions", int64_t{0})), Thousands(x.value("impression_budget", int64_t{0}))});
+    }
+    if (t.size() == 0) {
+      std::cout << "no campaigns yet\n";
+    } else {
+      t.Print(std::cout);
+    }
+    return 0;
+  });
   for (const char* name : {"show", "pause", "resume", "delete"}) {
     CLI::App* cmd = camp->add_subcommand(name, std::string(name) + " a campaign");
     cmd->add_option("id", o->id, "Campaign id")->required();
     std::string action = name;
-    on(cmd, [o, action] {
+    on(cmd, [=](Ctx& c) {
       std::string path = "/v1/ads/campaigns/" + std::to_string(o->id);
-      if (action == "show") return Print(Ads(*o, "GET", path));
-      if (action == "delete") return Print(Ads(*o, "DELETE", path));
-      json body = {{"status", action == "pause" ? "paused" : "active"}};
-      return Print(Ads(*o, "POST", path + "/status", &body));
+      if (action == "delete") {
+        return Done(c, Ads(c, "DELETE", path), "campaign_deleted", absl::StrCat("deleted campaign ", o->id));
+      }
+      absl::StatusOr<json> r;
+      if (action == "show") {
+        r = Ads(c, "GET", path);
+      } else {
+        json body = {{"status", action == "pause" ? "paused" : "active"}};
+        r = Ads(c, "POST", path + "/status", &body);
+      }
+      if (!r.ok()) return Fail(r.status());
+      if (c.cli->json || action != "show") return Done(c, r, "campaign", CampaignWords(*r));
+      std::cout << CampaignWords(*r) << "\n";
+      const json& cr = (*r)["creative"];
+      std::cout << "ad: " << cr.value("title", std::string()) << " - " << cr.value("text", std::string()) << " ("
+                << cr.value("link", std::string()) << ")\n";
+      const json& tg = (*r)["targeting"];
+      std::cout << "reaches audiences " << tg["include_audiences"].dump() << ", leaves out "
+                << tg["exclude_audiences"].dump() << ", segments " << tg["segments"].dump() << "; at most "
+                << r->value("frequency_cap_per_day", 0) << " a day per person\n";
+      return 0;
     });
   }
 
   // The social user's side: the feed with its ads.
   CLI::App* feed = app.add_subcommand("feed", "Your social feed: posts, ads and why you see them");
   feed->require_subcommand(1);
-  feed->add_option("--server", o->server, "Server address host:port (default $TANDEM_SOCIAL_SERVER)");
-  feed->add_option("--token", o->token, "Social session token (default $TANDEM_SOCIAL_TOKEN)");
-  auto social_call = [o](const std::string& method, const std::string& target, const json* body) {
-    std::string server = o->server.empty() ? EnvOr("TANDEM_SOCIAL_SERVER", "127.0.0.1:8080") : o->server;
-    std::string token = o->token.empty() ? EnvOr("TANDEM_SOCIAL_TOKEN", "") : o->token;
-    return Call(server, token, method, target, body, "tandem feed");
+  auto fo = std::make_shared<AdsOptions>();
+  feed->add_option("--server", fo->server, "Server host:port for the social network only");
+  feed->add_option("--token", fo->token, "Social session token (default $TANDEM_SOCIAL_TOKEN, else the profile's)");
+  auto social_on = [=](CLI::App* cmd, std::function<int(Ctx&)> run) {
+    cmd->callback([=] {
+      auto session = OpenRoleSession(*cli, "social", fo->server, fo->token, false, "social register --phone NUMBER");
+      if (!session.ok()) {
+        *exit_code = Fail(session.status());
+        return;
+      }
+      Ctx c{cli, *std::move(session)};
+      *exit_code = run(c);
+    });
   };
   CLI::App* post = feed->add_subcommand("post", "Write a post");
-  post->add_option("text", o->text, "Text")->required();
-  on(post, [o, social_call] {
-    json body = {{"text", o->text}};
-    return Print(social_call("POST", "/v1/social/posts", &body));
+  post->add_option("text", fo->text, "Text")->required();
+  social_on(post, [=](Ctx& c) {
+    json body = {{"text", fo->text}};
+    auto r = Ads(c, "POST", "/v1/social/posts", &body);
+    return Done(c, r, "post", r.ok() ? absl::StrCat("posted (post ", r->value("id", int64_t{0}), ")") : "");
   });
-  CLI::App* fshow = feed->add_subcommand("show", "Show your feed (JSON)");
-  fshow->add_option("--limit", o->limit, "Posts (1..100)");
-  on(fshow, [o, social_call] {
-    return Print(social_call("GET", "/v1/social/feed?limit=" + std::to_string(o->limit), nullptr));
+  CLI::App* fshow = feed->add_subcommand("show", "Show your feed: posts, and ads marked as ads");
+  fshow->add_option("--limit", fo->limit, "Posts (1..100)");
+  social_on(fshow, [=](Ctx& c) {
+    auto r = Ads(c, "GET", "/v1/social/feed?limit=" + std::to_string(fo->limit));
+    if (!r.ok()) return Fail(r.status());
+    if (c.cli->json) {
+      for (const auto& item : (*r)["items"]) JsonLine(item.value("type", std::string("item")), item);
+      return 0;
+    }
+    if ((*r)["items"].empty()) std::cout << "nothing in your feed yet\n";
+    for (const auto& item : (*r)["items"]) {
+      if (item.value("type", "") == "ad") {
+        std::cout << "[ad " << item.value("impression_id", int64_t{0}) << "] " << item.value("title", std::string())
+                  << " - " << item.value("text", std::string()) << " (" << item.value("link", std::string())
+                  << "), from " << item.value("advertiser", std::string()) << "; why: `"
+                  << c.cli->Command(absl::StrCat("feed why ", item.value("impression_id", int64_t{0}))) << "`\n";
+      } else {
+        int64_t at = item["created_at"].is_number() ? item["created_at"].get<int64_t>() : 0;
+        std::cout << "[" << LocalTime(at) << "] " << item.value("author_name", std::string()) << ": "
+                  << item.value("text", std::string()) << "\n";
+      }
+    }
+    return 0;
   });
   CLI::App* why = feed->add_subcommand("why", "Why am I seeing this ad?");
-  why->add_option("impression", o->id, "The ad's impression_id")->required();
-  on(why, [o, social_call] {
-    auto res = social_call("GET", "/v1/social/ads/" + std::to_string(o->id) + "/why", nullptr);
-    if (!res) return 1;
-    std::cout << (*res)["text"].get<std::string>() << "\n";
-    return 0;
+  why->add_option("impression", fo->id, "The ad's number, as `feed show` prints it")->required();
+  social_on(why, [=](Ctx& c) {
+    auto r = Ads(c, "GET", "/v1/social/ads/" + std::to_string(fo->id) + "/why");
+    return Done(c, r, "why", r.ok() ? r->value("text", std::string()) : "");
   });
 }
 

@@ -5,9 +5,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
+
+#include "app/cli_common.h"
+
 namespace tandem::app {
 
 // Adds the `ads` and `feed` command groups; `*exit_code` receives the result.
-void AddAdsCommands(CLI::App& app, int* exit_code);
+void AddAdsCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit_code);
 
 }  // namespace tandem::app

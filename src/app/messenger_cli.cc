@@ -1,6 +1,7 @@
 // Messenger commands over client::MessengerClient. Every command works on a
 // profile (a local SQLite file holding this device's keys, sessions and
-// history); events print one per line, or as JSON lines with --json.
+// history); events print one per line for people, or as JSON lines with
+// --json (docs/cli.md).
 #include "app/messenger_cli.h"
 
 #include <csignal>
@@ -9,45 +10,53 @@
 #include <iostream>
 #include <memory>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "client/client_store.h"
 #include "client/messenger_client.h"
+#include "common/error_codes.h"
 #include <nlohmann/json.hpp>
 
 namespace tandem::app {
 namespace {
 
-struct Globals {
-  std::string profile;
-  std::string server;
-  bool json = false;
-};
+using nlohmann::json;
 
 volatile std::sig_atomic_t g_stop = 0;
 
-std::string DefaultProfile() {
-  const char* env = std::getenv("TANDEM_PROFILE");
-  return env ? env : "tandem-profile.db";
-}
-
-int Fail(const absl::Status& st) {
-  std::cerr << "tandem: " << st.message() << "\n";
-  switch (st.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kFailedPrecondition: return 2;
-    default: return 1;
+// What a person can do next about a profile's state.
+absl::Status WithHint(const CliContext& ctx, const absl::Status& st) {
+  const std::string reason = ReasonOf(st);
+  if (reason == "not_registered") {
+    return absl::FailedPreconditionError(absl::StrCat(ctx.ProfilePath(), " has no messenger account yet: run `",
+                                                      ctx.Command("register NUMBER"), "`"));
   }
+  if (reason == "account_deleted" || reason == "registration_replaced") {
+    return absl::FailedPreconditionError(absl::StrCat(st.message(), "; to use this profile again run `",
+                                                      ctx.Command("register NUMBER"), "`"));
+  }
+  return st;
 }
 
-std::unique_ptr<client::MessengerClient> OpenClient(const Globals& g, int* exit_code) {
+std::unique_ptr<client::MessengerClient> OpenClient(const CliContext& ctx, bool create, int* exit_code) {
+  if (!create) {
+    if (auto profile = OpenProfile(ctx, false); !profile.ok()) {
+      *exit_code = Fail(profile.status());
+      return nullptr;
+    }
+  }
   client::ClientOptions options;
-  options.profile_path = g.profile.empty() ? DefaultProfile() : g.profile;
+  options.profile_path = ctx.ProfilePath();
   const char* env_server = std::getenv("TANDEM_SERVER");
-  options.server = !g.server.empty() ? g.server : (env_server ? env_server : "");
+  options.server = !ctx.server.empty() ? ctx.server : (env_server && *env_server ? env_server : "");
   auto c = client::MessengerClient::Open(options);
   if (!c.ok()) {
     *exit_code = Fail(c.status());
     return nullptr;
+  }
+  if (!ctx.server.empty() && (*c)->registered() && (*c)->server() != ctx.server) {
+    Warn(absl::StrCat("--server ", ctx.server, " is ignored: this profile's account is on ", (*c)->server()));
   }
   return *std::move(c);
 }
@@ -64,47 +73,109 @@ const char* KindName(client::Event::Kind k) {
   return "?";
 }
 
-client::EventHandler Printer(bool json) {
-  return [json](const client::Event& e) {
-    if (json) {
-      nlohmann::json j = {{"event", KindName(e.kind)}, {"peer", e.peer}, {"id", e.message_id},
-                          {"timestamp_ms", e.timestamp_ms}};
+// A message's text as a receipt names it: quoted, and cut if long.
+std::string Quote(const std::string& text) {
+  constexpr size_t kMax = 40;
+  if (text.empty()) return "";
+  std::string t = text.size() > kMax ? text.substr(0, kMax) + "…" : text;
+  return "\"" + t + "\"";
+}
+
+std::string Clock(int64_t ms) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S %Z", absl::FromUnixMillis(ms), absl::LocalTimeZone());
+}
+
+client::EventHandler Printer(const CliContext& ctx) {
+  return [json_out = ctx.json, ctx](const client::Event& e) {
+    if (json_out) {
+      json j = {{"event", KindName(e.kind)}, {"peer", e.peer}, {"id", e.message_id}, {"timestamp_ms", e.timestamp_ms}};
       if (!e.body.empty()) j["text"] = e.body;
       if (!e.detail.empty()) j["detail"] = e.detail;
-      std::cout << j.dump() << std::endl;
+      JsonLine(KindName(e.kind), j);
       return;
     }
-    std::string when = absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(e.timestamp_ms),
-                                        absl::LocalTimeZone());
     switch (e.kind) {
       case client::Event::Kind::kMessage:
-        std::cout << "[" << when << "] " << e.peer << ": " << e.body << std::endl;
+        std::cout << "[" << Clock(e.timestamp_ms) << "] " << e.peer << ": " << e.body << std::endl;
         break;
       case client::Event::Kind::kKeyChanged:
         std::cout << "! the safety number with " << e.peer
-                  << " changed (they re-registered or reinstalled); compare it with `tandem safety-number "
-                  << e.peer << "`" << std::endl;
+                  << " changed (they registered again or reinstalled); compare it with `"
+                  << ctx.Command("safety-number " + e.peer) << "`" << std::endl;
         break;
       case client::Event::Kind::kFailed:
-        std::cout << "! failed " << e.message_id << (e.peer.empty() ? "" : " (" + e.peer + ")") << ": " << e.detail
-                  << std::endl;
+        std::cout << "! not sent" << (e.peer.empty() ? "" : " to " + e.peer)
+                  << (e.body.empty() ? "" : ": " + Quote(e.body)) << " (" << e.detail << ")" << std::endl;
         break;
-      default:
-        std::cout << KindName(e.kind) << " " << e.message_id << (e.peer.empty() ? "" : " by " + e.peer)
-                  << std::endl;
+      case client::Event::Kind::kSent:
+        std::cout << "sent to " << e.peer << ": " << Quote(e.body) << std::endl;
+        break;
+      case client::Event::Kind::kDelivered:
+        std::cout << "delivered to " << e.peer << ": " << Quote(e.body) << std::endl;
+        break;
+      case client::Event::Kind::kRead:
+        std::cout << "read by " << e.peer << ": " << Quote(e.body) << std::endl;
+        break;
     }
   };
 }
 
+std::string PurposeWords(const std::string& purpose) {
+  return purpose == "friend_suggestions" ? "friend suggestions" : purpose;
+}
+
+// GET /v1/privacy for people.
+void PrintPrivacy(const json& j, const std::string& number) {
+  std::cout << "The messenger shares your phone number and how often you use it (active days in the last 28, "
+               "last active day) with the social network operator. It never shares message contents or "
+               "contacts.\n";
+  const std::string sharing = j.value("sharing", "");
+  std::cout << "Sharing for " << number << ": "
+            << (sharing == "active" ? "on" : sharing == "blocked_by_jurisdiction"
+                                                 ? "off (the operator does not share numbers of your country)"
+                                                 : sharing)
+            << "\n";
+  if (j.contains("usage_summary") && j["usage_summary"].is_object()) {
+    const auto& u = j["usage_summary"];
+    int64_t every = u.value("interval_s", int64_t{0});
+    std::cout << "Next usage summary: " << LocalTimeFromIso(u["next_at"]);
+    if (every > 0) {
+      std::cout << " (checked every " << (every % 3600 == 0 ? absl::StrCat(every / 3600, " h") : absl::StrCat(every, " s"))
+                << "; shared only when your activity changed)";
+    }
+    std::cout << "\n";
+  }
+  std::cout << "\n";
+  Table t({"PURPOSE", "YOU OBJECT", "SINCE"});
+  for (const char* p : {"ads", "friend_suggestions"}) {
+    if (!j.contains(p)) continue;
+    const auto& o = j[p];
+    bool objected = o.value("objected", false);
+    t.Add({PurposeWords(p), objected ? "yes" : "no", LocalTimeFromIso(o["changed_at"])});
+  }
+  t.Print(std::cout);
+}
+
+std::string EventWords(const json& e) {
+  const std::string type = e.value("type", "");
+  const json& d = e.contains("data") ? e["data"] : json::object();
+  if (type == "account_linked") return "your number " + d.value("phone", std::string()) + " (account created)";
+  if (type == "account_deleted") return "your account was deleted";
+  if (type == "objection_changed") {
+    return absl::StrCat(d.value("objected", false) ? "you objected to " : "you withdrew your objection to ",
+                        PurposeWords(d.value("purpose", std::string())));
+  }
+  if (type == "usage_summary") {
+    std::string last = d.value("last_active_day", std::string());
+    return absl::StrCat("active on ", d.value("active_days_28", 0), " of the last 28 days",
+                        last.empty() ? "" : ", last on " + last);
+  }
+  return type;
+}
+
 }  // namespace
 
-void AddMessengerCommands(CLI::App& app, int* exit_code) {
-  auto g = std::make_shared<Globals>();
-  app.fallthrough();  // global options may follow the subcommand
-  app.add_option("--profile", g->profile, "Messenger profile file (default $TANDEM_PROFILE or ./tandem-profile.db)");
-  app.add_option("--server", g->server, "Relay address host:port for registration (default $TANDEM_SERVER or 127.0.0.1:8080; then remembered)");
-  app.add_flag("--json", g->json, "Print events as JSON lines");
-
+void AddMessengerCommands(CLI::App& app, std::shared_ptr<CliContext> g, int* exit_code) {
   {
     auto* cmd = app.add_subcommand("register", "Ask the relay to send a verification code to your number");
     auto number = std::make_shared<std::string>();
@@ -112,15 +183,19 @@ void AddMessengerCommands(CLI::App& app, int* exit_code) {
     cmd->add_option("number", *number, "Your phone number")->required();
     cmd->add_option("--region", *region, "Region for a national number, e.g. US");
     cmd->callback([=] {
-      auto c = OpenClient(*g, exit_code);
+      auto c = OpenClient(*g, true, exit_code);
       if (!c) return;
       auto sent = c->RequestCode(*number, *region);
       if (!sent.ok()) {
         *exit_code = Fail(sent.status());
         return;
       }
-      std::cout << "a verification code was sent to " << *sent << "; finish with: tandem verify " << *sent
-                << " CODE" << std::endl;
+      if (g->json) {
+        JsonLine("code_sent", {{"number", *sent}, {"server", c->server()}});
+        return;
+      }
+      std::cout << "a verification code was sent to " << *sent << "; finish with: "
+                << g->Command("verify " + *sent + " CODE") << std::endl;
     });
   }
   {
@@ -132,13 +207,18 @@ void AddMessengerCommands(CLI::App& app, int* exit_code) {
     cmd->add_option("code", *code, "The verification code")->required();
     cmd->add_option("--region", *region, "Region for a national number");
     cmd->callback([=] {
-      auto c = OpenClient(*g, exit_code);
+      auto c = OpenClient(*g, true, exit_code);
       if (!c) return;
       if (auto st = c->Verify(*number, *region, *code); !st.ok()) {
         *exit_code = Fail(st);
         return;
       }
-      std::cout << "registered " << c->number() << std::endl;
+      if (g->json) {
+        JsonLine("registered", {{"number", c->number()}, {"server", c->server()}, {"profile", g->ProfilePath()}});
+        return;
+      }
+      std::cout << "registered " << c->number() << " on " << c->server() << " (profile " << g->ProfilePath() << ")"
+                << std::endl;
     });
   }
   {
@@ -148,17 +228,30 @@ void AddMessengerCommands(CLI::App& app, int* exit_code) {
     cmd->add_option("number", *to, "Recipient's phone number")->required();
     cmd->add_option("text", *words, "The message")->required();
     cmd->callback([=] {
-      auto c = OpenClient(*g, exit_code);
+      auto c = OpenClient(*g, false, exit_code);
       if (!c) return;
       auto id = c->Send(*to, absl::StrJoin(*words, " "));
       if (!id.ok()) {
-        *exit_code = Fail(id.status());
+        *exit_code = Fail(WithHint(*g, id.status()));
         return;
       }
       // Hand it to the relay now; if that fails the message stays queued
       // and goes out with the next command.
-      if (auto st = c->Sync(Printer(g->json)); !st.ok()) {
-        std::cerr << "tandem: message " << *id << " queued; not yet accepted by the relay: " << st.message() << "\n";
+      auto printer = Printer(*g);
+      bool failed = false;
+      auto watch = [&](const client::Event& e) {
+        if (e.kind == client::Event::Kind::kFailed && e.message_id == *id) failed = true;
+        printer(e);
+      };
+      absl::Status st = c->Sync(watch);
+      if (st.ok() && failed) *exit_code = 1;  // the relay refused it; the reason was printed
+      if (!st.ok()) {
+        if (!ReasonOf(st).empty()) {
+          *exit_code = Fail(WithHint(*g, st));
+          return;
+        }
+        std::cerr << "tandem: message queued; not yet accepted by the relay (" << st.message()
+                  << "); it goes out with the next command\n";
         *exit_code = 3;
       }
     });
@@ -168,11 +261,12 @@ void AddMessengerCommands(CLI::App& app, int* exit_code) {
     auto follow = std::make_shared<bool>(false);
     auto read = std::make_shared<bool>(false);
     cmd->add_flag("--follow,-f", *follow, "Stay connected and stream events until interrupted");
-    cmd->add_flag("--read", *read, "Mark received messages read (sends read receipts)");
+    cmd->add_flag("--read", *read, "Mark messages read as they are shown (sends read receipts at once)");
     cmd->callback([=] {
-      auto c = OpenClient(*g, exit_code);
+      auto c = OpenClient(*g, false, exit_code);
       if (!c) return;
-      auto printer = Printer(g->json);
+      c->SetAutoRead(*read);
+      auto printer = Printer(*g);
       absl::Status st;
       if (*follow) {
         std::signal(SIGINT, [](int) { g_stop = 1; });
@@ -180,37 +274,44 @@ void AddMessengerCommands(CLI::App& app, int* exit_code) {
         st = c->Listen(printer, [] { return g_stop == 0; });
       } else {
         st = c->Sync(printer);
+        // Messages that arrived before, unread: marked now.
+        if (st.ok() && *read) {
+          auto n = c->MarkRead("");
+          if (n.ok() && *n > 0) st = c->Sync(printer);
+        }
       }
-      if (st.ok() && *read) {
-        auto n = c->MarkRead("");
-        if (n.ok() && *n > 0) st = c->Sync(printer);
-      }
-      if (!st.ok()) *exit_code = Fail(st);
+      if (!st.ok()) *exit_code = Fail(WithHint(*g, st));
     });
   }
   {
-    auto* cmd = app.add_subcommand("history", "Show stored messages");
+    auto* cmd = app.add_subcommand("history", "Show stored messages with their time and status");
     auto peer = std::make_shared<std::string>();
     auto limit = std::make_shared<int>(50);
     cmd->add_option("number", *peer, "Only the conversation with this number");
     cmd->add_option("--limit", *limit, "How many (newest)");
     cmd->callback([=] {
-      auto c = OpenClient(*g, exit_code);
+      auto c = OpenClient(*g, false, exit_code);
       if (!c) return;
       auto rows = c->History(*peer, *limit);
       if (!rows.ok()) {
-        *exit_code = Fail(rows.status());
+        *exit_code = Fail(WithHint(*g, rows.status()));
         return;
       }
+      Table t({"TIME", "", "WITH", "STATUS", "TEXT"});
       for (const auto& m : *rows) {
         bool in = m.direction == client::Direction::kIncoming;
         if (g->json) {
-          std::cout << nlohmann::json{{"direction", in ? "in" : "out"}, {"peer", m.peer}, {"id", m.message_id},
-                                      {"text", m.body}, {"status", m.status}, {"sent_at_ms", m.sent_at_ms}}
-                           .dump()
-                    << "\n";
+          JsonLine("history", {{"direction", in ? "in" : "out"}, {"peer", m.peer}, {"id", m.message_id},
+                               {"text", m.body}, {"status", m.status}, {"sent_at_ms", m.sent_at_ms}});
         } else {
-          std::cout << (in ? "<- " : "-> ") << m.peer << " [" << m.status << "] " << m.body << "\n";
+          t.Add({Clock(m.sent_at_ms), in ? "<-" : "->", m.peer, m.status, m.body});
+        }
+      }
+      if (!g->json) {
+        if (t.size() == 0) {
+          std::cout << "no messages" << (peer->empty() ? "" : " with " + *peer) << "\n";
+        } else {
+          t.Print(std::cout);
         }
       }
     });
@@ -220,17 +321,22 @@ void AddMessengerCommands(CLI::App& app, int* exit_code) {
     auto numbers = std::make_shared<std::vector<std::string>>();
     cmd->add_option("numbers", *numbers, "Phone numbers")->required();
     cmd->callback([=] {
-      auto c = OpenClient(*g, exit_code);
+      auto c = OpenClient(*g, false, exit_code);
       if (!c) return;
       int64_t budget = -1;
       auto found = c->Discover(*numbers, &budget);
       if (!found.ok()) {
-        *exit_code = Fail(found.status());
+        *exit_code = Fail(WithHint(*g, found.status()));
+        return;
+      }
+      if (g->json) {
+        for (const auto& n : *found) JsonLine("registered", {{"number", n}});
+        JsonLine("lookup_budget", {{"remaining_today", budget}});
         return;
       }
       for (const auto& n : *found) std::cout << n << "\n";
       std::cout.flush();
-      std::cerr << found->size() << " of " << numbers->size() << " registered; lookups left today: " << budget
+      std::cerr << found->size() << " of " << numbers->size() << " use the messenger; lookups left today: " << budget
                 << "\n";
     });
   }
@@ -239,11 +345,15 @@ void AddMessengerCommands(CLI::App& app, int* exit_code) {
     auto peer = std::make_shared<std::string>();
     cmd->add_option("number", *peer, "The contact's phone number")->required();
     cmd->callback([=] {
-      auto c = OpenClient(*g, exit_code);
+      auto c = OpenClient(*g, false, exit_code);
       if (!c) return;
       auto sn = c->SafetyNumber(*peer);
       if (!sn.ok()) {
-        *exit_code = Fail(sn.status());
+        *exit_code = Fail(WithHint(*g, sn.status()));
+        return;
+      }
+      if (g->json) {
+        JsonLine("safety_number", {{"peer", *peer}, {"safety_number", *sn}});
         return;
       }
       std::cout << *sn << std::endl;
@@ -253,19 +363,35 @@ void AddMessengerCommands(CLI::App& app, int* exit_code) {
     auto* privacy = app.add_subcommand(
         "privacy", "Your privacy settings: what the messenger shares with the social network, and objections");
     privacy->require_subcommand(1);
-    auto show = [=](const std::string& method, const std::string& path, const std::string& body) {
-      auto c = OpenClient(*g, exit_code);
-      if (!c) return;
+    // The relay's answer as JSON, or nullopt after printing the error.
+    auto request = [=](const std::string& method, const std::string& path, const std::string& body,
+                       std::string* number) -> std::optional<json> {
+      auto c = OpenClient(*g, false, exit_code);
+      if (!c) return std::nullopt;
       auto r = c->PrivacyRequest(method, path, body);
       if (!r.ok()) {
-        *exit_code = Fail(r.status());
-        return;
+        *exit_code = Fail(WithHint(*g, r.status()));
+        return std::nullopt;
       }
-      auto j = nlohmann::json::parse(*r, nullptr, false);
-      std::cout << (j.is_discarded() ? *r : j.dump(2)) << std::endl;
+      if (number) *number = c->number();
+      auto j = json::parse(*r, nullptr, false);
+      if (j.is_discarded()) {
+        *exit_code = Fail(absl::InternalError("the relay's answer is not JSON"));
+        return std::nullopt;
+      }
+      return j;
     };
-    privacy->add_subcommand("show", "Show your objections and whether sharing is active")->callback([=] {
-      show("GET", "/v1/privacy", "");
+    auto print_settings = [=](const json& j, const std::string& number) {
+      if (!g->json) return PrintPrivacy(j, number);
+      for (const char* p : {"ads", "friend_suggestions"}) {
+        if (j.contains(p)) JsonLine("objection", {{"purpose", p}, {"objected", j[p]["objected"]}, {"changed_at", j[p]["changed_at"]}});
+      }
+      JsonLine("sharing", {{"number", number}, {"state", j.value("sharing", "")},
+                           {"usage_summary", j.value("usage_summary", json::object())}});
+    };
+    privacy->add_subcommand("show", "Show what is shared, your objections, and the next usage summary")->callback([=] {
+      std::string number;
+      if (auto j = request("GET", "/v1/privacy", "", &number)) print_settings(*j, number);
     });
     for (bool objected : {true, false}) {
       auto* cmd = privacy->add_subcommand(
@@ -277,29 +403,68 @@ void AddMessengerCommands(CLI::App& app, int* exit_code) {
           ->required()
           ->check(CLI::IsMember({"ads", "friend_suggestions"}));
       cmd->callback([=] {
-        show("PUT", "/v1/privacy/objections/" + *purpose,
-             nlohmann::json{{"objected", objected}}.dump());
+        std::string number;
+        auto j = request("PUT", "/v1/privacy/objections/" + *purpose, json{{"objected", objected}}.dump(), &number);
+        if (!j) return;
+        if (g->json) {
+          JsonLine("objection", {{"purpose", *purpose}, {"objected", (*j)[*purpose]["objected"]},
+                                 {"changed_at", (*j)[*purpose]["changed_at"]}});
+          return;
+        }
+        std::string since = LocalTimeFromIso((*j)[*purpose]["changed_at"]);
+        if (objected) {
+          std::cout << "You object to the use of your messenger data for " << PurposeWords(*purpose) << " (since "
+                    << since << "). The social network stops using it for that at once, including what it had "
+                    << "derived from it.\n";
+        } else {
+          std::cout << "You no longer object to the use of your messenger data for " << PurposeWords(*purpose)
+                    << " (since " << since << ").\n";
+        }
       });
     }
     privacy->add_subcommand("shared", "Every event shared about you with the social network, and when")
-        ->callback([=] { show("GET", "/v1/privacy/shared", ""); });
+        ->callback([=] {
+          auto j = request("GET", "/v1/privacy/shared", "", nullptr);
+          if (!j) return;
+          if (g->json) {
+            for (const auto& e : (*j)["events"]) JsonLine("shared_event", e);
+            return;
+          }
+          std::cout << "Shared with " << j->value("recipient", std::string("the social network operator"))
+                    << " (sharing " << ((*j)["sharing"] == "active" ? "on" : "off") << "):\n";
+          Table t({"#", "WHAT", "RECORDED", "FETCHED BY THE SOCIAL NETWORK"});
+          for (const auto& e : (*j)["events"]) {
+            t.Add({std::to_string(e.value("seq", int64_t{0})), EventWords(e), LocalTimeFromIso(e["recorded_at"]),
+                   e["shared_at"].is_null() ? "not yet" : LocalTimeFromIso(e["shared_at"])});
+          }
+          if (t.size() == 0) {
+            std::cout << "nothing yet\n";
+          } else {
+            t.Print(std::cout);
+          }
+        });
     auto* exp = privacy->add_subcommand("export", "Export your data as JSON");
     auto out = std::make_shared<std::string>();
     exp->add_option("--output,-o", *out, "Write to this file instead of stdout");
     exp->callback([=] {
-      auto c = OpenClient(*g, exit_code);
-      if (!c) return;
-      auto r = c->PrivacyRequest("GET", "/v1/privacy/export", "");
-      if (!r.ok()) {
-        *exit_code = Fail(r.status());
-        return;
-      }
-      std::string pretty = nlohmann::json::parse(*r, nullptr, false).dump(2);
+      auto j = request("GET", "/v1/privacy/export", "", nullptr);
+      if (!j) return;
+      std::string pretty = j->dump(2);
       if (out->empty()) {
         std::cout << pretty << std::endl;
+        return;
+      }
+      std::ofstream file(*out);
+      file << pretty << "\n";
+      if (!file) {
+        *exit_code = Fail(absl::UnavailableError("cannot write " + *out));
+        return;
+      }
+      if (g->json) {
+        JsonLine("exported", {{"file", *out}});
       } else {
-        std::ofstream(*out) << pretty << "\n";
-        std::cerr << "exported to " << *out << "\n";
+        std::cout << "exported to " << *out << " (everything the messenger holds about you; message contents are "
+                  << "not there: the relay never has them)\n";
       }
     });
   }
@@ -313,13 +478,19 @@ void AddMessengerCommands(CLI::App& app, int* exit_code) {
         *exit_code = 2;
         return;
       }
-      auto c = OpenClient(*g, exit_code);
+      auto c = OpenClient(*g, false, exit_code);
       if (!c) return;
+      const std::string number = c->number();
       if (auto st = c->DeleteAccount(); !st.ok()) {
-        *exit_code = Fail(st);
+        *exit_code = Fail(WithHint(*g, st));
         return;
       }
-      std::cout << "account deleted" << std::endl;
+      if (g->json) {
+        JsonLine("account_deleted", {{"number", number}});
+        return;
+      }
+      std::cout << "account " << number << " deleted; the social network is told, and stops using what it had "
+                << "from the messenger" << std::endl;
     });
   }
 }

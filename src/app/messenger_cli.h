@@ -4,8 +4,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
+
+#include "app/cli_common.h"
+
 namespace tandem::app {
 
-void AddMessengerCommands(CLI::App& app, int* exit_code);
+void AddMessengerCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit_code);
 
 }  // namespace tandem::app

@@ -161,9 +161,14 @@ int Run(const PhoneOptions& o, bool hash) {
 
 }  // namespace
 
-void AddPhoneCommands(CLI::App& app, int* exit_code) {
+void AddPhoneCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit_code) {
   CLI::App* phone = app.add_subcommand("phone", "Normalize and hash phone numbers");
   phone->require_subcommand(1);
+  // These commands work offline on files.
+  auto warn_ignored = [ctx] {
+    if (!ctx->server.empty()) Warn("--server is ignored: `tandem phone` works on files, offline");
+    if (!ctx->profile.empty()) Warn("--profile is ignored: `tandem phone` uses no profile");
+  };
   auto options = std::make_shared<PhoneOptions>();
   auto common = [options](CLI::App* cmd) {
     cmd->add_option("--region", options->region, "Region for numbers without +country code (e.g. US, DE)");
@@ -175,12 +180,18 @@ void AddPhoneCommands(CLI::App& app, int* exit_code) {
   };
   CLI::App* normalize = phone->add_subcommand("normalize", "Write each number in E.164 form");
   common(normalize);
-  normalize->callback([options, exit_code] { *exit_code = Run(*options, false); });
+  normalize->callback([options, exit_code, warn_ignored] {
+    warn_ignored();
+    *exit_code = Run(*options, false);
+  });
   CLI::App* hash = phone->add_subcommand(
       "hash", "Write SHA-256 (hex) of each number's E.164 digits, as customer lists expect");
   common(hash);
   hash->add_flag("--normalized", options->normalized, "Input is already E.164 (+ and digits): skip parsing");
-  hash->callback([options, exit_code] { *exit_code = Run(*options, true); });
+  hash->callback([options, exit_code, warn_ignored] {
+    warn_ignored();
+    *exit_code = Run(*options, true);
+  });
 }
 
 }  // namespace tandem::app

@@ -3,9 +3,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
+
+#include "app/cli_common.h"
+
 namespace tandem::app {
 
 // Adds the `phone` command group; `*exit_code` receives the result.
-void AddPhoneCommands(CLI::App& app, int* exit_code);
+void AddPhoneCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit_code);
 
 }  // namespace tandem::app

@@ -4,9 +4,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
+
+#include "app/cli_common.h"
+
 namespace tandem::app {
 
 // Adds the `social` command group; `*exit_code` receives the result.
-void AddSocialCommands(CLI::App& app, int* exit_code);
+void AddSocialCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit_code);
 
 }  // namespace tandem::app

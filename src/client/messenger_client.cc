@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/content.pb.h"
+#include "common/error_codes.h"
 #include "common/log.h"
 #include "crypto/fingerprint.h"
 #include "crypto/session.h"
@@ -111,8 +112,46 @@ class MessengerClient::Impl {
   }
 
   absl::Status RequireAccount() const {
-    if (!account_) return absl::FailedPreconditionError("this profile is not registered yet: run `tandem register`");
+    if (std::string inactive = store_->GetSetting("inactive"); !inactive.empty()) {
+      return WithReason(absl::FailedPreconditionError(inactive), "registration_replaced");
+    }
+    if (!account_) {
+      if (std::string deleted = store_->GetSetting("deleted"); !deleted.empty()) {
+        return WithReason(absl::FailedPreconditionError(deleted), "account_deleted");
+      }
+      return WithReason(absl::FailedPreconditionError("this profile has no messenger account yet"), "not_registered");
+    }
     return absl::OkStatus();
+  }
+
+  // A device whose registration another installation replaced can do
+  // nothing more: the profile is marked inactive (every later command says
+  // why) and what waits in the outbox is failed, each message told.
+  absl::Status Deactivate(const absl::Status& st, const EventHandler* on_event) {
+    if (ReasonOf(st) != "registration_replaced" || !account_) return st;
+    std::string message = absl::StrCat(account_->number, ": ", st.message());
+    std::vector<Event> failed;
+    absl::Status done = store_->db().InTransaction([&](store::Database&) -> absl::Status {
+      ASSIGN_OR_RETURN(auto rows, store_->Outbox());
+      for (const auto& row : rows) {
+        RETURN_IF_ERROR(store_->RemoveFromOutbox(row.client_message_id));
+        if (row.type == pb::ENVELOPE_TYPE_RECEIPT) continue;
+        const std::string id = MessageIdOf(row.client_message_id);
+        RETURN_IF_ERROR(store_->SetOutgoingStatus(id, "failed"));
+        failed.push_back(Event{Event::Kind::kFailed, row.recipient, id, "", NowMs(),
+                               "not sent: this profile is no longer registered"});
+      }
+      return store_->SetSetting("inactive", message);
+    });
+    if (!done.ok()) return done;
+    log::Warn("client.inactive", {{"reason", message}});
+    if (on_event) {
+      for (auto& e : failed) {
+        if (auto m = store_->OutgoingMessage(e.message_id); m.ok() && *m) e.body = (*m)->body;
+        (*on_event)(e);
+      }
+    }
+    return WithReason(absl::FailedPreconditionError(message), "registration_replaced");
   }
 
   // ---- registration and keys ----
@@ -153,6 +192,8 @@ class MessengerClient::Impl {
     account.signed_prekey_id = 1;
     // A new installation: nothing of the old one's sessions and keys remains.
     RETURN_IF_ERROR(store_->DeleteEverything());
+    RETURN_IF_ERROR(store_->SetSetting("inactive", ""));
+    RETURN_IF_ERROR(store_->SetSetting("deleted", ""));
     RETURN_IF_ERROR(store_->SaveAccount(account));
     account_ = account;
     http_.reset();
@@ -205,7 +246,10 @@ class MessengerClient::Impl {
 
   absl::StatusOr<FetchedBundle> FetchBundle(const std::string& peer) {
     auto r = Http().Get("/v1/keys/" + peer, Auth());
-    RETURN_IF_ERROR(HttpError(r));
+    if (absl::Status st = HttpError(r); !st.ok()) {
+      if (absl::IsNotFound(st)) return absl::NotFoundError(absl::StrCat("no account is registered for ", peer));
+      return st;
+    }
     auto j = json::parse(r->body, nullptr, false);
     if (!j.is_object() || !j.contains("devices") || j["devices"].empty()) {
       return absl::NotFoundError(absl::StrCat(peer, " has no devices with keys"));
@@ -251,9 +295,19 @@ class MessengerClient::Impl {
     uint32_t device = 1;
     auto record = store_->LoadSession(peer, device);
     if (!record.ok() || !record->has_session()) record = StartSession(peer, &device);
-    if (!record.ok()) return record.status();
     const std::string id = NewMessageId();
     const int64_t sent_at_ms = NowMs();
+    if (!record.ok()) {
+      absl::Status st = Deactivate(record.status(), nullptr);
+      if (absl::IsNotFound(st)) {
+        // Kept in the history as failed, so the user sees what did not go out.
+        MessageRow m{0, peer, Direction::kOutgoing, id, text, sent_at_ms, 0, "failed"};
+        RETURN_IF_ERROR(store_->AddMessage(m).status());
+        return absl::NotFoundError(absl::StrCat(peer, " has no messenger account; the message was not sent (kept in "
+                                                "history as failed)"));
+      }
+      return st;
+    }
     ASSIGN_OR_RETURN(OutboxRow row, EncryptText(*record, peer, device, id, id, text, sent_at_ms));
     RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
       RETURN_IF_ERROR(store_->SaveSession(peer, device, *record));
@@ -349,7 +403,7 @@ class MessengerClient::Impl {
 
   void Submit(const OutboxRow& row) {
     uint64_t rid = next_request_id_++;
-    in_flight_[rid] = {row.client_message_id, row.type == pb::ENVELOPE_TYPE_RECEIPT};
+    in_flight_[rid] = {row.client_message_id, row.type == pb::ENVELOPE_TYPE_RECEIPT, row.recipient};
     ws_->Send(relay::EncodeSubmit(rid, row.client_message_id, relay::RecipientByNumber(row.recipient, row.device_id),
                                   static_cast<pb::EnvelopeType>(row.type), row.ciphertext, row.registration_id));
   }
@@ -391,35 +445,41 @@ class MessengerClient::Impl {
         if (!r.duplicate()) relay_offset_ms_ = r.server_timestamp_ms() - NowMs();
         auto it = in_flight_.find(frame.request_id());
         const bool receipt = it != in_flight_.end() && it->second.receipt;
+        const std::string recipient = it != in_flight_.end() ? it->second.recipient : "";
         if (it != in_flight_.end()) in_flight_.erase(it);
         RETURN_IF_ERROR(store_->RemoveFromOutbox(r.client_message_id()));
         if (!receipt) {
           const std::string id = MessageIdOf(r.client_message_id());
           RETURN_IF_ERROR(store_->SetOutgoingStatus(id, "sent"));
-          on_event(Event{Event::Kind::kSent, "", id, "", r.server_timestamp_ms(), ""});
+          on_event(WithText(Event{Event::Kind::kSent, recipient, id, "", r.server_timestamp_ms(), ""}));
         }
         return absl::OkStatus();
       }
       case pb::ServerFrame::kError: {
         const auto& e = frame.error();
-        in_flight_.erase(frame.request_id());
         absl::Status st = relay::StatusFromError(e);
         if (e.client_message_id().empty()) {
+          in_flight_.erase(frame.request_id());
           on_event(Event{Event::Kind::kFailed, "", "", "", NowMs(), std::string(st.message())});
           return absl::OkStatus();
         }
         if (st.code() == absl::StatusCode::kResourceExhausted || st.code() == absl::StatusCode::kUnavailable) {
+          in_flight_.erase(frame.request_id());
           retry_later_ = true;  // stays in the outbox
           return absl::OkStatus();
         }
         if (st.code() == absl::StatusCode::kFailedPrecondition) {
+          in_flight_.erase(frame.request_id());
           ASSIGN_OR_RETURN(bool resent, EncryptAnew(e.client_message_id(), on_event));
           if (resent) return absl::OkStatus();
         }
         const std::string id = MessageIdOf(e.client_message_id());
+        auto it = in_flight_.find(frame.request_id());
+        const std::string recipient = it != in_flight_.end() ? it->second.recipient : "";
         RETURN_IF_ERROR(store_->RemoveFromOutbox(e.client_message_id()));
         RETURN_IF_ERROR(store_->SetOutgoingStatus(id, "failed"));
-        on_event(Event{Event::Kind::kFailed, "", id, "", NowMs(), absl::StrCat(e.code(), ": ", e.message())});
+        in_flight_.erase(frame.request_id());
+        on_event(WithText(Event{Event::Kind::kFailed, recipient, id, "", NowMs(), absl::StrCat(e.code(), ": ", e.message())}));
         return absl::OkStatus();
       }
       case pb::ServerFrame::kDeliver:
@@ -550,10 +610,31 @@ class MessengerClient::Impl {
       return applied;
     }
     Ack(sid);
-    for (const auto& e : events) on_event(e);
+    for (const auto& e : events) on_event(WithText(e));
+    // Shown is read: with auto-read on, the read receipt goes out now,
+    // not when the command ends.
+    if (auto_read_ && content.has_text()) {
+      auto marked = MarkRead(peer);
+      if (!marked.ok()) return marked.status();
+    }
     SubmitQueued();
     return absl::OkStatus();
   }
+
+  // Receipts and outgoing events name the text they are about.
+  Event WithText(Event e) {
+    if (e.body.empty() && !e.message_id.empty() &&
+        (e.kind == Event::Kind::kSent || e.kind == Event::Kind::kDelivered || e.kind == Event::Kind::kRead ||
+         e.kind == Event::Kind::kFailed)) {
+      if (auto m = store_->OutgoingMessage(e.message_id); m.ok() && *m) {
+        e.body = (*m)->body;
+        if (e.peer.empty()) e.peer = (*m)->peer;
+      }
+    }
+    return e;
+  }
+
+  void set_auto_read(bool on) { auto_read_ = on; }
 
   absl::Status Pump(const EventHandler& on_event, absl::Time deadline, const std::function<bool()>& done) {
     while (!done()) {
@@ -572,8 +653,8 @@ class MessengerClient::Impl {
   absl::Status Sync(const EventHandler& on_event, absl::Duration timeout) {
     RETURN_IF_ERROR(RequireAccount());
     FlushKeyChanges(on_event);
-    RETURN_IF_ERROR(RefillPreKeys());
-    RETURN_IF_ERROR(Connect());
+    RETURN_IF_ERROR(Deactivate(RefillPreKeys(), &on_event));
+    RETURN_IF_ERROR(Deactivate(Connect(), &on_event));
     retry_later_ = false;
     RETURN_IF_ERROR(SubmitOutbox());
     absl::Status st = Pump(on_event, absl::Now() + timeout, [this] { return queue_empty_ && in_flight_.empty(); });
@@ -587,8 +668,8 @@ class MessengerClient::Impl {
   absl::Status Listen(const EventHandler& on_event, const std::function<bool()>& keep_going) {
     RETURN_IF_ERROR(RequireAccount());
     FlushKeyChanges(on_event);
-    RETURN_IF_ERROR(RefillPreKeys());
-    RETURN_IF_ERROR(Connect());
+    RETURN_IF_ERROR(Deactivate(RefillPreKeys(), &on_event));
+    RETURN_IF_ERROR(Deactivate(Connect(), &on_event));
     RETURN_IF_ERROR(SubmitOutbox());
     absl::Time last_submit = absl::Now();
     absl::Status st = Pump(on_event, absl::InfiniteFuture(), [&] {
@@ -612,7 +693,7 @@ class MessengerClient::Impl {
     json body = {{"numbers", numbers}};
     if (!region.empty() && region != "001") body["region"] = region;
     auto r = Http().Post("/v1/directory", body.dump(), Auth());
-    RETURN_IF_ERROR(HttpError(r));
+    RETURN_IF_ERROR(Deactivate(HttpError(r), nullptr));
     auto j = json::parse(r->body, nullptr, false);
     if (!j.is_object() || !j.contains("registered")) return absl::InternalError("unexpected directory answer");
     if (budget) *budget = j.value("budget_remaining", int64_t{-1});
@@ -645,15 +726,19 @@ class MessengerClient::Impl {
                                              const std::string& body) {
     RETURN_IF_ERROR(RequireAccount());
     auto r = Http().Request(method, path, body, Auth());
-    RETURN_IF_ERROR(HttpError(r));
+    RETURN_IF_ERROR(Deactivate(HttpError(r), nullptr));
     return r->body;
   }
 
   absl::Status DeleteAccount() {
     RETURN_IF_ERROR(RequireAccount());
     auto r = Http().Request("DELETE", "/v1/account", "", Auth());
-    RETURN_IF_ERROR(HttpError(r));
+    RETURN_IF_ERROR(Deactivate(HttpError(r), nullptr));
+    const std::string number = account_->number;
     RETURN_IF_ERROR(store_->DeleteEverything());
+    RETURN_IF_ERROR(store_->SetSetting(
+        "deleted", absl::StrCat("the messenger account ", number, " of this profile was deleted at ",
+                                absl::FormatTime("%Y-%m-%d %H:%M %Z", clock_.Now(), absl::LocalTimeZone()))));
     account_.reset();
     return absl::OkStatus();
   }
@@ -671,12 +756,14 @@ class MessengerClient::Impl {
   struct InFlight {
     std::string client_message_id;
     bool receipt = false;
+    std::string recipient;
   };
   std::map<uint64_t, InFlight> in_flight_;  // by request id
   std::vector<OutboxRow> queued_;           // added to the outbox by this process, not yet submitted
   uint64_t next_request_id_ = 1;
   bool queue_empty_ = false;
   bool retry_later_ = false;
+  bool auto_read_ = false;
   std::vector<std::string> key_changes_;
 };
 
@@ -710,6 +797,8 @@ absl::Status MessengerClient::Listen(const EventHandler& on_event, const std::fu
   return impl_->Listen(on_event, keep_going);
 }
 absl::StatusOr<int> MessengerClient::MarkRead(const std::string& peer) { return impl_->MarkRead(peer); }
+void MessengerClient::SetAutoRead(bool on) { impl_->set_auto_read(on); }
+std::string MessengerClient::server() const { return impl_->Server(); }
 absl::StatusOr<std::vector<std::string>> MessengerClient::Discover(const std::vector<std::string>& numbers,
                                                                    int64_t* budget_remaining) {
   return impl_->Discover(numbers, budget_remaining);

@@ -33,9 +33,9 @@ namespace tandem::client {
 struct Event {
   enum class Kind {
     kMessage,     // a text arrived: peer, message_id, body, timestamp_ms
-    kSent,        // the relay accepted our message: message_id
-    kDelivered,   // the peer's device received it: message_id
-    kRead,        // the peer read it: message_id
+    kSent,        // the relay accepted our message: peer, message_id, body (our text)
+    kDelivered,   // the peer's device received it: peer, message_id, body (our text)
+    kRead,        // the peer read it: peer, message_id, body (our text)
     kKeyChanged,  // the peer's identity key changed (re-registration): peer
     kFailed,      // a message could not be sent or an envelope not decrypted: detail
   };
@@ -86,6 +86,12 @@ class MessengerClient {
 
   // Queues read receipts for unread messages from `peer` ("" for all).
   absl::StatusOr<int> MarkRead(const std::string& peer);
+  // On: each text is marked read as soon as it has been reported, and its
+  // read receipt submitted at once (for a user who is looking).
+  void SetAutoRead(bool on);
+
+  // The relay this profile talks to.
+  std::string server() const;
 
   // Which of `numbers` have messenger accounts.
   absl::StatusOr<std::vector<std::string>> Discover(const std::vector<std::string>& numbers,
@@ -103,6 +109,12 @@ class MessengerClient {
   absl::StatusOr<std::string> PrivacyRequest(const std::string& method, const std::string& path,
                                              const std::string& body = "");
 
+  // Errors that a command must tell apart carry a reason (ReasonOf in
+  // common/error_codes.h): "not_registered", "account_deleted" (this
+  // profile deleted its account) and "registration_replaced" (the number
+  // was registered again elsewhere: the profile is inactive from then on,
+  // and what was waiting in its outbox was failed).
+  //
   // Deletes the account on the relay, then this profile's data.
   absl::Status DeleteAccount();
 

@@ -1,6 +1,8 @@
 // Error code names shared by every API.
 #include "common/error_codes.h"
 
+#include "absl/strings/cord.h"
+
 namespace tandem {
 
 std::string ErrorCodeName(absl::StatusCode code) {
@@ -30,6 +32,20 @@ absl::StatusCode ErrorCodeFromName(std::string_view name) {
     if (ErrorCodeName(code) == name) return code;
   }
   return absl::StatusCode::kInternal;
+}
+
+namespace {
+constexpr char kReasonUrl[] = "tandem/reason";
+}  // namespace
+
+absl::Status WithReason(absl::Status status, std::string_view reason) {
+  status.SetPayload(kReasonUrl, absl::Cord(std::string(reason)));
+  return status;
+}
+
+std::string ReasonOf(const absl::Status& status) {
+  auto payload = status.GetPayload(kReasonUrl);
+  return payload ? std::string(*payload) : std::string();
 }
 
 }  // namespace tandem

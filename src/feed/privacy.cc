@@ -30,11 +30,13 @@ std::string Iso(int64_t unix_seconds) {
 
 absl::StatusOr<json> PrivacyService::Settings(const Caller& who) {
   json out = json::object();
-  for (const char* p : {kPurposeAds, kPurposeFriendSuggestions}) out[p] = {{"objected", false}, {"changed_at", ""}};
+  for (const char* p : {kPurposeAds, kPurposeFriendSuggestions}) out[p] = {{"objected", false}, {"changed_at", nullptr}};
   ASSIGN_OR_RETURN(auto rows, db_.Query("SELECT purpose, objected, changed_at FROM privacy_objections WHERE account_id = $1",
                                         {static_cast<int64_t>(who.account_id)}));
   for (const auto& r : rows) out[r.Text(0)] = {{"objected", r.Int(1) != 0}, {"changed_at", Iso(r.Int(2))}};
   out["sharing"] = outbox_.policy().MayShare(who.number) ? "active" : "blocked_by_jurisdiction";
+  const int64_t next = next_summary_s_.load();
+  out["usage_summary"] = {{"interval_s", summary_interval_s_.load()}, {"next_at", next > 0 ? json(Iso(next)) : json(nullptr)}};
   return out;
 }
 

@@ -8,6 +8,8 @@
 // same database). Thread-safe (the database serializes).
 #pragma once
 
+#include <atomic>
+
 #include <cstdint>
 #include <string>
 
@@ -34,9 +36,18 @@ class PrivacyService {
   PrivacyService(store::Database& db, Outbox& outbox, const Clock& clock)
       : db_(db), outbox_(outbox), clock_(clock) {}
 
-  // {"ads": {"objected": false, "changed_at": 0}, "friend_suggestions": {...},
-  //  "sharing": "active" | "blocked_by_jurisdiction"}
+  // {"ads": {"objected": false, "changed_at": null}, "friend_suggestions": {...},
+  //  "sharing": "active" | "blocked_by_jurisdiction",
+  //  "usage_summary": {"interval_s": 3600, "next_at": "2026-…Z" | null}}
+  // (changed_at is null when the setting never changed).
   absl::StatusOr<nlohmann::json> Settings(const Caller& who);
+
+  // When the next usage summary pass runs, and how often (set by the
+  // relay's summarizer; 0 when none is scheduled).
+  void SetSummarySchedule(int64_t next_unix_seconds, int64_t interval_s) {
+    next_summary_s_.store(next_unix_seconds);
+    summary_interval_s_.store(interval_s);
+  }
 
   // Records the objection (or its withdrawal) and appends objection_changed
   // to the feed in the same transaction. Setting the current value again
@@ -60,6 +71,8 @@ class PrivacyService {
   store::Database& db_;
   Outbox& outbox_;
   const Clock& clock_;
+  std::atomic<int64_t> next_summary_s_{0};
+  std::atomic<int64_t> summary_interval_s_{0};
 };
 
 // Authenticates a request as a messenger device (the relay's credentials).

@@ -1,6 +1,8 @@
 // Beast-based HTTP and WebSocket clients (the second and last Beast unit).
 #include "net/client.h"
 
+#include "common/error_codes.h"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -86,6 +88,9 @@ absl::Status StatusFromResponse(const HttpResponse& response) {
       code = absl::StatusCode::kAlreadyExists;
     }
     if (e.contains("message") && e["message"].is_string()) message = e["message"].get<std::string>();
+    if (e.contains("reason") && e["reason"].is_string()) {
+      return WithReason(absl::Status(code, message), e["reason"].get<std::string>());
+    }
   } else if (!response.body.empty()) {
     message = response.body.substr(0, 200);
   }

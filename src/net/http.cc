@@ -113,6 +113,7 @@ Response Response::Error(const absl::Status& status) {
   nlohmann::json j;
   j["error"]["code"] = ErrorCodeName(status.code());
   j["error"]["message"] = std::string(status.message());
+  if (std::string reason = ReasonOf(status); !reason.empty()) j["error"]["reason"] = reason;
   return Json(j, HttpStatusFor(status.code()));
 }
 

@@ -70,6 +70,11 @@ absl::Status AccountService::LoadDirectory() {
     std::copy_n(d.password_hash.begin(), std::min(d.password_hash.size(), hash.size()), hash.begin());
     directory_.PutDevice(d.account_id, d.number, d.device_id, hash, d.registration_id);
   }));
+  RETURN_IF_ERROR(db::ForEachRetiredDevice(db_, [&](db::RetiredDeviceRow d) {
+    PasswordHash hash{};
+    std::copy_n(d.password_hash.begin(), std::min(d.password_hash.size(), hash.size()), hash.begin());
+    directory_.RetireDevice(d.account_id, d.device_id, hash, d.retired_ms);
+  }));
   // Envelopes of devices that are gone (a crash between a re-registration
   // or deletion and the purge of what raced with it) are deleted now.
   std::vector<uint64_t> orphans;
@@ -153,7 +158,7 @@ absl::StatusOr<AccountService::Registered> AccountService::Verify(const VerifyRe
 
   std::optional<uint64_t> existing = directory_.AccountForNumber(e164);
   std::vector<uint64_t> queued;  // for the old installation, encrypted to its keys
-  if (existing) queued = directory_.ClearDevices(*existing);  // refuse envelopes for it from now on
+  if (existing) queued = directory_.ClearDevices(*existing, now_ms);  // refuse envelopes for it from now on
   RETURN_IF_ERROR(writer_.RunExclusive([&](store::Database& tx) -> absl::Status {
     ASSIGN_OR_RETURN(auto found, db::FindAccountByNumber(tx, e164));
     if (found) {

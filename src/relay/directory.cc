@@ -4,6 +4,12 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/error_codes.h"
+
 
 namespace tandem::relay {
 
@@ -44,13 +50,29 @@ std::vector<uint64_t> Directory::QueuedOf(const Account& account) {
   return ids;
 }
 
-std::vector<uint64_t> Directory::ClearDevices(uint64_t account_id) {
+std::vector<uint64_t> Directory::ClearDevices(uint64_t account_id, int64_t at_ms) {
   std::lock_guard lock(mu_);
   auto it = accounts_.find(account_id);
   if (it == accounts_.end()) return {};
   std::vector<uint64_t> ids = QueuedOf(it->second);
+  for (const auto& [device_id, device] : it->second.devices) {
+    RetireLocked(it->second, device_id, device.password_hash, at_ms);
+  }
   it->second.devices.clear();
   return ids;
+}
+
+void Directory::RetireDevice(uint64_t account_id, uint32_t device_id, const PasswordHash& hash, int64_t at_ms) {
+  std::lock_guard lock(mu_);
+  auto it = accounts_.find(account_id);
+  if (it != accounts_.end()) RetireLocked(it->second, device_id, hash, at_ms);
+}
+
+void Directory::RetireLocked(Account& account, uint32_t device_id, const PasswordHash& hash, int64_t at_ms) {
+  auto& list = account.retired[device_id];
+  list.push_back(Retired{hash, at_ms});
+  std::sort(list.begin(), list.end(), [](const Retired& a, const Retired& b) { return a.at_ms < b.at_ms; });
+  if (list.size() > kRetiredPerDevice) list.erase(list.begin(), list.end() - kRetiredPerDevice);
 }
 
 std::vector<uint64_t> Directory::RemoveAccount(uint64_t account_id) {
@@ -98,17 +120,29 @@ absl::Status Directory::Authenticate(const Credentials& credentials) const {
   PasswordHash given = HashPassword(credentials.password);
   PasswordHash stored{};
   bool found = false;
+  std::vector<Retired> retired;
   {
     std::lock_guard lock(mu_);
     if (const Device* d = FindDevice(credentials.account_id, credentials.device_id)) {
       stored = d->password_hash;
       found = true;
     }
+    if (auto a = accounts_.find(credentials.account_id); a != accounts_.end()) {
+      if (auto r = a->second.retired.find(credentials.device_id); r != a->second.retired.end()) retired = r->second;
+    }
   }
   // Compare even when the device is unknown so both failures take as long.
   bool equal = CRYPTO_memcmp(given.data(), stored.data(), given.size()) == 0;
-  if (!found || !equal) return absl::UnauthenticatedError("invalid credentials");
-  return absl::OkStatus();
+  if (found && equal) return absl::OkStatus();
+  for (auto it = retired.rbegin(); it != retired.rend(); ++it) {
+    if (CRYPTO_memcmp(given.data(), it->password_hash.data(), given.size()) != 0) continue;
+    return WithReason(
+        absl::UnauthenticatedError(absl::StrCat(
+            "this installation is no longer registered: its number was registered again on another device at ",
+            absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(it->at_ms), absl::UTCTimeZone()))),
+        "registration_replaced");
+  }
+  return absl::UnauthenticatedError("invalid credentials");
 }
 
 bool Directory::ReserveQueueSlot(uint64_t account_id, uint32_t device_id, int64_t limit) {

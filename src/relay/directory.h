@@ -35,9 +35,14 @@ class Directory {
  public:
   void PutDevice(uint64_t account_id, const std::string& number, uint32_t device_id, const PasswordHash& hash,
                  uint32_t registration_id);
-  // Forgets the account's devices but keeps the number. Returns the server
-  // ids that were queued for them: the caller deletes those rows.
-  std::vector<uint64_t> ClearDevices(uint64_t account_id);
+  // Forgets the account's devices but keeps the number (a re-registration
+  // at `at_ms`: the devices are remembered as retired, see Authenticate).
+  // Returns the server ids that were queued for them: the caller deletes
+  // those rows.
+  std::vector<uint64_t> ClearDevices(uint64_t account_id, int64_t at_ms);
+  // Remembers a device that a re-registration at `at_ms` replaced (loaded
+  // at start). The newest few per device are kept.
+  void RetireDevice(uint64_t account_id, uint32_t device_id, const PasswordHash& hash, int64_t at_ms);
   // Forgets the account; returns its queued server ids like ClearDevices.
   std::vector<uint64_t> RemoveAccount(uint64_t account_id);
 
@@ -50,7 +55,9 @@ class Directory {
   size_t account_count() const;
 
   // Unauthenticated ("invalid credentials") unless the device exists and the
-  // password matches; compares in constant time.
+  // password matches; compares in constant time. Credentials of a device
+  // that a re-registration replaced are Unauthenticated with reason
+  // "registration_replaced" and a message saying when.
   absl::Status Authenticate(const Credentials& credentials) const;
 
   // A queue's depth counts its stored envelopes and the slots reserved for
@@ -82,10 +89,17 @@ class Directory {
   };
   Device* FindDevice(uint64_t account_id, uint32_t device_id);
   const Device* FindDevice(uint64_t account_id, uint32_t device_id) const;
+  struct Retired {
+    PasswordHash password_hash{};
+    int64_t at_ms = 0;
+  };
+  static constexpr size_t kRetiredPerDevice = 4;
   struct Account {
     std::string number;
     std::map<uint32_t, Device> devices;
+    std::map<uint32_t, std::vector<Retired>> retired;  // by device id, oldest first
   };
+  void RetireLocked(Account& account, uint32_t device_id, const PasswordHash& hash, int64_t at_ms);
   static std::vector<uint64_t> QueuedOf(const Account& account);
 
   mutable std::mutex mu_;

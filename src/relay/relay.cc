@@ -120,6 +120,7 @@ absl::Status Relay::EnableFeed(const Config& config, const Clock& clock) {
       } else if (*n > 0) {
         log::Info("feed.usage_summaries", {{"appended", *n}});
       }
+      privacy_->SetSummarySchedule(absl::ToUnixSeconds(clock_->Now() + interval), absl::ToInt64Seconds(interval));
       lock.lock();
       summarizer_cv_.wait_for(lock, std::chrono::nanoseconds(absl::ToInt64Nanoseconds(interval)),
                               [this] { return stopping_; });

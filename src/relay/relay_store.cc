@@ -121,6 +121,19 @@ CREATE INDEX submissions_by_time ON submissions (server_ts_ms);
 // storing one no longer writes a page of a per-recipient index as well.
 constexpr std::string_view kSchemaV3 = "DROP INDEX IF EXISTS envelopes_by_recipient;";
 
+// The password hashes of installations that a re-registration replaced, so
+// that such a device is told what happened instead of "invalid credentials".
+// Only a device that still holds the old password can match a row.
+constexpr std::string_view kSchemaV4 = R"sql(
+CREATE TABLE retired_devices (
+  account_id BIGINT NOT NULL,
+  device_id INTEGER NOT NULL,
+  password_hash BLOB NOT NULL,
+  retired_ms BIGINT NOT NULL,
+  PRIMARY KEY (account_id, device_id, password_hash)
+);
+)sql";
+
 Value Blob(const std::string& s) { return Value::Blob(s); }
 Value Int(uint64_t v) { return Value(static_cast<int64_t>(v)); }
 
@@ -132,10 +145,12 @@ absl::Status Migrate(Database& db) {
   static const std::string sqlite_v2 =
       absl::StrReplaceAll(std::string(kSchemaV2), {{"{WITHOUT_ROWID}", " WITHOUT ROWID"}});
   static const std::string postgres_v2 = absl::StrReplaceAll(std::string(kSchemaV2), {{"{WITHOUT_ROWID}", ""}});
+  static const std::string postgres_v4 = absl::StrReplaceAll(std::string(kSchemaV4), {{"BLOB", "BYTEA"}});
   const bool sqlite = db.backend() == "sqlite";
   store::Migration migrations[] = {{1, "relay schema", sqlite ? sqlite_v1 : postgres_v1},
                                    {2, "submissions ordered by client message id", sqlite ? sqlite_v2 : postgres_v2},
-                                   {3, "queues by recipient kept in memory", kSchemaV3}};
+                                   {3, "queues by recipient kept in memory", kSchemaV3},
+                                   {4, "replaced installations", sqlite ? std::string_view(kSchemaV4) : postgres_v4}};
   return db.Migrate(migrations);
 }
 
@@ -159,6 +174,14 @@ absl::Status ForEachDevice(Database& db, const std::function<void(DeviceRow)>& f
   for (const auto& r : rows) {
     fn(DeviceRow{static_cast<uint64_t>(r.Int(0)), r.Text(1), static_cast<uint32_t>(r.Int(2)), r.Bytes(3),
                  static_cast<uint32_t>(r.Int(4))});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ForEachRetiredDevice(Database& db, const std::function<void(RetiredDeviceRow)>& fn) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT account_id, device_id, password_hash, retired_ms FROM retired_devices"));
+  for (const auto& r : rows) {
+    fn(RetiredDeviceRow{static_cast<uint64_t>(r.Int(0)), static_cast<uint32_t>(r.Int(1)), r.Bytes(2), r.Int(3)});
   }
   return absl::OkStatus();
 }
@@ -192,6 +215,11 @@ absl::Status ResetAccountForReregistration(Database& db, uint64_t account_id, co
                              "WHERE account_id = $1",
                              {Int(account_id), Blob(identity_key), now_ms})
                       .status());
+  RETURN_IF_ERROR(db.Execute("INSERT INTO retired_devices (account_id, device_id, password_hash, retired_ms) "
+                             "SELECT account_id, device_id, password_hash, $2 FROM devices WHERE account_id = $1 "
+                             "ON CONFLICT DO NOTHING",
+                             {Int(account_id), now_ms})
+                      .status());
   for (const char* sql : {"DELETE FROM devices WHERE account_id = $1",
                           "DELETE FROM signed_prekeys WHERE account_id = $1",
                           "DELETE FROM one_time_prekeys WHERE account_id = $1"}) {
@@ -213,6 +241,7 @@ absl::Status DeleteAccount(Database& db, uint64_t account_id, const std::string&
   RETURN_IF_ERROR(DeleteEnvelopes(db, queued).status());
   for (const char* sql : {"DELETE FROM accounts WHERE account_id = $1",
                           "DELETE FROM devices WHERE account_id = $1",
+                          "DELETE FROM retired_devices WHERE account_id = $1",
                           "DELETE FROM signed_prekeys WHERE account_id = $1",
                           "DELETE FROM one_time_prekeys WHERE account_id = $1",
                           "DELETE FROM submissions WHERE sender_account = $1",

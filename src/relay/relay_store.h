@@ -44,6 +44,15 @@ struct DeviceRow {
   uint32_t registration_id = 0;
 };
 absl::Status ForEachDevice(Database& db, const std::function<void(DeviceRow)>& fn);
+
+// A device of an installation that a re-registration replaced.
+struct RetiredDeviceRow {
+  uint64_t account_id = 0;
+  uint32_t device_id = 0;
+  std::string password_hash;
+  int64_t retired_ms = 0;
+};
+absl::Status ForEachRetiredDevice(Database& db, const std::function<void(RetiredDeviceRow)>& fn);
 absl::StatusOr<std::optional<uint64_t>> FindAccountByNumber(Database& db, const std::string& number);
 
 struct AccountRow {
