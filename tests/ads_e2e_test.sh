@@ -134,7 +134,7 @@ rc=0; TANDEM_SOCIAL_TOKEN=$erin "$tandem" feed why "$imp" 2>/dev/null || rc=$?
 assert_eq "$rc" "1" "someone else's explanation is not shown"
 assert_eq "$(TANDEM_SOCIAL_TOKEN=$erin "$tandem" --json feed show | jq -s '[.[] | select(.type == "ad")] | length')" "0" \
   "Erin is not in the audience"
-assert_eq "$("$tandem" --json ads campaign show "$camp" | jq .impressions)" "1" "impression recorded"
+assert_eq "$("$tandem" --json ads campaign show "$camp" | jq .impressions)" "2" "impressions recorded (two showings)"
 
 # Dana objects to ads on the messenger: the event reaches the social side
 # through the feed; the ad stops and the membership is removed.
