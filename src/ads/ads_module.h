@@ -37,6 +37,8 @@ class AdsModule {
   void Start();
 
   AdsService& service() { return *service_; }
+  // The social network's posts (served in the feed next to the ads).
+  social::Posts& posts() { return *posts_; }
 
  private:
   AdsModule() = default;

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "ads/ads_module.h"
+#include "app/demo.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/random.h"
@@ -22,6 +23,29 @@ namespace {
 void Fail(const std::string& event, const std::string& message) {
   log::Error(event, {{"error", message}});
   std::cerr << "tandemd: " << message << "\n";
+}
+
+// What a newcomer needs to know, in plain lines on stderr, plus one event.
+void ReportDemoWorld(const DemoWorld& w) {
+  log::Info("demo.ready", {{"created", w.created},
+                           {"messenger_users", w.messenger_users},
+                           {"social_accounts", w.social_accounts},
+                           {"friendships", w.friendships},
+                           {"address_books", w.address_books},
+                           {"advertisers", w.advertisers},
+                           {"audience_id", w.audience_id},
+                           {"campaign_id", w.campaign_id},
+                           {"dana_profile", w.dana_profile.string()},
+                           {"bakery_profile", w.bakery_profile.string()}});
+  std::cerr << "demo world" << (w.created ? "" : " (reused)") << ": " << w.messenger_users << " messenger users, "
+            << w.social_accounts << " social accounts, " << w.advertisers << " advertiser with a campaign\n"
+            << "demo numbers: " << DemoNumber(0) << " to " << DemoNumber(kDemoMessengerUsers - 1) << "; Dana is "
+            << w.dana_number << "\n"
+            << "advertiser " << w.advertiser_id << " \"Corner Bakery\": audience " << w.audience_id
+            << " \"Loyalty card holders\" (" << w.audience_rows << " numbers), campaign " << w.campaign_id
+            << " \"Fresh rye\"\n"
+            << "profiles: " << w.dana_profile.string() << " (sees the bakery's ad), " << w.bakery_profile.string()
+            << " (the advertiser)\n";
 }
 
 }  // namespace
@@ -133,6 +157,11 @@ int Serve(const ServeFlags& flags) {
     Fail("relay.start_failed", std::string(relay.status().message()));
     return absl::IsInvalidArgument(relay.status()) ? 2 : 1;
   }
+  if (flags.demo && (!*relay || !*social || !ads_module || config->GetString("feed.url", "").empty())) {
+    Fail("config.invalid", "--demo needs the relay, social and ads modules in this process, with the social side "
+                           "consuming this server's feed (the embedded default)");
+    return 2;
+  }
   net::Server server(options, std::move(router), metrics);
   if (*relay) (*relay)->AttachTo(server);
   if (absl::Status st = server.Start(); !st.ok()) {
@@ -143,6 +172,17 @@ int Serve(const ServeFlags& flags) {
   std::string bound = host + ":" + std::to_string(server.port());
   if (*social) (*social)->Start(bound);
   if (ads_module) ads_module->Start();
+  if (flags.demo) {
+    auto world = SetUpDemoWorld(**relay, **social, *ads_module, data_dir, bound);
+    if (!world.ok()) {
+      Fail("demo.failed", std::string(world.status().message()));
+      (*social)->StopFeed();
+      server.Stop();
+      (*relay)->Stop();
+      return 1;
+    }
+    ReportDemoWorld(*world);
+  }
   log::Info("tandemd.ready", {{"address", bound}, {"data_dir", data_dir.string()}});
   if (!flags.ready_file.empty()) {
     std::string tmp = flags.ready_file + ".tmp";

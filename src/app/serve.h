@@ -16,6 +16,8 @@ struct ServeFlags {
   bool log_json = false;
   std::vector<std::string> overrides;
   std::string ready_file;
+  // Build (or reuse) the demo world before reporting ready (app/demo.h).
+  bool demo = false;
 };
 
 // Returns the process exit code: 0 after a clean shutdown, 1 if start-up

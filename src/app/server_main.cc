@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   serve->add_option("--set", flags.overrides, "Override any config key: --set key=value")->take_all();
   serve->add_option("--ready-file", flags.ready_file,
                     "Write the bound address to this file once serving (for scripts and tests)");
+  serve->add_flag("--demo", flags.demo,
+                  "Create a demo world on first start (300 messenger users, 250 social accounts, an advertiser "
+                  "with a campaign, profiles in <data-dir>/demo/; see docs/demo.md); later starts reuse it");
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return tandem::app::Serve(flags);
   return 2;

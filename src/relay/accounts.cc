@@ -46,6 +46,35 @@ std::string ToHexString(std::span<const uint8_t> bytes) {
 
 constexpr uint32_t kMaxPreKeyId = 0xFFFFFF;  // Signal prekey ids are 24-bit
 
+// The prekeys of an upload: well-formed, ids in range and unique, the
+// signed prekey signed by `identity_key`.
+absl::Status CheckPreKeys(const std::string& identity_key, const std::optional<db::SignedPreKeyRow>& signed_prekey,
+                          const std::vector<db::PreKeyRow>& one_time_prekeys) {
+  if (signed_prekey) {
+    const db::SignedPreKeyRow& spk = *signed_prekey;
+    RETURN_IF_ERROR(CheckPublicKey(spk.public_key, "signed_prekey.public_key"));
+    if (spk.key_id == 0 || spk.key_id > kMaxPreKeyId) {
+      return absl::InvalidArgumentError("signed_prekey.key_id must be between 1 and 16777215");
+    }
+    auto identity = crypto::PublicKey::Deserialize(Bytes(identity_key));
+    if (spk.signature.size() != crypto::kSignatureSize || !identity.ok() ||
+        !crypto::XEdDSAVerify(*identity, Bytes(spk.public_key), Bytes(spk.signature))) {
+      return absl::InvalidArgumentError("signed_prekey.signature does not verify under the account's identity key");
+    }
+  }
+  std::set<uint32_t> ids;
+  for (const auto& k : one_time_prekeys) {
+    if (k.key_id == 0 || k.key_id > kMaxPreKeyId) {
+      return absl::InvalidArgumentError("one-time prekey ids must be between 1 and 16777215");
+    }
+    if (!ids.insert(k.key_id).second) {
+      return absl::InvalidArgumentError(absl::StrCat("one-time prekey id ", k.key_id, " appears twice"));
+    }
+    RETURN_IF_ERROR(CheckPublicKey(k.public_key, "one_time_prekeys[].public_key"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 AccountService::AccountService(store::Database& db, Directory& directory, EnvelopeWriter& writer,
@@ -166,16 +195,7 @@ absl::StatusOr<AccountService::Registered> AccountService::Verify(const VerifyRe
       out.reregistered = true;
       RETURN_IF_ERROR(db::ResetAccountForReregistration(tx, *found, req.identity_key, now_ms, queued));
     } else {
-      for (int attempt = 0;; ++attempt) {
-        // Random 53-bit ids: they say nothing about how many accounts exist
-        // and survive JavaScript's number type.
-        uint64_t id = random_.NextU64() & ((uint64_t{1} << 53) - 1);
-        if (id == 0) continue;
-        ASSIGN_OR_RETURN(auto taken, db::GetAccount(tx, id));
-        if (taken && attempt < 5) continue;
-        out.credentials.account_id = id;
-        break;
-      }
+      ASSIGN_OR_RETURN(out.credentials.account_id, NewAccountId(tx));
       RETURN_IF_ERROR(db::InsertAccount(tx, {out.credentials.account_id, e164, req.identity_key, now_ms, now_ms}));
       if (hooks_.on_created) RETURN_IF_ERROR(hooks_.on_created(tx, out.credentials.account_id, e164, now_ms));
     }
@@ -185,6 +205,78 @@ absl::StatusOr<AccountService::Registered> AccountService::Verify(const VerifyRe
   directory_.PutDevice(out.credentials.account_id, e164, kPrimaryDeviceId, hash, req.registration_id);
   if (out.reregistered) disconnect_(out.credentials.account_id, "the number was registered again");
   log::Info("relay.registered", {{"account", out.credentials.account_id}, {"reregistered", out.reregistered}});
+  return out;
+}
+
+absl::StatusOr<uint64_t> AccountService::NewAccountId(store::Database& tx) {
+  for (int attempt = 0;; ++attempt) {
+    // Random 53-bit ids: they say nothing about how many accounts exist
+    // and survive JavaScript's number type.
+    uint64_t id = random_.NextU64() & ((uint64_t{1} << 53) - 1);
+    if (id == 0) continue;
+    ASSIGN_OR_RETURN(auto taken, db::GetAccount(tx, id));
+    if (taken && attempt < 5) continue;
+    return id;
+  }
+}
+
+absl::StatusOr<std::vector<AccountService::Registered>> AccountService::ImportAccounts(
+    const std::vector<ImportedAccount>& accounts) {
+  std::set<std::string> numbers;
+  for (const ImportedAccount& a : accounts) {
+    ASSIGN_OR_RETURN(std::string e164, phone::Normalize(a.number));
+    if (e164 != a.number) return absl::InvalidArgumentError("numbers must be given in E.164 form");
+    if (!numbers.insert(e164).second || directory_.AccountForNumber(e164)) {
+      return absl::AlreadyExistsError(absl::StrCat("an account is registered for ", e164, " (or it appears twice)"));
+    }
+    RETURN_IF_ERROR(CheckPublicKey(a.identity_key, "identity_key"));
+    if (a.registration_id == 0 || a.registration_id > 16380) {
+      return absl::InvalidArgumentError("registration_id must be between 1 and 16380");
+    }
+    if (a.one_time_prekeys.size() > kMaxStoredPreKeys) {
+      return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxStoredPreKeys, " one-time prekeys per account"));
+    }
+    RETURN_IF_ERROR(CheckPreKeys(a.identity_key, a.signed_prekey, a.one_time_prekeys));
+    for (const db::UsageRow& u : a.usage) {
+      absl::Time day;
+      std::string err;
+      if (u.day.size() != 10 || !absl::ParseTime("%Y-%m-%d", u.day, absl::UTCTimeZone(), &day, &err)) {
+        return absl::InvalidArgumentError("usage days must be YYYY-MM-DD");
+      }
+      if (u.sessions < 0 || u.messages < 0) return absl::InvalidArgumentError("usage counts must not be negative");
+    }
+  }
+  const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
+  std::vector<Registered> out(accounts.size());
+  std::vector<PasswordHash> hashes(accounts.size());
+  RETURN_IF_ERROR(writer_.RunExclusive([&](store::Database& tx) -> absl::Status {
+    for (size_t i = 0; i < accounts.size(); ++i) {
+      const ImportedAccount& a = accounts[i];
+      Registered& r = out[i];
+      r.number = a.number;
+      uint8_t secret[32];
+      random_.Fill(secret);
+      r.credentials.device_id = kPrimaryDeviceId;
+      r.credentials.password = ToHexString(secret);
+      hashes[i] = HashPassword(r.credentials.password);
+      ASSIGN_OR_RETURN(r.credentials.account_id, NewAccountId(tx));
+      const uint64_t id = r.credentials.account_id;
+      RETURN_IF_ERROR(db::InsertAccount(tx, {id, a.number, a.identity_key, now_ms, now_ms}));
+      if (hooks_.on_created) RETURN_IF_ERROR(hooks_.on_created(tx, id, a.number, now_ms));
+      RETURN_IF_ERROR(db::InsertDevice(
+          tx, {id, a.number, kPrimaryDeviceId, std::string(hashes[i].begin(), hashes[i].end()), a.registration_id},
+          now_ms));
+      if (a.signed_prekey) RETURN_IF_ERROR(db::PutSignedPreKey(tx, id, kPrimaryDeviceId, *a.signed_prekey));
+      for (const auto& k : a.one_time_prekeys) RETURN_IF_ERROR(db::PutPreKey(tx, id, kPrimaryDeviceId, k));
+      for (const auto& u : a.usage) RETURN_IF_ERROR(db::AddUsage(tx, id, u.day, u.sessions, u.messages));
+    }
+    return absl::OkStatus();
+  }));
+  for (size_t i = 0; i < accounts.size(); ++i) {
+    directory_.PutDevice(out[i].credentials.account_id, out[i].number, kPrimaryDeviceId, hashes[i],
+                         accounts[i].registration_id);
+  }
+  log::Info("relay.accounts_imported", {{"accounts", static_cast<uint64_t>(accounts.size())}});
   return out;
 }
 
@@ -213,28 +305,7 @@ absl::Status AccountService::UploadKeys(const Credentials& who, const KeyUpload&
     return absl::FailedPreconditionError(
         "identity_key differs from the registered one; register the number again to change it");
   }
-  if (upload.signed_prekey) {
-    const db::SignedPreKeyRow& spk = *upload.signed_prekey;
-    RETURN_IF_ERROR(CheckPublicKey(spk.public_key, "signed_prekey.public_key"));
-    if (spk.key_id == 0 || spk.key_id > kMaxPreKeyId) {
-      return absl::InvalidArgumentError("signed_prekey.key_id must be between 1 and 16777215");
-    }
-    auto identity = crypto::PublicKey::Deserialize(Bytes(account->identity_key));
-    if (spk.signature.size() != crypto::kSignatureSize || !identity.ok() ||
-        !crypto::XEdDSAVerify(*identity, Bytes(spk.public_key), Bytes(spk.signature))) {
-      return absl::InvalidArgumentError("signed_prekey.signature does not verify under the account's identity key");
-    }
-  }
-  std::set<uint32_t> ids;
-  for (const auto& k : upload.one_time_prekeys) {
-    if (k.key_id == 0 || k.key_id > kMaxPreKeyId) {
-      return absl::InvalidArgumentError("one-time prekey ids must be between 1 and 16777215");
-    }
-    if (!ids.insert(k.key_id).second) {
-      return absl::InvalidArgumentError(absl::StrCat("one-time prekey id ", k.key_id, " appears twice"));
-    }
-    RETURN_IF_ERROR(CheckPublicKey(k.public_key, "one_time_prekeys[].public_key"));
-  }
+  RETURN_IF_ERROR(CheckPreKeys(account->identity_key, upload.signed_prekey, upload.one_time_prekeys));
   return db_.InTransaction([&](store::Database& tx) -> absl::Status {
     if (upload.signed_prekey) RETURN_IF_ERROR(db::PutSignedPreKey(tx, who.account_id, who.device_id, *upload.signed_prekey));
     for (const auto& k : upload.one_time_prekeys) RETURN_IF_ERROR(db::PutPreKey(tx, who.account_id, who.device_id, k));

@@ -16,6 +16,10 @@
 //  - Discovery: Discover() answers which numbers are registered, charging
 //    each account a daily budget of numbers it never looked up before.
 //  - DeleteAccount() removes the account and all its rows.
+//  - ImportAccounts() is an operator path that no route reaches: tandemd
+//    calls it in-process to create accounts an operator vouches for (the
+//    demo world, app/demo.h). It charges no client's limits because no
+//    client is asking; every route keeps its limits.
 //
 // Mutations that must be ordered with the envelope stream (create,
 // re-register, delete) run through EnvelopeWriter::RunExclusive.
@@ -148,8 +152,29 @@ class AccountService {
 
   absl::Status DeleteAccount(const Credentials& who);
 
+  // Operator path (no HTTP route reaches it): creates these accounts in
+  // one transaction, each as a registration with its key upload would,
+  // with the usage history given (what the message stream meters per
+  // day). Every account gets a primary device and fresh credentials;
+  // account_linked is written to the feed for each, as for any new
+  // account. All or nothing: AlreadyExists if a number is registered (or
+  // appears twice); InvalidArgument for a number not in E.164 form,
+  // malformed keys, a signed prekey not signed by the identity key, or a
+  // bad usage day.
+  struct ImportedAccount {
+    std::string number;  // E.164
+    std::string identity_key;  // 33 bytes (0x05 || X25519 public key)
+    uint32_t registration_id = 0;
+    std::optional<db::SignedPreKeyRow> signed_prekey;
+    std::vector<db::PreKeyRow> one_time_prekeys;
+    std::vector<db::UsageRow> usage;
+  };
+  absl::StatusOr<std::vector<Registered>> ImportAccounts(const std::vector<ImportedAccount>& accounts);
+
  private:
   std::string DirectoryHash(uint64_t account_id, const std::string& number) const;
+  // A random account id no account has (inside `tx`).
+  absl::StatusOr<uint64_t> NewAccountId(store::Database& tx);
 
   store::Database& db_;
   Directory& directory_;

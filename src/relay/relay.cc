@@ -114,7 +114,7 @@ absl::Status Relay::EnableFeed(const Config& config, const Clock& clock) {
     std::unique_lock lock(summarizer_mu_);
     while (!stopping_) {
       lock.unlock();
-      auto n = privacy_->SummarizeUsage(EnvelopeWriter::DayOf(clock_->Now()));
+      auto n = SummarizeUsageNow();
       if (!n.ok()) {
         log::Warn("feed.usage_summary_failed", {{"error", std::string(n.status().message())}});
       } else if (*n > 0) {
@@ -127,6 +127,12 @@ absl::Status Relay::EnableFeed(const Config& config, const Clock& clock) {
     }
   });
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> Relay::SummarizeUsageNow() {
+  if (!privacy_) return absl::FailedPreconditionError("the data-sharing feed is not enabled");
+  std::lock_guard lock(summarize_mu_);
+  return privacy_->SummarizeUsage(EnvelopeWriter::DayOf(clock_->Now()));
 }
 
 void Relay::StartCheckpointer(std::unique_ptr<store::Database> connection, int64_t restart_frames) {

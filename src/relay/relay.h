@@ -97,6 +97,12 @@ class Relay {
   void StartCheckpointer(std::unique_ptr<store::Database> connection, int64_t restart_frames = kWalRestartFrames);
   static constexpr int64_t kWalRestartFrames = 32768;  // 128 MiB of 4 KiB pages
 
+  // Appends the usage summaries that are due now instead of at the next
+  // feed.usage_summary_interval_s (for usage recorded through an operator
+  // path, AccountService::RecordUsage). Returns how many were appended.
+  // FailedPrecondition without EnableFeed.
+  absl::StatusOr<int> SummarizeUsageNow();
+
   void RegisterRoutes(net::Router& router);
   void AttachTo(net::Server& server);
   // Flushes the writer, stops the threads and lets go of every connection.
@@ -128,6 +134,9 @@ class Relay {
   std::string feed_token_;
   const Clock* clock_ = nullptr;
   std::thread summarizer_;
+  // One summary pass at a time: two concurrent passes could both append a
+  // summary for the same change.
+  std::mutex summarize_mu_;
   // Checkpoints the WAL off the writer thread (the writer's connection has
   // automatic checkpoints off, so a checkpoint never stalls a batch).
   std::unique_ptr<store::Database> checkpointer_;

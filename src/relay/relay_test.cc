@@ -568,6 +568,62 @@ TEST_F(RelayTest, KeyUploadsAreCheckedAndBounded) {
   (void)bob;
 }
 
+// The operator path: accounts with keys and usage in one transaction,
+// refused whole when any of them is wrong, and charging no client's limits.
+TEST_F(RelayTest, ImportedAccountsAreRegisteredWithKeysAndUsageAllOrNothing) {
+  auto imported = [&](const std::string& number, Identity* id) {
+    id->pair = crypto::KeyPair::Generate(random_);
+    AccountService::KeyUpload keys = MakeUpload(*id, 1, 5, random_);
+    AccountService::ImportedAccount a;
+    a.number = number;
+    a.identity_key = id->Public();
+    a.registration_id = 7;
+    a.signed_prekey = keys.signed_prekey;
+    a.one_time_prekeys = keys.one_time_prekeys;
+    a.usage = {{"2023-11-13", 2, 5}, {"2023-11-14", 1, 0}};
+    return a;
+  };
+  // The address's code budget is spent; imports do not need it.
+  for (int i = 0; i < 20; ++i) (void)accounts().RequestCode(absl::StrCat("+1415", 200 + i, "0123"), "", "10.0.0.9:1");
+  ASSERT_EQ(accounts().RequestCode("+14153000123", "", "10.0.0.9:1").status().code(),
+            absl::StatusCode::kResourceExhausted);
+
+  Identity a_id, b_id, c_id;
+  auto done = accounts().ImportAccounts({imported("+16505550100", &a_id), imported("+16505550101", &b_id)});
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(done->size(), 2u);
+  const Credentials a = (*done)[0].credentials;
+  EXPECT_TRUE(accounts().Authenticate(a).ok());
+  EXPECT_EQ(*accounts().PreKeyCount(a), 5);
+  auto usage = accounts().Usage(a);
+  ASSERT_TRUE(usage.ok());
+  EXPECT_EQ(usage->size(), 2u);
+  // Anyone can start a session with an imported account.
+  Credentials carol = Register("+14155550123");
+  auto bundle = accounts().FetchBundle(carol, "+16505550101");
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  EXPECT_EQ(bundle->identity_key, b_id.Public());
+  EXPECT_EQ(bundle->devices[0].registration_id, 7u);
+
+  const int64_t accounts_before = Count("SELECT COUNT(*) FROM accounts");
+  // A registered number, a duplicate, a number not in E.164 form, a
+  // signed prekey signed by someone else, a bad day: nothing is stored.
+  auto foreign = imported("+16505550103", &c_id);
+  foreign.identity_key = a_id.Public();
+  auto bad_day = imported("+16505550104", &c_id);
+  bad_day.usage = {{"yesterday", 1, 1}};
+  for (auto batch : std::vector<std::vector<AccountService::ImportedAccount>>{
+           {imported("+16505550102", &c_id), imported("+16505550100", &c_id)},
+           {imported("+16505550102", &c_id), imported("+16505550102", &c_id)},
+           {imported("(650) 555-0102", &c_id)},
+           {foreign},
+           {bad_day}}) {
+    EXPECT_FALSE(accounts().ImportAccounts(batch).ok());
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM accounts"), accounts_before);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM accounts WHERE number = '+16505550102'"), 0);
+}
+
 // ---- discovery ----
 
 TEST_F(RelayTest, DiscoveryChargesNewNumbersAgainstADailyBudget) {

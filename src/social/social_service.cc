@@ -132,6 +132,89 @@ absl::StatusOr<Session> SocialService::CompleteVerification(std::string_view pho
   return session;
 }
 
+absl::StatusOr<std::vector<Session>> SocialService::ImportAccounts(
+    const std::vector<ImportedAccount>& accounts, const std::vector<std::pair<size_t, size_t>>& friendships) {
+  std::vector<PhoneKey> keys;
+  std::vector<std::vector<PhoneKey>> books;
+  for (const ImportedAccount& a : accounts) {
+    ASSIGN_OR_RETURN(std::string normalized, phone::Normalize(a.phone));
+    if (normalized != a.phone) return absl::InvalidArgumentError("numbers must be given in E.164 form");
+    RETURN_IF_ERROR(ValidateDisplayName(a.display_name));
+    if (a.address_book.size() > kMaxAddressBookEntries) {
+      return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxAddressBookEntries, " address-book entries"));
+    }
+    NormalizedAddressBook book = NormalizeAddressBook({"", a.address_book});
+    if (!book.rejected.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("address book of ", a.phone, ": entry ", book.rejected[0].index,
+                                                     ": ", book.rejected[0].message));
+    }
+    keys.push_back(PhoneKeyFromE164(normalized));
+    books.push_back(std::move(book.phones));
+  }
+  {
+    std::vector<PhoneKey> sorted = keys;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+      return absl::AlreadyExistsError("a number appears twice");
+    }
+  }
+  std::vector<std::pair<size_t, size_t>> pairs;
+  for (auto [x, y] : friendships) {
+    if (x >= accounts.size() || y >= accounts.size() || x == y) {
+      return absl::InvalidArgumentError("a friendship must join two different imported accounts");
+    }
+    pairs.emplace_back(std::min(x, y), std::max(x, y));
+  }
+  std::sort(pairs.begin(), pairs.end());
+  if (std::adjacent_find(pairs.begin(), pairs.end()) != pairs.end()) {
+    return absl::InvalidArgumentError("a friendship is given twice");
+  }
+
+  const int64_t now = Unix(clock_);
+  std::vector<Session> sessions(accounts.size());
+  RETURN_IF_ERROR(db_.Write(
+      [&](store::Database& db) -> absl::Status {
+        for (size_t i = 0; i < accounts.size(); ++i) {
+          ASSIGN_OR_RETURN(auto existing, db.Query("SELECT id FROM accounts WHERE phone = $1", {accounts[i].phone}));
+          if (!existing.empty()) {
+            return absl::AlreadyExistsError(absl::StrCat("an account exists for ", accounts[i].phone));
+          }
+          ASSIGN_OR_RETURN(auto created, db.QueryOne("INSERT INTO accounts (phone, display_name, created_at) "
+                                                     "VALUES ($1, $2, $3) RETURNING id",
+                                                     {accounts[i].phone, accounts[i].display_name, now}));
+          Session& s = sessions[i];
+          s.user = static_cast<UserId>(created.Int(0));
+          s.token = random_.Hex(32);
+          s.created = true;
+          RETURN_IF_ERROR(db.Execute("INSERT INTO sessions (token_hash, account_id, created_at) VALUES ($1, $2, $3)",
+                                     {store::Value::Blob(Sha256(s.token)), s.user, now})
+                              .status());
+          for (PhoneKey p : books[i]) {
+            RETURN_IF_ERROR(db.Execute("INSERT INTO address_book (owner_id, phone, uploaded_at) VALUES ($1, $2, $3)",
+                                       {s.user, E164FromPhoneKey(p), now})
+                                .status());
+          }
+        }
+        for (auto [x, y] : pairs) {
+          const UserId a = std::min(sessions[x].user, sessions[y].user), b = std::max(sessions[x].user, sessions[y].user);
+          RETURN_IF_ERROR(db.Execute("INSERT INTO friendships (a, b, since) VALUES ($1, $2, $3)", {a, b, now}).status());
+        }
+        return absl::OkStatus();
+      },
+      [&](FactIndex& index) {
+        for (size_t i = 0; i < accounts.size(); ++i) {
+          index.PutUser(sessions[i].user, keys[i], false);
+          index.SetAddressBook(sessions[i].user, books[i]);
+        }
+        for (auto [x, y] : pairs) {
+          index.AddFriendship(std::min(sessions[x].user, sessions[y].user), std::max(sessions[x].user, sessions[y].user));
+        }
+      }));
+  log::Info("social.accounts_imported", {{"accounts", static_cast<uint64_t>(accounts.size())},
+                                         {"friendships", static_cast<uint64_t>(pairs.size())}});
+  return sessions;
+}
+
 absl::StatusOr<UserId> SocialService::Authenticate(std::string_view token) {
   if (token.empty()) return absl::UnauthenticatedError("missing bearer token");
   auto row = db_.db().QueryOne("SELECT account_id FROM sessions WHERE token_hash = $1",

@@ -138,6 +138,24 @@ class SocialService {
   absl::StatusOr<std::vector<std::string>> GetAddressBook(UserId me);
   absl::Status DeleteAddressBook(UserId me);
 
+  // Operator path (no HTTP route reaches it; tandemd's demo world,
+  // app/demo.h, uses it): creates these accounts in one transaction, not
+  // discoverable by phone, with their address books and the friendships
+  // (pairs of indexes into `accounts`), as if each person had verified,
+  // uploaded and accepted. Returns a new session per account, in order. It
+  // charges no client's limits or address-book budget, because no client
+  // asks. All or nothing: AlreadyExists if a number has an account (or
+  // appears twice); InvalidArgument for a number not in E.164 form, a bad
+  // display name or address-book entry, or a friendship that is out of
+  // range, with oneself or given twice.
+  struct ImportedAccount {
+    std::string phone;  // E.164
+    std::string display_name;
+    std::vector<std::string> address_book;  // E.164
+  };
+  absl::StatusOr<std::vector<Session>> ImportAccounts(const std::vector<ImportedAccount>& accounts,
+                                                      const std::vector<std::pair<size_t, size_t>>& friendships);
+
   SocialDb& db() { return db_; }
 
  private:

@@ -169,6 +169,53 @@ TEST(SocialService, IndexIsRebuiltFromTheDatabase) {
   EXPECT_TRUE(security.MessengerLinked(a));  // security cannot be objected to
 }
 
+// The operator path: accounts, address books and friendships in one
+// transaction, the same in the index and after a rebuild, refused whole
+// when anything is wrong.
+TEST(SocialService, ImportedAccountsArriveWholeWithBooksAndFriendships) {
+  std::string path = ::testing::TempDir() + "/social_import.db";
+  std::remove(path.c_str());
+  std::vector<Session> sessions;
+  {
+    World w(path);
+    UserId existing = w.AddUser("+16502530041");
+    auto before = w.db->db().QueryOne("SELECT COUNT(*) FROM accounts");
+    using Imported = SocialService::ImportedAccount;
+    const std::vector<std::vector<Imported>> refused = {
+        {{"+16502530042", "A", {}}, {"+16502530041", "B", {}}},   // has an account
+        {{"+16502530042", "A", {}}, {"+16502530042", "B", {}}},   // twice
+        {{"(650) 253-0042", "A", {}}},                            // not E.164
+        {{"+16502530042", "A\x1b[2J", {}}},                       // control character
+        {{"+16502530042", "A", {"12"}}},                          // bad address-book entry
+    };
+    for (const auto& batch : refused) EXPECT_FALSE(w.service->ImportAccounts(batch, {}).ok());
+    EXPECT_FALSE(w.service->ImportAccounts({{"+16502530042", "A", {}}}, {{0, 0}}).ok());
+    EXPECT_FALSE(w.service->ImportAccounts({{"+16502530042", "A", {}}}, {{0, 1}}).ok());
+    EXPECT_EQ(w.db->db().QueryOne("SELECT COUNT(*) FROM accounts")->Int(0), before->Int(0));
+
+    auto done = w.service->ImportAccounts({{"+16502530042", "Dana", {"+16502530043", "+16502530041"}},
+                                          {"+16502530043", "Erin", {"+16502530042"}},
+                                          {"+16502530044", "Farid", {}}},
+                                         {{0, 1}, {2, 1}});
+    ASSERT_TRUE(done.ok()) << done.status();
+    sessions = *done;
+    ASSERT_EQ(sessions.size(), 3u);
+    EXPECT_EQ(*w.service->Authenticate(sessions[0].token), sessions[0].user);
+    EXPECT_EQ(w.service->GetProfile(sessions[1].user, false)->display_name, "Erin");
+    PurposeView v = w.db->View(Purpose::kFriendSuggestions);
+    EXPECT_EQ(v.Friends(sessions[1].user).size(), 2u);
+    EXPECT_EQ(v.AddressBook(sessions[0].user).size(), 2u);
+    EXPECT_FALSE(v.DiscoverableByPhone(sessions[0].user));
+    EXPECT_EQ(v.AddressBookOwners(PhoneKeyFromE164("+16502530041")).size(), 1u);
+    (void)existing;
+  }
+  World w(path);
+  PurposeView v = w.db->View(Purpose::kFriendSuggestions);
+  EXPECT_EQ(v.Friends(sessions[1].user).size(), 2u);
+  EXPECT_EQ(v.AddressBook(sessions[0].user).size(), 2u);
+  EXPECT_EQ(*w.service->Authenticate(sessions[2].token), sessions[2].user);
+}
+
 // Display names and posts are shown to other people: control characters,
 // bidirectional overrides and broken UTF-8 are refused with the field named,
 // and nothing is stored.
