@@ -57,12 +57,12 @@ std::string Allowed(const KeySpec& spec) {
 
 // What each section configures, for the reference's headings.
 std::string_view SectionTitle(std::string_view section) {
-  if (section == "server") return "HTTP/WebSocket server";
-  if (section == "log") return "logging";
-  if (section == "relay") return "the messenger relay (see [relay-protocol.md](relay-protocol.md))";
-  if (section == "feed") return "the data-sharing feed, both sides (see [feed.md](feed.md))";
-  if (section == "social") return "the social network (see [social-api.md](social-api.md))";
-  if (section == "ads") return "the ad platform (see [ads-api.md](ads-api.md))";
+  if (section == "server") return "The HTTP/WebSocket server";
+  if (section == "log") return "Logging";
+  if (section == "relay") return "The messenger relay (see [relay-protocol.md](relay-protocol.md))";
+  if (section == "feed") return "The data-sharing feed, both operators' sides (see [feed.md](feed.md))";
+  if (section == "social") return "The social network (see [social-api.md](social-api.md))";
+  if (section == "ads") return "The ad platform (see [ads-api.md](ads-api.md))";
   return "";
 }
 
@@ -191,7 +191,7 @@ std::string ConfigurationMarkdown() {
     std::string s(name.substr(0, name.find('.')));
     if (s != section) {
       section = s;
-      absl::StrAppend(&out, "\n## ", section, ": ", std::string(SectionTitle(section)), "\n\n",
+      absl::StrAppend(&out, "\n## ", section, "\n\n", std::string(SectionTitle(section)), ".\n\n",
                       "| key | type | default | allowed | applies | description |\n",
                       "|---|---|---|---|---|---|\n");
     }
