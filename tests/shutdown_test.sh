@@ -61,16 +61,17 @@ for who in a:$A b:$B c:$C d:$D; do
   code=$(grep -- "${who#*:}" data/verification-codes.log | tail -1 | awk '{print $3}')
   t "${who%%:*}" verify "${who#*:}" "$code" >/dev/null
 done
+export TANDEM_PROFILE="$work/cli-profile.db"  # sign-ins; the tokens the test keeps are given by environment
 "$tandem" social register --phone "$A" >/dev/null
 code=$(awk -v p="$A" '$(NF-1) == p { c = $NF } END { print c }' data/social-verification-codes.log)
-social_a=$("$tandem" social verify --phone "$A" --code "$code" --name Ann | jq -r .token)
+social_a=$("$tandem" social verify --phone "$A" --code "$code" --name Ann --print-token)
 ads_facts() { TANDEM_SOCIAL_TOKEN=$social_a "$tandem" social facts --purpose ads; }
 linked() { [[ "$(ads_facts)" == *messenger_link* ]]; }
 unlinked() { ! linked; }
 wait_until 30 linked
-export TANDEM_ADS_TOKEN=$("$tandem" ads advertiser create --name "Shutdown Bakery" --admin-token opsecret | jq -r .token)
+export TANDEM_ADS_TOKEN=$("$tandem" ads advertiser create --name "Shutdown Bakery" --admin-token opsecret --print-token)
 { echo "650-253-0161"; for i in $(seq 1000 1049); do echo "650 266 $i"; done; } >customers.txt
-aud=$("$tandem" ads audience create --name "Regulars" | jq -r .id)
+aud=$("$tandem" --json ads audience create --name "Regulars" | jq -r .id)
 
 stop_ms=()
 for round in $(seq 1 "$rounds"); do

@@ -1,7 +1,6 @@
 // Assembly of the ads platform from configuration.
 #include "ads/ads_module.h"
 
-#include "absl/strings/numbers.h"
 #include "ads/http_api.h"
 #include "common/log.h"
 
@@ -9,26 +8,15 @@ namespace tandem::ads {
 
 absl::StatusOr<std::unique_ptr<AdsModule>> AdsModule::Create(const Config& config, social::SocialModule& social,
                                                              net::Router& router, net::Metrics& metrics) {
-  ASSIGN_OR_RETURN(bool enabled, config.GetBool("ads.enabled", true));
-  if (!enabled) return std::unique_ptr<AdsModule>();
+  if (!config.GetBool("ads.enabled")) return std::unique_ptr<AdsModule>();
   AdsOptions o;
-  ASSIGN_OR_RETURN(int64_t min_size, config.GetInt("ads.min_audience_size", 100));
-  ASSIGN_OR_RETURN(int64_t audiences, config.GetInt("ads.audience_budget_per_day", 10));
-  ASSIGN_OR_RETURN(int64_t sizes, config.GetInt("ads.size_budget_per_day", 20));
-  ASSIGN_OR_RETURN(int64_t per_feed, config.GetInt("ads.ads_per_feed", 2));
-  ASSIGN_OR_RETURN(int64_t min_days, config.GetInt("ads.active_messenger_min_days", 7));
-  double scale = 10, margin = 80;
-  if (!absl::SimpleAtod(config.GetString("ads.noise_scale", "10"), &scale) || scale < 0 || scale > 1e6) {
-    return absl::InvalidArgumentError("ads.noise_scale must be a number >= 0");
-  }
-  if (!absl::SimpleAtod(config.GetString("ads.size_margin", "80"), &margin) || margin < 0 || margin > 1e9) {
-    return absl::InvalidArgumentError("ads.size_margin must be a number >= 0");
-  }
-  if (min_size < 1 || audiences < 0 || sizes < 0 || per_feed < 0 || per_feed > 10 || min_days < 0 || min_days > 28) {
-    return absl::InvalidArgumentError(
-        "ads.min_audience_size must be >= 1, budgets >= 0, ads.ads_per_feed 0..10, "
-        "ads.active_messenger_min_days 0..28");
-  }
+  int64_t min_size = config.GetInt("ads.min_audience_size");
+  int64_t sizes = config.GetInt("ads.size_budget_per_day");
+  double scale = config.GetDouble("ads.noise_scale");
+  double margin = config.GetDouble("ads.size_margin");
+  int64_t audiences = config.GetInt("ads.audience_budget_per_day");
+  int64_t per_feed = config.GetInt("ads.ads_per_feed");
+  int64_t min_days = config.GetInt("ads.active_messenger_min_days");
   o.size.min_size = min_size;
   o.size.noise_scale = scale;
   o.size.margin = margin;
@@ -40,7 +28,7 @@ absl::StatusOr<std::unique_ptr<AdsModule>> AdsModule::Create(const Config& confi
   std::unique_ptr<AdsModule> m(new AdsModule());
   ASSIGN_OR_RETURN(m->posts_, social::Posts::Create(social.db(), SystemClock::Real()));
   ASSIGN_OR_RETURN(m->service_, AdsService::Create(social.db(), SystemClock::Real(), SecureRandom::Instance(), o));
-  AddAdsRoutes(router, *m->service_, config.GetString("ads.admin_token", ""));
+  AddAdsRoutes(router, *m->service_, config.GetString("ads.admin_token"));
   AddFeedRoutes(router, *m->service_, social.service(), *m->posts_);
   (void)metrics;
   log::Info("ads.ready", {{"min_audience_size", min_size}, {"noise_scale", scale}, {"size_budget_per_day", sizes}});

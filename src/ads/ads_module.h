@@ -2,16 +2,7 @@
 // tables in social.db (migration component "ads"), the matching worker and
 // the HTTP routes (ads API, posts, the social feed with ads, "why").
 //
-// Configuration keys:
-//   ads.enabled                  (bool, default true; needs social)
-//   ads.admin_token              (operator token for POST /v1/ads/advertisers; empty: off)
-//   ads.min_audience_size        (int, default 100)
-//   ads.noise_scale              (Laplace scale of size noise, default 10)
-//   ads.size_margin              (default 80; see docs/ads-api.md)
-//   ads.audience_budget_per_day  (default 10)
-//   ads.size_budget_per_day      (default 20)
-//   ads.ads_per_feed             (default 2)
-//   ads.active_messenger_min_days (default 7)
+// Configuration: the ads.* keys of common/config_keys.cc (docs/configuration.md).
 #pragma once
 
 #include <memory>

@@ -2,15 +2,21 @@
 // routes here, each with its own database file under the data directory.
 #include "app/serve.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "ads/ads_module.h"
+#include "absl/strings/str_cat.h"
 #include "app/demo.h"
 #include "common/config.h"
+#include "common/config_schema.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "net/server.h"
@@ -50,50 +56,103 @@ void ReportDemoWorld(const DemoWorld& w) {
 
 }  // namespace
 
+absl::StatusOr<Config> LoadServeConfig(const ServeFlags& flags) {
+  ASSIGN_OR_RETURN(Config config, Config::Load(flags.config_path, flags.overrides));
+  if (!flags.listen.empty()) RETURN_IF_ERROR(config.Set("server.listen", flags.listen, "--listen"));
+  if (!flags.data_dir.empty()) RETURN_IF_ERROR(config.Set("server.data_dir", flags.data_dir, "--data-dir"));
+  if (flags.threads >= 0) RETURN_IF_ERROR(config.Set("server.threads", std::to_string(flags.threads), "--threads"));
+  if (!flags.log_level.empty()) RETURN_IF_ERROR(config.Set("log.level", flags.log_level, "--log-level"));
+  if (flags.log_json) RETURN_IF_ERROR(config.Set("log.json", "true", "--log-json"));
+  return config;
+}
+
+void ApplyEmbeddedDefaults(Config& config) {
+  if (!config.GetBool("relay.enabled") || !config.GetBool("social.enabled") || config.Has("feed.url")) return;
+  constexpr std::string_view kSource = "embedded default";
+  config.Set("feed.url", "self", kSource).IgnoreError();
+  if (config.GetString("feed.token").empty()) {
+    config.Set("feed.token", SecureRandom::Instance().Hex(32), kSource).IgnoreError();
+  }
+}
+
+namespace {
+
+// Applies the runtime keys of a configuration read anew; what needs a
+// restart is only named. An invalid file changes nothing.
+void Reload(const ServeFlags& flags, const Config& running) {
+  auto next = LoadServeConfig(flags);
+  if (!next.ok()) {
+    log::Warn("config.reload_failed", {{"error", std::string(next.status().message())}});
+    return;
+  }
+  log::Level level;
+  if (log::ParseLevel(next->GetString("log.level"), &level)) log::SetLevel(level);
+  log::SetJsonFormat(next->GetBool("log.json"));
+  std::string restart;
+  for (const KeySpec& spec : AllKeys()) {
+    if (spec.runtime || running.Source(spec.name) == "embedded default") continue;
+    if (next->GetText(spec.name) != running.GetText(spec.name)) {
+      absl::StrAppend(&restart, restart.empty() ? "" : ",", std::string(spec.name));
+    }
+  }
+  log::Info("config.reloaded", {{"log.level", next->GetString("log.level")}, {"log.json", next->GetBool("log.json")}});
+  if (!restart.empty()) log::Warn("config.restart_needed", {{"keys", restart}});
+}
+
+// SIGHUP is blocked in every thread (the mask is set before any thread
+// starts and is inherited) and taken only here, with sigwait: the reload
+// runs on an ordinary thread, not in a signal handler.
+class HangupReloader {
+ public:
+  HangupReloader(const ServeFlags& flags, const Config& running) {
+    thread_ = std::thread([this, &flags, running] {
+      sigset_t set = HangupSet();
+      for (;;) {
+        int signo = 0;
+        if (sigwait(&set, &signo) != 0) continue;
+        if (stop_.load()) return;
+        Reload(flags, running);
+      }
+    });
+  }
+  ~HangupReloader() {
+    stop_.store(true);
+    pthread_kill(thread_.native_handle(), SIGHUP);
+    thread_.join();
+  }
+
+  static sigset_t HangupSet() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    return set;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
 int Serve(const ServeFlags& flags) {
-  std::vector<std::string> overrides = flags.overrides;
-  if (!flags.listen.empty()) overrides.push_back("server.listen=" + flags.listen);
-  if (!flags.data_dir.empty()) overrides.push_back("server.data_dir=" + flags.data_dir);
-  if (flags.threads >= 0) overrides.push_back("server.threads=" + std::to_string(flags.threads));
-  if (!flags.log_level.empty()) overrides.push_back("log.level=" + flags.log_level);
-  if (flags.log_json) overrides.push_back("log.json=true");
-  auto config = Config::Load(flags.config_path, overrides);
+  sigset_t hangup = HangupReloader::HangupSet();
+  pthread_sigmask(SIG_BLOCK, &hangup, nullptr);
+  auto config = LoadServeConfig(flags);
   if (!config.ok()) {
     Fail("config.invalid", std::string(config.status().message()));
     return 2;
   }
 
   log::Level level;
-  if (!log::ParseLevel(config->GetString("log.level", "info"), &level)) {
+  if (!log::ParseLevel(config->GetString("log.level"), &level)) {
     Fail("config.invalid", "log.level must be debug, info, warn, error or off");
     return 2;
   }
   log::SetLevel(level);
-  auto json = config->GetBool("log.json", false);
-  auto threads = config->GetInt("server.threads", 0);
-  auto max_body = config->GetInt("server.max_body_bytes", 1 << 20);
-  auto worker_threads = config->GetInt("server.worker_threads", 0);
-  auto max_waiting = config->GetInt("server.max_waiting", 64);
-  auto per_address = config->GetInt("server.max_connections_per_address", 1024);
-  auto header_ms = config->GetInt("server.header_timeout_ms", 10'000);
-  auto body_ms = config->GetInt("server.body_timeout_ms", 30'000);
-  for (const absl::Status& st : {json.status(), threads.status(), max_body.status(), worker_threads.status(),
-                                 max_waiting.status(), per_address.status(), header_ms.status(), body_ms.status()}) {
-    if (!st.ok()) {
-      Fail("config.invalid", std::string(st.message()));
-      return 2;
-    }
-  }
-  log::SetJsonFormat(*json);
-  if (std::string file = config->GetString("log.file", ""); !file.empty() && !log::SetOutputFile(file)) {
+  log::SetJsonFormat(config->GetBool("log.json"));
+  if (std::string file = config->GetString("log.file"); !file.empty() && !log::SetOutputFile(file)) {
     Fail("config.invalid", "cannot open log file " + file);
-    return 2;
-  }
-
-  if (*per_address < 0 || *header_ms <= 0 || *body_ms <= 0 || *worker_threads < 0 || *max_waiting < 0) {
-    Fail("config.invalid",
-         "server.max_connections_per_address, server.worker_threads and server.max_waiting must be 0 or more, "
-         "server.header_timeout_ms and server.body_timeout_ms more than 0");
     return 2;
   }
 
@@ -101,7 +160,7 @@ int Serve(const ServeFlags& flags) {
   // for its own user only: the data directory is 0700 and files 0600,
   // including files an older version left readable.
   ::umask(077);
-  std::filesystem::path data_dir = config->GetString("server.data_dir", "data");
+  std::filesystem::path data_dir = config->GetString("server.data_dir");
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec || !std::filesystem::is_directory(data_dir)) {
@@ -119,23 +178,15 @@ int Serve(const ServeFlags& flags) {
   }
 
   net::ServerOptions options;
-  options.listen = config->GetString("server.listen", "127.0.0.1:8080");
-  options.threads = static_cast<int>(*threads);
-  options.max_body_bytes = static_cast<size_t>(*max_body);
-  options.worker_threads = static_cast<int>(*worker_threads);
-  options.max_waiting = static_cast<size_t>(*max_waiting);
-  options.max_connections_per_address = static_cast<size_t>(*per_address);
-  options.header_timeout = absl::Milliseconds(*header_ms);
-  options.body_timeout = absl::Milliseconds(*body_ms);
-  // The embedded default runs both operators in one process: unless told
-  // otherwise, the social side consumes this server's own feed, with a
-  // token that lives only in this process.
-  auto relay_on = config->GetBool("relay.enabled", true);
-  auto social_on = config->GetBool("social.enabled", true);
-  if (relay_on.ok() && social_on.ok() && *relay_on && *social_on && !config->Has("feed.url")) {
-    config->SetString("feed.url", "self");
-    if (config->GetString("feed.token", "").empty()) config->SetString("feed.token", SecureRandom::Instance().Hex(32));
-  }
+  options.listen = config->GetString("server.listen");
+  options.threads = static_cast<int>(config->GetInt("server.threads"));
+  options.max_body_bytes = static_cast<size_t>(config->GetInt("server.max_body_bytes"));
+  options.worker_threads = static_cast<int>(config->GetInt("server.worker_threads"));
+  options.max_waiting = static_cast<size_t>(config->GetInt("server.max_waiting"));
+  options.max_connections_per_address = static_cast<size_t>(config->GetInt("server.max_connections_per_address"));
+  options.header_timeout = absl::Milliseconds(config->GetInt("server.header_timeout_ms"));
+  options.body_timeout = absl::Milliseconds(config->GetInt("server.body_timeout_ms"));
+  ApplyEmbeddedDefaults(*config);
   net::Metrics metrics;
   net::Router router;
   auto social = social::SocialModule::Create(*config, data_dir.string(), router, metrics);
@@ -157,7 +208,7 @@ int Serve(const ServeFlags& flags) {
     Fail("relay.start_failed", std::string(relay.status().message()));
     return absl::IsInvalidArgument(relay.status()) ? 2 : 1;
   }
-  if (flags.demo && (!*relay || !*social || !ads_module || config->GetString("feed.url", "").empty())) {
+  if (flags.demo && (!*relay || !*social || !ads_module || config->GetString("feed.url").empty())) {
     Fail("config.invalid", "--demo needs the relay, social and ads modules in this process, with the social side "
                            "consuming this server's feed (the embedded default)");
     return 2;
@@ -189,11 +240,14 @@ int Serve(const ServeFlags& flags) {
     std::ofstream(tmp) << bound << "\n";
     std::filesystem::rename(tmp, flags.ready_file, ec);
   }
-  // The social side's feed consumer is a client of this server: it stops
-  // first, so that the drain is no feed error to it.
-  server.WaitForSignal([&] {
-    if (*social) (*social)->StopFeed();
-  });
+  {
+    HangupReloader reloader(flags, *config);
+    // The social side's feed consumer is a client of this server: it stops
+    // first, so that the drain is no feed error to it.
+    server.WaitForSignal([&] {
+      if (*social) (*social)->StopFeed();
+    });
+  }
   // The server has drained and stopped: no handler runs any more. The
   // relay stops now, while the server still exists, because what it holds
   // (the last answers of its writer, the sessions of the message stream)

@@ -1,9 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <set>
 
 #include "common/clock.h"
+#include "absl/strings/str_cat.h"
 #include "common/config.h"
+#include "common/config_schema.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "common/rate_limiter.h"
@@ -13,14 +17,13 @@ namespace tandem {
 namespace {
 
 TEST(ConfigTest, FileValuesAndOverrides) {
-  auto c = Config::FromString("[server]\nlisten = \"127.0.0.1:8080\"\nthreads = 4\n[log]\njson = true\n");
+  auto c = Config::FromString("[server]\nlisten = \"127.0.0.1:9090\"\nthreads = 4\n[log]\njson = true\n", "t.toml");
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->GetString("server.listen", ""), "127.0.0.1:8080");
-  EXPECT_EQ(*c->GetInt("server.threads", 1), 4);
-  EXPECT_TRUE(*c->GetBool("log.json", false));
+  EXPECT_EQ(c->GetString("server.listen"), "127.0.0.1:9090");
+  EXPECT_EQ(c->GetInt("server.threads"), 4);
+  EXPECT_TRUE(c->GetBool("log.json"));
   ASSERT_TRUE(c->Set("server.threads=8").ok());
-  EXPECT_EQ(*c->GetInt("server.threads", 1), 8);
-  EXPECT_EQ(*c->GetInt("missing", 7), 7);
+  EXPECT_EQ(c->GetInt("server.threads"), 8);
 }
 
 TEST(ConfigTest, ErrorsAreClear) {
@@ -34,9 +37,119 @@ TEST(ConfigTest, ErrorsAreClear) {
 
   Config c;
   EXPECT_FALSE(c.Set("novalue").ok());
-  ASSERT_TRUE(c.Set("n=abc").ok());
-  EXPECT_FALSE(c.GetInt("n", 0).ok());
-  EXPECT_FALSE(c.GetBool("n", false).ok());
+  EXPECT_FALSE(c.Set("=x").ok());
+}
+
+TEST(ConfigTest, AnUnknownKeyIsRefusedWithTheNearestKnownOne) {
+  Config c;
+  absl::Status st = c.Set("ads.admin_tokn=x");
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(), "unknown key ads.admin_tokn (did you mean ads.admin_token?)");
+  EXPECT_FALSE(c.Has("ads.admin_tokn"));
+  // Nothing close: no suggestion.
+  EXPECT_EQ(c.Set("completely.different=1").message(), "unknown key completely.different");
+  EXPECT_EQ(NearestKey("relay.limits.send.brust"), "relay.limits.send.burst");
+  EXPECT_EQ(NearestKey("zzz"), "");
+
+  // In a file, as a leaf or as a whole table.
+  auto leaf = Config::FromString("[server]\nthread = 4\n");
+  EXPECT_EQ(leaf.status().message(), "unknown key server.thread (did you mean server.threads?)");
+  auto table = Config::FromString("[relay.limits.sned]\nburst = 4\n");
+  EXPECT_EQ(table.status().message(), "unknown key relay.limits.sned.burst (did you mean relay.limits.send.burst?)");
+}
+
+TEST(ConfigTest, ValuesAreCheckedAgainstTheirType) {
+  Config c;
+  EXPECT_EQ(c.Set("server.threads=abc").message(), "server.threads must be an integer, got 'abc'");
+  EXPECT_EQ(c.Set("log.json=maybe").message(), "log.json must be true or false, got 'maybe'");
+  EXPECT_EQ(c.Set("ads.noise_scale=lots").message(), "ads.noise_scale must be a number, got 'lots'");
+  EXPECT_EQ(c.Set("log.level=loud").message(), "log.level must be one of debug, info, warn, error, off, got 'loud'");
+  EXPECT_EQ(c.Set("relay.code_sender=smtp").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(c.Set("ads.noise_scale=2.5").ok());
+  EXPECT_DOUBLE_EQ(c.GetDouble("ads.noise_scale"), 2.5);
+  auto file = Config::FromString("[server]\nthreads = \"many\"\n");
+  EXPECT_EQ(file.status().message(), "server.threads must be an integer, got 'many'");
+}
+
+TEST(ConfigTest, ValuesAreCheckedAgainstTheirBounds) {
+  Config c;
+  EXPECT_EQ(c.Set("feed.batch=0").message(), "feed.batch must be between 1 and 5000, got 0");
+  EXPECT_EQ(c.Set("feed.batch=5001").message(), "feed.batch must be between 1 and 5000, got 5001");
+  EXPECT_EQ(c.Set("relay.limits.send.burst=0").message(), "relay.limits.send.burst must be at least 1, got 0");
+  EXPECT_EQ(c.Set("ads.noise_scale=-1").message(), "ads.noise_scale must be between 0 and 1000000, got -1");
+  EXPECT_TRUE(c.Set("feed.batch=5000").ok());
+  EXPECT_TRUE(c.Set("relay.limits.send.burst=1").ok());
+  // A refused value leaves the one before it.
+  EXPECT_EQ(c.GetInt("feed.batch"), 5000);
+}
+
+TEST(ConfigTest, UnsetKeysReadAsTheSchemaDefault) {
+  Config c;
+  EXPECT_EQ(c.GetString("server.listen"), "127.0.0.1:8080");
+  EXPECT_EQ(c.GetInt("relay.max_queue_depth"), 10000);
+  EXPECT_TRUE(c.GetBool("relay.enabled"));
+  EXPECT_DOUBLE_EQ(c.GetDouble("ads.size_margin"), 80);
+  EXPECT_EQ(c.GetString("feed.blocked_calling_codes"), "");
+  EXPECT_FALSE(c.Has("server.listen"));
+}
+
+TEST(ConfigTest, EveryValueKnowsItsSource) {
+  std::string path = ::testing::TempDir() + "/config_source_test.toml";
+  {
+    std::ofstream(path) << "[server]\nthreads = 2\nlisten = \"0.0.0.0:1\"\n";
+  }
+  auto c = Config::Load(path, {"server.threads=3"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->GetInt("server.threads"), 3);
+  EXPECT_EQ(c->Source("server.threads"), "--set");
+  EXPECT_EQ(c->Source("server.listen"), path);
+  EXPECT_EQ(c->Source("server.data_dir"), "default");
+  ASSERT_TRUE(c->Set("server.data_dir", "/tmp/x", "--data-dir").ok());
+  EXPECT_EQ(c->Source("server.data_dir"), "--data-dir");
+
+  std::ofstream(path) << "[ads]\nadmin_tokn = \"x\"\n";
+  auto refused = Config::Load(path);
+  EXPECT_EQ(refused.status().message(),
+            absl::StrCat(path, ": unknown key ads.admin_tokn (did you mean ads.admin_token?)"));
+  std::remove(path.c_str());
+}
+
+TEST(ConfigSchemaTest, EveryDefaultIsValidAndEveryKeyDescribed) {
+  std::set<std::string_view> names;
+  for (const KeySpec& spec : AllKeys()) {
+    EXPECT_TRUE(names.insert(spec.name).second) << spec.name << " appears twice";
+    EXPECT_TRUE(CheckValue(spec, spec.default_value).ok()) << spec.name << ": " << CheckValue(spec, spec.default_value);
+    EXPECT_FALSE(spec.description.empty()) << spec.name;
+    EXPECT_EQ(spec.description.find('\n'), std::string_view::npos) << spec.name;
+    EXPECT_EQ(FindKey(spec.name), &spec);
+    if (spec.min || spec.max) {
+      EXPECT_TRUE(spec.type == KeyType::kInt || spec.type == KeyType::kDouble) << spec.name;
+    }
+    if (!spec.choices.empty()) EXPECT_EQ(spec.type, KeyType::kString) << spec.name;
+  }
+  EXPECT_TRUE(IsSecret(*FindKey("ads.admin_token")));
+  EXPECT_TRUE(IsSecret(*FindKey("feed.token")));
+  EXPECT_FALSE(IsSecret(*FindKey("server.listen")));
+  EXPECT_TRUE(FindKey("log.level")->runtime);
+  EXPECT_FALSE(FindKey("server.listen")->runtime);
+}
+
+TEST(ConfigSchemaTest, TheReferenceListsEveryKey) {
+  std::string md = ConfigurationMarkdown();
+  for (const KeySpec& spec : AllKeys()) {
+    EXPECT_NE(md.find(absl::StrCat("| `", std::string(spec.name), "` |")), std::string::npos) << spec.name;
+  }
+}
+
+TEST(RateLimitTest, ReadsBothKeysWithTheSchemaDefaults) {
+  Config c;
+  RateLimit send = ReadRateLimit(c, "relay.limits.send");
+  EXPECT_EQ(send.burst, 500);
+  EXPECT_EQ(send.interval, absl::Milliseconds(10));
+  ASSERT_TRUE(c.Set("relay.limits.send.interval_ms=250").ok());
+  send = ReadRateLimit(c, "relay.limits.send");
+  EXPECT_EQ(send.burst, 500);
+  EXPECT_EQ(send.interval, absl::Milliseconds(250));
 }
 
 TEST(ClockTest, FakeClockMovesOnlyWhenTold) {

@@ -9,15 +9,9 @@
 
 namespace tandem {
 
-absl::Status ReadRateLimit(const Config& config, const std::string& key, RateLimit* limit) {
-  ASSIGN_OR_RETURN(int64_t burst, config.GetInt(key + ".burst", static_cast<int64_t>(limit->burst)));
-  ASSIGN_OR_RETURN(int64_t interval_ms, config.GetInt(key + ".interval_ms", absl::ToInt64Milliseconds(limit->interval)));
-  if (burst < 1 || interval_ms < 0) {
-    return absl::InvalidArgumentError(key + ": burst must be >= 1 and interval_ms >= 0");
-  }
-  limit->burst = static_cast<double>(burst);
-  limit->interval = absl::Milliseconds(interval_ms);
-  return absl::OkStatus();
+RateLimit ReadRateLimit(const Config& config, const std::string& key) {
+  return RateLimit{static_cast<double>(config.GetInt(key + ".burst")),
+                   absl::Milliseconds(config.GetInt(key + ".interval_ms"))};
 }
 
 std::string AddressWithoutPort(std::string_view remote) {

@@ -25,9 +25,9 @@ struct RateLimit {
   absl::Duration interval = absl::Seconds(1);  // one token regained per interval
 };
 
-// Reads "<key>.burst" (>= 1) and "<key>.interval_ms" (>= 0) over the values
-// already in `limit`. InvalidArgument for values out of range.
-absl::Status ReadRateLimit(const Config& config, const std::string& key, RateLimit* limit);
+// Reads "<key>.burst" and "<key>.interval_ms" (both in the configuration
+// schema, which holds their defaults and bounds).
+RateLimit ReadRateLimit(const Config& config, const std::string& key);
 
 // "203.0.113.9:51234" -> "203.0.113.9", "::1:51234" -> "::1": the client
 // address of net::Request::remote_address without its port, as a key.

@@ -67,7 +67,7 @@ bool IsPurpose(std::string_view purpose) {
 
 absl::StatusOr<Policy> Policy::FromConfig(const Config& config) {
   Policy p;
-  std::string codes = config.GetString("feed.blocked_calling_codes", "");
+  std::string codes = config.GetString("feed.blocked_calling_codes");
   for (absl::string_view part : absl::StrSplit(codes, ',', absl::SkipWhitespace())) {
     std::string code(part);
     code.erase(0, code.find_first_not_of(" +"));

@@ -12,8 +12,8 @@
 namespace tandem::relay {
 namespace {
 
-absl::Status ReadLimit(const Config& config, const std::string& name, RateLimit* limit) {
-  return ReadRateLimit(config, "relay.limits." + name, limit);
+RateLimit ReadLimit(const Config& config, const std::string& name) {
+  return ReadRateLimit(config, "relay.limits." + name);
 }
 
 void RaiseOpenFileLimit() {
@@ -28,38 +28,19 @@ void RaiseOpenFileLimit() {
 
 }  // namespace
 
-absl::StatusOr<RelayOptions> RelayOptions::FromConfig(const Config& config) {
+RelayOptions RelayOptions::FromConfig(const Config& config) {
   RelayOptions o;
-  ASSIGN_OR_RETURN(o.stream.max_queue_depth, config.GetInt("relay.max_queue_depth", o.stream.max_queue_depth));
-  ASSIGN_OR_RETURN(o.accounts.directory_daily_budget,
-                   config.GetInt("relay.directory_daily_budget", o.accounts.directory_daily_budget));
-  ASSIGN_OR_RETURN(int64_t batch, config.GetInt("relay.batch_max", static_cast<int64_t>(o.writer.max_batch)));
-  ASSIGN_OR_RETURN(int64_t retention, config.GetInt("relay.dedup_retention_hours", 720));
-  if (o.stream.max_queue_depth < 1 || batch < 1 || retention < 1 || o.accounts.directory_daily_budget < 0) {
-    return absl::InvalidArgumentError(
-        "relay.max_queue_depth, relay.batch_max and relay.dedup_retention_hours must be positive");
-  }
-  ASSIGN_OR_RETURN(int64_t gap, config.GetInt("relay.commit_gap_us", absl::ToInt64Microseconds(o.writer.commit_gap)));
-  if (gap < 0 || gap > 100000) return absl::InvalidArgumentError("relay.commit_gap_us must be between 0 and 100000");
-  o.writer.commit_gap = absl::Microseconds(gap);
-  ASSIGN_OR_RETURN(int64_t purge_ms, config.GetInt("relay.ack_purge_delay_ms",
-                                                   absl::ToInt64Milliseconds(o.writer.purge_delay)));
-  if (purge_ms < 0 || purge_ms > 3600000) {
-    return absl::InvalidArgumentError("relay.ack_purge_delay_ms must be between 0 and 3600000");
-  }
-  o.writer.purge_delay = absl::Milliseconds(purge_ms);
-  ASSIGN_OR_RETURN(int64_t checkpoint_ms, config.GetInt("relay.checkpoint_interval_ms",
-                                                        absl::ToInt64Milliseconds(o.checkpoint_interval)));
-  if (checkpoint_ms < 1 || checkpoint_ms > 60000) {
-    return absl::InvalidArgumentError("relay.checkpoint_interval_ms must be between 1 and 60000");
-  }
-  o.checkpoint_interval = absl::Milliseconds(checkpoint_ms);
-  o.writer.max_batch = static_cast<size_t>(batch);
-  o.writer.dedup_retention = absl::Hours(retention);
-  RETURN_IF_ERROR(ReadLimit(config, "send", &o.send));
-  RETURN_IF_ERROR(ReadLimit(config, "lookup_miss", &o.lookup_miss));
-  RETURN_IF_ERROR(o.accounts.codes.ReadFrom(config, "relay.limits"));
-  RETURN_IF_ERROR(ReadLimit(config, "bundle_fetches", &o.accounts.bundle_fetches_per_account));
+  o.stream.max_queue_depth = config.GetInt("relay.max_queue_depth");
+  o.accounts.directory_daily_budget = config.GetInt("relay.directory_daily_budget");
+  o.writer.max_batch = static_cast<size_t>(config.GetInt("relay.batch_max"));
+  o.writer.dedup_retention = absl::Hours(config.GetInt("relay.dedup_retention_hours"));
+  o.writer.commit_gap = absl::Microseconds(config.GetInt("relay.commit_gap_us"));
+  o.writer.purge_delay = absl::Milliseconds(config.GetInt("relay.ack_purge_delay_ms"));
+  o.checkpoint_interval = absl::Milliseconds(config.GetInt("relay.checkpoint_interval_ms"));
+  o.send = ReadLimit(config, "send");
+  o.lookup_miss = ReadLimit(config, "lookup_miss");
+  o.accounts.codes = verification::Limits::FromConfig(config, "relay.limits");
+  o.accounts.bundle_fetches_per_account = ReadLimit(config, "bundle_fetches");
   return o;
 }
 
@@ -95,11 +76,10 @@ Relay::~Relay() { Stop(); }
 
 absl::Status Relay::EnableFeed(const Config& config, const Clock& clock) {
   ASSIGN_OR_RETURN(feed::Policy policy, feed::Policy::FromConfig(config));
-  ASSIGN_OR_RETURN(int64_t interval_s, config.GetInt("feed.usage_summary_interval_s", 3600));
-  if (interval_s < 1) return absl::InvalidArgumentError("feed.usage_summary_interval_s must be positive");
+  int64_t interval_s = config.GetInt("feed.usage_summary_interval_s");
   RETURN_IF_ERROR(feed::Migrate(*db_));
   clock_ = &clock;
-  feed_token_ = config.GetString("feed.token", "");
+  feed_token_ = config.GetString("feed.token");
   outbox_ = std::make_unique<feed::Outbox>(std::move(policy));
   privacy_ = std::make_unique<feed::PrivacyService>(*db_, *outbox_, clock);
   feed::Outbox* outbox = outbox_.get();
@@ -221,10 +201,9 @@ void Relay::AttachTo(net::Server& server) { server.AddWebSocket(std::string(kWeb
 
 absl::StatusOr<std::unique_ptr<Relay>> StartRelay(const Config& config, const std::filesystem::path& data_dir,
                                                   net::Router& router, net::Metrics& metrics) {
-  ASSIGN_OR_RETURN(bool enabled, config.GetBool("relay.enabled", true));
-  if (!enabled) return std::unique_ptr<Relay>();
+  if (!config.GetBool("relay.enabled")) return std::unique_ptr<Relay>();
   RaiseOpenFileLimit();
-  ASSIGN_OR_RETURN(RelayOptions options, RelayOptions::FromConfig(config));
+  RelayOptions options = RelayOptions::FromConfig(config);
   std::string path = (data_dir / "messenger.db").string();
   store::SqliteOptions sqlite;
   sqlite.synchronous_full = true;

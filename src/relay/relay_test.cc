@@ -1202,6 +1202,28 @@ TEST_F(RelayTest, StateSurvivesReopenAndServerIdsKeepGrowing) {
   EXPECT_EQ(relay_->directory().QueueDepth(*relay_->directory().AccountForNumber("+14155550199"), 1), 2);
 }
 
+// RelayOptions{} is what tests construct directly; tandemd reads the
+// configuration schema's defaults. The two must not drift apart.
+TEST(RelayOptionsTest, DefaultsAreTheConfigurationSchemas) {
+  RelayOptions configured = RelayOptions::FromConfig(Config());
+  RelayOptions defaults;
+  EXPECT_EQ(configured.stream.max_queue_depth, defaults.stream.max_queue_depth);
+  EXPECT_EQ(configured.accounts.directory_daily_budget, defaults.accounts.directory_daily_budget);
+  EXPECT_EQ(configured.writer.max_batch, defaults.writer.max_batch);
+  EXPECT_EQ(configured.writer.dedup_retention, defaults.writer.dedup_retention);
+  EXPECT_EQ(configured.writer.commit_gap, defaults.writer.commit_gap);
+  EXPECT_EQ(configured.writer.purge_delay, defaults.writer.purge_delay);
+  EXPECT_EQ(configured.checkpoint_interval, defaults.checkpoint_interval);
+  for (auto member : {&RelayOptions::send, &RelayOptions::lookup_miss}) {
+    EXPECT_EQ((configured.*member).burst, (defaults.*member).burst);
+    EXPECT_EQ((configured.*member).interval, (defaults.*member).interval);
+  }
+  EXPECT_EQ(configured.accounts.bundle_fetches_per_account.burst, defaults.accounts.bundle_fetches_per_account.burst);
+  EXPECT_EQ(configured.accounts.bundle_fetches_per_account.interval,
+            defaults.accounts.bundle_fetches_per_account.interval);
+  EXPECT_EQ(configured.accounts.codes.codes_per_prefix.interval, defaults.accounts.codes.codes_per_prefix.interval);
+}
+
 // The relay's database as tandemd opens it: WAL, and every commit on disk
 // before it returns (synchronous=FULL, 2). A kill -9 test cannot see a
 // weaker setting, because the kernel keeps the writes.

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/config.h"
+#include "common/rate_limiter.h"
 #include "net/http.h"
 #include "social/http_api.h"
 #include "social/test_util.h"
@@ -21,6 +23,24 @@ using testing::World;
 
 // The production limits, with one of them widened where a test needs room.
 SocialServiceOptions Defaults() { return SocialServiceOptions{}; }
+
+// SocialServiceOptions{} are "the production limits" of these tests;
+// tandemd reads the configuration schema's defaults. They must agree.
+TEST(SocialLimitsTest, DefaultsAreTheConfigurationSchemas) {
+  Config config;
+  SocialServiceOptions defaults;
+  verification::Limits configured = verification::Limits::FromConfig(config, "social.limits");
+  for (auto member : {&verification::Limits::codes_per_address, &verification::Limits::codes_per_prefix,
+                      &verification::Limits::codes_per_number, &verification::Limits::checks_per_address,
+                      &verification::Limits::guesses_per_number}) {
+    EXPECT_EQ((configured.*member).burst, (defaults.codes.*member).burst);
+    EXPECT_EQ((configured.*member).interval, (defaults.codes.*member).interval);
+  }
+  RateLimit book = ReadRateLimit(config, "social.limits.address_book_new_numbers");
+  EXPECT_EQ(book.burst, defaults.address_book_new_numbers.burst);
+  EXPECT_EQ(book.interval, defaults.address_book_new_numbers.interval);
+  EXPECT_EQ(absl::Seconds(config.GetInt("social.code_ttl_s")), defaults.code_ttl);
+}
 
 std::string Other(const std::string& code) { return code == "000000" ? "111111" : "000000"; }
 

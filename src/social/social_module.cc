@@ -9,26 +9,21 @@ namespace tandem::social {
 
 absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config& config, const std::string& data_dir,
                                                                    net::Router& router, net::Metrics& metrics) {
-  ASSIGN_OR_RETURN(bool enabled, config.GetBool("social.enabled", true));
-  if (!enabled) return std::unique_ptr<SocialModule>();
-  ASSIGN_OR_RETURN(int64_t code_ttl, config.GetInt("social.code_ttl_s", 600));
-  ASSIGN_OR_RETURN(int64_t batch, config.GetInt("feed.batch", 500));
-  ASSIGN_OR_RETURN(int64_t wait_ms, config.GetInt("feed.wait_ms", 25'000));
-  ASSIGN_OR_RETURN(int64_t poll_ms, config.GetInt("feed.poll_interval_ms", 200));
-  ASSIGN_OR_RETURN(int64_t backoff_ms, config.GetInt("feed.error_backoff_ms", 1000));
-  if (batch < 1 || batch > 5000) return absl::InvalidArgumentError("feed.batch must be 1..5000");
-  if (wait_ms < 0) return absl::InvalidArgumentError("feed.wait_ms must be 0 (no long polls) or more");
-  if (poll_ms < 1 || backoff_ms < 1 || code_ttl < 1) {
-    return absl::InvalidArgumentError("feed.poll_interval_ms, feed.error_backoff_ms and social.code_ttl_s must be positive");
-  }
-  std::string feed_url = config.GetString("feed.url", "");
-  std::string feed_token = config.GetString("feed.token", "");
+  if (!config.GetBool("social.enabled")) return std::unique_ptr<SocialModule>();
+  int64_t code_ttl = config.GetInt("social.code_ttl_s");
+  int64_t batch = config.GetInt("feed.batch");
+  int64_t wait_ms = config.GetInt("feed.wait_ms");
+  int64_t poll_ms = config.GetInt("feed.poll_interval_ms");
+  int64_t backoff_ms = config.GetInt("feed.error_backoff_ms");
+  std::string feed_url = config.GetString("feed.url");
+  std::string feed_token = config.GetString("feed.token");
   if (!feed_url.empty() && feed_token.empty()) {
     return absl::InvalidArgumentError("feed.url is set but feed.token is empty");
   }
 
   std::unique_ptr<SocialModule> m(new SocialModule());
-  std::string db_path = config.GetString("social.db", data_dir + "/social.db");
+  std::string db_path = config.GetString("social.db");
+  if (db_path.empty()) db_path = data_dir + "/social.db";
   auto db = SocialDb::OpenSqlite(db_path);
   if (!db.ok()) {
     return absl::Status(db.status().code(), absl::StrCat("social database ", db_path, ": ",
@@ -37,13 +32,11 @@ absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config&
   m->db_ = std::move(*db);
   SocialServiceOptions options;
   options.code_ttl = absl::Seconds(code_ttl);
-  RETURN_IF_ERROR(options.codes.ReadFrom(config, "social.limits"));
-  RETURN_IF_ERROR(
-      ReadRateLimit(config, "social.limits.address_book_new_numbers", &options.address_book_new_numbers));
-  ASSIGN_OR_RETURN(m->sender_,
-                   verification::MakeCodeSender(
-                       config, "social", config.GetString("social.code_log", data_dir + "/social-verification-codes.log"),
-                       SystemClock::Real()));
+  options.codes = verification::Limits::FromConfig(config, "social.limits");
+  options.address_book_new_numbers = ReadRateLimit(config, "social.limits.address_book_new_numbers");
+  std::string code_log = config.GetString("social.code_log");
+  if (code_log.empty()) code_log = data_dir + "/social-verification-codes.log";
+  ASSIGN_OR_RETURN(m->sender_, verification::MakeCodeSender(config, "social", code_log, SystemClock::Real()));
   m->service_ = std::make_unique<SocialService>(*m->db_, *m->sender_, SystemClock::Real(), SecureRandom::Instance(),
                                                 options);
   AddSocialRoutes(router, *m->service_);

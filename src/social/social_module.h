@@ -1,27 +1,9 @@
 // The social operator as tandemd runs it: its database file, the service,
 // the HTTP routes and (when feed.url is set) the feed consumer thread.
 //
-// Configuration keys:
-//   social.enabled        (bool, default true)
-//   social.db             (path, default <data_dir>/social.db)
-//   social.code_sender    ("dev" (default) or "http", see verification/code_sender.h;
-//                         with "http": social.sms_gateway_url, social.sms_gateway_timeout_ms)
-//   social.code_log       (path, default <data_dir>/social-verification-codes.log:
-//                         where the "dev" sender appends "<UTC time> <number> <code>")
-//   social.code_ttl_s     (int, default 600)
-//   social.limits.<name>.burst / .interval_ms  token buckets (defaults in
-//                         social_service.h, documented in docs/social-api.md):
-//                         codes_per_address, codes_per_prefix, codes_per_number,
-//                         verifies_per_address, verifies_per_number,
-//                         address_book_new_numbers
-//   feed.url              ("host:port" of the messenger operator; "self": this
-//                         tandemd, for the embedded default; empty: no consumer)
-//   feed.token            (bearer token; required with feed.url)
-//   feed.batch            (events per pull, 1..5000, default 500)
-//   feed.wait_ms          (long poll wait, default 25000; 0: plain polling)
-//   feed.poll_interval_ms (default 200; the pause between polls without
-//                         long polls)
-//   feed.error_backoff_ms (default 1000)
+// Configuration: the social.* and feed.* keys of common/config_keys.cc
+// (docs/configuration.md lists them with their defaults). feed.url "self"
+// is this tandemd (the embedded default); empty: no consumer.
 #pragma once
 
 #include <memory>

@@ -8,13 +8,14 @@
 
 namespace tandem::verification {
 
-absl::Status Limits::ReadFrom(const Config& config, const std::string& prefix) {
-  RETURN_IF_ERROR(ReadRateLimit(config, prefix + ".codes_per_address", &codes_per_address));
-  RETURN_IF_ERROR(ReadRateLimit(config, prefix + ".codes_per_prefix", &codes_per_prefix));
-  RETURN_IF_ERROR(ReadRateLimit(config, prefix + ".codes_per_number", &codes_per_number));
-  RETURN_IF_ERROR(ReadRateLimit(config, prefix + ".verifies_per_address", &checks_per_address));
-  RETURN_IF_ERROR(ReadRateLimit(config, prefix + ".verifies_per_number", &guesses_per_number));
-  return absl::OkStatus();
+Limits Limits::FromConfig(const Config& config, const std::string& prefix) {
+  Limits l;
+  l.codes_per_address = ReadRateLimit(config, prefix + ".codes_per_address");
+  l.codes_per_prefix = ReadRateLimit(config, prefix + ".codes_per_prefix");
+  l.codes_per_number = ReadRateLimit(config, prefix + ".codes_per_number");
+  l.checks_per_address = ReadRateLimit(config, prefix + ".verifies_per_address");
+  l.guesses_per_number = ReadRateLimit(config, prefix + ".verifies_per_number");
+  return l;
 }
 
 CodeGuard::CodeGuard(const Clock& clock, const Limits& limits)

@@ -42,8 +42,8 @@ struct Limits {
   // Reads "<prefix>.<name>.burst" / ".interval_ms" for the names
   // codes_per_address, codes_per_prefix, codes_per_number,
   // verifies_per_address (checks_per_address) and verifies_per_number
-  // (guesses_per_number), over the values already set.
-  absl::Status ReadFrom(const Config& config, const std::string& prefix);
+  // (guesses_per_number); the defaults are the configuration schema's.
+  static Limits FromConfig(const Config& config, const std::string& prefix);
 };
 
 class CodeGuard {

@@ -53,15 +53,25 @@ TEST(CodeGuard, LimitsFromConfig) {
       "[social.limits.codes_per_address]\nburst = 5\ninterval_ms = 1000\n"
       "[social.limits.verifies_per_number]\nburst = 4\n");
   ASSERT_TRUE(config.ok()) << config.status();
-  Limits limits;
-  ASSERT_TRUE(limits.ReadFrom(*config, "social.limits").ok());
+  Limits limits = Limits::FromConfig(*config, "social.limits");
   EXPECT_EQ(limits.codes_per_address.burst, 5);
   EXPECT_EQ(limits.codes_per_address.interval, absl::Seconds(1));
   EXPECT_EQ(limits.guesses_per_number.burst, 4);
   EXPECT_EQ(limits.guesses_per_number.interval, absl::Hours(1));
-  auto bad = Config::FromString("[x.codes_per_number]\nburst = 0\n");
-  ASSERT_TRUE(bad.ok());
-  EXPECT_EQ(limits.ReadFrom(*bad, "x").code(), absl::StatusCode::kInvalidArgument);
+  auto bad = Config::FromString("[relay.limits.codes_per_number]\nburst = 0\n");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Limits{} is what tests construct directly; the relay's defaults are the
+// configuration schema's, and the two must not drift apart.
+TEST(CodeGuard, DefaultLimitsAreTheRelaysConfiguredDefaults) {
+  Limits configured = Limits::FromConfig(Config(), "relay.limits");
+  Limits defaults;
+  for (auto member : {&Limits::codes_per_address, &Limits::codes_per_prefix, &Limits::codes_per_number,
+                      &Limits::checks_per_address, &Limits::guesses_per_number}) {
+    EXPECT_EQ((configured.*member).burst, (defaults.*member).burst);
+    EXPECT_EQ((configured.*member).interval, (defaults.*member).interval);
+  }
 }
 
 TEST(CodeHash, DependsOnNumberAndCode) {

@@ -61,14 +61,14 @@ absl::Status HttpCodeSender::Send(const std::string& number, const std::string& 
 absl::StatusOr<std::unique_ptr<CodeSender>> MakeCodeSender(const Config& config, const std::string& service,
                                                            const std::filesystem::path& dev_file,
                                                            const Clock& clock) {
-  std::string kind = config.GetString(service + ".code_sender", "dev");
+  std::string kind = config.GetString(service + ".code_sender");
   if (kind == "dev") return std::make_unique<DevCodeSender>(dev_file, clock, service);
   if (kind == "http") {
-    std::string url = config.GetString(service + ".sms_gateway_url", "");
+    std::string url = config.GetString(service + ".sms_gateway_url");
     if (url.empty()) {
       return absl::InvalidArgumentError(service + ".code_sender = \"http\" needs " + service + ".sms_gateway_url");
     }
-    ASSIGN_OR_RETURN(auto timeout_ms, config.GetInt(service + ".sms_gateway_timeout_ms", 10000));
+    int64_t timeout_ms = config.GetInt(service + ".sms_gateway_timeout_ms");
     ASSIGN_OR_RETURN(auto sender, HttpCodeSender::Create(url, absl::Milliseconds(timeout_ms), service));
     return std::unique_ptr<CodeSender>(std::move(sender));
   }
