@@ -114,9 +114,14 @@ start_tandemd "$tandemd" "$work" "${args[@]}"
 t b --json inbox --read >/dev/null
 t d --json inbox >/dev/null
 t a --json inbox >/dev/null
-t a history --limit 100000 $B >a.history
-t b history --limit 100000 $A >b.history
-t d history --limit 100000 $C >d.history
+# One line per message, "<- +1… [status] text", from the JSON history.
+history_of() {
+  t "$1" --json history --limit 100000 "$2" |
+    jq -r '(if .direction == "in" then "<-" else "->" end) + " " + .peer + " [" + .status + "] " + .text'
+}
+history_of a $B >a.history
+history_of b $A >b.history
+history_of d $C >d.history
 for round in $(seq 1 "$rounds"); do
   for m in "round-$round-a2b-1" "round-$round-a2b-2"; do
     assert_eq "$(grep -cx -- "<- $A \[.*\] $m" b.history || true)" 1 "$m delivered once"
