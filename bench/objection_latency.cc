@@ -39,7 +39,7 @@
 #include "common/random.h"
 #include "crypto/keys.h"
 #include "net/client.h"
-#include "relay/protocol.h"
+#include "relay_protocol/protocol.h"
 #include "relay_test_support.h"
 
 namespace tandem::bench {

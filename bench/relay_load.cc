@@ -40,7 +40,7 @@
 #include "crypto/keys.h"
 #include "net/client.h"
 #include "phone/phone.h"
-#include "relay/protocol.h"
+#include "relay_protocol/protocol.h"
 #include "relay_test_support.h"
 #include "ws_loop.h"
 
@@ -254,7 +254,7 @@ struct Stats {
 
 // A hand-written decoder for the few frame fields the load generator needs,
 // so that its share of the 2 cores goes to sockets rather than to protobuf
-// objects (relay/protocol.h already encodes submits without them). Run()
+// objects (relay_protocol/protocol.h already encodes submits without them). Run()
 // checks it against the real codec before measuring.
 namespace wire {
 
@@ -524,7 +524,7 @@ bool WireCodecAgrees() {
 
 int Run(const Flags& flags) {
   if (!WireCodecAgrees()) {
-    std::fprintf(stderr, "relay_load: the hand-written frame decoder disagrees with relay/protocol.h\n");
+    std::fprintf(stderr, "relay_load: the hand-written frame decoder disagrees with relay_protocol/protocol.h\n");
     return 1;
   }
   RaiseFileLimit();

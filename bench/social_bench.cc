@@ -37,7 +37,7 @@
 #include "common/log.h"
 #include "common/random.h"
 #include "social/feed_consumer.h"
-#include "social/feed_test_peer.h"
+#include "testing/feed_test_peer.h"
 #include "social/social_db.h"
 #include "social/suggestions.h"
 

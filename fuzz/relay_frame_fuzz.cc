@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "relay/protocol.h"
+#include "relay_protocol/protocol.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);

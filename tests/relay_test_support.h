@@ -26,7 +26,7 @@
 #include "crypto/keys.h"
 #include "crypto/session.h"
 #include "net/client.h"
-#include "relay/protocol.h"
+#include "relay_protocol/protocol.h"
 
 namespace tandem::relay::testing {
 

@@ -15,7 +15,7 @@
 #include "crypto/session.h"
 #include "net/client.h"
 #include "phone/phone.h"
-#include "relay/protocol.h"
+#include "relay_protocol/protocol.h"
 #include <nlohmann/json.hpp>
 
 namespace tandem::client {

@@ -39,7 +39,7 @@
 #include "common/status.h"
 #include "relay/directory.h"
 #include "relay/envelope_writer.h"
-#include "relay/protocol.h"
+#include "relay_protocol/protocol.h"
 #include "relay/relay_store.h"
 #include "store/store.h"
 #include "verification/code_guard.h"

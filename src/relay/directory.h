@@ -21,7 +21,7 @@
 
 #include "absl/container/btree_set.h"
 #include "common/status.h"
-#include "relay/protocol.h"
+#include "relay_protocol/protocol.h"
 
 namespace tandem::relay {
 

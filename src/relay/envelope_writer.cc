@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
-#include "relay/protocol.h"
+#include "relay_protocol/protocol.h"
 
 namespace tandem::relay {
 namespace {

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "phone/phone.h"
-#include "relay/protocol.h"
+#include "relay_protocol/protocol.h"
 
 namespace tandem::relay {
 

@@ -32,7 +32,7 @@
 #include "crypto/keys.h"
 #include "net/client.h"
 #include "net/server.h"
-#include "relay/protocol.h"
+#include "relay_protocol/protocol.h"
 #include "relay/relay.h"
 #include "relay/relay_store.h"
 #include "store/fault_vfs.h"

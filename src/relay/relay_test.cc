@@ -18,7 +18,7 @@
 #include "common/random.h"
 #include "crypto/keys.h"
 #include "crypto/xeddsa.h"
-#include "relay/protocol.h"
+#include "relay_protocol/protocol.h"
 #include "relay/relay.h"
 #include "relay/relay_store.h"
 #include "store/fault_vfs.h"

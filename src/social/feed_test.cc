@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "social/feed_test_peer.h"
+#include "testing/feed_test_peer.h"
 #include "social/test_util.h"
 
 namespace tandem::social {

@@ -1,5 +1,5 @@
 // The in-memory feed peer and its helpers.
-#include "social/feed_test_peer.h"
+#include "testing/feed_test_peer.h"
 
 #include <algorithm>
 #include <thread>

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "social/feed_test_peer.h"
+#include "testing/feed_test_peer.h"
 
 int main(int argc, char** argv) {
   using namespace tandem::social;

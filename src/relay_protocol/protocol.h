@@ -1,6 +1,6 @@
 // The relay's wire protocol, usable by clients without any server code:
 // constants and limits, the binary protobuf frames of the message stream
-// (relay/relay.pb.h, generated from relay.proto), their decoding and
+// (relay_protocol/relay.pb.h, generated from relay.proto), their decoding and
 // validation, and the credentials that authenticate HTTP requests and the
 // WebSocket upgrade. docs/relay-protocol.md describes the conversation.
 //
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "relay/relay.pb.h"
+#include "relay_protocol/relay.pb.h"
 
 namespace tandem::relay {
 

@@ -1,5 +1,5 @@
 // Frame codecs, validation and credential formats of the relay protocol.
-#include "relay/protocol.h"
+#include "relay_protocol/protocol.h"
 
 #include "common/error_codes.h"
 
