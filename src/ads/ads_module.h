@@ -1,6 +1,7 @@
 // The ads platform as tandemd runs it, inside the social operator: its
-// tables in social.db (migration component "ads"), the matching worker and
-// the HTTP routes (ads API, posts, the social feed with ads, "why").
+// tables in social.db (migration component "ads"), the matching worker, the
+// advertisers' HTTP routes and the ad source that social's timeline shows
+// ads from (social::SocialModule::SetAdSource).
 //
 // Configuration keys:
 //   ads.enabled                  (bool, default true; needs social)
@@ -10,17 +11,17 @@
 //   ads.size_margin              (default 80; see docs/ads-api.md)
 //   ads.audience_budget_per_day  (default 10)
 //   ads.size_budget_per_day      (default 20)
-//   ads.ads_per_feed             (default 2)
+//   ads.ads_per_timeline         (default 2; ads.ads_per_feed, its older name, still counts)
 //   ads.active_messenger_min_days (default 7)
 #pragma once
 
 #include <memory>
 
 #include "ads/ads_service.h"
+#include "ads/timeline_ads.h"
 #include "common/config.h"
 #include "net/http.h"
 #include "net/metrics.h"
-#include "social/posts.h"
 #include "social/social_module.h"
 
 namespace tandem::ads {
@@ -37,13 +38,13 @@ class AdsModule {
   void Start();
 
   AdsService& service() { return *service_; }
-  // The social network's posts (served in the feed next to the ads).
-  social::Posts& posts() { return *posts_; }
+  // For the social timeline; lives as long as this module.
+  social::AdSource& ad_source() { return *ad_source_; }
 
  private:
   AdsModule() = default;
-  std::unique_ptr<social::Posts> posts_;
   std::unique_ptr<AdsService> service_;
+  std::unique_ptr<TimelineAds> ad_source_;
 };
 
 }  // namespace tandem::ads

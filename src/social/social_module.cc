@@ -46,7 +46,9 @@ absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config&
                        SystemClock::Real()));
   m->service_ = std::make_unique<SocialService>(*m->db_, *m->sender_, SystemClock::Real(), SecureRandom::Instance(),
                                                 options);
+  ASSIGN_OR_RETURN(m->posts_, Posts::Create(*m->db_, SystemClock::Real()));
   AddSocialRoutes(router, *m->service_);
+  AddTimelineRoutes(router, *m->service_, *m->posts_, &m->ad_source_);
   if (!feed_url.empty()) {
     FeedConsumerOptions fo;
     fo.url = feed_url;
