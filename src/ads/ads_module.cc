@@ -3,6 +3,7 @@
 
 #include "absl/strings/numbers.h"
 #include "ads/http_api.h"
+#include "ads/timeline_ads.h"
 #include "common/log.h"
 
 namespace tandem::ads {
@@ -56,5 +57,7 @@ AdsModule::~AdsModule() {
 }
 
 void AdsModule::Start() { service_->Start(); }
+
+social::AdSource& AdsModule::ad_source() { return *ad_source_; }
 
 }  // namespace tandem::ads

@@ -18,13 +18,14 @@
 #include <memory>
 
 #include "ads/ads_service.h"
-#include "ads/timeline_ads.h"
 #include "common/config.h"
 #include "net/http.h"
 #include "net/metrics.h"
 #include "social/social_module.h"
 
 namespace tandem::ads {
+
+class TimelineAds;
 
 class AdsModule {
  public:
@@ -39,7 +40,7 @@ class AdsModule {
 
   AdsService& service() { return *service_; }
   // For the social timeline; lives as long as this module.
-  social::AdSource& ad_source() { return *ad_source_; }
+  social::AdSource& ad_source();
 
  private:
   AdsModule() = default;

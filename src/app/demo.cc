@@ -21,6 +21,7 @@
 #include "phone/phone.h"
 #include "relay/envelope_writer.h"
 #include "relay/relay.h"
+#include "social/posts.h"
 #include "social/social_module.h"
 
 namespace tandem::app {

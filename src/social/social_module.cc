@@ -3,7 +3,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "social/ad_source.h"
 #include "social/http_api.h"
+#include "social/posts.h"
 
 namespace tandem::social {
 

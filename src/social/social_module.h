@@ -34,14 +34,15 @@
 #include "common/random.h"
 #include "net/http.h"
 #include "net/metrics.h"
-#include "social/ad_source.h"
 #include "social/feed_consumer.h"
-#include "social/posts.h"
 #include "social/social_db.h"
 #include "social/social_service.h"
 #include "verification/code_sender.h"
 
 namespace tandem::social {
+
+class AdSource;
+class Posts;
 
 class SocialModule {
  public:
