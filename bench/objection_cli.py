@@ -5,13 +5,13 @@ A tandemd with its demo world (`serve --demo`): Dana is on the Corner
 Bakery's customer list and sees its ad. Each round:
   1. (untimed) Dana withdraws any objection, the bakery uploads her number
      again (`tandem ads audience upload 1 … --wait`), and the ad is back in
-     her feed;
+     her timeline;
   2. (timed from the moment `tandem --profile dana.db privacy object ads` is
      started) the bench polls, back to back on kept-alive connections, her
-     feed (GET /v1/social/feed, as `tandem feed show` asks it) until no ad is
-     in it, and the social database until her membership of the audience is
-     gone.
-Every look at the feed that shows the ad counts as an impression (a
+     timeline (GET /v1/social/timeline, as `tandem timeline show` asks it)
+     until no ad is in it, and the social database until her membership of
+     the audience is gone.
+Every look at the timeline that shows the ad counts as an impression (a
 campaign shows at most 100 a day to one person), so the bench first adds a
 campaign per two rounds. It prints p50/p90/p99/max of "ad gone" and "membership gone", and of the
 CLI's own run time (process start to exit, which includes the messenger's
@@ -68,7 +68,7 @@ def main():
             f.write("+16505550100\n")
 
         def has_ad():
-            conn.request("GET", "/v1/social/feed?limit=5", headers={"Authorization": f"Bearer {token}"})
+            conn.request("GET", "/v1/social/timeline?limit=5", headers={"Authorization": f"Bearer {token}"})
             r = conn.getresponse()
             body = json.loads(r.read())
             return any(item.get("type") == "ad" for item in body["items"])
@@ -80,8 +80,8 @@ def main():
         def cli(*words):
             subprocess.run([tandem, *words], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-        # Every look at the feed while the ad is there is an impression, and
-        # a campaign shows at most 100 a day to one person: enough
+        # Every look at the timeline while the ad is there is an impression,
+        # and a campaign shows at most 100 a day to one person: enough
         # campaigns for the rounds' looks, so that an ad is gone only
         # because of the objection.
         for i in range(max(1, a.rounds // 2)):
@@ -120,7 +120,7 @@ def main():
             member_ms.append(member_gone)
             cli_ms.append(cli_done)
         print(f"rounds: {a.rounds}")
-        for name, v in (("ad gone from the feed", ad_ms), ("membership gone", member_ms),
+        for name, v in (("ad gone from the timeline", ad_ms), ("membership gone", member_ms),
                         ("CLI run (start to exit)", cli_ms)):
             print(f"{name:26s} p50 {percentile(v, 50):6.1f}  p90 {percentile(v, 90):6.1f}  "
                   f"p99 {percentile(v, 99):6.1f}  max {max(v):6.1f} ms")

@@ -108,6 +108,7 @@ World& TheWorld() {
     auto ads = tandem::ads::AdsModule::Create(*config, *w->social, router, w->metrics);
     if (!ads.ok() || !*ads) Die("ads module");
     w->ads = std::move(*ads);
+    w->social->SetAdSource(&w->ads->ad_source());
     auto relay = tandem::relay::StartRelay(*config, w->dir, router, w->metrics);
     if (!relay.ok() || !*relay) Die("relay");
     w->relay = std::move(*relay);

@@ -2,7 +2,7 @@
 # The ads platform end to end through the real binaries: an operator creates
 # an advertiser; the advertiser uploads a customer list (hashed by the CLI)
 # that matches a person only through the number the messenger shares; the
-# person sees the ad in the social feed and its explanation; after the
+# person sees the ad in the social timeline and its explanation; after the
 # person objects to ads, the ad is no longer served and the membership is
 # gone (time measured and printed). Bad uploads store nothing, and none of
 # the list's unmatched hashes appear in the database files, the log or the
@@ -114,25 +114,25 @@ assert_eq "$(sqlite3 "$db" "SELECT COUNT(*) FROM ads_sessions; SELECT COUNT(*) F
   "$sessions_before" "nothing stored by bad input"
 assert_eq "$(members)" "1:2" "memberships unchanged by bad input"
 
-# A campaign; Dana sees the ad in her feed, and why.
+# A campaign; Dana sees the ad in her timeline, and why.
 camp=$("$tandem" ads campaign create --name spring --title "Fresh rye bread" --text "Baked every morning" \
        --link https://bakery.example/rye --include "$aud" --budget 100 --frequency-cap 10 --json | jq -r .id)
-TANDEM_SOCIAL_TOKEN=$dana "$tandem" feed post "Good morning" >/dev/null
-out=$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" --json feed show)
-assert_contains "$out" '"text":"Good morning"' "own post in the feed"
-assert_contains "$out" '"title":"Fresh rye bread"' "the ad in the feed"
+TANDEM_SOCIAL_TOKEN=$dana "$tandem" timeline post "Good morning" >/dev/null
+out=$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" --json timeline show)
+assert_contains "$out" '"text":"Good morning"' "own post in the timeline"
+assert_contains "$out" '"title":"Fresh rye bread"' "the ad in the timeline"
 imp=$(jq -r 'select(.type == "ad") | .impression_id' <<<"$out" | head -1)
-out=$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" feed show)
+out=$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" timeline show)
 # (each showing is a new impression, with its own number)
-assert_contains "$out" "] Fresh rye bread - Baked every morning (https://bakery.example/rye), from Corner Bakery; why: \`tandem feed why " "the ad for people"
+assert_contains "$out" "] Fresh rye bread - Baked every morning (https://bakery.example/rye), from Corner Bakery; why: \`tandem timeline why " "the ad for people"
 assert_contains "$out" "Dana: Good morning" "the post for people"
-why=$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" feed why "$imp")
+why=$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" timeline why "$imp")
 assert_contains "$why" "Corner Bakery uploaded a list of its customers' phone numbers (\"Loyalty card holders\")" "why: audience"
 assert_contains "$why" "+16502530041" "why: the number"
 assert_contains "$why" "the messenger you use with this number shares it with us" "why: data source"
-rc=0; TANDEM_SOCIAL_TOKEN=$erin "$tandem" feed why "$imp" 2>/dev/null || rc=$?
+rc=0; TANDEM_SOCIAL_TOKEN=$erin "$tandem" timeline why "$imp" 2>/dev/null || rc=$?
 assert_eq "$rc" "1" "someone else's explanation is not shown"
-assert_eq "$(TANDEM_SOCIAL_TOKEN=$erin "$tandem" --json feed show | jq -s '[.[] | select(.type == "ad")] | length')" "0" \
+assert_eq "$(TANDEM_SOCIAL_TOKEN=$erin "$tandem" --json timeline show | jq -s '[.[] | select(.type == "ad")] | length')" "0" \
   "Erin is not in the audience"
 assert_eq "$("$tandem" --json ads campaign show "$camp" | jq .impressions)" "2" "impressions recorded (two showings)"
 
@@ -140,7 +140,7 @@ assert_eq "$("$tandem" --json ads campaign show "$camp" | jq .impressions)" "2" 
 # through the feed; the ad stops and the membership is removed.
 start=$(date +%s%N)
 feed '{"type":"objection_changed","account_id":"m-dana","at":1700000100,"purpose":"ads","objected":true}'
-no_ad() { [[ "$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" --json feed show | jq -s '[.[] | select(.type == "ad")] | length')" == 0 ]]; }
+no_ad() { [[ "$(TANDEM_SOCIAL_TOKEN=$dana "$tandem" --json timeline show | jq -s '[.[] | select(.type == "ad")] | length')" == 0 ]]; }
 no_member() { [[ -z "$(members)" ]]; }
 wait_until 30 no_ad
 ad_ms=$(( ($(date +%s%N) - start) / 1000000 ))

@@ -41,19 +41,19 @@ assert_eq "$(members)" "1:2" "matched through the messenger-shared number only"
 "$tandem" --profile bakery.db ads campaign create --name spring --title "Fresh rye bread" --text "Baked every morning" \
   --link https://bakery.example/rye --include "$aud" --budget 100 --frequency-cap 10 >/dev/null
 
-feed=$("$tandem" --profile dana.db --json feed show)
-imp=$(jq -r 'select(.type == "ad") | .impression_id' <<<"$feed" | head -1)
-[[ -n "$imp" ]] || fail "no ad in Dana's feed: $feed"
-why=$("$tandem" --profile dana.db feed why "$imp")
+timeline=$("$tandem" --profile dana.db --json timeline show)
+imp=$(jq -r 'select(.type == "ad") | .impression_id' <<<"$timeline" | head -1)
+[[ -n "$imp" ]] || fail "no ad in Dana's timeline: $timeline"
+why=$("$tandem" --profile dana.db timeline why "$imp")
 assert_contains "$why" "the messenger you use with this number shares it with us" "why names the messenger"
 # A profile that never signed in says how to.
-rc=0; "$tandem" --profile bakery.db feed show 2>err.out || rc=$?
+rc=0; "$tandem" --profile bakery.db timeline show 2>err.out || rc=$?
 assert_eq "$rc" "2" "not signed in"
 assert_contains "$(cat err.out)" "bakery.db is not signed in to the social network" "not signed in, said so"
 
 start=$(date +%s%N)
 "$tandem" --profile dana.db privacy object ads >/dev/null
-no_ad() { [[ "$("$tandem" --profile dana.db --json feed show | jq -s '[.[] | select(.type == "ad")] | length')" == 0 ]]; }
+no_ad() { [[ "$("$tandem" --profile dana.db --json timeline show | jq -s '[.[] | select(.type == "ad")] | length')" == 0 ]]; }
 no_member() { [[ -z "$(members)" ]]; }
 wait_until 30 no_ad
 ad_ms=$(( ($(date +%s%N) - start) / 1000000 ))

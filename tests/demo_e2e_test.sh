@@ -69,10 +69,10 @@ assert_contains "$out" '"Loyalty card holders": ready' "audience ready"
 [[ "$out" != *"too small"* ]] || fail "audience below the threshold: $out"
 
 # Dana sees the bakery's ad, and why.
-feed=$("$tandem" --profile data/demo/dana.db --json feed show)
-assert_contains "$feed" '"title":"Fresh rye"' "the ad in Dana's feed"
-imp=$(jq -r 'select(.type == "ad") | .impression_id' <<<"$feed" | head -1)
-why=$("$tandem" --profile data/demo/dana.db feed why "$imp")
+timeline=$("$tandem" --profile data/demo/dana.db --json timeline show)
+assert_contains "$timeline" '"title":"Fresh rye"' "the ad in Dana's timeline"
+imp=$(jq -r 'select(.type == "ad") | .impression_id' <<<"$timeline" | head -1)
+why=$("$tandem" --profile data/demo/dana.db timeline why "$imp")
 assert_contains "$why" "Corner Bakery uploaded a list of its customers' phone numbers (\"Loyalty card holders\")" \
   "why names the customer list"
 assert_contains "$why" "the messenger you use with this number shares it with us" "why names the messenger"
@@ -92,7 +92,7 @@ assert_contains "$out" "Dana Reyes" "Dana (who has Alice's number) is suggested"
 
 # Dana objects to ads on the messenger, with her profile: the ad goes.
 "$tandem" --profile data/demo/dana.db privacy object ads >/dev/null
-no_ad() { [[ "$("$tandem" --profile data/demo/dana.db --json feed show | jq -s '[.[] | select(.type == "ad")] | length')" == 0 ]]; }
+no_ad() { [[ "$("$tandem" --profile data/demo/dana.db --json timeline show | jq -s '[.[] | select(.type == "ad")] | length')" == 0 ]]; }
 wait_until 5 no_ad
 
 # The demo spent nothing of the limits on code requests from 127.0.0.1

@@ -53,9 +53,9 @@ EXPECT = {
     "tandem --profile alice.db social friend request 252": ["friend request sent to 252"],
     "tandem --profile bob.db social friend accept 251": ["you and 251 are now friends"],
     "tandem --profile alice.db social friend list": [re.compile(r"252\s+Bob")],
-    "tandem --profile data/demo/dana.db feed show": [
+    "tandem --profile data/demo/dana.db timeline show": [
         "[ad 1] Fresh rye - Baked daily (https://bakery.example), from Corner Bakery"],
-    "tandem --profile data/demo/dana.db feed why 1": [
+    "tandem --profile data/demo/dana.db timeline why 1": [
         "Corner Bakery uploaded a list of its customers' phone numbers (\"Loyalty card holders\")"],
     "tandem --profile data/demo/bakery.db ads audience show 1": [
         re.compile(r"size: [\d,]+ to [\d,]+ people")],
@@ -79,7 +79,7 @@ EXPECT = {
 # Checks that need more than one command's output: (after this command, a
 # shell check that must succeed).
 AFTER = {
-    "tandem --profile data/demo/dana.db feed show#2": "! grep -q '\\[ad ' out.txt",
+    "tandem --profile data/demo/dana.db timeline show#2": "! grep -q '\\[ad ' out.txt",
     "tandem --profile alice.db privacy export -o alice-data.json": "jq -e '.account.number == \"+14155550101\"' alice-data.json",
     "tandem phone hash --input customers.csv --column phone --region DE --output hashed.csv": "[ $(wc -l < hashed.csv) = 3 ]",
 }

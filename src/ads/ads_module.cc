@@ -2,6 +2,7 @@
 #include "ads/ads_module.h"
 
 #include "ads/http_api.h"
+#include "ads/timeline_ads.h"
 #include "common/log.h"
 
 namespace tandem::ads {
@@ -15,21 +16,24 @@ absl::StatusOr<std::unique_ptr<AdsModule>> AdsModule::Create(const Config& confi
   double scale = config.GetDouble("ads.noise_scale");
   double margin = config.GetDouble("ads.size_margin");
   int64_t audiences = config.GetInt("ads.audience_budget_per_day");
-  int64_t per_feed = config.GetInt("ads.ads_per_feed");
+  // ads.ads_per_feed is the key's name from before the news feed became
+  // the timeline: configurations that set it keep working.
+  int64_t per_page = config.GetInt(config.Has("ads.ads_per_timeline") || !config.Has("ads.ads_per_feed")
+                                       ? "ads.ads_per_timeline"
+                                       : "ads.ads_per_feed");
   int64_t min_days = config.GetInt("ads.active_messenger_min_days");
   o.size.min_size = min_size;
   o.size.noise_scale = scale;
   o.size.margin = margin;
   o.audience_budget_per_day = static_cast<int>(audiences);
   o.size_budget_per_day = static_cast<int>(sizes);
-  o.ads_per_feed = static_cast<int>(per_feed);
+  o.ads_per_timeline = static_cast<int>(per_page);
   o.active_messenger_min_days = static_cast<int>(min_days);
 
   std::unique_ptr<AdsModule> m(new AdsModule());
-  ASSIGN_OR_RETURN(m->posts_, social::Posts::Create(social.db(), SystemClock::Real()));
   ASSIGN_OR_RETURN(m->service_, AdsService::Create(social.db(), SystemClock::Real(), SecureRandom::Instance(), o));
   AddAdsRoutes(router, *m->service_, config.GetString("ads.admin_token"));
-  AddFeedRoutes(router, *m->service_, social.service(), *m->posts_);
+  m->ad_source_ = std::make_unique<TimelineAds>(*m->service_);
   (void)metrics;
   log::Info("ads.ready", {{"min_audience_size", min_size}, {"noise_scale", scale}, {"size_budget_per_day", sizes}});
   return m;
@@ -40,5 +44,7 @@ AdsModule::~AdsModule() {
 }
 
 void AdsModule::Start() { service_->Start(); }
+
+social::AdSource& AdsModule::ad_source() { return *ad_source_; }
 
 }  // namespace tandem::ads

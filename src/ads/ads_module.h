@@ -1,6 +1,7 @@
 // The ads platform as tandemd runs it, inside the social operator: its
-// tables in social.db (migration component "ads"), the matching worker and
-// the HTTP routes (ads API, posts, the social feed with ads, "why").
+// tables in social.db (migration component "ads"), the matching worker, the
+// advertisers' HTTP routes and the ad source that social's timeline shows
+// ads from (social::SocialModule::SetAdSource).
 //
 // Configuration: the ads.* keys of common/config_keys.cc (docs/configuration.md).
 #pragma once
@@ -11,10 +12,11 @@
 #include "common/config.h"
 #include "net/http.h"
 #include "net/metrics.h"
-#include "social/posts.h"
 #include "social/social_module.h"
 
 namespace tandem::ads {
+
+class TimelineAds;
 
 class AdsModule {
  public:
@@ -28,13 +30,13 @@ class AdsModule {
   void Start();
 
   AdsService& service() { return *service_; }
-  // The social network's posts (served in the feed next to the ads).
-  social::Posts& posts() { return *posts_; }
+  // For the social timeline; lives as long as this module.
+  social::AdSource& ad_source();
 
  private:
   AdsModule() = default;
-  std::unique_ptr<social::Posts> posts_;
   std::unique_ptr<AdsService> service_;
+  std::unique_ptr<TimelineAds> ad_source_;
 };
 
 }  // namespace tandem::ads

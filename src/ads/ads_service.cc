@@ -932,7 +932,7 @@ absl::StatusOr<std::vector<ServedAd>> AdsService::ServeAds(UserId viewer) {
   int64_t now = absl::ToUnixSeconds(clock_.Now());
   std::vector<ServedAd> served;
   for (const auto& r : campaigns) {
-    if (static_cast<int>(served.size()) >= options_.ads_per_feed) break;
+    if (static_cast<int>(served.size()) >= options_.ads_per_timeline) break;
     ASSIGN_OR_RETURN(Campaign c, LoadCampaign(r));
     bool excluded = false;
     for (int64_t a : c.spec.exclude_audiences) excluded |= member.contains(a);

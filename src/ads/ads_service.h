@@ -1,6 +1,7 @@
 // The ads platform on the social operator's side: advertiser accounts,
 // customer-list audiences, asynchronous matching, size reporting with a
-// budget, campaigns, serving in the social feed and "why am I seeing this ad?".
+// budget, campaigns, serving (for social's timeline, through
+// timeline_ads.h) and "why am I seeing this ad?".
 //
 // Data: ads tables live in the social operator's database (social.db) under
 // the migration component "ads". Facts about people are read only through
@@ -61,7 +62,7 @@ struct AdsOptions {
   SizePolicy size;
   int audience_budget_per_day = 10;  // audience creations per advertiser and UTC day
   int size_budget_per_day = 20;      // observations of new audience versions per day
-  int ads_per_feed = 2;              // ads mixed into one feed page
+  int ads_per_timeline = 2;          // ads mixed into one timeline page
   int active_messenger_min_days = 7; // "active messenger users": active days in the last 28
   // Secret for the size noise. Empty: generated once and kept in the database.
   std::string noise_secret;
@@ -189,7 +190,7 @@ class AdsService {
   absl::Status DeleteCampaign(AdvertiserId adv, int64_t id);
 
   // --- serving (social users) ---
-  // Picks up to ads_per_feed eligible ads for `viewer` and records one
+  // Picks up to ads_per_timeline eligible ads for `viewer` and records one
   // impression for each.
   absl::StatusOr<std::vector<ServedAd>> ServeAds(social::UserId viewer);
   // NotFound unless the impression was shown to `viewer`.

@@ -14,6 +14,7 @@
 
 #include "ads/match_index.h"
 #include "ads/size_report.h"
+#include "ads/timeline_ads.h"
 #include "ads/test_util.h"
 
 namespace tandem::ads {
@@ -342,6 +343,54 @@ TEST(AdsServiceTest, SizesAreRangesWithinABudget) {
   EXPECT_TRUE(absl::IsResourceExhausted(w.ads->CreateCampaign(adv, spec).status()));
   w.social.clock.Advance(absl::Hours(24));
   EXPECT_TRUE(w.ads->CreateCampaign(adv, spec).ok());
+}
+
+// The timeline's ad source is AdsService's serving and explanations, field
+// for field: each ad it returns is an impression, and only its viewer may
+// have it explained.
+TEST(AdsServiceTest, TheTimelineAdSourceServesAndExplains) {
+  AdsWorld w;
+  std::vector<social::UserId> u;
+  for (int i = 1; i <= 4; ++i) u.push_back(w.social.AddUser(TestPhone(i)));
+  w.Feed({Linked("m1", TestPhone(1)), Linked("m2", TestPhone(2)), Linked("m3", TestPhone(3))});
+  auto adv = w.NewAdvertiser("Corner Shop");
+  auto customers = w.NewAudience(adv, "Loyalty members");
+  ASSERT_TRUE(w.UploadAll(adv, customers, SessionKind::kAdd, {TestPhone(1), TestPhone(2), TestPhone(3)}).ok());
+  w.ads->RunPending();
+  CampaignSpec spec;
+  spec.name = "spring";
+  spec.creative = {"Spring sale", "Everything half price", "https://shop.example/spring"};
+  spec.include_audiences = {customers};
+  spec.impression_budget = 10;
+  auto c = w.ads->CreateCampaign(adv, spec);
+  ASSERT_TRUE(c.ok()) << c.status();
+
+  TimelineAds source(*w.ads);
+  auto ads = source.AdsFor(u[0]);
+  ASSERT_TRUE(ads.ok()) << ads.status();
+  ASSERT_EQ(ads->size(), 1u);
+  const social::TimelineAd& ad = (*ads)[0];
+  EXPECT_GT(ad.impression_id, 0);
+  EXPECT_EQ(ad.campaign_id, c->id);
+  EXPECT_EQ(ad.advertiser, "Corner Shop");
+  EXPECT_EQ(ad.title, "Spring sale");
+  EXPECT_EQ(ad.text, "Everything half price");
+  EXPECT_EQ(ad.link, "https://shop.example/spring");
+  EXPECT_EQ(w.ads->GetCampaign(adv, c->id)->impressions, 1);
+  EXPECT_TRUE(source.AdsFor(u[3])->empty());  // not on the list
+
+  auto why = source.Explain(u[0], ad.impression_id);
+  ASSERT_TRUE(why.ok()) << why.status();
+  auto direct = w.ads->Why(u[0], ad.impression_id);
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(why->impression_id, ad.impression_id);
+  EXPECT_EQ(why->advertiser, direct->advertiser);
+  EXPECT_EQ(why->campaign, "spring");
+  EXPECT_EQ(why->audience, "Loyalty members");
+  EXPECT_EQ(why->data_sources, direct->data_sources);
+  EXPECT_EQ(why->segment, direct->segment);
+  EXPECT_EQ(why->text, direct->text);
+  EXPECT_TRUE(absl::IsNotFound(source.Explain(u[1], ad.impression_id).status()));
 }
 
 TEST(AdsServiceTest, ServingCapsExclusionsSegmentsAndExplanations) {

@@ -130,17 +130,6 @@ net::Handler Advertiser(AdsService& ads, AdvHandler fn) {
   };
 }
 
-net::Handler SocialUser(social::SocialService& social,
-                        std::function<absl::StatusOr<Response>(Request&, social::UserId)> fn) {
-  return [&social, fn = std::move(fn)](Request& req) {
-    auto me = social.Authenticate(req.BearerToken());
-    if (!me.ok()) return Response::Error(me.status());
-    auto res = fn(req, *me);
-    if (!res.ok()) return Response::Error(res.status());
-    return *std::move(res);
-  };
-}
-
 Response UploadHandler(AdsService& ads, Request& req, AdvertiserId adv, SessionKind kind) {
   auto id = IdParam(req, "id");
   if (!id.ok()) return Response::Error(id.status());
@@ -263,64 +252,6 @@ void AddAdsRoutes(net::Router& router, AdsService& ads, std::string admin_token)
                   RETURN_IF_ERROR(ads.DeleteCampaign(adv, id));
                   return Response::Json({{"status", "deleted"}});
                 }));
-}
-
-void AddFeedRoutes(net::Router& router, AdsService& ads, social::SocialService& social, social::Posts& posts) {
-  router.Post("/v1/social/posts",
-              SocialUser(social, [&posts](Request& req, social::UserId me) -> absl::StatusOr<Response> {
-                ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
-                ASSIGN_OR_RETURN(std::string text, StringField(body, "text", true));
-                ASSIGN_OR_RETURN(social::Post p, posts.Create(me, text));
-                return Response::Json({{"id", p.id}, {"created_at", p.created_at}}, 201);
-              }));
-  router.Get("/v1/social/feed",
-             SocialUser(social, [&ads, &posts](Request& req, social::UserId me) -> absl::StatusOr<Response> {
-               int limit = 20;
-               int64_t before = 0;
-               if (std::string l = req.QueryParam("limit"); !l.empty() && !absl::SimpleAtoi(l, &limit)) {
-                 return absl::InvalidArgumentError("limit must be a number");
-               }
-               if (std::string b = req.QueryParam("before"); !b.empty() && !absl::SimpleAtoi(b, &before)) {
-                 return absl::InvalidArgumentError("before must be a post id");
-               }
-               ASSIGN_OR_RETURN(auto feed, posts.Feed(me, limit, before));
-               ASSIGN_OR_RETURN(auto served, ads.ServeAds(me));
-               json items = json::array();
-               // One ad after every third post, the rest at the end.
-               size_t next_ad = 0;
-               for (size_t i = 0; i < feed.size(); ++i) {
-                 const auto& p = feed[i];
-                 items.push_back({{"type", "post"}, {"id", p.id}, {"author_id", p.author},
-                                  {"author_name", p.author_name}, {"text", p.text}, {"created_at", p.created_at}});
-                 if ((i + 1) % 3 == 0 && next_ad < served.size()) {
-                   const auto& ad = served[next_ad++];
-                   items.push_back({{"type", "ad"}, {"impression_id", ad.impression_id}, {"campaign_id", ad.campaign_id},
-                                    {"advertiser", ad.advertiser}, {"title", ad.creative.title},
-                                    {"text", ad.creative.text}, {"link", ad.creative.link},
-                                    {"why", absl::StrCat("/v1/social/ads/", ad.impression_id, "/why")}});
-                 }
-               }
-               for (; next_ad < served.size(); ++next_ad) {
-                 const auto& ad = served[next_ad];
-                 items.push_back({{"type", "ad"}, {"impression_id", ad.impression_id}, {"campaign_id", ad.campaign_id},
-                                  {"advertiser", ad.advertiser}, {"title", ad.creative.title},
-                                  {"text", ad.creative.text}, {"link", ad.creative.link},
-                                  {"why", absl::StrCat("/v1/social/ads/", ad.impression_id, "/why")}});
-               }
-               return Response::Json({{"items", items}});
-             }));
-  router.Get("/v1/social/ads/{id}/why",
-             SocialUser(social, [&ads](Request& req, social::UserId me) -> absl::StatusOr<Response> {
-               ASSIGN_OR_RETURN(int64_t id, IdParam(req, "id"));
-               ASSIGN_OR_RETURN(Explanation e, ads.Why(me, id));
-               return Response::Json({{"impression_id", e.impression_id},
-                                      {"advertiser", e.advertiser},
-                                      {"campaign", e.campaign},
-                                      {"audience", e.audience},
-                                      {"data_sources", e.data_sources},
-                                      {"segment", e.segment},
-                                      {"text", e.text}});
-             }));
 }
 
 }  // namespace tandem::ads

@@ -1,8 +1,8 @@
 // The advertiser's command-line client for the ads HTTP API
-// (docs/ads-api.md), and the social user's feed with its ads. The
-// advertiser token is kept in the profile (`ads advertiser create` and
-// `ads sign-in` store it); --token or $TANDEM_ADS_TOKEN override it. The
-// feed uses the profile's social session (`tandem social verify`).
+// (docs/ads-api.md). The advertiser token is kept in the profile (`ads
+// advertiser create` and `ads sign-in` store it); --token or
+// $TANDEM_ADS_TOKEN override it. Social users see the ads in their
+// timeline (`tandem timeline`, social_cli.cc).
 //
 // Uploads read a CSV file, normalize and hash the numbers here by default
 // (SHA-256 of the E.164 digits), so raw numbers never leave this machine;
@@ -498,61 +498,6 @@ void AddAdsCommands(CLI::App& app, std::shared_ptr<CliContext> cli, int* exit_co
       return 0;
     });
   }
-
-  // The social user's side: the feed with its ads.
-  CLI::App* feed = app.add_subcommand("feed", "Your social feed: posts, ads and why you see them");
-  feed->require_subcommand(1);
-  auto fo = std::make_shared<AdsOptions>();
-  feed->add_option("--server", fo->server, "Server host:port for the social network only");
-  feed->add_option("--token", fo->token, "Social session token (default $TANDEM_SOCIAL_TOKEN, else the profile's)");
-  auto social_on = [=](CLI::App* cmd, std::function<int(Ctx&)> run) {
-    cmd->callback([=] {
-      auto session = OpenRoleSession(*cli, "social", fo->server, fo->token, false, "social register --phone NUMBER");
-      if (!session.ok()) {
-        *exit_code = Fail(session.status());
-        return;
-      }
-      Ctx c{cli, *std::move(session)};
-      *exit_code = run(c);
-    });
-  };
-  CLI::App* post = feed->add_subcommand("post", "Write a post");
-  post->add_option("text", fo->text, "Text")->required();
-  social_on(post, [=](Ctx& c) {
-    json body = {{"text", fo->text}};
-    auto r = Ads(c, "POST", "/v1/social/posts", &body);
-    return Done(c, r, "post", r.ok() ? absl::StrCat("posted (post ", r->value("id", int64_t{0}), ")") : "");
-  });
-  CLI::App* fshow = feed->add_subcommand("show", "Show your feed: posts, and ads marked as ads");
-  fshow->add_option("--limit", fo->limit, "Posts (1..100)");
-  social_on(fshow, [=](Ctx& c) {
-    auto r = Ads(c, "GET", "/v1/social/feed?limit=" + std::to_string(fo->limit));
-    if (!r.ok()) return Fail(r.status());
-    if (c.cli->json) {
-      for (const auto& item : (*r)["items"]) JsonLine(item.value("type", std::string("item")), item);
-      return 0;
-    }
-    if ((*r)["items"].empty()) std::cout << "nothing in your feed yet\n";
-    for (const auto& item : (*r)["items"]) {
-      if (item.value("type", "") == "ad") {
-        std::cout << "[ad " << item.value("impression_id", int64_t{0}) << "] " << item.value("title", std::string())
-                  << " - " << item.value("text", std::string()) << " (" << item.value("link", std::string())
-                  << "), from " << item.value("advertiser", std::string()) << "; why: `"
-                  << c.cli->Command(absl::StrCat("feed why ", item.value("impression_id", int64_t{0}))) << "`\n";
-      } else {
-        int64_t at = item["created_at"].is_number() ? item["created_at"].get<int64_t>() : 0;
-        std::cout << "[" << LocalTime(at) << "] " << item.value("author_name", std::string()) << ": "
-                  << item.value("text", std::string()) << "\n";
-      }
-    }
-    return 0;
-  });
-  CLI::App* why = feed->add_subcommand("why", "Why am I seeing this ad?");
-  why->add_option("impression", fo->id, "The ad's number, as `feed show` prints it")->required();
-  social_on(why, [=](Ctx& c) {
-    auto r = Ads(c, "GET", "/v1/social/ads/" + std::to_string(fo->id) + "/why");
-    return Done(c, r, "why", r.ok() ? r->value("text", std::string()) : "");
-  });
 }
 
 }  // namespace tandem::app

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   tandem::app::AddMessengerCommands(app, ctx, &exit_code);
   tandem::app::AddPhoneCommands(app, ctx, &exit_code);
   tandem::app::AddSocialCommands(app, ctx, &exit_code);
+  tandem::app::AddTimelineCommands(app, ctx, &exit_code);
   tandem::app::AddAdsCommands(app, ctx, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;

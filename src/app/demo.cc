@@ -21,6 +21,7 @@
 #include "phone/phone.h"
 #include "relay/envelope_writer.h"
 #include "relay/relay.h"
+#include "social/posts.h"
 #include "social/social_module.h"
 
 namespace tandem::app {
@@ -326,7 +327,7 @@ absl::StatusOr<DemoWorld> Build(relay::Relay& relay, social::SocialModule& socia
       {3, "Anyone up for a walk by the bay on Saturday?"},
       {9, "Finally finished the book club pick. No spoilers!"}};
   for (const auto& [author, text] : posts) {
-    RETURN_IF_ERROR(ads_module.posts().Create(people[author].social_user, text).status());
+    RETURN_IF_ERROR(social.posts().Create(people[author].social_user, text).status());
     ++world.posts;
   }
 
@@ -359,7 +360,7 @@ absl::StatusOr<DemoWorld> Build(relay::Relay& relay, social::SocialModule& socia
   spec.creative = {"Fresh rye", "Baked daily", "https://bakery.example"};
   spec.include_audiences = {audience.id};
   spec.impression_budget = 1'000'000;
-  // The walk-through shows the feed again and again; the cap is the
+  // The walk-through shows the timeline again and again; the cap is the
   // platform's highest so that the ad stays.
   spec.frequency_cap_per_day = 100;
   ASSIGN_OR_RETURN(ads::Campaign campaign, ads.CreateCampaign(bakery.id, spec));

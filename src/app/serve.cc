@@ -202,6 +202,8 @@ int Serve(const ServeFlags& flags) {
       return absl::IsInvalidArgument(created.status()) ? 2 : 1;
     }
     ads_module = std::move(*created);
+    // Social shows the ads in its timeline; without ads it still serves one.
+    if (ads_module) (*social)->SetAdSource(&ads_module->ad_source());
   }
   auto relay = relay::StartRelay(*config, data_dir, router, metrics);
   if (!relay.ok()) {

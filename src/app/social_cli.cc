@@ -1,5 +1,6 @@
 // The social network's command-line client over its HTTP API
-// (docs/social-api.md). Sign-in state lives in the profile (--profile):
+// (docs/social-api.md): the `social` group, and the `timeline` group (posts,
+// and the ads shown among them). Sign-in state lives in the profile (--profile):
 // `tandem social verify` stores the session token there, so later commands
 // need no token; --token (or $TANDEM_SOCIAL_TOKEN) overrides it.
 #include "app/social_cli.h"
@@ -31,6 +32,9 @@ struct SocialOptions {
   bool print_token = false;
   unsigned long user = 0;
   int limit = 10;
+  // timeline
+  std::string text;
+  int64_t impression = 0;
 };
 
 using Session = RoleSession;
@@ -361,6 +365,73 @@ void AddSocialCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit
     return done(call(s, "POST", absl::StrCat("/v1/social/suggestions/", o->user, "/dismiss")), "dismissed",
                 absl::StrCat(o->user, " will not be suggested again"));
   }));
+}
+
+void AddTimelineCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit_code) {
+  CLI::App* timeline = app.add_subcommand("timeline", "Your social timeline: posts, ads and why you see them");
+  timeline->require_subcommand(1);
+  auto o = std::make_shared<SocialOptions>();
+  o->limit = 20;
+  timeline->add_option("--server", o->server, "Server host:port for the social network only");
+  timeline->add_option("--token", o->token, "Social session token (default $TANDEM_SOCIAL_TOKEN, else the profile's)");
+  auto add = [&](const std::string& name, const std::string& help, std::function<int(Session&)> fn) {
+    CLI::App* cmd = timeline->add_subcommand(name, help);
+    cmd->callback([ctx, o, exit_code, fn = std::move(fn)] {
+      auto s = OpenSession(*ctx, *o, false);
+      if (!s.ok()) {
+        *exit_code = Fail(s.status());
+        return;
+      }
+      *exit_code = fn(*s);
+    });
+    return cmd;
+  };
+  auto done = [ctx](const absl::StatusOr<json>& r, const std::string& kind, const std::string& words) {
+    if (!r.ok()) return Fail(r.status());
+    if (ctx->json) {
+      JsonLine(kind, *r);
+    } else {
+      std::cout << words << "\n";
+    }
+    return 0;
+  };
+
+  CLI::App* post = add("post", "Write a post", [=](Session& s) {
+    json body = {{"text", o->text}};
+    auto r = CallJson(s.server, s.token, "POST", "/v1/social/posts", &body);
+    return done(r, "post", r.ok() ? absl::StrCat("posted (post ", r->value("id", int64_t{0}), ")") : "");
+  });
+  post->add_option("text", o->text, "Text")->required();
+
+  CLI::App* show = add("show", "Show your timeline: posts, and ads marked as ads", [=](Session& s) {
+    auto r = CallJson(s.server, s.token, "GET", "/v1/social/timeline?limit=" + std::to_string(o->limit));
+    if (!r.ok()) return Fail(r.status());
+    if (ctx->json) {
+      for (const auto& item : (*r)["items"]) JsonLine(item.value("type", std::string("item")), item);
+      return 0;
+    }
+    if ((*r)["items"].empty()) std::cout << "nothing in your timeline yet\n";
+    for (const auto& item : (*r)["items"]) {
+      if (item.value("type", "") == "ad") {
+        std::cout << "[ad " << item.value("impression_id", int64_t{0}) << "] " << item.value("title", std::string())
+                  << " - " << item.value("text", std::string()) << " (" << item.value("link", std::string())
+                  << "), from " << item.value("advertiser", std::string()) << "; why: `"
+                  << ctx->Command(absl::StrCat("timeline why ", item.value("impression_id", int64_t{0}))) << "`\n";
+      } else {
+        int64_t at = item["created_at"].is_number() ? item["created_at"].get<int64_t>() : 0;
+        std::cout << "[" << LocalTime(at) << "] " << item.value("author_name", std::string()) << ": "
+                  << item.value("text", std::string()) << "\n";
+      }
+    }
+    return 0;
+  });
+  show->add_option("--limit", o->limit, "Posts (1..100)");
+
+  CLI::App* why = add("why", "Why am I seeing this ad?", [=](Session& s) {
+    auto r = CallJson(s.server, s.token, "GET", absl::StrCat("/v1/social/ads/", o->impression, "/why"));
+    return done(r, "why", r.ok() ? r->value("text", std::string()) : "");
+  });
+  why->add_option("impression", o->impression, "The ad's number, as `timeline show` prints it")->required();
 }
 
 }  // namespace tandem::app

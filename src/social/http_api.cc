@@ -1,5 +1,5 @@
-// HTTP handlers: parse, authenticate, call SocialService or the suggestion
-// engine, render JSON.
+// HTTP handlers: parse, authenticate, call SocialService, the suggestion
+// engine, posts or the ad source, render JSON.
 #include "social/http_api.h"
 
 #include <nlohmann/json.hpp>
@@ -70,6 +70,26 @@ net::Handler Plain(std::function<absl::StatusOr<Response>(Request&)> fn) {
 }
 
 Response Ok() { return Response::Json({{"status", "ok"}}); }
+
+json AdJson(const TimelineAd& ad) {
+  return {{"type", "ad"},
+          {"impression_id", ad.impression_id},
+          {"campaign_id", ad.campaign_id},
+          {"advertiser", ad.advertiser},
+          {"title", ad.title},
+          {"text", ad.text},
+          {"link", ad.link},
+          {"why", absl::StrCat("/v1/social/ads/", ad.impression_id, "/why")}};
+}
+
+absl::StatusOr<int64_t> ImpressionId(const Request& req) {
+  int64_t id;
+  std::string text = req.PathParam("id");
+  if (!absl::SimpleAtoi(text, &id) || id <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("'", text.substr(0, 32), "' is not an id"));
+  }
+  return id;
+}
 
 }  // namespace
 
@@ -257,6 +277,58 @@ void AddSocialRoutes(net::Router& router, SocialService& service) {
                 RETURN_IF_ERROR(s->Dismiss(me, id));
                 return Ok();
               }));
+}
+
+void AddTimelineRoutes(net::Router& router, SocialService& service, Posts& posts, AdSource* const* ads) {
+  router.Post("/v1/social/posts", Authed(service, [&posts](Request& req, UserId me) -> absl::StatusOr<Response> {
+    ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
+    ASSIGN_OR_RETURN(std::string text, StringField(body, "text", true));
+    ASSIGN_OR_RETURN(Post p, posts.Create(me, text));
+    return Response::Json({{"id", p.id}, {"created_at", p.created_at}}, 201);
+  }));
+
+  router.Get("/v1/social/timeline", Authed(service, [&posts, ads](Request& req, UserId me) -> absl::StatusOr<Response> {
+    int limit = 20;
+    int64_t before = 0;
+    if (std::string l = req.QueryParam("limit"); !l.empty() && !absl::SimpleAtoi(l, &limit)) {
+      return absl::InvalidArgumentError("limit must be a number");
+    }
+    if (std::string b = req.QueryParam("before"); !b.empty() && !absl::SimpleAtoi(b, &before)) {
+      return absl::InvalidArgumentError("before must be a post id");
+    }
+    ASSIGN_OR_RETURN(std::vector<Post> page, posts.Timeline(me, limit, before));
+    std::vector<TimelineAd> served;
+    if (AdSource* source = *ads) {
+      ASSIGN_OR_RETURN(served, source->AdsFor(me));
+    }
+    json items = json::array();
+    // One ad after every third post, the rest at the end: ads never crowd
+    // out posts, and a short page still shows the ads it was served.
+    size_t next_ad = 0;
+    for (size_t i = 0; i < page.size(); ++i) {
+      const Post& p = page[i];
+      items.push_back({{"type", "post"}, {"id", p.id}, {"author_id", p.author}, {"author_name", p.author_name},
+                       {"text", p.text}, {"created_at", p.created_at}});
+      if ((i + 1) % 3 == 0 && next_ad < served.size()) items.push_back(AdJson(served[next_ad++]));
+    }
+    for (; next_ad < served.size(); ++next_ad) items.push_back(AdJson(served[next_ad]));
+    return Response::Json({{"items", items}});
+  }));
+
+  router.Get("/v1/social/ads/{id}/why", Authed(service, [ads](Request& req, UserId me) -> absl::StatusOr<Response> {
+    ASSIGN_OR_RETURN(int64_t id, ImpressionId(req));
+    AdSource* source = *ads;
+    // Without an ad platform no impression was ever shown.
+    if (source == nullptr) return absl::NotFoundError(absl::StrCat("no impression ", id));
+    ASSIGN_OR_RETURN(AdExplanation e, source->Explain(me, id));
+    return Response::Json({{"impression_id", e.impression_id},
+                           {"advertiser", e.advertiser},
+                           {"campaign", e.campaign},
+                           {"audience", e.audience},
+                           {"data_sources", e.data_sources},
+                           {"segment", e.segment},
+                           {"text", e.text}});
+  }));
 }
 
 }  // namespace tandem::social

@@ -48,7 +48,7 @@ absl::StatusOr<Post> Posts::Create(UserId author, std::string_view text) {
   return p;
 }
 
-absl::StatusOr<std::vector<Post>> Posts::Feed(UserId user, int limit, int64_t before) {
+absl::StatusOr<std::vector<Post>> Posts::Timeline(UserId user, int limit, int64_t before) {
   if (limit < 1 || limit > 100) return absl::InvalidArgumentError("limit must be 1 to 100");
   ASSIGN_OR_RETURN(auto rows,
                    db_.db().Query("SELECT p.id, p.author_id, a.display_name, p.text, p.created_at FROM posts p "

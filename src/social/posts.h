@@ -1,5 +1,5 @@
 // Posts on the social network: a person writes short text posts; their
-// feed shows their own and their friends' posts, newest first. Posts are
+// timeline shows their own and their friends' posts, newest first. Posts are
 // the social users' own data (provenance social).
 //
 // Tables live in social.db under the migration component "posts".
@@ -33,7 +33,7 @@ class Posts {
   absl::StatusOr<Post> Create(UserId author, std::string_view text);
   // Own and friends' posts, newest first; `before` (a post id, 0: none)
   // pages backwards. limit 1..100.
-  absl::StatusOr<std::vector<Post>> Feed(UserId user, int limit, int64_t before = 0);
+  absl::StatusOr<std::vector<Post>> Timeline(UserId user, int limit, int64_t before = 0);
 
  private:
   Posts(SocialDb& db, Clock& clock) : db_(db), clock_(clock) {}

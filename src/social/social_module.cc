@@ -3,7 +3,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "social/ad_source.h"
 #include "social/http_api.h"
+#include "social/posts.h"
 
 namespace tandem::social {
 
@@ -39,7 +41,9 @@ absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config&
   ASSIGN_OR_RETURN(m->sender_, verification::MakeCodeSender(config, "social", code_log, SystemClock::Real()));
   m->service_ = std::make_unique<SocialService>(*m->db_, *m->sender_, SystemClock::Real(), SecureRandom::Instance(),
                                                 options);
+  ASSIGN_OR_RETURN(m->posts_, Posts::Create(*m->db_, SystemClock::Real()));
   AddSocialRoutes(router, *m->service_);
+  AddTimelineRoutes(router, *m->service_, *m->posts_, &m->ad_source_);
   if (!feed_url.empty()) {
     FeedConsumerOptions fo;
     fo.url = feed_url;

@@ -1,5 +1,6 @@
 // The social operator as tandemd runs it: its database file, the service,
-// the HTTP routes and (when feed.url is set) the feed consumer thread.
+// posts, the HTTP routes (the timeline among them) and (when feed.url is
+// set) the feed consumer thread.
 //
 // Configuration: the social.* and feed.* keys of common/config_keys.cc
 // (docs/configuration.md lists them with their defaults). feed.url "self"
@@ -22,6 +23,9 @@
 
 namespace tandem::social {
 
+class AdSource;
+class Posts;
+
 class SocialModule {
  public:
   // Opens the database and adds the routes. Returns nullptr if
@@ -38,9 +42,13 @@ class SocialModule {
   // error to it.
   void StopFeed();
 
+  // Connects the ad platform to the timeline (null: a timeline without
+  // ads). Call before the server serves: requests read it unlocked.
+  void SetAdSource(AdSource* ads) { ad_source_ = ads; }
+
   SocialDb& db() { return *db_; }
-  // For modules that serve social users (e.g. ads in the feed).
   SocialService& service() { return *service_; }
+  Posts& posts() { return *posts_; }
 
  private:
   SocialModule() = default;
@@ -48,6 +56,8 @@ class SocialModule {
   std::unique_ptr<SocialDb> db_;
   std::unique_ptr<verification::CodeSender> sender_;
   std::unique_ptr<SocialService> service_;
+  std::unique_ptr<Posts> posts_;
+  AdSource* ad_source_ = nullptr;
   std::optional<FeedConsumerOptions> feed_options_;
   net::Metrics* metrics_ = nullptr;
   std::unique_ptr<FeedConsumer> consumer_;

@@ -241,16 +241,16 @@ TEST(SocialService, DisplayNamesAndPostsRefuseControlCharacters) {
     EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_NE(std::string(p.status().message()).find("'text'"), std::string::npos) << p.status();
   }
-  EXPECT_TRUE((*posts)->Feed(u, 10)->empty());
+  EXPECT_TRUE((*posts)->Timeline(u, 10)->empty());
   auto ok = (*posts)->Create(u, "First line\n\tsecond line, \"quoted\" <b>not markup</b>");
   ASSERT_TRUE(ok.ok()) << ok.status();
   auto again = (*posts)->Create(u, "another");
   ASSERT_TRUE(again.ok());
   EXPECT_GT(again->id, ok->id);
-  auto feed = (*posts)->Feed(u, 10);
-  ASSERT_EQ(feed->size(), 2u);
-  EXPECT_EQ((*feed)[0].id, again->id);
-  EXPECT_EQ((*feed)[1].text, ok->text);
+  auto timeline = (*posts)->Timeline(u, 10);
+  ASSERT_EQ(timeline->size(), 2u);
+  EXPECT_EQ((*timeline)[0].id, again->id);
+  EXPECT_EQ((*timeline)[1].text, ok->text);
 }
 
 }  // namespace
