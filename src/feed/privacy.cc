@@ -83,12 +83,11 @@ absl::StatusOr<json> PrivacyService::Shared(const Caller& who) {
 
 absl::StatusOr<json> PrivacyService::Export(const Caller& who) {
   json out;
-  ASSIGN_OR_RETURN(auto account, db_.QueryOne("SELECT number, created_ms, identity_changed_ms FROM accounts WHERE account_id = $1",
-                                              {static_cast<int64_t>(who.account_id)}));
+  ASSIGN_OR_RETURN(MessengerAccounts::Account account, accounts_.Get(db_, who.account_id));
   out["account"] = {{"account_id", std::to_string(who.account_id)},
-                    {"number", account.Text(0)},
-                    {"created_at", Iso(account.Int(1) / 1000)},
-                    {"identity_key_changed_at", Iso(account.Int(2) / 1000)}};
+                    {"number", account.number},
+                    {"created_at", Iso(account.created_ms / 1000)},
+                    {"identity_key_changed_at", Iso(account.identity_changed_ms / 1000)}};
   ASSIGN_OR_RETURN(out["privacy"], Settings(who));
   json changes = json::array();
   ASSIGN_OR_RETURN(auto rows, db_.Query("SELECT at_ms, purpose, objected, device_id, client_address FROM privacy_changes "
@@ -100,9 +99,8 @@ absl::StatusOr<json> PrivacyService::Export(const Caller& who) {
   }
   out["privacy_changes"] = changes;
   json usage = json::array();
-  ASSIGN_OR_RETURN(auto days, db_.Query("SELECT day, sessions, messages FROM usage_daily WHERE account_id = $1 ORDER BY day",
-                                        {static_cast<int64_t>(who.account_id)}));
-  for (const auto& r : days) usage.push_back({{"day", r.Text(0)}, {"sessions", r.Int(1)}, {"messages_sent", r.Int(2)}});
+  ASSIGN_OR_RETURN(auto days, accounts_.Usage(db_, who.account_id));
+  for (const auto& d : days) usage.push_back({{"day", d.day}, {"sessions", d.sessions}, {"messages_sent", d.messages_sent}});
   out["usage"] = usage;
   ASSIGN_OR_RETURN(json shared, Shared(who));
   out["shared_with_social_network"] = shared["events"];
@@ -117,24 +115,20 @@ absl::StatusOr<int> PrivacyService::SummarizeUsage(const std::string& today) {
     return absl::InvalidArgumentError("today must be YYYY-MM-DD");
   }
   const std::string first = Day(day0 - absl::Hours(24 * 27));
-  ASSIGN_OR_RETURN(auto rows, db_.Query(
-      "SELECT a.account_id, a.number, "
-      " (SELECT COUNT(*) FROM usage_daily u WHERE u.account_id = a.account_id AND u.day >= $1 AND u.day <= $2 "
-      "   AND (u.sessions > 0 OR u.messages > 0)), "
-      " (SELECT COALESCE(MAX(day), '') FROM usage_daily u WHERE u.account_id = a.account_id AND u.day <= $2 "
-      "   AND (u.sessions > 0 OR u.messages > 0)), "
-      " s.active_days_28, s.last_active_day "
-      "FROM accounts a LEFT JOIN feed_usage_state s ON s.account_id = a.account_id",
-      {first, today}));
+  ASSIGN_OR_RETURN(auto activity, accounts_.ActivityBetween(db_, first, today));
+  // What each account's last summary said.
+  std::map<int64_t, std::pair<int64_t, std::string>> said;
+  ASSIGN_OR_RETURN(auto states, db_.Query("SELECT account_id, active_days_28, last_active_day FROM feed_usage_state"));
+  for (const auto& r : states) said[r.Int(0)] = {r.Int(1), r.Text(2)};
   const int64_t now = absl::ToUnixSeconds(clock_.Now());
-  std::vector<const store::Row*> due;
-  for (const auto& r : rows) {
-    const int active = static_cast<int>(r.Int(2));
-    const std::string last = r.Text(3);
-    const bool known = !r.IsNull(4);
-    if (known && r.Int(4) == active && r.Text(5) == last) continue;
-    if (!known && active == 0) continue;  // never used: nothing to say
-    due.push_back(&r);
+  std::vector<const MessengerAccounts::Activity*> due;
+  for (const auto& a : activity) {
+    auto known = said.find(static_cast<int64_t>(a.account_id));
+    if (known != said.end() && known->second.first == a.active_days && known->second.second == a.last_active_day) {
+      continue;
+    }
+    if (known == said.end() && a.active_days == 0) continue;  // never used: nothing to say
+    due.push_back(&a);
   }
   // Many summaries per commit (a commit's fsync costs far more than its
   // rows); each summary still commits with its state row.
@@ -143,17 +137,17 @@ absl::StatusOr<int> PrivacyService::SummarizeUsage(const std::string& today) {
     const size_t end = std::min(due.size(), start + kSummariesPerCommit);
     RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
       for (size_t i = start; i < end; ++i) {
-        const store::Row& r = *due[i];
-        const int64_t account_id = r.Int(0);
-        const int active = static_cast<int>(r.Int(2));
-        const std::string last = r.Text(3);
+        const MessengerAccounts::Activity& a = *due[i];
+        const int64_t account_id = static_cast<int64_t>(a.account_id);
+        const int active = a.active_days;
+        const std::string& last = a.last_active_day;
         RETURN_IF_ERROR(tx.Execute("INSERT INTO feed_usage_state (account_id, active_days_28, last_active_day, summarized_day) "
                                    "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) DO UPDATE SET "
                                    "active_days_28 = excluded.active_days_28, last_active_day = excluded.last_active_day, "
                                    "summarized_day = excluded.summarized_day",
                                    {account_id, active, last, today})
                             .status());
-        RETURN_IF_ERROR(outbox_.UsageSummary(tx, static_cast<uint64_t>(account_id), r.Text(1), today, active, last, now));
+        RETURN_IF_ERROR(outbox_.UsageSummary(tx, a.account_id, a.number, today, active, last, now));
       }
       return absl::OkStatus();
     }));

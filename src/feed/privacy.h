@@ -4,14 +4,16 @@
 // of everything shared about oneself, the data export, and the daily usage
 // summaries that the feed carries.
 //
-// Reads the relay's `accounts` and `usage_daily` tables (same operator,
-// same database). Thread-safe (the database serializes).
+// What it needs of the messenger's accounts and usage metering it asks
+// through `MessengerAccounts`, which the relay implements: the feed names
+// none of the relay's tables. Thread-safe (the database serializes).
 #pragma once
 
 #include <atomic>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -23,6 +25,40 @@
 
 namespace tandem::feed {
 
+// The messenger's accounts and usage, as the privacy center needs them.
+// The relay owns them and implements this; each call reads through `db`,
+// the caller's handle or transaction on the messenger's database.
+class MessengerAccounts {
+ public:
+  virtual ~MessengerAccounts() = default;
+
+  struct Account {
+    std::string number;  // E.164
+    int64_t created_ms = 0;
+    int64_t identity_changed_ms = 0;
+  };
+  // NotFound if there is no such account.
+  virtual absl::StatusOr<Account> Get(store::Database& db, uint64_t account_id) = 0;
+
+  struct UsageDay {
+    std::string day;  // YYYY-MM-DD (UTC)
+    int64_t sessions = 0;
+    int64_t messages_sent = 0;
+  };
+  // Every metered day of the account, oldest first.
+  virtual absl::StatusOr<std::vector<UsageDay>> Usage(store::Database& db, uint64_t account_id) = 0;
+
+  struct Activity {
+    uint64_t account_id = 0;
+    std::string number;
+    int active_days = 0;          // days in [first, last] with a session or a sent message
+    std::string last_active_day;  // the latest such day on or before `last`, "" if none
+  };
+  // Every account's activity between two days (inclusive, YYYY-MM-DD).
+  virtual absl::StatusOr<std::vector<Activity>> ActivityBetween(store::Database& db, const std::string& first,
+                                                                const std::string& last) = 0;
+};
+
 // Who is asking (already authenticated by the relay).
 struct Caller {
   uint64_t account_id = 0;
@@ -33,8 +69,8 @@ struct Caller {
 
 class PrivacyService {
  public:
-  PrivacyService(store::Database& db, Outbox& outbox, const Clock& clock)
-      : db_(db), outbox_(outbox), clock_(clock) {}
+  PrivacyService(store::Database& db, Outbox& outbox, MessengerAccounts& accounts, const Clock& clock)
+      : db_(db), outbox_(outbox), accounts_(accounts), clock_(clock) {}
 
   // {"ads": {"objected": false, "changed_at": null}, "friend_suggestions": {...},
   //  "sharing": "active" | "blocked_by_jurisdiction",
@@ -70,6 +106,7 @@ class PrivacyService {
  private:
   store::Database& db_;
   Outbox& outbox_;
+  MessengerAccounts& accounts_;
   const Clock& clock_;
   std::atomic<int64_t> next_summary_s_{0};
   std::atomic<int64_t> summary_interval_s_{0};

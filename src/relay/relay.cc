@@ -10,6 +10,34 @@
 #include "relay/http_api.h"
 
 namespace tandem::relay {
+
+// The privacy center's view of the messenger's accounts and usage metering
+// (feed::MessengerAccounts): the relay's tables, read by the relay.
+class Relay::PrivacyAccounts final : public feed::MessengerAccounts {
+ public:
+  absl::StatusOr<Account> Get(store::Database& db, uint64_t account_id) override {
+    ASSIGN_OR_RETURN(auto row, db::GetAccount(db, account_id));
+    if (!row) return absl::NotFoundError("no such account");
+    return Account{row->number, row->created_ms, row->identity_changed_ms};
+  }
+  absl::StatusOr<std::vector<UsageDay>> Usage(store::Database& db, uint64_t account_id) override {
+    ASSIGN_OR_RETURN(auto rows, db::UsageOf(db, account_id));
+    std::vector<UsageDay> out;
+    for (auto& r : rows) out.push_back({std::move(r.day), r.sessions, r.messages});
+    return out;
+  }
+  absl::StatusOr<std::vector<Activity>> ActivityBetween(store::Database& db, const std::string& first,
+                                                        const std::string& last) override {
+    ASSIGN_OR_RETURN(auto rows, db::ActivityBetween(db, first, last));
+    std::vector<Activity> out;
+    out.reserve(rows.size());
+    for (auto& r : rows) {
+      out.push_back({r.account_id, std::move(r.number), static_cast<int>(r.active_days), std::move(r.last_active_day)});
+    }
+    return out;
+  }
+};
+
 namespace {
 
 RateLimit ReadLimit(const Config& config, const std::string& name) {
@@ -81,7 +109,8 @@ absl::Status Relay::EnableFeed(const Config& config, const Clock& clock) {
   clock_ = &clock;
   feed_token_ = config.GetString("feed.token");
   outbox_ = std::make_unique<feed::Outbox>(std::move(policy));
-  privacy_ = std::make_unique<feed::PrivacyService>(*db_, *outbox_, clock);
+  privacy_accounts_ = std::make_unique<PrivacyAccounts>();
+  privacy_ = std::make_unique<feed::PrivacyService>(*db_, *outbox_, *privacy_accounts_, clock);
   feed::Outbox* outbox = outbox_.get();
   accounts_->SetHooks(AccountHooks{
       [outbox](store::Database& tx, uint64_t id, const std::string& number, int64_t at_ms) {

@@ -109,6 +109,8 @@ class Relay {
 
   // The data-sharing feed (optional).
   std::unique_ptr<feed::Outbox> outbox_;
+  class PrivacyAccounts;
+  std::unique_ptr<PrivacyAccounts> privacy_accounts_;  // before privacy_, which uses it
   std::unique_ptr<feed::PrivacyService> privacy_;
   std::string feed_token_;
   const Clock* clock_ = nullptr;

@@ -186,6 +186,30 @@ absl::Status ForEachRetiredDevice(Database& db, const std::function<void(Retired
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<UsageDayRow>> UsageOf(Database& db, uint64_t account_id) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT day, sessions, messages FROM usage_daily WHERE account_id = $1 ORDER BY day",
+                                       {Int(account_id)}));
+  std::vector<UsageDayRow> out;
+  for (const auto& r : rows) out.push_back({r.Text(0), r.Int(1), r.Int(2)});
+  return out;
+}
+
+absl::StatusOr<std::vector<ActivityRow>> ActivityBetween(Database& db, const std::string& first,
+                                                         const std::string& last) {
+  ASSIGN_OR_RETURN(auto rows, db.Query(
+      "SELECT a.account_id, a.number, "
+      " (SELECT COUNT(*) FROM usage_daily u WHERE u.account_id = a.account_id AND u.day >= $1 AND u.day <= $2 "
+      "   AND (u.sessions > 0 OR u.messages > 0)), "
+      " (SELECT COALESCE(MAX(day), '') FROM usage_daily u WHERE u.account_id = a.account_id AND u.day <= $2 "
+      "   AND (u.sessions > 0 OR u.messages > 0)) "
+      "FROM accounts a",
+      {first, last}));
+  std::vector<ActivityRow> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) out.push_back({static_cast<uint64_t>(r.Int(0)), r.Text(1), r.Int(2), r.Text(3)});
+  return out;
+}
+
 absl::StatusOr<std::optional<uint64_t>> FindAccountByNumber(Database& db, const std::string& number) {
   ASSIGN_OR_RETURN(auto rows, db.Query("SELECT account_id FROM accounts WHERE number = $1", {number}));
   if (rows.empty()) return std::nullopt;

@@ -64,6 +64,25 @@ struct AccountRow {
 };
 absl::StatusOr<std::optional<AccountRow>> GetAccount(Database& db, uint64_t account_id);
 
+// Usage metering as the privacy center reads it (feed::MessengerAccounts).
+struct UsageDayRow {
+  std::string day;
+  int64_t sessions = 0;
+  int64_t messages = 0;
+};
+absl::StatusOr<std::vector<UsageDayRow>> UsageOf(Database& db, uint64_t account_id);
+struct ActivityRow {
+  uint64_t account_id = 0;
+  std::string number;
+  int64_t active_days = 0;
+  std::string last_active_day;
+};
+// Each account's active days in [first, last] and its last active day on
+// or before `last` ("" if none); a day is active with a session or a sent
+// message.
+absl::StatusOr<std::vector<ActivityRow>> ActivityBetween(Database& db, const std::string& first,
+                                                         const std::string& last);
+
 absl::Status InsertAccount(Database& db, const AccountRow& account);
 // Replaces the identity key of a re-registered account and forgets
 // everything that belonged to the old installation: devices, prekeys and
