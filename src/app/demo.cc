@@ -396,9 +396,8 @@ absl::StatusOr<DemoWorld> SetUpDemoWorld(relay::Relay& relay, social::SocialModu
   // Without the marker, any demo account means an interrupted build: its
   // keys and tokens are lost, so it cannot be completed, only started over.
   for (int i : {0, kDemoMessengerUsers - 1}) {
-    ASSIGN_OR_RETURN(auto on_social, social.db().db().Query("SELECT 1 FROM accounts WHERE phone = $1",
-                                                            {DemoNumber(i)}));
-    if (relay.directory().AccountForNumber(DemoNumber(i)) || !on_social.empty()) {
+    ASSIGN_OR_RETURN(bool on_social, social.service().HasAccountWithPhone(DemoNumber(i)));
+    if (relay.directory().AccountForNumber(DemoNumber(i)) || on_social) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the data directory ", data_dir.string(), " holds part of a demo world but no ", marker.string(),
           " (an interrupted start?); use an empty --data-dir for --demo"));

@@ -132,6 +132,11 @@ absl::StatusOr<Session> SocialService::CompleteVerification(std::string_view pho
   return session;
 }
 
+absl::StatusOr<bool> SocialService::HasAccountWithPhone(const std::string& e164) {
+  ASSIGN_OR_RETURN(auto rows, db_.db().Query("SELECT 1 FROM accounts WHERE phone = $1", {e164}));
+  return !rows.empty();
+}
+
 absl::StatusOr<std::vector<Session>> SocialService::ImportAccounts(
     const std::vector<ImportedAccount>& accounts, const std::vector<std::pair<size_t, size_t>>& friendships) {
   std::vector<PhoneKey> keys;

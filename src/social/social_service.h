@@ -156,6 +156,9 @@ class SocialService {
   absl::StatusOr<std::vector<Session>> ImportAccounts(const std::vector<ImportedAccount>& accounts,
                                                       const std::vector<std::pair<size_t, size_t>>& friendships);
 
+  // Operator path: whether an account has this number (E.164).
+  absl::StatusOr<bool> HasAccountWithPhone(const std::string& e164);
+
   SocialDb& db() { return db_; }
 
  private:
