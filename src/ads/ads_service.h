@@ -52,6 +52,7 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/status.h"
+#include "social/ad_source.h"
 #include "social/social_db.h"
 
 namespace tandem::ads {
@@ -128,14 +129,9 @@ struct ServedAd {
   Creative creative;
 };
 
-struct Explanation {
-  int64_t impression_id = 0;
-  std::string advertiser, campaign;
-  std::string audience;      // "" when only a segment matched
-  std::vector<std::string> data_sources;  // "social_profile", "messenger"
-  std::string segment;       // "active_messenger_users" or ""
-  std::string text;          // plain words
-};
+// The explanation is the timeline's type (social/ad_source.h): ads answers
+// "why" in the shape the timeline shows.
+using Explanation = social::AdExplanation;
 
 struct Membership {
   int64_t audience_id = 0;

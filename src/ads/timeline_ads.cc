@@ -15,10 +15,7 @@ absl::StatusOr<std::vector<social::TimelineAd>> TimelineAds::AdsFor(social::User
 }
 
 absl::StatusOr<social::AdExplanation> TimelineAds::Explain(social::UserId viewer, int64_t impression_id) {
-  ASSIGN_OR_RETURN(Explanation e, ads_.Why(viewer, impression_id));
-  return social::AdExplanation{e.impression_id,       std::move(e.advertiser),   std::move(e.campaign),
-                               std::move(e.audience), std::move(e.data_sources), std::move(e.segment),
-                               std::move(e.text)};
+  return ads_.Why(viewer, impression_id);
 }
 
 }  // namespace tandem::ads

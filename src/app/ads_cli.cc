@@ -62,13 +62,7 @@ absl::StatusOr<json> Ads(const Ctx& c, const std::string& method, const std::str
 
 // Prints a result: JSON line, or `words` for people. The exit code.
 int Done(const Ctx& c, const absl::StatusOr<json>& r, const std::string& kind, const std::string& words) {
-  if (!r.ok()) return Fail(r.status());
-  if (c.cli->json) {
-    JsonLine(kind, *r);
-  } else {
-    std::cout << words << "\n";
-  }
-  return 0;
+  return PrintResult(*c.cli, r, kind, words);
 }
 
 std::string Thousands(int64_t n) {

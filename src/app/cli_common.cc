@@ -145,6 +145,17 @@ void JsonLine(const std::string& kind, nlohmann::json fields) {
   std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
 }
 
+int PrintResult(const CliContext& ctx, const absl::StatusOr<nlohmann::json>& result, const std::string& kind,
+                const std::string& words) {
+  if (!result.ok()) return Fail(result.status());
+  if (ctx.json) {
+    JsonLine(kind, *result);
+  } else {
+    std::cout << words << "\n";
+  }
+  return 0;
+}
+
 absl::StatusOr<nlohmann::json> CallJson(const std::string& server, const std::string& token, const std::string& method,
                                         const std::string& target, const nlohmann::json* body) {
   net::HttpClient client(server);

@@ -89,6 +89,12 @@ class Table {
 // One JSON line: `fields` with "kind" set to `kind`.
 void JsonLine(const std::string& kind, nlohmann::json fields);
 
+// The end of a command whose answer needs no more than a sentence: the
+// error (exit code as Fail), or the answer as a JSON line of `kind`, or
+// `words` for people. Returns the exit code.
+int PrintResult(const CliContext& ctx, const absl::StatusOr<nlohmann::json>& result, const std::string& kind,
+                const std::string& words);
+
 // An HTTP call with a bearer token (if any) and a JSON body (if any). The
 // error of a non-2xx answer carries the server's message.
 absl::StatusOr<nlohmann::json> CallJson(const std::string& server, const std::string& token, const std::string& method,

@@ -148,15 +148,8 @@ void AddSocialCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit
   auto user_arg = [o](CLI::App* cmd) { cmd->add_option("user", o->user, "Account id")->required(); };
   auto call = [](Session& s, const std::string& method, const std::string& target,
                  const json* body = nullptr) { return CallJson(s.server, s.token, method, target, body); };
-  // A command whose answer needs no more than a sentence.
   auto done = [ctx](const absl::StatusOr<json>& r, const std::string& kind, const std::string& words) {
-    if (!r.ok()) return Fail(r.status());
-    if (ctx->json) {
-      JsonLine(kind, *r);
-    } else {
-      std::cout << words << "\n";
-    }
-    return 0;
+    return PrintResult(*ctx, r, kind, words);
   };
 
   CLI::App* reg = add(social, "register", "Send a verification code to a phone number", [=](Session& s) {
@@ -387,13 +380,7 @@ void AddTimelineCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* ex
     return cmd;
   };
   auto done = [ctx](const absl::StatusOr<json>& r, const std::string& kind, const std::string& words) {
-    if (!r.ok()) return Fail(r.status());
-    if (ctx->json) {
-      JsonLine(kind, *r);
-    } else {
-      std::cout << words << "\n";
-    }
-    return 0;
+    return PrintResult(*ctx, r, kind, words);
   };
 
   CLI::App* post = add("post", "Write a post", [=](Session& s) {

@@ -120,20 +120,24 @@ absl::Status Directory::Authenticate(const Credentials& credentials) const {
   PasswordHash given = HashPassword(credentials.password);
   PasswordHash stored{};
   bool found = false;
-  std::vector<Retired> retired;
   {
     std::lock_guard lock(mu_);
     if (const Device* d = FindDevice(credentials.account_id, credentials.device_id)) {
       stored = d->password_hash;
       found = true;
     }
-    if (auto a = accounts_.find(credentials.account_id); a != accounts_.end()) {
-      if (auto r = a->second.retired.find(credentials.device_id); r != a->second.retired.end()) retired = r->second;
-    }
   }
   // Compare even when the device is unknown so both failures take as long.
   bool equal = CRYPTO_memcmp(given.data(), stored.data(), given.size()) == 0;
   if (found && equal) return absl::OkStatus();
+  // Only a failure looks at replaced installations.
+  std::vector<Retired> retired;
+  {
+    std::lock_guard lock(mu_);
+    if (auto a = accounts_.find(credentials.account_id); a != accounts_.end()) {
+      if (auto r = a->second.retired.find(credentials.device_id); r != a->second.retired.end()) retired = r->second;
+    }
+  }
   for (auto it = retired.rbegin(); it != retired.rend(); ++it) {
     if (CRYPTO_memcmp(given.data(), it->password_hash.data(), given.size()) != 0) continue;
     return WithReason(
