@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
   std::vector<ads::MatchIndex::Entry> entries(static_cast<size_t>(users));
   double t0 = Now(), c0 = CpuSeconds();
   for (long i = 0; i < users; ++i) {
-    entries[i] = {ads::MatchIndex::KeyOf(hasher.Hash(DigitsOf(MemberDigits(i)))), static_cast<uint32_t>(i + 1)};
+    entries[i] = {ads::MatchIndex::KeyOf(hasher.Hash(DigitsOf(MemberDigits(i)))),
+                  static_cast<uint32_t>(i + 1)};
   }
   double hash_s = CpuSeconds() - c0;
   c0 = CpuSeconds();
@@ -82,9 +83,9 @@ int main(int argc, char** argv) {
   double build_s = CpuSeconds() - c0;
   entries.clear();
   entries.shrink_to_fit();
-  std::printf("index: %ld users, hashing %.1fM/s, build %.1fM/s, %.2f bytes/user (%.0f MB), wall %.1f s\n", users,
-              users / hash_s / 1e6, users / build_s / 1e6, static_cast<double>(index.memory_bytes()) / users,
-              index.memory_bytes() / 1e6, Now() - t0);
+  std::printf("index: %ld users, hashing %.1fM/s, build %.1fM/s, %.2f bytes/user (%.0f MB), wall %.1f s\n",
+              users, users / hash_s / 1e6, users / build_s / 1e6,
+              static_cast<double>(index.memory_bytes()) / users, index.memory_bytes() / 1e6, Now() - t0);
 
   // 2. pre-hashed rows. Each batch is generated just before it is timed,
   // so its rows are in cache as they are right after the HTTP body was
@@ -115,10 +116,11 @@ int main(int argc, char** argv) {
     lookup_s += c2 - c1;
     done += kBatch;
   }
-  std::printf("prehashed: %zu rows, %.1fM rows/s per core (validate + decode %.1fM/s, index lookup %.1fM/s), "
-              "%.1f%% matched\n",
-              done, done / (decode_s + lookup_s) / 1e6, done / decode_s / 1e6, done / lookup_s / 1e6,
-              100.0 * hits / done);
+  std::printf(
+      "prehashed: %zu rows, %.1fM rows/s per core (validate + decode %.1fM/s, index lookup %.1fM/s), "
+      "%.1f%% matched\n",
+      done, done / (decode_s + lookup_s) / 1e6, done / decode_s / 1e6, done / lookup_s / 1e6,
+      100.0 * hits / done);
 
   // 3. raw rows in national format.
   ads::UploadRequest raw;
@@ -133,7 +135,8 @@ int main(int argc, char** argv) {
       uint64_t d = (j % 2 ? MemberDigits(pick) : StrangerDigits(pick)) - 10000000000ULL;
       char buf[32];
       std::snprintf(buf, sizeof buf, "(%03llu) %03llu-%04llu", static_cast<unsigned long long>(d / 10000000),
-                    static_cast<unsigned long long>(d / 10000 % 1000), static_cast<unsigned long long>(d % 10000));
+                    static_cast<unsigned long long>(d / 10000 % 1000),
+                    static_cast<unsigned long long>(d % 10000));
       r.rows.push_back(buf);
     }
     raw_batches.push_back(std::move(r));
@@ -153,9 +156,10 @@ int main(int argc, char** argv) {
     raw_done += r.rows.size();
   }
   double raw_s = CpuSeconds() - c0;
-  std::printf("raw: %zu rows, %.1fk rows/s per core (normalize + hash + lookup), %zu invalid, %.1f%% matched; "
-              "libphonenumber parse+validate+format limit ~43k/s\n",
-              raw_done, raw_done / raw_s / 1e3, raw_invalid, 100.0 * hits / raw_done);
+  std::printf(
+      "raw: %zu rows, %.1fk rows/s per core (normalize + hash + lookup), %zu invalid, %.1f%% matched; "
+      "libphonenumber parse+validate+format limit ~43k/s\n",
+      raw_done, raw_done / raw_s / 1e3, raw_invalid, 100.0 * hits / raw_done);
   index = ads::MatchIndex();
 
   // 4. the whole service path.
@@ -199,9 +203,11 @@ int main(int argc, char** argv) {
   double match_s = CpuSeconds() - c0;
   auto members = (*service)->Memberships(aud->id);
   size_t total = service_batches * kBatch;
-  std::printf("service: %zu pre-hashed rows against %ld people: upload %.2fM rows/s, matching (index rebuild, lookup, "
-              "confirmation, SQLite writes) %.2fM rows/s, %zu members, wall %.2f s\n",
-              total, service_users, total / upload_s / 1e6, total / match_s / 1e6, members->size(), Now() - w0);
+  std::printf(
+      "service: %zu pre-hashed rows against %ld people: upload %.2fM rows/s, matching (index rebuild, "
+      "lookup, "
+      "confirmation, SQLite writes) %.2fM rows/s, %zu members, wall %.2f s\n",
+      total, service_users, total / upload_s / 1e6, total / match_s / 1e6, members->size(), Now() - w0);
   rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   std::printf("peak RSS %.0f MB\n", ru.ru_maxrss / 1024.0);

@@ -26,13 +26,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -98,9 +97,9 @@ Tandemd* running = nullptr;
 
 struct Result {
   std::string mode;
-  std::vector<double> enforced_ms;  // PUT sent -> enforcement seen
-  std::vector<double> put_ms;       // PUT sent -> PUT answered (the messenger's commit)
-  std::vector<double> after_put_ms; // PUT answered -> enforcement seen (0 if seen before)
+  std::vector<double> enforced_ms;   // PUT sent -> enforcement seen
+  std::vector<double> put_ms;        // PUT sent -> PUT answered (the messenger's commit)
+  std::vector<double> after_put_ms;  // PUT answered -> enforcement seen (0 if seen before)
   size_t feed_errors = 0;
 };
 
@@ -124,9 +123,11 @@ Result RunMode(const Flags& flags, const std::string& mode, const std::filesyste
   if (!reg.ok() || reg->status != 202) Die("social register failed");
   auto verified = http.Post(
       "/v1/social/verify",
-      json{{"phone", kNumber}, {"code", SocialCode(server.data_dir(), kNumber)}, {"display_name", "Olive"}}.dump());
+      json{{"phone", kNumber}, {"code", SocialCode(server.data_dir(), kNumber)}, {"display_name", "Olive"}}
+          .dump());
   if (!verified.ok() || verified->status / 100 != 2) Die("social verify failed");
-  const net::Headers social = {{"Authorization", "Bearer " + json::parse(verified->body)["token"].get<std::string>()}};
+  const net::Headers social = {
+      {"Authorization", "Bearer " + json::parse(verified->body)["token"].get<std::string>()}};
 
   // Whether the ads purpose sees messenger-provided facts about the person.
   net::HttpClient observer(address, absl::Seconds(10));
@@ -146,7 +147,8 @@ Result RunMode(const Flags& flags, const std::string& mode, const std::filesyste
       std::this_thread::sleep_for(std::chrono::microseconds(200));
       if (Clock::now() - since > std::chrono::seconds(10)) {
         auto res = observer.Get("/v1/social/me/facts?purpose=ads", social);
-        Die(absl::StrCat(mode, ": a change was not enforced within 10 s; facts: ", res.ok() ? res->body : ""));
+        Die(absl::StrCat(mode,
+                         ": a change was not enforced within 10 s; facts: ", res.ok() ? res->body : ""));
       }
     }
     return Clock::now();
@@ -161,7 +163,8 @@ Result RunMode(const Flags& flags, const std::string& mode, const std::filesyste
     std::this_thread::sleep_for(
         std::chrono::milliseconds(std::uniform_int_distribution<int>(0, flags.pause_ms)(pauses)));
     const auto start = Clock::now();
-    auto put = http.Request("PUT", "/v1/privacy/objections/ads", json{{"objected", objected}}.dump(), messenger);
+    auto put =
+        http.Request("PUT", "/v1/privacy/objections/ads", json{{"objected", objected}}.dump(), messenger);
     const auto answered = Clock::now();
     if (!put.ok() || put->status != 200) Die("PUT /v1/privacy/objections/ads failed");
     const auto seen = await(!objected, start);
@@ -198,8 +201,9 @@ int Run(const Flags& flags) {
     std::fflush(stdout);
     results.push_back(RunMode(flags, mode, work / mode));
   }
-  std::printf("\nobjection/withdrawal on the messenger -> enforced on the social side, in ms: from the PUT\n"
-              "sent (p50..max), the PUT itself (the messenger's commit), and from its answer on (\"then\")\n");
+  std::printf(
+      "\nobjection/withdrawal on the messenger -> enforced on the social side, in ms: from the PUT\n"
+      "sent (p50..max), the PUT itself (the messenger's commit), and from its answer on (\"then\")\n");
   std::printf("%-10s %5s %8s %8s %8s %8s   %8s %8s   %8s %8s   %s\n", "mode", "n", "p50", "p90", "p99", "max",
               "put p50", "put p99", "then p50", "then p99", "feed errors");
   bool errors = false;
@@ -219,12 +223,18 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--tandemd") f.tandemd = next();
-    else if (a == "--changes") f.changes = std::stoi(next());
-    else if (a == "--pause-ms") f.pause_ms = std::stoi(next());
-    else if (a == "--modes") f.modes = absl::StrSplit(next(), ',', absl::SkipEmpty());
-    else if (a == "--work") f.work = next();
-    else if (a == "--set") f.settings.push_back(next());
+    if (a == "--tandemd")
+      f.tandemd = next();
+    else if (a == "--changes")
+      f.changes = std::stoi(next());
+    else if (a == "--pause-ms")
+      f.pause_ms = std::stoi(next());
+    else if (a == "--modes")
+      f.modes = absl::StrSplit(next(), ',', absl::SkipEmpty());
+    else if (a == "--work")
+      f.work = next();
+    else if (a == "--set")
+      f.settings.push_back(next());
     else {
       std::fprintf(stderr,
                    "usage: objection_latency --tandemd PATH [--changes N] [--modes long_poll,poll] "

@@ -42,9 +42,15 @@ const std::vector<std::string>& RawRows() {
       std::string digits;
       for (int d = 0; d < 4; ++d) digits.push_back(static_cast<char>('0' + rnd.Uniform(10)));
       switch (i % 3) {
-        case 0: v->push_back("(415) 555-" + digits); break;
-        case 1: v->push_back("+1 415 555 " + digits); break;
-        default: v->push_back("001-415-555-" + digits); break;
+        case 0:
+          v->push_back("(415) 555-" + digits);
+          break;
+        case 1:
+          v->push_back("+1 415 555 " + digits);
+          break;
+        default:
+          v->push_back("001-415-555-" + digits);
+          break;
       }
     }
     return v;
@@ -106,7 +112,8 @@ void BM_NormalizeAndHashBatch(benchmark::State& state) {
   const auto& rows = RawRows();
   std::vector<std::string_view> views(rows.begin(), rows.end());
   for (auto _ : state) {
-    benchmark::DoNotOptimize(phone::NormalizeAndHashBatch(views, "US", static_cast<unsigned>(state.range(0))));
+    benchmark::DoNotOptimize(
+        phone::NormalizeAndHashBatch(views, "US", static_cast<unsigned>(state.range(0))));
   }
   state.counters["rows/s"] =
       benchmark::Counter(static_cast<double>(state.iterations() * rows.size()), benchmark::Counter::kIsRate);

@@ -26,13 +26,12 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -50,7 +49,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using testing::Tandemd;
 
-int64_t NowNs() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
 
 struct Flags {
   std::string tandemd;
@@ -61,10 +62,10 @@ struct Flags {
   int size = 160;
   int window = 32;
   bool batches = true;
-  bool timeline = false;  // print the slowest delivery of every 100 ms
-  int nice = 0;  // the load generator's own priority
+  bool timeline = false;              // print the slowest delivery of every 100 ms
+  int nice = 0;                       // the load generator's own priority
   std::vector<std::string> settings;  // extra tandemd --set key=value
-  int throughput_seconds = -1;  // -1: --seconds
+  int throughput_seconds = -1;        // -1: --seconds
   std::string work;
 };
 
@@ -263,7 +264,8 @@ struct Reader {
   const uint8_t* end;
   bool ok = true;
   explicit Reader(std::string_view s)
-      : p(reinterpret_cast<const uint8_t*>(s.data())), end(reinterpret_cast<const uint8_t*>(s.data()) + s.size()) {}
+      : p(reinterpret_cast<const uint8_t*>(s.data())),
+        end(reinterpret_cast<const uint8_t*>(s.data()) + s.size()) {}
   uint64_t Varint() {
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -294,20 +296,25 @@ struct Reader {
     return s;
   }
   void Skip(int type) {
-    if (type == 0) Varint();
-    else if (type == 2) Len();
-    else if (type == 1 && end - p >= 8) p += 8;
-    else if (type == 5 && end - p >= 4) p += 4;
-    else ok = false;
+    if (type == 0)
+      Varint();
+    else if (type == 2)
+      Len();
+    else if (type == 1 && end - p >= 8)
+      p += 8;
+    else if (type == 5 && end - p >= 4)
+      p += 4;
+    else
+      ok = false;
   }
 };
 
 struct Frame {
   enum Kind { kOther, kResult, kError, kDeliver, kQueueEmpty } kind = kOther;
   uint64_t request_id = 0;
-  uint64_t server_id = 0;        // of a Deliver
-  std::string_view ciphertext;   // of a Deliver
-  std::string_view error;        // message of an Error
+  uint64_t server_id = 0;       // of a Deliver
+  std::string_view ciphertext;  // of a Deliver
+  std::string_view error;       // message of an Error
 };
 
 // Calls `fn` for each frame of a ServerFrame message (a batch's frames in
@@ -327,8 +334,10 @@ bool ForEachFrame(std::string_view bytes, Fn&& fn, bool in_batch = false) {
       Reader e(r.Len());
       int ef, et;
       while (e.Next(&ef, &et)) {
-        if (ef == 3 && et == 2) f.error = e.Len();
-        else e.Skip(et);
+        if (ef == 3 && et == 2)
+          f.error = e.Len();
+        else
+          e.Skip(et);
       }
       f.kind = Frame::kError;
     } else if (field == 4 && type == 2) {
@@ -342,9 +351,12 @@ bool ForEachFrame(std::string_view bytes, Fn&& fn, bool in_batch = false) {
         Reader env(d.Len());
         int vf, vt;
         while (env.Next(&vf, &vt)) {
-          if (vf == 1 && vt == 0) f.server_id = env.Varint();
-          else if (vf == 7 && vt == 2) f.ciphertext = env.Len();
-          else env.Skip(vt);
+          if (vf == 1 && vt == 0)
+            f.server_id = env.Varint();
+          else if (vf == 7 && vt == 2)
+            f.ciphertext = env.Len();
+          else
+            env.Skip(vt);
         }
         if (!env.ok) return false;
       }
@@ -379,7 +391,8 @@ bool ForEachFrame(std::string_view bytes, Fn&& fn, bool in_batch = false) {
 // loop's thread.
 class LoadClient {
  public:
-  LoadClient(int index, Credentials creds, Stats& stats) : index_(index), creds_(std::move(creds)), stats_(stats) {}
+  LoadClient(int index, Credentials creds, Stats& stats)
+      : index_(index), creds_(std::move(creds)), stats_(stats) {}
 
   absl::Status Connect(bench::WsLoop& loop, const std::string& address, bool batches) {
     batches_ = batches;
@@ -443,7 +456,8 @@ class LoadClient {
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
     // The request id is the send time: the SubmitResult echoes it.
-    return EncodeSubmit(static_cast<uint64_t>(now), MakeClientMessageId(wall_ms, absl::StrCat("c", index_, "-", seq)),
+    return EncodeSubmit(static_cast<uint64_t>(now),
+                        MakeClientMessageId(wall_ms, absl::StrCat("c", index_, "-", seq)),
                         RecipientByAccount(to->creds_.account_id), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, payload);
   }
 
@@ -471,7 +485,8 @@ class LoadClient {
           ready_ = true;
           break;
         case wire::Frame::kError:
-          if (stats_.errors++ < 5) std::fprintf(stderr, "error frame: %.*s\n", static_cast<int>(f.error.size()), f.error.data());
+          if (stats_.errors++ < 5)
+            std::fprintf(stderr, "error frame: %.*s\n", static_cast<int>(f.error.size()), f.error.data());
           ++answered;
           break;
         default:
@@ -515,7 +530,8 @@ bool WireCodecAgrees() {
   std::vector<std::string> frames = {EncodeSubmitResult(5, "a", 9, 1, false), EncodeDeliver(env),
                                      EncodeError(6, "b", absl::NotFoundError("gone")), EncodeQueueEmpty()};
   std::vector<wire::Frame> seen;
-  if (!wire::ForEachFrame(JoinServerFrames(frames), [&](const wire::Frame& f) { seen.push_back(f); })) return false;
+  if (!wire::ForEachFrame(JoinServerFrames(frames), [&](const wire::Frame& f) { seen.push_back(f); }))
+    return false;
   return seen.size() == 4 && seen[0].kind == wire::Frame::kResult && seen[0].request_id == 5 &&
          seen[1].kind == wire::Frame::kDeliver && seen[1].server_id == 77 && seen[1].ciphertext == ct &&
          seen[2].kind == wire::Frame::kError && seen[2].request_id == 6 && seen[2].error == "gone" &&
@@ -524,20 +540,21 @@ bool WireCodecAgrees() {
 
 int Run(const Flags& flags) {
   if (!WireCodecAgrees()) {
-    std::fprintf(stderr, "relay_load: the hand-written frame decoder disagrees with relay_protocol/protocol.h\n");
+    std::fprintf(stderr,
+                 "relay_load: the hand-written frame decoder disagrees with relay_protocol/protocol.h\n");
     return 1;
   }
   RaiseFileLimit();
-  std::filesystem::path work = flags.work.empty()
-                                   ? std::filesystem::temp_directory_path() / absl::StrCat("relay_load_", getpid())
-                                   : std::filesystem::path(flags.work);
+  std::filesystem::path work =
+      flags.work.empty() ? std::filesystem::temp_directory_path() / absl::StrCat("relay_load_", getpid())
+                         : std::filesystem::path(flags.work);
   std::filesystem::remove_all(work);
-  std::vector<std::string> settings = {
-      "relay.limits.codes_per_address.burst=1000000", "relay.limits.codes_per_prefix.burst=1000000",
-      "relay.limits.verifies_per_address.burst=1000000", "relay.limits.send.burst=1000000",
-      "relay.limits.send.interval_ms=1",
-      // Every simulated client connects from 127.0.0.1.
-      "server.max_connections_per_address=0"};
+  std::vector<std::string> settings = {"relay.limits.codes_per_address.burst=1000000",
+                                       "relay.limits.codes_per_prefix.burst=1000000",
+                                       "relay.limits.verifies_per_address.burst=1000000",
+                                       "relay.limits.send.burst=1000000", "relay.limits.send.interval_ms=1",
+                                       // Every simulated client connects from 127.0.0.1.
+                                       "server.max_connections_per_address=0"};
   settings.insert(settings.end(), flags.settings.begin(), flags.settings.end());
   Tandemd server(flags.tandemd, work, settings);
   if (!server.Start()) {
@@ -578,8 +595,8 @@ int Run(const Flags& flags) {
     std::this_thread::sleep_for(std::chrono::seconds(2));
     int64_t after = RssKiB(server.pid());
     kib_per_idle = static_cast<double>(after - before) / flags.idle;
-    std::printf("idle: %d connections, tandemd RSS %lld KiB -> %lld KiB: %.1f KiB per idle connection\n", flags.idle,
-                static_cast<long long>(before), static_cast<long long>(after), kib_per_idle);
+    std::printf("idle: %d connections, tandemd RSS %lld KiB -> %lld KiB: %.1f KiB per idle connection\n",
+                flags.idle, static_cast<long long>(before), static_cast<long long>(after), kib_per_idle);
     for (auto& c : idle) c->Close();
     idle.clear();
     std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -596,7 +613,8 @@ int Run(const Flags& flags) {
     }
     peers.push_back(clients.back().get());
   }
-  WaitFor([&] { return std::all_of(clients.begin(), clients.end(), [](auto& c) { return c->ready(); }); }, 30);
+  WaitFor([&] { return std::all_of(clients.begin(), clients.end(), [](auto& c) { return c->ready(); }); },
+          30);
   std::atomic<bool> flushing{true};
   // Acks go out in 32s as envelopes arrive; what is left is flushed every
   // 100 ms per client, the clients spread over the interval (a flush of
@@ -617,8 +635,9 @@ int Run(const Flags& flags) {
   double secs = std::chrono::duration<double>(Clock::now() - m0).count();
   double throughput = static_cast<double>(d1 - d0) / secs;
   for (auto& c : clients) c->StopClosedLoop();
-  std::printf("throughput: %d clients, %d in flight each, %d-byte envelopes: %.0f envelopes/s delivered end to end\n",
-              flags.clients, flags.window, flags.size, throughput);
+  std::printf(
+      "throughput: %d clients, %d in flight each, %d-byte envelopes: %.0f envelopes/s delivered end to end\n",
+      flags.clients, flags.window, flags.size, throughput);
   WaitFor([&] { return stats.delivered.load() >= stats.submitted.load(); }, 30);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
 
@@ -659,8 +678,8 @@ int Run(const Flags& flags) {
   const bool all_delivered = WaitFor([&] { return stats.delivered.load() - s0 >= sent; }, 30);
   stats.record_latency = false;
   std::printf("latency at %d envelopes/s (%llu sent): p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms\n", rate,
-              static_cast<unsigned long long>(sent), stats.latency.Percentile(0.5), stats.latency.Percentile(0.99),
-              stats.latency.Percentile(0.999));
+              static_cast<unsigned long long>(sent), stats.latency.Percentile(0.5),
+              stats.latency.Percentile(0.99), stats.latency.Percentile(0.999));
   std::printf("  of which submit -> SubmitResult at the sender: p50 %.2f ms, p99 %.2f ms\n",
               stats.result_latency.Percentile(0.5), stats.result_latency.Percentile(0.99));
   if (flags.timeline) {
@@ -672,8 +691,9 @@ int Run(const Flags& flags) {
   }
   {
     const double commits = std::max(1.0, commits1.commits - commits0.commits);
-    std::printf("  group commits: %.0f/s, %.1f operations and about %.1f WAL pages each\n", commits / flags.seconds,
-                (commits1.operations - commits0.operations) / commits, (commits1.wal_pages - commits0.wal_pages) / commits);
+    std::printf("  group commits: %.0f/s, %.1f operations and about %.1f WAL pages each\n",
+                commits / flags.seconds, (commits1.operations - commits0.operations) / commits,
+                (commits1.wal_pages - commits0.wal_pages) / commits);
   }
   std::printf("  CPU per envelope: tandemd %.1f us, load generator %.1f us (%.0f%% of 2 cores in all)\n",
               server_cpu / static_cast<double>(std::max<uint64_t>(sent, 1)) * 1e6,
@@ -696,7 +716,8 @@ int Run(const Flags& flags) {
   std::printf("RESULT %s\n", result.dump().c_str());
   server.Kill(SIGTERM);
   if (flags.work.empty()) std::filesystem::remove_all(work);
-  if (!all_delivered) std::fprintf(stderr, "relay_load: not every envelope sent at the fixed rate was delivered\n");
+  if (!all_delivered)
+    std::fprintf(stderr, "relay_load: not every envelope sent at the fixed rate was delivered\n");
   return all_delivered && stats.errors.load() == 0 ? 0 : 1;
 }
 
@@ -708,23 +729,37 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--tandemd") f.tandemd = next();
-    else if (a == "--clients") f.clients = std::stoi(next());
-    else if (a == "--idle") f.idle = std::stoi(next());
-    else if (a == "--seconds") f.seconds = std::stoi(next());
-    else if (a == "--rate") f.rate = std::stoi(next());
-    else if (a == "--size") f.size = std::stoi(next());
-    else if (a == "--window") f.window = std::stoi(next());
-    else if (a == "--work") f.work = next();
-    else if (a == "--no-batches") f.batches = false;
-    else if (a == "--timeline") f.timeline = true;
-    else if (a == "--nice") f.nice = std::stoi(next());
-    else if (a == "--set") f.settings.push_back(next());
-    else if (a == "--throughput-seconds") f.throughput_seconds = std::stoi(next());
+    if (a == "--tandemd")
+      f.tandemd = next();
+    else if (a == "--clients")
+      f.clients = std::stoi(next());
+    else if (a == "--idle")
+      f.idle = std::stoi(next());
+    else if (a == "--seconds")
+      f.seconds = std::stoi(next());
+    else if (a == "--rate")
+      f.rate = std::stoi(next());
+    else if (a == "--size")
+      f.size = std::stoi(next());
+    else if (a == "--window")
+      f.window = std::stoi(next());
+    else if (a == "--work")
+      f.work = next();
+    else if (a == "--no-batches")
+      f.batches = false;
+    else if (a == "--timeline")
+      f.timeline = true;
+    else if (a == "--nice")
+      f.nice = std::stoi(next());
+    else if (a == "--set")
+      f.settings.push_back(next());
+    else if (a == "--throughput-seconds")
+      f.throughput_seconds = std::stoi(next());
     else {
-      std::fprintf(stderr,
-                   "usage: relay_load --tandemd PATH [--clients N] [--idle N] [--seconds S] [--rate R] [--size B] "
-                   "[--window W] [--work DIR] [--no-batches] [--timeline] [--set key=value]...\n");
+      std::fprintf(
+          stderr,
+          "usage: relay_load --tandemd PATH [--clients N] [--idle N] [--seconds S] [--rate R] [--size B] "
+          "[--window W] [--work DIR] [--no-batches] [--timeline] [--set key=value]...\n");
       return 2;
     }
   }

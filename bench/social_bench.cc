@@ -19,9 +19,8 @@
 //   objection (or a withdrawal) and measures until a viewer's suggestions
 //   reflect it.
 #include <sys/resource.h>
-#include <unistd.h>
-
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -37,9 +36,9 @@
 #include "common/log.h"
 #include "common/random.h"
 #include "social/feed_consumer.h"
-#include "testing/feed_test_peer.h"
 #include "social/social_db.h"
 #include "social/suggestions.h"
+#include "testing/feed_test_peer.h"
 
 namespace tandem::social {
 namespace {
@@ -125,7 +124,8 @@ int SuggestBench(const std::map<std::string, std::string>& f) {
       // 60% of contacts are numbers of users nearby, the rest anyone's.
       if (r % 10 < 6) {
         int64_t v = static_cast<int64_t>(u) + static_cast<int64_t>((r >> 8) % 4001) - 2000;
-        phones.push_back(UserPhone(static_cast<uint64_t>(std::clamp<int64_t>(v, 1, static_cast<int64_t>(users)))));
+        phones.push_back(
+            UserPhone(static_cast<uint64_t>(std::clamp<int64_t>(v, 1, static_cast<int64_t>(users)))));
       } else {
         phones.push_back(33100000000ULL + (r >> 8) % 1'000'000'000ULL);
       }
@@ -142,9 +142,10 @@ int SuggestBench(const std::map<std::string, std::string>& f) {
     accounts.push_back(std::move(id));
   }
   auto t2 = Clock::now();
-  std::printf("graph: %llu users, %llu friendships (%llu adjacency entries), %d address-book entries per user\n",
-              static_cast<unsigned long long>(users), static_cast<unsigned long long>(friendships),
-              static_cast<unsigned long long>(2 * friendships), book);
+  std::printf(
+      "graph: %llu users, %llu friendships (%llu adjacency entries), %d address-book entries per user\n",
+      static_cast<unsigned long long>(users), static_cast<unsigned long long>(friendships),
+      static_cast<unsigned long long>(2 * friendships), book);
   std::printf("build: friendships %.1f s, books+messenger %.1f s, peak RSS %.2f GiB\n",
               std::chrono::duration<double>(t1 - t0).count(), std::chrono::duration<double>(t2 - t1).count(),
               RssGiB());
@@ -206,16 +207,19 @@ int SuggestBench(const std::map<std::string, std::string>& f) {
   size_t requests = all.size();
   double p50 = Percentile(all, 0.50), p99 = Percentile(all, 0.99), p999 = Percentile(all, 0.999),
          mx = *std::max_element(all.begin(), all.end());
-  std::printf("suggest: %d threads, %zu requests in %.1f s = %.0f requests/s; avg %.1f suggestions returned\n", threads,
-              requests, elapsed, static_cast<double>(requests) / elapsed,
-              static_cast<double>(total_returned) / static_cast<double>(requests));
+  std::printf(
+      "suggest: %d threads, %zu requests in %.1f s = %.0f requests/s; avg %.1f suggestions returned\n",
+      threads, requests, elapsed, static_cast<double>(requests) / elapsed,
+      static_cast<double>(total_returned) / static_cast<double>(requests));
   std::printf("cpu: %.0f us per request on average => %.0f requests/s per fully available core\n",
               cpu_total / static_cast<double>(requests), 1e6 * static_cast<double>(requests) / cpu_total);
-  std::printf("latency: p50 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us (with 1,000 objection writes/s)\n", p50,
-              p99, p999, mx);
-  std::printf("objection writes under this load: %zu applied, time to apply p50 %.0f us, p99 %.0f us, max %.0f us\n",
-              write_us.size(), Percentile(write_us, 0.5), Percentile(write_us, 0.99),
-              *std::max_element(write_us.begin(), write_us.end()));
+  std::printf(
+      "latency: p50 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us (with 1,000 objection writes/s)\n", p50,
+      p99, p999, mx);
+  std::printf(
+      "objection writes under this load: %zu applied, time to apply p50 %.0f us, p99 %.0f us, max %.0f us\n",
+      write_us.size(), Percentile(write_us, 0.5), Percentile(write_us, 0.99),
+      *std::max_element(write_us.begin(), write_us.end()));
   return 0;
 }
 
@@ -248,8 +252,9 @@ int Feed(const std::map<std::string, std::string>& f) {
       std::fprintf(stderr, "%s\n", std::string(cursor.status().message()).c_str());
       return 1;
     }
-    std::printf("feed over HTTP: %zu events in %.2f s = %.0f events/s (batch %d, SQLite WAL synchronous=FULL)\n",
-                events, s, static_cast<double>(events) / s, batch);
+    std::printf(
+        "feed over HTTP: %zu events in %.2f s = %.0f events/s (batch %d, SQLite WAL synchronous=FULL)\n",
+        events, s, static_cast<double>(events) / s, batch);
   }
   {
     auto db = SocialDb::OpenSqlite(TempDb("feed_direct.db"));
@@ -283,13 +288,17 @@ int Objection(const std::map<std::string, std::string>& f) {
     RETURN_IF_ERROR(d.Execute("INSERT INTO accounts (id, phone, created_at) VALUES (1, '+16502530001', 0), "
                               "(2, '+16502530002', 0)")
                         .status());
-    return d.Execute("INSERT INTO address_book (owner_id, phone, uploaded_at) VALUES (1, '+16502530002', 0)").status();
+    return d.Execute("INSERT INTO address_book (owner_id, phone, uploaded_at) VALUES (1, '+16502530002', 0)")
+        .status();
   };
-  if (!social.Write(txn, [](FactIndex& i) {
-        i.PutUser(1, PhoneKeyFromE164("+16502530001"), false);
-        i.PutUser(2, PhoneKeyFromE164("+16502530002"), false);
-        i.SetAddressBook(1, {PhoneKeyFromE164("+16502530002")});
-      }).ok()) {
+  if (!social
+           .Write(txn,
+                  [](FactIndex& i) {
+                    i.PutUser(1, PhoneKeyFromE164("+16502530001"), false);
+                    i.PutUser(2, PhoneKeyFromE164("+16502530002"), false);
+                    i.SetAddressBook(1, {PhoneKeyFromE164("+16502530002")});
+                  })
+           .ok()) {
     return 1;
   }
   FeedEvent link;
@@ -330,9 +339,10 @@ int Objection(const std::map<std::string, std::string>& f) {
   consumer.Stop();
   peer.Stop();
   double mx = *std::max_element(ms.begin(), ms.end());
-  std::printf("objection-to-enforcement (poll interval %d ms, %d trials, objections and withdrawals): "
-              "p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-              poll_ms, trials, Percentile(ms, 0.5), Percentile(ms, 0.99), mx);
+  std::printf(
+      "objection-to-enforcement (poll interval %d ms, %d trials, objections and withdrawals): "
+      "p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+      poll_ms, trials, Percentile(ms, 0.5), Percentile(ms, 0.99), mx);
   std::filesystem::remove_all(std::filesystem::path(TempDb("x")).parent_path());
   return 0;
 }

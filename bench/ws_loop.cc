@@ -27,7 +27,9 @@ namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr char kAcceptGuid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-absl::Status Errno(std::string_view what) { return absl::UnavailableError(absl::StrCat(std::string(what), ": ", std::strerror(errno))); }
+absl::Status Errno(std::string_view what) {
+  return absl::UnavailableError(absl::StrCat(std::string(what), ": ", std::strerror(errno)));
+}
 
 absl::Status WriteAll(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
@@ -61,7 +63,8 @@ std::string_view HeaderValue(std::string_view head, std::string_view name) {
 // ---- WsConn ----
 
 absl::StatusOr<std::unique_ptr<WsConn>> WsConn::Connect(WsLoop& loop, const std::string& address,
-                                                        const std::string& target, const std::string& authorization,
+                                                        const std::string& target,
+                                                        const std::string& authorization,
                                                         OnMessage on_message) {
   size_t colon = address.rfind(':');
   uint32_t port = 0;
@@ -85,9 +88,10 @@ absl::StatusOr<std::unique_ptr<WsConn>> WsConn::Connect(WsLoop& loop, const std:
   uint8_t nonce[16];
   SecureRandom::Instance().Fill(nonce);
   const std::string key = absl::Base64Escape(std::string(reinterpret_cast<char*>(nonce), sizeof nonce));
-  std::string request = absl::StrCat("GET ", target, " HTTP/1.1\r\nHost: ", address,
-                                     "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ", key,
-                                     "\r\nSec-WebSocket-Version: 13\r\nAuthorization: ", authorization, "\r\n\r\n");
+  std::string request =
+      absl::StrCat("GET ", target, " HTTP/1.1\r\nHost: ", address,
+                   "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ", key,
+                   "\r\nSec-WebSocket-Version: 13\r\nAuthorization: ", authorization, "\r\n\r\n");
   if (auto st = WriteAll(fd, request); !st.ok()) return fail(st);
 
   // Read the response head; bytes after it are the first frames.
@@ -103,7 +107,8 @@ absl::StatusOr<std::unique_ptr<WsConn>> WsConn::Connect(WsLoop& loop, const std:
   }
   std::string_view head(in.data(), end + 2);
   if (head.substr(0, 12) != "HTTP/1.1 101") {
-    return fail(absl::PermissionDeniedError(absl::StrCat("upgrade refused: ", std::string(head.substr(0, head.find("\r\n"))))));
+    return fail(absl::PermissionDeniedError(
+        absl::StrCat("upgrade refused: ", std::string(head.substr(0, head.find("\r\n"))))));
   }
   const std::string expected_accept = [&] {
     std::string material = key + kAcceptGuid;
@@ -228,7 +233,8 @@ void WsConn::WriteFrame(uint8_t opcode, std::string_view payload) {
   frame_.append(reinterpret_cast<const char*>(mask_), 4);
   const size_t head = frame_.size();
   frame_.resize(head + n);
-  for (size_t i = 0; i < n; ++i) frame_[head + i] = static_cast<char>(payload[i] ^ static_cast<char>(mask_[i & 3]));
+  for (size_t i = 0; i < n; ++i)
+    frame_[head + i] = static_cast<char>(payload[i] ^ static_cast<char>(mask_[i & 3]));
   if (!out_.empty()) {
     out_.append(frame_);
     return;

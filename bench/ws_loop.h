@@ -38,7 +38,8 @@ class WsConn {
   // server's Sec-WebSocket-Accept) with the given Authorization header, and
   // hands the connection to `loop`. Blocks for the handshake only.
   static absl::StatusOr<std::unique_ptr<WsConn>> Connect(WsLoop& loop, const std::string& address,
-                                                         const std::string& target, const std::string& authorization,
+                                                         const std::string& target,
+                                                         const std::string& authorization,
                                                          OnMessage on_message);
   ~WsConn();  // closes on the loop's thread and waits for it
 
@@ -59,10 +60,10 @@ class WsConn {
   int fd_;
   OnMessage on_message_;
   uint8_t mask_[4];
-  std::string partial_;   // bytes of an incomplete frame
-  std::string message_;   // fragments of an incomplete message
-  std::string out_;       // bytes the socket did not take yet
-  std::string frame_;     // scratch for building a frame
+  std::string partial_;  // bytes of an incomplete frame
+  std::string message_;  // fragments of an incomplete message
+  std::string out_;      // bytes the socket did not take yet
+  std::string frame_;    // scratch for building a frame
   bool want_write_ = false;
 };
 

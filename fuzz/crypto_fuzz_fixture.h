@@ -26,20 +26,20 @@ struct Fixture {
     bob.registration_id = 2222;
     bob_signed = GenerateSignedPreKey(bob.key_pair, 1, random);
     bob_one_time = GenerateOneTimePreKeys(7, 1, random)[0];
-    auto bundle = MakePreKeyBundle(bob.registration_id, 1, bob.key_pair.public_key, bob_signed, &bob_one_time);
+    auto bundle =
+        MakePreKeyBundle(bob.registration_id, 1, bob.key_pair.public_key, bob_signed, &bob_one_time);
     alice_record = *InitiateSession(alice, bundle, random);
   }
 
   PreKeyLookup BobLookup() const {
-    return PreKeyLookup{
-        [this](uint32_t id) -> absl::StatusOr<KeyPair> {
-          if (id != bob_signed.id) return absl::NotFoundError("signed prekey");
-          return bob_signed.key_pair;
-        },
-        [this](uint32_t id) -> absl::StatusOr<KeyPair> {
-          if (id != bob_one_time.id) return absl::NotFoundError("one-time prekey");
-          return bob_one_time.key_pair;
-        }};
+    return PreKeyLookup{[this](uint32_t id) -> absl::StatusOr<KeyPair> {
+                          if (id != bob_signed.id) return absl::NotFoundError("signed prekey");
+                          return bob_signed.key_pair;
+                        },
+                        [this](uint32_t id) -> absl::StatusOr<KeyPair> {
+                          if (id != bob_one_time.id) return absl::NotFoundError("one-time prekey");
+                          return bob_one_time.key_pair;
+                        }};
   }
 };
 

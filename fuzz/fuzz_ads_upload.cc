@@ -2,9 +2,8 @@
 // JSON parsing, the request shape and row validation for both schemas.
 #include <cstddef>
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "ads/upload.h"
 

@@ -11,10 +11,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (config.ok()) {
     for (const tandem::KeySpec& spec : tandem::AllKeys()) {
       switch (spec.type) {
-        case tandem::KeyType::kInt: config->GetInt(spec.name); break;
-        case tandem::KeyType::kBool: config->GetBool(spec.name); break;
-        case tandem::KeyType::kDouble: config->GetDouble(spec.name); break;
-        default: config->GetString(spec.name); break;
+        case tandem::KeyType::kInt:
+          config->GetInt(spec.name);
+          break;
+        case tandem::KeyType::kBool:
+          config->GetBool(spec.name);
+          break;
+        case tandem::KeyType::kDouble:
+          config->GetDouble(spec.name);
+          break;
+        default:
+          config->GetString(spec.name);
+          break;
       }
     }
   }

@@ -1,8 +1,7 @@
 // Request helpers that read attacker-controlled paths, queries and headers.
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "net/http.h"
 

@@ -22,9 +22,8 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "ads/ads_module.h"
 #include "common/config.h"
@@ -97,9 +96,9 @@ World& TheWorld() {
       delete g_world;
       std::filesystem::remove_all(dir);
     });
-    auto config = tandem::Config::Load(
-        "", {"feed.url=self", "feed.token=fuzzfeedtoken", "ads.admin_token=fuzzadmintoken",
-             "server.data_dir=" + w->dir.string()});
+    auto config =
+        tandem::Config::Load("", {"feed.url=self", "feed.token=fuzzfeedtoken",
+                                  "ads.admin_token=fuzzadmintoken", "server.data_dir=" + w->dir.string()});
     if (!config.ok()) Die(std::string(config.status().message()));
     tandem::net::Router router;
     auto social = tandem::social::SocialModule::Create(*config, w->dir.string(), router, w->metrics);
@@ -149,8 +148,19 @@ void ReplaceAll(std::string& s, const std::string& from, const std::string& to) 
 
 bool Documented(int status) {
   switch (status) {
-    case 200: case 201: case 202: case 204: case 400: case 401: case 403: case 404: case 405: case 409:
-    case 413: case 429: case 503:
+    case 200:
+    case 201:
+    case 202:
+    case 204:
+    case 400:
+    case 401:
+    case 403:
+    case 404:
+    case 405:
+    case 409:
+    case 413:
+    case 429:
+    case 503:
       return true;
     default:
       return false;
@@ -193,8 +203,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string body = input.substr(at);
   Response res = world.Call(method, target, body, headers);
   static const bool verbose = std::getenv("FUZZ_ROUTER_VERBOSE") != nullptr;
-  if (verbose) std::fprintf(stderr, "%s %s -> %d %.160s\n", method.substr(0, 20).c_str(), target.substr(0, 60).c_str(), res.status, res.body.c_str());
-  if (!Documented(res.status)) Die("status " + std::to_string(res.status) + " for " + method + " " + target + ": " + res.body);
+  if (verbose)
+    std::fprintf(stderr, "%s %s -> %d %.160s\n", method.substr(0, 20).c_str(), target.substr(0, 60).c_str(),
+                 res.status, res.body.c_str());
+  if (!Documented(res.status))
+    Die("status " + std::to_string(res.status) + " for " + method + " " + target + ": " + res.body);
   if (res.status >= 400) {
     auto j = nlohmann::json::parse(res.body, nullptr, false);
     if (j.is_discarded() || !j.contains("error") || !j["error"].contains("code")) {

@@ -3,9 +3,8 @@
 // cursor, and each must survive a round trip through its JSON form.
 #include <cstdint>
 #include <cstdlib>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "social/feed_event.h"
 

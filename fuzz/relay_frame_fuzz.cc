@@ -18,8 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       absl::Status st = tandem::relay::ValidateSubmit(frame->submit());
       if (st.ok()) {
         const auto& s = frame->submit();
-        std::string again = tandem::relay::EncodeSubmit(frame->request_id(), s.client_message_id(), s.recipient(),
-                                                        s.type(), s.ciphertext());
+        std::string again = tandem::relay::EncodeSubmit(frame->request_id(), s.client_message_id(),
+                                                        s.recipient(), s.type(), s.ciphertext());
         auto reparsed = tandem::relay::DecodeClientFrame(again);
         if (!reparsed.ok() || !tandem::relay::ValidateSubmit(reparsed->submit()).ok()) __builtin_trap();
       } else {
@@ -29,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       tandem::relay::ValidateAck(frame->ack()).IgnoreError();
     } else if (frame->has_batch()) {
       const auto& frames = frame->batch().frames();
-      if (frames.empty() || static_cast<size_t>(frames.size()) > tandem::relay::kMaxFramesPerBatch) __builtin_trap();
+      if (frames.empty() || static_cast<size_t>(frames.size()) > tandem::relay::kMaxFramesPerBatch)
+        __builtin_trap();
       std::vector<std::string> parts;
       for (const auto& f : frames) {
         if (f.has_batch()) __builtin_trap();

@@ -4,13 +4,13 @@
 // key change, prekey exhaustion, account deletion, bad input, the SMS gateway
 // sender, a kill -9 crash during sends, and a scan of the relay's database
 // files for the plaintexts that were sent.
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <set>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "common/random.h"
 #include "net/server.h"
@@ -29,7 +29,8 @@ class RelayE2E : public ::testing::Test {
   void SetUp() override {
     if (TandemdPath().empty()) GTEST_SKIP() << "set TANDEMD to the tandemd binary";
     work_ = std::filesystem::temp_directory_path() /
-            absl::StrCat("relay_e2e_", getpid(), "_", ::testing::UnitTest::GetInstance()->current_test_info()->name());
+            absl::StrCat("relay_e2e_", getpid(), "_",
+                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(work_);
     server_ = std::make_unique<Tandemd>(TandemdPath(), work_, extra_);
     ASSERT_TRUE(server_->Start()) << "tandemd did not start; see " << (work_ / "tandemd.log");
@@ -157,10 +158,12 @@ TEST_F(RelayE2E, ReregistrationIsAKeyChangePeersSee) {
   EXPECT_NE((*before)["identity_key"], (*after)["identity_key"]);
   EXPECT_GE((*after)["identity_changed_ms"].get<int64_t>(), (*before)["identity_changed_ms"].get<int64_t>());
   // The old connection was closed, the old credentials are refused.
-  for (int i = 0; i < 100 && !bob.ws()->closed(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 100 && !bob.ws()->closed(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(bob.ws()->close_code(), kCloseRevoked);
-  auto ws = net::WebSocketClient::Connect(TestUser::runtime(), server_->address(), std::string(kWebSocketPath),
-                                          {{"Authorization", BasicAuthorization(old)}});
+  auto ws =
+      net::WebSocketClient::Connect(TestUser::runtime(), server_->address(), std::string(kWebSocketPath),
+                                    {{"Authorization", BasicAuthorization(old)}});
   EXPECT_EQ(ws.status().code(), absl::StatusCode::kUnauthenticated);
   // A new session with the new key works.
   ASSERT_TRUE(bob.Connect().ok());
@@ -238,22 +241,26 @@ TEST_F(RelayE2E, BadInputGetsClearErrorsAndTheServerKeepsServing) {
   Credentials wrong = alice.credentials();
   wrong.password = std::string(64, '0');
   EXPECT_EQ(HttpStatus("PUT", "/v1/keys", "{}", {{"Authorization", BasicAuthorization(wrong)}}), 401);
-  auto ws = net::WebSocketClient::Connect(TestUser::runtime(), server_->address(), std::string(kWebSocketPath));
+  auto ws =
+      net::WebSocketClient::Connect(TestUser::runtime(), server_->address(), std::string(kWebSocketPath));
   EXPECT_EQ(ws.status().code(), absl::StatusCode::kUnauthenticated);
-  ws = net::WebSocketClient::Connect(TestUser::runtime(), server_->address(), WebSocketTargetWithCredentials(wrong));
+  ws = net::WebSocketClient::Connect(TestUser::runtime(), server_->address(),
+                                     WebSocketTargetWithCredentials(wrong));
   EXPECT_EQ(ws.status().code(), absl::StatusCode::kUnauthenticated);
   // Credentials in the query work (for browsers). This second connection of
   // Alice's device replaces the first, which is closed with kCloseReplaced.
   ws = net::WebSocketClient::Connect(TestUser::runtime(), server_->address(),
                                      WebSocketTargetWithCredentials(alice.credentials()));
   EXPECT_TRUE(ws.ok()) << ws.status();
-  for (int i = 0; i < 200 && !alice.ws()->closed(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 200 && !alice.ws()->closed(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(alice.ws()->close_code(), kCloseReplaced);
   ws->reset();
   ASSERT_TRUE(alice.Connect().ok());
 
   // Oversized envelope and unknown recipient: errors, nothing stored.
-  auto big = alice.Submit(bob.number(), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, std::string(kMaxCiphertextBytes + 1, 'x'));
+  auto big =
+      alice.Submit(bob.number(), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, std::string(kMaxCiphertextBytes + 1, 'x'));
   EXPECT_EQ(big.status().code(), absl::StatusCode::kOutOfRange) << big.status();
   auto unknown = alice.Submit("+14155550149", pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, "x");
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound) << unknown.status();
@@ -268,11 +275,13 @@ TEST_F(RelayE2E, BadInputGetsClearErrorsAndTheServerKeepsServing) {
   TestUser& mallory = NewUser("+14155550143", 0);
   ASSERT_TRUE(mallory.Connect().ok());
   mallory.SendFrame(std::string("\x0a\xff\xff\xff\xff\x0f", 6));
-  for (int i = 0; i < 200 && !mallory.ws()->closed(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 200 && !mallory.ws()->closed(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(mallory.ws()->close_code(), 1007);
   ASSERT_TRUE(mallory.Connect().ok());
   mallory.SendFrame(std::string(2 << 20, 'x'));
-  for (int i = 0; i < 200 && !mallory.ws()->closed(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 200 && !mallory.ws()->closed(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_TRUE(mallory.ws()->closed());
 
   // Nothing was queued for Bob by any of that; the server still delivers.
@@ -294,9 +303,11 @@ class RelayGatewayE2E : public RelayE2E {
       posts_.push_back(nlohmann::json::parse(req.body));
       return fail_ ? net::Response::Text("down", 500) : net::Response::Json({{"queued", true}});
     });
-    gateway_ = std::make_unique<net::Server>(net::ServerOptions{"127.0.0.1:0", 1}, std::move(router), metrics_);
+    gateway_ =
+        std::make_unique<net::Server>(net::ServerOptions{"127.0.0.1:0", 1}, std::move(router), metrics_);
     ASSERT_TRUE(gateway_->Start().ok());
-    extra_ = {"relay.code_sender=http", absl::StrCat("relay.sms_gateway_url=http://127.0.0.1:", gateway_->port(), "/sms")};
+    extra_ = {"relay.code_sender=http",
+              absl::StrCat("relay.sms_gateway_url=http://127.0.0.1:", gateway_->port(), "/sms")};
     RelayE2E::SetUp();
   }
   void TearDown() override {
@@ -326,8 +337,10 @@ TEST_F(RelayGatewayE2E, CodesGoToTheGateway) {
   EXPECT_FALSE(std::filesystem::exists(server_->data_dir() / "verification-codes.log"));
   SecureRandom& rnd = SecureRandom::Instance();
   auto ik = crypto::KeyPair::Generate(rnd).public_key.Serialize();
-  nlohmann::json body = {{"number", "+14155550151"}, {"code", code},
-                         {"identity_key", absl::Base64Escape(ToString(ik))}, {"registration_id", 7}};
+  nlohmann::json body = {{"number", "+14155550151"},
+                         {"code", code},
+                         {"identity_key", absl::Base64Escape(ToString(ik))},
+                         {"registration_id", 7}};
   res = http.Post("/v1/registration/verify", body.dump());
   ASSERT_TRUE(res.ok());
   EXPECT_EQ(res->status, 200) << res->body;
@@ -353,16 +366,17 @@ TEST_F(RelayE2E, KillNineDuringSendsLosesNothingAcknowledged) {
   std::map<std::string, uint64_t> acked;  // client message id -> server id
   std::atomic<bool> crashed{false};
   auto run_sender = [&](int s, int from, std::atomic<int>* next) {
-    auto ws = net::WebSocketClient::Connect(TestUser::runtime(), server_->address(), std::string(kWebSocketPath),
-                                            {{"Authorization", BasicAuthorization(senders[s])}});
+    auto ws =
+        net::WebSocketClient::Connect(TestUser::runtime(), server_->address(), std::string(kWebSocketPath),
+                                      {{"Authorization", BasicAuthorization(senders[s])}});
     if (!ws.ok()) return;
     // Pipelined: up to 32 submits in flight.
     int sent = from, in_flight = 0;
     while (*next < kPerSender) {
       while (in_flight < 32 && sent < kPerSender) {
         std::string id = absl::StrCat("s", s, "-", sent);
-        (*ws)->Send(EncodeSubmit(sent, id, RecipientByAccount(recipient.account_id), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE,
-                                 "payload-" + id));
+        (*ws)->Send(EncodeSubmit(sent, id, RecipientByAccount(recipient.account_id),
+                                 pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, "payload-" + id));
         ++sent;
         ++in_flight;
       }
@@ -416,8 +430,9 @@ TEST_F(RelayE2E, KillNineDuringSendsLosesNothingAcknowledged) {
     }
   }
   // The recipient drains its queue.
-  auto ws = net::WebSocketClient::Connect(TestUser::runtime(), server_->address(), std::string(kWebSocketPath),
-                                          {{"Authorization", BasicAuthorization(recipient)}});
+  auto ws =
+      net::WebSocketClient::Connect(TestUser::runtime(), server_->address(), std::string(kWebSocketPath),
+                                    {{"Authorization", BasicAuthorization(recipient)}});
   ASSERT_TRUE(ws.ok()) << ws.status();
   std::set<uint64_t> server_ids;
   std::map<std::string, int> by_payload;
@@ -441,7 +456,8 @@ TEST_F(RelayE2E, KillNineDuringSendsLosesNothingAcknowledged) {
   EXPECT_EQ(by_payload.size(), 2u * kPerSender);
   for (const auto& [payload, n] : by_payload) EXPECT_EQ(n, 1) << payload << " delivered under two server ids";
   for (const auto& [id, server_id] : before) {
-    EXPECT_EQ(by_payload.count("payload-" + id), 1u) << id << " was acknowledged before the crash but not delivered";
+    EXPECT_EQ(by_payload.count("payload-" + id), 1u)
+        << id << " was acknowledged before the crash but not delivered";
   }
 }
 

@@ -13,13 +13,12 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -42,8 +41,9 @@ class Tandemd {
     std::filesystem::create_directories(dir_);
     std::filesystem::path ready = dir_ / "ready";
     std::filesystem::remove(ready);
-    std::vector<std::string> args = {binary_, "serve", "--listen", listen_, "--data-dir", (dir_ / "data").string(),
-                                     "--ready-file", ready.string(), "--log-level", "warn"};
+    std::vector<std::string> args = {
+        binary_,        "serve",        "--listen",    listen_, "--data-dir", (dir_ / "data").string(),
+        "--ready-file", ready.string(), "--log-level", "warn"};
     for (const auto& e : extra_) {
       args.push_back("--set");
       args.push_back(e);
@@ -122,7 +122,8 @@ inline std::optional<std::string> ReadCode(const std::filesystem::path& data_dir
 }
 
 // Registers `number` and returns its credentials (identity key `identity`).
-inline absl::StatusOr<Credentials> RegisterNumber(net::HttpClient& http, const std::filesystem::path& data_dir,
+inline absl::StatusOr<Credentials> RegisterNumber(net::HttpClient& http,
+                                                  const std::filesystem::path& data_dir,
                                                   const std::string& number, const std::string& identity_key,
                                                   uint32_t registration_id = 1) {
   ASSIGN_OR_RETURN(auto res, http.Post("/v1/registration/code", nlohmann::json{{"number", number}}.dump()));
@@ -140,7 +141,8 @@ inline absl::StatusOr<Credentials> RegisterNumber(net::HttpClient& http, const s
   ASSIGN_OR_RETURN(res, http.Post("/v1/registration/verify", body.dump()));
   if (res.status != 200) return net::StatusFromResponse(res);
   auto j = nlohmann::json::parse(res.body);
-  return Credentials{j["account_id"].get<uint64_t>(), j["device_id"].get<uint32_t>(), j["password"].get<std::string>()};
+  return Credentials{j["account_id"].get<uint64_t>(), j["device_id"].get<uint32_t>(),
+                     j["password"].get<std::string>()};
 }
 
 // A user with real Signal keys and sessions, one WebSocket, synchronous calls.
@@ -164,8 +166,9 @@ class TestUser {
   }
 
   absl::Status Register() {
-    ASSIGN_OR_RETURN(creds_, RegisterNumber(http_, data_dir_, number_, ToString(identity_.key_pair.public_key.Serialize()),
-                                            identity_.registration_id));
+    ASSIGN_OR_RETURN(
+        creds_, RegisterNumber(http_, data_dir_, number_, ToString(identity_.key_pair.public_key.Serialize()),
+                               identity_.registration_id));
     return absl::OkStatus();
   }
 
@@ -176,7 +179,8 @@ class TestUser {
     nlohmann::json otks = nlohmann::json::array();
     for (const auto& k : crypto::GenerateOneTimePreKeys(first_id, count, random_)) {
       prekeys_[k.id] = k.key_pair;
-      otks.push_back({{"key_id", k.id}, {"public_key", absl::Base64Escape(ToString(k.key_pair.public_key.Serialize()))}});
+      otks.push_back({{"key_id", k.id},
+                      {"public_key", absl::Base64Escape(ToString(k.key_pair.public_key.Serialize()))}});
     }
     nlohmann::json body = {
         {"identity_key", absl::Base64Escape(ToString(identity_.key_pair.public_key.Serialize()))},
@@ -210,7 +214,8 @@ class TestUser {
     ASSIGN_OR_RETURN(b.signed_prekey.key, key(d["signed_prekey"]["public_key"]));
     std::string sig;
     absl::Base64Unescape(d["signed_prekey"]["signature"].get<std::string>(), &sig);
-    if (sig.size() != b.signed_prekey_signature.size()) return absl::InvalidArgumentError("bad signature size");
+    if (sig.size() != b.signed_prekey_signature.size())
+      return absl::InvalidArgumentError("bad signature size");
     std::copy(sig.begin(), sig.end(), b.signed_prekey_signature.begin());
     if (!d["one_time_prekey"].is_null()) {
       crypto::PublicPreKey otk;
@@ -244,7 +249,8 @@ class TestUser {
         if (it == prekeys_.end()) return absl::NotFoundError("one-time prekey");
         return it->second;
       };
-      ASSIGN_OR_RETURN(auto r, crypto::DecryptPreKeySignalMessage(record, identity_, lookup, AsBytes(e.ciphertext()), random_));
+      ASSIGN_OR_RETURN(auto r, crypto::DecryptPreKeySignalMessage(record, identity_, lookup,
+                                                                  AsBytes(e.ciphertext()), random_));
       if (r.consumed_one_time_prekey) prekeys_.erase(*r.consumed_one_time_prekey);
       return std::string(r.plaintext.begin(), r.plaintext.end());
     }
@@ -253,7 +259,8 @@ class TestUser {
   }
 
   absl::Status Connect() {
-    ASSIGN_OR_RETURN(ws_, net::WebSocketClient::Connect(runtime(), address_, std::string(kWebSocketPath), Auth()));
+    ASSIGN_OR_RETURN(ws_,
+                     net::WebSocketClient::Connect(runtime(), address_, std::string(kWebSocketPath), Auth()));
     return absl::OkStatus();
   }
   void Disconnect() { ws_.reset(); }
@@ -267,8 +274,8 @@ class TestUser {
 
   // Submits and waits for the answer; Deliver frames that arrive meanwhile
   // are kept for Inbox().
-  absl::StatusOr<pb::SubmitResult> Submit(const std::string& to, pb::EnvelopeType type, const std::string& ciphertext,
-                                          std::string client_message_id = "") {
+  absl::StatusOr<pb::SubmitResult> Submit(const std::string& to, pb::EnvelopeType type,
+                                          const std::string& ciphertext, std::string client_message_id = "") {
     if (client_message_id.empty()) client_message_id = random_.Hex(16);
     uint64_t rid = ++request_id_;
     ws_->Send(EncodeSubmit(rid, client_message_id, RecipientByNumber(to), type, ciphertext));
@@ -287,7 +294,8 @@ class TestUser {
   // Encrypts `text` for `to` and submits it.
   absl::StatusOr<pb::SubmitResult> SendText(const std::string& to, const std::string& text) {
     ASSIGN_OR_RETURN(auto ct, Encrypt(to, text));
-    auto type = ct.type == crypto::MessageType::kPreKey ? pb::ENVELOPE_TYPE_PREKEY_MESSAGE : pb::ENVELOPE_TYPE_SIGNAL_MESSAGE;
+    auto type = ct.type == crypto::MessageType::kPreKey ? pb::ENVELOPE_TYPE_PREKEY_MESSAGE
+                                                        : pb::ENVELOPE_TYPE_SIGNAL_MESSAGE;
     return Submit(to, type, ToString(ct.bytes));
   }
 

@@ -7,7 +7,8 @@
 
 namespace tandem::ads {
 
-absl::StatusOr<std::unique_ptr<AdsModule>> AdsModule::Create(const Config& config, social::SocialModule& social,
+absl::StatusOr<std::unique_ptr<AdsModule>> AdsModule::Create(const Config& config,
+                                                             social::SocialModule& social,
                                                              net::Router& router, net::Metrics& metrics) {
   if (!config.GetBool("ads.enabled")) return std::unique_ptr<AdsModule>();
   AdsOptions o;
@@ -31,11 +32,13 @@ absl::StatusOr<std::unique_ptr<AdsModule>> AdsModule::Create(const Config& confi
   o.active_messenger_min_days = static_cast<int>(min_days);
 
   std::unique_ptr<AdsModule> m(new AdsModule());
-  ASSIGN_OR_RETURN(m->service_, AdsService::Create(social.db(), SystemClock::Real(), SecureRandom::Instance(), o));
+  ASSIGN_OR_RETURN(m->service_,
+                   AdsService::Create(social.db(), SystemClock::Real(), SecureRandom::Instance(), o));
   AddAdsRoutes(router, *m->service_, config.GetString("ads.admin_token"));
   m->ad_source_ = std::make_unique<TimelineAds>(*m->service_);
   (void)metrics;
-  log::Info("ads.ready", {{"min_audience_size", min_size}, {"noise_scale", scale}, {"size_budget_per_day", sizes}});
+  log::Info("ads.ready",
+            {{"min_audience_size", min_size}, {"noise_scale", scale}, {"size_budget_per_day", sizes}});
   return m;
 }
 

@@ -7,10 +7,10 @@
 #include <charconv>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/numbers.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "social/purpose_view.h"
@@ -168,7 +168,11 @@ std::vector<int64_t> SplitIds(const std::string& text) {
 }  // namespace
 
 AdsService::AdsService(social::SocialDb& social, Clock& clock, Random& random, AdsOptions options)
-    : social_(social), db_(social.db()), clock_(clock), random_(random), options_(std::move(options)),
+    : social_(social),
+      db_(social.db()),
+      clock_(clock),
+      random_(random),
+      options_(std::move(options)),
       wake_(std::make_shared<Wake>()) {}
 
 absl::StatusOr<std::unique_ptr<AdsService>> AdsService::Create(social::SocialDb& social, Clock& clock,
@@ -205,12 +209,14 @@ absl::Status AdsService::Init() {
   // Batches acknowledged but not matched before a restart are gone (their
   // hashes were only in memory): such sessions must be uploaded again.
   RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
-    RETURN_IF_ERROR(tx.Execute("UPDATE ads_sessions SET state = 'interrupted' "
-                               "WHERE state IN ('receiving', 'matching') AND batches_matched < batches_received")
-                        .status());
+    RETURN_IF_ERROR(
+        tx.Execute("UPDATE ads_sessions SET state = 'interrupted' "
+                   "WHERE state IN ('receiving', 'matching') AND batches_matched < batches_received")
+            .status());
     return tx
-        .Execute("DELETE FROM ads_session_matches WHERE session_id IN "
-                 "(SELECT id FROM ads_sessions WHERE state = 'interrupted')")
+        .Execute(
+            "DELETE FROM ads_session_matches WHERE session_id IN "
+            "(SELECT id FROM ads_sessions WHERE state = 'interrupted')")
         .status();
   }));
   ASSIGN_OR_RETURN(auto users, db_.Query("SELECT user_id FROM ads_memberships UNION "
@@ -221,7 +227,8 @@ absl::Status AdsService::Init() {
     member_[u] = 1;
   }
   ASSIGN_OR_RETURN(auto impressed, db_.Query(absl::StrCat("SELECT DISTINCT user_id FROM ads_impressions "
-                                                          "WHERE (source & ", kViaMessenger, ") != 0 OR segment != ''")));
+                                                          "WHERE (source & ",
+                                                          kViaMessenger, ") != 0 OR segment != ''")));
   std::lock_guard lock(impressed_mu_);
   for (const auto& r : impressed) {
     auto u = static_cast<size_t>(r.Int(0));
@@ -357,17 +364,18 @@ absl::Status AdsService::ApplyMatches(const Job& job, const std::vector<std::pai
   bool applied = false;
   int64_t now = absl::ToUnixSeconds(clock_.Now());
   RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
-    auto session = tx.QueryOne("SELECT state, batches_received, batches_matched FROM ads_sessions WHERE id = $1",
-                               {job.session_row});
+    auto session = tx.QueryOne(
+        "SELECT state, batches_received, batches_matched FROM ads_sessions WHERE id = $1", {job.session_row});
     if (absl::IsNotFound(session.status())) return absl::OkStatus();  // audience deleted meanwhile
     RETURN_IF_ERROR(session.status());
     std::string state = session->Text(0);
     if (state != "receiving" && state != "matching") return absl::OkStatus();
     for (const auto& [user, source] : matches) {
-      RETURN_IF_ERROR(tx.Execute("INSERT INTO ads_session_matches (session_id, user_id, source) VALUES ($1, $2, $3) "
-                                 "ON CONFLICT (session_id, user_id) DO UPDATE SET source = source | excluded.source",
-                                 {job.session_row, user, source})
-                          .status());
+      RETURN_IF_ERROR(
+          tx.Execute("INSERT INTO ads_session_matches (session_id, user_id, source) VALUES ($1, $2, $3) "
+                     "ON CONFLICT (session_id, user_id) DO UPDATE SET source = source | excluded.source",
+                     {job.session_row, user, source})
+              .status());
     }
     int64_t matched = session->Int(2) + 1;
     RETURN_IF_ERROR(tx.Execute("UPDATE ads_sessions SET batches_matched = $2, updated_at = $3 WHERE id = $1",
@@ -376,7 +384,8 @@ absl::Status AdsService::ApplyMatches(const Job& job, const std::vector<std::pai
     if (state != "matching" || matched != session->Int(1)) return absl::OkStatus();
     // The last batch is matched: apply the whole session at once.
     if (job.kind == SessionKind::kReplace) {
-      RETURN_IF_ERROR(tx.Execute("DELETE FROM ads_memberships WHERE audience_id = $1", {job.audience_id}).status());
+      RETURN_IF_ERROR(
+          tx.Execute("DELETE FROM ads_memberships WHERE audience_id = $1", {job.audience_id}).status());
     }
     if (job.kind == SessionKind::kRemove) {
       RETURN_IF_ERROR(tx.Execute("DELETE FROM ads_memberships WHERE audience_id = $1 AND user_id IN "
@@ -384,11 +393,12 @@ absl::Status AdsService::ApplyMatches(const Job& job, const std::vector<std::pai
                                  {job.audience_id, job.session_row})
                           .status());
     } else {
-      RETURN_IF_ERROR(tx.Execute("INSERT INTO ads_memberships (audience_id, user_id, source) "
-                                 "SELECT $1, user_id, source FROM ads_session_matches WHERE session_id = $2 "
-                                 "ON CONFLICT (audience_id, user_id) DO UPDATE SET source = source | excluded.source",
-                                 {job.audience_id, job.session_row})
-                          .status());
+      RETURN_IF_ERROR(
+          tx.Execute("INSERT INTO ads_memberships (audience_id, user_id, source) "
+                     "SELECT $1, user_id, source FROM ads_session_matches WHERE session_id = $2 "
+                     "ON CONFLICT (audience_id, user_id) DO UPDATE SET source = source | excluded.source",
+                     {job.audience_id, job.session_row})
+              .status());
     }
     RETURN_IF_ERROR(
         tx.Execute("DELETE FROM ads_session_matches WHERE session_id = $1", {job.session_row}).status());
@@ -398,10 +408,11 @@ absl::Status AdsService::ApplyMatches(const Job& job, const std::vector<std::pai
     // The new version's size is the count as it is now, in this
     // transaction; later membership changes reach serving at once but size
     // reports only with the next version.
-    RETURN_IF_ERROR(tx.Execute("UPDATE ads_audiences SET version = version + 1, updated_at = $2, version_matched = "
-                               "(SELECT COUNT(*) FROM ads_memberships WHERE audience_id = $1) WHERE id = $1",
-                               {job.audience_id, now})
-                        .status());
+    RETURN_IF_ERROR(
+        tx.Execute("UPDATE ads_audiences SET version = version + 1, updated_at = $2, version_matched = "
+                   "(SELECT COUNT(*) FROM ads_memberships WHERE audience_id = $1) WHERE id = $1",
+                   {job.audience_id, now})
+            .status());
     applied = true;
     return absl::OkStatus();
   }));
@@ -413,7 +424,8 @@ absl::Status AdsService::ApplyMatches(const Job& job, const std::vector<std::pai
   }
   if (applied) {
     InvalidateCounts();
-    log::Info("ads.session_applied", {{"audience", job.audience_id}, {"session", job.session_row},
+    log::Info("ads.session_applied", {{"audience", job.audience_id},
+                                      {"session", job.session_row},
                                       {"kind", std::string(SessionKindName(job.kind))}});
   }
   return absl::OkStatus();
@@ -450,11 +462,13 @@ absl::Status AdsService::ForgetDeletedMessengerFacts() {
   if (gone.empty()) return absl::OkStatus();
   RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
     for (UserId u : gone) {
-      RETURN_IF_ERROR(tx.Execute(absl::StrCat("UPDATE ads_impressions SET source = source & ~", kViaMessenger,
-                                              ", segment = '', messenger_forgotten = 1 WHERE user_id = $1 AND "
-                                              "((source & ", kViaMessenger, ") != 0 OR segment != '')"),
-                                 {u})
-                          .status());
+      RETURN_IF_ERROR(
+          tx.Execute(absl::StrCat("UPDATE ads_impressions SET source = source & ~", kViaMessenger,
+                                  ", segment = '', messenger_forgotten = 1 WHERE user_id = $1 AND "
+                                  "((source & ",
+                                  kViaMessenger, ") != 0 OR segment != '')"),
+                     {u})
+              .status());
     }
     return absl::OkStatus();
   }));
@@ -489,10 +503,12 @@ absl::Status AdsService::Reconcile() {
   RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
     for (const auto& [user, bits] : shrunk) {
       for (std::string_view table : {"ads_memberships", "ads_session_matches"}) {
-        RETURN_IF_ERROR(tx.Execute(absl::StrCat("UPDATE ", std::string(table),
-                                                " SET source = source & $2 WHERE user_id = $1 AND (source & $2) != source"),
-                                   {user, bits})
-                            .status());
+        RETURN_IF_ERROR(
+            tx.Execute(
+                  absl::StrCat("UPDATE ", std::string(table),
+                               " SET source = source & $2 WHERE user_id = $1 AND (source & $2) != source"),
+                  {user, bits})
+                .status());
         ASSIGN_OR_RETURN(int64_t n, tx.Execute(absl::StrCat("DELETE FROM ", std::string(table),
                                                             " WHERE user_id = $1 AND source = 0"),
                                                {user}));
@@ -503,7 +519,8 @@ absl::Status AdsService::Reconcile() {
   }));
   for (const auto& [user, bits] : shrunk) reach_cache_[user] = static_cast<uint8_t>(bits);
   InvalidateCounts();
-  log::Info("ads.memberships_reconciled", {{"users", static_cast<uint64_t>(shrunk.size())}, {"removed", removed}});
+  log::Info("ads.memberships_reconciled",
+            {{"users", static_cast<uint64_t>(shrunk.size())}, {"removed", removed}});
   return absl::OkStatus();
 }
 
@@ -530,7 +547,8 @@ absl::StatusOr<NewAdvertiser> AdsService::CreateAdvertiser(std::string_view name
 }
 
 absl::StatusOr<AdvertiserId> AdsService::Authenticate(std::string_view token) {
-  if (token.empty()) return absl::UnauthenticatedError("missing advertiser token (Authorization: Bearer <token>)");
+  if (token.empty())
+    return absl::UnauthenticatedError("missing advertiser token (Authorization: Bearer <token>)");
   auto row = db_.QueryOne("SELECT advertiser_id FROM ads_tokens WHERE token_hash = $1",
                           {Value::Blob(social::Sha256(token))});
   if (absl::IsNotFound(row.status())) return absl::UnauthenticatedError("unknown advertiser token");
@@ -549,24 +567,28 @@ absl::Status AdsService::Charge(store::Database& tx, AdvertiserId adv, std::stri
     return row.status();
   }
   if (used >= limit) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the daily budget of ", limit, kind == "audiences" ? " audience creations" : " audience size looks",
-                     " is used up; it renews at 00:00 UTC"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the daily budget of ", limit, kind == "audiences" ? " audience creations" : " audience size looks",
+        " is used up; it renews at 00:00 UTC"));
   }
   return tx
-      .Execute("INSERT INTO ads_budget (advertiser_id, day, kind, used) VALUES ($1, $2, $3, 1) "
-               "ON CONFLICT (advertiser_id, day, kind) DO UPDATE SET used = used + 1",
-               {adv, day, kind})
+      .Execute(
+          "INSERT INTO ads_budget (advertiser_id, day, kind, used) VALUES ($1, $2, $3, 1) "
+          "ON CONFLICT (advertiser_id, day, kind) DO UPDATE SET used = used + 1",
+          {adv, day, kind})
       .status();
 }
 
 absl::StatusOr<AdsService::BudgetLeft> AdsService::Budget(AdvertiserId adv) {
   BudgetLeft left{options_.audience_budget_per_day, options_.size_budget_per_day};
-  ASSIGN_OR_RETURN(auto rows, db_.Query("SELECT kind, used FROM ads_budget WHERE advertiser_id = $1 AND day = $2",
-                                        {adv, Today()}));
+  ASSIGN_OR_RETURN(
+      auto rows,
+      db_.Query("SELECT kind, used FROM ads_budget WHERE advertiser_id = $1 AND day = $2", {adv, Today()}));
   for (const auto& r : rows) {
-    if (r.Text(0) == "audiences") left.audiences = std::max<int>(0, left.audiences - static_cast<int>(r.Int(1)));
-    if (r.Text(0) == "sizes") left.size_queries = std::max<int>(0, left.size_queries - static_cast<int>(r.Int(1)));
+    if (r.Text(0) == "audiences")
+      left.audiences = std::max<int>(0, left.audiences - static_cast<int>(r.Int(1)));
+    if (r.Text(0) == "sizes")
+      left.size_queries = std::max<int>(0, left.size_queries - static_cast<int>(r.Int(1)));
   }
   return left;
 }
@@ -574,7 +596,8 @@ absl::StatusOr<AdsService::BudgetLeft> AdsService::Budget(AdvertiserId adv) {
 // --------------------------------------------------------------- audiences
 
 absl::Status AdsService::CheckOwnedAudience(AdvertiserId adv, int64_t audience_id) {
-  auto row = db_.QueryOne("SELECT advertiser_id FROM ads_audiences WHERE id = $1 AND deleted = 0", {audience_id});
+  auto row =
+      db_.QueryOne("SELECT advertiser_id FROM ads_audiences WHERE id = $1 AND deleted = 0", {audience_id});
   if (absl::IsNotFound(row.status()) || (row.ok() && row->Int(0) != adv)) {
     return absl::NotFoundError(absl::StrCat("no audience ", audience_id));
   }
@@ -612,10 +635,11 @@ absl::StatusOr<std::vector<Audience>> AdsService::ListAudiences(AdvertiserId adv
     a.name = r.Text(1);
     a.description = r.Text(2);
     a.version = r.Int(3);
-    ASSIGN_OR_RETURN(auto sessions,
-                     db_.Query("SELECT client_session_id, kind, state, batches_received, rows_received, rows_invalid "
-                               "FROM ads_sessions WHERE audience_id = $1 ORDER BY id",
-                               {a.id}));
+    ASSIGN_OR_RETURN(
+        auto sessions,
+        db_.Query("SELECT client_session_id, kind, state, batches_received, rows_received, rows_invalid "
+                  "FROM ads_sessions WHERE audience_id = $1 ORDER BY id",
+                  {a.id}));
     bool uploading = false, matching = false;
     for (const auto& s : sessions) {
       a.sessions.push_back({s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4), s.Int(5)});
@@ -670,7 +694,8 @@ absl::Status AdsService::DeleteAudience(AdvertiserId adv, int64_t audience_id) {
 }
 
 absl::StatusOr<BatchResult> AdsService::Upload(AdvertiserId adv, int64_t audience_id, SessionKind kind,
-                                               const UploadRequest& request, std::vector<InvalidRow>* rejected) {
+                                               const UploadRequest& request,
+                                               std::vector<InvalidRow>* rejected) {
   RETURN_IF_ERROR(CheckOwnedAudience(adv, audience_id));
   ASSIGN_OR_RETURN(ParsedBatch batch, ValidateBatch(request, rejected));
   BatchResult result;
@@ -681,32 +706,36 @@ absl::StatusOr<BatchResult> AdsService::Upload(AdvertiserId adv, int64_t audienc
   int64_t now = absl::ToUnixSeconds(clock_.Now());
   int64_t session_row = 0;
   absl::Status st = db_.InTransaction([&](store::Database& tx) -> absl::Status {
-    auto session = tx.QueryOne("SELECT id, kind, state FROM ads_sessions WHERE audience_id = $1 AND "
-                               "client_session_id = $2",
-                               {audience_id, request.session_id});
+    auto session = tx.QueryOne(
+        "SELECT id, kind, state FROM ads_sessions WHERE audience_id = $1 AND "
+        "client_session_id = $2",
+        {audience_id, request.session_id});
     if (absl::IsNotFound(session.status())) {
-      ASSIGN_OR_RETURN(auto row, tx.QueryOne("INSERT INTO ads_sessions (audience_id, client_session_id, kind, state, "
-                                             "created_at, updated_at) VALUES ($1, $2, $3, 'receiving', $4, $4) "
-                                             "RETURNING id",
-                                             {audience_id, request.session_id, SessionKindName(kind), now}));
+      ASSIGN_OR_RETURN(auto row,
+                       tx.QueryOne("INSERT INTO ads_sessions (audience_id, client_session_id, kind, state, "
+                                   "created_at, updated_at) VALUES ($1, $2, $3, 'receiving', $4, $4) "
+                                   "RETURNING id",
+                                   {audience_id, request.session_id, SessionKindName(kind), now}));
       session_row = row.Int(0);
     } else {
       RETURN_IF_ERROR(session.status());
       session_row = session->Int(0);
       if (session->Text(1) != SessionKindName(kind)) {
         return absl::FailedPreconditionError(absl::StrCat("session '", request.session_id, "' is a ",
-                                                          session->Text(1), " session, not ", std::string(SessionKindName(kind))));
+                                                          session->Text(1), " session, not ",
+                                                          std::string(SessionKindName(kind))));
       }
       if (session->Text(2) != "receiving") {
-        return absl::FailedPreconditionError(absl::StrCat("session '", request.session_id, "' is ", session->Text(2),
-                                                          " and takes no more batches; start a new session_id"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("session '", request.session_id, "' is ", session->Text(2),
+                         " and takes no more batches; start a new session_id"));
       }
     }
     auto inserted = tx.Execute("INSERT INTO ads_session_batches (session_id, batch_seq) VALUES ($1, $2)",
                                {session_row, request.batch_seq});
     if (absl::IsAlreadyExists(inserted.status())) {
-      return absl::AlreadyExistsError(absl::StrCat("batch ", request.batch_seq, " of session '", request.session_id,
-                                                   "' was already received"));
+      return absl::AlreadyExistsError(absl::StrCat("batch ", request.batch_seq, " of session '",
+                                                   request.session_id, "' was already received"));
     }
     RETURN_IF_ERROR(inserted.status());
     RETURN_IF_ERROR(tx.Execute("UPDATE ads_sessions SET batches_received = batches_received + 1, "
@@ -751,7 +780,8 @@ absl::StatusOr<int64_t> AdsService::MatchedCount(int64_t audience_id) {
       if (id == audience_id) return n;
     }
   }
-  ASSIGN_OR_RETURN(auto row, db_.QueryOne("SELECT COUNT(*) FROM ads_memberships WHERE audience_id = $1", {audience_id}));
+  ASSIGN_OR_RETURN(
+      auto row, db_.QueryOne("SELECT COUNT(*) FROM ads_memberships WHERE audience_id = $1", {audience_id}));
   std::lock_guard lock(count_mu_);
   if (counts_.size() > 4096) counts_.clear();
   counts_.emplace_back(audience_id, row.Int(0));
@@ -759,21 +789,24 @@ absl::StatusOr<int64_t> AdsService::MatchedCount(int64_t audience_id) {
 }
 
 SizeReport AdsService::ReportFor(int64_t audience_id, int64_t version, int64_t matched) const {
-  return ReportSize(matched, VersionNoise(options_.noise_secret, audience_id, version, options_.size.noise_scale),
+  return ReportSize(matched,
+                    VersionNoise(options_.noise_secret, audience_id, version, options_.size.noise_scale),
                     options_.size);
 }
 
 absl::StatusOr<SizeReport> AdsService::Observe(AdvertiserId adv, int64_t audience_id) {
   int64_t version = 0, version_matched = 0;
   RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT version, observed_version, version_matched FROM ads_audiences "
-                                           "WHERE id = $1 AND advertiser_id = $2 AND deleted = 0",
-                                           {audience_id, adv}));
+    ASSIGN_OR_RETURN(auto row,
+                     tx.QueryOne("SELECT version, observed_version, version_matched FROM ads_audiences "
+                                 "WHERE id = $1 AND advertiser_id = $2 AND deleted = 0",
+                                 {audience_id, adv}));
     version = row.Int(0);
     version_matched = row.Int(2);
     if (row.Int(1) == version) return absl::OkStatus();
     RETURN_IF_ERROR(Charge(tx, adv, "sizes", options_.size_budget_per_day));
-    return tx.Execute("UPDATE ads_audiences SET observed_version = $2 WHERE id = $1", {audience_id, version}).status();
+    return tx.Execute("UPDATE ads_audiences SET observed_version = $2 WHERE id = $1", {audience_id, version})
+        .status();
   }));
   // The version's own count, not today's: the same version always gives
   // the same answer.
@@ -796,8 +829,8 @@ absl::StatusOr<Campaign> AdsService::CreateCampaign(AdvertiserId adv, const Camp
   }
   for (const auto& s : spec.segments) {
     if (s != kActiveMessengerUsers) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown segment '", s.substr(0, 40), "': the only segment is active_messenger_users"));
+      return absl::InvalidArgumentError(absl::StrCat("unknown segment '", s.substr(0, 40),
+                                                     "': the only segment is active_messenger_users"));
     }
   }
   if (spec.include_audiences.empty() && spec.segments.empty()) {
@@ -811,8 +844,8 @@ absl::StatusOr<Campaign> AdsService::CreateCampaign(AdvertiserId adv, const Camp
     RETURN_IF_ERROR(CheckOwnedAudience(adv, id));
     ASSIGN_OR_RETURN(SizeReport size, Observe(adv, id));
     if (!size.targetable) {
-      return absl::FailedPreconditionError(absl::StrCat("audience ", id, " is ", size.text,
-                                                        " people and cannot be targeted"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("audience ", id, " is ", size.text, " people and cannot be targeted"));
     }
   }
   CampaignSpec s = spec;
@@ -821,14 +854,15 @@ absl::StatusOr<Campaign> AdsService::CreateCampaign(AdvertiserId adv, const Camp
   int64_t now = absl::ToUnixSeconds(clock_.Now());
   // The id comes from the insert itself: another request's insert on the
   // shared handle may come between two statements.
-  ASSIGN_OR_RETURN(auto row,
-                   db_.QueryOne("INSERT INTO ads_campaigns (advertiser_id, name, title, body, link, include_audiences, "
-                                "exclude_audiences, segments, impression_budget, frequency_cap, status, created_at, "
-                                "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $11) "
-                                "RETURNING id",
-                                {adv, s.name, s.creative.title, s.creative.text, s.creative.link,
-                                 JoinIds(s.include_audiences), JoinIds(s.exclude_audiences),
-                                 absl::StrJoin(s.segments, ","), s.impression_budget, s.frequency_cap_per_day, now}));
+  ASSIGN_OR_RETURN(
+      auto row,
+      db_.QueryOne("INSERT INTO ads_campaigns (advertiser_id, name, title, body, link, include_audiences, "
+                   "exclude_audiences, segments, impression_budget, frequency_cap, status, created_at, "
+                   "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $11) "
+                   "RETURNING id",
+                   {adv, s.name, s.creative.title, s.creative.text, s.creative.link,
+                    JoinIds(s.include_audiences), JoinIds(s.exclude_audiences),
+                    absl::StrJoin(s.segments, ","), s.impression_budget, s.frequency_cap_per_day, now}));
   Campaign c;
   c.id = row.Int(0);
   c.spec = std::move(s);
@@ -849,7 +883,8 @@ absl::StatusOr<Campaign> AdsService::LoadCampaign(const store::Row& r) {
   c.spec.creative = {r.Text(2), r.Text(3), r.Text(4)};
   c.spec.include_audiences = SplitIds(r.Text(5));
   c.spec.exclude_audiences = SplitIds(r.Text(6));
-  for (absl::string_view seg : absl::StrSplit(r.Text(7), ',', absl::SkipEmpty())) c.spec.segments.emplace_back(seg);
+  for (absl::string_view seg : absl::StrSplit(r.Text(7), ',', absl::SkipEmpty()))
+    c.spec.segments.emplace_back(seg);
   c.spec.impression_budget = r.Int(8);
   c.spec.frequency_cap_per_day = r.Int(9);
   c.status = r.Text(10);
@@ -858,10 +893,11 @@ absl::StatusOr<Campaign> AdsService::LoadCampaign(const store::Row& r) {
 }
 
 absl::StatusOr<std::vector<Campaign>> AdsService::ListCampaigns(AdvertiserId adv) {
-  ASSIGN_OR_RETURN(auto rows, db_.Query(absl::StrCat("SELECT ", kCampaignColumns,
-                                                     " FROM ads_campaigns WHERE advertiser_id = $1 AND status != "
-                                                     "'deleted' ORDER BY id"),
-                                        {adv}));
+  ASSIGN_OR_RETURN(auto rows,
+                   db_.Query(absl::StrCat("SELECT ", kCampaignColumns,
+                                          " FROM ads_campaigns WHERE advertiser_id = $1 AND status != "
+                                          "'deleted' ORDER BY id"),
+                             {adv}));
   std::vector<Campaign> out;
   for (const auto& r : rows) {
     ASSIGN_OR_RETURN(Campaign c, LoadCampaign(r));
@@ -871,16 +907,18 @@ absl::StatusOr<std::vector<Campaign>> AdsService::ListCampaigns(AdvertiserId adv
 }
 
 absl::StatusOr<Campaign> AdsService::GetCampaign(AdvertiserId adv, int64_t id) {
-  auto row = db_.QueryOne(absl::StrCat("SELECT ", kCampaignColumns,
-                                       " FROM ads_campaigns WHERE id = $1 AND advertiser_id = $2 AND status != "
-                                       "'deleted'"),
-                          {id, adv});
+  auto row =
+      db_.QueryOne(absl::StrCat("SELECT ", kCampaignColumns,
+                                " FROM ads_campaigns WHERE id = $1 AND advertiser_id = $2 AND status != "
+                                "'deleted'"),
+                   {id, adv});
   if (absl::IsNotFound(row.status())) return absl::NotFoundError(absl::StrCat("no campaign ", id));
   RETURN_IF_ERROR(row.status());
   return LoadCampaign(*row);
 }
 
-absl::StatusOr<Campaign> AdsService::SetCampaignStatus(AdvertiserId adv, int64_t id, std::string_view status) {
+absl::StatusOr<Campaign> AdsService::SetCampaignStatus(AdvertiserId adv, int64_t id,
+                                                       std::string_view status) {
   if (status != "active" && status != "paused") {
     return absl::InvalidArgumentError("'status' must be active or paused");
   }
@@ -899,8 +937,9 @@ absl::StatusOr<Campaign> AdsService::SetCampaignStatus(AdvertiserId adv, int64_t
 absl::Status AdsService::DeleteCampaign(AdvertiserId adv, int64_t id) {
   RETURN_IF_ERROR(GetCampaign(adv, id).status());
   std::lock_guard lock(serve_mu_);
-  return db_.Execute("UPDATE ads_campaigns SET status = 'deleted', updated_at = $2 WHERE id = $1",
-                     {id, absl::ToUnixSeconds(clock_.Now())})
+  return db_
+      .Execute("UPDATE ads_campaigns SET status = 'deleted', updated_at = $2 WHERE id = $1",
+               {id, absl::ToUnixSeconds(clock_.Now())})
       .status();
 }
 
@@ -919,15 +958,18 @@ absl::StatusOr<std::vector<ServedAd>> AdsService::ServeAds(UserId viewer) {
   // Memberships count only through facts the ads view still shows, so an
   // objection is honoured here even before the worker has removed them.
   absl::flat_hash_map<int64_t, int> member;
-  ASSIGN_OR_RETURN(auto rows, db_.Query("SELECT audience_id, source FROM ads_memberships WHERE user_id = $1", {viewer}));
+  ASSIGN_OR_RETURN(auto rows,
+                   db_.Query("SELECT audience_id, source FROM ads_memberships WHERE user_id = $1", {viewer}));
   for (const auto& r : rows) {
     int bits = static_cast<int>(r.Int(1)) & reach_bits;
     if (bits) member[r.Int(0)] = bits;
   }
   bool active = usage && usage->active_days_28 >= options_.active_messenger_min_days;
-  ASSIGN_OR_RETURN(auto campaigns,
-                   db_.Query(absl::StrCat("SELECT ", kCampaignColumns, ", advertiser_id FROM ads_campaigns "
-                                          "WHERE status = 'active' AND impressions < impression_budget ORDER BY id")));
+  ASSIGN_OR_RETURN(
+      auto campaigns,
+      db_.Query(absl::StrCat("SELECT ", kCampaignColumns,
+                             ", advertiser_id FROM ads_campaigns "
+                             "WHERE status = 'active' AND impressions < impression_budget ORDER BY id")));
   int64_t day = Today();
   int64_t now = absl::ToUnixSeconds(clock_.Now());
   std::vector<ServedAd> served;
@@ -957,24 +999,27 @@ absl::StatusOr<std::vector<ServedAd>> AdsService::ServeAds(UserId viewer) {
     bool wants_active = std::find(c.spec.segments.begin(), c.spec.segments.end(), kActiveMessengerUsers) !=
                         c.spec.segments.end();
     if (wants_active && !active) continue;
-    ASSIGN_OR_RETURN(auto seen, db_.QueryOne("SELECT COUNT(*) FROM ads_impressions WHERE campaign_id = $1 AND "
-                                             "user_id = $2 AND day = $3",
-                                             {c.id, viewer, day}));
+    ASSIGN_OR_RETURN(auto seen,
+                     db_.QueryOne("SELECT COUNT(*) FROM ads_impressions WHERE campaign_id = $1 AND "
+                                  "user_id = $2 AND day = $3",
+                                  {c.id, viewer, day}));
     if (seen.Int(0) >= c.spec.frequency_cap_per_day) continue;
     ServedAd ad;
     ad.campaign_id = c.id;
     ad.creative = c.spec.creative;
     RETURN_IF_ERROR(db_.InTransaction([&](store::Database& tx) -> absl::Status {
-      ASSIGN_OR_RETURN(auto row,
-                       tx.QueryOne("INSERT INTO ads_impressions (campaign_id, user_id, day, at, audience_id, source, "
-                                   "segment) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                                   {c.id, viewer, day, now, audience, source,
-                                    std::string(wants_active ? kActiveMessengerUsers : std::string_view())}));
+      ASSIGN_OR_RETURN(
+          auto row,
+          tx.QueryOne("INSERT INTO ads_impressions (campaign_id, user_id, day, at, audience_id, source, "
+                      "segment) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                      {c.id, viewer, day, now, audience, source,
+                       std::string(wants_active ? kActiveMessengerUsers : std::string_view())}));
       ad.impression_id = row.Int(0);
       return tx
-          .Execute("UPDATE ads_campaigns SET impressions = impressions + 1, status = CASE WHEN impressions + 1 >= "
-                   "impression_budget THEN 'completed' ELSE status END WHERE id = $1",
-                   {c.id})
+          .Execute(
+              "UPDATE ads_campaigns SET impressions = impressions + 1, status = CASE WHEN impressions + 1 >= "
+              "impression_budget THEN 'completed' ELSE status END WHERE id = $1",
+              {c.id})
           .status();
     }));
     if ((source & kViaMessenger) || wants_active) {
@@ -991,12 +1036,14 @@ absl::StatusOr<std::vector<ServedAd>> AdsService::ServeAds(UserId viewer) {
 
 absl::StatusOr<Explanation> AdsService::Why(UserId viewer, int64_t impression_id) {
   auto row = db_.QueryOne(
-      "SELECT i.audience_id, i.source, i.segment, c.name, a.name, COALESCE(au.name, ''), i.messenger_forgotten "
+      "SELECT i.audience_id, i.source, i.segment, c.name, a.name, COALESCE(au.name, ''), "
+      "i.messenger_forgotten "
       "FROM ads_impressions i JOIN ads_campaigns c ON c.id = i.campaign_id "
       "JOIN ads_advertisers a ON a.id = c.advertiser_id LEFT JOIN ads_audiences au ON au.id = i.audience_id "
       "WHERE i.id = $1 AND i.user_id = $2",
       {impression_id, viewer});
-  if (absl::IsNotFound(row.status())) return absl::NotFoundError(absl::StrCat("no impression ", impression_id));
+  if (absl::IsNotFound(row.status()))
+    return absl::NotFoundError(absl::StrCat("no impression ", impression_id));
   RETURN_IF_ERROR(row.status());
   Explanation e;
   e.impression_id = impression_id;
@@ -1018,28 +1065,34 @@ absl::StatusOr<Explanation> AdsService::Why(UserId viewer, int64_t impression_id
     if (source == 0) {
       how = "of information that has since been deleted with the account it came from; it is no longer used";
     } else if (source == (kViaSocial | kViaMessenger)) {
-      how = "you let people find you by this number here, and the messenger you use with this number shares it "
-            "with us";
+      how =
+          "you let people find you by this number here, and the messenger you use with this number shares it "
+          "with us";
     } else if (source & kViaMessenger) {
       how = "the messenger you use with this number shares it with us (you did not make it findable here)";
     } else {
       how = "you let people find you by this number here";
     }
-    absl::StrAppend(&text, " ", e.advertiser, " uploaded a list of its customers' phone numbers (\"", e.audience,
-                    "\"), and it contains your number ", phone, ". We could tell it is yours because ", how, ".");
+    absl::StrAppend(&text, " ", e.advertiser, " uploaded a list of its customers' phone numbers (\"",
+                    e.audience, "\"), and it contains your number ", phone,
+                    ". We could tell it is yours because ", how, ".");
   }
   if (!e.segment.empty()) {
-    absl::StrAppend(&text, " ", e.advertiser, " asked to reach people who use the messenger regularly, and the "
-                    "messenger tells us you were active on it on at least ", options_.active_messenger_min_days,
-                    " of the last 28 days.");
+    absl::StrAppend(&text, " ", e.advertiser,
+                    " asked to reach people who use the messenger regularly, and the "
+                    "messenger tells us you were active on it on at least ",
+                    options_.active_messenger_min_days, " of the last 28 days.");
   }
   if (row->Int(0) == 0 && e.segment.empty() && row->Int(6) != 0) {
-    absl::StrAppend(&text, " It was chosen for you with information that has since been deleted with the account "
+    absl::StrAppend(&text,
+                    " It was chosen for you with information that has since been deleted with the account "
                     "it came from; that information is no longer used.");
   }
   if ((source & kViaMessenger) || !e.segment.empty()) {
-    absl::StrAppend(&text, " If you do not want what the messenger shares to be used for ads, object in the "
-                    "messenger's privacy settings (tandem privacy object ads); it takes effect within a second.");
+    absl::StrAppend(
+        &text,
+        " If you do not want what the messenger shares to be used for ads, object in the "
+        "messenger's privacy settings (tandem privacy object ads); it takes effect within a second.");
   }
   e.text = std::move(text);
   return e;
@@ -1050,7 +1103,8 @@ absl::StatusOr<std::vector<Membership>> AdsService::Memberships(int64_t audience
                                         "WHERE audience_id = $1 ORDER BY user_id",
                                         {audience_id}));
   std::vector<Membership> out;
-  for (const auto& r : rows) out.push_back({r.Int(0), static_cast<UserId>(r.Int(1)), static_cast<int>(r.Int(2))});
+  for (const auto& r : rows)
+    out.push_back({r.Int(0), static_cast<UserId>(r.Int(1)), static_cast<int>(r.Int(2))});
   return out;
 }
 

@@ -61,10 +61,10 @@ using AdvertiserId = int64_t;
 
 struct AdsOptions {
   SizePolicy size;
-  int audience_budget_per_day = 10;  // audience creations per advertiser and UTC day
-  int size_budget_per_day = 20;      // observations of new audience versions per day
-  int ads_per_timeline = 2;          // ads mixed into one timeline page
-  int active_messenger_min_days = 7; // "active messenger users": active days in the last 28
+  int audience_budget_per_day = 10;   // audience creations per advertiser and UTC day
+  int size_budget_per_day = 20;       // observations of new audience versions per day
+  int ads_per_timeline = 2;           // ads mixed into one timeline page
+  int active_messenger_min_days = 7;  // "active messenger users": active days in the last 28
   // Secret for the size noise. Empty: generated once and kept in the database.
   std::string noise_secret;
 };
@@ -142,8 +142,8 @@ struct Membership {
 
 class AdsService {
  public:
-  static absl::StatusOr<std::unique_ptr<AdsService>> Create(social::SocialDb& social, Clock& clock, Random& random,
-                                                            AdsOptions options = {});
+  static absl::StatusOr<std::unique_ptr<AdsService>> Create(social::SocialDb& social, Clock& clock,
+                                                            Random& random, AdsOptions options = {});
   ~AdsService();  // stops the worker; queued batches are dropped
   AdsService(const AdsService&) = delete;
   AdsService& operator=(const AdsService&) = delete;
@@ -165,7 +165,8 @@ class AdsService {
   absl::StatusOr<BudgetLeft> Budget(AdvertiserId adv);
 
   // --- audiences ---
-  absl::StatusOr<Audience> CreateAudience(AdvertiserId adv, std::string_view name, std::string_view description);
+  absl::StatusOr<Audience> CreateAudience(AdvertiserId adv, std::string_view name,
+                                          std::string_view description);
   absl::StatusOr<std::vector<Audience>> ListAudiences(AdvertiserId adv);
   // Status plus the size of the current version; the first look at a new
   // version costs one unit of the size budget (when exhausted, size is
@@ -175,7 +176,8 @@ class AdsService {
   // One batch of an add, remove or replace session. `rejected` receives the
   // offending rows when a PHONE_SHA256 batch is refused.
   absl::StatusOr<BatchResult> Upload(AdvertiserId adv, int64_t audience_id, SessionKind kind,
-                                     const UploadRequest& request, std::vector<InvalidRow>* rejected = nullptr);
+                                     const UploadRequest& request,
+                                     std::vector<InvalidRow>* rejected = nullptr);
 
   // --- campaigns ---
   absl::StatusOr<Campaign> CreateCampaign(AdvertiserId adv, const CampaignSpec& spec);
@@ -252,8 +254,8 @@ class AdsService {
   bool stopping_ = false;
   std::thread thread_;
 
-  uint64_t index_generation_ = 0;         // worker only
-  MatchIndex index_;                      // worker only
+  uint64_t index_generation_ = 0;  // worker only
+  MatchIndex index_;               // worker only
   // Worker only: users that appear (or appeared) in memberships, and a
   // superset of the match sources stored for each (kUnknownReach: all).
   static constexpr uint8_t kUnknownReach = kViaSocial | kViaMessenger;

@@ -4,18 +4,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <map>
-
 #include <atomic>
 #include <chrono>
-#include <thread>
-
+#include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "ads/match_index.h"
 #include "ads/size_report.h"
-#include "ads/timeline_ads.h"
 #include "ads/test_util.h"
+#include "ads/timeline_ads.h"
 
 namespace tandem::ads {
 namespace {
@@ -24,12 +22,11 @@ using social::Purpose;
 using social::testing::Deleted;
 using social::testing::Linked;
 using social::testing::Objection;
-using social::testing::Usage;
 using social::testing::TestPhone;
+using social::testing::Usage;
 using testing::AdsWorld;
 using testing::HashHex;
 using ::testing::HasSubstr;
-
 
 int64_t Count(AdsWorld& w, const std::string& table) {
   auto row = w.social.db->db().QueryOne("SELECT COUNT(*) FROM " + table);
@@ -98,7 +95,8 @@ TEST(SizeReportTest, ReportsCarryTheNoise) {
   EXPECT_GT(same, 340);  // one person rarely moves a noisy size across a boundary
   // A true size of 100 with noise often falls short of min_size + margin.
   int targetable = 0;
-  for (int v = 1; v <= 400; ++v) targetable += ReportSize(185, VersionNoise("k", 6, v, p.noise_scale), p).targetable;
+  for (int v = 1; v <= 400; ++v)
+    targetable += ReportSize(185, VersionNoise("k", 6, v, p.noise_scale), p).targetable;
   EXPECT_GT(targetable, 100);
   EXPECT_LT(targetable, 390);
 }
@@ -164,7 +162,8 @@ TEST(AdsServiceTest, BadBatchesStoreNothing) {
   EXPECT_TRUE(absl::IsInvalidArgument(w.ads->Upload(adv, aud, SessionKind::kAdd, region).status()));
 
   w.ads->RunPending();
-  for (const char* table : {"ads_sessions", "ads_session_batches", "ads_session_matches", "ads_memberships"}) {
+  for (const char* table :
+       {"ads_sessions", "ads_session_batches", "ads_session_matches", "ads_memberships"}) {
     EXPECT_EQ(Count(w, table), 0) << table;
   }
 }
@@ -209,8 +208,9 @@ TEST(AdsServiceTest, RawPhonesAreNormalizedWithTheCountryHint) {
   ASSERT_TRUE(w.social.service->UpdateProfile(u, std::nullopt, true).ok());
   auto adv = w.NewAdvertiser();
   auto aud = w.NewAudience(adv);
-  auto res = w.UploadAll(adv, aud, SessionKind::kAdd, {"(650) 253-0001", "12", "not a number", "+44 20 7946 0958"},
-                         10, Schema::kPhone, "US");
+  auto res =
+      w.UploadAll(adv, aud, SessionKind::kAdd, {"(650) 253-0001", "12", "not a number", "+44 20 7946 0958"},
+                  10, Schema::kPhone, "US");
   ASSERT_TRUE(res.ok()) << res.status();
   EXPECT_EQ(res->received, 4u);
   ASSERT_EQ(res->invalid.size(), 2u);
@@ -355,7 +355,8 @@ TEST(AdsServiceTest, TheTimelineAdSourceServesAndExplains) {
   w.Feed({Linked("m1", TestPhone(1)), Linked("m2", TestPhone(2)), Linked("m3", TestPhone(3))});
   auto adv = w.NewAdvertiser("Corner Shop");
   auto customers = w.NewAudience(adv, "Loyalty members");
-  ASSERT_TRUE(w.UploadAll(adv, customers, SessionKind::kAdd, {TestPhone(1), TestPhone(2), TestPhone(3)}).ok());
+  ASSERT_TRUE(
+      w.UploadAll(adv, customers, SessionKind::kAdd, {TestPhone(1), TestPhone(2), TestPhone(3)}).ok());
   w.ads->RunPending();
   CampaignSpec spec;
   spec.name = "spring";
@@ -398,12 +399,13 @@ TEST(AdsServiceTest, ServingCapsExclusionsSegmentsAndExplanations) {
   std::vector<social::UserId> u;
   for (int i = 1; i <= 4; ++i) u.push_back(w.social.AddUser(TestPhone(i)));
   ASSERT_TRUE(w.social.service->UpdateProfile(u[0], std::nullopt, true).ok());
-  w.Feed({Linked("m2", TestPhone(2)), Usage("m2", 20), Linked("m3", TestPhone(3)), Usage("m3", 2), Linked("m4", TestPhone(4)),
-          Usage("m4", 25)});
+  w.Feed({Linked("m2", TestPhone(2)), Usage("m2", 20), Linked("m3", TestPhone(3)), Usage("m3", 2),
+          Linked("m4", TestPhone(4)), Usage("m4", 25)});
   auto adv = w.NewAdvertiser("Corner Shop");
   auto customers = w.NewAudience(adv, "Loyalty members");
   auto unsubscribed = w.NewAudience(adv, "Unsubscribed");
-  ASSERT_TRUE(w.UploadAll(adv, customers, SessionKind::kAdd, {TestPhone(1), TestPhone(2), TestPhone(3)}).ok());
+  ASSERT_TRUE(
+      w.UploadAll(adv, customers, SessionKind::kAdd, {TestPhone(1), TestPhone(2), TestPhone(3)}).ok());
   ASSERT_TRUE(w.UploadAll(adv, unsubscribed, SessionKind::kAdd, {TestPhone(3), TestPhone(4)}).ok());
   w.ads->RunPending();
 
@@ -455,7 +457,8 @@ TEST(AdsServiceTest, ServingCapsExclusionsSegmentsAndExplanations) {
   // u[0] matched through the social profile.
   auto u0 = w.ads->ServeAds(u[0]);
   ASSERT_EQ(u0->size(), 1u);
-  EXPECT_THAT(w.ads->Why(u[0], (*u0)[0].impression_id)->text, HasSubstr("you let people find you by this number"));
+  EXPECT_THAT(w.ads->Why(u[0], (*u0)[0].impression_id)->text,
+              HasSubstr("you let people find you by this number"));
   // The impression budget of 3: two used; the next day one more, then done.
   w.social.clock.Advance(absl::Hours(24));
   EXPECT_EQ(w.ads->ServeAds(u[1])->size(), 2u);
@@ -591,17 +594,19 @@ TEST(AdsServiceTest, CreativesAndNamesAreValidated) {
     EXPECT_TRUE(absl::IsInvalidArgument(c.status())) << field << ": " << c.status();
     EXPECT_THAT(std::string(c.status().message()), HasSubstr("'" + field + "'"));
   };
-  for (std::string link : std::vector<std::string>{"https://bakery.example/\r\nSet-Cookie: a=b", "https://bakery.example/ rye",
-                           "https://bakery.example/\"onclick=\"x", "https://bakery.example/<script>",
-                           "https://bakery.example/'x'", "https://bakery.example/\x01", "https://bad host/",
-                           "https://localhost/", "https://bakery.example@evil.example/", "https://",
-                           "javascript:alert(1)", "https://bakery.example/" + std::string(2000, 'a')}) {
+  for (std::string link : std::vector<std::string>{
+           "https://bakery.example/\r\nSet-Cookie: a=b", "https://bakery.example/ rye",
+           "https://bakery.example/\"onclick=\"x", "https://bakery.example/<script>",
+           "https://bakery.example/'x'", "https://bakery.example/\x01", "https://bad host/",
+           "https://localhost/", "https://bakery.example@evil.example/", "https://", "javascript:alert(1)",
+           "https://bakery.example/" + std::string(2000, 'a')}) {
     CampaignSpec bad = s;
     bad.creative.link = link;
     expect_refused(bad, "link");
   }
-  for (std::string text : std::vector<std::string>{"two\nlines", "carriage\rreturn", "bell\x07", "escape\x1b[2J", "tab\tbed",
-                           "nel\u0085", "rlo\u202e", "bad\xffutf8"}) {
+  for (std::string text :
+       std::vector<std::string>{"two\nlines", "carriage\rreturn", "bell\x07", "escape\x1b[2J", "tab\tbed",
+                                "nel\u0085", "rlo\u202e", "bad\xffutf8"}) {
     CampaignSpec bad = s;
     bad.creative.title = text;
     expect_refused(bad, "title");

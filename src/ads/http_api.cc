@@ -2,8 +2,9 @@
 // bodies are never logged (they hold customer-list rows).
 #include "ads/http_api.h"
 
-#include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
+
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -30,7 +31,8 @@ absl::StatusOr<std::vector<int64_t>> IdList(const json& body, const char* key) {
   std::vector<int64_t> ids;
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return ids;
-  if (!it->is_array()) return absl::InvalidArgumentError(absl::StrCat("field '", key, "' must be an array of ids"));
+  if (!it->is_array())
+    return absl::InvalidArgumentError(absl::StrCat("field '", key, "' must be an array of ids"));
   for (const auto& v : *it) {
     if (!v.is_number_unsigned() || v.get<uint64_t>() == 0 || v.get<uint64_t>() > INT64_MAX) {
       return absl::InvalidArgumentError(absl::StrCat("field '", key, "' must be an array of ids"));
@@ -43,7 +45,8 @@ absl::StatusOr<std::vector<int64_t>> IdList(const json& body, const char* key) {
 absl::StatusOr<int64_t> IntField(const json& body, const char* key, int64_t fallback) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return fallback;
-  if (!it->is_number_integer()) return absl::InvalidArgumentError(absl::StrCat("field '", key, "' must be an integer"));
+  if (!it->is_number_integer())
+    return absl::InvalidArgumentError(absl::StrCat("field '", key, "' must be an integer"));
   return it->get<int64_t>();
 }
 
@@ -59,11 +62,15 @@ json SizeJson(const SizeReport& s) {
 json AudienceJson(const Audience& a) {
   json sessions = json::array();
   for (const auto& s : a.sessions) {
-    sessions.push_back({{"session_id", s.session_id}, {"kind", s.kind}, {"state", s.state}, {"batches", s.batches},
-                        {"rows", s.rows}, {"invalid_rows", s.invalid_rows}});
+    sessions.push_back({{"session_id", s.session_id},
+                        {"kind", s.kind},
+                        {"state", s.state},
+                        {"batches", s.batches},
+                        {"rows", s.rows},
+                        {"invalid_rows", s.invalid_rows}});
   }
-  json j = {{"id", a.id},          {"name", a.name},       {"description", a.description},
-            {"status", a.status},  {"version", a.version}, {"sessions", sessions}};
+  json j = {{"id", a.id},         {"name", a.name},       {"description", a.description},
+            {"status", a.status}, {"version", a.version}, {"sessions", sessions}};
   j["size"] = a.size ? SizeJson(*a.size) : json(nullptr);
   if (!a.size_note.empty()) j["size_note"] = a.size_note;
   return j;
@@ -76,17 +83,19 @@ json InvalidJson(const std::vector<InvalidRow>& rows) {
 }
 
 json CampaignJson(const Campaign& c) {
-  return {{"id", c.id},
-          {"name", c.spec.name},
-          {"creative", {{"title", c.spec.creative.title}, {"text", c.spec.creative.text}, {"link", c.spec.creative.link}}},
-          {"targeting",
-           {{"include_audiences", c.spec.include_audiences},
-            {"exclude_audiences", c.spec.exclude_audiences},
-            {"segments", c.spec.segments}}},
-          {"impression_budget", c.spec.impression_budget},
-          {"frequency_cap_per_day", c.spec.frequency_cap_per_day},
-          {"status", c.status},
-          {"impressions", c.impressions}};
+  return {
+      {"id", c.id},
+      {"name", c.spec.name},
+      {"creative",
+       {{"title", c.spec.creative.title}, {"text", c.spec.creative.text}, {"link", c.spec.creative.link}}},
+      {"targeting",
+       {{"include_audiences", c.spec.include_audiences},
+        {"exclude_audiences", c.spec.exclude_audiences},
+        {"segments", c.spec.segments}}},
+      {"impression_budget", c.spec.impression_budget},
+      {"frequency_cap_per_day", c.spec.frequency_cap_per_day},
+      {"status", c.status},
+      {"impressions", c.impressions}};
 }
 
 absl::StatusOr<CampaignSpec> ParseCampaign(const json& body) {
@@ -161,10 +170,12 @@ Response UploadHandler(AdsService& ads, Request& req, AdvertiserId adv, SessionK
 void AddAdsRoutes(net::Router& router, AdsService& ads, std::string admin_token) {
   router.Post("/v1/ads/advertisers", [&ads, admin_token](Request& req) {
     if (admin_token.empty()) {
-      return Response::Error(absl::PermissionDeniedError("advertiser sign-up over HTTP is off (set ads.admin_token)"));
+      return Response::Error(
+          absl::PermissionDeniedError("advertiser sign-up over HTTP is off (set ads.admin_token)"));
     }
     std::string given = req.BearerToken();
-    if (given.size() != admin_token.size() || CRYPTO_memcmp(given.data(), admin_token.data(), given.size()) != 0) {
+    if (given.size() != admin_token.size() ||
+        CRYPTO_memcmp(given.data(), admin_token.data(), given.size()) != 0) {
       return Response::Error(absl::UnauthenticatedError("wrong operator token"));
     }
     auto body = net::ParseJsonObject(req);
@@ -177,19 +188,21 @@ void AddAdsRoutes(net::Router& router, AdsService& ads, std::string admin_token)
   });
   router.Get("/v1/ads/me", Advertiser(ads, [&ads](Request&, AdvertiserId adv) -> absl::StatusOr<Response> {
                ASSIGN_OR_RETURN(auto left, ads.Budget(adv));
-               return Response::Json({{"advertiser_id", adv},
-                                      {"budget_today",
-                                       {{"audience_creations_left", left.audiences},
-                                        {"size_looks_left", left.size_queries}}}});
+               return Response::Json(
+                   {{"advertiser_id", adv},
+                    {"budget_today",
+                     {{"audience_creations_left", left.audiences}, {"size_looks_left", left.size_queries}}}});
              }));
-  router.Post("/v1/ads/audiences", Advertiser(ads, [&ads](Request& req, AdvertiserId adv) -> absl::StatusOr<Response> {
+  router.Post("/v1/ads/audiences",
+              Advertiser(ads, [&ads](Request& req, AdvertiserId adv) -> absl::StatusOr<Response> {
                 ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
                 ASSIGN_OR_RETURN(std::string name, StringField(body, "name", true));
                 ASSIGN_OR_RETURN(std::string description, StringField(body, "description", false));
                 ASSIGN_OR_RETURN(Audience a, ads.CreateAudience(adv, name, description));
                 return Response::Json(AudienceJson(a), 201);
               }));
-  router.Get("/v1/ads/audiences", Advertiser(ads, [&ads](Request&, AdvertiserId adv) -> absl::StatusOr<Response> {
+  router.Get("/v1/ads/audiences",
+             Advertiser(ads, [&ads](Request&, AdvertiserId adv) -> absl::StatusOr<Response> {
                ASSIGN_OR_RETURN(auto list, ads.ListAudiences(adv));
                json a = json::array();
                for (const auto& x : list) a.push_back(AudienceJson(x));
@@ -207,26 +220,43 @@ void AddAdsRoutes(net::Router& router, AdsService& ads, std::string admin_token)
                   RETURN_IF_ERROR(ads.DeleteAudience(adv, id));
                   return Response::Json({{"status", "deleted"}});
                 }));
-  router.Post("/v1/ads/audiences/{id}/users", Advertiser(ads, [&ads](Request& req, AdvertiserId adv) {
-                return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kAdd));
-              }), net::Work::kHeavy);
-  router.Post("/v1/ads/audiences/{id}/users/remove", Advertiser(ads, [&ads](Request& req, AdvertiserId adv) {
-                return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kRemove));
-              }), net::Work::kHeavy);
-  router.Delete("/v1/ads/audiences/{id}/users", Advertiser(ads, [&ads](Request& req, AdvertiserId adv) {
-                  return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kRemove));
-                }), net::Work::kHeavy);
-  router.Post("/v1/ads/audiences/{id}/users/replace", Advertiser(ads, [&ads](Request& req, AdvertiserId adv) {
-                return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kReplace));
-              }), net::Work::kHeavy);
+  router.Post("/v1/ads/audiences/{id}/users",
+              Advertiser(ads,
+                         [&ads](Request& req, AdvertiserId adv) {
+                           return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kAdd));
+                         }),
+              net::Work::kHeavy);
+  router.Post(
+      "/v1/ads/audiences/{id}/users/remove",
+      Advertiser(ads,
+                 [&ads](Request& req, AdvertiserId adv) {
+                   return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kRemove));
+                 }),
+      net::Work::kHeavy);
+  router.Delete(
+      "/v1/ads/audiences/{id}/users",
+      Advertiser(ads,
+                 [&ads](Request& req, AdvertiserId adv) {
+                   return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kRemove));
+                 }),
+      net::Work::kHeavy);
+  router.Post(
+      "/v1/ads/audiences/{id}/users/replace",
+      Advertiser(ads,
+                 [&ads](Request& req, AdvertiserId adv) {
+                   return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kReplace));
+                 }),
+      net::Work::kHeavy);
 
-  router.Post("/v1/ads/campaigns", Advertiser(ads, [&ads](Request& req, AdvertiserId adv) -> absl::StatusOr<Response> {
+  router.Post("/v1/ads/campaigns",
+              Advertiser(ads, [&ads](Request& req, AdvertiserId adv) -> absl::StatusOr<Response> {
                 ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
                 ASSIGN_OR_RETURN(CampaignSpec spec, ParseCampaign(body));
                 ASSIGN_OR_RETURN(Campaign c, ads.CreateCampaign(adv, spec));
                 return Response::Json(CampaignJson(c), 201);
               }));
-  router.Get("/v1/ads/campaigns", Advertiser(ads, [&ads](Request&, AdvertiserId adv) -> absl::StatusOr<Response> {
+  router.Get("/v1/ads/campaigns",
+             Advertiser(ads, [&ads](Request&, AdvertiserId adv) -> absl::StatusOr<Response> {
                ASSIGN_OR_RETURN(auto list, ads.ListCampaigns(adv));
                json a = json::array();
                for (const auto& c : list) a.push_back(CampaignJson(c));

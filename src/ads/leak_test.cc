@@ -58,8 +58,12 @@ TEST(AdsLeakTest, UnmatchedHashesLeaveNoTrace) {
     std::vector<std::string> raw(unmatched.begin() + 2000, unmatched.begin() + 2500);
     raw.push_back(matched[0]);
     ASSERT_TRUE(w.UploadAll(adv, a2, SessionKind::kAdd, raw, 100, Schema::kPhone, "US").ok());
-    ASSERT_TRUE(w.UploadAll(adv, a1, SessionKind::kRemove, {unmatched.begin() + 2500, unmatched.begin() + 2700}).ok());
-    ASSERT_TRUE(w.UploadAll(adv, a2, SessionKind::kReplace, {unmatched.begin() + 2700, unmatched.begin() + 2900}).ok());
+    ASSERT_TRUE(
+        w.UploadAll(adv, a1, SessionKind::kRemove, {unmatched.begin() + 2500, unmatched.begin() + 2700})
+            .ok());
+    ASSERT_TRUE(
+        w.UploadAll(adv, a2, SessionKind::kReplace, {unmatched.begin() + 2700, unmatched.begin() + 2900})
+            .ok());
     // A rejected batch (one malformed row) with unmatched hashes in it.
     UploadRequest bad;
     bad.session_id = "bad";
@@ -82,7 +86,8 @@ TEST(AdsLeakTest, UnmatchedHashesLeaveNoTrace) {
     auto adv_audiences = w.ads->ListAudiences(1);
     ASSERT_TRUE(adv_audiences.ok());
     bool interrupted = false;
-    for (const auto& s : (*adv_audiences)[0].sessions) interrupted |= s.session_id == "pending" && s.state == "interrupted";
+    for (const auto& s : (*adv_audiences)[0].sessions)
+      interrupted |= s.session_id == "pending" && s.state == "interrupted";
     EXPECT_TRUE(interrupted);
   }
   log::SetOutputFile("");

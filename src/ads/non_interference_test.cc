@@ -23,7 +23,6 @@ using social::Purpose;
 using social::testing::TestPhone;
 using testing::AdsWorld;
 
-
 struct Upload {
   int audience = 0;  // index
   SessionKind kind = SessionKind::kAdd;
@@ -83,8 +82,10 @@ Recipe RandomRecipe(uint64_t seed) {
     w.first.push_back({a, SessionKind::kAdd, random_list(), 1 + r.Uniform(8), r.Uniform(3) == 0});
   }
   for (int i = static_cast<int>(r.Uniform(4)); i > 0; --i) {
-    SessionKind kind = std::array{SessionKind::kAdd, SessionKind::kRemove, SessionKind::kReplace}[r.Uniform(3)];
-    w.second.push_back({static_cast<int>(r.Uniform(w.audiences)), kind, random_list(), 1 + r.Uniform(8), false});
+    SessionKind kind =
+        std::array{SessionKind::kAdd, SessionKind::kRemove, SessionKind::kReplace}[r.Uniform(3)];
+    w.second.push_back(
+        {static_cast<int>(r.Uniform(w.audiences)), kind, random_list(), 1 + r.Uniform(8), false});
   }
   for (int i = 1 + static_cast<int>(r.Uniform(3)); i > 0; --i) {
     CampaignSpec c;
@@ -188,7 +189,8 @@ TEST(AdsNonInterferenceTest, ObjectorsMessengerFactsNeverShapeAudiencesOrAds) {
       });
     }
     no_objection.objectors.clear();
-    if (!recipe.objectors.empty() && !(RunWorld(no_objection, false) == with)) ++worlds_where_objectors_matter;
+    if (!recipe.objectors.empty() && !(RunWorld(no_objection, false) == with))
+      ++worlds_where_objectors_matter;
   }
   // The generator must produce worlds where the property has teeth.
   EXPECT_GT(worlds_with_objectors, 150);

@@ -35,7 +35,8 @@ std::string Phone(int i) { return social::testing::TestPhone(i, 264); }
 // P[X >= k] for X ~ Binomial(n, 1/2).
 double UpperTail(int n, int k) {
   double p = 0;
-  for (int i = k; i <= n; ++i) p += std::exp(std::lgamma(n + 1) - std::lgamma(i + 1) - std::lgamma(n - i + 1) - n * std::log(2.0));
+  for (int i = k; i <= n; ++i)
+    p += std::exp(std::lgamma(n + 1) - std::lgamma(i + 1) - std::lgamma(n - i + 1) - n * std::log(2.0));
   return p;
 }
 

@@ -18,16 +18,16 @@
 namespace tandem::ads {
 
 struct SizePolicy {
-  int64_t min_size = 100;       // fewer matched people: never targetable
-  double noise_scale = 10;      // Laplace scale b; 0 disables noise (tests only)
-  double margin = 80;           // noisy size must reach min_size + margin
+  int64_t min_size = 100;   // fewer matched people: never targetable
+  double noise_scale = 10;  // Laplace scale b; 0 disables noise (tests only)
+  double margin = 80;       // noisy size must reach min_size + margin
 };
 
 struct SizeReport {
   bool targetable = false;
-  int64_t lower = 0;   // inclusive; 0 and upper = min_size - 1 when below
-  int64_t upper = 0;   // exclusive upper bound of the range
-  std::string text;    // "1,200 to 1,300", or "too small to target"
+  int64_t lower = 0;  // inclusive; 0 and upper = min_size - 1 when below
+  int64_t upper = 0;  // exclusive upper bound of the range
+  std::string text;   // "1,200 to 1,300", or "too small to target"
   // The noisy count from which sizes are shown and audiences targeted
   // (min_size + margin): the rule the advertiser is told, not a bound on
   // the true count of an audience shown too small.

@@ -17,7 +17,8 @@ inline std::string HashHex(const std::string& e164) {
 }
 
 struct AdsWorld {
-  explicit AdsWorld(AdsOptions options = TestOptions(), const std::string& path = ":memory:", uint64_t seed = 1)
+  explicit AdsWorld(AdsOptions options = TestOptions(),
+                    const std::string& path = ":memory:", uint64_t seed = 1)
       : social(path, seed) {
     auto created = AdsService::Create(*social.db, social.clock, social.random, std::move(options));
     if (!created.ok()) abort();
@@ -72,7 +73,8 @@ struct AdsWorld {
   // here, as the advertiser's tool would).
   absl::StatusOr<BatchResult> UploadAll(AdvertiserId adv, int64_t audience, SessionKind kind,
                                         const std::vector<std::string>& e164s, size_t batch = 10'000,
-                                        Schema schema = Schema::kPhoneSha256, const std::string& country = "") {
+                                        Schema schema = Schema::kPhoneSha256,
+                                        const std::string& country = "") {
     std::string session = "s" + std::to_string(++sessions);
     BatchResult last;
     size_t seqno = 0;
@@ -83,7 +85,8 @@ struct AdsWorld {
       r.schema = schema;
       r.country = country;
       size_t end = std::min(e164s.size(), start + batch);
-      for (size_t i = start; i < end; ++i) r.rows.push_back(schema == Schema::kPhoneSha256 ? HashHex(e164s[i]) : e164s[i]);
+      for (size_t i = start; i < end; ++i)
+        r.rows.push_back(schema == Schema::kPhoneSha256 ? HashHex(e164s[i]) : e164s[i]);
       r.last_batch = end == e164s.size();
       auto res = ads->Upload(adv, audience, kind, r);
       if (!res.ok()) return res.status();

@@ -3,11 +3,9 @@
 
 #include <immintrin.h>
 
-#include <cstring>
-
 #include <algorithm>
 #include <array>
-
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -26,9 +24,12 @@ absl::StatusOr<Schema> ParseSchema(std::string_view name) {
 
 std::string_view SessionKindName(SessionKind kind) {
   switch (kind) {
-    case SessionKind::kAdd: return "add";
-    case SessionKind::kRemove: return "remove";
-    case SessionKind::kReplace: return "replace";
+    case SessionKind::kAdd:
+      return "add";
+    case SessionKind::kRemove:
+      return "remove";
+    case SessionKind::kReplace:
+      return "replace";
   }
   return "add";
 }
@@ -41,7 +42,6 @@ bool IsLowerHexSha256(std::string_view s) {
   return true;
 }
 
-
 namespace {
 
 // Nibbles of 32 characters; returns the mask of valid ones (-1: all).
@@ -51,7 +51,8 @@ __attribute__((target("avx2"))) int NibblesAvx2(__m256i v, __m256i* n) {
                                          _mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), v));
   const __m256i letter = _mm256_and_si256(_mm256_cmpgt_epi8(v, _mm256_set1_epi8('a' - 1)),
                                           _mm256_cmpgt_epi8(_mm256_set1_epi8('f' + 1), v));
-  *n = _mm256_add_epi8(_mm256_and_si256(v, _mm256_set1_epi8(0x0f)), _mm256_and_si256(letter, _mm256_set1_epi8(9)));
+  *n = _mm256_add_epi8(_mm256_and_si256(v, _mm256_set1_epi8(0x0f)),
+                       _mm256_and_si256(letter, _mm256_set1_epi8(9)));
   return _mm256_movemask_epi8(_mm256_or_si256(digit, letter));
 }
 
@@ -129,7 +130,8 @@ absl::StatusOr<UploadRequest> ParseUploadRequest(const json& body) {
     return absl::InvalidArgumentError("'session.session_id' must have 1 to 64 characters");
   }
   for (char c : r.session_id) {
-    if (c < 0x21 || c > 0x7e) return absl::InvalidArgumentError("'session.session_id' must be printable ASCII");
+    if (c < 0x21 || c > 0x7e)
+      return absl::InvalidArgumentError("'session.session_id' must be printable ASCII");
   }
   auto seq = session->find("batch_seq");
   if (seq == session->end() || !seq->is_number_unsigned() || seq->get<uint64_t>() == 0 ||
@@ -139,7 +141,8 @@ absl::StatusOr<UploadRequest> ParseUploadRequest(const json& body) {
   r.batch_seq = static_cast<int64_t>(seq->get<uint64_t>());
   auto last = session->find("last_batch_flag");
   if (last != session->end()) {
-    if (!last->is_boolean()) return absl::InvalidArgumentError("'session.last_batch_flag' must be true or false");
+    if (!last->is_boolean())
+      return absl::InvalidArgumentError("'session.last_batch_flag' must be true or false");
     r.last_batch = last->get<bool>();
   }
   auto payload = body.find("payload");
@@ -152,7 +155,8 @@ absl::StatusOr<UploadRequest> ParseUploadRequest(const json& body) {
   }
   ASSIGN_OR_RETURN(r.schema, ParseSchema(schema->get<std::string>()));
   if (auto country = payload->find("country"); country != payload->end() && !country->is_null()) {
-    if (!country->is_string()) return absl::InvalidArgumentError("'payload.country' must be a string such as \"US\"");
+    if (!country->is_string())
+      return absl::InvalidArgumentError("'payload.country' must be a string such as \"US\"");
     r.country = country->get<std::string>();
   }
   auto data = payload->find("data");
@@ -160,8 +164,8 @@ absl::StatusOr<UploadRequest> ParseUploadRequest(const json& body) {
     return absl::InvalidArgumentError("missing array 'payload.data'");
   }
   if (data->size() > kMaxBatchRows) {
-    return absl::InvalidArgumentError(absl::StrCat("a batch holds at most 10,000 rows; this one has ", data->size(),
-                                                   ": split the upload into more batches"));
+    return absl::InvalidArgumentError(absl::StrCat("a batch holds at most 10,000 rows; this one has ",
+                                                   data->size(), ": split the upload into more batches"));
   }
   if (data->empty()) return absl::InvalidArgumentError("'payload.data' is empty");
   r.rows.reserve(data->size());
@@ -172,8 +176,8 @@ absl::StatusOr<UploadRequest> ParseUploadRequest(const json& body) {
     } else if (row.is_array() && row.size() == 1 && row[0].is_string()) {
       r.rows.push_back(row[0].get<std::string>());
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("row ", i, " of 'payload.data' must be a string (or a one-element array of a string)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "row ", i, " of 'payload.data' must be a string (or a one-element array of a string)"));
     }
   }
   return r;
@@ -183,7 +187,8 @@ absl::StatusOr<ParsedBatch> ValidateBatch(const UploadRequest& request, std::vec
   ParsedBatch out;
   if (request.rows.size() > kMaxBatchRows) {
     return absl::InvalidArgumentError(absl::StrCat("a batch holds at most 10,000 rows; this one has ",
-                                                   request.rows.size(), ": split the upload into more batches"));
+                                                   request.rows.size(),
+                                                   ": split the upload into more batches"));
   }
   if (request.schema == Schema::kPhoneSha256) {
     std::vector<InvalidRow> bad;
@@ -204,14 +209,16 @@ absl::StatusOr<ParsedBatch> ValidateBatch(const UploadRequest& request, std::vec
       std::fill(out.digests.begin(), out.digests.end(), phone::Digest{});
       if (rejected) *rejected = std::move(bad);
       return absl::InvalidArgumentError(
-          absl::StrCat(count, " row(s) are not SHA-256 hashes (64 lowercase hex characters of the E.164 digits "
-                       "without '+'), the first at index ", first, "; nothing from this batch was stored"));
+          absl::StrCat(count,
+                       " row(s) are not SHA-256 hashes (64 lowercase hex characters of the E.164 digits "
+                       "without '+'), the first at index ",
+                       first, "; nothing from this batch was stored"));
     }
     return out;
   }
   if (!request.country.empty() && !phone::IsKnownRegion(request.country)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown country '", request.country.substr(0, 8), "': use an ISO 3166 code such as US"));
+    return absl::InvalidArgumentError(absl::StrCat("unknown country '", request.country.substr(0, 8),
+                                                   "': use an ISO 3166 code such as US"));
   }
   std::vector<std::string_view> views(request.rows.begin(), request.rows.end());
   // One thread: libphonenumber serializes parsing inside a process anyway.
@@ -219,8 +226,8 @@ absl::StatusOr<ParsedBatch> ValidateBatch(const UploadRequest& request, std::vec
   out.digests.reserve(results.size());
   for (size_t i = 0; i < results.size(); ++i) {
     if (results[i].reason != phone::Reason::kOk) {
-      out.invalid.push_back(
-          {i, std::string(phone::ReasonCode(results[i].reason)), std::string(phone::ReasonText(results[i].reason))});
+      out.invalid.push_back({i, std::string(phone::ReasonCode(results[i].reason)),
+                             std::string(phone::ReasonText(results[i].reason))});
       continue;
     }
     phone::Digest d;

@@ -8,10 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "common/status.h"
 #include "phone/phone.h"
@@ -32,7 +31,7 @@ struct UploadRequest {
   int64_t batch_seq = 0;   // 1, 2, ... unique within the session
   bool last_batch = false;
   Schema schema = Schema::kPhoneSha256;
-  std::string country;     // region hint for PHONE rows ("US"); may be empty
+  std::string country;  // region hint for PHONE rows ("US"); may be empty
   std::vector<std::string> rows;
 };
 

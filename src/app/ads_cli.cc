@@ -16,16 +16,15 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "client/client_store.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "client/client_store.h"
 #include "common/csv.h"
 #include "net/client.h"
 #include "phone/phone.h"
@@ -78,8 +77,9 @@ std::string SizeWords(const json& a) {
   if (a.contains("size") && a["size"].is_object()) {
     const json& size = a["size"];
     if (size.value("targetable", false)) return size.value("range", std::string()) + " people";
-    return absl::StrCat("too small to target (sizes are shown, and audiences targeted, from a noisy count of ",
-                        Thousands(size.value("threshold", int64_t{0})), " matched people)");
+    return absl::StrCat(
+        "too small to target (sizes are shown, and audiences targeted, from a noisy count of ",
+        Thousands(size.value("threshold", int64_t{0})), " matched people)");
   }
   if (a.contains("size_note")) return "not shown: " + a["size_note"].get<std::string>();
   return "not known yet";
@@ -95,8 +95,8 @@ void Progress(size_t done, size_t total) {
   if (!::isatty(2)) return;
   constexpr int kWidth = 40;
   int filled = total == 0 ? kWidth : static_cast<int>(kWidth * done / total);
-  std::cerr << "\r[" << std::string(filled, '#') << std::string(kWidth - filled, '.') << "] " << done << "/" << total
-            << " rows" << std::flush;
+  std::cerr << "\r[" << std::string(filled, '#') << std::string(kWidth - filled, '.') << "] " << done << "/"
+            << total << " rows" << std::flush;
   if (done == total) std::cerr << "\n";
 }
 
@@ -188,8 +188,9 @@ int Upload(const Ctx& c, const AdsOptions& o, const std::string& path_suffix) {
     size_t start = b * o.batch, end = std::min(upload.size(), start + o.batch);
     json data = json::array();
     for (size_t i = start; i < end; ++i) data.push_back(upload[i].value);
-    json body = {{"session", {{"session_id", sid}, {"batch_seq", b + 1}, {"last_batch_flag", b + 1 == batches}}},
-                 {"payload", {{"schema", o.raw ? "PHONE" : "PHONE_SHA256"}, {"data", data}}}};
+    json body = {
+        {"session", {{"session_id", sid}, {"batch_seq", b + 1}, {"last_batch_flag", b + 1 == batches}}},
+        {"payload", {{"schema", o.raw ? "PHONE" : "PHONE_SHA256"}, {"data", data}}}};
     if (o.raw && !o.country.empty()) body["payload"]["country"] = o.country;
     auto res = Ads(c, "POST", target, &body);
     if (!res.ok()) {
@@ -208,15 +209,21 @@ int Upload(const Ctx& c, const AdsOptions& o, const std::string& path_suffix) {
   }
   std::sort(problems.begin(), problems.end());
   const size_t shown = std::min<size_t>(problems.size(), 20);
-  for (size_t i = 0; i < shown; ++i) std::cerr << "line " << problems[i].first << ": " << problems[i].second << "\n";
+  for (size_t i = 0; i < shown; ++i)
+    std::cerr << "line " << problems[i].first << ": " << problems[i].second << "\n";
   if (problems.size() > shown) std::cerr << "... and " << problems.size() - shown << " more invalid rows\n";
   if (c.cli->json) {
-    JsonLine("upload", {{"audience_id", o.id}, {"rows", rows.size() + unreadable}, {"sent", upload.size()},
-                        {"hashed", !o.raw}, {"invalid", problems.size()}, {"session_id", sid}, {"state", state}});
+    JsonLine("upload", {{"audience_id", o.id},
+                        {"rows", rows.size() + unreadable},
+                        {"sent", upload.size()},
+                        {"hashed", !o.raw},
+                        {"invalid", problems.size()},
+                        {"session_id", sid},
+                        {"state", state}});
   } else {
     std::cout << "rows: " << rows.size() + unreadable << ", sent: " << upload.size()
-              << (o.raw ? " raw" : " hashed") << ", invalid: " << problems.size() << ", session " << sid << ": "
-              << state << (o.raw ? "" : " (only the hashes left this machine)") << "\n";
+              << (o.raw ? " raw" : " hashed") << ", invalid: " << problems.size() << ", session " << sid
+              << ": " << state << (o.raw ? "" : " (only the hashes left this machine)") << "\n";
   }
   if (o.wait) {
     for (int i = 0; i < 600; ++i) {
@@ -234,8 +241,8 @@ int Upload(const Ctx& c, const AdsOptions& o, const std::string& path_suffix) {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    std::cerr << "tandem: still matching; check with `" << c.cli->Command("ads audience show " + std::to_string(o.id))
-              << "`\n";
+    std::cerr << "tandem: still matching; check with `"
+              << c.cli->Command("ads audience show " + std::to_string(o.id)) << "`\n";
     return 1;
   }
   return 0;
@@ -252,8 +259,9 @@ std::optional<json> IdArray(const std::string& text) {
 }
 
 std::string CampaignWords(const json& c) {
-  return absl::StrCat("campaign ", c.value("id", int64_t{0}), " \"", c.value("name", std::string()), "\": ",
-                      c.value("status", std::string()), ", ", Thousands(c.value("impressions", int64_t{0})), " of ",
+  return absl::StrCat("campaign ", c.value("id", int64_t{0}), " \"", c.value("name", std::string()),
+                      "\": ", c.value("status", std::string()), ", ",
+                      Thousands(c.value("impressions", int64_t{0})), " of ",
                       Thousands(c.value("impression_budget", int64_t{0})), " impressions");
 }
 
@@ -263,10 +271,12 @@ int CreateCampaign(const Ctx& c, const AdsOptions& o) {
     return Fail(absl::InvalidArgumentError("--include and --exclude take audience ids separated by commas"));
   }
   json segments = json::array();
-  for (absl::string_view s : absl::StrSplit(o.segment, ',', absl::SkipEmpty())) segments.push_back(std::string(s));
+  for (absl::string_view s : absl::StrSplit(o.segment, ',', absl::SkipEmpty()))
+    segments.push_back(std::string(s));
   json body = {{"name", o.name},
                {"creative", {{"title", o.title}, {"text", o.text}, {"link", o.link}}},
-               {"targeting", {{"include_audiences", *include}, {"exclude_audiences", *exclude}, {"segments", segments}}},
+               {"targeting",
+                {{"include_audiences", *include}, {"exclude_audiences", *exclude}, {"segments", segments}}},
                {"impression_budget", o.budget},
                {"frequency_cap_per_day", o.frequency_cap}};
   auto r = Ads(c, "POST", "/v1/ads/campaigns", &body);
@@ -280,8 +290,8 @@ int ShowAudience(const Ctx& c, const AdsOptions& o) {
     JsonLine("audience", *a);
     return 0;
   }
-  std::cout << "audience " << (*a)["id"] << " \"" << (*a)["name"].get<std::string>() << "\": "
-            << (*a)["status"].get<std::string>() << "\n";
+  std::cout << "audience " << (*a)["id"] << " \"" << (*a)["name"].get<std::string>()
+            << "\": " << (*a)["status"].get<std::string>() << "\n";
   std::cout << "size: " << SizeWords(*a) << "\n";
   for (const auto& s : (*a)["sessions"]) {
     std::cout << "upload " << s["session_id"].get<std::string>() << " (" << s["kind"].get<std::string>()
@@ -330,35 +340,44 @@ void AddAdsCommands(CLI::App& app, std::shared_ptr<CliContext> cli, int* exit_co
   create_adv->add_option("--name", o->name, "Business name")->required();
   create_adv->add_option("--admin-token", o->admin_token, "The operator token (ads.admin_token)")->required();
   create_adv->add_flag("--print-token", o->print_token, "Print the bare advertiser token (for scripts)");
-  on(create_adv, [=](Ctx& c) {
-    json body = {{"name", o->name}};
-    auto r = CallJson(c.session.server, o->admin_token, "POST", "/v1/ads/advertisers", &body);
-    if (!r.ok()) return Fail(r.status());
-    if (absl::Status st = keep(c, *r); !st.ok()) return Fail(st);
-    if (o->print_token) {
-      std::cout << r->value("token", std::string()) << "\n";
-      return 0;
-    }
-    if (c.cli->json) {
-      JsonLine("advertiser", {{"advertiser_id", (*r)["advertiser_id"]}, {"name", (*r)["name"]},
-                              {"profile", c.cli->ProfilePath()}});
-      return 0;
-    }
-    std::cout << "created advertiser " << (*r)["advertiser_id"] << " \"" << r->value("name", std::string())
-              << "\"; its token is kept in " << c.cli->ProfilePath() << " (print it with --print-token)\n";
-    return 0;
-  }, true);
-  CLI::App* sign_in = ads->add_subcommand("sign-in", "Keep an advertiser token (from the operator) in the profile");
+  on(
+      create_adv,
+      [=](Ctx& c) {
+        json body = {{"name", o->name}};
+        auto r = CallJson(c.session.server, o->admin_token, "POST", "/v1/ads/advertisers", &body);
+        if (!r.ok()) return Fail(r.status());
+        if (absl::Status st = keep(c, *r); !st.ok()) return Fail(st);
+        if (o->print_token) {
+          std::cout << r->value("token", std::string()) << "\n";
+          return 0;
+        }
+        if (c.cli->json) {
+          JsonLine("advertiser", {{"advertiser_id", (*r)["advertiser_id"]},
+                                  {"name", (*r)["name"]},
+                                  {"profile", c.cli->ProfilePath()}});
+          return 0;
+        }
+        std::cout << "created advertiser " << (*r)["advertiser_id"] << " \""
+                  << r->value("name", std::string()) << "\"; its token is kept in " << c.cli->ProfilePath()
+                  << " (print it with --print-token)\n";
+        return 0;
+      },
+      true);
+  CLI::App* sign_in =
+      ads->add_subcommand("sign-in", "Keep an advertiser token (from the operator) in the profile");
   sign_in->add_option("--token", o->token, "The advertiser token")->required();
-  on(sign_in, [=](Ctx& c) {
-    auto me = Ads(c, "GET", "/v1/ads/me");
-    if (!me.ok()) return Fail(me.status());
-    json r = {{"token", c.session.token}, {"advertiser_id", (*me)["advertiser_id"]}};
-    if (absl::Status st = keep(c, r); !st.ok()) return Fail(st);
-    return Done(c, json{{"advertiser_id", (*me)["advertiser_id"]}}, "signed_in",
-                absl::StrCat("signed in as advertiser ", me->value("advertiser_id", int64_t{0}), "; the token is kept in ",
-                             c.cli->ProfilePath()));
-  }, true);
+  on(
+      sign_in,
+      [=](Ctx& c) {
+        auto me = Ads(c, "GET", "/v1/ads/me");
+        if (!me.ok()) return Fail(me.status());
+        json r = {{"token", c.session.token}, {"advertiser_id", (*me)["advertiser_id"]}};
+        if (absl::Status st = keep(c, r); !st.ok()) return Fail(st);
+        return Done(c, json{{"advertiser_id", (*me)["advertiser_id"]}}, "signed_in",
+                    absl::StrCat("signed in as advertiser ", me->value("advertiser_id", int64_t{0}),
+                                 "; the token is kept in ", c.cli->ProfilePath()));
+      },
+      true);
   on(ads->add_subcommand("me", "Your advertiser id and what is left of today's budget"), [=](Ctx& c) {
     auto r = Ads(c, "GET", "/v1/ads/me");
     if (!r.ok()) return Fail(r.status());
@@ -377,13 +396,14 @@ void AddAdsCommands(CLI::App& app, std::shared_ptr<CliContext> cli, int* exit_co
   on(create, [=](Ctx& c) {
     json body = {{"name", o->name}, {"description", o->description}};
     auto r = Ads(c, "POST", "/v1/ads/audiences", &body);
-    return Done(c, r, "audience",
-                r.ok() ? absl::StrCat("created audience ", r->value("id", int64_t{0}), " \"", o->name,
-                                      "\"; add people with `",
-                                      c.cli->Command(absl::StrCat("ads audience upload ", r->value("id", int64_t{0}),
-                                                                  " FILE.csv --country US --wait")),
-                                      "`")
-                       : "");
+    return Done(
+        c, r, "audience",
+        r.ok() ? absl::StrCat("created audience ", r->value("id", int64_t{0}), " \"", o->name,
+                              "\"; add people with `",
+                              c.cli->Command(absl::StrCat("ads audience upload ", r->value("id", int64_t{0}),
+                                                          " FILE.csv --country US --wait")),
+                              "`")
+               : "");
   });
   on(aud->add_subcommand("list", "Your audiences and their status"), [=](Ctx& c) {
     auto list = Ads(c, "GET", "/v1/ads/audiences");
@@ -404,7 +424,8 @@ void AddAdsCommands(CLI::App& app, std::shared_ptr<CliContext> cli, int* exit_co
     }
     return 0;
   });
-  CLI::App* show = aud->add_subcommand("show", "Status and size range (the first look at a new version uses budget)");
+  CLI::App* show =
+      aud->add_subcommand("show", "Status and size range (the first look at a new version uses budget)");
   show->add_option("id", o->id, "Audience id")->required();
   on(show, [=](Ctx& c) { return ShowAudience(c, *o); });
   CLI::App* del = aud->add_subcommand("delete", "Delete the audience and its memberships");
@@ -453,8 +474,9 @@ void AddAdsCommands(CLI::App& app, std::shared_ptr<CliContext> cli, int* exit_co
     }
     Table t({"ID", "STATUS", "NAME", "IMPRESSIONS", "BUDGET"});
     for (const auto& x : (*list)["campaigns"]) {
-      t.Add({std::to_string(x.value("id", int64_t{0})), x.value("status", std::string()), x.value("name", std::string()),
-             Thousands(x.value("impressions", int64_t{0})), Thousands(x.value("impression_budget", int64_t{0}))});
+      t.Add({std::to_string(x.value("id", int64_t{0})), x.value("status", std::string()),
+             x.value("name", std::string()), Thousands(x.value("impressions", int64_t{0})),
+             Thousands(x.value("impression_budget", int64_t{0}))});
     }
     if (t.size() == 0) {
       std::cout << "no campaigns yet\n";
@@ -483,8 +505,8 @@ void AddAdsCommands(CLI::App& app, std::shared_ptr<CliContext> cli, int* exit_co
       if (c.cli->json || action != "show") return Done(c, r, "campaign", CampaignWords(*r));
       std::cout << CampaignWords(*r) << "\n";
       const json& cr = (*r)["creative"];
-      std::cout << "ad: " << cr.value("title", std::string()) << " - " << cr.value("text", std::string()) << " ("
-                << cr.value("link", std::string()) << ")\n";
+      std::cout << "ad: " << cr.value("title", std::string()) << " - " << cr.value("text", std::string())
+                << " (" << cr.value("link", std::string()) << ")\n";
       const json& tg = (*r)["targeting"];
       std::cout << "reaches audiences " << tg["include_audiences"].dump() << ", leaves out "
                 << tg["exclude_audiences"].dump() << ", segments " << tg["segments"].dump() << "; at most "

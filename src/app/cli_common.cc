@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -21,8 +20,9 @@ std::string Env(const char* name) {
 
 // Quotes a word for a shell if it needs it.
 std::string ShellWord(const std::string& w) {
-  if (!w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-_./:=@,") ==
-                        std::string::npos) {
+  if (!w.empty() &&
+      w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-_./:=@,") ==
+          std::string::npos) {
     return w;
   }
   std::string out = "'";
@@ -51,7 +51,8 @@ absl::StatusOr<std::unique_ptr<client::ClientStore>> OpenProfile(const CliContex
   if (!create && !std::filesystem::exists(path, ec)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "no profile at ", path,
-        (ctx.profile.empty() ? " (the default; give --profile FILE or set $TANDEM_PROFILE to use another)" : ""),
+        (ctx.profile.empty() ? " (the default; give --profile FILE or set $TANDEM_PROFILE to use another)"
+                             : ""),
         ": register or sign in first"));
   }
   auto store = client::ClientStore::Open(path);
@@ -70,7 +71,8 @@ std::string ResolveServer(const CliContext& ctx, const std::string& role_flag, c
   if (profile) {
     if (std::string v = profile->GetSetting(role + ".server"); !v.empty()) return v;
     if (std::string v = profile->GetSetting("server"); !v.empty()) return v;
-    if (auto account = profile->LoadAccount(); account.ok() && !account->server.empty()) return account->server;
+    if (auto account = profile->LoadAccount(); account.ok() && !account->server.empty())
+      return account->server;
   }
   return "127.0.0.1:8080";
 }
@@ -92,9 +94,10 @@ absl::StatusOr<RoleSession> OpenRoleSession(const CliContext& ctx, const std::st
   s.server = ResolveServer(ctx, flag_server, server_env.c_str(), s.profile.get(), role);
   if (s.token.empty() && s.profile) s.token = s.profile->GetSetting(role + ".token");
   if (!signing_in && s.token.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(ctx.ProfilePath(), " is not signed in to ",
-                                                      role == "social" ? "the social network" : "an advertiser account",
-                                                      ": run `", ctx.Command(sign_in_hint), "`"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(ctx.ProfilePath(), " is not signed in to ",
+                     role == "social" ? "the social network" : "an advertiser account", ": run `",
+                     ctx.Command(sign_in_hint), "`"));
   }
   return s;
 }
@@ -103,8 +106,10 @@ int Fail(const absl::Status& status) {
   std::cerr << "tandem: " << status.message() << "\n";
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kFailedPrecondition: return 2;
-    default: return 1;
+    case absl::StatusCode::kFailedPrecondition:
+      return 2;
+    default:
+      return 1;
   }
 }
 
@@ -156,8 +161,9 @@ int PrintResult(const CliContext& ctx, const absl::StatusOr<nlohmann::json>& res
   return 0;
 }
 
-absl::StatusOr<nlohmann::json> CallJson(const std::string& server, const std::string& token, const std::string& method,
-                                        const std::string& target, const nlohmann::json* body) {
+absl::StatusOr<nlohmann::json> CallJson(const std::string& server, const std::string& token,
+                                        const std::string& method, const std::string& target,
+                                        const nlohmann::json* body) {
   net::HttpClient client(server);
   net::Headers headers;
   if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);

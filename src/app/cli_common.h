@@ -8,11 +8,10 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "common/status.h"
 
@@ -97,7 +96,8 @@ int PrintResult(const CliContext& ctx, const absl::StatusOr<nlohmann::json>& res
 
 // An HTTP call with a bearer token (if any) and a JSON body (if any). The
 // error of a non-2xx answer carries the server's message.
-absl::StatusOr<nlohmann::json> CallJson(const std::string& server, const std::string& token, const std::string& method,
-                                        const std::string& target, const nlohmann::json* body = nullptr);
+absl::StatusOr<nlohmann::json> CallJson(const std::string& server, const std::string& token,
+                                        const std::string& method, const std::string& target,
+                                        const nlohmann::json* body = nullptr);
 
 }  // namespace tandem::app

@@ -14,12 +14,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the command
   auto ctx = std::make_shared<tandem::app::CliContext>();
-  app.add_option("--profile", ctx->profile,
-                 "Profile file: this device's messenger keys and history, and the social and advertiser sign-ins "
-                 "(default $TANDEM_PROFILE or ./tandem-profile.db)");
-  app.add_option("--server", ctx->server,
-                 "Server host:port for every role (default $TANDEM_SERVER, else what the profile remembers, else "
-                 "127.0.0.1:8080)");
+  app.add_option(
+      "--profile", ctx->profile,
+      "Profile file: this device's messenger keys and history, and the social and advertiser sign-ins "
+      "(default $TANDEM_PROFILE or ./tandem-profile.db)");
+  app.add_option(
+      "--server", ctx->server,
+      "Server host:port for every role (default $TANDEM_SERVER, else what the profile remembers, else "
+      "127.0.0.1:8080)");
   app.add_flag("--json", ctx->json, "Print JSON lines for scripts (docs/cli.md) instead of text for people");
   int exit_code = 0;
   tandem::app::AddMessengerCommands(app, ctx, &exit_code);

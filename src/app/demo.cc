@@ -4,11 +4,10 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -31,25 +30,26 @@ using json = nlohmann::json;
 namespace fs = std::filesystem;
 
 constexpr int kMarkerVersion = 1;
-constexpr int kGroupSize = 10;            // social users come in circles of ten
-constexpr int kAudienceSocialUsers = 240;  // demo social users on the customer list
-constexpr int kAudienceMessengerOnly = 10; // numbers on the list with no social account
-constexpr int kOneTimePreKeys = 10;        // per demo user; Dana gets the client's usual 100
+constexpr int kGroupSize = 10;              // social users come in circles of ten
+constexpr int kAudienceSocialUsers = 240;   // demo social users on the customer list
+constexpr int kAudienceMessengerOnly = 10;  // numbers on the list with no social account
+constexpr int kOneTimePreKeys = 10;         // per demo user; Dana gets the client's usual 100
 constexpr int kDanaOneTimePreKeys = 100;
 constexpr absl::Duration kFeedWait = absl::Seconds(30);
 
 // Display names: 50 first names times 30 surnames, distinct for every demo
 // user (the surname index moves by a different step for each block of 50).
 constexpr const char* kFirstNames[] = {
-    "Dana",   "Erin",   "Farid",  "Grace",  "Hiro",   "Ines",   "Jonas",  "Keiko",  "Liam",   "Maya",
-    "Nadia",  "Omar",   "Priya",  "Quinn",  "Rosa",   "Sami",   "Tara",   "Umar",   "Vera",   "Wen",
-    "Ximena", "Yusuf",  "Zoe",    "Amara",  "Bruno",  "Chloe",  "Diego",  "Elif",   "Felix",  "Gita",
-    "Hana",   "Ivan",   "Jade",   "Kofi",   "Lena",   "Mateo",  "Noor",   "Oscar",  "Paula",  "Ravi",
-    "Sofia",  "Tomas",  "Una",    "Viktor", "Wanda",  "Xavier", "Yara",   "Zeke",   "Aisha",  "Ben"};
-constexpr const char* kSurnames[] = {
-    "Reyes",  "Okafor", "Lindqvist", "Tanaka", "Moreau",  "Haddad", "Novak",  "Silva",  "Kowalski", "Ahmed",
-    "Brandt", "Costa",  "Dubois",    "Eriksen", "Fischer", "Garcia", "Horvat", "Ivanova", "Jensen",   "Khan",
-    "Larsen", "Mendez", "Nakamura",  "Olsen",   "Petrov",  "Quist",  "Rossi",  "Sato",   "Torres",   "Weber"};
+    "Dana",   "Erin",  "Farid", "Grace",  "Hiro",  "Ines",   "Jonas", "Keiko", "Liam",  "Maya",
+    "Nadia",  "Omar",  "Priya", "Quinn",  "Rosa",  "Sami",   "Tara",  "Umar",  "Vera",  "Wen",
+    "Ximena", "Yusuf", "Zoe",   "Amara",  "Bruno", "Chloe",  "Diego", "Elif",  "Felix", "Gita",
+    "Hana",   "Ivan",  "Jade",  "Kofi",   "Lena",  "Mateo",  "Noor",  "Oscar", "Paula", "Ravi",
+    "Sofia",  "Tomas", "Una",   "Viktor", "Wanda", "Xavier", "Yara",  "Zeke",  "Aisha", "Ben"};
+constexpr const char* kSurnames[] = {"Reyes",  "Okafor",  "Lindqvist", "Tanaka", "Moreau",   "Haddad",
+                                     "Novak",  "Silva",   "Kowalski",  "Ahmed",  "Brandt",   "Costa",
+                                     "Dubois", "Eriksen", "Fischer",   "Garcia", "Horvat",   "Ivanova",
+                                     "Jensen", "Khan",    "Larsen",    "Mendez", "Nakamura", "Olsen",
+                                     "Petrov", "Quist",   "Rossi",     "Sato",   "Torres",   "Weber"};
 
 std::string DemoName(int i) {
   return absl::StrCat(kFirstNames[i % 50], " ", kSurnames[(i / 50 + 7 * i) % 30]);
@@ -217,7 +217,8 @@ absl::StatusOr<DemoWorld> ReadMarker(const fs::path& path) {
   text << in.rdbuf();
   json j = json::parse(text.str(), nullptr, false);
   if (!j.is_object() || j.value("version", 0) != kMarkerVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(path.string(), " is not a demo world marker of this version"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path.string(), " is not a demo world marker of this version"));
   }
   DemoWorld w;
   try {
@@ -381,8 +382,9 @@ absl::StatusOr<DemoWorld> Build(relay::Relay& relay, social::SocialModule& socia
 
 std::string DemoNumber(int i) { return absl::StrFormat("+1650555%04d", 100 + i); }
 
-absl::StatusOr<DemoWorld> SetUpDemoWorld(relay::Relay& relay, social::SocialModule& social, ads::AdsModule& ads,
-                                         const fs::path& data_dir, const std::string& server_address) {
+absl::StatusOr<DemoWorld> SetUpDemoWorld(relay::Relay& relay, social::SocialModule& social,
+                                         ads::AdsModule& ads, const fs::path& data_dir,
+                                         const std::string& server_address) {
   const fs::path demo_dir = data_dir / "demo";
   const fs::path marker = demo_dir / "world.json";
   std::error_code ec;
@@ -398,9 +400,9 @@ absl::StatusOr<DemoWorld> SetUpDemoWorld(relay::Relay& relay, social::SocialModu
   for (int i : {0, kDemoMessengerUsers - 1}) {
     ASSIGN_OR_RETURN(bool on_social, social.service().HasAccountWithPhone(DemoNumber(i)));
     if (relay.directory().AccountForNumber(DemoNumber(i)) || on_social) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the data directory ", data_dir.string(), " holds part of a demo world but no ", marker.string(),
-          " (an interrupted start?); use an empty --data-dir for --demo"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the data directory ", data_dir.string(), " holds part of a demo world but no ",
+                       marker.string(), " (an interrupted start?); use an empty --data-dir for --demo"));
     }
   }
   fs::create_directories(demo_dir, ec);

@@ -73,7 +73,8 @@ struct DemoWorld {
 // for, up to 30 s). `server_address` (host:port) is stored in the profiles.
 // FailedPrecondition for a partly built world; DeadlineExceeded if the
 // feed does not deliver (the social side must consume this relay's feed).
-absl::StatusOr<DemoWorld> SetUpDemoWorld(relay::Relay& relay, social::SocialModule& social, ads::AdsModule& ads,
-                                         const std::filesystem::path& data_dir, const std::string& server_address);
+absl::StatusOr<DemoWorld> SetUpDemoWorld(relay::Relay& relay, social::SocialModule& social,
+                                         ads::AdsModule& ads, const std::filesystem::path& data_dir,
+                                         const std::string& server_address);
 
 }  // namespace tandem::app

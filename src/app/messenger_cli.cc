@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -16,7 +17,6 @@
 #include "client/client_store.h"
 #include "client/messenger_client.h"
 #include "common/error_codes.h"
-#include <nlohmann/json.hpp>
 
 namespace tandem::app {
 namespace {
@@ -29,12 +29,12 @@ volatile std::sig_atomic_t g_stop = 0;
 absl::Status WithHint(const CliContext& ctx, const absl::Status& st) {
   const std::string reason = ReasonOf(st);
   if (reason == "not_registered") {
-    return absl::FailedPreconditionError(absl::StrCat(ctx.ProfilePath(), " has no messenger account yet: run `",
-                                                      ctx.Command("register NUMBER"), "`"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        ctx.ProfilePath(), " has no messenger account yet: run `", ctx.Command("register NUMBER"), "`"));
   }
   if (reason == "account_deleted" || reason == "registration_replaced") {
-    return absl::FailedPreconditionError(absl::StrCat(st.message(), "; to use this profile again run `",
-                                                      ctx.Command("register NUMBER"), "`"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(st.message(), "; to use this profile again run `", ctx.Command("register NUMBER"), "`"));
   }
   return st;
 }
@@ -63,12 +63,18 @@ std::unique_ptr<client::MessengerClient> OpenClient(const CliContext& ctx, bool 
 
 const char* KindName(client::Event::Kind k) {
   switch (k) {
-    case client::Event::Kind::kMessage: return "message";
-    case client::Event::Kind::kSent: return "sent";
-    case client::Event::Kind::kDelivered: return "delivered";
-    case client::Event::Kind::kRead: return "read";
-    case client::Event::Kind::kKeyChanged: return "key-changed";
-    case client::Event::Kind::kFailed: return "failed";
+    case client::Event::Kind::kMessage:
+      return "message";
+    case client::Event::Kind::kSent:
+      return "sent";
+    case client::Event::Kind::kDelivered:
+      return "delivered";
+    case client::Event::Kind::kRead:
+      return "read";
+    case client::Event::Kind::kKeyChanged:
+      return "key-changed";
+    case client::Event::Kind::kFailed:
+      return "failed";
   }
   return "?";
 }
@@ -88,7 +94,10 @@ std::string Clock(int64_t ms) {
 client::EventHandler Printer(const CliContext& ctx) {
   return [json_out = ctx.json, ctx](const client::Event& e) {
     if (json_out) {
-      json j = {{"event", KindName(e.kind)}, {"peer", e.peer}, {"id", e.message_id}, {"timestamp_ms", e.timestamp_ms}};
+      json j = {{"event", KindName(e.kind)},
+                {"peer", e.peer},
+                {"id", e.message_id},
+                {"timestamp_ms", e.timestamp_ms}};
       if (!e.body.empty()) j["text"] = e.body;
       if (!e.detail.empty()) j["detail"] = e.detail;
       JsonLine(KindName(e.kind), j);
@@ -131,16 +140,18 @@ void PrintPrivacy(const json& j, const std::string& number) {
                "contacts.\n";
   const std::string sharing = j.value("sharing", "");
   std::cout << "Sharing for " << number << ": "
-            << (sharing == "active" ? "on" : sharing == "blocked_by_jurisdiction"
-                                                 ? "off (the operator does not share numbers of your country)"
-                                                 : sharing)
+            << (sharing == "active" ? "on"
+                : sharing == "blocked_by_jurisdiction"
+                    ? "off (the operator does not share numbers of your country)"
+                    : sharing)
             << "\n";
   if (j.contains("usage_summary") && j["usage_summary"].is_object()) {
     const auto& u = j["usage_summary"];
     int64_t every = u.value("interval_s", int64_t{0});
     std::cout << "Next usage summary: " << LocalTimeFromIso(u["next_at"]);
     if (every > 0) {
-      std::cout << " (checked every " << (every % 3600 == 0 ? absl::StrCat(every / 3600, " h") : absl::StrCat(every, " s"))
+      std::cout << " (checked every "
+                << (every % 3600 == 0 ? absl::StrCat(every / 3600, " h") : absl::StrCat(every, " s"))
                 << "; shared only when your activity changed)";
     }
     std::cout << "\n";
@@ -159,7 +170,8 @@ void PrintPrivacy(const json& j, const std::string& number) {
 std::string EventWords(const json& e) {
   const std::string type = e.value("type", "");
   const json& d = e.contains("data") ? e["data"] : json::object();
-  if (type == "account_linked") return "your number " + d.value("phone", std::string()) + " (account created)";
+  if (type == "account_linked")
+    return "your number " + d.value("phone", std::string()) + " (account created)";
   if (type == "account_deleted") return "your account was deleted";
   if (type == "objection_changed") {
     return absl::StrCat(d.value("objected", false) ? "you objected to " : "you withdrew your objection to ",
@@ -194,8 +206,8 @@ void AddMessengerCommands(CLI::App& app, std::shared_ptr<CliContext> g, int* exi
         JsonLine("code_sent", {{"number", *sent}, {"server", c->server()}});
         return;
       }
-      std::cout << "a verification code was sent to " << *sent << "; finish with: "
-                << g->Command("verify " + *sent + " CODE") << std::endl;
+      std::cout << "a verification code was sent to " << *sent
+                << "; finish with: " << g->Command("verify " + *sent + " CODE") << std::endl;
     });
   }
   {
@@ -214,11 +226,12 @@ void AddMessengerCommands(CLI::App& app, std::shared_ptr<CliContext> g, int* exi
         return;
       }
       if (g->json) {
-        JsonLine("registered", {{"number", c->number()}, {"server", c->server()}, {"profile", g->ProfilePath()}});
+        JsonLine("registered",
+                 {{"number", c->number()}, {"server", c->server()}, {"profile", g->ProfilePath()}});
         return;
       }
-      std::cout << "registered " << c->number() << " on " << c->server() << " (profile " << g->ProfilePath() << ")"
-                << std::endl;
+      std::cout << "registered " << c->number() << " on " << c->server() << " (profile " << g->ProfilePath()
+                << ")" << std::endl;
     });
   }
   {
@@ -301,8 +314,12 @@ void AddMessengerCommands(CLI::App& app, std::shared_ptr<CliContext> g, int* exi
       for (const auto& m : *rows) {
         bool in = m.direction == client::Direction::kIncoming;
         if (g->json) {
-          JsonLine("history", {{"direction", in ? "in" : "out"}, {"peer", m.peer}, {"id", m.message_id},
-                               {"text", m.body}, {"status", m.status}, {"sent_at_ms", m.sent_at_ms}});
+          JsonLine("history", {{"direction", in ? "in" : "out"},
+                               {"peer", m.peer},
+                               {"id", m.message_id},
+                               {"text", m.body},
+                               {"status", m.status},
+                               {"sent_at_ms", m.sent_at_ms}});
         } else {
           t.Add({Clock(m.sent_at_ms), in ? "<-" : "->", m.peer, m.status, m.body});
         }
@@ -336,8 +353,8 @@ void AddMessengerCommands(CLI::App& app, std::shared_ptr<CliContext> g, int* exi
       }
       for (const auto& n : *found) std::cout << n << "\n";
       std::cout.flush();
-      std::cerr << found->size() << " of " << numbers->size() << " use the messenger; lookups left today: " << budget
-                << "\n";
+      std::cerr << found->size() << " of " << numbers->size()
+                << " use the messenger; lookups left today: " << budget << "\n";
     });
   }
   {
@@ -361,7 +378,8 @@ void AddMessengerCommands(CLI::App& app, std::shared_ptr<CliContext> g, int* exi
   }
   {
     auto* privacy = app.add_subcommand(
-        "privacy", "Your privacy settings: what the messenger shares with the social network, and objections");
+        "privacy",
+        "Your privacy settings: what the messenger shares with the social network, and objections");
     privacy->require_subcommand(1);
     // The relay's answer as JSON, or nullopt after printing the error.
     auto request = [=](const std::string& method, const std::string& path, const std::string& body,
@@ -384,15 +402,19 @@ void AddMessengerCommands(CLI::App& app, std::shared_ptr<CliContext> g, int* exi
     auto print_settings = [=](const json& j, const std::string& number) {
       if (!g->json) return PrintPrivacy(j, number);
       for (const char* p : {"ads", "friend_suggestions"}) {
-        if (j.contains(p)) JsonLine("objection", {{"purpose", p}, {"objected", j[p]["objected"]}, {"changed_at", j[p]["changed_at"]}});
+        if (j.contains(p))
+          JsonLine("objection",
+                   {{"purpose", p}, {"objected", j[p]["objected"]}, {"changed_at", j[p]["changed_at"]}});
       }
-      JsonLine("sharing", {{"number", number}, {"state", j.value("sharing", "")},
+      JsonLine("sharing", {{"number", number},
+                           {"state", j.value("sharing", "")},
                            {"usage_summary", j.value("usage_summary", json::object())}});
     };
-    privacy->add_subcommand("show", "Show what is shared, your objections, and the next usage summary")->callback([=] {
-      std::string number;
-      if (auto j = request("GET", "/v1/privacy", "", &number)) print_settings(*j, number);
-    });
+    privacy->add_subcommand("show", "Show what is shared, your objections, and the next usage summary")
+        ->callback([=] {
+          std::string number;
+          if (auto j = request("GET", "/v1/privacy", "", &number)) print_settings(*j, number);
+        });
     for (bool objected : {true, false}) {
       auto* cmd = privacy->add_subcommand(
           objected ? "object" : "withdraw",
@@ -404,17 +426,20 @@ void AddMessengerCommands(CLI::App& app, std::shared_ptr<CliContext> g, int* exi
           ->check(CLI::IsMember({"ads", "friend_suggestions"}));
       cmd->callback([=] {
         std::string number;
-        auto j = request("PUT", "/v1/privacy/objections/" + *purpose, json{{"objected", objected}}.dump(), &number);
+        auto j = request("PUT", "/v1/privacy/objections/" + *purpose, json{{"objected", objected}}.dump(),
+                         &number);
         if (!j) return;
         if (g->json) {
-          JsonLine("objection", {{"purpose", *purpose}, {"objected", (*j)[*purpose]["objected"]},
+          JsonLine("objection", {{"purpose", *purpose},
+                                 {"objected", (*j)[*purpose]["objected"]},
                                  {"changed_at", (*j)[*purpose]["changed_at"]}});
           return;
         }
         std::string since = LocalTimeFromIso((*j)[*purpose]["changed_at"]);
         if (objected) {
-          std::cout << "You object to the use of your messenger data for " << PurposeWords(*purpose) << " (since "
-                    << since << "). The social network stops using it for that at once, including what it had "
+          std::cout << "You object to the use of your messenger data for " << PurposeWords(*purpose)
+                    << " (since " << since
+                    << "). The social network stops using it for that at once, including what it had "
                     << "derived from it.\n";
         } else {
           std::cout << "You no longer object to the use of your messenger data for " << PurposeWords(*purpose)
@@ -434,7 +459,8 @@ void AddMessengerCommands(CLI::App& app, std::shared_ptr<CliContext> g, int* exi
                     << " (sharing " << ((*j)["sharing"] == "active" ? "on" : "off") << "):\n";
           Table t({"#", "WHAT", "RECORDED", "FETCHED BY THE SOCIAL NETWORK"});
           for (const auto& e : (*j)["events"]) {
-            t.Add({std::to_string(e.value("seq", int64_t{0})), EventWords(e), LocalTimeFromIso(e["recorded_at"]),
+            t.Add({std::to_string(e.value("seq", int64_t{0})), EventWords(e),
+                   LocalTimeFromIso(e["recorded_at"]),
                    e["shared_at"].is_null() ? "not yet" : LocalTimeFromIso(e["shared_at"])});
           }
           if (t.size() == 0) {
@@ -463,7 +489,8 @@ void AddMessengerCommands(CLI::App& app, std::shared_ptr<CliContext> g, int* exi
       if (g->json) {
         JsonLine("exported", {{"file", *out}});
       } else {
-        std::cout << "exported to " << *out << " (everything the messenger holds about you; message contents are "
+        std::cout << "exported to " << *out
+                  << " (everything the messenger holds about you; message contents are "
                   << "not there: the relay never has them)\n";
       }
     });
@@ -489,7 +516,8 @@ void AddMessengerCommands(CLI::App& app, std::shared_ptr<CliContext> g, int* exi
         JsonLine("account_deleted", {{"number", number}});
         return;
       }
-      std::cout << "account " << number << " deleted; the social network is told, and stops using what it had "
+      std::cout << "account " << number
+                << " deleted; the social network is told, and stops using what it had "
                 << "from the messenger" << std::endl;
     });
   }

@@ -12,8 +12,8 @@
 #include <iostream>
 #include <thread>
 
-#include "ads/ads_module.h"
 #include "absl/strings/str_cat.h"
+#include "ads/ads_module.h"
 #include "app/demo.h"
 #include "common/config.h"
 #include "common/config_schema.h"
@@ -43,15 +43,16 @@ void ReportDemoWorld(const DemoWorld& w) {
                            {"campaign_id", w.campaign_id},
                            {"dana_profile", w.dana_profile.string()},
                            {"bakery_profile", w.bakery_profile.string()}});
-  std::cerr << "demo world" << (w.created ? "" : " (reused)") << ": " << w.messenger_users << " messenger users, "
-            << w.social_accounts << " social accounts, " << w.advertisers << " advertiser with a campaign\n"
-            << "demo numbers: " << DemoNumber(0) << " to " << DemoNumber(kDemoMessengerUsers - 1) << "; Dana is "
-            << w.dana_number << "\n"
+  std::cerr << "demo world" << (w.created ? "" : " (reused)") << ": " << w.messenger_users
+            << " messenger users, " << w.social_accounts << " social accounts, " << w.advertisers
+            << " advertiser with a campaign\n"
+            << "demo numbers: " << DemoNumber(0) << " to " << DemoNumber(kDemoMessengerUsers - 1)
+            << "; Dana is " << w.dana_number << "\n"
             << "advertiser " << w.advertiser_id << " \"Corner Bakery\": audience " << w.audience_id
             << " \"Loyalty card holders\" (" << w.audience_rows << " numbers), campaign " << w.campaign_id
             << " \"Fresh rye\"\n"
-            << "profiles: " << w.dana_profile.string() << " (sees the bakery's ad), " << w.bakery_profile.string()
-            << " (the advertiser)\n";
+            << "profiles: " << w.dana_profile.string() << " (sees the bakery's ad), "
+            << w.bakery_profile.string() << " (the advertiser)\n";
 }
 
 }  // namespace
@@ -60,7 +61,8 @@ absl::StatusOr<Config> LoadServeConfig(const ServeFlags& flags) {
   ASSIGN_OR_RETURN(Config config, Config::Load(flags.config_path, flags.overrides));
   if (!flags.listen.empty()) RETURN_IF_ERROR(config.Set("server.listen", flags.listen, "--listen"));
   if (!flags.data_dir.empty()) RETURN_IF_ERROR(config.Set("server.data_dir", flags.data_dir, "--data-dir"));
-  if (flags.threads >= 0) RETURN_IF_ERROR(config.Set("server.threads", std::to_string(flags.threads), "--threads"));
+  if (flags.threads >= 0)
+    RETURN_IF_ERROR(config.Set("server.threads", std::to_string(flags.threads), "--threads"));
   if (!flags.log_level.empty()) RETURN_IF_ERROR(config.Set("log.level", flags.log_level, "--log-level"));
   if (flags.log_json) RETURN_IF_ERROR(config.Set("log.json", "true", "--log-json"));
   return config;
@@ -95,7 +97,8 @@ void Reload(const ServeFlags& flags, const Config& running) {
       absl::StrAppend(&restart, restart.empty() ? "" : ",", std::string(spec.name));
     }
   }
-  log::Info("config.reloaded", {{"log.level", next->GetString("log.level")}, {"log.json", next->GetBool("log.json")}});
+  log::Info("config.reloaded",
+            {{"log.level", next->GetString("log.level")}, {"log.json", next->GetBool("log.json")}});
   if (!restart.empty()) log::Warn("config.restart_needed", {{"keys", restart}});
 }
 
@@ -183,7 +186,8 @@ int Serve(const ServeFlags& flags) {
   options.max_body_bytes = static_cast<size_t>(config->GetInt("server.max_body_bytes"));
   options.worker_threads = static_cast<int>(config->GetInt("server.worker_threads"));
   options.max_waiting = static_cast<size_t>(config->GetInt("server.max_waiting"));
-  options.max_connections_per_address = static_cast<size_t>(config->GetInt("server.max_connections_per_address"));
+  options.max_connections_per_address =
+      static_cast<size_t>(config->GetInt("server.max_connections_per_address"));
   options.header_timeout = absl::Milliseconds(config->GetInt("server.header_timeout_ms"));
   options.body_timeout = absl::Milliseconds(config->GetInt("server.body_timeout_ms"));
   ApplyEmbeddedDefaults(*config);
@@ -211,8 +215,9 @@ int Serve(const ServeFlags& flags) {
     return absl::IsInvalidArgument(relay.status()) ? 2 : 1;
   }
   if (flags.demo && (!*relay || !*social || !ads_module || config->GetString("feed.url").empty())) {
-    Fail("config.invalid", "--demo needs the relay, social and ads modules in this process, with the social side "
-                           "consuming this server's feed (the embedded default)");
+    Fail("config.invalid",
+         "--demo needs the relay, social and ads modules in this process, with the social side "
+         "consuming this server's feed (the embedded default)");
     return 2;
   }
   net::Server server(options, std::move(router), metrics);

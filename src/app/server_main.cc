@@ -2,7 +2,6 @@
 // machine with SQLite files under the data directory (the embedded default);
 // `tandemd config` prints the configuration it would run with.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -29,19 +28,24 @@ int main(int argc, char** argv) {
   serve->add_option("--threads", flags.threads, "Server threads (0: one per core)");
   serve->add_option("--log-level", flags.log_level, "debug, info, warn, error or off");
   serve->add_flag("--log-json", flags.log_json, "Write logs as JSON lines");
-  serve->add_option("--set", flags.overrides, "Override any config key: --set key=value (see `tandemd config`)")
+  serve
+      ->add_option("--set", flags.overrides,
+                   "Override any config key: --set key=value (see `tandemd config`)")
       ->take_all();
   serve->add_option("--ready-file", flags.ready_file,
                     "Write the bound address to this file once serving (for scripts and tests)");
-  serve->add_flag("--demo", flags.demo,
-                  "Create a demo world on first start (300 messenger users, 250 social accounts, an advertiser "
-                  "with a campaign, profiles in <data-dir>/demo/; see docs/demo.md); later starts reuse it");
+  serve->add_flag(
+      "--demo", flags.demo,
+      "Create a demo world on first start (300 messenger users, 250 social accounts, an advertiser "
+      "with a campaign, profiles in <data-dir>/demo/; see docs/demo.md); later starts reuse it");
 
   tandem::app::ConfigFlags config_flags;
   CLI::App* config = app.add_subcommand(
-      "config", "Print the effective configuration: every key, its value and its source (docs/configuration.md)");
+      "config",
+      "Print the effective configuration: every key, its value and its source (docs/configuration.md)");
   config->add_option("--config", config_flags.serve.config_path, "TOML configuration file");
-  config->add_option("--set", config_flags.serve.overrides, "Override a config key: --set key=value")->take_all();
+  config->add_option("--set", config_flags.serve.overrides, "Override a config key: --set key=value")
+      ->take_all();
   config->add_flag("--json", config_flags.json, "One JSON object per key");
   config->add_flag("--markdown", config_flags.markdown, "Print the key reference (docs/configuration.md)");
   CLI11_PARSE(app, argc, argv);

@@ -9,9 +9,8 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -58,7 +57,8 @@ std::string ProvenanceWords(const std::string& p) {
   return p;
 }
 
-void PrintPeople(const CliContext& ctx, const std::string& kind, const json& people, const std::string& empty) {
+void PrintPeople(const CliContext& ctx, const std::string& kind, const json& people,
+                 const std::string& empty) {
   if (ctx.json) {
     for (const auto& p : people) JsonLine(kind, p);
     return;
@@ -91,7 +91,8 @@ int UploadAddressBook(const CliContext& ctx, const SocialOptions& o, Session& s)
     }
   }
   auto file = social::ParseContactFile(text.str(), o.header || !column_name.empty(), column, column_name);
-  if (!file.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat(o.file, ": ", file.status().message())));
+  if (!file.ok())
+    return Fail(absl::InvalidArgumentError(absl::StrCat(o.file, ": ", file.status().message())));
   for (const auto& [line, problem] : file->errors) std::cerr << "line " << line << ": " << problem << "\n";
   if (file->numbers.size() > social::kMaxAddressBookEntries) {
     return Fail(absl::InvalidArgumentError(
@@ -109,7 +110,8 @@ int UploadAddressBook(const CliContext& ctx, const SocialOptions& o, Session& s)
   }
   const size_t rejected = (*res)["rejected"].size() + file->errors.size();
   if (ctx.json) {
-    JsonLine("address_book", {{"stored", (*res)["stored"]}, {"rejected", rejected},
+    JsonLine("address_book", {{"stored", (*res)["stored"]},
+                              {"rejected", rejected},
                               {"budget_remaining", res->value("budget_remaining", 0)}});
   } else {
     std::cout << "stored " << (*res)["stored"] << " numbers, rejected " << rejected << "; you can add "
@@ -124,9 +126,10 @@ void AddSocialCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit
   CLI::App* social = app.add_subcommand("social", "Use the social network: account, friends, suggestions");
   social->require_subcommand(1);
   auto o = std::make_shared<SocialOptions>();
-  social->add_option("--server", o->server,
-                     "Server host:port for the social network only (default: --server, $TANDEM_SOCIAL_SERVER, "
-                     "$TANDEM_SERVER, the profile's)");
+  social->add_option(
+      "--server", o->server,
+      "Server host:port for the social network only (default: --server, $TANDEM_SOCIAL_SERVER, "
+      "$TANDEM_SERVER, the profile's)");
   social->add_option("--token", o->token, "Session token (default $TANDEM_SOCIAL_TOKEN, else the profile's)");
   // Runs `fn` with the session; its result is the exit code.
   auto with_session = [ctx, o, exit_code](bool signing_in, std::function<int(Session&)> fn) {
@@ -152,45 +155,53 @@ void AddSocialCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit
     return PrintResult(*ctx, r, kind, words);
   };
 
-  CLI::App* reg = add(social, "register", "Send a verification code to a phone number", [=](Session& s) {
-    json body = {{"phone", o->phone}, {"region", o->region}};
-    auto r = call(s, "POST", "/v1/social/register", &body);
-    if (!r.ok()) return Fail(r.status());
-    if (s.profile) s.profile->SetSetting("social.server", s.server).IgnoreError();
-    std::string region = o->region.empty() ? "" : " --region " + o->region;
-    return done(r, "code_sent",
-                absl::StrCat("a verification code was sent to ", o->phone, "; finish with: ",
-                             ctx->Command(absl::StrCat("social verify --phone '", o->phone, "'", region,
-                                                       " --code CODE --name 'YOUR NAME'"))));
-  }, true);
+  CLI::App* reg = add(
+      social, "register", "Send a verification code to a phone number",
+      [=](Session& s) {
+        json body = {{"phone", o->phone}, {"region", o->region}};
+        auto r = call(s, "POST", "/v1/social/register", &body);
+        if (!r.ok()) return Fail(r.status());
+        if (s.profile) s.profile->SetSetting("social.server", s.server).IgnoreError();
+        std::string region = o->region.empty() ? "" : " --region " + o->region;
+        return done(r, "code_sent",
+                    absl::StrCat("a verification code was sent to ", o->phone, "; finish with: ",
+                                 ctx->Command(absl::StrCat("social verify --phone '", o->phone, "'", region,
+                                                           " --code CODE --name 'YOUR NAME'"))));
+      },
+      true);
   reg->add_option("--phone", o->phone, "Phone number")->required();
   reg->add_option("--region", o->region, "Region for numbers without +country code (e.g. US)");
 
-  CLI::App* verify = add(social, "verify", "Check the code and sign in (the session is kept in the profile)",
-                         [=](Session& s) {
-    json body = {{"phone", o->phone}, {"region", o->region}, {"code", o->code}, {"display_name", o->name}};
-    auto r = call(s, "POST", "/v1/social/verify", &body);
-    if (!r.ok()) return Fail(r.status());
-    const std::string token = r->value("token", std::string());
-    const uint64_t id = r->value("account_id", uint64_t{0});
-    for (const auto& [k, v] : {std::pair<std::string, std::string>{"social.token", token},
-                               {"social.account_id", std::to_string(id)},
-                               {"social.server", s.server}}) {
-      if (!s.profile) break;
-      if (absl::Status st = s.profile->SetSetting(k, v); !st.ok()) return Fail(st);
-    }
-    if (o->print_token) {
-      std::cout << token << "\n";
-      return 0;
-    }
-    if (ctx->json) {
-      JsonLine("signed_in", {{"account_id", id}, {"created", r->value("created", false)}, {"profile", ctx->ProfilePath()}});
-      return 0;
-    }
-    std::cout << (r->value("created", false) ? "created social account " : "signed in to social account ") << id
-              << "; the session is kept in " << ctx->ProfilePath() << "\n";
-    return 0;
-  }, true);
+  CLI::App* verify = add(
+      social, "verify", "Check the code and sign in (the session is kept in the profile)",
+      [=](Session& s) {
+        json body = {
+            {"phone", o->phone}, {"region", o->region}, {"code", o->code}, {"display_name", o->name}};
+        auto r = call(s, "POST", "/v1/social/verify", &body);
+        if (!r.ok()) return Fail(r.status());
+        const std::string token = r->value("token", std::string());
+        const uint64_t id = r->value("account_id", uint64_t{0});
+        for (const auto& [k, v] : {std::pair<std::string, std::string>{"social.token", token},
+                                   {"social.account_id", std::to_string(id)},
+                                   {"social.server", s.server}}) {
+          if (!s.profile) break;
+          if (absl::Status st = s.profile->SetSetting(k, v); !st.ok()) return Fail(st);
+        }
+        if (o->print_token) {
+          std::cout << token << "\n";
+          return 0;
+        }
+        if (ctx->json) {
+          JsonLine(
+              "signed_in",
+              {{"account_id", id}, {"created", r->value("created", false)}, {"profile", ctx->ProfilePath()}});
+          return 0;
+        }
+        std::cout << (r->value("created", false) ? "created social account " : "signed in to social account ")
+                  << id << "; the session is kept in " << ctx->ProfilePath() << "\n";
+        return 0;
+      },
+      true);
   verify->add_option("--phone", o->phone, "Phone number")->required();
   verify->add_option("--region", o->region, "Region for numbers without +country code");
   verify->add_option("--code", o->code, "The code that was sent")->required();
@@ -201,7 +212,8 @@ void AddSocialCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit
     for (const char* k : {"social.token", "social.account_id"}) {
       if (s.profile) s.profile->SetSetting(k, "").IgnoreError();
     }
-    return done(json::object(), "signed_out", "signed out of the social network (profile " + ctx->ProfilePath() + ")");
+    return done(json::object(), "signed_out",
+                "signed out of the social network (profile " + ctx->ProfilePath() + ")");
   });
 
   CLI::App* profile = add(social, "profile", "Show or change your profile", [=](Session& s) {
@@ -228,30 +240,38 @@ void AddSocialCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit
     return 0;
   });
   profile->add_option("--name", o->name, "New display name");
-  profile->add_option("--discoverable", o->discoverable, "Let people who have your number find you: true|false")
+  profile
+      ->add_option("--discoverable", o->discoverable, "Let people who have your number find you: true|false")
       ->check(CLI::IsMember({"true", "false"}));
 
-  CLI::App* facts = add(social, "facts", "What the social network may use about you, per purpose", [=](Session& s) {
-    const std::string purpose = o->name.empty() ? "friend_suggestions" : o->name;
-    auto r = call(s, "GET", "/v1/social/me/facts?purpose=" + purpose);
-    if (!r.ok()) return Fail(r.status());
-    if (ctx->json) {
-      for (const auto& f : (*r)["facts"]) JsonLine("fact", {{"purpose", purpose}, {"fact", f["kind"]}, {"value", f["value"]}, {"provenance", f["provenance"]}});
-      return 0;
-    }
-    std::cout << "What " << (purpose == "friend_suggestions" ? "friend suggestions" : purpose) << " may use about you:\n";
-    Table t({"FACT", "VALUE", "WHERE IT COMES FROM"});
-    for (const auto& f : (*r)["facts"]) {
-      t.Add({f.value("kind", std::string()), f["value"].is_string() ? f["value"].get<std::string>() : f["value"].dump(),
-             ProvenanceWords(f.value("provenance", std::string()))});
-    }
-    if (t.size() == 0) {
-      std::cout << "nothing\n";
-    } else {
-      t.Print(std::cout);
-    }
-    return 0;
-  });
+  CLI::App* facts =
+      add(social, "facts", "What the social network may use about you, per purpose", [=](Session& s) {
+        const std::string purpose = o->name.empty() ? "friend_suggestions" : o->name;
+        auto r = call(s, "GET", "/v1/social/me/facts?purpose=" + purpose);
+        if (!r.ok()) return Fail(r.status());
+        if (ctx->json) {
+          for (const auto& f : (*r)["facts"])
+            JsonLine("fact", {{"purpose", purpose},
+                              {"fact", f["kind"]},
+                              {"value", f["value"]},
+                              {"provenance", f["provenance"]}});
+          return 0;
+        }
+        std::cout << "What " << (purpose == "friend_suggestions" ? "friend suggestions" : purpose)
+                  << " may use about you:\n";
+        Table t({"FACT", "VALUE", "WHERE IT COMES FROM"});
+        for (const auto& f : (*r)["facts"]) {
+          t.Add({f.value("kind", std::string()),
+                 f["value"].is_string() ? f["value"].get<std::string>() : f["value"].dump(),
+                 ProvenanceWords(f.value("provenance", std::string()))});
+        }
+        if (t.size() == 0) {
+          std::cout << "nothing\n";
+        } else {
+          t.Print(std::cout);
+        }
+        return 0;
+      });
   facts->add_option("--purpose", o->name, "ads, friend_suggestions or security")
       ->check(CLI::IsMember({"ads", "friend_suggestions", "security"}));
 
@@ -262,16 +282,17 @@ void AddSocialCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit
     auto r = call(s, "POST", "/v1/social/friend-requests", &body);
     std::string status = r.ok() ? r->value("status", std::string()) : "";
     return done(r, "friend_request",
-                status == "friends" ? absl::StrCat("you and ", o->user, " are now friends (they had asked you)")
-                                    : absl::StrCat("friend request sent to ", o->user));
+                status == "friends"
+                    ? absl::StrCat("you and ", o->user, " are now friends (they had asked you)")
+                    : absl::StrCat("friend request sent to ", o->user));
   }));
   user_arg(add(fr, "accept", "Accept a friend request", [=](Session& s) {
-    return done(call(s, "POST", absl::StrCat("/v1/social/friend-requests/", o->user, "/accept")), "friend_request",
-                absl::StrCat("you and ", o->user, " are now friends"));
+    return done(call(s, "POST", absl::StrCat("/v1/social/friend-requests/", o->user, "/accept")),
+                "friend_request", absl::StrCat("you and ", o->user, " are now friends"));
   }));
   user_arg(add(fr, "decline", "Decline a friend request", [=](Session& s) {
-    return done(call(s, "POST", absl::StrCat("/v1/social/friend-requests/", o->user, "/decline")), "friend_request",
-                absl::StrCat("declined the request of ", o->user));
+    return done(call(s, "POST", absl::StrCat("/v1/social/friend-requests/", o->user, "/decline")),
+                "friend_request", absl::StrCat("declined the request of ", o->user));
   }));
   user_arg(add(fr, "remove", "End a friendship", [=](Session& s) {
     return done(call(s, "DELETE", absl::StrCat("/v1/social/friends/", o->user)), "friendship_ended",
@@ -361,12 +382,14 @@ void AddSocialCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit
 }
 
 void AddTimelineCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit_code) {
-  CLI::App* timeline = app.add_subcommand("timeline", "Your social timeline: posts, ads and why you see them");
+  CLI::App* timeline =
+      app.add_subcommand("timeline", "Your social timeline: posts, ads and why you see them");
   timeline->require_subcommand(1);
   auto o = std::make_shared<SocialOptions>();
   o->limit = 20;
   timeline->add_option("--server", o->server, "Server host:port for the social network only");
-  timeline->add_option("--token", o->token, "Social session token (default $TANDEM_SOCIAL_TOKEN, else the profile's)");
+  timeline->add_option("--token", o->token,
+                       "Social session token (default $TANDEM_SOCIAL_TOKEN, else the profile's)");
   auto add = [&](const std::string& name, const std::string& help, std::function<int(Session&)> fn) {
     CLI::App* cmd = timeline->add_subcommand(name, help);
     cmd->callback([ctx, o, exit_code, fn = std::move(fn)] {
@@ -400,10 +423,12 @@ void AddTimelineCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* ex
     if ((*r)["items"].empty()) std::cout << "nothing in your timeline yet\n";
     for (const auto& item : (*r)["items"]) {
       if (item.value("type", "") == "ad") {
-        std::cout << "[ad " << item.value("impression_id", int64_t{0}) << "] " << item.value("title", std::string())
-                  << " - " << item.value("text", std::string()) << " (" << item.value("link", std::string())
-                  << "), from " << item.value("advertiser", std::string()) << "; why: `"
-                  << ctx->Command(absl::StrCat("timeline why ", item.value("impression_id", int64_t{0}))) << "`\n";
+        std::cout << "[ad " << item.value("impression_id", int64_t{0}) << "] "
+                  << item.value("title", std::string()) << " - " << item.value("text", std::string()) << " ("
+                  << item.value("link", std::string()) << "), from "
+                  << item.value("advertiser", std::string()) << "; why: `"
+                  << ctx->Command(absl::StrCat("timeline why ", item.value("impression_id", int64_t{0})))
+                  << "`\n";
       } else {
         int64_t at = item["created_at"].is_number() ? item["created_at"].get<int64_t>() : 0;
         std::cout << "[" << LocalTime(at) << "] " << item.value("author_name", std::string()) << ": "

@@ -49,7 +49,9 @@ CREATE TABLE seen_envelopes (server_id BIGINT PRIMARY KEY);
      "ALTER TABLE outbox ADD COLUMN registration_id INTEGER NOT NULL DEFAULT 0;"},
 };
 
-std::string Bytes(std::span<const uint8_t> b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+std::string Bytes(std::span<const uint8_t> b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
 std::span<const uint8_t> Span(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
@@ -212,7 +214,8 @@ absl::StatusOr<IdentityRow> ClientStore::LoadIdentity(const std::string& peer) {
 absl::Status ClientStore::AddToOutbox(const OutboxRow& row) {
   return db_
       ->Execute(
-          "INSERT INTO outbox (client_message_id, recipient, device_id, type, ciphertext, registration_id, seq) "
+          "INSERT INTO outbox (client_message_id, recipient, device_id, type, ciphertext, registration_id, "
+          "seq) "
           "VALUES ($1, $2, $3, $4, $5, $6, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox))",
           {row.client_message_id, row.recipient, row.device_id, row.type, store::Value::Blob(row.ciphertext),
            static_cast<int64_t>(row.registration_id)})
@@ -227,8 +230,8 @@ constexpr char kOutboxColumns[] =
 std::vector<OutboxRow> ToOutboxRows(const std::vector<store::Row>& rows) {
   std::vector<OutboxRow> out;
   for (const auto& r : rows) {
-    out.push_back({r.Text(0), r.Text(1), static_cast<uint32_t>(r.Int(2)), static_cast<int>(r.Int(3)), r.Bytes(4),
-                   static_cast<uint32_t>(r.Int(5))});
+    out.push_back({r.Text(0), r.Text(1), static_cast<uint32_t>(r.Int(2)), static_cast<int>(r.Int(3)),
+                   r.Bytes(4), static_cast<uint32_t>(r.Int(5))});
   }
   return out;
 }
@@ -241,8 +244,8 @@ absl::StatusOr<std::vector<OutboxRow>> ClientStore::Outbox() {
 }
 
 absl::StatusOr<std::optional<OutboxRow>> ClientStore::OutboxEntry(const std::string& client_message_id) {
-  ASSIGN_OR_RETURN(auto rows,
-                   db_->Query(absl::StrCat(kOutboxColumns, "WHERE client_message_id = $1"), {client_message_id}));
+  ASSIGN_OR_RETURN(auto rows, db_->Query(absl::StrCat(kOutboxColumns, "WHERE client_message_id = $1"),
+                                         {client_message_id}));
   auto out = ToOutboxRows(rows);
   if (out.empty()) return std::nullopt;
   return std::move(out.front());
@@ -255,11 +258,12 @@ absl::Status ClientStore::RemoveFromOutbox(const std::string& client_message_id)
 absl::StatusOr<int64_t> ClientStore::AddMessage(const MessageRow& m) {
   // The id comes from the insert itself, not from the handle afterwards,
   // where another thread's insert may have replaced it.
-  ASSIGN_OR_RETURN(auto row, db_->QueryOne("INSERT INTO messages (peer, direction, message_id, body, sent_at_ms, "
-                                           "server_timestamp_ms, status) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-                                           "RETURNING id",
-                                           {m.peer, DirectionName(m.direction), m.message_id, m.body, m.sent_at_ms,
-                                            m.server_timestamp_ms, m.status}));
+  ASSIGN_OR_RETURN(auto row,
+                   db_->QueryOne("INSERT INTO messages (peer, direction, message_id, body, sent_at_ms, "
+                                 "server_timestamp_ms, status) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                                 "RETURNING id",
+                                 {m.peer, DirectionName(m.direction), m.message_id, m.body, m.sent_at_ms,
+                                  m.server_timestamp_ms, m.status}));
   return row.Int(0);
 }
 
@@ -296,17 +300,19 @@ constexpr char kMessageColumns[] =
 }  // namespace
 
 absl::StatusOr<std::vector<MessageRow>> ClientStore::Messages(const std::string& peer, int limit) {
-  ASSIGN_OR_RETURN(auto rows, db_->Query(absl::StrCat(kMessageColumns,
-                                                      "WHERE ($1 = '' OR peer = $1) ORDER BY id DESC LIMIT $2"),
-                                         {peer, limit}));
+  ASSIGN_OR_RETURN(
+      auto rows,
+      db_->Query(absl::StrCat(kMessageColumns, "WHERE ($1 = '' OR peer = $1) ORDER BY id DESC LIMIT $2"),
+                 {peer, limit}));
   auto out = ToMessages(rows);
   std::reverse(out.begin(), out.end());
   return out;
 }
 
 absl::StatusOr<std::optional<MessageRow>> ClientStore::OutgoingMessage(const std::string& message_id) {
-  ASSIGN_OR_RETURN(auto rows, db_->Query(absl::StrCat(kMessageColumns, "WHERE direction = 'out' AND message_id = $1"),
-                                         {message_id}));
+  ASSIGN_OR_RETURN(
+      auto rows,
+      db_->Query(absl::StrCat(kMessageColumns, "WHERE direction = 'out' AND message_id = $1"), {message_id}));
   auto out = ToMessages(rows);
   if (out.empty()) return std::nullopt;
   return out.front();
@@ -322,9 +328,10 @@ absl::StatusOr<std::vector<MessageRow>> ClientStore::UnreadFrom(const std::strin
 
 absl::Status ClientStore::MarkIncomingRead(const std::string& peer) {
   return db_
-      ->Execute("UPDATE messages SET status = 'read' WHERE direction = 'in' AND status = 'received' AND "
-                "($1 = '' OR peer = $1)",
-                {peer})
+      ->Execute(
+          "UPDATE messages SET status = 'read' WHERE direction = 'in' AND status = 'received' AND "
+          "($1 = '' OR peer = $1)",
+          {peer})
       .status();
 }
 
@@ -335,8 +342,9 @@ absl::StatusOr<bool> ClientStore::SeenEnvelope(uint64_t server_id) {
 }
 
 absl::Status ClientStore::MarkEnvelopeSeen(uint64_t server_id) {
-  return db_->Execute("INSERT OR IGNORE INTO seen_envelopes (server_id) VALUES ($1)",
-                      {static_cast<int64_t>(server_id)})
+  return db_
+      ->Execute("INSERT OR IGNORE INTO seen_envelopes (server_id) VALUES ($1)",
+                {static_cast<int64_t>(server_id)})
       .status();
 }
 

@@ -92,8 +92,9 @@ TEST(ClientStoreTest, ConcurrentAddMessageReturnsItsOwnRowId) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        MessageRow m{0, "+14155550100", Direction::kOutgoing, std::to_string(t) + "-" + std::to_string(i), "hi",
-                     i, 0, "pending"};
+        MessageRow m{
+            0, "+14155550100", Direction::kOutgoing, std::to_string(t) + "-" + std::to_string(i), "hi", i,
+            0, "pending"};
         auto id = s.AddMessage(m);
         std::lock_guard lock(mu);
         if (!id.ok() || returned.contains(*id)) {

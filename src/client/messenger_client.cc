@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -16,7 +17,6 @@
 #include "net/client.h"
 #include "phone/phone.h"
 #include "relay_protocol/protocol.h"
-#include <nlohmann/json.hpp>
 
 namespace tandem::client {
 namespace {
@@ -89,7 +89,9 @@ class MessengerClient::Impl {
 
   int64_t NowMs() const { return absl::ToUnixMillis(clock_.Now()); }
   // Ids begin with the relay's time as last seen (see MakeClientMessageId).
-  std::string NewMessageId() { return relay::MakeClientMessageId(NowMs() + relay_offset_ms_, random_.Hex(10)); }
+  std::string NewMessageId() {
+    return relay::MakeClientMessageId(NowMs() + relay_offset_ms_, random_.Hex(10));
+  }
 
   // The registered account's relay; before that, the one given in the
   // options or, failing that, the one the code was requested from.
@@ -119,7 +121,8 @@ class MessengerClient::Impl {
       if (std::string deleted = store_->GetSetting("deleted"); !deleted.empty()) {
         return WithReason(absl::FailedPreconditionError(deleted), "account_deleted");
       }
-      return WithReason(absl::FailedPreconditionError("this profile has no messenger account yet"), "not_registered");
+      return WithReason(absl::FailedPreconditionError("this profile has no messenger account yet"),
+                        "not_registered");
     }
     return absl::OkStatus();
   }
@@ -197,7 +200,8 @@ class MessengerClient::Impl {
     RETURN_IF_ERROR(store_->SaveAccount(account));
     account_ = account;
     http_.reset();
-    crypto::SignedPreKey spk = crypto::GenerateSignedPreKey(identity.key_pair, account.signed_prekey_id, random_);
+    crypto::SignedPreKey spk =
+        crypto::GenerateSignedPreKey(identity.key_pair, account.signed_prekey_id, random_);
     RETURN_IF_ERROR(store_->SaveSignedPreKey(spk));
     return UploadPreKeys(&spk, options_.one_time_prekeys);
   }
@@ -247,7 +251,8 @@ class MessengerClient::Impl {
   absl::StatusOr<FetchedBundle> FetchBundle(const std::string& peer) {
     auto r = Http().Get("/v1/keys/" + peer, Auth());
     if (absl::Status st = HttpError(r); !st.ok()) {
-      if (absl::IsNotFound(st)) return absl::NotFoundError(absl::StrCat("no account is registered for ", peer));
+      if (absl::IsNotFound(st))
+        return absl::NotFoundError(absl::StrCat("no account is registered for ", peer));
       return st;
     }
     auto j = json::parse(r->body, nullptr, false);
@@ -284,7 +289,8 @@ class MessengerClient::Impl {
   absl::StatusOr<std::string> NormalizePeer(const std::string& peer) {
     std::string region = phone::RegionOf(account_->number);
     auto n = phone::Normalize(peer, region == "001" ? "" : region);
-    if (!n.ok()) return absl::InvalidArgumentError(absl::StrCat("'", peer, "': ", std::string(n.status().message())));
+    if (!n.ok())
+      return absl::InvalidArgumentError(absl::StrCat("'", peer, "': ", std::string(n.status().message())));
     return *n;
   }
 
@@ -303,8 +309,10 @@ class MessengerClient::Impl {
         // Kept in the history as failed, so the user sees what did not go out.
         MessageRow m{0, peer, Direction::kOutgoing, id, text, sent_at_ms, 0, "failed"};
         RETURN_IF_ERROR(store_->AddMessage(m).status());
-        return absl::NotFoundError(absl::StrCat(peer, " has no messenger account; the message was not sent (kept in "
-                                                "history as failed)"));
+        return absl::NotFoundError(
+            absl::StrCat(peer,
+                         " has no messenger account; the message was not sent (kept in "
+                         "history as failed)"));
       }
       return st;
     }
@@ -330,19 +338,23 @@ class MessengerClient::Impl {
 
   // Encrypts text message `message_id` with `record` (advancing it) into the
   // outbox row `client_message_id`.
-  absl::StatusOr<OutboxRow> EncryptText(crypto::SessionRecord& record, const std::string& peer, uint32_t device,
-                                        const std::string& client_message_id, const std::string& message_id,
-                                        const std::string& body, int64_t sent_at_ms) {
+  absl::StatusOr<OutboxRow> EncryptText(crypto::SessionRecord& record, const std::string& peer,
+                                        uint32_t device, const std::string& client_message_id,
+                                        const std::string& message_id, const std::string& body,
+                                        int64_t sent_at_ms) {
     cpb::Content content;
     auto* t = content.mutable_text();
     t->set_id(message_id);
     t->set_body(body);
     t->set_sent_at_ms(sent_at_ms);
     ASSIGN_OR_RETURN(crypto::CiphertextMessage ct, crypto::Encrypt(record, Pad(content.SerializeAsString())));
-    return OutboxRow{client_message_id, peer, device,
+    return OutboxRow{client_message_id,
+                     peer,
+                     device,
                      ct.type == crypto::MessageType::kPreKey ? pb::ENVELOPE_TYPE_PREKEY_MESSAGE
                                                              : pb::ENVELOPE_TYPE_SIGNAL_MESSAGE,
-                     std::string(ct.bytes.begin(), ct.bytes.end()), record.remote_registration_id()};
+                     std::string(ct.bytes.begin(), ct.bytes.end()),
+                     record.remote_registration_id()};
   }
 
   // Encrypts a receipt to `peer` and queues it (inside the caller's transaction).
@@ -354,7 +366,11 @@ class MessengerClient::Impl {
     for (const auto& id : ids) r->add_message_ids(id);
     ASSIGN_OR_RETURN(crypto::CiphertextMessage ct, crypto::Encrypt(record, Pad(content.SerializeAsString())));
     RETURN_IF_ERROR(store_->SaveSession(peer, device, record));
-    OutboxRow row{NewMessageId(), peer, device, pb::ENVELOPE_TYPE_RECEIPT, std::string(ct.bytes.begin(), ct.bytes.end()),
+    OutboxRow row{NewMessageId(),
+                  peer,
+                  device,
+                  pb::ENVELOPE_TYPE_RECEIPT,
+                  std::string(ct.bytes.begin(), ct.bytes.end()),
                   record.remote_registration_id()};
     RETURN_IF_ERROR(store_->AddToOutbox(row));
     queued_.push_back(std::move(row));
@@ -386,8 +402,8 @@ class MessengerClient::Impl {
   absl::Status Connect() {
     if (ws_ && !ws_->closed()) return absl::OkStatus();
     runtime_ = std::make_unique<net::ClientRuntime>(1);
-    auto ws = net::WebSocketClient::Connect(*runtime_, Server(), std::string(relay::kWebSocketPath) + "?frames=batch",
-                                            Auth());
+    auto ws = net::WebSocketClient::Connect(*runtime_, Server(),
+                                            std::string(relay::kWebSocketPath) + "?frames=batch", Auth());
     if (!ws.ok()) return ws.status();
     ws_ = *std::move(ws);
     in_flight_.clear();
@@ -404,8 +420,9 @@ class MessengerClient::Impl {
   void Submit(const OutboxRow& row) {
     uint64_t rid = next_request_id_++;
     in_flight_[rid] = {row.client_message_id, row.type == pb::ENVELOPE_TYPE_RECEIPT, row.recipient};
-    ws_->Send(relay::EncodeSubmit(rid, row.client_message_id, relay::RecipientByNumber(row.recipient, row.device_id),
-                                  static_cast<pb::EnvelopeType>(row.type), row.ciphertext, row.registration_id));
+    ws_->Send(relay::EncodeSubmit(
+        rid, row.client_message_id, relay::RecipientByNumber(row.recipient, row.device_id),
+        static_cast<pb::EnvelopeType>(row.type), row.ciphertext, row.registration_id));
   }
 
   // Submits every outbox row not already in flight (a full scan: at connect,
@@ -428,13 +445,15 @@ class MessengerClient::Impl {
   }
 
   void FlushKeyChanges(const EventHandler& on_event) {
-    for (const auto& peer : key_changes_) on_event(Event{Event::Kind::kKeyChanged, peer, "", "", NowMs(), ""});
+    for (const auto& peer : key_changes_)
+      on_event(Event{Event::Kind::kKeyChanged, peer, "", "", NowMs(), ""});
     key_changes_.clear();
   }
 
   absl::Status HandleMessage(const std::string& bytes, const EventHandler& on_event) {
     ASSIGN_OR_RETURN(pb::ServerFrame message, relay::DecodeServerFrame(bytes));
-    for (const pb::ServerFrame* frame : relay::FramesOf(message)) RETURN_IF_ERROR(HandleFrame(*frame, on_event));
+    for (const pb::ServerFrame* frame : relay::FramesOf(message))
+      RETURN_IF_ERROR(HandleFrame(*frame, on_event));
     return absl::OkStatus();
   }
 
@@ -463,7 +482,8 @@ class MessengerClient::Impl {
           on_event(Event{Event::Kind::kFailed, "", "", "", NowMs(), std::string(st.message())});
           return absl::OkStatus();
         }
-        if (st.code() == absl::StatusCode::kResourceExhausted || st.code() == absl::StatusCode::kUnavailable) {
+        if (st.code() == absl::StatusCode::kResourceExhausted ||
+            st.code() == absl::StatusCode::kUnavailable) {
           in_flight_.erase(frame.request_id());
           retry_later_ = true;  // stays in the outbox
           return absl::OkStatus();
@@ -479,7 +499,8 @@ class MessengerClient::Impl {
         RETURN_IF_ERROR(store_->RemoveFromOutbox(e.client_message_id()));
         RETURN_IF_ERROR(store_->SetOutgoingStatus(id, "failed"));
         in_flight_.erase(frame.request_id());
-        on_event(WithText(Event{Event::Kind::kFailed, recipient, id, "", NowMs(), absl::StrCat(e.code(), ": ", e.message())}));
+        on_event(WithText(Event{Event::Kind::kFailed, recipient, id, "", NowMs(),
+                                absl::StrCat(e.code(), ": ", e.message())}));
         return absl::OkStatus();
       }
       case pb::ServerFrame::kDeliver:
@@ -519,8 +540,9 @@ class MessengerClient::Impl {
     uint32_t device = 1;
     ASSIGN_OR_RETURN(crypto::SessionRecord record, StartSession(row->recipient, &device));
     FlushKeyChanges(on_event);
-    ASSIGN_OR_RETURN(OutboxRow fresh, EncryptText(record, row->recipient, device, absl::StrCat(id, ".r", attempt), id,
-                                                  message->body, message->sent_at_ms));
+    ASSIGN_OR_RETURN(OutboxRow fresh,
+                     EncryptText(record, row->recipient, device, absl::StrCat(id, ".r", attempt), id,
+                                 message->body, message->sent_at_ms));
     RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
       RETURN_IF_ERROR(store_->DeleteSessions(row->recipient));
       RETURN_IF_ERROR(store_->SaveSession(row->recipient, fresh.device_id, record));
@@ -558,9 +580,8 @@ class MessengerClient::Impl {
     };
     const auto ct = AsBytes(env.ciphertext());
     if (env.type() == pb::ENVELOPE_TYPE_PREKEY_MESSAGE) {
-      crypto::PreKeyLookup lookup{
-          [this](uint32_t id) { return store_->LoadSignedPreKey(id); },
-          [this](uint32_t id) { return store_->LoadOneTimePreKey(id); }};
+      crypto::PreKeyLookup lookup{[this](uint32_t id) { return store_->LoadSignedPreKey(id); },
+                                  [this](uint32_t id) { return store_->LoadOneTimePreKey(id); }};
       auto r = crypto::DecryptPreKeySignalMessage(record, account_->identity, lookup, ct, random_);
       if (!r.ok()) return fail(r.status());
       padded = std::move(r->plaintext);
@@ -573,7 +594,8 @@ class MessengerClient::Impl {
     }
     auto unpadded = Unpad(padded);
     cpb::Content content;
-    if (!unpadded.ok() || !content.ParseFromString(*unpadded)) return fail(absl::InvalidArgumentError("malformed content"));
+    if (!unpadded.ok() || !content.ParseFromString(*unpadded))
+      return fail(absl::InvalidArgumentError("malformed content"));
 
     std::vector<Event> events;
     absl::Status applied = store_->db().InTransaction([&](store::Database&) -> absl::Status {
@@ -586,10 +608,12 @@ class MessengerClient::Impl {
       RETURN_IF_ERROR(store_->MarkEnvelopeSeen(sid));
       if (content.has_text()) {
         const auto& t = content.text();
-        MessageRow m{0, peer, Direction::kIncoming, t.id(), t.body(), t.sent_at_ms(), env.server_timestamp_ms(), "received"};
+        MessageRow m{0,        peer,           Direction::kIncoming,      t.id(),
+                     t.body(), t.sent_at_ms(), env.server_timestamp_ms(), "received"};
         auto added = store_->AddMessage(m);
         if (added.ok()) {
-          events.push_back(Event{Event::Kind::kMessage, peer, t.id(), t.body(), env.server_timestamp_ms(), ""});
+          events.push_back(
+              Event{Event::Kind::kMessage, peer, t.id(), t.body(), env.server_timestamp_ms(), ""});
         } else if (added.status().code() != absl::StatusCode::kAlreadyExists) {
           return added.status();
         }
@@ -642,7 +666,8 @@ class MessengerClient::Impl {
       auto m = ws_->Receive(absl::Milliseconds(200));
       if (!m.ok()) {
         if (m.status().code() == absl::StatusCode::kDeadlineExceeded) continue;
-        return absl::UnavailableError(absl::StrCat("connection to the relay closed (code ", ws_->close_code(), ")"));
+        return absl::UnavailableError(
+            absl::StrCat("connection to the relay closed (code ", ws_->close_code(), ")"));
       }
       RETURN_IF_ERROR(HandleMessage(m->data, on_event));
       FlushKeyChanges(on_event);
@@ -657,7 +682,8 @@ class MessengerClient::Impl {
     RETURN_IF_ERROR(Deactivate(Connect(), &on_event));
     retry_later_ = false;
     RETURN_IF_ERROR(SubmitOutbox());
-    absl::Status st = Pump(on_event, absl::Now() + timeout, [this] { return queue_empty_ && in_flight_.empty(); });
+    absl::Status st =
+        Pump(on_event, absl::Now() + timeout, [this] { return queue_empty_ && in_flight_.empty(); });
     Disconnect();
     if (st.ok() && retry_later_) {
       return absl::ResourceExhaustedError("the relay asked to retry some messages later; they stay queued");
@@ -687,7 +713,8 @@ class MessengerClient::Impl {
 
   // ---- the rest ----
 
-  absl::StatusOr<std::vector<std::string>> Discover(const std::vector<std::string>& numbers, int64_t* budget) {
+  absl::StatusOr<std::vector<std::string>> Discover(const std::vector<std::string>& numbers,
+                                                    int64_t* budget) {
     RETURN_IF_ERROR(RequireAccount());
     std::string region = phone::RegionOf(account_->number);
     json body = {{"numbers", numbers}};
@@ -695,7 +722,8 @@ class MessengerClient::Impl {
     auto r = Http().Post("/v1/directory", body.dump(), Auth());
     RETURN_IF_ERROR(Deactivate(HttpError(r), nullptr));
     auto j = json::parse(r->body, nullptr, false);
-    if (!j.is_object() || !j.contains("registered")) return absl::InternalError("unexpected directory answer");
+    if (!j.is_object() || !j.contains("registered"))
+      return absl::InternalError("unexpected directory answer");
     if (budget) *budget = j.value("budget_remaining", int64_t{-1});
     return j["registered"].get<std::vector<std::string>>();
   }
@@ -713,7 +741,8 @@ class MessengerClient::Impl {
       ASSIGN_OR_RETURN(bool changed, store_->SaveIdentity(peer, key, NowMs()));
       (void)changed;
     }
-    std::string digits = crypto::SafetyNumber(account_->number, account_->identity.key_pair.public_key, peer, key);
+    std::string digits =
+        crypto::SafetyNumber(account_->number, account_->identity.key_pair.public_key, peer, key);
     std::string grouped;
     for (size_t i = 0; i < digits.size(); i += 5) {
       if (i) grouped += ' ';
@@ -779,10 +808,12 @@ MessengerClient::MessengerClient(std::unique_ptr<Impl> impl, ClientStore* store)
     : impl_(std::move(impl)), store_(store) {}
 MessengerClient::~MessengerClient() = default;
 
-absl::StatusOr<std::string> MessengerClient::RequestCode(const std::string& number, const std::string& region) {
+absl::StatusOr<std::string> MessengerClient::RequestCode(const std::string& number,
+                                                         const std::string& region) {
   return impl_->RequestCode(number, region);
 }
-absl::Status MessengerClient::Verify(const std::string& number, const std::string& region, const std::string& code) {
+absl::Status MessengerClient::Verify(const std::string& number, const std::string& region,
+                                     const std::string& code) {
   return impl_->Verify(number, region, code);
 }
 bool MessengerClient::registered() const { return impl_->registered(); }
@@ -803,7 +834,9 @@ absl::StatusOr<std::vector<std::string>> MessengerClient::Discover(const std::ve
                                                                    int64_t* budget_remaining) {
   return impl_->Discover(numbers, budget_remaining);
 }
-absl::StatusOr<std::string> MessengerClient::SafetyNumber(const std::string& peer) { return impl_->SafetyNumber(peer); }
+absl::StatusOr<std::string> MessengerClient::SafetyNumber(const std::string& peer) {
+  return impl_->SafetyNumber(peer);
+}
 absl::StatusOr<std::vector<MessageRow>> MessengerClient::History(const std::string& peer, int limit) {
   std::string normalized = peer;
   if (!peer.empty()) {
@@ -812,7 +845,8 @@ absl::StatusOr<std::vector<MessageRow>> MessengerClient::History(const std::stri
   }
   return store_->Messages(normalized, limit);
 }
-absl::StatusOr<std::string> MessengerClient::PrivacyRequest(const std::string& method, const std::string& path,
+absl::StatusOr<std::string> MessengerClient::PrivacyRequest(const std::string& method,
+                                                            const std::string& path,
                                                             const std::string& body) {
   return impl_->PrivacyRequest(method, path, body);
 }

@@ -50,11 +50,11 @@ struct Event {
 using EventHandler = std::function<void(const Event&)>;
 
 struct ClientOptions {
-  std::string profile_path;  // the client's SQLite file
-  std::string server;  // relay host:port for registration ("": 127.0.0.1:8080); then remembered
-  const Clock* clock = nullptr;   // default: the real clock
-  Random* random = nullptr;       // default: SecureRandom
-  int one_time_prekeys = 100;     // uploaded at registration and topped up to
+  std::string profile_path;      // the client's SQLite file
+  std::string server;            // relay host:port for registration ("": 127.0.0.1:8080); then remembered
+  const Clock* clock = nullptr;  // default: the real clock
+  Random* random = nullptr;      // default: SecureRandom
+  int one_time_prekeys = 100;    // uploaded at registration and topped up to
   int prekey_refill_below = 20;
 };
 

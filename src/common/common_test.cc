@@ -4,8 +4,8 @@
 #include <fstream>
 #include <set>
 
-#include "common/clock.h"
 #include "absl/strings/str_cat.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/config_schema.h"
 #include "common/log.h"
@@ -17,7 +17,8 @@ namespace tandem {
 namespace {
 
 TEST(ConfigTest, FileValuesAndOverrides) {
-  auto c = Config::FromString("[server]\nlisten = \"127.0.0.1:9090\"\nthreads = 4\n[log]\njson = true\n", "t.toml");
+  auto c = Config::FromString("[server]\nlisten = \"127.0.0.1:9090\"\nthreads = 4\n[log]\njson = true\n",
+                              "t.toml");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->GetString("server.listen"), "127.0.0.1:9090");
   EXPECT_EQ(c->GetInt("server.threads"), 4);
@@ -55,7 +56,8 @@ TEST(ConfigTest, AnUnknownKeyIsRefusedWithTheNearestKnownOne) {
   auto leaf = Config::FromString("[server]\nthread = 4\n");
   EXPECT_EQ(leaf.status().message(), "unknown key server.thread (did you mean server.threads?)");
   auto table = Config::FromString("[relay.limits.sned]\nburst = 4\n");
-  EXPECT_EQ(table.status().message(), "unknown key relay.limits.sned.burst (did you mean relay.limits.send.burst?)");
+  EXPECT_EQ(table.status().message(),
+            "unknown key relay.limits.sned.burst (did you mean relay.limits.send.burst?)");
 }
 
 TEST(ConfigTest, ValuesAreCheckedAgainstTheirType) {
@@ -63,7 +65,8 @@ TEST(ConfigTest, ValuesAreCheckedAgainstTheirType) {
   EXPECT_EQ(c.Set("server.threads=abc").message(), "server.threads must be an integer, got 'abc'");
   EXPECT_EQ(c.Set("log.json=maybe").message(), "log.json must be true or false, got 'maybe'");
   EXPECT_EQ(c.Set("ads.noise_scale=lots").message(), "ads.noise_scale must be a number, got 'lots'");
-  EXPECT_EQ(c.Set("log.level=loud").message(), "log.level must be one of debug, info, warn, error, off, got 'loud'");
+  EXPECT_EQ(c.Set("log.level=loud").message(),
+            "log.level must be one of debug, info, warn, error, off, got 'loud'");
   EXPECT_EQ(c.Set("relay.code_sender=smtp").code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(c.Set("ads.noise_scale=2.5").ok());
   EXPECT_DOUBLE_EQ(c.GetDouble("ads.noise_scale"), 2.5);
@@ -75,7 +78,8 @@ TEST(ConfigTest, ValuesAreCheckedAgainstTheirBounds) {
   Config c;
   EXPECT_EQ(c.Set("feed.batch=0").message(), "feed.batch must be between 1 and 5000, got 0");
   EXPECT_EQ(c.Set("feed.batch=5001").message(), "feed.batch must be between 1 and 5000, got 5001");
-  EXPECT_EQ(c.Set("relay.limits.send.burst=0").message(), "relay.limits.send.burst must be at least 1, got 0");
+  EXPECT_EQ(c.Set("relay.limits.send.burst=0").message(),
+            "relay.limits.send.burst must be at least 1, got 0");
   EXPECT_EQ(c.Set("ads.noise_scale=-1").message(), "ads.noise_scale must be between 0 and 1000000, got -1");
   EXPECT_TRUE(c.Set("feed.batch=5000").ok());
   EXPECT_TRUE(c.Set("relay.limits.send.burst=1").ok());
@@ -95,9 +99,7 @@ TEST(ConfigTest, UnsetKeysReadAsTheSchemaDefault) {
 
 TEST(ConfigTest, EveryValueKnowsItsSource) {
   std::string path = ::testing::TempDir() + "/config_source_test.toml";
-  {
-    std::ofstream(path) << "[server]\nthreads = 2\nlisten = \"0.0.0.0:1\"\n";
-  }
+  { std::ofstream(path) << "[server]\nthreads = 2\nlisten = \"0.0.0.0:1\"\n"; }
   auto c = Config::Load(path, {"server.threads=3"});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->GetInt("server.threads"), 3);
@@ -118,7 +120,8 @@ TEST(ConfigSchemaTest, EveryDefaultIsValidAndEveryKeyDescribed) {
   std::set<std::string_view> names;
   for (const KeySpec& spec : AllKeys()) {
     EXPECT_TRUE(names.insert(spec.name).second) << spec.name << " appears twice";
-    EXPECT_TRUE(CheckValue(spec, spec.default_value).ok()) << spec.name << ": " << CheckValue(spec, spec.default_value);
+    EXPECT_TRUE(CheckValue(spec, spec.default_value).ok())
+        << spec.name << ": " << CheckValue(spec, spec.default_value);
     EXPECT_FALSE(spec.description.empty()) << spec.name;
     EXPECT_EQ(spec.description.find('\n'), std::string_view::npos) << spec.name;
     EXPECT_EQ(FindKey(spec.name), &spec);
@@ -176,7 +179,7 @@ TEST(RandomTest, SeededIsRepeatableAndSecureVaries) {
 
 TEST(LogTest, FormatsFieldsAsLogfmtAndJson) {
   std::string line = log::Format(log::Level::kInfo, "http.request",
-                                  {{"id", "abc"}, {"status", 200}, {"path", "/a b"}}, false);
+                                 {{"id", "abc"}, {"status", 200}, {"path", "/a b"}}, false);
   EXPECT_NE(line.find(" info http.request id=abc status=200 path=\"/a b\""), std::string::npos) << line;
   std::string json = log::Format(log::Level::kWarn, "x", {{"n", 3}, {"s", "v"}}, true);
   EXPECT_NE(json.find("\"n\":3"), std::string::npos) << json;

@@ -35,8 +35,10 @@ absl::Status Flatten(const toml::table& table, const std::string& prefix,
       std::string joined;
       for (auto&& el : *arr) {
         if (!joined.empty()) joined += ",";
-        if (auto* es = el.as_string()) joined += es->get();
-        else if (auto* ei = el.as_integer()) joined += std::to_string(ei->get());
+        if (auto* es = el.as_string())
+          joined += es->get();
+        else if (auto* ei = el.as_integer())
+          joined += std::to_string(ei->get());
       }
       out.emplace_back(key, joined);
     } else {
@@ -68,8 +70,7 @@ absl::StatusOr<Config> Config::FromString(std::string_view text, std::string_vie
   return config;
 }
 
-absl::StatusOr<Config> Config::Load(const std::string& path,
-                                    const std::vector<std::string>& overrides) {
+absl::StatusOr<Config> Config::Load(const std::string& path, const std::vector<std::string>& overrides) {
   Config config;
   if (!path.empty()) {
     std::ifstream in(path);

@@ -26,8 +26,7 @@ class Config {
  public:
   // `path` may be empty (defaults and overrides only). A missing file named
   // explicitly is an error; a malformed file or override is InvalidArgument.
-  static absl::StatusOr<Config> Load(const std::string& path,
-                                     const std::vector<std::string>& overrides = {});
+  static absl::StatusOr<Config> Load(const std::string& path, const std::vector<std::string>& overrides = {});
   // `source` is what the values are reported as coming from.
   static absl::StatusOr<Config> FromString(std::string_view toml_text, std::string_view source = "toml");
 

@@ -15,6 +15,8 @@ constexpr KeyType kBool = KeyType::kBool;
 constexpr KeyType kDbl = KeyType::kDouble;
 constexpr KeyType kList = KeyType::kList;
 
+// One key per entry, laid out by hand for reading.
+// clang-format off
 constexpr KeySpec kKeys[] = {
     // server
     {.name = "server.listen", .type = kStr, .default_value = "127.0.0.1:8080",
@@ -185,6 +187,7 @@ constexpr KeySpec kKeys[] = {
     {.name = "ads.size_margin", .type = kDbl, .default_value = "80",
      .description = "a noisy size must reach ads.min_audience_size plus this to be targetable", .min = 0, .max = 1000000000},
 };
+// clang-format on
 
 }  // namespace
 

@@ -44,7 +44,8 @@ absl::Status OutOfBounds(const KeySpec& spec, std::string_view value) {
 std::string Allowed(const KeySpec& spec) {
   if (!spec.choices.empty()) {
     std::vector<std::string> quoted;
-    for (absl::string_view c : absl::StrSplit(absl::string_view(spec.choices.data(), spec.choices.size()), '|')) {
+    for (absl::string_view c :
+         absl::StrSplit(absl::string_view(spec.choices.data(), spec.choices.size()), '|')) {
       quoted.push_back(absl::StrCat("`", c, "`"));
     }
     return absl::StrJoin(quoted, ", ");
@@ -104,7 +105,8 @@ absl::Status CheckValue(const KeySpec& spec, std::string_view value) {
     case KeyType::kInt: {
       int64_t v;
       if (!absl::SimpleAtoi(text, &v)) {
-        return absl::InvalidArgumentError(absl::StrCat(std::string(spec.name), " must be an integer, got '", text, "'"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(std::string(spec.name), " must be an integer, got '", text, "'"));
       }
       if ((spec.min && v < *spec.min) || (spec.max && v > *spec.max)) return OutOfBounds(spec, text);
       return absl::OkStatus();
@@ -112,9 +114,11 @@ absl::Status CheckValue(const KeySpec& spec, std::string_view value) {
     case KeyType::kDouble: {
       double v;
       if (!absl::SimpleAtod(text, &v) || !std::isfinite(v)) {
-        return absl::InvalidArgumentError(absl::StrCat(std::string(spec.name), " must be a number, got '", text, "'"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(std::string(spec.name), " must be a number, got '", text, "'"));
       }
-      if ((spec.min && v < static_cast<double>(*spec.min)) || (spec.max && v > static_cast<double>(*spec.max))) {
+      if ((spec.min && v < static_cast<double>(*spec.min)) ||
+          (spec.max && v > static_cast<double>(*spec.max))) {
         return OutOfBounds(spec, text);
       }
       return absl::OkStatus();
@@ -122,20 +126,21 @@ absl::Status CheckValue(const KeySpec& spec, std::string_view value) {
     case KeyType::kBool: {
       bool v;
       if (!absl::SimpleAtob(text, &v)) {
-        return absl::InvalidArgumentError(absl::StrCat(std::string(spec.name), " must be true or false, got '", text, "'"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(std::string(spec.name), " must be true or false, got '", text, "'"));
       }
       return absl::OkStatus();
     }
     case KeyType::kString:
       if (!spec.choices.empty()) {
-        for (absl::string_view c : absl::StrSplit(absl::string_view(spec.choices.data(), spec.choices.size()), '|')) {
+        for (absl::string_view c :
+             absl::StrSplit(absl::string_view(spec.choices.data(), spec.choices.size()), '|')) {
           if (c == text) return absl::OkStatus();
         }
-        return absl::InvalidArgumentError(
-            absl::StrCat(std::string(spec.name), " must be one of ",
-                         absl::StrReplaceAll(absl::string_view(spec.choices.data(), spec.choices.size()),
-                                             {{"|", ", "}}),
-                         ", got '", text, "'"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            std::string(spec.name), " must be one of ",
+            absl::StrReplaceAll(absl::string_view(spec.choices.data(), spec.choices.size()), {{"|", ", "}}),
+            ", got '", text, "'"));
       }
       return absl::OkStatus();
     case KeyType::kList:
@@ -146,11 +151,16 @@ absl::Status CheckValue(const KeySpec& spec, std::string_view value) {
 
 std::string_view TypeName(KeyType type) {
   switch (type) {
-    case KeyType::kString: return "string";
-    case KeyType::kInt: return "integer";
-    case KeyType::kBool: return "boolean";
-    case KeyType::kDouble: return "number";
-    case KeyType::kList: return "list";
+    case KeyType::kString:
+      return "string";
+    case KeyType::kInt:
+      return "integer";
+    case KeyType::kBool:
+      return "boolean";
+    case KeyType::kDouble:
+      return "number";
+    case KeyType::kList:
+      return "list";
   }
   return "?";
 }
@@ -195,9 +205,10 @@ std::string ConfigurationMarkdown() {
                       "| key | type | default | allowed | applies | description |\n",
                       "|---|---|---|---|---|---|\n");
     }
-    std::string def = spec.default_value.empty() ? "(empty)" : absl::StrCat("`", std::string(spec.default_value), "`");
-    absl::StrAppend(&out, "| `", std::string(name), "` | ", std::string(TypeName(spec.type)), " | ", def, " | ",
-                    Allowed(spec), " | ", spec.runtime ? "SIGHUP" : "restart", " | ",
+    std::string def =
+        spec.default_value.empty() ? "(empty)" : absl::StrCat("`", std::string(spec.default_value), "`");
+    absl::StrAppend(&out, "| `", std::string(name), "` | ", std::string(TypeName(spec.type)), " | ", def,
+                    " | ", Allowed(spec), " | ", spec.runtime ? "SIGHUP" : "restart", " | ",
                     absl::StrReplaceAll(std::string(spec.description), {{"|", "\\|"}}), " |\n");
   }
   return out;

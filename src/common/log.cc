@@ -8,10 +8,10 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include <nlohmann/json.hpp>
 
 namespace tandem::log {
 namespace {
@@ -24,8 +24,7 @@ std::shared_ptr<spdlog::logger> g_logger;
 std::shared_ptr<spdlog::logger> Logger() {
   std::lock_guard lock(g_mu);
   if (!g_logger) {
-    g_logger = std::make_shared<spdlog::logger>(
-        "tandem", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    g_logger = std::make_shared<spdlog::logger>("tandem", std::make_shared<spdlog::sinks::stderr_sink_mt>());
     g_logger->set_pattern("%v");
     g_logger->set_level(spdlog::level::trace);
   }
@@ -34,11 +33,16 @@ std::shared_ptr<spdlog::logger> Logger() {
 
 const char* LevelName(Level l) {
   switch (l) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
-    default: return "off";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+    default:
+      return "off";
   }
 }
 
@@ -55,9 +59,11 @@ bool NeedsQuotes(std::string_view v) {
 void SetLevel(Level level) { g_level = static_cast<int>(level); }
 
 bool ParseLevel(std::string_view name, Level* out) {
-  static constexpr std::pair<std::string_view, Level> kNames[] = {
-      {"debug", Level::kDebug}, {"info", Level::kInfo}, {"warn", Level::kWarn},
-      {"error", Level::kError}, {"off", Level::kOff}};
+  static constexpr std::pair<std::string_view, Level> kNames[] = {{"debug", Level::kDebug},
+                                                                  {"info", Level::kInfo},
+                                                                  {"warn", Level::kWarn},
+                                                                  {"error", Level::kError},
+                                                                  {"off", Level::kOff}};
   for (auto& [n, l] : kNames) {
     if (n == name) {
       *out = l;
@@ -72,8 +78,10 @@ void SetJsonFormat(bool json) { g_json = json; }
 bool SetOutputFile(const std::string& path) {
   std::shared_ptr<spdlog::sinks::sink> sink;
   try {
-    if (path.empty()) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    else sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path);
+    if (path.empty())
+      sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    else
+      sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path);
   } catch (const spdlog::spdlog_ex&) {
     return false;
   }
@@ -86,8 +94,7 @@ bool SetOutputFile(const std::string& path) {
   return true;
 }
 
-std::string Format(Level level, std::string_view event, std::initializer_list<Field> fields,
-                   bool json) {
+std::string Format(Level level, std::string_view event, std::initializer_list<Field> fields, bool json) {
   std::string ts = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   if (json) {
     nlohmann::json j;

@@ -45,7 +45,6 @@ inline void Warn(std::string_view e, std::initializer_list<Field> f = {}) { Writ
 inline void Error(std::string_view e, std::initializer_list<Field> f = {}) { Write(Level::kError, e, f); }
 
 // Formats one line without writing it (used by tests).
-std::string Format(Level level, std::string_view event, std::initializer_list<Field> fields,
-                   bool json);
+std::string Format(Level level, std::string_view event, std::initializer_list<Field> fields, bool json);
 
 }  // namespace tandem::log

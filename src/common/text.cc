@@ -61,9 +61,24 @@ bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' &&
 bool IsUrlChar(char c) {
   if (IsAlnum(c)) return true;
   switch (c) {
-    case '-': case '.': case '_': case '~':
-    case '!': case '$': case '&': case '(': case ')': case '*': case '+': case ',': case ';': case '=':
-    case ':': case '@': case '/': case '?':
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+    case '!':
+    case '$':
+    case '&':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
+    case ':':
+    case '@':
+    case '/':
+    case '?':
       return true;
     default:
       return false;
@@ -123,7 +138,8 @@ absl::Status ValidateText(std::string_view field, std::string_view value, const 
                                                      " bytes long (it has ", value.size(), ")"));
     }
     return absl::InvalidArgumentError(absl::StrCat(Quoted(field), " must be ", rules.min_bytes, " to ",
-                                                   rules.max_bytes, " bytes long (it has ", value.size(), ")"));
+                                                   rules.max_bytes, " bytes long (it has ", value.size(),
+                                                   ")"));
   }
   for (size_t i = 0; i < value.size();) {
     uint32_t cp = 0;
@@ -133,16 +149,16 @@ absl::Status ValidateText(std::string_view field, std::string_view value, const 
     }
     const bool allowed_break = rules.multiline && (cp == '\n' || cp == '\t');
     if ((cp < 0x20 && !allowed_break) || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029) {
-      std::string hint = cp == '\r' || cp == '\n' || cp == 0x2028 || cp == 0x2029
-                             ? (rules.multiline ? "; use LF (\\n) for line breaks" : "; it must be a single line")
-                             : "";
+      std::string hint =
+          cp == '\r' || cp == '\n' || cp == 0x2028 || cp == 0x2029
+              ? (rules.multiline ? "; use LF (\\n) for line breaks" : "; it must be a single line")
+              : "";
       return absl::InvalidArgumentError(absl::StrCat(Quoted(field), " contains a control character (",
                                                      CodePoint(cp), ") at byte ", i, hint));
     }
     if (IsBidiControl(cp)) {
-      return absl::InvalidArgumentError(absl::StrCat(Quoted(field),
-                                                     " contains a bidirectional formatting character (",
-                                                     CodePoint(cp), ") at byte ", i));
+      return absl::InvalidArgumentError(absl::StrCat(
+          Quoted(field), " contains a bidirectional formatting character (", CodePoint(cp), ") at byte ", i));
     }
     i += len;
   }
@@ -151,7 +167,8 @@ absl::Status ValidateText(std::string_view field, std::string_view value, const 
 
 absl::Status ValidateUrl(std::string_view field, std::string_view value, size_t max_bytes) {
   const std::string name = Quoted(field);
-  if (value.empty()) return absl::InvalidArgumentError(absl::StrCat(name, " is empty; give an https:// link"));
+  if (value.empty())
+    return absl::InvalidArgumentError(absl::StrCat(name, " is empty; give an https:// link"));
   if (value.size() > max_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat(name, " must be at most ", max_bytes, " bytes long (it has ", value.size(), ")"));
@@ -165,14 +182,14 @@ absl::Status ValidateUrl(std::string_view field, std::string_view value, size_t 
     }
     if (c == ' ') return absl::InvalidArgumentError(absl::StrCat(name, " contains a space at byte ", i));
     if (c >= 0x80) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          name, " contains a non-ASCII character at byte ", i,
-          "; percent-encode it (and write an international host name in its xn-- form)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " contains a non-ASCII character at byte ", i,
+                       "; percent-encode it (and write an international host name in its xn-- form)"));
     }
     if (c == '"' || c == '\'' || c == '<' || c == '>' || c == '`' || c == '\\') {
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, " contains the character ", std::string(1, static_cast<char>(c)), " at byte ", i,
-                       ", which is not allowed in a link"));
+      return absl::InvalidArgumentError(absl::StrCat(name, " contains the character ",
+                                                     std::string(1, static_cast<char>(c)), " at byte ", i,
+                                                     ", which is not allowed in a link"));
     }
   }
   size_t scheme_len = 0;
@@ -193,8 +210,8 @@ absl::Status ValidateUrl(std::string_view field, std::string_view value, size_t 
     return absl::InvalidArgumentError(absl::StrCat(name, " must start with https:// or http://"));
   }
   const size_t authority_end = value.find_first_of("/?#", scheme_len);
-  std::string_view authority =
-      value.substr(scheme_len, (authority_end == std::string_view::npos ? value.size() : authority_end) - scheme_len);
+  std::string_view authority = value.substr(
+      scheme_len, (authority_end == std::string_view::npos ? value.size() : authority_end) - scheme_len);
   if (authority.find('@') != std::string_view::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat(name, " must not contain a user name or password (user@host); give the host only"));
@@ -229,17 +246,18 @@ absl::Status ValidateUrl(std::string_view field, std::string_view value, size_t 
     }
     if (host.empty()) return absl::InvalidArgumentError(absl::StrCat(name, " has no host"));
     if (!IsIpv4(host) && !IsHostName(host)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          name, " has an invalid host '", std::string(host.substr(0, 100)),
-          "': use a domain name such as shop.example (letters, digits and hyphens between dots) or an IP address"));
+      return absl::InvalidArgumentError(absl::StrCat(name, " has an invalid host '",
+                                                     std::string(host.substr(0, 100)),
+                                                     "': use a domain name such as shop.example (letters, "
+                                                     "digits and hyphens between dots) or an IP address"));
     }
   }
   if (!port.empty()) {
     int v = 0;
     for (char c : port) {
       if (!IsDigit(c) || port.size() > 5) {
-        return absl::InvalidArgumentError(absl::StrCat(name, " has an invalid port '",
-                                                       std::string(port.substr(0, 10)), "'"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(name, " has an invalid port '", std::string(port.substr(0, 10)), "'"));
       }
       v = v * 10 + (c - '0');
     }
@@ -261,7 +279,8 @@ absl::Status ValidateUrl(std::string_view field, std::string_view value, size_t 
     }
     if (c == '#') {
       if (in_fragment) {
-        return absl::InvalidArgumentError(absl::StrCat(name, " has a second '#' at byte ", i, "; percent-encode it"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(name, " has a second '#' at byte ", i, "; percent-encode it"));
       }
       in_fragment = true;
       continue;

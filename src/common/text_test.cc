@@ -13,7 +13,10 @@ std::string Message(const absl::Status& st) { return std::string(st.message()); 
 TEST(ValidateTextTest, AcceptsOrdinaryTextInAnyScript) {
   EXPECT_TRUE(ValidateText("name", "Corner Bakery", 200).ok());
   EXPECT_TRUE(ValidateText("name", "Boulangerie du coin \u00e9t\u00e9", 200).ok());
-  EXPECT_TRUE(ValidateText("name", "\u05de\u05d0\u05e4\u05d9\u05d9\u05d4 \u0645\u062e\u0628\u0632 \u30d1\u30f3\u5c4b", 200).ok());
+  EXPECT_TRUE(ValidateText("name",
+                           "\u05de\u05d0\u05e4\u05d9\u05d9\u05d4 \u0645\u062e\u0628\u0632 \u30d1\u30f3\u5c4b",
+                           200)
+                  .ok());
   EXPECT_TRUE(ValidateText("name", "Fresh bread \U0001F35E, 50% off!", 200).ok());
   EXPECT_TRUE(ValidateText("name", "\"quotes\" and <angle> brackets are fine in text", 200).ok());
   EXPECT_TRUE(ValidateText("post", "two\nlines\tand a tab", TextRules{1, 5000, true}).ok());
@@ -41,7 +44,8 @@ TEST(ValidateTextTest, RefusesEveryControlCharacterNamingFieldAndPlace) {
   }
   EXPECT_EQ(Message(ValidateText("text", "Buy now\r\nSet-Cookie: x", 100)),
             "'text' contains a control character (U+000D) at byte 7; it must be a single line");
-  EXPECT_EQ(Message(ValidateText("title", "a\x7f", 100)), "'title' contains a control character (U+007F) at byte 1");
+  EXPECT_EQ(Message(ValidateText("title", "a\x7f", 100)),
+            "'title' contains a control character (U+007F) at byte 1");
   EXPECT_EQ(Message(ValidateText("title", "a\u0085b", 100)),  // NEL, a C1 control
             "'title' contains a control character (U+0085) at byte 1");
   EXPECT_EQ(Message(ValidateText("title", "a\x1b[31mred", 100)),
@@ -52,7 +56,11 @@ TEST(ValidateTextTest, RefusesEveryControlCharacterNamingFieldAndPlace) {
   TextRules post{1, 5000, true};
   EXPECT_EQ(Message(ValidateText("text", "a\r\nb", post)),
             "'text' contains a control character (U+000D) at byte 1; use LF (\\n) for line breaks");
-  EXPECT_FALSE(ValidateText("text", "a\x08" "b", post).ok());
+  EXPECT_FALSE(ValidateText("text",
+                            "a\x08"
+                            "b",
+                            post)
+                   .ok());
   EXPECT_FALSE(ValidateText("text", "a\u2029b", post).ok());
 }
 
@@ -68,24 +76,27 @@ TEST(ValidateTextTest, RefusesBidiOverridesAndBrokenUtf8) {
 }
 
 TEST(ValidateUrlTest, AcceptsOrdinaryLinks) {
-  for (const char* url : {"https://bakery.example/rye", "http://bakery.example", "https://shop.example:8443/a/b?x=1&y=2#top",
-                          "HTTPS://Shop.Example/Spring", "https://xn--bcher-kva.example/", "https://192.0.2.7/offer",
-                          "https://[2001:db8::1]:443/p", "https://a-b.c-d.example/%E2%82%AC?q=a+b,c;d=e@f:g/h~i_j!k*l(m)n$o"}) {
+  for (const char* url :
+       {"https://bakery.example/rye", "http://bakery.example", "https://shop.example:8443/a/b?x=1&y=2#top",
+        "HTTPS://Shop.Example/Spring", "https://xn--bcher-kva.example/", "https://192.0.2.7/offer",
+        "https://[2001:db8::1]:443/p", "https://a-b.c-d.example/%E2%82%AC?q=a+b,c;d=e@f:g/h~i_j!k*l(m)n$o"}) {
     EXPECT_TRUE(ValidateUrl("link", url).ok()) << url << ": " << ValidateUrl("link", url);
   }
 }
 
 TEST(ValidateUrlTest, RefusesOtherSchemesAndBadHosts) {
-  EXPECT_EQ(Message(ValidateUrl("link", "javascript:alert(1)")), "'link' must start with https:// or http://");
+  EXPECT_EQ(Message(ValidateUrl("link", "javascript:alert(1)")),
+            "'link' must start with https:// or http://");
   EXPECT_FALSE(ValidateUrl("link", "ftp://files.example/").ok());
   EXPECT_FALSE(ValidateUrl("link", "data:text/html,hi").ok());
   EXPECT_FALSE(ValidateUrl("link", "//bakery.example").ok());
   EXPECT_FALSE(ValidateUrl("link", "").ok());
   EXPECT_EQ(Message(ValidateUrl("link", "https://")), "'link' has no host");
   EXPECT_EQ(Message(ValidateUrl("link", "https:///path")), "'link' has no host");
-  for (const char* url : {"https://localhost/", "https://-bad.example/", "https://bad-.example/", "https://a..example/",
-                          "https://bakery.example./", "https://under_score.example/", "https://999.1.1.1/",
-                          "https://1.2.3/", "https://01.2.3.4/", "https://bakery.123/"}) {
+  for (const char* url :
+       {"https://localhost/", "https://-bad.example/", "https://bad-.example/", "https://a..example/",
+        "https://bakery.example./", "https://under_score.example/", "https://999.1.1.1/", "https://1.2.3/",
+        "https://01.2.3.4/", "https://bakery.123/"}) {
     absl::Status st = ValidateUrl("link", url);
     EXPECT_TRUE(absl::IsInvalidArgument(st)) << url;
     EXPECT_NE(Message(st).find("invalid host"), std::string::npos) << url << ": " << st;

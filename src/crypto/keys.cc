@@ -80,9 +80,7 @@ absl::StatusOr<std::array<uint8_t, kKeySize>> Agree(const PrivateKey& ours, cons
   return shared;
 }
 
-uint32_t GenerateRegistrationId(Random& random) {
-  return static_cast<uint32_t>(random.Uniform(16380)) + 1;
-}
+uint32_t GenerateRegistrationId(Random& random) { return static_cast<uint32_t>(random.Uniform(16380)) + 1; }
 
 SignedPreKey GenerateSignedPreKey(const IdentityKeyPair& identity, uint32_t id, Random& random) {
   SignedPreKey out;

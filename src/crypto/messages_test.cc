@@ -104,16 +104,16 @@ TEST(WireReader, RejectsMalformedInput) {
     }
   };
   EXPECT_TRUE(next({0x08, 0x01}).ok());
-  EXPECT_FALSE(next({0x08}).ok());                                 // missing value
-  EXPECT_FALSE(next({0x08, 0x80}).ok());                           // truncated varint
-  EXPECT_FALSE(next({0x00, 0x01}).ok());                           // field number 0
-  EXPECT_FALSE(next({0x0b}).ok());                                 // group start
-  EXPECT_FALSE(next({0x0f, 0x00}).ok());                           // wire type 7
-  EXPECT_FALSE(next({0x12, 0x05, 0x01}).ok());                     // length past the end
-  EXPECT_FALSE(next({0x12, 0xff, 0xff, 0xff, 0xff, 0x0f}).ok());   // huge length
+  EXPECT_FALSE(next({0x08}).ok());                                // missing value
+  EXPECT_FALSE(next({0x08, 0x80}).ok());                          // truncated varint
+  EXPECT_FALSE(next({0x00, 0x01}).ok());                          // field number 0
+  EXPECT_FALSE(next({0x0b}).ok());                                // group start
+  EXPECT_FALSE(next({0x0f, 0x00}).ok());                          // wire type 7
+  EXPECT_FALSE(next({0x12, 0x05, 0x01}).ok());                    // length past the end
+  EXPECT_FALSE(next({0x12, 0xff, 0xff, 0xff, 0xff, 0x0f}).ok());  // huge length
   EXPECT_FALSE(next({0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}).ok());  // > 64 bits
-  EXPECT_FALSE(next({0x0d, 0x00, 0x00}).ok());                     // truncated fixed32
-  EXPECT_TRUE(next({0x0d, 0x00, 0x00, 0x00, 0x00}).ok());          // unknown fixed32 skipped
+  EXPECT_FALSE(next({0x0d, 0x00, 0x00}).ok());             // truncated fixed32
+  EXPECT_TRUE(next({0x0d, 0x00, 0x00, 0x00, 0x00}).ok());  // unknown fixed32 skipped
 }
 
 }  // namespace

@@ -40,7 +40,8 @@ TEST(Hkdf, Rfc5869Case1) {
   auto info = FromHex("f0f1f2f3f4f5f6f7f8f9");
   std::vector<uint8_t> okm(42);
   Hkdf(ikm, salt, info, okm);
-  EXPECT_EQ(ToHex(okm), "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+  EXPECT_EQ(ToHex(okm),
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
 }
 
 TEST(Hkdf, Rfc5869Case2LongInputs) {
@@ -50,16 +51,18 @@ TEST(Hkdf, Rfc5869Case2LongInputs) {
   for (int i = 0xb0; i <= 0xff; ++i) info.push_back(static_cast<uint8_t>(i));
   std::vector<uint8_t> okm(82);
   Hkdf(ikm, salt, info, okm);
-  EXPECT_EQ(ToHex(okm),
-            "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e590e09da"
-            "3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87");
+  EXPECT_EQ(
+      ToHex(okm),
+      "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e590e09da"
+      "3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87");
 }
 
 TEST(Hkdf, Rfc5869Case3EmptySaltAndInfo) {
   auto ikm = std::vector<uint8_t>(22, 0x0b);
   std::vector<uint8_t> okm(42);
   Hkdf(ikm, {}, {}, okm);
-  EXPECT_EQ(ToHex(okm), "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
+  EXPECT_EQ(ToHex(okm),
+            "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
 }
 
 TEST(Aes256Cbc, RoundTripAndPadding) {

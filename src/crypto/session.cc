@@ -33,7 +33,9 @@ constexpr char kInfoText[] = "WhisperText";
 constexpr char kInfoRatchet[] = "WhisperRatchet";
 constexpr char kInfoMessageKeys[] = "WhisperMessageKeys";
 
-ByteSpan Info(const char* label) { return ByteSpan(reinterpret_cast<const uint8_t*>(label), std::strlen(label)); }
+ByteSpan Info(const char* label) {
+  return ByteSpan(reinterpret_cast<const uint8_t*>(label), std::strlen(label));
+}
 
 struct MessageKeys {
   std::array<uint8_t, 80> okm;
@@ -112,7 +114,8 @@ absl::StatusOr<internal::ReceiverChain*> ReceiverChainFor(SessionState& state, c
   for (auto& chain : state.receiver_chains) {
     if (chain.ratchet_key == ratchet_key) return &chain;
   }
-  ASSIGN_OR_RETURN(RootAndChain receiving, RatchetRoot(state.root_key, ratchet_key, state.sender_ratchet.private_key));
+  ASSIGN_OR_RETURN(RootAndChain receiving,
+                   RatchetRoot(state.root_key, ratchet_key, state.sender_ratchet.private_key));
   KeyPair next_ratchet = KeyPair::Generate(random);
   ASSIGN_OR_RETURN(RootAndChain sending, RatchetRoot(receiving.root, ratchet_key, next_ratchet.private_key));
   if (state.receiver_chains.size() >= internal::kMaxReceiverChains) {
@@ -244,15 +247,19 @@ void SessionRecord::ArchiveCurrentSession() {
 
 absl::Status InitiateSession(SessionRecord& record, const LocalIdentity& local, const PreKeyBundle& bundle,
                              Random& random) {
-  if (!XEdDSAVerify(bundle.identity_key, bundle.signed_prekey.key.Serialize(), bundle.signed_prekey_signature)) {
-    return absl::InvalidArgumentError("signed prekey signature does not verify under the bundle's identity key");
+  if (!XEdDSAVerify(bundle.identity_key, bundle.signed_prekey.key.Serialize(),
+                    bundle.signed_prekey_signature)) {
+    return absl::InvalidArgumentError(
+        "signed prekey signature does not verify under the bundle's identity key");
   }
   KeyPair base = KeyPair::Generate(random);
   const PrivateKey& ika = local.key_pair.private_key;
   const PublicKey& spkb = bundle.signed_prekey.key;
   absl::StatusOr<RootAndChain> derived =
       bundle.one_time_prekey
-          ? X3dh({{&ika, &spkb}, {&base.private_key, &bundle.identity_key}, {&base.private_key, &spkb},
+          ? X3dh({{&ika, &spkb},
+                  {&base.private_key, &bundle.identity_key},
+                  {&base.private_key, &spkb},
                   {&base.private_key, &bundle.one_time_prekey->key}})
           : X3dh({{&ika, &spkb}, {&base.private_key, &bundle.identity_key}, {&base.private_key, &spkb}});
   if (!derived.ok()) return Annotate(derived.status(), "X3DH with the bundle's keys");
@@ -313,16 +320,16 @@ absl::StatusOr<CiphertextMessage> Encrypt(SessionRecord& record, std::span<const
   return out;
 }
 
-absl::StatusOr<std::vector<uint8_t>> DecryptSignalMessage(SessionRecord& record, std::span<const uint8_t> message,
-                                                          Random& random) {
+absl::StatusOr<std::vector<uint8_t>> DecryptSignalMessage(SessionRecord& record,
+                                                          std::span<const uint8_t> message, Random& random) {
   ASSIGN_OR_RETURN(auto view, internal::ParseSignalMessage(message));
   return DecryptWithRecord(record, view, random);
 }
 
-absl::StatusOr<PreKeyDecryptResult> DecryptPreKeySignalMessage(SessionRecord& record, const LocalIdentity& local,
-                                                               const PreKeyLookup& lookup,
-                                                               std::span<const uint8_t> message, Random& random,
-                                                               const std::optional<PublicKey>& expected_remote_identity) {
+absl::StatusOr<PreKeyDecryptResult> DecryptPreKeySignalMessage(
+    SessionRecord& record, const LocalIdentity& local, const PreKeyLookup& lookup,
+    std::span<const uint8_t> message, Random& random,
+    const std::optional<PublicKey>& expected_remote_identity) {
   ASSIGN_OR_RETURN(auto view, internal::ParsePreKeySignalMessage(message));
   if (expected_remote_identity && *expected_remote_identity != view.identity_key) {
     return absl::PermissionDeniedError("sender's identity key differs from the trusted identity key");
@@ -366,7 +373,9 @@ absl::StatusOr<PreKeyDecryptResult> DecryptPreKeySignalMessage(SessionRecord& re
   const PrivateKey& spk = signed_prekey->private_key;
   const PrivateKey& ikb = local.key_pair.private_key;
   absl::StatusOr<RootAndChain> derived =
-      one_time ? X3dh({{&spk, &view.identity_key}, {&ikb, &view.base_key}, {&spk, &view.base_key},
+      one_time ? X3dh({{&spk, &view.identity_key},
+                       {&ikb, &view.base_key},
+                       {&spk, &view.base_key},
                        {&one_time->private_key, &view.base_key}})
                : X3dh({{&spk, &view.identity_key}, {&ikb, &view.base_key}, {&spk, &view.base_key}});
   if (!derived.ok()) return Annotate(derived.status(), "X3DH with the message's keys");

@@ -92,8 +92,8 @@ class SessionRecord {
 // (InvalidArgument if it does not verify under the bundle's identity key),
 // then makes a new session the current one in `record`, archiving the old
 // one. Messages sent on it are PreKeySignalMessages until the peer replies.
-absl::Status InitiateSession(SessionRecord& record, const LocalIdentity& local,
-                             const PreKeyBundle& bundle, Random& random);
+absl::Status InitiateSession(SessionRecord& record, const LocalIdentity& local, const PreKeyBundle& bundle,
+                             Random& random);
 // Same, into a fresh record.
 absl::StatusOr<SessionRecord> InitiateSession(const LocalIdentity& local, const PreKeyBundle& bundle,
                                               Random& random);
@@ -105,8 +105,7 @@ absl::StatusOr<CiphertextMessage> Encrypt(SessionRecord& record, std::span<const
 // Decrypts a SignalMessage (type kSignal) with the current session or, if
 // that fails, an archived one, which then becomes current.
 absl::StatusOr<std::vector<uint8_t>> DecryptSignalMessage(SessionRecord& record,
-                                                          std::span<const uint8_t> message,
-                                                          Random& random);
+                                                          std::span<const uint8_t> message, Random& random);
 
 // Where the responder finds its private prekeys by id. A lookup returns
 // NotFound (or any error) for an unknown id.

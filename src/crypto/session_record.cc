@@ -46,7 +46,8 @@ absl::StatusOr<Key32> Key32Field(const WireField& field, const char* name) {
 absl::StatusOr<PublicKey> PublicKeyField(const WireField& field, const char* name) {
   ASSIGN_OR_RETURN(auto bytes, FieldBytes(field, name));
   auto key = PublicKey::Deserialize(bytes);
-  if (!key.ok()) return absl::InvalidArgumentError(std::string(name) + ": " + std::string(key.status().message()));
+  if (!key.ok())
+    return absl::InvalidArgumentError(std::string(name) + ": " + std::string(key.status().message()));
   return *key;
 }
 
@@ -144,7 +145,8 @@ absl::StatusOr<internal::ReceiverChain> ParseChain(std::span<const uint8_t> byte
         break;
     }
   }
-  if (!has_key || !has_index || !has_chain_key) return absl::InvalidArgumentError("incomplete receiver chain");
+  if (!has_key || !has_index || !has_chain_key)
+    return absl::InvalidArgumentError("incomplete receiver chain");
   return chain;
 }
 
@@ -196,7 +198,8 @@ absl::StatusOr<SessionState> ParseState(std::span<const uint8_t> bytes) {
     switch (f.number) {
       case 1: {
         ASSIGN_OR_RETURN(s.version, FieldUint32(f, "version"));
-        if (s.version != 3) return absl::InvalidArgumentError("unsupported session version " + std::to_string(s.version));
+        if (s.version != 3)
+          return absl::InvalidArgumentError("unsupported session version " + std::to_string(s.version));
         break;
       }
       case 2: {

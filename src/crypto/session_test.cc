@@ -60,7 +60,8 @@ class SessionTest : public ::testing::Test {
     auto first = Encrypt(alice_.record, Bytes("hello"));
     ASSERT_TRUE(first.ok());
     ASSERT_EQ(first->type, MessageType::kPreKey);
-    auto result = DecryptPreKeySignalMessage(bob_.record, bob_.identity, bob_.Lookup(), first->bytes, random_);
+    auto result =
+        DecryptPreKeySignalMessage(bob_.record, bob_.identity, bob_.Lookup(), first->bytes, random_);
     ASSERT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(result->plaintext, Bytes("hello"));
     EXPECT_TRUE(result->new_session);
@@ -247,7 +248,8 @@ TEST_F(FailureTest, TruncatedAndMalformed) {
     CiphertextMessage cut{m.type, std::vector<uint8_t>(m.bytes.begin(), m.bytes.begin() + n)};
     ExpectFailure(bob_, cut, absl::StatusCode::kInvalidArgument, "truncated to " + std::to_string(n));
   }
-  CiphertextMessage garbage{MessageType::kSignal, {0x33, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+  CiphertextMessage garbage{MessageType::kSignal,
+                            {0x33, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
   ExpectFailure(bob_, garbage, absl::StatusCode::kInvalidArgument, "garbage");
 }
 
@@ -277,7 +279,8 @@ TEST_F(FailureTest, WrongIdentity) {
   PreKeyBundle bundle = bob_.Bundle(true);
   bundle.identity_key = carol.identity.key_pair.public_key;
   SessionRecord record;
-  EXPECT_EQ(InitiateSession(record, alice_.identity, bundle, random_).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(InitiateSession(record, alice_.identity, bundle, random_).code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(record.has_session());
 }
 

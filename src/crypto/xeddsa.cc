@@ -82,8 +82,8 @@ bool XEdDSAVerify(const PublicKey& key, std::span<const uint8_t> message,
   std::array<uint8_t, kSignatureSize> sig;
   std::memcpy(sig.data(), signature.data(), kSignatureSize);
   sig[63] &= 0x7F;
-  return crypto_sign_ed25519_verify_detached(sig.data(), message.data(), message.size(),
-                                             edwards_a.data()) == 0;
+  return crypto_sign_ed25519_verify_detached(sig.data(), message.data(), message.size(), edwards_a.data()) ==
+         0;
 }
 
 }  // namespace tandem::crypto

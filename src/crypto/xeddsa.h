@@ -21,7 +21,6 @@ namespace tandem::crypto {
 Signature XEdDSASign(const PrivateKey& key, std::span<const uint8_t> message, Random& random);
 
 // True if `signature` (64 bytes) is a valid signature of `message` by `key`.
-bool XEdDSAVerify(const PublicKey& key, std::span<const uint8_t> message,
-                  std::span<const uint8_t> signature);
+bool XEdDSAVerify(const PublicKey& key, std::span<const uint8_t> message, std::span<const uint8_t> signature);
 
 }  // namespace tandem::crypto

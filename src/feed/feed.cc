@@ -73,8 +73,8 @@ absl::StatusOr<Policy> Policy::FromConfig(const Config& config) {
     code.erase(0, code.find_first_not_of(" +"));
     while (!code.empty() && code.back() == ' ') code.pop_back();
     if (!AllDigits(code) || code.size() > 3 || !phone::IsCallingCode(code)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("feed.blocked_calling_codes: '", code, "' is not a country calling code (1-3 digits)"));
+      return absl::InvalidArgumentError(absl::StrCat("feed.blocked_calling_codes: '", code,
+                                                     "' is not a country calling code (1-3 digits)"));
     }
     p.blocked_calling_codes.insert(code);
   }
@@ -100,26 +100,29 @@ absl::Status Outbox::Append(store::Database& tx, const std::string& e164, const 
   RETURN_IF_ERROR(tx.Execute("UPDATE feed_head SET seq = $1 WHERE id = 1", {seq}).status());
   json e = event;
   e["seq"] = seq;
-  RETURN_IF_ERROR(tx
-      .Execute("INSERT INTO feed_events (seq, type, account_id, at, payload) VALUES ($1, $2, $3, $4, $5)",
-               {seq, e["type"].get<std::string>(), static_cast<int64_t>(e["account_id_num"].get<uint64_t>()),
-                e["at"].get<int64_t>(), [&] {
-                  json out = e;
-                  out.erase("account_id_num");
-                  return out.dump();
-                }()})
-      .status());
+  RETURN_IF_ERROR(
+      tx.Execute("INSERT INTO feed_events (seq, type, account_id, at, payload) VALUES ($1, $2, $3, $4, $5)",
+                 {seq, e["type"].get<std::string>(),
+                  static_cast<int64_t>(e["account_id_num"].get<uint64_t>()), e["at"].get<int64_t>(),
+                  [&] {
+                    json out = e;
+                    out.erase("account_id_num");
+                    return out.dump();
+                  }()})
+          .status());
   tx.AfterCommit([this, seq] { Committed(seq); });
   return absl::OkStatus();
 }
 
 namespace {
 json Base(const char* type, uint64_t account_id, int64_t at) {
-  return json{{"type", type}, {"account_id", std::to_string(account_id)}, {"account_id_num", account_id}, {"at", at}};
+  return json{
+      {"type", type}, {"account_id", std::to_string(account_id)}, {"account_id_num", account_id}, {"at", at}};
 }
 }  // namespace
 
-absl::Status Outbox::AccountLinked(store::Database& tx, uint64_t account_id, const std::string& e164, int64_t at) {
+absl::Status Outbox::AccountLinked(store::Database& tx, uint64_t account_id, const std::string& e164,
+                                   int64_t at) {
   json e = Base("account_linked", account_id, at);
   e["phone"] = e164;
   return Append(tx, e164, e);
@@ -127,10 +130,18 @@ absl::Status Outbox::AccountLinked(store::Database& tx, uint64_t account_id, con
 
 absl::Status Outbox::AccountDeleted(store::Database& tx, uint64_t account_id, const std::string& e164,
                                     int64_t at) {
-  RETURN_IF_ERROR(tx.Execute("DELETE FROM feed_events WHERE account_id = $1", {static_cast<int64_t>(account_id)}).status());
-  RETURN_IF_ERROR(tx.Execute("DELETE FROM privacy_objections WHERE account_id = $1", {static_cast<int64_t>(account_id)}).status());
-  RETURN_IF_ERROR(tx.Execute("DELETE FROM privacy_changes WHERE account_id = $1", {static_cast<int64_t>(account_id)}).status());
-  RETURN_IF_ERROR(tx.Execute("DELETE FROM feed_usage_state WHERE account_id = $1", {static_cast<int64_t>(account_id)}).status());
+  RETURN_IF_ERROR(
+      tx.Execute("DELETE FROM feed_events WHERE account_id = $1", {static_cast<int64_t>(account_id)})
+          .status());
+  RETURN_IF_ERROR(
+      tx.Execute("DELETE FROM privacy_objections WHERE account_id = $1", {static_cast<int64_t>(account_id)})
+          .status());
+  RETURN_IF_ERROR(
+      tx.Execute("DELETE FROM privacy_changes WHERE account_id = $1", {static_cast<int64_t>(account_id)})
+          .status());
+  RETURN_IF_ERROR(
+      tx.Execute("DELETE FROM feed_usage_state WHERE account_id = $1", {static_cast<int64_t>(account_id)})
+          .status());
   return Append(tx, e164, Base("account_deleted", account_id, at));
 }
 
@@ -144,8 +155,8 @@ absl::Status Outbox::ObjectionChanged(store::Database& tx, uint64_t account_id, 
 }
 
 absl::Status Outbox::UsageSummary(store::Database& tx, uint64_t account_id, const std::string& e164,
-                                  const std::string& day, int active_days_28, const std::string& last_active_day,
-                                  int64_t at) {
+                                  const std::string& day, int active_days_28,
+                                  const std::string& last_active_day, int64_t at) {
   json e = Base("usage_summary", account_id, at);
   e["day"] = day;
   e["active_days_28"] = active_days_28;
@@ -162,9 +173,10 @@ absl::StatusOr<Outbox::Page> Outbox::Read(store::Database& db, int64_t after, in
       return absl::InvalidArgumentError(
           absl::StrCat("unknown cursor ", after, ": the feed's head is ", head.Int(0)));
     }
-    ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT seq, type, account_id, at, payload, shared_at FROM feed_events "
-                                         "WHERE seq > $1 ORDER BY seq LIMIT $2",
-                                         {after, limit + 1}));
+    ASSIGN_OR_RETURN(auto rows,
+                     tx.Query("SELECT seq, type, account_id, at, payload, shared_at FROM feed_events "
+                              "WHERE seq > $1 ORDER BY seq LIMIT $2",
+                              {after, limit + 1}));
     page.has_more = static_cast<int>(rows.size()) > limit;
     if (page.has_more) rows.pop_back();
     page.next = after;
@@ -174,9 +186,10 @@ absl::StatusOr<Outbox::Page> Outbox::Read(store::Database& db, int64_t after, in
       page.events.push_back(std::move(e));
     }
     if (!page.events.empty()) {
-      RETURN_IF_ERROR(tx.Execute("UPDATE feed_events SET shared_at = $3 WHERE seq > $1 AND seq <= $2 AND shared_at = 0",
-                                 {after, page.next, now})
-                          .status());
+      RETURN_IF_ERROR(
+          tx.Execute("UPDATE feed_events SET shared_at = $3 WHERE seq > $1 AND seq <= $2 AND shared_at = 0",
+                     {after, page.next, now})
+              .status());
     }
     return absl::OkStatus();
   }));
@@ -220,11 +233,13 @@ void Outbox::Unsubscribe(uint64_t id) {
 }
 
 absl::StatusOr<std::vector<Event>> Outbox::EventsFor(store::Database& db, uint64_t account_id) {
-  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT seq, type, account_id, at, payload, shared_at FROM feed_events "
-                                       "WHERE account_id = $1 ORDER BY seq",
-                                       {static_cast<int64_t>(account_id)}));
+  ASSIGN_OR_RETURN(auto rows,
+                   db.Query("SELECT seq, type, account_id, at, payload, shared_at FROM feed_events "
+                            "WHERE account_id = $1 ORDER BY seq",
+                            {static_cast<int64_t>(account_id)}));
   std::vector<Event> out;
-  for (const auto& r : rows) out.push_back({r.Int(0), r.Text(1), static_cast<uint64_t>(r.Int(2)), r.Int(3), r.Text(4), r.Int(5)});
+  for (const auto& r : rows)
+    out.push_back({r.Int(0), r.Text(1), static_cast<uint64_t>(r.Int(2)), r.Int(3), r.Text(4), r.Int(5)});
   return out;
 }
 

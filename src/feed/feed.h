@@ -22,11 +22,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "common/config.h"
 #include "common/status.h"
@@ -51,8 +50,8 @@ struct Event {
   int64_t seq = 0;
   std::string type;
   uint64_t account_id = 0;
-  int64_t at = 0;  // unix seconds
-  std::string payload;  // the JSON object that crosses (includes the fields above)
+  int64_t at = 0;         // unix seconds
+  std::string payload;    // the JSON object that crosses (includes the fields above)
   int64_t shared_at = 0;  // unix seconds when first served to the social side; 0: not yet
 };
 

@@ -1,12 +1,12 @@
-#include <map>
+#include "feed/feed.h"
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/clock.h"
-#include "feed/feed.h"
 #include "feed/privacy.h"
 #include "net/client.h"
 #include "net/server.h"
@@ -61,7 +61,8 @@ class FeedTest : public ::testing::Test {
     accounts_.accounts[id] = {number, 1000, 0};
     ASSERT_TRUE(db_->InTransaction([&](store::Database& tx) -> absl::Status {
                      return outbox_->AccountLinked(tx, id, number, 100);
-                   }).ok());
+                   })
+                    .ok());
   }
 
   std::vector<json> All() {
@@ -173,7 +174,9 @@ TEST_F(FeedTest, ReadPagesMarksSharedAndRejectsUnknownCursors) {
 TEST_F(FeedTest, DeletionPurgesEarlierEventsAndStillCrosses) {
   Caller who{1, 1, "+14155550101", ""};
   ASSERT_TRUE(privacy_->SetObjection(who, "ads", true).ok());
-  ASSERT_TRUE(db_->InTransaction([&](store::Database& tx) { return outbox_->AccountDeleted(tx, 1, who.number, 200); }).ok());
+  ASSERT_TRUE(
+      db_->InTransaction([&](store::Database& tx) { return outbox_->AccountDeleted(tx, 1, who.number, 200); })
+          .ok());
   auto events = All();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0]["type"], "account_deleted");
@@ -195,12 +198,13 @@ TEST_F(FeedTest, UsageSummariesOnlyWhenActivityChanges) {
 
 TEST_F(FeedTest, HttpFeedNeedsTheTokenAndAValidCursor) {
   net::Router router;
-  AddRoutes(router, *db_, *outbox_, *privacy_, "secret-token",
-            [](const net::Request& req) -> absl::StatusOr<Caller> {
-              if (req.Header("x-test-user") != "1") return absl::UnauthenticatedError("who are you");
-              return Caller{1, 1, "+14155550101", req.remote_address};
-            },
-            clock_);
+  AddRoutes(
+      router, *db_, *outbox_, *privacy_, "secret-token",
+      [](const net::Request& req) -> absl::StatusOr<Caller> {
+        if (req.Header("x-test-user") != "1") return absl::UnauthenticatedError("who are you");
+        return Caller{1, 1, "+14155550101", req.remote_address};
+      },
+      clock_);
   net::Metrics metrics;
   net::ServerOptions options;
   options.listen = "127.0.0.1:0";
@@ -236,8 +240,10 @@ class FeedLongPollTest : public FeedTest {
  protected:
   void StartServer(size_t max_waiting = 64) {
     net::Router router;
-    AddRoutes(router, *db_, *outbox_, *privacy_, "secret-token",
-              [](const net::Request&) -> absl::StatusOr<Caller> { return absl::UnauthenticatedError("no"); }, clock_);
+    AddRoutes(
+        router, *db_, *outbox_, *privacy_, "secret-token",
+        [](const net::Request&) -> absl::StatusOr<Caller> { return absl::UnauthenticatedError("no"); },
+        clock_);
     net::ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.threads = 1;
@@ -257,7 +263,8 @@ class FeedLongPollTest : public FeedTest {
   void AwaitWaiting(int n) {
     for (int i = 0; i < 5000; ++i) {
       auto m = net::HttpClient(base_).Get("/metrics");
-      if (m.ok() && m->body.find("\ntandem_http_waiting_requests " + std::to_string(n) + "\n") != std::string::npos) {
+      if (m.ok() &&
+          m->body.find("\ntandem_http_waiting_requests " + std::to_string(n) + "\n") != std::string::npos) {
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -30,13 +30,17 @@ std::string Iso(int64_t unix_seconds) {
 
 absl::StatusOr<json> PrivacyService::Settings(const Caller& who) {
   json out = json::object();
-  for (const char* p : {kPurposeAds, kPurposeFriendSuggestions}) out[p] = {{"objected", false}, {"changed_at", nullptr}};
-  ASSIGN_OR_RETURN(auto rows, db_.Query("SELECT purpose, objected, changed_at FROM privacy_objections WHERE account_id = $1",
-                                        {static_cast<int64_t>(who.account_id)}));
+  for (const char* p : {kPurposeAds, kPurposeFriendSuggestions})
+    out[p] = {{"objected", false}, {"changed_at", nullptr}};
+  ASSIGN_OR_RETURN(
+      auto rows,
+      db_.Query("SELECT purpose, objected, changed_at FROM privacy_objections WHERE account_id = $1",
+                {static_cast<int64_t>(who.account_id)}));
   for (const auto& r : rows) out[r.Text(0)] = {{"objected", r.Int(1) != 0}, {"changed_at", Iso(r.Int(2))}};
   out["sharing"] = outbox_.policy().MayShare(who.number) ? "active" : "blocked_by_jurisdiction";
   const int64_t next = next_summary_s_.load();
-  out["usage_summary"] = {{"interval_s", summary_interval_s_.load()}, {"next_at", next > 0 ? json(Iso(next)) : json(nullptr)}};
+  out["usage_summary"] = {{"interval_s", summary_interval_s_.load()},
+                          {"next_at", next > 0 ? json(Iso(next)) : json(nullptr)}};
   return out;
 }
 
@@ -47,21 +51,25 @@ absl::Status PrivacyService::SetObjection(const Caller& who, const std::string& 
   }
   const absl::Time now = clock_.Now();
   return db_.InTransaction([&](store::Database& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT objected FROM privacy_objections WHERE account_id = $1 AND purpose = $2",
-                                         {static_cast<int64_t>(who.account_id), purpose}));
+    ASSIGN_OR_RETURN(
+        auto rows, tx.Query("SELECT objected FROM privacy_objections WHERE account_id = $1 AND purpose = $2",
+                            {static_cast<int64_t>(who.account_id), purpose}));
     const bool current = !rows.empty() && rows[0].Int(0) != 0;
     if (current == objected) return absl::OkStatus();
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO privacy_objections (account_id, purpose, objected, changed_at) "
-                               "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, purpose) DO UPDATE SET "
-                               "objected = excluded.objected, changed_at = excluded.changed_at",
-                               {static_cast<int64_t>(who.account_id), purpose, objected, absl::ToUnixSeconds(now)})
-                        .status());
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO privacy_changes (account_id, at_ms, purpose, objected, device_id, "
-                               "client_address) VALUES ($1, $2, $3, $4, $5, $6)",
-                               {static_cast<int64_t>(who.account_id), absl::ToUnixMillis(now), purpose, objected,
-                                who.device_id, who.client_address})
-                        .status());
-    return outbox_.ObjectionChanged(tx, who.account_id, who.number, purpose, objected, absl::ToUnixSeconds(now));
+    RETURN_IF_ERROR(
+        tx.Execute("INSERT INTO privacy_objections (account_id, purpose, objected, changed_at) "
+                   "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, purpose) DO UPDATE SET "
+                   "objected = excluded.objected, changed_at = excluded.changed_at",
+                   {static_cast<int64_t>(who.account_id), purpose, objected, absl::ToUnixSeconds(now)})
+            .status());
+    RETURN_IF_ERROR(
+        tx.Execute("INSERT INTO privacy_changes (account_id, at_ms, purpose, objected, device_id, "
+                   "client_address) VALUES ($1, $2, $3, $4, $5, $6)",
+                   {static_cast<int64_t>(who.account_id), absl::ToUnixMillis(now), purpose, objected,
+                    who.device_id, who.client_address})
+            .status());
+    return outbox_.ObjectionChanged(tx, who.account_id, who.number, purpose, objected,
+                                    absl::ToUnixSeconds(now));
   });
 }
 
@@ -90,17 +98,22 @@ absl::StatusOr<json> PrivacyService::Export(const Caller& who) {
                     {"identity_key_changed_at", Iso(account.identity_changed_ms / 1000)}};
   ASSIGN_OR_RETURN(out["privacy"], Settings(who));
   json changes = json::array();
-  ASSIGN_OR_RETURN(auto rows, db_.Query("SELECT at_ms, purpose, objected, device_id, client_address FROM privacy_changes "
-                                        "WHERE account_id = $1 ORDER BY at_ms",
-                                        {static_cast<int64_t>(who.account_id)}));
+  ASSIGN_OR_RETURN(
+      auto rows, db_.Query("SELECT at_ms, purpose, objected, device_id, client_address FROM privacy_changes "
+                           "WHERE account_id = $1 ORDER BY at_ms",
+                           {static_cast<int64_t>(who.account_id)}));
   for (const auto& r : rows) {
-    changes.push_back({{"at", Iso(r.Int(0) / 1000)}, {"purpose", r.Text(1)}, {"objected", r.Int(2) != 0},
-                       {"device_id", r.Int(3)}, {"client_address", r.Text(4)}});
+    changes.push_back({{"at", Iso(r.Int(0) / 1000)},
+                       {"purpose", r.Text(1)},
+                       {"objected", r.Int(2) != 0},
+                       {"device_id", r.Int(3)},
+                       {"client_address", r.Text(4)}});
   }
   out["privacy_changes"] = changes;
   json usage = json::array();
   ASSIGN_OR_RETURN(auto days, accounts_.Usage(db_, who.account_id));
-  for (const auto& d : days) usage.push_back({{"day", d.day}, {"sessions", d.sessions}, {"messages_sent", d.messages_sent}});
+  for (const auto& d : days)
+    usage.push_back({{"day", d.day}, {"sessions", d.sessions}, {"messages_sent", d.messages_sent}});
   out["usage"] = usage;
   ASSIGN_OR_RETURN(json shared, Shared(who));
   out["shared_with_social_network"] = shared["events"];
@@ -118,13 +131,15 @@ absl::StatusOr<int> PrivacyService::SummarizeUsage(const std::string& today) {
   ASSIGN_OR_RETURN(auto activity, accounts_.ActivityBetween(db_, first, today));
   // What each account's last summary said.
   std::map<int64_t, std::pair<int64_t, std::string>> said;
-  ASSIGN_OR_RETURN(auto states, db_.Query("SELECT account_id, active_days_28, last_active_day FROM feed_usage_state"));
+  ASSIGN_OR_RETURN(auto states,
+                   db_.Query("SELECT account_id, active_days_28, last_active_day FROM feed_usage_state"));
   for (const auto& r : states) said[r.Int(0)] = {r.Int(1), r.Text(2)};
   const int64_t now = absl::ToUnixSeconds(clock_.Now());
   std::vector<const MessengerAccounts::Activity*> due;
   for (const auto& a : activity) {
     auto known = said.find(static_cast<int64_t>(a.account_id));
-    if (known != said.end() && known->second.first == a.active_days && known->second.second == a.last_active_day) {
+    if (known != said.end() && known->second.first == a.active_days &&
+        known->second.second == a.last_active_day) {
       continue;
     }
     if (known == said.end() && a.active_days == 0) continue;  // never used: nothing to say
@@ -141,12 +156,15 @@ absl::StatusOr<int> PrivacyService::SummarizeUsage(const std::string& today) {
         const int64_t account_id = static_cast<int64_t>(a.account_id);
         const int active = a.active_days;
         const std::string& last = a.last_active_day;
-        RETURN_IF_ERROR(tx.Execute("INSERT INTO feed_usage_state (account_id, active_days_28, last_active_day, summarized_day) "
-                                   "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) DO UPDATE SET "
-                                   "active_days_28 = excluded.active_days_28, last_active_day = excluded.last_active_day, "
-                                   "summarized_day = excluded.summarized_day",
-                                   {account_id, active, last, today})
-                            .status());
+        RETURN_IF_ERROR(
+            tx.Execute(
+                  "INSERT INTO feed_usage_state (account_id, active_days_28, last_active_day, "
+                  "summarized_day) "
+                  "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) DO UPDATE SET "
+                  "active_days_28 = excluded.active_days_28, last_active_day = excluded.last_active_day, "
+                  "summarized_day = excluded.summarized_day",
+                  {account_id, active, last, today})
+                .status());
         RETURN_IF_ERROR(outbox_.UsageSummary(tx, a.account_id, a.number, today, active, last, now));
       }
       return absl::OkStatus();
@@ -170,36 +188,39 @@ void AddRoutes(net::Router& router, store::Database& db, Outbox& outbox, Privacy
     res.headers.emplace_back("X-Feed-Wait-Ms", std::to_string(wait_ms));
     return res;
   };
-  router.LongPoll("/v1/feed/events", [&outbox, serve, feed_token](net::Request& req,
-                                                                   net::Wake wake) -> net::LongPollReply {
-    if (feed_token.empty()) {
-      return net::Response::Error(absl::UnavailableError("the data-sharing feed is not configured (feed.token)"));
-    }
-    const std::string given = req.BearerToken();
-    if (given.size() != feed_token.size() ||
-        sodium_memcmp(given.data(), feed_token.data(), feed_token.size()) != 0) {
-      return net::Response::Error(absl::UnauthenticatedError("missing or wrong feed token"));
-    }
-    int64_t after = 0, limit = 500, wait_ms = 0;
-    if (!absl::SimpleAtoi(req.QueryParam("after", "0"), &after) || after < 0) {
-      return net::Response::Error(absl::InvalidArgumentError("after must be a non-negative integer"));
-    }
-    if (!absl::SimpleAtoi(req.QueryParam("limit", "500"), &limit) || limit < 1 || limit > 5000) {
-      return net::Response::Error(absl::InvalidArgumentError("limit must be between 1 and 5000"));
-    }
-    if (!absl::SimpleAtoi(req.QueryParam("wait_ms", "0"), &wait_ms) || wait_ms < 0) {
-      return net::Response::Error(absl::InvalidArgumentError("wait_ms must be a non-negative integer"));
-    }
-    wait_ms = std::min(wait_ms, kMaxFeedWaitMs);
-    bool empty = false;
-    net::Response now = serve(after, static_cast<int>(limit), wait_ms, &empty);
-    if (wait_ms == 0 || !empty) return now;
-    // Nothing after the cursor yet: wait for a commit that appends.
-    std::shared_ptr<Outbox::Subscription> subscription = outbox.WhenAppended(after, std::move(wake));
-    return net::Wait{absl::Milliseconds(wait_ms), [serve, after, limit, wait_ms, subscription](net::WaitEnd) {
-                       return serve(after, static_cast<int>(limit), wait_ms, nullptr);
-                     }};
-  });
+  router.LongPoll(
+      "/v1/feed/events",
+      [&outbox, serve, feed_token](net::Request& req, net::Wake wake) -> net::LongPollReply {
+        if (feed_token.empty()) {
+          return net::Response::Error(
+              absl::UnavailableError("the data-sharing feed is not configured (feed.token)"));
+        }
+        const std::string given = req.BearerToken();
+        if (given.size() != feed_token.size() ||
+            sodium_memcmp(given.data(), feed_token.data(), feed_token.size()) != 0) {
+          return net::Response::Error(absl::UnauthenticatedError("missing or wrong feed token"));
+        }
+        int64_t after = 0, limit = 500, wait_ms = 0;
+        if (!absl::SimpleAtoi(req.QueryParam("after", "0"), &after) || after < 0) {
+          return net::Response::Error(absl::InvalidArgumentError("after must be a non-negative integer"));
+        }
+        if (!absl::SimpleAtoi(req.QueryParam("limit", "500"), &limit) || limit < 1 || limit > 5000) {
+          return net::Response::Error(absl::InvalidArgumentError("limit must be between 1 and 5000"));
+        }
+        if (!absl::SimpleAtoi(req.QueryParam("wait_ms", "0"), &wait_ms) || wait_ms < 0) {
+          return net::Response::Error(absl::InvalidArgumentError("wait_ms must be a non-negative integer"));
+        }
+        wait_ms = std::min(wait_ms, kMaxFeedWaitMs);
+        bool empty = false;
+        net::Response now = serve(after, static_cast<int>(limit), wait_ms, &empty);
+        if (wait_ms == 0 || !empty) return now;
+        // Nothing after the cursor yet: wait for a commit that appends.
+        std::shared_ptr<Outbox::Subscription> subscription = outbox.WhenAppended(after, std::move(wake));
+        return net::Wait{absl::Milliseconds(wait_ms),
+                         [serve, after, limit, wait_ms, subscription](net::WaitEnd) {
+                           return serve(after, static_cast<int>(limit), wait_ms, nullptr);
+                         }};
+      });
   auto authed = [authenticate](auto fn) {
     return [authenticate, fn](net::Request& req) {
       auto who = authenticate(req);
@@ -209,21 +230,25 @@ void AddRoutes(net::Router& router, store::Database& db, Outbox& outbox, Privacy
       return net::Response::Json(*result);
     };
   };
-  router.Get("/v1/privacy", authed([&privacy](net::Request&, const Caller& who) { return privacy.Settings(who); }));
-  router.Put("/v1/privacy/objections/{purpose}",
-             authed([&privacy](net::Request& req, const Caller& who) -> absl::StatusOr<json> {
-               ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
-               if (!body.contains("objected") || !body["objected"].is_boolean()) {
-                 return absl::InvalidArgumentError("body must be {\"objected\": true|false}");
-               }
-               RETURN_IF_ERROR(privacy.SetObjection(who, req.PathParam("purpose"), body["objected"].get<bool>()));
-               log::Info("privacy.objection", {{"account", who.account_id},
-                                              {"purpose", req.PathParam("purpose")},
-                                              {"objected", body["objected"].get<bool>()}});
-               return privacy.Settings(who);
-             }));
-  router.Get("/v1/privacy/shared", authed([&privacy](net::Request&, const Caller& who) { return privacy.Shared(who); }));
-  router.Get("/v1/privacy/export", authed([&privacy](net::Request&, const Caller& who) { return privacy.Export(who); }));
+  router.Get("/v1/privacy",
+             authed([&privacy](net::Request&, const Caller& who) { return privacy.Settings(who); }));
+  router.Put(
+      "/v1/privacy/objections/{purpose}",
+      authed([&privacy](net::Request& req, const Caller& who) -> absl::StatusOr<json> {
+        ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
+        if (!body.contains("objected") || !body["objected"].is_boolean()) {
+          return absl::InvalidArgumentError("body must be {\"objected\": true|false}");
+        }
+        RETURN_IF_ERROR(privacy.SetObjection(who, req.PathParam("purpose"), body["objected"].get<bool>()));
+        log::Info("privacy.objection", {{"account", who.account_id},
+                                        {"purpose", req.PathParam("purpose")},
+                                        {"objected", body["objected"].get<bool>()}});
+        return privacy.Settings(who);
+      }));
+  router.Get("/v1/privacy/shared",
+             authed([&privacy](net::Request&, const Caller& who) { return privacy.Shared(who); }));
+  router.Get("/v1/privacy/export",
+             authed([&privacy](net::Request&, const Caller& who) { return privacy.Export(who); }));
 }
 
 }  // namespace tandem::feed

@@ -10,12 +10,10 @@
 #pragma once
 
 #include <atomic>
-
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "common/clock.h"
 #include "common/status.h"

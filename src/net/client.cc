@@ -1,8 +1,7 @@
 // Beast-based HTTP and WebSocket clients (the second and last Beast unit).
 #include "net/client.h"
 
-#include "common/error_codes.h"
-
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -12,17 +11,16 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include <nlohmann/json.hpp>
+#include "common/error_codes.h"
 
 namespace tandem::net {
 
@@ -62,18 +60,30 @@ std::string Lower(std::string s) {
 
 absl::StatusCode StatusCodeForHttp(int status) {
   switch (status) {
-    case 400: return absl::StatusCode::kInvalidArgument;
-    case 401: return absl::StatusCode::kUnauthenticated;
-    case 403: return absl::StatusCode::kPermissionDenied;
-    case 404: return absl::StatusCode::kNotFound;
-    case 405: return absl::StatusCode::kInvalidArgument;
-    case 409: return absl::StatusCode::kFailedPrecondition;
-    case 413: return absl::StatusCode::kOutOfRange;
-    case 429: return absl::StatusCode::kResourceExhausted;
-    case 501: return absl::StatusCode::kUnimplemented;
-    case 503: return absl::StatusCode::kUnavailable;
-    case 504: return absl::StatusCode::kDeadlineExceeded;
-    default: return status < 400 ? absl::StatusCode::kOk : absl::StatusCode::kInternal;
+    case 400:
+      return absl::StatusCode::kInvalidArgument;
+    case 401:
+      return absl::StatusCode::kUnauthenticated;
+    case 403:
+      return absl::StatusCode::kPermissionDenied;
+    case 404:
+      return absl::StatusCode::kNotFound;
+    case 405:
+      return absl::StatusCode::kInvalidArgument;
+    case 409:
+      return absl::StatusCode::kFailedPrecondition;
+    case 413:
+      return absl::StatusCode::kOutOfRange;
+    case 429:
+      return absl::StatusCode::kResourceExhausted;
+    case 501:
+      return absl::StatusCode::kUnimplemented;
+    case 503:
+      return absl::StatusCode::kUnavailable;
+    case 504:
+      return absl::StatusCode::kDeadlineExceeded;
+    default:
+      return status < 400 ? absl::StatusCode::kOk : absl::StatusCode::kInternal;
   }
 }
 
@@ -213,7 +223,8 @@ class HttpClient::Impl {
     HttpResponse out;
     out.status = static_cast<int>(res.result_int());
     out.body = std::move(res.body());
-    for (const auto& f : res) out.headers.emplace_back(Lower(std::string(f.name_string())), std::string(f.value()));
+    for (const auto& f : res)
+      out.headers.emplace_back(Lower(std::string(f.name_string())), std::string(f.value()));
     if (!res.keep_alive()) stream_.reset();
     return out;
   }
@@ -283,7 +294,8 @@ class WebSocketClient::Impl : public std::enable_shared_from_this<WebSocketClien
           return;
         }
         beast::get_lowest_layer(self->ws_).expires_never();
-        websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(beast::role_type::client);
+        websocket::stream_base::timeout t =
+            websocket::stream_base::timeout::suggested(beast::role_type::client);
         self->ws_.set_option(t);
         self->ws_.read_message_max(64 << 20);
         done.set_value(absl::OkStatus());

@@ -89,9 +89,8 @@ class WebSocketClient {
   // Connects and completes the handshake. A refused upgrade is returned as
   // the Status matching its HTTP status, with the server's message.
   static absl::StatusOr<std::unique_ptr<WebSocketClient>> Connect(
-      ClientRuntime& runtime, const std::string& base, const std::string& target,
-      const Headers& headers = {}, OnMessage on_message = nullptr, OnClose on_close = nullptr,
-      absl::Duration timeout = absl::Seconds(10));
+      ClientRuntime& runtime, const std::string& base, const std::string& target, const Headers& headers = {},
+      OnMessage on_message = nullptr, OnClose on_close = nullptr, absl::Duration timeout = absl::Seconds(10));
   ~WebSocketClient();
 
   void Send(std::string data, bool binary = true);

@@ -119,21 +119,34 @@ Response Response::Error(const absl::Status& status) {
 
 int HttpStatusFor(absl::StatusCode code) {
   switch (code) {
-    case absl::StatusCode::kOk: return 200;
-    case absl::StatusCode::kInvalidArgument: return 400;
-    case absl::StatusCode::kUnauthenticated: return 401;
-    case absl::StatusCode::kPermissionDenied: return 403;
-    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kOk:
+      return 200;
+    case absl::StatusCode::kInvalidArgument:
+      return 400;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    case absl::StatusCode::kNotFound:
+      return 404;
     case absl::StatusCode::kAlreadyExists:
     case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kAborted: return 409;
-    case absl::StatusCode::kOutOfRange: return 413;
-    case absl::StatusCode::kResourceExhausted: return 429;
-    case absl::StatusCode::kUnimplemented: return 501;
-    case absl::StatusCode::kUnavailable: return 503;
-    case absl::StatusCode::kDeadlineExceeded: return 504;
-    case absl::StatusCode::kCancelled: return 400;
-    default: return 500;
+    case absl::StatusCode::kAborted:
+      return 409;
+    case absl::StatusCode::kOutOfRange:
+      return 413;
+    case absl::StatusCode::kResourceExhausted:
+      return 429;
+    case absl::StatusCode::kUnimplemented:
+      return 501;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 504;
+    case absl::StatusCode::kCancelled:
+      return 400;
+    default:
+      return 500;
   }
 }
 
@@ -169,8 +182,7 @@ absl::StatusOr<nlohmann::json> ParseJsonObject(const Request& req) {
   try {
     j = nlohmann::json::parse(req.body);
   } catch (const nlohmann::json::parse_error& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("request body is not valid JSON (at byte ", e.byte, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("request body is not valid JSON (at byte ", e.byte, ")"));
   } catch (const nlohmann::json::out_of_range&) {
     return absl::InvalidArgumentError("request body holds a number out of range");
   } catch (const nlohmann::json::exception& e) {
@@ -235,12 +247,14 @@ const Router::Route* Router::Match(Request& req, Response* error, std::string* r
   if (!allowed.empty()) {
     std::string allow;
     for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
-    *error = Response::Error(absl::InvalidArgumentError(
-        absl::StrCat("method ", req.method, " is not allowed here; use ", allow)));
+    *error = Response::Error(
+        absl::InvalidArgumentError(absl::StrCat("method ", req.method, " is not allowed here; use ", allow)));
     error->status = 405;
-    error->body = nlohmann::json{{"error", {{"code", "method_not_allowed"},
-                                            {"message", "method " + req.method + " is not allowed here; use " + allow}}}}
-                      .dump();
+    error->body =
+        nlohmann::json{{"error",
+                        {{"code", "method_not_allowed"},
+                         {"message", "method " + req.method + " is not allowed here; use " + allow}}}}
+            .dump();
     error->headers.emplace_back("Allow", allow);
   } else {
     *error = Response::Error(absl::NotFoundError(absl::StrCat("no such endpoint: ", req.path)));

@@ -5,13 +5,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "absl/time/time.h"
 #include "common/status.h"
@@ -19,10 +18,10 @@
 namespace tandem::net {
 
 struct Request {
-  std::string method;  // upper case: "GET", "POST", ...
-  std::string target;  // as received: path plus query
-  std::string path;    // without the query, not percent-decoded
-  std::string query;   // after '?', not decoded
+  std::string method;                                        // upper case: "GET", "POST", ...
+  std::string target;                                        // as received: path plus query
+  std::string path;                                          // without the query, not percent-decoded
+  std::string query;                                         // after '?', not decoded
   std::vector<std::pair<std::string, std::string>> headers;  // names lower case
   std::string body;
   std::string request_id;
@@ -72,7 +71,8 @@ absl::StatusOr<nlohmann::json> ParseJsonObject(const Request& req);
 // A string field of a JSON object. InvalidArgument "missing field 'key'"
 // when absent or null and `required`, else ""; "field 'key' must be a
 // string" for another type.
-absl::StatusOr<std::string> StringField(const nlohmann::json& body, const std::string& key, bool required = true);
+absl::StatusOr<std::string> StringField(const nlohmann::json& body, const std::string& key,
+                                        bool required = true);
 
 // Decodes %XX and '+' (in queries). Malformed escapes are kept literally.
 std::string PercentDecode(std::string_view s, bool plus_is_space);
@@ -119,9 +119,15 @@ class Router {
   };
 
   void Handle(std::string method, std::string pattern, Handler handler, Work work = Work::kQuick);
-  void Get(std::string pattern, Handler h, Work w = Work::kQuick) { Handle("GET", std::move(pattern), std::move(h), w); }
-  void Post(std::string pattern, Handler h, Work w = Work::kQuick) { Handle("POST", std::move(pattern), std::move(h), w); }
-  void Put(std::string pattern, Handler h, Work w = Work::kQuick) { Handle("PUT", std::move(pattern), std::move(h), w); }
+  void Get(std::string pattern, Handler h, Work w = Work::kQuick) {
+    Handle("GET", std::move(pattern), std::move(h), w);
+  }
+  void Post(std::string pattern, Handler h, Work w = Work::kQuick) {
+    Handle("POST", std::move(pattern), std::move(h), w);
+  }
+  void Put(std::string pattern, Handler h, Work w = Work::kQuick) {
+    Handle("PUT", std::move(pattern), std::move(h), w);
+  }
   void Delete(std::string pattern, Handler h, Work w = Work::kQuick) {
     Handle("DELETE", std::move(pattern), std::move(h), w);
   }

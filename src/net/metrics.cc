@@ -97,12 +97,13 @@ Gauge& Metrics::GetGauge(const std::string& name, const std::string& help, const
   return *slot;
 }
 
-Histogram& Metrics::GetHistogram(const std::string& name, const std::string& help,
-                                 const Labels& labels, std::vector<double> bounds) {
+Histogram& Metrics::GetHistogram(const std::string& name, const std::string& help, const Labels& labels,
+                                 std::vector<double> bounds) {
   std::lock_guard lock(mu_);
   auto& slot = FamilyFor(name, "histogram", help).histograms[RenderLabels(labels)];
   if (!slot) {
-    if (bounds.empty()) bounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    if (bounds.empty())
+      bounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
     slot = std::make_unique<Histogram>(std::move(bounds));
   }
   return *slot;

@@ -56,8 +56,8 @@ class Metrics {
   Counter& GetCounter(const std::string& name, const std::string& help, const Labels& labels = {});
   Gauge& GetGauge(const std::string& name, const std::string& help, const Labels& labels = {});
   // Default bounds suit latencies in seconds (0.5 ms .. 10 s).
-  Histogram& GetHistogram(const std::string& name, const std::string& help,
-                          const Labels& labels = {}, std::vector<double> bounds = {});
+  Histogram& GetHistogram(const std::string& name, const std::string& help, const Labels& labels = {},
+                          std::vector<double> bounds = {});
   // The whole registry in the Prometheus text format (version 0.0.4).
   std::string Render() const;
 

@@ -7,9 +7,8 @@
 #include <cerrno>
 #include <condition_variable>
 #include <mutex>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "net/client.h"
 #include "net/http.h"
@@ -64,7 +63,8 @@ class NetTest : public ::testing::Test {
       if (!body.ok()) return Response::Error(body.status());
       return Response::Json(*body, 201);
     });
-    router.Get("/v1/limited", [](Request&) { return Response::Error(absl::ResourceExhaustedError("slow down")); });
+    router.Get("/v1/limited",
+               [](Request&) { return Response::Error(absl::ResourceExhaustedError("slow down")); });
     router.Get("/v1/throws", [](Request&) -> Response { throw std::runtime_error("boom"); });
     ServerOptions options;
     options.listen = "127.0.0.1:0";
@@ -311,7 +311,8 @@ class LimitsTest : public ::testing::Test {
   std::string HealthOnNewConnection() {
     int fd = Connect();
     const std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    std::string out = ::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size()) ? ReadUntilClosed(fd) : "";
+    std::string out =
+        ::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size()) ? ReadUntilClosed(fd) : "";
     ::close(fd);
     return out;
   }
@@ -334,7 +335,8 @@ TEST_F(LimitsTest, InventedMethodsShareOneMetricsSeries) {
   Start({}, std::move(router));
   for (int i = 0; i < 40; ++i) {
     int fd = Connect();
-    std::string req = "INVENTED" + std::to_string(i) + " /v1/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    std::string req =
+        "INVENTED" + std::to_string(i) + " /v1/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     ASSERT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
     EXPECT_NE(ReadUntilClosed(fd).find("405"), std::string::npos);
     ::close(fd);
@@ -373,7 +375,8 @@ TEST_F(LimitsTest, JsonOfTheWrongTypeOrRangeIsTheClientsError) {
   expect_400(R"({"n":)" + std::string(10000, '[') + std::string(10000, ']') + "}", "deeper");
   expect_400(std::string(100, '{'), "deeper");
   // Nesting within the limit and brackets inside strings are fine.
-  std::string nested = R"({"a":)" + std::string(30, '[') + std::string(30, ']') + R"(,"s":"[[[[{{{{\"[[[[","n":3})";
+  std::string nested =
+      R"({"a":)" + std::string(30, '[') + std::string(30, ']') + R"(,"s":"[[[[{{{{\"[[[[","n":3})";
   EXPECT_EQ(client.Post("/v1/typed", nested)->status, 200);
 }
 

@@ -18,11 +18,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -32,7 +32,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/random.h"
-#include <nlohmann/json.hpp>
 
 namespace tandem::net {
 
@@ -112,7 +111,8 @@ class Server::Impl {
     draining_ = &metrics_.GetGauge("tandem_draining", "1 while the server drains for shutdown");
     heavy_gauge_ = &metrics_.GetGauge("tandem_http_heavy_requests",
                                       "Requests for heavy routes running on or waiting for the worker pool");
-    waiting_gauge_ = &metrics_.GetGauge("tandem_http_waiting_requests", "Long polls waiting for their answer");
+    waiting_gauge_ =
+        &metrics_.GetGauge("tandem_http_waiting_requests", "Long polls waiting for their answer");
   }
 
   ~Impl() { Stop(); }
@@ -222,8 +222,9 @@ class Server::Impl {
     } catch (const nlohmann::json::exception& e) {
       std::string_view what = e.what();
       if (size_t end = what.find("] "); end != std::string_view::npos) what.remove_prefix(end + 2);
-      return Response::Error(absl::InvalidArgumentError(absl::StrCat(
-          "a field of the request body has the wrong type or value: ", absl::string_view(what.data(), what.size()))));
+      return Response::Error(
+          absl::InvalidArgumentError(absl::StrCat("a field of the request body has the wrong type or value: ",
+                                                  absl::string_view(what.data(), what.size()))));
     } catch (const std::exception& e) {
       log::Error("http.handler_exception", {{"id", req.request_id}, {"route", route}, {"what", e.what()}});
       return Response::Error(absl::InternalError("internal error; the request id is " + req.request_id));
@@ -311,7 +312,8 @@ class Server::Impl {
     Response res;
     if (r.route != nullptr && r.route->long_poll) {
       std::optional<Wait> wait;
-      res = StartLongPoll(req, r, [] {}, &wait);
+      res = StartLongPoll(
+          req, r, [] {}, &wait);
       if (wait) res = Guarded(req, r.name, [&] { return wait->answer(WaitEnd::kTimedOut); });
     } else {
       res = Run(req, r);
@@ -334,13 +336,14 @@ class Server::Impl {
       if (heavy_in_flight_.fetch_add(1) >= limit) {
         heavy_in_flight_.fetch_sub(1);
         log::Warn("http.workers_busy", {{"id", req.request_id}, {"route", r.name}});
-        res = Response::Error(absl::UnavailableError("the server is busy with other uploads; try again shortly"));
+        res = Response::Error(
+            absl::UnavailableError("the server is busy with other uploads; try again shortly"));
         res.headers.emplace_back("Retry-After", "1");
       } else {
         heavy_gauge_->Add(1);
         res = co_await asio::co_spawn(
-            workers_->get_executor(), [this, &req, &r]() -> asio::awaitable<Response> { co_return Run(req, r); },
-            asio::use_awaitable);
+            workers_->get_executor(),
+            [this, &req, &r]() -> asio::awaitable<Response> { co_return Run(req, r); }, asio::use_awaitable);
         heavy_gauge_->Add(-1);
         heavy_in_flight_.fetch_sub(1);
       }
@@ -466,7 +469,8 @@ class WsSession final : public SessionBase,
     beast::get_lowest_layer(ws_).expires_never();
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = std::chrono::seconds(30);
-    timeouts.idle_timeout = std::chrono::nanoseconds(absl::ToInt64Nanoseconds(server_.options().idle_timeout));
+    timeouts.idle_timeout =
+        std::chrono::nanoseconds(absl::ToInt64Nanoseconds(server_.options().idle_timeout));
     timeouts.keep_alive_pings = true;
     ws_.set_option(timeouts);
     ws_.read_message_max(server_.options().max_ws_message_bytes);
@@ -702,7 +706,8 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
         buffer.commit(n);
       }
       stream_.expires_after(timeout(opts.header_timeout));
-      co_await http::async_read_header(stream_, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      co_await http::async_read_header(stream_, buffer, parser,
+                                       asio::redirect_error(asio::use_awaitable, ec));
       idle_ = false;
       if (ec == beast::error::timeout) {
         log::Info("http.header_timeout", {{"remote", remote_}});
@@ -722,10 +727,10 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
       }
       auto& header = parser.get();
       if (auto len = parser.content_length(); len && *len > opts.max_body_bytes) {
-        co_await WriteError(413, "payload_too_large",
-                            absl::StrCat("request body of ", *len, " bytes exceeds the limit of ",
-                                         opts.max_body_bytes),
-                            header.version());
+        co_await WriteError(
+            413, "payload_too_large",
+            absl::StrCat("request body of ", *len, " bytes exceeds the limit of ", opts.max_body_bytes),
+            header.version());
         break;
       }
       if (beast::iequals(header[http::field::expect], "100-continue")) {
@@ -863,10 +868,12 @@ absl::Status Server::Impl::Start() {
   port_ = acceptor_->local_endpoint().port();
   work_.emplace(ioc_.get_executor());
   asio::co_spawn(ioc_, AcceptLoop(), asio::detached);
-  int n = options_.threads > 0 ? options_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n = options_.threads > 0 ? options_.threads
+                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
   int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  worker_count_ = static_cast<size_t>(options_.worker_threads > 0 ? options_.worker_threads : std::max(1, hw / 2));
+  worker_count_ =
+      static_cast<size_t>(options_.worker_threads > 0 ? options_.worker_threads : std::max(1, hw / 2));
   workers_.emplace(worker_count_);
   {
     std::lock_guard lock(stop_mu_);
@@ -949,7 +956,9 @@ void Server::AddWebSocket(std::string path, std::shared_ptr<WebSocketHandler> ha
 absl::Status Server::Start() { return impl_->Start(); }
 uint16_t Server::port() const { return impl_->port(); }
 void Server::Stop() { impl_->Stop(); }
-int Server::WaitForSignal(const std::function<void()>& before_drain) { return impl_->WaitForSignal(before_drain); }
+int Server::WaitForSignal(const std::function<void()>& before_drain) {
+  return impl_->WaitForSignal(before_drain);
+}
 Metrics& Server::metrics() { return impl_->metrics(); }
 Response Server::Handle(Request& request) { return impl_->Dispatch(request); }
 

@@ -57,8 +57,7 @@ class WebSocketHandler {
   }
   virtual void OnOpen(const std::shared_ptr<WebSocketConnection>& conn) {}
   // One complete message. Runs on the connection's strand.
-  virtual void OnMessage(const std::shared_ptr<WebSocketConnection>& conn, std::string data,
-                         bool binary) = 0;
+  virtual void OnMessage(const std::shared_ptr<WebSocketConnection>& conn, std::string data, bool binary) = 0;
   virtual void OnClose(const std::shared_ptr<WebSocketConnection>& conn) {}
 
   // Joining. When several binary messages are waiting for a connection
@@ -83,7 +82,7 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;        // larger bodies get 413
   size_t max_ws_message_bytes = 1 << 20;  // larger messages close with 1009
   size_t max_ws_queue_bytes = 16 << 20;
-  size_t max_ws_joined_bytes = 1 << 20;   // see WebSocketHandler::JoinLimit
+  size_t max_ws_joined_bytes = 1 << 20;  // see WebSocketHandler::JoinLimit
   // An idle keep-alive connection (or a WebSocket) is closed after
   // idle_timeout; once a request's first byte has arrived, its header must
   // be complete within header_timeout and its body within body_timeout,

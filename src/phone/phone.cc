@@ -12,7 +12,6 @@
 #include <set>
 #include <thread>
 
-
 namespace tandem::phone {
 namespace {
 
@@ -49,23 +48,33 @@ const std::set<std::string>& Regions() {
 
 Reason FromParseError(PhoneNumberUtil::ErrorType e) {
   switch (e) {
-    case PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR: return Reason::kUnknownRegion;
-    case PhoneNumberUtil::NOT_A_NUMBER: return Reason::kNotANumber;
+    case PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR:
+      return Reason::kUnknownRegion;
+    case PhoneNumberUtil::NOT_A_NUMBER:
+      return Reason::kNotANumber;
     case PhoneNumberUtil::TOO_SHORT_AFTER_IDD:
-    case PhoneNumberUtil::TOO_SHORT_NSN: return Reason::kTooShort;
-    case PhoneNumberUtil::TOO_LONG_NSN: return Reason::kTooLong;
-    default: return Reason::kNotANumber;
+    case PhoneNumberUtil::TOO_SHORT_NSN:
+      return Reason::kTooShort;
+    case PhoneNumberUtil::TOO_LONG_NSN:
+      return Reason::kTooLong;
+    default:
+      return Reason::kNotANumber;
   }
 }
 
 Reason FromPossibility(PhoneNumberUtil::ValidationResult v) {
   switch (v) {
-    case PhoneNumberUtil::INVALID_COUNTRY_CODE: return Reason::kUnknownRegion;
+    case PhoneNumberUtil::INVALID_COUNTRY_CODE:
+      return Reason::kUnknownRegion;
     case PhoneNumberUtil::TOO_SHORT:
-    case PhoneNumberUtil::IS_POSSIBLE_LOCAL_ONLY: return Reason::kTooShort;
-    case PhoneNumberUtil::TOO_LONG: return Reason::kTooLong;
-    case PhoneNumberUtil::INVALID_LENGTH: return Reason::kInvalidLength;
-    default: return Reason::kInvalidForRegion;
+    case PhoneNumberUtil::IS_POSSIBLE_LOCAL_ONLY:
+      return Reason::kTooShort;
+    case PhoneNumberUtil::TOO_LONG:
+      return Reason::kTooLong;
+    case PhoneNumberUtil::INVALID_LENGTH:
+      return Reason::kInvalidLength;
+    default:
+      return Reason::kInvalidForRegion;
   }
 }
 
@@ -112,8 +121,7 @@ bool HasLetterOrSymbol(std::string_view s) {
   // leading '+' is reported as not a number.
   for (char c : s) {
     if (IsDigit(c)) continue;
-    if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/' || c == '+' ||
-        c == '\t')
+    if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/' || c == '+' || c == '\t')
       continue;
     return true;
   }
@@ -150,31 +158,48 @@ constexpr char kHexDigits[] = "0123456789abcdef";
 
 std::string_view ReasonCode(Reason r) {
   switch (r) {
-    case Reason::kOk: return "ok";
-    case Reason::kEmpty: return "empty";
-    case Reason::kNotANumber: return "not_a_number";
-    case Reason::kUnknownRegion: return "unknown_region";
-    case Reason::kTooShort: return "too_short";
-    case Reason::kTooLong: return "too_long";
-    case Reason::kInvalidLength: return "invalid_length";
-    case Reason::kInvalidForRegion: return "invalid_for_region";
-    case Reason::kRegionHint: return "bad_region_hint";
+    case Reason::kOk:
+      return "ok";
+    case Reason::kEmpty:
+      return "empty";
+    case Reason::kNotANumber:
+      return "not_a_number";
+    case Reason::kUnknownRegion:
+      return "unknown_region";
+    case Reason::kTooShort:
+      return "too_short";
+    case Reason::kTooLong:
+      return "too_long";
+    case Reason::kInvalidLength:
+      return "invalid_length";
+    case Reason::kInvalidForRegion:
+      return "invalid_for_region";
+    case Reason::kRegionHint:
+      return "bad_region_hint";
   }
   return "unknown";
 }
 
 std::string_view ReasonText(Reason r) {
   switch (r) {
-    case Reason::kOk: return "valid phone number";
-    case Reason::kEmpty: return "empty input";
-    case Reason::kNotANumber: return "not a phone number";
+    case Reason::kOk:
+      return "valid phone number";
+    case Reason::kEmpty:
+      return "empty input";
+    case Reason::kNotANumber:
+      return "not a phone number";
     case Reason::kUnknownRegion:
       return "unknown country: give the number with +country code or a region hint";
-    case Reason::kTooShort: return "too few digits for a phone number of its country";
-    case Reason::kTooLong: return "too many digits for a phone number of its country";
-    case Reason::kInvalidLength: return "no phone number of its country has this many digits";
-    case Reason::kInvalidForRegion: return "not an assigned phone number in its country";
-    case Reason::kRegionHint: return "the region hint is not a known region code";
+    case Reason::kTooShort:
+      return "too few digits for a phone number of its country";
+    case Reason::kTooLong:
+      return "too many digits for a phone number of its country";
+    case Reason::kInvalidLength:
+      return "no phone number of its country has this many digits";
+    case Reason::kInvalidForRegion:
+      return "not an assigned phone number in its country";
+    case Reason::kRegionHint:
+      return "the region hint is not a known region code";
   }
   return "unknown";
 }
@@ -193,7 +218,8 @@ std::string RegionOf(std::string_view e164) {
 bool IsCallingCode(std::string_view digits) {
   static const std::set<std::string>* codes = [] {
     auto* s = new std::set<std::string>;
-    for (const std::string& region : Regions()) s->insert(std::to_string(Util().GetCountryCodeForRegion(region)));
+    for (const std::string& region : Regions())
+      s->insert(std::to_string(Util().GetCountryCodeForRegion(region)));
     std::set<int> global;
     Util().GetSupportedGlobalNetworkCallingCodes(&global);
     for (int code : global) s->insert(std::to_string(code));
@@ -202,9 +228,7 @@ bool IsCallingCode(std::string_view digits) {
   return codes->contains(std::string(digits));
 }
 
-bool IsKnownRegion(std::string_view region) {
-  return Regions().contains(Upper(region));
-}
+bool IsKnownRegion(std::string_view region) { return Regions().contains(Upper(region)); }
 
 Parsed Parse(std::string_view input, std::string_view region_hint) {
   Parsed out;
@@ -309,8 +333,8 @@ bool FromHex(std::string_view hex, Digest* out) {
   return true;
 }
 
-std::vector<RowResult> NormalizeBatch(std::span<const std::string_view> inputs,
-                                      std::string_view region_hint, unsigned threads) {
+std::vector<RowResult> NormalizeBatch(std::span<const std::string_view> inputs, std::string_view region_hint,
+                                      unsigned threads) {
   std::vector<RowResult> out(inputs.size());
   ParallelChunks(inputs.size(), threads, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {

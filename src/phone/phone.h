@@ -105,8 +105,8 @@ struct RowResult {
 };
 
 // Normalizes many rows on `threads` worker threads (0: all cores).
-std::vector<RowResult> NormalizeBatch(std::span<const std::string_view> inputs,
-                                      std::string_view region_hint, unsigned threads = 0);
+std::vector<RowResult> NormalizeBatch(std::span<const std::string_view> inputs, std::string_view region_hint,
+                                      unsigned threads = 0);
 // Normalizes, then hashes the accepted rows.
 std::vector<RowResult> NormalizeAndHashBatch(std::span<const std::string_view> inputs,
                                              std::string_view region_hint, unsigned threads = 0);

@@ -17,9 +17,9 @@ TEST(PhoneTest, EveryRegionsExampleNumbersRoundTrip) {
   std::set<std::string> regions;
   util.GetSupportedRegions(&regions);
   ASSERT_GT(regions.size(), 200u);
-  const PhoneNumberUtil::PhoneNumberType kTypes[] = {
-      PhoneNumberUtil::FIXED_LINE, PhoneNumberUtil::MOBILE, PhoneNumberUtil::TOLL_FREE,
-      PhoneNumberUtil::VOIP, PhoneNumberUtil::PERSONAL_NUMBER};
+  const PhoneNumberUtil::PhoneNumberType kTypes[] = {PhoneNumberUtil::FIXED_LINE, PhoneNumberUtil::MOBILE,
+                                                     PhoneNumberUtil::TOLL_FREE, PhoneNumberUtil::VOIP,
+                                                     PhoneNumberUtil::PERSONAL_NUMBER};
   int checked = 0;
   for (const std::string& region : regions) {
     for (auto type : kTypes) {
@@ -43,8 +43,8 @@ TEST(PhoneTest, EveryRegionsExampleNumbersRoundTrip) {
 
 TEST(PhoneTest, OddlyFormattedInputs) {
   const std::string us = "+14155550123";
-  for (const char* in : {"+1 415 555 0123", "+1 (415) 555-0123", "001 415 555 0123",
-                         "  +1.415.555.0123 ", "+1-415-555-0123", "0014155550123"}) {
+  for (const char* in : {"+1 415 555 0123", "+1 (415) 555-0123", "001 415 555 0123", "  +1.415.555.0123 ",
+                         "+1-415-555-0123", "0014155550123"}) {
     EXPECT_EQ(Normalize(in).value_or("rejected"), us) << in;
   }
   for (const char* in : {"(415) 555-0123", "415-555-0123", "4155550123", "1 415 555 0123"}) {

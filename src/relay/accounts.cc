@@ -1,9 +1,9 @@
 // Registration, keys, discovery and deletion.
 #include "relay/accounts.h"
 
-#include <set>
-
 #include <openssl/sha.h>
+
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -48,7 +48,8 @@ constexpr uint32_t kMaxPreKeyId = 0xFFFFFF;  // Signal prekey ids are 24-bit
 
 // The prekeys of an upload: well-formed, ids in range and unique, the
 // signed prekey signed by `identity_key`.
-absl::Status CheckPreKeys(const std::string& identity_key, const std::optional<db::SignedPreKeyRow>& signed_prekey,
+absl::Status CheckPreKeys(const std::string& identity_key,
+                          const std::optional<db::SignedPreKeyRow>& signed_prekey,
                           const std::vector<db::PreKeyRow>& one_time_prekeys) {
   if (signed_prekey) {
     const db::SignedPreKeyRow& spk = *signed_prekey;
@@ -59,7 +60,8 @@ absl::Status CheckPreKeys(const std::string& identity_key, const std::optional<d
     auto identity = crypto::PublicKey::Deserialize(Bytes(identity_key));
     if (spk.signature.size() != crypto::kSignatureSize || !identity.ok() ||
         !crypto::XEdDSAVerify(*identity, Bytes(spk.public_key), Bytes(spk.signature))) {
-      return absl::InvalidArgumentError("signed_prekey.signature does not verify under the account's identity key");
+      return absl::InvalidArgumentError(
+          "signed_prekey.signature does not verify under the account's identity key");
     }
   }
   std::set<uint32_t> ids;
@@ -120,14 +122,15 @@ std::string AccountService::DirectoryHash(uint64_t account_id, const std::string
 }
 
 absl::StatusOr<AccountService::CodeIssued> AccountService::RequestCode(std::string_view number,
-                                                                      std::string_view region,
-                                                                      const std::string& client_address) {
+                                                                       std::string_view region,
+                                                                       const std::string& client_address) {
   // The address pays before anything is parsed: parsing is the costly part.
   RETURN_IF_ERROR(guard_.AdmitCodeRequest(client_address));
   ASSIGN_OR_RETURN(std::string e164, phone::Normalize(number, region));
   RETURN_IF_ERROR(guard_.AdmitCodeFor(e164));
   std::string code = random_.Digits(6);
-  db::CodeRow row{verification::CodeHash(e164, code), absl::ToUnixMillis(clock_.Now() + options_.code_ttl), 0};
+  db::CodeRow row{verification::CodeHash(e164, code), absl::ToUnixMillis(clock_.Now() + options_.code_ttl),
+                  0};
   RETURN_IF_ERROR(db::PutCode(db_, e164, row));
   RETURN_IF_ERROR(code_sender_.Send(e164, code));
   log::Info("relay.code_sent");
@@ -169,8 +172,8 @@ absl::StatusOr<AccountService::Registered> AccountService::Verify(const VerifyRe
       verdict = absl::PermissionDeniedError("wrong verification code; no attempts left, request a new code");
     } else {
       RETURN_IF_ERROR(db::SetCodeAttempts(tx, e164, attempts));
-      verdict = absl::PermissionDeniedError(absl::StrCat("wrong verification code; ",
-                                                         options_.max_code_attempts - attempts, " attempts left"));
+      verdict = absl::PermissionDeniedError(
+          absl::StrCat("wrong verification code; ", options_.max_code_attempts - attempts, " attempts left"));
     }
     return absl::OkStatus();
   }));
@@ -196,7 +199,8 @@ absl::StatusOr<AccountService::Registered> AccountService::Verify(const VerifyRe
       RETURN_IF_ERROR(db::ResetAccountForReregistration(tx, *found, req.identity_key, now_ms, queued));
     } else {
       ASSIGN_OR_RETURN(out.credentials.account_id, NewAccountId(tx));
-      RETURN_IF_ERROR(db::InsertAccount(tx, {out.credentials.account_id, e164, req.identity_key, now_ms, now_ms}));
+      RETURN_IF_ERROR(
+          db::InsertAccount(tx, {out.credentials.account_id, e164, req.identity_key, now_ms, now_ms}));
       if (hooks_.on_created) RETURN_IF_ERROR(hooks_.on_created(tx, out.credentials.account_id, e164, now_ms));
     }
     db::DeviceRow device{out.credentials.account_id, e164, kPrimaryDeviceId, hash_bytes, req.registration_id};
@@ -204,7 +208,8 @@ absl::StatusOr<AccountService::Registered> AccountService::Verify(const VerifyRe
   }));
   directory_.PutDevice(out.credentials.account_id, e164, kPrimaryDeviceId, hash, req.registration_id);
   if (out.reregistered) disconnect_(out.credentials.account_id, "the number was registered again");
-  log::Info("relay.registered", {{"account", out.credentials.account_id}, {"reregistered", out.reregistered}});
+  log::Info("relay.registered",
+            {{"account", out.credentials.account_id}, {"reregistered", out.reregistered}});
   return out;
 }
 
@@ -227,14 +232,16 @@ absl::StatusOr<std::vector<AccountService::Registered>> AccountService::ImportAc
     ASSIGN_OR_RETURN(std::string e164, phone::Normalize(a.number));
     if (e164 != a.number) return absl::InvalidArgumentError("numbers must be given in E.164 form");
     if (!numbers.insert(e164).second || directory_.AccountForNumber(e164)) {
-      return absl::AlreadyExistsError(absl::StrCat("an account is registered for ", e164, " (or it appears twice)"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("an account is registered for ", e164, " (or it appears twice)"));
     }
     RETURN_IF_ERROR(CheckPublicKey(a.identity_key, "identity_key"));
     if (a.registration_id == 0 || a.registration_id > 16380) {
       return absl::InvalidArgumentError("registration_id must be between 1 and 16380");
     }
     if (a.one_time_prekeys.size() > kMaxStoredPreKeys) {
-      return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxStoredPreKeys, " one-time prekeys per account"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("at most ", kMaxStoredPreKeys, " one-time prekeys per account"));
     }
     RETURN_IF_ERROR(CheckPreKeys(a.identity_key, a.signed_prekey, a.one_time_prekeys));
     for (const db::UsageRow& u : a.usage) {
@@ -243,7 +250,8 @@ absl::StatusOr<std::vector<AccountService::Registered>> AccountService::ImportAc
       if (u.day.size() != 10 || !absl::ParseTime("%Y-%m-%d", u.day, absl::UTCTimeZone(), &day, &err)) {
         return absl::InvalidArgumentError("usage days must be YYYY-MM-DD");
       }
-      if (u.sessions < 0 || u.messages < 0) return absl::InvalidArgumentError("usage counts must not be negative");
+      if (u.sessions < 0 || u.messages < 0)
+        return absl::InvalidArgumentError("usage counts must not be negative");
     }
   }
   const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
@@ -263,9 +271,10 @@ absl::StatusOr<std::vector<AccountService::Registered>> AccountService::ImportAc
       const uint64_t id = r.credentials.account_id;
       RETURN_IF_ERROR(db::InsertAccount(tx, {id, a.number, a.identity_key, now_ms, now_ms}));
       if (hooks_.on_created) RETURN_IF_ERROR(hooks_.on_created(tx, id, a.number, now_ms));
-      RETURN_IF_ERROR(db::InsertDevice(
-          tx, {id, a.number, kPrimaryDeviceId, std::string(hashes[i].begin(), hashes[i].end()), a.registration_id},
-          now_ms));
+      RETURN_IF_ERROR(db::InsertDevice(tx,
+                                       {id, a.number, kPrimaryDeviceId,
+                                        std::string(hashes[i].begin(), hashes[i].end()), a.registration_id},
+                                       now_ms));
       if (a.signed_prekey) RETURN_IF_ERROR(db::PutSignedPreKey(tx, id, kPrimaryDeviceId, *a.signed_prekey));
       for (const auto& k : a.one_time_prekeys) RETURN_IF_ERROR(db::PutPreKey(tx, id, kPrimaryDeviceId, k));
       for (const auto& u : a.usage) RETURN_IF_ERROR(db::AddUsage(tx, id, u.day, u.sessions, u.messages));
@@ -292,9 +301,9 @@ absl::StatusOr<AccountService::AccountInfo> AccountService::GetAccountInfo(const
 
 absl::Status AccountService::UploadKeys(const Credentials& who, const KeyUpload& upload) {
   if (upload.one_time_prekeys.size() > kMaxPreKeysPerUpload) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("at most ", kMaxPreKeysPerUpload, " one-time prekeys per request; got ",
-                     upload.one_time_prekeys.size()));
+    return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxPreKeysPerUpload,
+                                                   " one-time prekeys per request; got ",
+                                                   upload.one_time_prekeys.size()));
   }
   if (!upload.signed_prekey && upload.one_time_prekeys.empty()) {
     return absl::InvalidArgumentError("nothing to upload: give signed_prekey and/or one_time_prekeys");
@@ -307,12 +316,14 @@ absl::Status AccountService::UploadKeys(const Credentials& who, const KeyUpload&
   }
   RETURN_IF_ERROR(CheckPreKeys(account->identity_key, upload.signed_prekey, upload.one_time_prekeys));
   return db_.InTransaction([&](store::Database& tx) -> absl::Status {
-    if (upload.signed_prekey) RETURN_IF_ERROR(db::PutSignedPreKey(tx, who.account_id, who.device_id, *upload.signed_prekey));
-    for (const auto& k : upload.one_time_prekeys) RETURN_IF_ERROR(db::PutPreKey(tx, who.account_id, who.device_id, k));
+    if (upload.signed_prekey)
+      RETURN_IF_ERROR(db::PutSignedPreKey(tx, who.account_id, who.device_id, *upload.signed_prekey));
+    for (const auto& k : upload.one_time_prekeys)
+      RETURN_IF_ERROR(db::PutPreKey(tx, who.account_id, who.device_id, k));
     ASSIGN_OR_RETURN(int64_t stored, db::CountPreKeys(tx, who.account_id, who.device_id));
     if (stored > static_cast<int64_t>(kMaxStoredPreKeys)) {
-      return absl::ResourceExhaustedError(absl::StrCat("this upload would store ", stored,
-                                                       " one-time prekeys; the limit is ", kMaxStoredPreKeys));
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "this upload would store ", stored, " one-time prekeys; the limit is ", kMaxStoredPreKeys));
     }
     return absl::OkStatus();
   });
@@ -322,7 +333,8 @@ absl::StatusOr<int64_t> AccountService::PreKeyCount(const Credentials& who) {
   return db::CountPreKeys(db_, who.account_id, who.device_id);
 }
 
-absl::StatusOr<AccountService::Bundle> AccountService::FetchBundle(const Credentials& who, std::string_view number) {
+absl::StatusOr<AccountService::Bundle> AccountService::FetchBundle(const Credentials& who,
+                                                                   std::string_view number) {
   std::string input(number);
   if (!input.empty() && input[0] != '+') input = "+" + input;
   ASSIGN_OR_RETURN(std::string e164, phone::Normalize(input));
@@ -346,8 +358,10 @@ absl::StatusOr<AccountService::Bundle> AccountService::FetchBundle(const Credent
       if (!spk) continue;
       DeviceBundle d;
       d.device_id = device_id;
-      ASSIGN_OR_RETURN(auto reg, tx.QueryOne("SELECT registration_id FROM devices WHERE account_id = $1 AND device_id = $2",
-                                             {static_cast<int64_t>(*account_id), device_id}));
+      ASSIGN_OR_RETURN(
+          auto reg,
+          tx.QueryOne("SELECT registration_id FROM devices WHERE account_id = $1 AND device_id = $2",
+                      {static_cast<int64_t>(*account_id), device_id}));
       d.registration_id = static_cast<uint32_t>(reg.Int(0));
       d.signed_prekey = std::move(*spk);
       ASSIGN_OR_RETURN(d.one_time_prekey, db::TakePreKey(tx, *account_id, device_id));
@@ -388,13 +402,15 @@ absl::StatusOr<AccountService::Discovery> AccountService::Discover(const Credent
       if (!seen) fresh.push_back(std::move(h));
     }
     if (used + static_cast<int64_t>(fresh.size()) > budget) {
-      verdict = absl::ResourceExhaustedError(absl::StrCat(
-          "contact discovery budget exhausted: this request has ", fresh.size(), " numbers not looked up before, ",
-          std::max<int64_t>(0, budget - used), " of ", budget, " are left today"));
+      verdict = absl::ResourceExhaustedError(
+          absl::StrCat("contact discovery budget exhausted: this request has ", fresh.size(),
+                       " numbers not looked up before, ", std::max<int64_t>(0, budget - used), " of ", budget,
+                       " are left today"));
       return absl::OkStatus();
     }
     for (const std::string& h : fresh) RETURN_IF_ERROR(db::MarkDirectorySeen(tx, who.account_id, h));
-    if (!fresh.empty()) RETURN_IF_ERROR(db::AddDirectoryUsed(tx, who.account_id, day, static_cast<int64_t>(fresh.size())));
+    if (!fresh.empty())
+      RETURN_IF_ERROR(db::AddDirectoryUsed(tx, who.account_id, day, static_cast<int64_t>(fresh.size())));
     out.budget_remaining = budget - used - static_cast<int64_t>(fresh.size());
     return absl::OkStatus();
   }));

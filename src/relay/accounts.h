@@ -39,8 +39,8 @@
 #include "common/status.h"
 #include "relay/directory.h"
 #include "relay/envelope_writer.h"
-#include "relay_protocol/protocol.h"
 #include "relay/relay_store.h"
+#include "relay_protocol/protocol.h"
 #include "store/store.h"
 #include "verification/code_guard.h"
 #include "verification/code_sender.h"
@@ -61,9 +61,11 @@ struct AccountOptions {
 // Called inside the transaction that creates or deletes an account, so that
 // whatever they write (the data-sharing feed) commits or rolls back with it.
 struct AccountHooks {
-  std::function<absl::Status(store::Database& tx, uint64_t account_id, const std::string& number, int64_t at_ms)>
+  std::function<absl::Status(store::Database& tx, uint64_t account_id, const std::string& number,
+                             int64_t at_ms)>
       on_created;
-  std::function<absl::Status(store::Database& tx, uint64_t account_id, const std::string& number, int64_t at_ms)>
+  std::function<absl::Status(store::Database& tx, uint64_t account_id, const std::string& number,
+                             int64_t at_ms)>
       on_deleted;
 };
 
@@ -73,7 +75,8 @@ class AccountService {
   // unregistered number costs a token. `disconnect` closes an account's
   // live connections (re-registration, deletion).
   AccountService(store::Database& db, Directory& directory, EnvelopeWriter& writer, const Clock& clock,
-                 Random& random, verification::CodeSender& code_sender, RateLimiter& miss_limiter, AccountOptions options,
+                 Random& random, verification::CodeSender& code_sender, RateLimiter& miss_limiter,
+                 AccountOptions options,
                  std::function<void(uint64_t account_id, const std::string& reason)> disconnect);
 
   // Installs the hooks; call before serving.
@@ -141,7 +144,7 @@ class AccountService {
   absl::StatusOr<Bundle> FetchBundle(const Credentials& who, std::string_view number);
 
   struct Discovery {
-    std::vector<std::string> registered;                        // E.164
+    std::vector<std::string> registered;                       // E.164
     std::vector<std::pair<std::string, std::string>> invalid;  // input, reason code
     int64_t budget_remaining = 0;
   };
@@ -162,7 +165,7 @@ class AccountService {
   // malformed keys, a signed prekey not signed by the identity key, or a
   // bad usage day.
   struct ImportedAccount {
-    std::string number;  // E.164
+    std::string number;        // E.164
     std::string identity_key;  // 33 bytes (0x05 || X25519 public key)
     uint32_t registration_id = 0;
     std::optional<db::SignedPreKeyRow> signed_prekey;

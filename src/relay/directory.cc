@@ -10,7 +10,6 @@
 #include "absl/time/time.h"
 #include "common/error_codes.h"
 
-
 namespace tandem::relay {
 
 PasswordHash HashPassword(std::string_view password) {
@@ -46,7 +45,8 @@ const Directory::Device* Directory::FindDevice(uint64_t account_id, uint32_t dev
 
 std::vector<uint64_t> Directory::QueuedOf(const Account& account) {
   std::vector<uint64_t> ids;
-  for (const auto& [id, device] : account.devices) ids.insert(ids.end(), device.queued.begin(), device.queued.end());
+  for (const auto& [id, device] : account.devices)
+    ids.insert(ids.end(), device.queued.begin(), device.queued.end());
   return ids;
 }
 
@@ -62,7 +62,8 @@ std::vector<uint64_t> Directory::ClearDevices(uint64_t account_id, int64_t at_ms
   return ids;
 }
 
-void Directory::RetireDevice(uint64_t account_id, uint32_t device_id, const PasswordHash& hash, int64_t at_ms) {
+void Directory::RetireDevice(uint64_t account_id, uint32_t device_id, const PasswordHash& hash,
+                             int64_t at_ms) {
   std::lock_guard lock(mu_);
   auto it = accounts_.find(account_id);
   if (it != accounts_.end()) RetireLocked(it->second, device_id, hash, at_ms);
@@ -135,14 +136,16 @@ absl::Status Directory::Authenticate(const Credentials& credentials) const {
   {
     std::lock_guard lock(mu_);
     if (auto a = accounts_.find(credentials.account_id); a != accounts_.end()) {
-      if (auto r = a->second.retired.find(credentials.device_id); r != a->second.retired.end()) retired = r->second;
+      if (auto r = a->second.retired.find(credentials.device_id); r != a->second.retired.end())
+        retired = r->second;
     }
   }
   for (auto it = retired.rbegin(); it != retired.rend(); ++it) {
     if (CRYPTO_memcmp(given.data(), it->password_hash.data(), given.size()) != 0) continue;
     return WithReason(
         absl::UnauthenticatedError(absl::StrCat(
-            "this installation is no longer registered: its number was registered again on another device at ",
+            "this installation is no longer registered: its number was registered again on another device "
+            "at ",
             absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(it->at_ms), absl::UTCTimeZone()))),
         "registration_replaced");
   }
@@ -191,7 +194,8 @@ std::vector<uint64_t> Directory::QueuedAfter(uint64_t account_id, uint32_t devic
   std::lock_guard lock(mu_);
   const Device* d = FindDevice(account_id, device_id);
   if (d == nullptr) return ids;
-  for (auto it = d->queued.upper_bound(after); it != d->queued.end() && ids.size() < limit; ++it) ids.push_back(*it);
+  for (auto it = d->queued.upper_bound(after); it != d->queued.end() && ids.size() < limit; ++it)
+    ids.push_back(*it);
   return ids;
 }
 

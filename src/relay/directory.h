@@ -75,9 +75,11 @@ class Directory {
   bool CommitQueued(uint64_t account_id, uint32_t device_id, uint64_t server_id);
   // Removes those of `server_ids` queued for the device (an ack) and returns
   // them; ids of other devices or unknown ids are ignored.
-  std::vector<uint64_t> TakeQueued(uint64_t account_id, uint32_t device_id, std::span<const uint64_t> server_ids);
+  std::vector<uint64_t> TakeQueued(uint64_t account_id, uint32_t device_id,
+                                   std::span<const uint64_t> server_ids);
   // Up to `limit` queued ids greater than `after`, ascending.
-  std::vector<uint64_t> QueuedAfter(uint64_t account_id, uint32_t device_id, uint64_t after, size_t limit) const;
+  std::vector<uint64_t> QueuedAfter(uint64_t account_id, uint32_t device_id, uint64_t after,
+                                    size_t limit) const;
   int64_t QueueDepth(uint64_t account_id, uint32_t device_id) const;
 
  private:

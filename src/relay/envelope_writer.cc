@@ -34,16 +34,17 @@ EnvelopeWriter::EnvelopeWriter(store::Database& db, Directory& directory, const 
                                                 "Time the writer spent copying the last WAL frames before "
                                                 "starting the log over",
                                                 {}, {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1})),
-      commit_seconds_(metrics.GetHistogram("tandem_relay_commit_seconds",
-                                           "Time to write and fsync one group commit", {},
-                                           {0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
-                                            0.5})),
+      commit_seconds_(
+          metrics.GetHistogram("tandem_relay_commit_seconds", "Time to write and fsync one group commit", {},
+                               {0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5})),
       acked_gauge_(metrics.GetGauge("tandem_relay_acked_envelopes_stored",
                                     "Acknowledged envelopes whose rows wait for deletion (purge_delay)")) {}
 
 EnvelopeWriter::~EnvelopeWriter() { Stop(); }
 
-std::string EnvelopeWriter::DayOf(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()); }
+std::string EnvelopeWriter::DayOf(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone());
+}
 
 absl::Status EnvelopeWriter::Start() {
   ASSIGN_OR_RETURN(int64_t stored_next, db::GetMeta(db_, kNextServerIdKey, 1));
@@ -96,7 +97,8 @@ void EnvelopeWriter::Ack(uint64_t recipient_account, std::vector<uint64_t> serve
 
 void EnvelopeWriter::CountSession(uint64_t account_id) { Enqueue(SessionOp{account_id}); }
 
-absl::Status EnvelopeWriter::RunExclusive(std::function<absl::Status(store::Database&)> fn, uint64_t forget_account) {
+absl::Status EnvelopeWriter::RunExclusive(std::function<absl::Status(store::Database&)> fn,
+                                          uint64_t forget_account) {
   auto result = std::make_shared<std::promise<absl::Status>>();
   auto future = result->get_future();
   Enqueue(ExclusiveOp{std::move(fn), result, forget_account});
@@ -171,7 +173,8 @@ void EnvelopeWriter::Run() {
       if (absl::Status st = db_.ExecuteScript("PRAGMA wal_checkpoint(PASSIVE)"); !st.ok()) {
         log::Warn("relay.checkpoint_failed", {{"error", std::string(st.message())}});
       }
-      wal_restart_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      wal_restart_seconds_.Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       wal_restarts_done_.fetch_add(1, std::memory_order_release);
     }
   }
@@ -196,7 +199,8 @@ uint64_t EnvelopeWriter::PurgeHorizon(SteadyTime now) {
 absl::StatusOr<std::vector<uint64_t>> EnvelopeWriter::PurgeIn(store::Database& tx, SteadyTime now) {
   std::vector<uint64_t> ids;
   const uint64_t horizon = PurgeHorizon(now);
-  for (auto it = acked_.begin(); it != acked_.end() && it->first < horizon && ids.size() < options_.max_purge; ++it) {
+  for (auto it = acked_.begin(); it != acked_.end() && it->first < horizon && ids.size() < options_.max_purge;
+       ++it) {
     ids.push_back(it->first);
   }
   RETURN_IF_ERROR(db::DeleteEnvelopes(tx, ids).status());
@@ -291,7 +295,8 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
   next_server_id_ = std::max(next_server_id_, next_id);
 
   if (!st.ok()) {
-    log::Error("relay.batch_failed", {{"error", std::string(st.message())}, {"ops", static_cast<int64_t>(batch.size())}});
+    log::Error("relay.batch_failed",
+               {{"error", std::string(st.message())}, {"ops", static_cast<int64_t>(batch.size())}});
     for (Op& op : batch) {
       if (auto* s = std::get_if<SubmitOp>(&op)) {
         directory_.ReleaseQueueSlot(s->envelope.recipient_account, s->envelope.recipient_device);
@@ -330,7 +335,8 @@ void EnvelopeWriter::MaybePrune() {
   auto pruned = db::DeleteSubmissionsBefore(db_, absl::ToUnixMillis(now - options_.dedup_retention));
   absl::Status codes = db::DeleteExpiredCodes(db_, absl::ToUnixMillis(now));
   if (!pruned.ok() || !codes.ok()) {
-    log::Warn("relay.prune_failed", {{"error", std::string(!pruned.ok() ? pruned.status().message() : codes.message())}});
+    log::Warn("relay.prune_failed",
+              {{"error", std::string(!pruned.ok() ? pruned.status().message() : codes.message())}});
   }
 }
 

@@ -28,11 +28,11 @@
 // soon as it has been answered; after Stop() the writer holds none.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <atomic>
 #include <functional>
 #include <future>
 #include <memory>
@@ -191,7 +191,7 @@ class EnvelopeWriter {
   std::deque<std::pair<SteadyTime, uint64_t>> stored_by_;
   uint64_t horizon_ = 0;
   SteadyTime last_commit_{};  // end of the last successful commit
-  bool purge_all_ = false;  // stopping: delete every acknowledged row
+  bool purge_all_ = false;    // stopping: delete every acknowledged row
   net::Gauge& acked_gauge_;
   std::atomic<bool> wal_restart_{false};
   std::atomic<uint64_t> wal_restarts_done_{0};

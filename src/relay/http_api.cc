@@ -97,7 +97,8 @@ void RegisterHttpRoutes(AccountService& accounts, net::Router& router) {
                             {"reregistered", r.reregistered}};
               }));
 
-  router.Get("/v1/account", Authed(accounts, [&accounts](net::Request&, const Credentials& who) -> absl::StatusOr<json> {
+  router.Get("/v1/account",
+             Authed(accounts, [&accounts](net::Request&, const Credentials& who) -> absl::StatusOr<json> {
                ASSIGN_OR_RETURN(auto info, accounts.GetAccountInfo(who));
                return json{{"account_id", info.account_id},
                            {"device_id", who.device_id},
@@ -122,7 +123,8 @@ void RegisterHttpRoutes(AccountService& accounts, net::Router& router) {
                   return json{{"deleted", true}};
                 }));
 
-  router.Put("/v1/keys", Authed(accounts, [&accounts](net::Request& req, const Credentials& who) -> absl::StatusOr<json> {
+  router.Put("/v1/keys",
+             Authed(accounts, [&accounts](net::Request& req, const Credentials& who) -> absl::StatusOr<json> {
                ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
                AccountService::KeyUpload upload;
                if (body.contains("identity_key")) {
@@ -133,13 +135,15 @@ void RegisterHttpRoutes(AccountService& accounts, net::Router& router) {
                }
                if (body.contains("one_time_prekeys")) {
                  const json& list = body["one_time_prekeys"];
-                 if (!list.is_array()) return absl::InvalidArgumentError("\"one_time_prekeys\" must be an array");
+                 if (!list.is_array())
+                   return absl::InvalidArgumentError("\"one_time_prekeys\" must be an array");
                  if (list.size() > kMaxPreKeysPerUpload) {
-                   return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxPreKeysPerUpload,
-                                                                  " one-time prekeys per request; got ", list.size()));
+                   return absl::InvalidArgumentError(absl::StrCat(
+                       "at most ", kMaxPreKeysPerUpload, " one-time prekeys per request; got ", list.size()));
                  }
                  for (const json& item : list) {
-                   if (!item.is_object()) return absl::InvalidArgumentError("one-time prekeys must be objects");
+                   if (!item.is_object())
+                     return absl::InvalidArgumentError("one-time prekeys must be objects");
                    db::PreKeyRow k;
                    ASSIGN_OR_RETURN(k.key_id, UintField(item, "key_id", 0xFFFFFFFFu));
                    ASSIGN_OR_RETURN(k.public_key, Base64Field(item, "public_key"));
@@ -151,7 +155,8 @@ void RegisterHttpRoutes(AccountService& accounts, net::Router& router) {
                return json{{"one_time_prekeys", count}};
              }));
 
-  router.Get("/v1/keys/count", Authed(accounts, [&accounts](net::Request&, const Credentials& who) -> absl::StatusOr<json> {
+  router.Get("/v1/keys/count",
+             Authed(accounts, [&accounts](net::Request&, const Credentials& who) -> absl::StatusOr<json> {
                ASSIGN_OR_RETURN(int64_t count, accounts.PreKeyCount(who));
                return json{{"one_time_prekeys", count}};
              }));
@@ -182,25 +187,28 @@ void RegisterHttpRoutes(AccountService& accounts, net::Router& router) {
              }));
 
   router.Post("/v1/directory",
-              Authed(accounts, [&accounts](net::Request& req, const Credentials& who) -> absl::StatusOr<json> {
-                ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
-                ASSIGN_OR_RETURN(std::string region, StringField(body, "region", false));
-                auto it = body.find("numbers");
-                if (it == body.end() || !it->is_array()) {
-                  return absl::InvalidArgumentError("\"numbers\" must be an array of phone numbers");
-                }
-                std::vector<std::string> numbers;
-                for (const json& n : *it) {
-                  if (!n.is_string()) return absl::InvalidArgumentError("\"numbers\" must contain strings only");
-                  numbers.push_back(n.get<std::string>());
-                }
-                ASSIGN_OR_RETURN(auto d, accounts.Discover(who, numbers, region));
-                json invalid = json::array();
-                for (const auto& [input, reason] : d.invalid) invalid.push_back({{"input", input}, {"reason", reason}});
-                return json{{"registered", d.registered},
-                            {"invalid", invalid},
-                            {"budget_remaining", d.budget_remaining}};
-              }),
+              Authed(accounts,
+                     [&accounts](net::Request& req, const Credentials& who) -> absl::StatusOr<json> {
+                       ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
+                       ASSIGN_OR_RETURN(std::string region, StringField(body, "region", false));
+                       auto it = body.find("numbers");
+                       if (it == body.end() || !it->is_array()) {
+                         return absl::InvalidArgumentError("\"numbers\" must be an array of phone numbers");
+                       }
+                       std::vector<std::string> numbers;
+                       for (const json& n : *it) {
+                         if (!n.is_string())
+                           return absl::InvalidArgumentError("\"numbers\" must contain strings only");
+                         numbers.push_back(n.get<std::string>());
+                       }
+                       ASSIGN_OR_RETURN(auto d, accounts.Discover(who, numbers, region));
+                       json invalid = json::array();
+                       for (const auto& [input, reason] : d.invalid)
+                         invalid.push_back({{"input", input}, {"reason", reason}});
+                       return json{{"registered", d.registered},
+                                   {"invalid", invalid},
+                                   {"budget_remaining", d.budget_remaining}};
+                     }),
               net::Work::kHeavy);
 }
 

@@ -24,8 +24,8 @@ struct DeviceSession {
   uint64_t cursor = 0;                  // highest server id sent on this connection
   std::map<uint64_t, size_t> inflight;  // sent, not acked: server id -> bytes
   size_t inflight_bytes = 0;
-  bool backlog = true;    // the database may hold envelopes past the cursor
-  bool dirty = false;     // a push was skipped while a fetch ran
+  bool backlog = true;  // the database may hold envelopes past the cursor
+  bool dirty = false;   // a push was skipped while a fetch ran
   bool fetch_scheduled = false;
   bool queue_empty_sent = false;
 };
@@ -41,8 +41,8 @@ bool HasRoom(const DeviceSession& s, const MessageStream::Options& o) {
 }
 
 std::string DeliverFrame(const db::EnvelopeRow& e) {
-  return EncodeDeliver(EnvelopeFields{e.server_id, e.sender_account, e.sender_device, e.sender_number, e.server_ts_ms,
-                                      e.type, e.ciphertext, e.recipient_device});
+  return EncodeDeliver(EnvelopeFields{e.server_id, e.sender_account, e.sender_device, e.sender_number,
+                                      e.server_ts_ms, e.type, e.ciphertext, e.recipient_device});
 }
 
 // Sends one envelope on a session whose mutex the caller holds.
@@ -67,8 +67,10 @@ MessageStream::MessageStream(Directory& directory, EnvelopeWriter& writer, store
       submitted_(metrics.GetCounter("tandem_relay_envelopes_accepted_total",
                                     "Envelopes stored durably and acknowledged to the sender")),
       delivered_(metrics.GetCounter("tandem_relay_envelopes_pushed_total", "Deliver frames sent")),
-      rejected_(metrics.GetCounter("tandem_relay_frames_rejected_total", "Client frames answered with an error")),
-      devices_online_(metrics.GetGauge("tandem_relay_devices_online", "Devices with an open message stream")) {}
+      rejected_(
+          metrics.GetCounter("tandem_relay_frames_rejected_total", "Client frames answered with an error")),
+      devices_online_(
+          metrics.GetGauge("tandem_relay_devices_online", "Devices with an open message stream")) {}
 
 MessageStream::~MessageStream() { Stop(); }
 
@@ -212,7 +214,8 @@ void MessageStream::OnMessage(const std::shared_ptr<net::WebSocketConnection>& c
     return;
   }
   if (frame->has_batch()) {
-    for (pb::ClientFrame& inner : *frame->mutable_batch()->mutable_frames()) HandleFrame(session, conn, inner);
+    for (pb::ClientFrame& inner : *frame->mutable_batch()->mutable_frames())
+      HandleFrame(session, conn, inner);
   } else {
     HandleFrame(session, conn, *frame);
   }
@@ -225,7 +228,8 @@ size_t MessageStream::JoinLimit(const net::WebSocketConnection& conn) {
 std::string MessageStream::Join(std::span<const std::string> messages) { return JoinServerFrames(messages); }
 
 void MessageStream::HandleFrame(const std::shared_ptr<DeviceSession>& session,
-                                const std::shared_ptr<net::WebSocketConnection>& conn, pb::ClientFrame& frame) {
+                                const std::shared_ptr<net::WebSocketConnection>& conn,
+                                pb::ClientFrame& frame) {
   switch (frame.body_case()) {
     case pb::ClientFrame::kSubmit:
       HandleSubmit(session, conn, frame.request_id(), *frame.mutable_submit());
@@ -240,14 +244,15 @@ void MessageStream::HandleFrame(const std::shared_ptr<DeviceSession>& session,
       return;
     default:  // no body (only possible inside a batch; nesting is refused by the decoder)
       rejected_.Inc();
-      conn->Send(EncodeError(frame.request_id(), "",
-                             absl::InvalidArgumentError("frame in batch has no body: expected submit or ack")));
+      conn->Send(
+          EncodeError(frame.request_id(), "",
+                      absl::InvalidArgumentError("frame in batch has no body: expected submit or ack")));
       return;
   }
 }
 
-absl::StatusOr<std::pair<uint64_t, uint32_t>> MessageStream::ResolveRecipient(const DeviceSession& sender,
-                                                                              const pb::Recipient& recipient) {
+absl::StatusOr<std::pair<uint64_t, uint32_t>> MessageStream::ResolveRecipient(
+    const DeviceSession& sender, const pb::Recipient& recipient) {
   uint32_t device = recipient.device_id() == 0 ? kPrimaryDeviceId : recipient.device_id();
   std::optional<uint64_t> account;
   if (recipient.has_number()) {
@@ -262,7 +267,8 @@ absl::StatusOr<std::pair<uint64_t, uint32_t>> MessageStream::ResolveRecipient(co
     // Each miss costs a token, so probing for registered numbers through
     // this error is as slow as contact discovery allows.
     RETURN_IF_ERROR(miss_limiter_.Take(absl::StrCat("miss:", sender.account_id)));
-    return absl::NotFoundError(account ? "the recipient has no such device" : "no account is registered for this recipient");
+    return absl::NotFoundError(account ? "the recipient has no such device"
+                                       : "no account is registered for this recipient");
   }
   return std::make_pair(*account, device);
 }
@@ -272,24 +278,29 @@ void MessageStream::HandleSubmit(const std::shared_ptr<DeviceSession>& session,
                                  pb::SubmitEnvelope& submit) {
   auto reject = [&](const absl::Status& st) {
     rejected_.Inc();
-    std::string id = submit.client_message_id().size() <= kMaxClientMessageIdBytes ? submit.client_message_id() : "";
+    std::string id =
+        submit.client_message_id().size() <= kMaxClientMessageIdBytes ? submit.client_message_id() : "";
     conn->Send(EncodeError(request_id, id, st));
   };
   if (absl::Status st = ValidateSubmit(submit); !st.ok()) return reject(st);
-  if (absl::Status st = send_limiter_.Take(absl::StrCat("send:", session->account_id, ".", session->device_id));
+  if (absl::Status st =
+          send_limiter_.Take(absl::StrCat("send:", session->account_id, ".", session->device_id));
       !st.ok()) {
     return reject(st);
   }
   auto recipient = ResolveRecipient(*session, submit.recipient());
   if (!recipient.ok()) return reject(recipient.status());
   if (submit.destination_registration_id() != 0 &&
-      directory_.RegistrationIdOf(recipient->first, recipient->second) != submit.destination_registration_id()) {
-    return reject(absl::FailedPreconditionError(
-        "stale session: the recipient registered again since this was encrypted; fetch its keys and encrypt anew"));
+      directory_.RegistrationIdOf(recipient->first, recipient->second) !=
+          submit.destination_registration_id()) {
+    return reject(
+        absl::FailedPreconditionError("stale session: the recipient registered again since this was "
+                                      "encrypted; fetch its keys and encrypt anew"));
   }
   if (!directory_.ReserveQueueSlot(recipient->first, recipient->second, options_.max_queue_depth)) {
-    return reject(absl::ResourceExhaustedError(absl::StrCat(
-        "the recipient's queue is full (", options_.max_queue_depth, " envelopes wait for delivery); retry later")));
+    return reject(
+        absl::ResourceExhaustedError(absl::StrCat("the recipient's queue is full (", options_.max_queue_depth,
+                                                  " envelopes wait for delivery); retry later")));
   }
   db::EnvelopeRow e;
   e.recipient_account = recipient->first;
@@ -309,9 +320,10 @@ void MessageStream::HandleSubmit(const std::shared_ptr<DeviceSession>& session,
                    if (outcome.ok()) submitted_.Inc();
                    std::shared_ptr<net::WebSocketConnection> conn = weak.lock();
                    if (!conn) return;
-                   conn->Send(outcome.ok() ? EncodeSubmitResult(request_id, client_message_id, outcome->server_id,
-                                                                outcome->server_ts_ms, outcome->duplicate)
-                                           : EncodeError(request_id, client_message_id, outcome.status()));
+                   conn->Send(outcome.ok()
+                                  ? EncodeSubmitResult(request_id, client_message_id, outcome->server_id,
+                                                       outcome->server_ts_ms, outcome->duplicate)
+                                  : EncodeError(request_id, client_message_id, outcome.status()));
                  });
 }
 

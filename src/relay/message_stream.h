@@ -28,10 +28,10 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/rate_limiter.h"
 #include "net/server.h"
 #include "relay/directory.h"
 #include "relay/envelope_writer.h"
-#include "common/rate_limiter.h"
 #include "relay/relay_store.h"
 #include "store/store.h"
 
@@ -51,8 +51,8 @@ class MessageStream final : public net::WebSocketHandler {
   // the delivery thread. `send_limiter` limits submits per sending device;
   // `miss_limiter` limits lookups of unregistered numbers per account (it
   // bounds enumeration through "unknown recipient" errors).
-  MessageStream(Directory& directory, EnvelopeWriter& writer, store::Database& reader, RateLimiter& send_limiter,
-                RateLimiter& miss_limiter, net::Metrics& metrics, Options options);
+  MessageStream(Directory& directory, EnvelopeWriter& writer, store::Database& reader,
+                RateLimiter& send_limiter, RateLimiter& miss_limiter, net::Metrics& metrics, Options options);
   ~MessageStream() override;
 
   void Start();
@@ -70,7 +70,8 @@ class MessageStream final : public net::WebSocketHandler {
 
   absl::Status OnUpgrade(const net::Request& request, std::shared_ptr<void>* context) override;
   void OnOpen(const std::shared_ptr<net::WebSocketConnection>& conn) override;
-  void OnMessage(const std::shared_ptr<net::WebSocketConnection>& conn, std::string data, bool binary) override;
+  void OnMessage(const std::shared_ptr<net::WebSocketConnection>& conn, std::string data,
+                 bool binary) override;
   void OnClose(const std::shared_ptr<net::WebSocketConnection>& conn) override;
   // Joins what queued up for connections that asked for batches.
   size_t JoinLimit(const net::WebSocketConnection& conn) override;
@@ -84,7 +85,7 @@ class MessageStream final : public net::WebSocketHandler {
                     pb::SubmitEnvelope& submit);
   void HandleAck(const std::shared_ptr<DeviceSession>& session, const pb::Ack& ack);
   absl::StatusOr<std::pair<uint64_t, uint32_t>> ResolveRecipient(const DeviceSession& sender,
-                                                                  const pb::Recipient& recipient);
+                                                                 const pb::Recipient& recipient);
   void ScheduleFetchLocked(const std::shared_ptr<DeviceSession>& session);
   void Fetch(const std::shared_ptr<DeviceSession>& session);
   void DeliveryLoop();

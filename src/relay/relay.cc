@@ -32,7 +32,8 @@ class Relay::PrivacyAccounts final : public feed::MessengerAccounts {
     std::vector<Activity> out;
     out.reserve(rows.size());
     for (auto& r : rows) {
-      out.push_back({r.account_id, std::move(r.number), static_cast<int>(r.active_days), std::move(r.last_active_day)});
+      out.push_back(
+          {r.account_id, std::move(r.number), static_cast<int>(r.active_days), std::move(r.last_active_day)});
     }
     return out;
   }
@@ -50,7 +51,8 @@ void RaiseOpenFileLimit() {
   rlim_t before = rl.rlim_cur;
   rl.rlim_cur = rl.rlim_max;
   if (setrlimit(RLIMIT_NOFILE, &rl) == 0) {
-    log::Info("relay.open_file_limit", {{"from", static_cast<uint64_t>(before)}, {"to", static_cast<uint64_t>(rl.rlim_cur)}});
+    log::Info("relay.open_file_limit",
+              {{"from", static_cast<uint64_t>(before)}, {"to", static_cast<uint64_t>(rl.rlim_cur)}});
   }
 }
 
@@ -74,8 +76,9 @@ RelayOptions RelayOptions::FromConfig(const Config& config) {
 
 absl::StatusOr<std::unique_ptr<Relay>> Relay::Create(std::unique_ptr<store::Database> db,
                                                      std::unique_ptr<store::Database> reader,
-                                                     std::unique_ptr<verification::CodeSender> code_sender, RelayOptions options,
-                                                     net::Metrics& metrics, const Clock& clock, Random& random) {
+                                                     std::unique_ptr<verification::CodeSender> code_sender,
+                                                     RelayOptions options, net::Metrics& metrics,
+                                                     const Clock& clock, Random& random) {
   RETURN_IF_ERROR(db::Migrate(*db));
   std::unique_ptr<Relay> r(new Relay());
   r->db_ = std::move(db);
@@ -85,14 +88,16 @@ absl::StatusOr<std::unique_ptr<Relay>> Relay::Create(std::unique_ptr<store::Data
   r->wal_frames_ = &metrics.GetCounter("tandem_relay_wal_frames_total",
                                        "Pages written to the WAL, as counted by the checkpointer's passes");
   r->send_limiter_ = std::make_unique<RateLimiter>(clock, options.send, "envelopes sent");
-  r->miss_limiter_ = std::make_unique<RateLimiter>(clock, options.lookup_miss, "lookups of unregistered numbers");
+  r->miss_limiter_ =
+      std::make_unique<RateLimiter>(clock, options.lookup_miss, "lookups of unregistered numbers");
   Relay* self = r.get();
   r->writer_ = std::make_unique<EnvelopeWriter>(*r->db_, r->directory_, clock, options.writer, metrics,
                                                 [self](const db::EnvelopeRow& e) { self->stream_->Push(e); });
   r->stream_ = std::make_shared<MessageStream>(r->directory_, *r->writer_, *r->reader_, *r->send_limiter_,
                                                *r->miss_limiter_, metrics, options.stream);
   r->accounts_ = std::make_unique<AccountService>(
-      *r->db_, r->directory_, *r->writer_, clock, random, *r->code_sender_, *r->miss_limiter_, options.accounts,
+      *r->db_, r->directory_, *r->writer_, clock, random, *r->code_sender_, *r->miss_limiter_,
+      options.accounts,
       [self](uint64_t account, const std::string& reason) { self->stream_->Disconnect(account, reason); });
   RETURN_IF_ERROR(r->accounts_->LoadDirectory());
   RETURN_IF_ERROR(r->writer_->Start());
@@ -112,13 +117,13 @@ absl::Status Relay::EnableFeed(const Config& config, const Clock& clock) {
   privacy_accounts_ = std::make_unique<PrivacyAccounts>();
   privacy_ = std::make_unique<feed::PrivacyService>(*db_, *outbox_, *privacy_accounts_, clock);
   feed::Outbox* outbox = outbox_.get();
-  accounts_->SetHooks(AccountHooks{
-      [outbox](store::Database& tx, uint64_t id, const std::string& number, int64_t at_ms) {
-        return outbox->AccountLinked(tx, id, number, at_ms / 1000);
-      },
-      [outbox](store::Database& tx, uint64_t id, const std::string& number, int64_t at_ms) {
-        return outbox->AccountDeleted(tx, id, number, at_ms / 1000);
-      }});
+  accounts_->SetHooks(
+      AccountHooks{[outbox](store::Database& tx, uint64_t id, const std::string& number, int64_t at_ms) {
+                     return outbox->AccountLinked(tx, id, number, at_ms / 1000);
+                   },
+                   [outbox](store::Database& tx, uint64_t id, const std::string& number, int64_t at_ms) {
+                     return outbox->AccountDeleted(tx, id, number, at_ms / 1000);
+                   }});
   summarizer_ = std::thread([this, interval = absl::Seconds(interval_s)] {
     std::unique_lock lock(summarizer_mu_);
     while (!stopping_) {
@@ -129,7 +134,8 @@ absl::Status Relay::EnableFeed(const Config& config, const Clock& clock) {
       } else if (*n > 0) {
         log::Info("feed.usage_summaries", {{"appended", *n}});
       }
-      privacy_->SetSummarySchedule(absl::ToUnixSeconds(clock_->Now() + interval), absl::ToInt64Seconds(interval));
+      privacy_->SetSummarySchedule(absl::ToUnixSeconds(clock_->Now() + interval),
+                                   absl::ToInt64Seconds(interval));
       lock.lock();
       summarizer_cv_.wait_for(lock, std::chrono::nanoseconds(absl::ToInt64Nanoseconds(interval)),
                               [this] { return stopping_; });
@@ -194,7 +200,8 @@ void Relay::StartCheckpointer(std::unique_ptr<store::Database> connection, int64
       // Small, frequent passes: each one's fsync of the database is short,
       // so the writer's fdatasync of the WAL seldom queues behind a long one
       // (passes every 250 ms or 1 s made the commits' tail longer).
-      summarizer_cv_.wait_for(lock, behind ? std::chrono::milliseconds(5) : interval, [this] { return stopping_; });
+      summarizer_cv_.wait_for(lock, behind ? std::chrono::milliseconds(5) : interval,
+                              [this] { return stopping_; });
     }
   });
 }
@@ -246,14 +253,16 @@ absl::StatusOr<std::unique_ptr<Relay>> StartRelay(const Config& config, const st
   // (an ftruncate and block allocations the next fdatasyncs have to commit).
   RETURN_IF_ERROR(db->ExecuteScript(absl::StrCat("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=",
                                                  2 * Relay::kWalRestartFrames * 4096)));
-  ASSIGN_OR_RETURN(auto sender, verification::MakeCodeSender(config, "relay", data_dir / "verification-codes.log",
-                                                             SystemClock::Real()));
-  ASSIGN_OR_RETURN(auto relay, Relay::Create(std::move(db), std::move(reader), std::move(sender), options, metrics,
-                                             SystemClock::Real(), SecureRandom::Instance()));
+  ASSIGN_OR_RETURN(auto sender,
+                   verification::MakeCodeSender(config, "relay", data_dir / "verification-codes.log",
+                                                SystemClock::Real()));
+  ASSIGN_OR_RETURN(auto relay, Relay::Create(std::move(db), std::move(reader), std::move(sender), options,
+                                             metrics, SystemClock::Real(), SecureRandom::Instance()));
   relay->StartCheckpointer(std::move(checkpointer));
   RETURN_IF_ERROR(relay->EnableFeed(config, SystemClock::Real()));
   relay->RegisterRoutes(router);
-  log::Info("relay.ready", {{"database", path}, {"accounts", static_cast<uint64_t>(relay->directory().account_count())}});
+  log::Info("relay.ready",
+            {{"database", path}, {"accounts", static_cast<uint64_t>(relay->directory().account_count())}});
   return relay;
 }
 

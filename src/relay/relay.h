@@ -16,17 +16,17 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <thread>
-#include <memory>
 
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/random.h"
 #include "common/rate_limiter.h"
-#include "net/server.h"
 #include "feed/feed.h"
 #include "feed/privacy.h"
+#include "net/server.h"
 #include "relay/accounts.h"
 #include "relay/directory.h"
 #include "relay/envelope_writer.h"
@@ -73,7 +73,8 @@ class Relay {
   // a pass every checkpoint_interval. The WAL is started over once it holds
   // `restart_frames` frames. Counts the frames written to the WAL in
   // tandem_relay_wal_frames_total (as seen by its passes).
-  void StartCheckpointer(std::unique_ptr<store::Database> connection, int64_t restart_frames = kWalRestartFrames);
+  void StartCheckpointer(std::unique_ptr<store::Database> connection,
+                         int64_t restart_frames = kWalRestartFrames);
   static constexpr int64_t kWalRestartFrames = 32768;  // 128 MiB of 4 KiB pages
 
   // Appends the usage summaries that are due now instead of at the next

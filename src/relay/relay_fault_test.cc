@@ -14,6 +14,8 @@
 //    resubmitting what was acknowledged answers the original server id;
 //  - after a clean stop the files hold exactly that (integrity check, a
 //    restart that delivers the offline recipient's queue again).
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -23,8 +25,6 @@
 #include <set>
 #include <thread>
 
-#include <gtest/gtest.h>
-
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -32,9 +32,9 @@
 #include "crypto/keys.h"
 #include "net/client.h"
 #include "net/server.h"
-#include "relay_protocol/protocol.h"
 #include "relay/relay.h"
 #include "relay/relay_store.h"
+#include "relay_protocol/protocol.h"
 #include "store/fault_vfs.h"
 
 namespace tandem::relay {
@@ -83,7 +83,8 @@ class RelayFaultTest : public ::testing::TestWithParam<store::Fault> {
   static constexpr char kOffline[] = "+14155550181";
 
   void SetUp() override {
-    log::SetLevel(getenv("RELAY_FAULT_TEST_LOG") ? log::Level::kInfo : log::Level::kOff);  // every failed batch logs an error
+    log::SetLevel(getenv("RELAY_FAULT_TEST_LOG") ? log::Level::kInfo
+                                                 : log::Level::kOff);  // every failed batch logs an error
     dir_ = std::filesystem::temp_directory_path() / absl::StrCat("relay_fault_test_", getpid());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
@@ -144,8 +145,8 @@ class RelayFaultTest : public ::testing::TestWithParam<store::Fault> {
     const std::string address = absl::StrCat("10.0.0.", ++registrations_, ":5");
     RETURN_IF_ERROR(relay_->accounts().RequestCode(number, "", address).status());
     auto key = crypto::KeyPair::Generate(random_).public_key.Serialize();
-    AccountService::VerifyRequest v{number, "", sender_->CodeFor(number), std::string(key.begin(), key.end()), 7,
-                                    address};
+    AccountService::VerifyRequest v{
+        number, "", sender_->CodeFor(number), std::string(key.begin(), key.end()), 7, address};
     ASSIGN_OR_RETURN(auto registered, relay_->accounts().Verify(v));
     return registered.credentials;
   }
@@ -181,7 +182,8 @@ class RelayFaultTest : public ::testing::TestWithParam<store::Fault> {
         if (one->has_queue_empty()) empty = true;
         if (!one->has_deliver()) continue;
         const pb::Envelope& e = one->deliver().envelope();
-        EXPECT_TRUE(got.emplace(e.server_id(), e.ciphertext()).second) << "server id " << e.server_id() << " twice";
+        EXPECT_TRUE(got.emplace(e.server_id(), e.ciphertext()).second)
+            << "server id " << e.server_id() << " twice";
         if (ack) ws.Send(EncodeAck(std::vector<uint64_t>{e.server_id()}));
       }
     }
@@ -237,7 +239,8 @@ TEST_P(RelayFaultTest, UnavailableDuringTheFaultNothingLostOrHalfWrittenServesAf
         const pb::Envelope& e = one->deliver().envelope();
         {
           std::lock_guard lock(online_mu);
-          EXPECT_TRUE(online_got.emplace(e.server_id(), e.ciphertext()).second) << "pushed twice: " << e.server_id();
+          EXPECT_TRUE(online_got.emplace(e.server_id(), e.ciphertext()).second)
+              << "pushed twice: " << e.server_id();
         }
         (*online_ws)->Send(EncodeAck(std::vector<uint64_t>{e.server_id()}));
       }
@@ -288,8 +291,8 @@ TEST_P(RelayFaultTest, UnavailableDuringTheFaultNothingLostOrHalfWrittenServesAf
         auto frame = m.ok() ? DecodeServerFrame(m->data) : absl::StatusOr<pb::ServerFrame>(m.status());
         if (!frame.ok()) {
           ++failures;
-          ADD_FAILURE() << "sender " << s << ": " << in_flight.size() << " submits not answered (" << frame.status()
-                        << ")";
+          ADD_FAILURE() << "sender " << s << ": " << in_flight.size() << " submits not answered ("
+                        << frame.status() << ")";
           return;
         }
         auto it = in_flight.find(frame->request_id());
@@ -459,11 +462,10 @@ TEST_P(RelayFaultTest, UnavailableDuringTheFaultNothingLostOrHalfWrittenServesAf
       (entry.answered_in == kBefore ? before : entry.answered_in == kFault ? during : after)++;
     }
   }
-  std::cout << ledger.entries.size() << " envelopes submitted: acknowledged " << before << " before the fault, "
-            << during << " as it began (committed before it), " << after << " after it, " << resubmitted
-            << " on resubmission after failing; "
-            << never_resubmitted.size() << " failed and were left out; " << vfs_->failures()
-            << " storage operations failed\n";
+  std::cout << ledger.entries.size() << " envelopes submitted: acknowledged " << before
+            << " before the fault, " << during << " as it began (committed before it), " << after
+            << " after it, " << resubmitted << " on resubmission after failing; " << never_resubmitted.size()
+            << " failed and were left out; " << vfs_->failures() << " storage operations failed\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, RelayFaultTest,
@@ -471,10 +473,14 @@ INSTANTIATE_TEST_SUITE_P(Faults, RelayFaultTest,
                                            store::Fault::kDiskFull),
                          [](const auto& info) {
                            switch (info.param) {
-                             case store::Fault::kWriteError: return std::string("WriteError");
-                             case store::Fault::kSyncError: return std::string("SyncError");
-                             case store::Fault::kDiskFull: return std::string("DiskFull");
-                             case store::Fault::kNone: break;
+                             case store::Fault::kWriteError:
+                               return std::string("WriteError");
+                             case store::Fault::kSyncError:
+                               return std::string("SyncError");
+                             case store::Fault::kDiskFull:
+                               return std::string("DiskFull");
+                             case store::Fault::kNone:
+                               break;
                            }
                            return std::string("None");
                          });

@@ -140,17 +140,21 @@ Value Int(uint64_t v) { return Value(static_cast<int64_t>(v)); }
 }  // namespace
 
 absl::Status Migrate(Database& db) {
-  static const std::string sqlite_v1 = absl::StrReplaceAll(std::string(kSchemaV1), {{"{ID_TYPE}", "INTEGER"}});
-  static const std::string postgres_v1 = absl::StrReplaceAll(std::string(kSchemaV1), {{"{ID_TYPE}", "BIGINT"}, {"BLOB", "BYTEA"}});
+  static const std::string sqlite_v1 =
+      absl::StrReplaceAll(std::string(kSchemaV1), {{"{ID_TYPE}", "INTEGER"}});
+  static const std::string postgres_v1 =
+      absl::StrReplaceAll(std::string(kSchemaV1), {{"{ID_TYPE}", "BIGINT"}, {"BLOB", "BYTEA"}});
   static const std::string sqlite_v2 =
       absl::StrReplaceAll(std::string(kSchemaV2), {{"{WITHOUT_ROWID}", " WITHOUT ROWID"}});
-  static const std::string postgres_v2 = absl::StrReplaceAll(std::string(kSchemaV2), {{"{WITHOUT_ROWID}", ""}});
+  static const std::string postgres_v2 =
+      absl::StrReplaceAll(std::string(kSchemaV2), {{"{WITHOUT_ROWID}", ""}});
   static const std::string postgres_v4 = absl::StrReplaceAll(std::string(kSchemaV4), {{"BLOB", "BYTEA"}});
   const bool sqlite = db.backend() == "sqlite";
-  store::Migration migrations[] = {{1, "relay schema", sqlite ? sqlite_v1 : postgres_v1},
-                                   {2, "submissions ordered by client message id", sqlite ? sqlite_v2 : postgres_v2},
-                                   {3, "queues by recipient kept in memory", kSchemaV3},
-                                   {4, "replaced installations", sqlite ? std::string_view(kSchemaV4) : postgres_v4}};
+  store::Migration migrations[] = {
+      {1, "relay schema", sqlite ? sqlite_v1 : postgres_v1},
+      {2, "submissions ordered by client message id", sqlite ? sqlite_v2 : postgres_v2},
+      {3, "queues by recipient kept in memory", kSchemaV3},
+      {4, "replaced installations", sqlite ? std::string_view(kSchemaV4) : postgres_v4}};
   return db.Migrate(migrations);
 }
 
@@ -161,9 +165,10 @@ absl::StatusOr<int64_t> GetMeta(Database& db, const std::string& key, int64_t fa
 
 absl::Status SetMeta(Database& db, const std::string& key, int64_t value) {
   return db
-      .Execute("INSERT INTO relay_meta (key, value) VALUES ($1, $2) "
-               "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-               {key, value})
+      .Execute(
+          "INSERT INTO relay_meta (key, value) VALUES ($1, $2) "
+          "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+          {key, value})
       .status();
 }
 
@@ -179,16 +184,20 @@ absl::Status ForEachDevice(Database& db, const std::function<void(DeviceRow)>& f
 }
 
 absl::Status ForEachRetiredDevice(Database& db, const std::function<void(RetiredDeviceRow)>& fn) {
-  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT account_id, device_id, password_hash, retired_ms FROM retired_devices"));
+  ASSIGN_OR_RETURN(auto rows,
+                   db.Query("SELECT account_id, device_id, password_hash, retired_ms FROM retired_devices"));
   for (const auto& r : rows) {
-    fn(RetiredDeviceRow{static_cast<uint64_t>(r.Int(0)), static_cast<uint32_t>(r.Int(1)), r.Bytes(2), r.Int(3)});
+    fn(RetiredDeviceRow{static_cast<uint64_t>(r.Int(0)), static_cast<uint32_t>(r.Int(1)), r.Bytes(2),
+                        r.Int(3)});
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<UsageDayRow>> UsageOf(Database& db, uint64_t account_id) {
-  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT day, sessions, messages FROM usage_daily WHERE account_id = $1 ORDER BY day",
-                                       {Int(account_id)}));
+  ASSIGN_OR_RETURN(
+      auto rows,
+      db.Query("SELECT day, sessions, messages FROM usage_daily WHERE account_id = $1 ORDER BY day",
+               {Int(account_id)}));
   std::vector<UsageDayRow> out;
   for (const auto& r : rows) out.push_back({r.Text(0), r.Int(1), r.Int(2)});
   return out;
@@ -196,14 +205,15 @@ absl::StatusOr<std::vector<UsageDayRow>> UsageOf(Database& db, uint64_t account_
 
 absl::StatusOr<std::vector<ActivityRow>> ActivityBetween(Database& db, const std::string& first,
                                                          const std::string& last) {
-  ASSIGN_OR_RETURN(auto rows, db.Query(
-      "SELECT a.account_id, a.number, "
-      " (SELECT COUNT(*) FROM usage_daily u WHERE u.account_id = a.account_id AND u.day >= $1 AND u.day <= $2 "
-      "   AND (u.sessions > 0 OR u.messages > 0)), "
-      " (SELECT COALESCE(MAX(day), '') FROM usage_daily u WHERE u.account_id = a.account_id AND u.day <= $2 "
-      "   AND (u.sessions > 0 OR u.messages > 0)) "
-      "FROM accounts a",
-      {first, last}));
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT a.account_id, a.number, "
+                                       " (SELECT COUNT(*) FROM usage_daily u WHERE u.account_id = "
+                                       "a.account_id AND u.day >= $1 AND u.day <= $2 "
+                                       "   AND (u.sessions > 0 OR u.messages > 0)), "
+                                       " (SELECT COALESCE(MAX(day), '') FROM usage_daily u WHERE "
+                                       "u.account_id = a.account_id AND u.day <= $2 "
+                                       "   AND (u.sessions > 0 OR u.messages > 0)) "
+                                       "FROM accounts a",
+                                       {first, last}));
   std::vector<ActivityRow> out;
   out.reserve(rows.size());
   for (const auto& r : rows) out.push_back({static_cast<uint64_t>(r.Int(0)), r.Text(1), r.Int(2), r.Text(3)});
@@ -217,9 +227,10 @@ absl::StatusOr<std::optional<uint64_t>> FindAccountByNumber(Database& db, const 
 }
 
 absl::StatusOr<std::optional<AccountRow>> GetAccount(Database& db, uint64_t account_id) {
-  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT account_id, number, identity_key, created_ms, identity_changed_ms "
-                                       "FROM accounts WHERE account_id = $1",
-                                       {Int(account_id)}));
+  ASSIGN_OR_RETURN(auto rows,
+                   db.Query("SELECT account_id, number, identity_key, created_ms, identity_changed_ms "
+                            "FROM accounts WHERE account_id = $1",
+                            {Int(account_id)}));
   if (rows.empty()) return std::nullopt;
   const auto& r = rows[0];
   return AccountRow{static_cast<uint64_t>(r.Int(0)), r.Text(1), r.Bytes(2), r.Int(3), r.Int(4)};
@@ -227,9 +238,10 @@ absl::StatusOr<std::optional<AccountRow>> GetAccount(Database& db, uint64_t acco
 
 absl::Status InsertAccount(Database& db, const AccountRow& a) {
   return db
-      .Execute("INSERT INTO accounts (account_id, number, identity_key, created_ms, identity_changed_ms) "
-               "VALUES ($1, $2, $3, $4, $5)",
-               {Int(a.account_id), a.number, Blob(a.identity_key), a.created_ms, a.identity_changed_ms})
+      .Execute(
+          "INSERT INTO accounts (account_id, number, identity_key, created_ms, identity_changed_ms) "
+          "VALUES ($1, $2, $3, $4, $5)",
+          {Int(a.account_id), a.number, Blob(a.identity_key), a.created_ms, a.identity_changed_ms})
       .status();
 }
 
@@ -239,14 +251,15 @@ absl::Status ResetAccountForReregistration(Database& db, uint64_t account_id, co
                              "WHERE account_id = $1",
                              {Int(account_id), Blob(identity_key), now_ms})
                       .status());
-  RETURN_IF_ERROR(db.Execute("INSERT INTO retired_devices (account_id, device_id, password_hash, retired_ms) "
-                             "SELECT account_id, device_id, password_hash, $2 FROM devices WHERE account_id = $1 "
-                             "ON CONFLICT DO NOTHING",
-                             {Int(account_id), now_ms})
-                      .status());
-  for (const char* sql : {"DELETE FROM devices WHERE account_id = $1",
-                          "DELETE FROM signed_prekeys WHERE account_id = $1",
-                          "DELETE FROM one_time_prekeys WHERE account_id = $1"}) {
+  RETURN_IF_ERROR(
+      db.Execute("INSERT INTO retired_devices (account_id, device_id, password_hash, retired_ms) "
+                 "SELECT account_id, device_id, password_hash, $2 FROM devices WHERE account_id = $1 "
+                 "ON CONFLICT DO NOTHING",
+                 {Int(account_id), now_ms})
+          .status());
+  for (const char* sql :
+       {"DELETE FROM devices WHERE account_id = $1", "DELETE FROM signed_prekeys WHERE account_id = $1",
+        "DELETE FROM one_time_prekeys WHERE account_id = $1"}) {
     RETURN_IF_ERROR(db.Execute(sql, {Int(account_id)}).status());
   }
   return DeleteEnvelopes(db, queued).status();
@@ -254,24 +267,24 @@ absl::Status ResetAccountForReregistration(Database& db, uint64_t account_id, co
 
 absl::Status InsertDevice(Database& db, const DeviceRow& d, int64_t now_ms) {
   return db
-      .Execute("INSERT INTO devices (account_id, device_id, password_hash, registration_id, created_ms) "
-               "VALUES ($1, $2, $3, $4, $5)",
-               {Int(d.account_id), d.device_id, Blob(d.password_hash), d.registration_id, now_ms})
+      .Execute(
+          "INSERT INTO devices (account_id, device_id, password_hash, registration_id, created_ms) "
+          "VALUES ($1, $2, $3, $4, $5)",
+          {Int(d.account_id), d.device_id, Blob(d.password_hash), d.registration_id, now_ms})
       .status();
 }
 
 absl::Status DeleteAccount(Database& db, uint64_t account_id, const std::string& number,
                            std::span<const uint64_t> queued) {
   RETURN_IF_ERROR(DeleteEnvelopes(db, queued).status());
-  for (const char* sql : {"DELETE FROM accounts WHERE account_id = $1",
-                          "DELETE FROM devices WHERE account_id = $1",
-                          "DELETE FROM retired_devices WHERE account_id = $1",
-                          "DELETE FROM signed_prekeys WHERE account_id = $1",
-                          "DELETE FROM one_time_prekeys WHERE account_id = $1",
-                          "DELETE FROM submissions WHERE sender_account = $1",
-                          "DELETE FROM usage_daily WHERE account_id = $1",
-                          "DELETE FROM directory_seen WHERE account_id = $1",
-                          "DELETE FROM directory_budget WHERE account_id = $1"}) {
+  for (const char* sql :
+       {"DELETE FROM accounts WHERE account_id = $1", "DELETE FROM devices WHERE account_id = $1",
+        "DELETE FROM retired_devices WHERE account_id = $1",
+        "DELETE FROM signed_prekeys WHERE account_id = $1",
+        "DELETE FROM one_time_prekeys WHERE account_id = $1",
+        "DELETE FROM submissions WHERE sender_account = $1", "DELETE FROM usage_daily WHERE account_id = $1",
+        "DELETE FROM directory_seen WHERE account_id = $1",
+        "DELETE FROM directory_budget WHERE account_id = $1"}) {
     RETURN_IF_ERROR(db.Execute(sql, {Int(account_id)}).status());
   }
   return db.Execute("DELETE FROM verification_codes WHERE number = $1", {number}).status();
@@ -279,10 +292,11 @@ absl::Status DeleteAccount(Database& db, uint64_t account_id, const std::string&
 
 absl::Status PutCode(Database& db, const std::string& number, const CodeRow& code) {
   return db
-      .Execute("INSERT INTO verification_codes (number, code_hash, expires_ms, attempts) VALUES ($1, $2, $3, $4) "
-               "ON CONFLICT (number) DO UPDATE SET code_hash = excluded.code_hash, "
-               "expires_ms = excluded.expires_ms, attempts = excluded.attempts",
-               {number, Blob(code.code_hash), code.expires_ms, code.attempts})
+      .Execute(
+          "INSERT INTO verification_codes (number, code_hash, expires_ms, attempts) VALUES ($1, $2, $3, $4) "
+          "ON CONFLICT (number) DO UPDATE SET code_hash = excluded.code_hash, "
+          "expires_ms = excluded.expires_ms, attempts = excluded.attempts",
+          {number, Blob(code.code_hash), code.expires_ms, code.attempts})
       .status();
 }
 
@@ -295,7 +309,8 @@ absl::StatusOr<std::optional<CodeRow>> GetCode(Database& db, const std::string& 
 }
 
 absl::Status SetCodeAttempts(Database& db, const std::string& number, int attempts) {
-  return db.Execute("UPDATE verification_codes SET attempts = $2 WHERE number = $1", {number, attempts}).status();
+  return db.Execute("UPDATE verification_codes SET attempts = $2 WHERE number = $1", {number, attempts})
+      .status();
 }
 
 absl::Status DeleteCode(Database& db, const std::string& number) {
@@ -306,12 +321,14 @@ absl::Status DeleteExpiredCodes(Database& db, int64_t now_ms) {
   return db.Execute("DELETE FROM verification_codes WHERE expires_ms <= $1", {now_ms}).status();
 }
 
-absl::Status PutSignedPreKey(Database& db, uint64_t account_id, uint32_t device_id, const SignedPreKeyRow& k) {
+absl::Status PutSignedPreKey(Database& db, uint64_t account_id, uint32_t device_id,
+                             const SignedPreKeyRow& k) {
   return db
-      .Execute("INSERT INTO signed_prekeys (account_id, device_id, key_id, public_key, signature) "
-               "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, device_id) DO UPDATE SET "
-               "key_id = excluded.key_id, public_key = excluded.public_key, signature = excluded.signature",
-               {Int(account_id), device_id, k.key_id, Blob(k.public_key), Blob(k.signature)})
+      .Execute(
+          "INSERT INTO signed_prekeys (account_id, device_id, key_id, public_key, signature) "
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, device_id) DO UPDATE SET "
+          "key_id = excluded.key_id, public_key = excluded.public_key, signature = excluded.signature",
+          {Int(account_id), device_id, k.key_id, Blob(k.public_key), Blob(k.signature)})
       .status();
 }
 
@@ -326,9 +343,10 @@ absl::StatusOr<std::optional<SignedPreKeyRow>> GetSignedPreKey(Database& db, uin
 
 absl::Status PutPreKey(Database& db, uint64_t account_id, uint32_t device_id, const PreKeyRow& k) {
   return db
-      .Execute("INSERT INTO one_time_prekeys (account_id, device_id, key_id, public_key) VALUES ($1, $2, $3, $4) "
-               "ON CONFLICT (account_id, device_id, key_id) DO UPDATE SET public_key = excluded.public_key",
-               {Int(account_id), device_id, k.key_id, Blob(k.public_key)})
+      .Execute(
+          "INSERT INTO one_time_prekeys (account_id, device_id, key_id, public_key) VALUES ($1, $2, $3, $4) "
+          "ON CONFLICT (account_id, device_id, key_id) DO UPDATE SET public_key = excluded.public_key",
+          {Int(account_id), device_id, k.key_id, Blob(k.public_key)})
       .status();
 }
 
@@ -345,15 +363,17 @@ absl::StatusOr<std::optional<PreKeyRow>> TakePreKey(Database& db, uint64_t accou
                                        {Int(account_id), device_id}));
   if (rows.empty()) return std::nullopt;
   PreKeyRow key{static_cast<uint32_t>(rows[0].Int(0)), rows[0].Bytes(1)};
-  RETURN_IF_ERROR(db.Execute("DELETE FROM one_time_prekeys WHERE account_id = $1 AND device_id = $2 AND key_id = $3",
-                             {Int(account_id), device_id, key.key_id})
-                      .status());
+  RETURN_IF_ERROR(
+      db.Execute("DELETE FROM one_time_prekeys WHERE account_id = $1 AND device_id = $2 AND key_id = $3",
+                 {Int(account_id), device_id, key.key_id})
+          .status());
   return key;
 }
 
 absl::StatusOr<std::vector<uint32_t>> ListDevices(Database& db, uint64_t account_id) {
-  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT device_id FROM devices WHERE account_id = $1 ORDER BY device_id",
-                                       {Int(account_id)}));
+  ASSIGN_OR_RETURN(
+      auto rows,
+      db.Query("SELECT device_id FROM devices WHERE account_id = $1 ORDER BY device_id", {Int(account_id)}));
   std::vector<uint32_t> out;
   for (const auto& r : rows) out.push_back(static_cast<uint32_t>(r.Int(0)));
   return out;
@@ -361,11 +381,12 @@ absl::StatusOr<std::vector<uint32_t>> ListDevices(Database& db, uint64_t account
 
 absl::Status InsertEnvelope(Database& db, const EnvelopeRow& e) {
   return db
-      .Execute("INSERT INTO envelopes (server_id, recipient_account, recipient_device, sender_account, "
-               "sender_device, sender_number, server_ts_ms, type, ciphertext) "
-               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-               {Int(e.server_id), Int(e.recipient_account), e.recipient_device, Int(e.sender_account),
-                e.sender_device, e.sender_number, e.server_ts_ms, e.type, Blob(e.ciphertext)})
+      .Execute(
+          "INSERT INTO envelopes (server_id, recipient_account, recipient_device, sender_account, "
+          "sender_device, sender_number, server_ts_ms, type, ciphertext) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+          {Int(e.server_id), Int(e.recipient_account), e.recipient_device, Int(e.sender_account),
+           e.sender_device, e.sender_number, e.server_ts_ms, e.type, Blob(e.ciphertext)})
       .status();
 }
 
@@ -375,7 +396,8 @@ constexpr size_t kIdChunk = 32;
 
 std::string WithIdList(std::string sql, int first_param) {
   sql += "server_id IN (";
-  for (size_t i = 0; i < kIdChunk; ++i) absl::StrAppend(&sql, i ? ", $" : "$", first_param + static_cast<int>(i));
+  for (size_t i = 0; i < kIdChunk; ++i)
+    absl::StrAppend(&sql, i ? ", $" : "$", first_param + static_cast<int>(i));
   return sql + ")";
 }
 
@@ -397,10 +419,12 @@ absl::StatusOr<int64_t> DeleteEnvelopes(Database& db, std::span<const uint64_t> 
 
 absl::StatusOr<std::vector<EnvelopeRow>> FetchEnvelopes(Database& db, uint64_t account_id, uint32_t device_id,
                                                         std::span<const uint64_t> server_ids) {
-  static const std::string sql = WithIdList(
-      "SELECT server_id, sender_account, sender_device, sender_number, server_ts_ms, type, ciphertext "
-      "FROM envelopes WHERE recipient_account = $1 AND recipient_device = $2 AND ",
-      3) + " ORDER BY server_id";
+  static const std::string sql =
+      WithIdList(
+          "SELECT server_id, sender_account, sender_device, sender_number, server_ts_ms, type, ciphertext "
+          "FROM envelopes WHERE recipient_account = $1 AND recipient_device = $2 AND ",
+          3) +
+      " ORDER BY server_id";
   std::vector<EnvelopeRow> out;
   out.reserve(server_ids.size());
   for (size_t start = 0; start < server_ids.size(); start += kIdChunk) {
@@ -444,15 +468,16 @@ absl::StatusOr<std::optional<SubmissionRow>> InsertSubmission(Database& db, uint
                                                               uint32_t device_id,
                                                               const std::string& client_message_id,
                                                               const SubmissionRow& row) {
-  ASSIGN_OR_RETURN(int64_t inserted,
-                   db.Execute("INSERT INTO submissions (sender_account, sender_device, client_message_id, "
-                              "server_id, server_ts_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                              {Int(account_id), device_id, client_message_id, Int(row.server_id),
-                               row.server_ts_ms}));
+  ASSIGN_OR_RETURN(
+      int64_t inserted,
+      db.Execute("INSERT INTO submissions (sender_account, sender_device, client_message_id, "
+                 "server_id, server_ts_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                 {Int(account_id), device_id, client_message_id, Int(row.server_id), row.server_ts_ms}));
   if (inserted == 1) return std::nullopt;
-  ASSIGN_OR_RETURN(auto r, db.QueryOne("SELECT server_id, server_ts_ms FROM submissions WHERE sender_account = $1 "
-                                       "AND sender_device = $2 AND client_message_id = $3",
-                                       {Int(account_id), device_id, client_message_id}));
+  ASSIGN_OR_RETURN(auto r,
+                   db.QueryOne("SELECT server_id, server_ts_ms FROM submissions WHERE sender_account = $1 "
+                               "AND sender_device = $2 AND client_message_id = $3",
+                               {Int(account_id), device_id, client_message_id}));
   return SubmissionRow{static_cast<uint64_t>(r.Int(0)), r.Int(1)};
 }
 
@@ -463,25 +488,28 @@ absl::StatusOr<int64_t> DeleteSubmissionsBefore(Database& db, int64_t before_ms)
 absl::Status AddUsage(Database& db, uint64_t account_id, const std::string& day, int64_t sessions,
                       int64_t messages) {
   return db
-      .Execute("INSERT INTO usage_daily (account_id, day, sessions, messages) VALUES ($1, $2, $3, $4) "
-               "ON CONFLICT (account_id, day) DO UPDATE SET sessions = usage_daily.sessions + excluded.sessions, "
-               "messages = usage_daily.messages + excluded.messages",
-               {Int(account_id), day, sessions, messages})
+      .Execute(
+          "INSERT INTO usage_daily (account_id, day, sessions, messages) VALUES ($1, $2, $3, $4) "
+          "ON CONFLICT (account_id, day) DO UPDATE SET sessions = usage_daily.sessions + excluded.sessions, "
+          "messages = usage_daily.messages + excluded.messages",
+          {Int(account_id), day, sessions, messages})
       .status();
 }
 
 absl::StatusOr<std::vector<UsageRow>> GetUsage(Database& db, uint64_t account_id) {
-  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT day, sessions, messages FROM usage_daily WHERE account_id = $1 "
-                                       "ORDER BY day",
-                                       {Int(account_id)}));
+  ASSIGN_OR_RETURN(auto rows,
+                   db.Query("SELECT day, sessions, messages FROM usage_daily WHERE account_id = $1 "
+                            "ORDER BY day",
+                            {Int(account_id)}));
   std::vector<UsageRow> out;
   for (const auto& r : rows) out.push_back({r.Text(0), r.Int(1), r.Int(2)});
   return out;
 }
 
 absl::StatusOr<bool> DirectorySeen(Database& db, uint64_t account_id, const std::string& number_hash) {
-  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT 1 FROM directory_seen WHERE account_id = $1 AND number_hash = $2",
-                                       {Int(account_id), Blob(number_hash)}));
+  ASSIGN_OR_RETURN(auto rows,
+                   db.Query("SELECT 1 FROM directory_seen WHERE account_id = $1 AND number_hash = $2",
+                            {Int(account_id), Blob(number_hash)}));
   return !rows.empty();
 }
 
@@ -500,9 +528,10 @@ absl::StatusOr<int64_t> DirectoryUsed(Database& db, uint64_t account_id, const s
 
 absl::Status AddDirectoryUsed(Database& db, uint64_t account_id, const std::string& day, int64_t n) {
   return db
-      .Execute("INSERT INTO directory_budget (account_id, day, used) VALUES ($1, $2, $3) "
-               "ON CONFLICT (account_id, day) DO UPDATE SET used = directory_budget.used + excluded.used",
-               {Int(account_id), day, n})
+      .Execute(
+          "INSERT INTO directory_budget (account_id, day, used) VALUES ($1, $2, $3) "
+          "ON CONFLICT (account_id, day) DO UPDATE SET used = directory_budget.used + excluded.used",
+          {Int(account_id), day, n})
       .status();
 }
 

@@ -119,7 +119,8 @@ struct PreKeyRow {
   uint32_t key_id = 0;
   std::string public_key;
 };
-absl::Status PutSignedPreKey(Database& db, uint64_t account_id, uint32_t device_id, const SignedPreKeyRow& key);
+absl::Status PutSignedPreKey(Database& db, uint64_t account_id, uint32_t device_id,
+                             const SignedPreKeyRow& key);
 absl::StatusOr<std::optional<SignedPreKeyRow>> GetSignedPreKey(Database& db, uint64_t account_id,
                                                                uint32_t device_id);
 absl::Status PutPreKey(Database& db, uint64_t account_id, uint32_t device_id, const PreKeyRow& key);

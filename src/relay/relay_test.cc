@@ -3,13 +3,15 @@
 // prekey consumption and exhaustion), the message stream driven through
 // fake connections (idempotent resubmit, ordering, acks, queue and size
 // limits, malformed frames), usage metering and account deletion.
+#include "relay/relay.h"
+
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
@@ -18,9 +20,8 @@
 #include "common/random.h"
 #include "crypto/keys.h"
 #include "crypto/xeddsa.h"
-#include "relay_protocol/protocol.h"
-#include "relay/relay.h"
 #include "relay/relay_store.h"
+#include "relay_protocol/protocol.h"
 #include "store/fault_vfs.h"
 
 namespace tandem::relay {
@@ -125,7 +126,8 @@ class RelayTest : public ::testing::Test {
     ASSERT_TRUE(reader.ok());
     auto sender = std::make_unique<CapturingSender>();
     sender_ = sender.get();
-    auto r = Relay::Create(std::move(*db), std::move(*reader), std::move(sender), options_, metrics_, clock_, random_);
+    auto r = Relay::Create(std::move(*db), std::move(*reader), std::move(sender), options_, metrics_, clock_,
+                           random_);
     ASSERT_TRUE(r.ok()) << r.status();
     relay_ = std::move(*r);
   }
@@ -133,7 +135,8 @@ class RelayTest : public ::testing::Test {
   AccountService& accounts() { return relay_->accounts(); }
 
   // Registers `number` and returns its credentials.
-  Credentials Register(const std::string& number, Identity* identity = nullptr, std::string address = "10.0.0.1:5") {
+  Credentials Register(const std::string& number, Identity* identity = nullptr,
+                       std::string address = "10.0.0.1:5") {
     Identity local{crypto::KeyPair::Generate(random_)};
     if (identity) *identity = local;
     auto issued = accounts().RequestCode(number, "", address);
@@ -156,8 +159,10 @@ class RelayTest : public ::testing::Test {
   void Disconnect(const std::shared_ptr<FakeConnection>& conn) { relay_->stream().OnClose(conn); }
 
   void Submit(const std::shared_ptr<FakeConnection>& conn, uint64_t request_id, const std::string& cmid,
-              const std::string& to, const std::string& ciphertext, pb::EnvelopeType type = pb::ENVELOPE_TYPE_SIGNAL_MESSAGE) {
-    relay_->stream().OnMessage(conn, EncodeSubmit(request_id, cmid, RecipientByNumber(to), type, ciphertext), true);
+              const std::string& to, const std::string& ciphertext,
+              pb::EnvelopeType type = pb::ENVELOPE_TYPE_SIGNAL_MESSAGE) {
+    relay_->stream().OnMessage(conn, EncodeSubmit(request_id, cmid, RecipientByNumber(to), type, ciphertext),
+                               true);
   }
   // Submits "c<i>" as client message id "m<i>" (request id first_request + i)
   // to `to`, n times, each answered with a SubmitResult.
@@ -215,8 +220,8 @@ TEST(ProtocolTest, CredentialsRoundTrip) {
 }
 
 TEST(ProtocolTest, ValidatesSubmits) {
-  auto frame = DecodeClientFrame(EncodeSubmit(1, "m1", RecipientByNumber("+14155550123"),
-                                              pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, "x"));
+  auto frame = DecodeClientFrame(
+      EncodeSubmit(1, "m1", RecipientByNumber("+14155550123"), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, "x"));
   ASSERT_TRUE(frame.ok());
   EXPECT_TRUE(ValidateSubmit(frame->submit()).ok());
   pb::SubmitEnvelope s = frame->submit();
@@ -241,7 +246,8 @@ TEST(ProtocolTest, ValidatesSubmits) {
 
 TEST(ProtocolTest, JoinedFramesAreBatchesOfTheSameFrames) {
   std::vector<std::string> server = {EncodeSubmitResult(1, "a", 10, 1000, false),
-                                     EncodeError(2, "b", absl::ResourceExhaustedError("full")), EncodeQueueEmpty()};
+                                     EncodeError(2, "b", absl::ResourceExhaustedError("full")),
+                                     EncodeQueueEmpty()};
   auto decoded = DecodeServerFrame(JoinServerFrames(server));
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   ASSERT_TRUE(decoded->has_batch());
@@ -269,8 +275,9 @@ TEST(ProtocolTest, JoinedFramesAreBatchesOfTheSameFrames) {
 
 // The hand-written encoders produce exactly protobuf's bytes.
 TEST(ProtocolTest, HandWrittenEncodersMatchProtobuf) {
-  for (const pb::Recipient& to : {RecipientByNumber("+14155550123"), RecipientByNumber(""), RecipientByAccount(0),
-                                  RecipientByAccount(1ull << 40, 0), pb::Recipient()}) {
+  for (const pb::Recipient& to :
+       {RecipientByNumber("+14155550123"), RecipientByNumber(""), RecipientByAccount(0),
+        RecipientByAccount(1ull << 40, 0), pb::Recipient()}) {
     for (std::string ct : {std::string(), std::string(200, 'c'), std::string(70000, 'c')}) {
       for (uint32_t registration_id : {0u, 42u}) {
         pb::ClientFrame frame;
@@ -281,8 +288,9 @@ TEST(ProtocolTest, HandWrittenEncodersMatchProtobuf) {
         s->set_type(ct.empty() ? pb::ENVELOPE_TYPE_UNSPECIFIED : pb::ENVELOPE_TYPE_PREKEY_MESSAGE);
         s->set_ciphertext(ct);
         s->set_destination_registration_id(registration_id);
-        EXPECT_EQ(EncodeSubmit(frame.request_id(), s->client_message_id(), to, s->type(), ct, registration_id),
-                  frame.SerializeAsString());
+        EXPECT_EQ(
+            EncodeSubmit(frame.request_id(), s->client_message_id(), to, s->type(), ct, registration_id),
+            frame.SerializeAsString());
       }
     }
   }
@@ -310,8 +318,8 @@ TEST(ProtocolTest, HandWrittenEncodersMatchProtobuf) {
         env.set_type(size % 2 ? pb::ENVELOPE_TYPE_RECEIPT : pb::ENVELOPE_TYPE_SIGNAL_MESSAGE);
         env.set_ciphertext(std::string(size, 'c'));
         env.set_destination_device_id(static_cast<uint32_t>(id % 3));
-        EnvelopeFields fields{env.server_id(),     env.sender_account_id(), env.sender_device_id(),
-                              env.sender_number(), env.server_timestamp_ms(), env.type(),
+        EnvelopeFields fields{env.server_id(),     env.sender_account_id(),    env.sender_device_id(),
+                              env.sender_number(), env.server_timestamp_ms(),  env.type(),
                               env.ciphertext(),    env.destination_device_id()};
         EXPECT_EQ(EncodeDeliver(fields), EncodeDeliver(env));
       }
@@ -381,7 +389,8 @@ TEST_F(RelayTest, CodesExpireAfterTenMinutes) {
   ASSERT_TRUE(accounts().RequestCode("+14155550123", "", "10.0.0.1:1").ok());
   clock_.Advance(absl::Minutes(10) + absl::Seconds(1));
   Identity id{crypto::KeyPair::Generate(random_)};
-  auto r = accounts().Verify({"+14155550123", "", sender_->CodeFor("+14155550123"), id.Public(), 1, "10.0.0.1:1"});
+  auto r =
+      accounts().Verify({"+14155550123", "", sender_->CodeFor("+14155550123"), id.Public(), 1, "10.0.0.1:1"});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
 }
 
@@ -401,7 +410,8 @@ TEST_F(RelayTest, ThreeWrongAttemptsBurnTheCode) {
 
 TEST_F(RelayTest, VerifyRejectsBadIdentityKeys) {
   ASSERT_TRUE(accounts().RequestCode("+14155550123", "", "10.0.0.1:1").ok());
-  auto r = accounts().Verify({"+14155550123", "", sender_->CodeFor("+14155550123"), "short", 1, "10.0.0.1:1"});
+  auto r =
+      accounts().Verify({"+14155550123", "", sender_->CodeFor("+14155550123"), "short", 1, "10.0.0.1:1"});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM verification_codes"), 1) << "a bad request does not burn the code";
 }
@@ -427,7 +437,9 @@ TEST_F(RelayTest, CodeRequestsAreRateLimitedPerNumberPrefixAndAddress) {
   // Per prefix: numbers sharing all but the last 4 digits.
   ok = 0;
   for (int i = 0; i < 25; ++i) {
-    last = accounts().RequestCode(absl::StrCat("+1212555", 1000 + i), "", absl::StrCat("10.1.", i, ".1:1")).status();
+    last = accounts()
+               .RequestCode(absl::StrCat("+1212555", 1000 + i), "", absl::StrCat("10.1.", i, ".1:1"))
+               .status();
     if (last.ok()) ++ok;
   }
   EXPECT_EQ(ok, 20);
@@ -442,12 +454,14 @@ TEST_F(RelayTest, ALimitedAddressIsRefusedBeforeTheNumberIsParsed) {
   auto r = accounts().RequestCode(garbage, "", "10.9.9.9:2");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
   EXPECT_NE(std::string(r.status().message()).find("this address"), std::string::npos) << r.status();
-  EXPECT_EQ(accounts().RequestCode(garbage, "", "10.9.9.10:1").status().code(), absl::StatusCode::kInvalidArgument)
+  EXPECT_EQ(accounts().RequestCode(garbage, "", "10.9.9.10:1").status().code(),
+            absl::StatusCode::kInvalidArgument)
       << "another address gets the parse error";
 
   Identity id{crypto::KeyPair::Generate(random_)};
   for (int i = 0; i < 30; ++i) {
-    (void)accounts().Verify({absl::StrCat("+1415", 300 + i, "0123"), "", "123456", id.Public(), 1, "10.9.9.11:1"});
+    (void)accounts().Verify(
+        {absl::StrCat("+1415", 300 + i, "0123"), "", "123456", id.Public(), 1, "10.9.9.11:1"});
   }
   auto v = accounts().Verify({garbage, "", "123456", id.Public(), 1, "10.9.9.11:1"});
   EXPECT_EQ(v.status().code(), absl::StatusCode::kResourceExhausted) << v.status();
@@ -466,7 +480,9 @@ TEST_F(RelayTest, GuessesAcrossReissuedCodesStopAtTheNumberLimit) {
     ASSERT_TRUE(accounts().RequestCode(number, "", "10.0.0.1:1").ok());
     std::string wrong = sender_->CodeFor(number) == "000000" ? "111111" : "000000";
     for (int i = 0; i < 3; ++i) {
-      last = accounts().Verify({number, "", wrong, id.Public(), 1, absl::StrCat("10.0.", round, ".", i, ":1")}).status();
+      last = accounts()
+                 .Verify({number, "", wrong, id.Public(), 1, absl::StrCat("10.0.", round, ".", i, ":1")})
+                 .status();
       if (absl::IsPermissionDenied(last)) ++checked;
     }
   }
@@ -475,7 +491,8 @@ TEST_F(RelayTest, GuessesAcrossReissuedCodesStopAtTheNumberLimit) {
   EXPECT_NE(std::string(last.message()).find("for this number"), std::string::npos) << last;
   ASSERT_TRUE(accounts().RequestCode(number, "", "10.0.0.1:1").ok());
   auto right = accounts().Verify({number, "", sender_->CodeFor(number), id.Public(), 1, "10.0.0.1:1"});
-  EXPECT_EQ(right.status().code(), absl::StatusCode::kResourceExhausted) << "not even the right code is checked";
+  EXPECT_EQ(right.status().code(), absl::StatusCode::kResourceExhausted)
+      << "not even the right code is checked";
   clock_.Advance(absl::Hours(1));
   ASSERT_TRUE(accounts().RequestCode(number, "", "10.0.0.1:1").ok());
   right = accounts().Verify({number, "", sender_->CodeFor(number), id.Public(), 1, "10.0.0.1:1"});
@@ -484,7 +501,8 @@ TEST_F(RelayTest, GuessesAcrossReissuedCodesStopAtTheNumberLimit) {
 
 TEST_F(RelayTest, FailedCodeDeliveryIsUnavailable) {
   sender_->fail = true;
-  EXPECT_EQ(accounts().RequestCode("+14155550123", "", "10.0.0.1:1").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(accounts().RequestCode("+14155550123", "", "10.0.0.1:1").status().code(),
+            absl::StatusCode::kUnavailable);
 }
 
 TEST_F(RelayTest, ReregistrationReplacesIdentityAndRevokesOldCredentials) {
@@ -551,17 +569,21 @@ TEST_F(RelayTest, KeyUploadsAreCheckedAndBounded) {
   Credentials c = Register("+14155550123", &id);
   // A signature by another key is refused.
   Identity other{crypto::KeyPair::Generate(random_)};
-  EXPECT_EQ(accounts().UploadKeys(c, MakeUpload(other, 1, 1, random_)).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(accounts().UploadKeys(c, MakeUpload(other, 1, 1, random_)).code(),
+            absl::StatusCode::kInvalidArgument);
   // More than 100 per request.
-  EXPECT_EQ(accounts().UploadKeys(c, MakeUpload(id, 1, 101, random_)).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(accounts().UploadKeys(c, MakeUpload(id, 1, 101, random_)).code(),
+            absl::StatusCode::kInvalidArgument);
   // A foreign identity key.
   auto up = MakeUpload(id, 1, 1, random_);
   up.identity_key = other.Public();
   EXPECT_EQ(accounts().UploadKeys(c, up).code(), absl::StatusCode::kFailedPrecondition);
   // Up to 1000 stored, then an error that stores nothing.
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(accounts().UploadKeys(c, MakeUpload(id, 1 + i * 100, 100, random_)).ok());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(accounts().UploadKeys(c, MakeUpload(id, 1 + i * 100, 100, random_)).ok());
   EXPECT_EQ(*accounts().PreKeyCount(c), 1000);
-  EXPECT_EQ(accounts().UploadKeys(c, MakeUpload(id, 5000, 1, random_)).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(accounts().UploadKeys(c, MakeUpload(id, 5000, 1, random_)).code(),
+            absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(*accounts().PreKeyCount(c), 1000);
   // Nothing published: not found.
   Credentials bob = Register("+14155550199");
@@ -585,7 +607,8 @@ TEST_F(RelayTest, ImportedAccountsAreRegisteredWithKeysAndUsageAllOrNothing) {
     return a;
   };
   // The address's code budget is spent; imports do not need it.
-  for (int i = 0; i < 20; ++i) (void)accounts().RequestCode(absl::StrCat("+1415", 200 + i, "0123"), "", "10.0.0.9:1");
+  for (int i = 0; i < 20; ++i)
+    (void)accounts().RequestCode(absl::StrCat("+1415", 200 + i, "0123"), "", "10.0.0.9:1");
   ASSERT_EQ(accounts().RequestCode("+14153000123", "", "10.0.0.9:1").status().code(),
             absl::StatusCode::kResourceExhausted);
 
@@ -776,7 +799,10 @@ TEST_F(RelayTest, ResubmittedClientMessageIdIsNotQueuedTwice) {
   EXPECT_EQ(r2.submit_result().server_id(), r1.submit_result().server_id());
   EXPECT_EQ(r2.submit_result().server_timestamp_ms(), r1.submit_result().server_timestamp_ms());
   EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 1);
-  EXPECT_EQ(relay_->directory().QueueDepth(r1.submit_result().server_id() ? *relay_->directory().AccountForNumber("+14155550199") : 0, 1), 1);
+  EXPECT_EQ(
+      relay_->directory().QueueDepth(
+          r1.submit_result().server_id() ? *relay_->directory().AccountForNumber("+14155550199") : 0, 1),
+      1);
 }
 
 // An ack names server ids; only the acking device's own queued envelopes
@@ -813,13 +839,15 @@ TEST_F(RelayTest, ASubmissionToAnUnknownDeviceIsRefusedAndStoresNothing) {
   auto a = Connect(alice);
   a->Next();
   relay_->stream().OnMessage(
-      a, EncodeSubmit(1, "m1", RecipientByNumber("+14155550199", 7), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, "c1"), true);
+      a, EncodeSubmit(1, "m1", RecipientByNumber("+14155550199", 7), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, "c1"),
+      true);
   auto answer = a->Next().value();
   ASSERT_TRUE(answer.has_error()) << answer.DebugString();
   EXPECT_EQ(answer.error().code(), "not_found");
   EXPECT_EQ(answer.error().message(), "the recipient has no such device");
   relay_->stream().OnMessage(
-      a, EncodeSubmit(2, "m2", RecipientByAccount(bob.account_id, 7), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, "c2"), true);
+      a, EncodeSubmit(2, "m2", RecipientByAccount(bob.account_id, 7), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, "c2"),
+      true);
   ASSERT_TRUE(a->Next().value().has_error());
   Disconnect(a);
   Reopen();
@@ -850,19 +878,22 @@ TEST_F(RelayTest, LookupMissesAreLimitedOnBothPaths) {
     ASSERT_EQ(answer.error().code(), "not_found") << i;
   }
   // The bucket is empty now: both paths answer resource_exhausted.
-  EXPECT_EQ(accounts().FetchBundle(alice, "+14155550500").status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(accounts().FetchBundle(alice, "+14155550500").status().code(),
+            absl::StatusCode::kResourceExhausted);
   Submit(a, 90, "m90", "+14155550501", "c");
   auto limited = a->Next().value();
   ASSERT_TRUE(limited.has_error());
   EXPECT_EQ(limited.error().code(), "resource_exhausted");
   // A registered recipient is still reachable.
-  EXPECT_NE(accounts().FetchBundle(alice, "+14155550199").status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(accounts().FetchBundle(alice, "+14155550199").status().code(),
+            absl::StatusCode::kResourceExhausted);
   Submit(a, 91, "m91", "+14155550199", "c");
   EXPECT_TRUE(a->Next().value().has_submit_result());
   // One more miss a minute later.
   clock_.Advance(absl::Minutes(1));
   EXPECT_EQ(accounts().FetchBundle(alice, "+14155550502").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(accounts().FetchBundle(alice, "+14155550503").status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(accounts().FetchBundle(alice, "+14155550503").status().code(),
+            absl::StatusCode::kResourceExhausted);
 }
 
 // Group commit saves fsyncs by batching, never by skipping them: every
@@ -1164,7 +1195,8 @@ TEST_F(RelayTest, DeletionRemovesEverythingOfTheAccount) {
   ASSERT_TRUE(accounts().Discover(alice, {"+14155550100"}, "").ok());
   ASSERT_TRUE(accounts().DeleteAccount(alice).ok());
   EXPECT_EQ(a->close_code(), kCloseRevoked);
-  for (const char* table : {"one_time_prekeys", "signed_prekeys", "envelopes", "directory_seen", "directory_budget"}) {
+  for (const char* table :
+       {"one_time_prekeys", "signed_prekeys", "envelopes", "directory_seen", "directory_budget"}) {
     EXPECT_EQ(Count(absl::StrCat("SELECT COUNT(*) FROM ", table)), 0) << table;
   }
   EXPECT_EQ(Count(absl::StrCat("SELECT COUNT(*) FROM usage_daily WHERE account_id = ", alice.account_id)), 0);
@@ -1218,10 +1250,12 @@ TEST(RelayOptionsTest, DefaultsAreTheConfigurationSchemas) {
     EXPECT_EQ((configured.*member).burst, (defaults.*member).burst);
     EXPECT_EQ((configured.*member).interval, (defaults.*member).interval);
   }
-  EXPECT_EQ(configured.accounts.bundle_fetches_per_account.burst, defaults.accounts.bundle_fetches_per_account.burst);
+  EXPECT_EQ(configured.accounts.bundle_fetches_per_account.burst,
+            defaults.accounts.bundle_fetches_per_account.burst);
   EXPECT_EQ(configured.accounts.bundle_fetches_per_account.interval,
             defaults.accounts.bundle_fetches_per_account.interval);
-  EXPECT_EQ(configured.accounts.codes.codes_per_prefix.interval, defaults.accounts.codes.codes_per_prefix.interval);
+  EXPECT_EQ(configured.accounts.codes.codes_per_prefix.interval,
+            defaults.accounts.codes.codes_per_prefix.interval);
 }
 
 // The relay's database as tandemd opens it: WAL, and every commit on disk
@@ -1262,8 +1296,8 @@ TEST(DirectoryTest, ReplacedCredentialsSayWhenAndGuessesSayNothing) {
   EXPECT_EQ(ReasonOf(old), "registration_replaced");
   EXPECT_NE(old.message().find("registered again on another device at 2026-"), absl::string_view::npos)
       << old.message();
-  for (const Credentials& guess : {Credentials{7, 1, "guess"}, Credentials{7, 2, "old-password"},
-                                   Credentials{8, 1, "old-password"}}) {
+  for (const Credentials& guess :
+       {Credentials{7, 1, "guess"}, Credentials{7, 2, "old-password"}, Credentials{8, 1, "old-password"}}) {
     absl::Status st = d.Authenticate(guess);
     EXPECT_TRUE(absl::IsUnauthenticated(st));
     EXPECT_EQ(ReasonOf(st), "");

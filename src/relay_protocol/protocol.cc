@@ -1,12 +1,11 @@
 // Frame codecs, validation and credential formats of the relay protocol.
 #include "relay_protocol/protocol.h"
 
-#include "common/error_codes.h"
-
 #include <charconv>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/error_codes.h"
 
 namespace tandem::relay {
 namespace {
@@ -184,8 +183,8 @@ absl::Status ValidateSubmit(const pb::SubmitEnvelope& submit) {
   const std::string& id = submit.client_message_id();
   if (id.empty()) return absl::InvalidArgumentError("client_message_id is missing");
   if (id.size() > kMaxClientMessageIdBytes || !IsPrintableAscii(id)) {
-    return absl::InvalidArgumentError(absl::StrCat("client_message_id must be 1 to ", kMaxClientMessageIdBytes,
-                                                   " printable ASCII characters"));
+    return absl::InvalidArgumentError(absl::StrCat("client_message_id must be 1 to ",
+                                                   kMaxClientMessageIdBytes, " printable ASCII characters"));
   }
   if (!submit.has_recipient() || submit.recipient().account_case() == pb::Recipient::ACCOUNT_NOT_SET) {
     return absl::InvalidArgumentError("recipient is missing: give a number or an account_id");
@@ -228,12 +227,14 @@ std::string EncodeAck(std::span<const uint64_t> server_ids, uint64_t request_id)
 // sub-messages always written), with one allocation and no copy of the
 // ciphertext into a message object. Tests compare them with protobuf's.
 
-std::string EncodeSubmit(uint64_t request_id, std::string_view client_message_id, const pb::Recipient& recipient,
-                         pb::EnvelopeType type, std::string_view ciphertext, uint32_t destination_registration_id) {
+std::string EncodeSubmit(uint64_t request_id, std::string_view client_message_id,
+                         const pb::Recipient& recipient, pb::EnvelopeType type, std::string_view ciphertext,
+                         uint32_t destination_registration_id) {
   const std::string to = recipient.SerializeAsString();
   const auto type_value = static_cast<uint64_t>(static_cast<int64_t>(type));
   size_t body = BytesField(client_message_id.size()) + 1 + VarintSize(to.size()) + to.size() +
-                VarintField(type_value) + BytesField(ciphertext.size()) + VarintField(destination_registration_id);
+                VarintField(type_value) + BytesField(ciphertext.size()) +
+                VarintField(destination_registration_id);
   std::string out;
   FieldWriter w = OpenFrame(out, request_id, 2, body);
   w.Bytes(1, client_message_id);
@@ -262,9 +263,10 @@ std::string EncodeSubmitResult(uint64_t request_id, std::string_view client_mess
 std::string EncodeDeliver(const EnvelopeFields& e) {
   const auto ts = static_cast<uint64_t>(e.server_timestamp_ms);
   const auto type = static_cast<uint64_t>(static_cast<int64_t>(e.type));
-  size_t envelope = VarintField(e.server_id) + VarintField(e.sender_account_id) + VarintField(e.sender_device_id) +
-                    BytesField(e.sender_number.size()) + VarintField(ts) + VarintField(type) +
-                    BytesField(e.ciphertext.size()) + VarintField(e.destination_device_id);
+  size_t envelope = VarintField(e.server_id) + VarintField(e.sender_account_id) +
+                    VarintField(e.sender_device_id) + BytesField(e.sender_number.size()) + VarintField(ts) +
+                    VarintField(type) + BytesField(e.ciphertext.size()) +
+                    VarintField(e.destination_device_id);
   size_t deliver = 1 + VarintSize(envelope) + envelope;
   std::string out;
   FieldWriter w = OpenFrame(out, /*request_id=*/0, 4, deliver);
@@ -347,7 +349,8 @@ absl::StatusOr<Credentials> ParseLogin(std::string_view login, std::string passw
   Credentials c;
   uint64_t device = 0;
   if (dot == std::string_view::npos || !ParseUint(login.substr(0, dot), &c.account_id) ||
-      !ParseUint(login.substr(dot + 1), &device) || c.account_id == 0 || device == 0 || device > 0xffffffffu) {
+      !ParseUint(login.substr(dot + 1), &device) || c.account_id == 0 || device == 0 ||
+      device > 0xffffffffu) {
     return absl::UnauthenticatedError("malformed login: expected <account_id>.<device_id>");
   }
   c.device_id = static_cast<uint32_t>(device);
@@ -357,7 +360,8 @@ absl::StatusOr<Credentials> ParseLogin(std::string_view login, std::string passw
 }
 
 absl::StatusOr<Credentials> ParseBasicAuthorization(std::string_view header) {
-  if (header.empty()) return absl::UnauthenticatedError("credentials are missing: send HTTP Basic authorization");
+  if (header.empty())
+    return absl::UnauthenticatedError("credentials are missing: send HTTP Basic authorization");
   constexpr std::string_view kBasic = "Basic ";
   if (header.size() <= kBasic.size() || !StartsWithIgnoreCase(header, kBasic)) {
     return absl::UnauthenticatedError("unsupported authorization scheme: expected Basic");

@@ -74,14 +74,13 @@ bool IsKnownEnvelopeType(int type);
 
 // Encoders. The results are ready to send as binary WebSocket messages.
 std::string EncodeSubmit(uint64_t request_id, std::string_view client_message_id,
-                         const pb::Recipient& recipient, pb::EnvelopeType type,
-                         std::string_view ciphertext, uint32_t destination_registration_id = 0);
+                         const pb::Recipient& recipient, pb::EnvelopeType type, std::string_view ciphertext,
+                         uint32_t destination_registration_id = 0);
 std::string EncodeAck(std::span<const uint64_t> server_ids, uint64_t request_id = 0);
-std::string EncodeSubmitResult(uint64_t request_id, std::string_view client_message_id,
-                               uint64_t server_id, int64_t server_timestamp_ms, bool duplicate);
+std::string EncodeSubmitResult(uint64_t request_id, std::string_view client_message_id, uint64_t server_id,
+                               int64_t server_timestamp_ms, bool duplicate);
 // The Error frame for `status` (which must not be OK).
-std::string EncodeError(uint64_t request_id, std::string_view client_message_id,
-                        const absl::Status& status);
+std::string EncodeError(uint64_t request_id, std::string_view client_message_id, const absl::Status& status);
 std::string EncodeDeliver(const pb::Envelope& envelope);
 // The same bytes, without building messages (the relay's hot path).
 struct EnvelopeFields {

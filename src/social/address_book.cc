@@ -2,7 +2,6 @@
 #include "social/address_book.h"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -20,8 +19,8 @@ absl::StatusOr<AddressBookUpload> ParseAddressBookUpload(std::string_view body) 
     if (!it->is_string()) return absl::InvalidArgumentError("region must be a string such as \"US\"");
     upload.region = it->get<std::string>();
     if (!upload.region.empty() && !phone::IsKnownRegion(upload.region)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown region '", upload.region.substr(0, 8), "' (use an ISO code such as US or DE)"));
+      return absl::InvalidArgumentError(absl::StrCat("unknown region '", upload.region.substr(0, 8),
+                                                     "' (use an ISO code such as US or DE)"));
     }
   }
   auto entries = j.find("entries");
@@ -37,7 +36,8 @@ absl::StatusOr<AddressBookUpload> ParseAddressBookUpload(std::string_view body) 
     const json& e = (*entries)[i];
     if (!e.is_string()) return absl::InvalidArgumentError(absl::StrCat("entries[", i, "] is not a string"));
     const auto& s = e.get_ref<const std::string&>();
-    if (s.size() > 64) return absl::InvalidArgumentError(absl::StrCat("entries[", i, "] is longer than 64 bytes"));
+    if (s.size() > 64)
+      return absl::InvalidArgumentError(absl::StrCat("entries[", i, "] is longer than 64 bytes"));
     upload.entries.push_back(s);
   }
   return upload;
@@ -77,7 +77,8 @@ absl::StatusOr<ContactFile> ParseContactFile(std::string_view text, bool header,
     if (need_header) {
       need_header = false;
       if (!column_name.empty()) {
-        if (!ParseCsvLine(line, &fields).ok()) return absl::InvalidArgumentError("line 1: malformed CSV header");
+        if (!ParseCsvLine(line, &fields).ok())
+          return absl::InvalidArgumentError("line 1: malformed CSV header");
         auto it = std::find(fields.begin(), fields.end(), column_name);
         if (it == fields.end()) {
           return absl::InvalidArgumentError(absl::StrCat("no column named '", std::string(column_name), "'"));

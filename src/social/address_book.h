@@ -30,9 +30,9 @@ struct AddressBookUpload {
 absl::StatusOr<AddressBookUpload> ParseAddressBookUpload(std::string_view body);
 
 struct RejectedRow {
-  size_t index = 0;       // 0-based position in the entries
-  std::string reason;     // phone::ReasonCode, e.g. "too_short"
-  std::string message;    // phone::ReasonText
+  size_t index = 0;     // 0-based position in the entries
+  std::string reason;   // phone::ReasonCode, e.g. "too_short"
+  std::string message;  // phone::ReasonText
 };
 
 struct NormalizedAddressBook {

@@ -72,7 +72,8 @@ void FactIndex::AddFriendshipUnlocked(UserId a, UserId b) {
 
 void FactIndex::AddFriendship(UserId a, UserId b) {
   std::unique_lock lock(mu_);
-  if (a < friends_.size() && std::find(friends_[a].begin(), friends_[a].end(), b) != friends_[a].end()) return;
+  if (a < friends_.size() && std::find(friends_[a].begin(), friends_[a].end(), b) != friends_[a].end())
+    return;
   AddFriendshipUnlocked(a, b);
 }
 

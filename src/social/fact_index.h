@@ -108,10 +108,10 @@ class FactIndex {
   static void EraseValue(std::vector<UserId>& v, UserId x);
 
   mutable WriterPriorityMutex mu_;
-  std::vector<UserRecord> users_;                // by id
-  std::vector<std::vector<UserId>> friends_;     // by id, unordered
+  std::vector<UserRecord> users_;             // by id
+  std::vector<std::vector<UserId>> friends_;  // by id, unordered
   absl::flat_hash_map<PhoneKey, UserId> user_at_phone_;
-  absl::flat_hash_map<UserId, std::vector<UserId>> blocks_;     // both directions
+  absl::flat_hash_map<UserId, std::vector<UserId>> blocks_;  // both directions
   absl::flat_hash_map<UserId, std::vector<UserId>> dismissed_;
   absl::flat_hash_map<UserId, std::vector<PhoneKey>> books_;
   absl::flat_hash_map<PhoneKey, std::vector<UserId>> book_owners_;

@@ -34,31 +34,35 @@ absl::StatusOr<size_t> FeedApplier::Apply(std::span<const FeedEvent> events) {
           applied.push_back(&e);
           switch (e.type) {
             case FeedEventType::kAccountLinked:
-              RETURN_IF_ERROR(db.Execute("INSERT INTO messenger_accounts (account_id, phone, linked_at, seq) "
-                                         "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) DO UPDATE SET "
-                                         "phone = excluded.phone, linked_at = excluded.linked_at, seq = excluded.seq",
-                                         {e.account_id, e.phone, e.at, e.seq})
-                                  .status());
+              RETURN_IF_ERROR(
+                  db.Execute("INSERT INTO messenger_accounts (account_id, phone, linked_at, seq) "
+                             "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) DO UPDATE SET "
+                             "phone = excluded.phone, linked_at = excluded.linked_at, seq = excluded.seq",
+                             {e.account_id, e.phone, e.at, e.seq})
+                      .status());
               break;
             case FeedEventType::kUsageSummary:
-              RETURN_IF_ERROR(db.Execute("INSERT INTO messenger_usage (account_id, day, active_days_28, "
-                                         "last_active_day, at, seq) VALUES ($1, $2, $3, $4, $5, $6) "
-                                         "ON CONFLICT (account_id) DO UPDATE SET day = excluded.day, "
-                                         "active_days_28 = excluded.active_days_28, "
-                                         "last_active_day = excluded.last_active_day, at = excluded.at, "
-                                         "seq = excluded.seq",
-                                         {e.account_id, e.day, e.active_days_28, e.last_active_day, e.at, e.seq})
-                                  .status());
+              RETURN_IF_ERROR(
+                  db.Execute("INSERT INTO messenger_usage (account_id, day, active_days_28, "
+                             "last_active_day, at, seq) VALUES ($1, $2, $3, $4, $5, $6) "
+                             "ON CONFLICT (account_id) DO UPDATE SET day = excluded.day, "
+                             "active_days_28 = excluded.active_days_28, "
+                             "last_active_day = excluded.last_active_day, at = excluded.at, "
+                             "seq = excluded.seq",
+                             {e.account_id, e.day, e.active_days_28, e.last_active_day, e.at, e.seq})
+                      .status());
               break;
             case FeedEventType::kObjectionChanged:
-              RETURN_IF_ERROR(db.Execute("INSERT INTO messenger_objections (account_id, purpose, objected, at, seq) "
-                                         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, purpose) DO UPDATE "
-                                         "SET objected = excluded.objected, at = excluded.at, seq = excluded.seq",
-                                         {e.account_id, std::string(PurposeName(e.purpose)), e.objected, e.at, e.seq})
-                                  .status());
+              RETURN_IF_ERROR(
+                  db.Execute("INSERT INTO messenger_objections (account_id, purpose, objected, at, seq) "
+                             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, purpose) DO UPDATE "
+                             "SET objected = excluded.objected, at = excluded.at, seq = excluded.seq",
+                             {e.account_id, std::string(PurposeName(e.purpose)), e.objected, e.at, e.seq})
+                      .status());
               break;
             case FeedEventType::kAccountDeleted:
-              for (std::string_view table : {"messenger_accounts", "messenger_usage", "messenger_objections"}) {
+              for (std::string_view table :
+                   {"messenger_accounts", "messenger_usage", "messenger_objections"}) {
                 RETURN_IF_ERROR(
                     db.Execute(absl::StrCat("DELETE FROM ", std::string(table), " WHERE account_id = $1"),
                                {e.account_id})
@@ -68,8 +72,9 @@ absl::StatusOr<size_t> FeedApplier::Apply(std::span<const FeedEvent> events) {
           }
         }
         if (applied.empty()) return absl::OkStatus();
-        return db.Execute("UPDATE feed_cursor SET seq = $1, updated_at = $2 WHERE id = 1",
-                          {cursor, applied.back()->at})
+        return db
+            .Execute("UPDATE feed_cursor SET seq = $1, updated_at = $2 WHERE id = 1",
+                     {cursor, applied.back()->at})
             .status();
       },
       [&](FactIndex& index) {
@@ -102,10 +107,13 @@ FeedConsumer::FeedConsumer(SocialDb& db, FeedConsumerOptions options, net::Metri
       options_(std::move(options)),
       metrics_(metrics),
       http_(std::make_unique<HttpClientHolder>(options_.url, options_.request_timeout + options_.wait)) {
-  cursor_gauge_ = &metrics_.GetGauge("tandem_social_feed_cursor", "Sequence number of the last applied feed event");
-  stalled_gauge_ = &metrics_.GetGauge(
-      "tandem_social_feed_stalled", "1 while the feed consumer cannot make progress (see the errors counter and log)");
-  apply_seconds_ = &metrics_.GetHistogram("tandem_social_feed_apply_seconds", "Time to apply one page of feed events");
+  cursor_gauge_ =
+      &metrics_.GetGauge("tandem_social_feed_cursor", "Sequence number of the last applied feed event");
+  stalled_gauge_ =
+      &metrics_.GetGauge("tandem_social_feed_stalled",
+                         "1 while the feed consumer cannot make progress (see the errors counter and log)");
+  apply_seconds_ =
+      &metrics_.GetHistogram("tandem_social_feed_apply_seconds", "Time to apply one page of feed events");
   if (auto c = applier_.Cursor(); c.ok()) cursor_gauge_->Set(*c);
 }
 
@@ -139,10 +147,12 @@ absl::StatusOr<PollResult> FeedConsumer::PollOnce() {
   auto response = http_->client.Get(target, {{"Authorization", "Bearer " + options_.token}});
   if (!response.ok()) {
     RecordError(response.status(), "unavailable");
-    return absl::UnavailableError(absl::StrCat("feed unreachable: ", std::string(response.status().message())));
+    return absl::UnavailableError(
+        absl::StrCat("feed unreachable: ", std::string(response.status().message())));
   }
   if (response->status == 401 || response->status == 403) {
-    absl::Status st = absl::UnauthenticatedError("the messenger operator rejected the feed credentials (feed.token)");
+    absl::Status st =
+        absl::UnauthenticatedError("the messenger operator rejected the feed credentials (feed.token)");
     RecordError(st, "unauthenticated");
     return st;
   }
@@ -233,13 +243,15 @@ void FeedConsumer::Run() {
     if (!r.ok()) {
       wait = options_.error_backoff;
     } else {
-      log::Debug("social.feed_pulled", {{"cursor", r->cursor}, {"applied", static_cast<uint64_t>(r->applied)}});
+      log::Debug("social.feed_pulled",
+                 {{"cursor", r->cursor}, {"applied", static_cast<uint64_t>(r->applied)}});
       if (!r->has_more && !r->long_poll) {
         wait = options_.poll_interval;
         if (options_.wait > absl::ZeroDuration() && !long_poll_unsupported_) {
           long_poll_unsupported_ = true;
-          log::Info("social.feed_polling", {{"url", options_.url},
-                                            {"reason", "the messenger does not answer wait_ms; polling instead"}});
+          log::Info(
+              "social.feed_polling",
+              {{"url", options_.url}, {"reason", "the messenger does not answer wait_ms; polling instead"}});
         }
       }
     }

@@ -48,7 +48,8 @@ std::string_view FeedEventTypeName(FeedEventType t) {
 absl::StatusOr<FeedEvent> ParseFeedEvent(const json& j) {
   FeedEvent e;
   if (!j.is_object()) return absl::InvalidArgumentError("feed event is not an object");
-  if (!GetInt(j, "seq", &e.seq) || e.seq < 1) return absl::InvalidArgumentError("feed event without a valid seq");
+  if (!GetInt(j, "seq", &e.seq) || e.seq < 1)
+    return absl::InvalidArgumentError("feed event without a valid seq");
   std::string type;
   if (!GetString(j, "type", &type)) return Bad(e.seq, "missing type");
   if (type == "account_linked") {
@@ -69,13 +70,15 @@ absl::StatusOr<FeedEvent> ParseFeedEvent(const json& j) {
   uint16_t days;
   switch (e.type) {
     case FeedEventType::kAccountLinked:
-      if (!GetString(j, "phone", &e.phone) || !phone::LooksLikeE164(e.phone) || PhoneKeyFromE164(e.phone) == 0) {
+      if (!GetString(j, "phone", &e.phone) || !phone::LooksLikeE164(e.phone) ||
+          PhoneKeyFromE164(e.phone) == 0) {
         return Bad(e.seq, "account_linked needs phone in E.164 form");
       }
       break;
     case FeedEventType::kUsageSummary: {
       int64_t active = -1;
-      if (!GetString(j, "day", &e.day) || !ParseDay(e.day, &days)) return Bad(e.seq, "day must be YYYY-MM-DD");
+      if (!GetString(j, "day", &e.day) || !ParseDay(e.day, &days))
+        return Bad(e.seq, "day must be YYYY-MM-DD");
       if (!GetInt(j, "active_days_28", &active) || active < 0 || active > 28) {
         return Bad(e.seq, "active_days_28 must be an integer 0..28");
       }
@@ -87,7 +90,8 @@ absl::StatusOr<FeedEvent> ParseFeedEvent(const json& j) {
     }
     case FeedEventType::kObjectionChanged: {
       std::string purpose;
-      if (!GetString(j, "purpose", &purpose) || !ParsePurpose(purpose, &e.purpose) || !IsObjectable(e.purpose)) {
+      if (!GetString(j, "purpose", &purpose) || !ParsePurpose(purpose, &e.purpose) ||
+          !IsObjectable(e.purpose)) {
         return Bad(e.seq, "purpose must be \"ads\" or \"friend_suggestions\"");
       }
       auto it = j.find("objected");
@@ -102,7 +106,10 @@ absl::StatusOr<FeedEvent> ParseFeedEvent(const json& j) {
 }
 
 json FeedEventToJson(const FeedEvent& e) {
-  json j = {{"seq", e.seq}, {"type", std::string(FeedEventTypeName(e.type))}, {"account_id", e.account_id}, {"at", e.at}};
+  json j = {{"seq", e.seq},
+            {"type", std::string(FeedEventTypeName(e.type))},
+            {"account_id", e.account_id},
+            {"at", e.at}};
   switch (e.type) {
     case FeedEventType::kAccountLinked:
       j["phone"] = e.phone;
@@ -126,11 +133,13 @@ absl::StatusOr<FeedPage> ParseFeedPage(std::string_view body, int64_t after) {
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return absl::InvalidArgumentError("feed page is not a JSON object");
   auto events = j.find("events");
-  if (events == j.end() || !events->is_array()) return absl::InvalidArgumentError("feed page has no events array");
+  if (events == j.end() || !events->is_array())
+    return absl::InvalidArgumentError("feed page has no events array");
   FeedPage page;
   if (!GetInt(j, "next", &page.next)) return absl::InvalidArgumentError("feed page has no integer next");
   auto more = j.find("has_more");
-  if (more == j.end() || !more->is_boolean()) return absl::InvalidArgumentError("feed page has no boolean has_more");
+  if (more == j.end() || !more->is_boolean())
+    return absl::InvalidArgumentError("feed page has no boolean has_more");
   page.has_more = more->get<bool>();
   int64_t last = after;
   for (const json& item : *events) {
@@ -147,7 +156,8 @@ absl::StatusOr<FeedPage> ParseFeedPage(std::string_view body, int64_t after) {
     page.events.push_back(std::move(*event));
   }
   if (page.error.ok() && page.next != last) {
-    return absl::InvalidArgumentError(absl::StrCat("feed page next=", page.next, " but last event is ", last));
+    return absl::InvalidArgumentError(
+        absl::StrCat("feed page next=", page.next, " but last event is ", last));
   }
   return page;
 }

@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "testing/feed_test_peer.h"
 #include "social/test_util.h"
+#include "testing/feed_test_peer.h"
 
 namespace tandem::social {
 namespace {
@@ -17,8 +17,8 @@ using testing::Usage;
 using testing::World;
 
 TEST(FeedEvent, ParsesEveryTypeAndRoundTrips) {
-  auto events = Numbered({Linked("m1", "+16502530001"), Usage("m1", 12), Objection("m1", Purpose::kAds, true),
-                          Deleted("m1")});
+  auto events = Numbered(
+      {Linked("m1", "+16502530001"), Usage("m1", 12), Objection("m1", Purpose::kAds, true), Deleted("m1")});
   for (const auto& e : events) {
     auto parsed = ParseFeedEvent(FeedEventToJson(e));
     ASSERT_TRUE(parsed.ok()) << parsed.status();
@@ -43,7 +43,8 @@ TEST(FeedEvent, RejectsUnknownTypesAndBadFields) {
     EXPECT_EQ(ParseFeedEvent(json::parse(text)).status().code(), absl::StatusCode::kInvalidArgument) << text;
   }
   auto unknown = ParseFeedEvent(json::parse(bad[0]));
-  EXPECT_NE(std::string(unknown.status().message()).find("unknown event type 'message_sent'"), std::string::npos);
+  EXPECT_NE(std::string(unknown.status().message()).find("unknown event type 'message_sent'"),
+            std::string::npos);
 }
 
 TEST(FeedEvent, PagesMustBeOrdered) {
@@ -61,7 +62,8 @@ TEST(FeedEvent, PagesMustBeOrdered) {
 
 TEST(FeedApplier, AppliesEachEventOnce) {
   World w;
-  auto events = Numbered({Linked("m1", "+16502530001"), Usage("m1", 12), Objection("m1", Purpose::kAds, true)});
+  auto events =
+      Numbered({Linked("m1", "+16502530001"), Usage("m1", 12), Objection("m1", Purpose::kAds, true)});
   ASSERT_EQ(*w.applier->Apply(events), 3u);
   EXPECT_EQ(*w.applier->Cursor(), 3);
   ASSERT_EQ(*w.applier->Apply(events), 0u);  // a replayed page changes nothing
@@ -85,7 +87,8 @@ TEST(FeedApplier, AFailedCursorWriteLeavesNothingOfThePage) {
                   .Execute("CREATE TRIGGER fail_cursor BEFORE UPDATE ON feed_cursor "
                            "BEGIN SELECT RAISE(ABORT, 'injected cursor failure'); END")
                   .ok());
-  auto events = Numbered({Linked("m1", "+16502530001"), Usage("m1", 12), Objection("m1", Purpose::kAds, true)});
+  auto events =
+      Numbered({Linked("m1", "+16502530001"), Usage("m1", 12), Objection("m1", Purpose::kAds, true)});
   auto failed = w.applier->Apply(events);
   ASSERT_FALSE(failed.ok());
   EXPECT_NE(std::string(failed.status().message()).find("injected cursor failure"), std::string::npos)
@@ -185,7 +188,8 @@ TEST_F(FeedConsumerTest, BackgroundThreadFollowsTheFeed) {
     return v.MessengerLinked(alice);
   };
   auto wait_for = [&](bool want) {
-    for (int i = 0; i < 2000 && linked() != want; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (int i = 0; i < 2000 && linked() != want; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     return linked() == want;
   };
   EXPECT_TRUE(wait_for(true));
@@ -207,7 +211,8 @@ TEST_F(FeedConsumerTest, LongPollsFollowTheFeedAndAStopIsNoError) {
   consumer.Start();
   auto linked = [&] { return w.db->View(Purpose::kAds).MessengerLinked(alice); };
   auto wait_for = [&](bool want) {
-    for (int i = 0; i < 2000 && linked() != want; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (int i = 0; i < 2000 && linked() != want; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     return linked() == want;
   };
   peer_.Append(Linked("m1", "+16502530001"));
@@ -227,7 +232,8 @@ TEST_F(FeedConsumerTest, LongPollsFollowTheFeedAndAStopIsNoError) {
   absl::StatusOr<PollResult> r;
   const uint64_t before = peer_.requests();
   std::thread poll([&] { r = consumer.PollOnce(); });
-  for (int i = 0; i < 5000 && peer_.requests() == before; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < 5000 && peer_.requests() == before; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   peer_.Stop();
   poll.join();
   ASSERT_TRUE(r.ok()) << r.status();

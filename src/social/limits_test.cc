@@ -3,9 +3,8 @@
 // service and through the HTTP handlers.
 #include <gtest/gtest.h>
 
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
@@ -61,8 +60,9 @@ TEST(SocialCodeLimits, GuessesAcrossReissuedCodesStopAtTheNumberLimit) {
   for (int round = 0; round < 6; ++round) {
     ASSERT_TRUE(w.service->StartVerification(number, "", "198.51.100.7:1").ok());
     for (int i = 0; i < 5; ++i) {
-      last = w.service->CompleteVerification(number, "", Other(w.sender.CodeFor(number)), "", "198.51.100.7:1")
-                 .status();
+      last =
+          w.service->CompleteVerification(number, "", Other(w.sender.CodeFor(number)), "", "198.51.100.7:1")
+              .status();
       if (absl::IsUnauthenticated(last)) ++checked;
     }
   }
@@ -236,8 +236,8 @@ TEST_F(SocialHttp, AddressBookAnswerSaysNothingAboutMessengerMembership) {
                                   testing::Linked("m-x", TestPhone(3))}));
   auto login = world_.service->StartVerification(TestPhone(1), "", "192.0.2.50:1");
   ASSERT_TRUE(login.ok());
-  auto session = world_.service->CompleteVerification(TestPhone(1), "", world_.sender.CodeFor(TestPhone(1)), "",
-                                                      "192.0.2.50:1");
+  auto session = world_.service->CompleteVerification(TestPhone(1), "", world_.sender.CodeFor(TestPhone(1)),
+                                                      "", "192.0.2.50:1");
   ASSERT_TRUE(session.ok());
   ASSERT_EQ(session->user, me);
   net::Response res = Call("PUT", "/v1/social/address-book",
@@ -267,8 +267,8 @@ TEST_F(SocialHttp, BudgetAndRateLimitsAre429WithARetryHint) {
   UserId me = world_.AddUser(TestPhone(1), "Me");
   (void)me;
   ASSERT_TRUE(world_.service->StartVerification(TestPhone(1), "", "192.0.2.50:1").ok());
-  auto session = world_.service->CompleteVerification(TestPhone(1), "", world_.sender.CodeFor(TestPhone(1)), "",
-                                                      "192.0.2.50:1");
+  auto session = world_.service->CompleteVerification(TestPhone(1), "", world_.sender.CodeFor(TestPhone(1)),
+                                                      "", "192.0.2.50:1");
   ASSERT_TRUE(session.ok());
   json entries = json::array();
   for (int i = 0; i < 3; ++i) entries.push_back(TestPhone(i, 400));

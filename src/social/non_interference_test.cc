@@ -17,7 +17,6 @@ namespace {
 using testing::TestPhone;
 using testing::World;
 
-
 struct Recipe {
   int users = 0;
   std::vector<std::pair<int, int>> friendships, blocks, dismissals;
@@ -45,8 +44,10 @@ Recipe RandomRecipe(uint64_t seed) {
       w.books.emplace_back(a, std::move(book));
     }
   }
-  for (int i = static_cast<int>(r.Uniform(3)); i > 0; --i) w.blocks.emplace_back(pick(w.users), pick(w.users));
-  for (int i = static_cast<int>(r.Uniform(3)); i > 0; --i) w.dismissals.emplace_back(pick(w.users), pick(w.users));
+  for (int i = static_cast<int>(r.Uniform(3)); i > 0; --i)
+    w.blocks.emplace_back(pick(w.users), pick(w.users));
+  for (int i = static_cast<int>(r.Uniform(3)); i > 0; --i)
+    w.dismissals.emplace_back(pick(w.users), pick(w.users));
   // Messenger accounts: most on users' numbers, some on numbers shared by
   // two accounts, some on numbers no social user has.
   int accounts = static_cast<int>(r.Uniform(static_cast<uint64_t>(phones) + 4));
@@ -60,13 +61,15 @@ Recipe RandomRecipe(uint64_t seed) {
     push(testing::Linked(id, TestPhone(pick(phones))));
     if (r.Uniform(3) != 0) push(testing::Usage(id, static_cast<int>(r.Uniform(29))));
   }
-  for (int i = static_cast<int>(r.Uniform(3 * static_cast<uint64_t>(accounts) + 1)); i > 0 && accounts > 0; --i) {
+  for (int i = static_cast<int>(r.Uniform(3 * static_cast<uint64_t>(accounts) + 1)); i > 0 && accounts > 0;
+       --i) {
     std::string id = "m" + std::to_string(pick(accounts));
     switch (r.Uniform(6)) {
       case 0:
       case 1:
       case 2:
-        push(testing::Objection(id, r.Uniform(3) ? Purpose::kFriendSuggestions : Purpose::kAds, r.Uniform(3) != 0));
+        push(testing::Objection(id, r.Uniform(3) ? Purpose::kFriendSuggestions : Purpose::kAds,
+                                r.Uniform(3) != 0));
         break;
       case 3:
         push(testing::Usage(id, static_cast<int>(r.Uniform(29))));
@@ -83,11 +86,13 @@ Recipe RandomRecipe(uint64_t seed) {
 }
 
 // Builds the world; `keep` filters feed events; `batch` splits the feed.
-void Build(World& world, const Recipe& recipe, const std::function<bool(const FeedEvent&)>& keep, size_t batch) {
+void Build(World& world, const Recipe& recipe, const std::function<bool(const FeedEvent&)>& keep,
+           size_t batch) {
   for (int u = 1; u <= recipe.users; ++u) ASSERT_EQ(world.AddUser(TestPhone(u)), static_cast<UserId>(u));
   for (auto [a, b] : recipe.friendships) world.MakeFriends(a, b);
   for (int u : recipe.discoverable) ASSERT_TRUE(world.service->UpdateProfile(u, std::nullopt, true).ok());
-  for (const auto& [u, book] : recipe.books) ASSERT_TRUE(world.service->ReplaceAddressBook(u, {"", book}).ok());
+  for (const auto& [u, book] : recipe.books)
+    ASSERT_TRUE(world.service->ReplaceAddressBook(u, {"", book}).ok());
   for (auto [a, b] : recipe.blocks) (void)world.service->Block(a, b);
   for (auto [a, b] : recipe.dismissals) (void)world.service->Dismiss(a, b);
   std::vector<FeedEvent> events;
@@ -136,11 +141,13 @@ TEST(NonInterference, SuggestionsIgnoreObjectorsMessengerFacts) {
     if (!objectors.empty()) ++worlds_with_objectors;
 
     World actual;
-    Build(actual, recipe, [](const FeedEvent&) { return true; }, 1 + static_cast<size_t>(seed % 7));
+    Build(
+        actual, recipe, [](const FeedEvent&) { return true; }, 1 + static_cast<size_t>(seed % 7));
     // The same world with the objectors' messenger facts deleted (and thus
     // no objection left to enforce).
     World reference;
-    Build(reference, recipe, [&](const FeedEvent& e) { return !objectors.count(e.account_id); }, 1000);
+    Build(
+        reference, recipe, [&](const FeedEvent& e) { return !objectors.count(e.account_id); }, 1000);
     auto got = AllSuggestions(actual, recipe.users);
     auto want = AllSuggestions(reference, recipe.users);
     for (int u = 0; u < recipe.users; ++u) ASSERT_EQ(got[u], want[u]) << "user " << u + 1;
@@ -148,11 +155,12 @@ TEST(NonInterference, SuggestionsIgnoreObjectorsMessengerFacts) {
     // The test has teeth: with the objections ignored, the objectors' facts
     // would change someone's suggestions in some worlds.
     World ignoring;
-    Build(ignoring, recipe,
-          [](const FeedEvent& e) {
-            return !(e.type == FeedEventType::kObjectionChanged && e.purpose == Purpose::kFriendSuggestions);
-          },
-          1000);
+    Build(
+        ignoring, recipe,
+        [](const FeedEvent& e) {
+          return !(e.type == FeedEventType::kObjectionChanged && e.purpose == Purpose::kFriendSuggestions);
+        },
+        1000);
     if (AllSuggestions(ignoring, recipe.users) != got) ++worlds_where_it_mattered;
   }
   RecordProperty("worlds_with_objectors", worlds_with_objectors);
@@ -172,7 +180,8 @@ TEST(NonInterference, RebuiltIndexAgrees) {
     std::vector<std::vector<Suggestion>> live;
     {
       World w(path);
-      Build(w, recipe, [](const FeedEvent&) { return true; }, 5);
+      Build(
+          w, recipe, [](const FeedEvent&) { return true; }, 5);
       live = AllSuggestions(w, recipe.users);
     }
     World reopened(path);

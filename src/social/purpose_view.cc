@@ -110,7 +110,8 @@ std::vector<Fact> PurposeView::FactsAbout(UserId u) const {
   facts.push_back({"discoverable_by_phone", DiscoverableByPhone(u) ? "true" : "false", Provenance::kSocial});
   facts.push_back({"friends", std::to_string(Friends(u).size()), Provenance::kSocial});
   facts.push_back({"address_book_entries", std::to_string(AddressBook(u).size()), Provenance::kSocial});
-  if (MessengerLinked(u)) facts.push_back({"messenger_link", E164FromPhoneKey(OwnPhone(u)), Provenance::kMessenger});
+  if (MessengerLinked(u))
+    facts.push_back({"messenger_link", E164FromPhoneKey(OwnPhone(u)), Provenance::kMessenger});
   if (auto usage = Usage(u)) {
     facts.push_back({"messenger_usage",
                      "active_days_28=" + std::to_string(usage->active_days_28) +

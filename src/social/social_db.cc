@@ -167,7 +167,8 @@ absl::Status SocialDb::LoadIndex() {
   }
   ASSIGN_OR_RETURN(auto accounts, db_->Query("SELECT account_id, phone FROM messenger_accounts"));
   for (const auto& r : accounts) index_.LinkMessengerAccount(r.Text(0), PhoneKeyFromE164(r.Text(1)));
-  ASSIGN_OR_RETURN(auto usage, db_->Query("SELECT account_id, active_days_28, last_active_day FROM messenger_usage"));
+  ASSIGN_OR_RETURN(auto usage,
+                   db_->Query("SELECT account_id, active_days_28, last_active_day FROM messenger_usage"));
   for (const auto& r : usage) {
     uint16_t day = 0;
     ParseDay(r.Text(2), &day);

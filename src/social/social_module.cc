@@ -9,8 +9,10 @@
 
 namespace tandem::social {
 
-absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config& config, const std::string& data_dir,
-                                                                   net::Router& router, net::Metrics& metrics) {
+absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config& config,
+                                                                   const std::string& data_dir,
+                                                                   net::Router& router,
+                                                                   net::Metrics& metrics) {
   if (!config.GetBool("social.enabled")) return std::unique_ptr<SocialModule>();
   int64_t code_ttl = config.GetInt("social.code_ttl_s");
   int64_t batch = config.GetInt("feed.batch");
@@ -28,8 +30,8 @@ absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config&
   if (db_path.empty()) db_path = data_dir + "/social.db";
   auto db = SocialDb::OpenSqlite(db_path);
   if (!db.ok()) {
-    return absl::Status(db.status().code(), absl::StrCat("social database ", db_path, ": ",
-                                                         std::string(db.status().message())));
+    return absl::Status(db.status().code(),
+                        absl::StrCat("social database ", db_path, ": ", std::string(db.status().message())));
   }
   m->db_ = std::move(*db);
   SocialServiceOptions options;
@@ -39,8 +41,8 @@ absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config&
   std::string code_log = config.GetString("social.code_log");
   if (code_log.empty()) code_log = data_dir + "/social-verification-codes.log";
   ASSIGN_OR_RETURN(m->sender_, verification::MakeCodeSender(config, "social", code_log, SystemClock::Real()));
-  m->service_ = std::make_unique<SocialService>(*m->db_, *m->sender_, SystemClock::Real(), SecureRandom::Instance(),
-                                                options);
+  m->service_ = std::make_unique<SocialService>(*m->db_, *m->sender_, SystemClock::Real(),
+                                                SecureRandom::Instance(), options);
   ASSIGN_OR_RETURN(m->posts_, Posts::Create(*m->db_, SystemClock::Real()));
   AddSocialRoutes(router, *m->service_);
   AddTimelineRoutes(router, *m->service_, *m->posts_, &m->ad_source_);

@@ -30,7 +30,8 @@ class SocialModule {
  public:
   // Opens the database and adds the routes. Returns nullptr if
   // social.enabled is false. InvalidArgument for bad configuration.
-  static absl::StatusOr<std::unique_ptr<SocialModule>> Create(const Config& config, const std::string& data_dir,
+  static absl::StatusOr<std::unique_ptr<SocialModule>> Create(const Config& config,
+                                                              const std::string& data_dir,
                                                               net::Router& router, net::Metrics& metrics);
   ~SocialModule();
 

@@ -31,10 +31,15 @@ std::string Sha256(std::string_view data) {
 
 SocialService::SocialService(SocialDb& db, verification::CodeSender& sender, Clock& clock, Random& random,
                              SocialServiceOptions options)
-    : db_(db), sender_(sender), clock_(clock), random_(random), options_(options), guard_(clock, options.codes) {}
+    : db_(db),
+      sender_(sender),
+      clock_(clock),
+      random_(random),
+      options_(options),
+      guard_(clock, options.codes) {}
 
 absl::Status SocialService::StartVerification(std::string_view phone_input, std::string_view region,
-                                             std::string_view client_address) {
+                                              std::string_view client_address) {
   // The address pays before anything is parsed: parsing is the costly part.
   RETURN_IF_ERROR(guard_.AdmitCodeRequest(client_address));
   ASSIGN_OR_RETURN(std::string e164, phone::Normalize(phone_input, region));
@@ -44,7 +49,8 @@ absl::Status SocialService::StartVerification(std::string_view phone_input, std:
   RETURN_IF_ERROR(db_.Write(
       [&](store::Database& db) -> absl::Status {
         RETURN_IF_ERROR(
-            db.Execute("DELETE FROM verification_codes WHERE phone = $1 AND expires_at < $2", {e164, now}).status());
+            db.Execute("DELETE FROM verification_codes WHERE phone = $1 AND expires_at < $2", {e164, now})
+                .status());
         // The codes sent before stay valid (up to max_live_codes): a request
         // by someone else must not take away the code the owner was sent.
         RETURN_IF_ERROR(db.Execute("INSERT INTO verification_codes (phone, code_hash, expires_at, attempts) "
@@ -53,17 +59,19 @@ absl::Status SocialService::StartVerification(std::string_view phone_input, std:
                                     now + absl::ToInt64Seconds(options_.code_ttl)})
                             .status());
         return db
-            .Execute("DELETE FROM verification_codes WHERE phone = $1 AND id NOT IN "
-                     "(SELECT id FROM verification_codes WHERE phone = $1 ORDER BY id DESC LIMIT $2)",
-                     {e164, static_cast<int64_t>(options_.max_live_codes)})
+            .Execute(
+                "DELETE FROM verification_codes WHERE phone = $1 AND id NOT IN "
+                "(SELECT id FROM verification_codes WHERE phone = $1 ORDER BY id DESC LIMIT $2)",
+                {e164, static_cast<int64_t>(options_.max_live_codes)})
             .status();
       },
       nullptr));
   return sender_.Send(e164, code);
 }
 
-absl::StatusOr<Session> SocialService::CompleteVerification(std::string_view phone_input, std::string_view region,
-                                                            std::string_view code, std::string_view display_name,
+absl::StatusOr<Session> SocialService::CompleteVerification(std::string_view phone_input,
+                                                            std::string_view region, std::string_view code,
+                                                            std::string_view display_name,
                                                             std::string_view client_address) {
   RETURN_IF_ERROR(guard_.AdmitCheck(client_address));
   ASSIGN_OR_RETURN(std::string e164, phone::Normalize(phone_input, region));
@@ -80,12 +88,15 @@ absl::StatusOr<Session> SocialService::CompleteVerification(std::string_view pho
   RETURN_IF_ERROR(db_.Write(
       [&](store::Database& db) -> absl::Status {
         RETURN_IF_ERROR(
-            db.Execute("DELETE FROM verification_codes WHERE phone = $1 AND expires_at < $2", {e164, now}).status());
-        ASSIGN_OR_RETURN(auto codes,
-                         db.Query("SELECT code_hash, attempts FROM verification_codes WHERE phone = $1", {e164}));
+            db.Execute("DELETE FROM verification_codes WHERE phone = $1 AND expires_at < $2", {e164, now})
+                .status());
+        ASSIGN_OR_RETURN(
+            auto codes,
+            db.Query("SELECT code_hash, attempts FROM verification_codes WHERE phone = $1", {e164}));
         if (codes.empty()) {
-          code_error = absl::UnauthenticatedError("no code is pending for this number (none was requested, or it "
-                                                  "expired); request one");
+          code_error = absl::UnauthenticatedError(
+              "no code is pending for this number (none was requested, or it "
+              "expired); request one");
           return absl::OkStatus();
         }
         bool live = false, match = false;
@@ -128,7 +139,8 @@ absl::StatusOr<Session> SocialService::CompleteVerification(std::string_view pho
         if (session.created) index.PutUser(session.user, key, false);
       }));
   if (!code_error.ok()) return code_error;
-  if (session.created) log::Info("social.account_created", {{"account_id", static_cast<int64_t>(session.user)}});
+  if (session.created)
+    log::Info("social.account_created", {{"account_id", static_cast<int64_t>(session.user)}});
   return session;
 }
 
@@ -146,12 +158,13 @@ absl::StatusOr<std::vector<Session>> SocialService::ImportAccounts(
     if (normalized != a.phone) return absl::InvalidArgumentError("numbers must be given in E.164 form");
     RETURN_IF_ERROR(ValidateDisplayName(a.display_name));
     if (a.address_book.size() > kMaxAddressBookEntries) {
-      return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxAddressBookEntries, " address-book entries"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("at most ", kMaxAddressBookEntries, " address-book entries"));
     }
     NormalizedAddressBook book = NormalizeAddressBook({"", a.address_book});
     if (!book.rejected.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("address book of ", a.phone, ": entry ", book.rejected[0].index,
-                                                     ": ", book.rejected[0].message));
+      return absl::InvalidArgumentError(absl::StrCat("address book of ", a.phone, ": entry ",
+                                                     book.rejected[0].index, ": ", book.rejected[0].message));
     }
     keys.push_back(PhoneKeyFromE164(normalized));
     books.push_back(std::move(book.phones));
@@ -180,7 +193,8 @@ absl::StatusOr<std::vector<Session>> SocialService::ImportAccounts(
   RETURN_IF_ERROR(db_.Write(
       [&](store::Database& db) -> absl::Status {
         for (size_t i = 0; i < accounts.size(); ++i) {
-          ASSIGN_OR_RETURN(auto existing, db.Query("SELECT id FROM accounts WHERE phone = $1", {accounts[i].phone}));
+          ASSIGN_OR_RETURN(auto existing,
+                           db.Query("SELECT id FROM accounts WHERE phone = $1", {accounts[i].phone}));
           if (!existing.empty()) {
             return absl::AlreadyExistsError(absl::StrCat("an account exists for ", accounts[i].phone));
           }
@@ -191,18 +205,22 @@ absl::StatusOr<std::vector<Session>> SocialService::ImportAccounts(
           s.user = static_cast<UserId>(created.Int(0));
           s.token = random_.Hex(32);
           s.created = true;
-          RETURN_IF_ERROR(db.Execute("INSERT INTO sessions (token_hash, account_id, created_at) VALUES ($1, $2, $3)",
-                                     {store::Value::Blob(Sha256(s.token)), s.user, now})
-                              .status());
+          RETURN_IF_ERROR(
+              db.Execute("INSERT INTO sessions (token_hash, account_id, created_at) VALUES ($1, $2, $3)",
+                         {store::Value::Blob(Sha256(s.token)), s.user, now})
+                  .status());
           for (PhoneKey p : books[i]) {
-            RETURN_IF_ERROR(db.Execute("INSERT INTO address_book (owner_id, phone, uploaded_at) VALUES ($1, $2, $3)",
-                                       {s.user, E164FromPhoneKey(p), now})
-                                .status());
+            RETURN_IF_ERROR(
+                db.Execute("INSERT INTO address_book (owner_id, phone, uploaded_at) VALUES ($1, $2, $3)",
+                           {s.user, E164FromPhoneKey(p), now})
+                    .status());
           }
         }
         for (auto [x, y] : pairs) {
-          const UserId a = std::min(sessions[x].user, sessions[y].user), b = std::max(sessions[x].user, sessions[y].user);
-          RETURN_IF_ERROR(db.Execute("INSERT INTO friendships (a, b, since) VALUES ($1, $2, $3)", {a, b, now}).status());
+          const UserId a = std::min(sessions[x].user, sessions[y].user),
+                       b = std::max(sessions[x].user, sessions[y].user);
+          RETURN_IF_ERROR(
+              db.Execute("INSERT INTO friendships (a, b, since) VALUES ($1, $2, $3)", {a, b, now}).status());
         }
         return absl::OkStatus();
       },
@@ -212,7 +230,8 @@ absl::StatusOr<std::vector<Session>> SocialService::ImportAccounts(
           index.SetAddressBook(sessions[i].user, books[i]);
         }
         for (auto [x, y] : pairs) {
-          index.AddFriendship(std::min(sessions[x].user, sessions[y].user), std::max(sessions[x].user, sessions[y].user));
+          index.AddFriendship(std::min(sessions[x].user, sessions[y].user),
+                              std::max(sessions[x].user, sessions[y].user));
         }
       }));
   log::Info("social.accounts_imported", {{"accounts", static_cast<uint64_t>(accounts.size())},
@@ -241,8 +260,8 @@ absl::Status SocialService::RequireUser(UserId u) {
 }
 
 absl::StatusOr<Profile> SocialService::GetProfile(UserId user, bool own) {
-  auto row = db_.db().QueryOne("SELECT id, phone, display_name, discoverable_by_phone FROM accounts WHERE id = $1",
-                               {user});
+  auto row = db_.db().QueryOne(
+      "SELECT id, phone, display_name, discoverable_by_phone FROM accounts WHERE id = $1", {user});
   if (!row.ok()) {
     if (absl::IsNotFound(row.status())) return absl::NotFoundError(absl::StrCat("no user ", user));
     return row.status();
@@ -264,7 +283,8 @@ absl::StatusOr<Profile> SocialService::UpdateProfile(UserId user, std::optional<
       [&](store::Database& db) -> absl::Status {
         if (display_name) {
           RETURN_IF_ERROR(
-              db.Execute("UPDATE accounts SET display_name = $2 WHERE id = $1", {user, *display_name}).status());
+              db.Execute("UPDATE accounts SET display_name = $2 WHERE id = $1", {user, *display_name})
+                  .status());
         }
         if (discoverable_by_phone) {
           RETURN_IF_ERROR(db.Execute("UPDATE accounts SET discoverable_by_phone = $2 WHERE id = $1",
@@ -287,23 +307,28 @@ absl::StatusOr<std::string> SocialService::RequestFriend(UserId from, UserId to)
   std::string outcome;
   RETURN_IF_ERROR(db_.Write(
       [&](store::Database& db) -> absl::Status {
-        auto blocked = db.Query("SELECT 1 FROM blocks WHERE (blocker = $1 AND blocked = $2) OR (blocker = $2 AND blocked = $1)",
-                                {from, to});
+        auto blocked = db.Query(
+            "SELECT 1 FROM blocks WHERE (blocker = $1 AND blocked = $2) OR (blocker = $2 AND blocked = $1)",
+            {from, to});
         if (!blocked.ok()) return blocked.status();
-        if (!blocked->empty()) return absl::FailedPreconditionError("a block stands between you and this user");
+        if (!blocked->empty())
+          return absl::FailedPreconditionError("a block stands between you and this user");
         ASSIGN_OR_RETURN(auto friends, db.Query("SELECT 1 FROM friendships WHERE a = $1 AND b = $2", {a, b}));
         if (!friends.empty()) return absl::AlreadyExistsError("you are already friends");
-        ASSIGN_OR_RETURN(int64_t reverse,
-                         db.Execute("DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2", {to, from}));
+        ASSIGN_OR_RETURN(
+            int64_t reverse,
+            db.Execute("DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2", {to, from}));
         if (reverse > 0) {
           outcome = "friends";
-          return db.Execute("INSERT INTO friendships (a, b, since) VALUES ($1, $2, $3)", {a, b, now}).status();
+          return db.Execute("INSERT INTO friendships (a, b, since) VALUES ($1, $2, $3)", {a, b, now})
+              .status();
         }
         outcome = "requested";
         return db
-            .Execute("INSERT INTO friend_requests (from_id, to_id, created_at) VALUES ($1, $2, $3) "
-                     "ON CONFLICT DO NOTHING",
-                     {from, to, now})
+            .Execute(
+                "INSERT INTO friend_requests (from_id, to_id, created_at) VALUES ($1, $2, $3) "
+                "ON CONFLICT DO NOTHING",
+                {from, to, now})
             .status();
       },
       [&](FactIndex& index) {
@@ -316,8 +341,9 @@ absl::Status SocialService::AcceptFriend(UserId me, UserId from) {
   const UserId a = std::min(me, from), b = std::max(me, from);
   return db_.Write(
       [&](store::Database& db) -> absl::Status {
-        ASSIGN_OR_RETURN(int64_t n,
-                         db.Execute("DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2", {from, me}));
+        ASSIGN_OR_RETURN(
+            int64_t n,
+            db.Execute("DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2", {from, me}));
         if (n == 0) return absl::NotFoundError(absl::StrCat("no friend request from user ", from));
         return db
             .Execute("INSERT INTO friendships (a, b, since) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -330,8 +356,9 @@ absl::Status SocialService::AcceptFriend(UserId me, UserId from) {
 absl::Status SocialService::DeclineFriend(UserId me, UserId from) {
   return db_.Write(
       [&](store::Database& db) -> absl::Status {
-        ASSIGN_OR_RETURN(int64_t n,
-                         db.Execute("DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2", {from, me}));
+        ASSIGN_OR_RETURN(
+            int64_t n,
+            db.Execute("DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2", {from, me}));
         if (n == 0) return absl::NotFoundError(absl::StrCat("no friend request from user ", from));
         return absl::OkStatus();
       },
@@ -341,8 +368,8 @@ absl::Status SocialService::DeclineFriend(UserId me, UserId from) {
 absl::Status SocialService::CancelFriendRequest(UserId me, UserId to) {
   return db_.Write(
       [&](store::Database& db) -> absl::Status {
-        ASSIGN_OR_RETURN(int64_t n,
-                         db.Execute("DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2", {me, to}));
+        ASSIGN_OR_RETURN(
+            int64_t n, db.Execute("DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2", {me, to}));
         if (n == 0) return absl::NotFoundError(absl::StrCat("no friend request to user ", to));
         return absl::OkStatus();
       },
@@ -398,14 +425,17 @@ absl::Status SocialService::Block(UserId me, UserId other) {
   bool added = false;
   return db_.Write(
       [&](store::Database& db) -> absl::Status {
-        ASSIGN_OR_RETURN(int64_t n, db.Execute("INSERT INTO blocks (blocker, blocked, created_at) VALUES ($1, $2, $3) "
-                                               "ON CONFLICT DO NOTHING",
-                                               {me, other, Unix(clock_)}));
+        ASSIGN_OR_RETURN(int64_t n,
+                         db.Execute("INSERT INTO blocks (blocker, blocked, created_at) VALUES ($1, $2, $3) "
+                                    "ON CONFLICT DO NOTHING",
+                                    {me, other, Unix(clock_)}));
         added = n > 0;
         RETURN_IF_ERROR(db.Execute("DELETE FROM friendships WHERE a = $1 AND b = $2", {a, b}).status());
         return db
-            .Execute("DELETE FROM friend_requests WHERE (from_id = $1 AND to_id = $2) OR (from_id = $2 AND to_id = $1)",
-                     {me, other})
+            .Execute(
+                "DELETE FROM friend_requests WHERE (from_id = $1 AND to_id = $2) OR (from_id = $2 AND to_id "
+                "= $1)",
+                {me, other})
             .status();
       },
       [&](FactIndex& index) {
@@ -417,7 +447,8 @@ absl::Status SocialService::Block(UserId me, UserId other) {
 absl::Status SocialService::Unblock(UserId me, UserId other) {
   return db_.Write(
       [&](store::Database& db) -> absl::Status {
-        ASSIGN_OR_RETURN(int64_t n, db.Execute("DELETE FROM blocks WHERE blocker = $1 AND blocked = $2", {me, other}));
+        ASSIGN_OR_RETURN(int64_t n,
+                         db.Execute("DELETE FROM blocks WHERE blocker = $1 AND blocked = $2", {me, other}));
         if (n == 0) return absl::NotFoundError(absl::StrCat("you have not blocked user ", other));
         return absl::OkStatus();
       },
@@ -426,7 +457,8 @@ absl::Status SocialService::Unblock(UserId me, UserId other) {
 
 absl::StatusOr<std::vector<Profile>> SocialService::ListBlocked(UserId me) {
   return Profiles(
-      "SELECT id, display_name FROM accounts WHERE id IN (SELECT blocked FROM blocks WHERE blocker = $1) ORDER BY id",
+      "SELECT id, display_name FROM accounts WHERE id IN (SELECT blocked FROM blocks WHERE blocker = $1) "
+      "ORDER BY id",
       me);
 }
 
@@ -436,15 +468,17 @@ absl::Status SocialService::Dismiss(UserId me, UserId other) {
   return db_.Write(
       [&](store::Database& db) -> absl::Status {
         return db
-            .Execute("INSERT INTO dismissals (account_id, dismissed_id, created_at) VALUES ($1, $2, $3) "
-                     "ON CONFLICT DO NOTHING",
-                     {me, other, Unix(clock_)})
+            .Execute(
+                "INSERT INTO dismissals (account_id, dismissed_id, created_at) VALUES ($1, $2, $3) "
+                "ON CONFLICT DO NOTHING",
+                {me, other, Unix(clock_)})
             .status();
       },
       [&](FactIndex& index) { index.AddDismissal(me, other); });
 }
 
-absl::StatusOr<AddressBookResult> SocialService::ReplaceAddressBook(UserId me, const AddressBookUpload& upload) {
+absl::StatusOr<AddressBookResult> SocialService::ReplaceAddressBook(UserId me,
+                                                                    const AddressBookUpload& upload) {
   NormalizedAddressBook book = NormalizeAddressBook(upload);
   const int64_t now = Unix(clock_);
   const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
@@ -468,45 +502,51 @@ absl::StatusOr<AddressBookResult> SocialService::ReplaceAddressBook(UserId me, c
         for (PhoneKey p : book.phones) fresh += !std::binary_search(before.begin(), before.end(), p);
 
         double tokens = budget.burst;
-        ASSIGN_OR_RETURN(auto row, db.Query("SELECT tokens, updated_ms FROM address_book_budget WHERE owner_id = $1",
-                                            {me}));
+        ASSIGN_OR_RETURN(
+            auto row,
+            db.Query("SELECT tokens, updated_ms FROM address_book_budget WHERE owner_id = $1", {me}));
         if (!row.empty()) {
           tokens = row[0].Real(0);
           const int64_t updated_ms = row[0].Int(1);
           if (now_ms > updated_ms && budget.interval > absl::ZeroDuration()) {
-            tokens = std::min(budget.burst,
-                              tokens + absl::FDivDuration(absl::Milliseconds(now_ms - updated_ms), budget.interval));
+            tokens = std::min(
+                budget.burst,
+                tokens + absl::FDivDuration(absl::Milliseconds(now_ms - updated_ms), budget.interval));
           }
         }
         if (static_cast<double>(fresh) > tokens + 1e-9) {
           const int64_t left = static_cast<int64_t>(tokens + 1e-9);
           if (static_cast<double>(fresh) > budget.burst) {
-            verdict = absl::ResourceExhaustedError(absl::StrCat(
-                "address book budget: this upload adds ", fresh, " numbers that are not in your address book; at most ",
-                static_cast<int64_t>(budget.burst), " can be added at once (", left, " now)"));
+            verdict = absl::ResourceExhaustedError(
+                absl::StrCat("address book budget: this upload adds ", fresh,
+                             " numbers that are not in your address book; at most ",
+                             static_cast<int64_t>(budget.burst), " can be added at once (", left, " now)"));
           } else {
             const int64_t wait_s = static_cast<int64_t>(
                 std::ceil(absl::ToDoubleSeconds(budget.interval) * (static_cast<double>(fresh) - tokens)));
-            verdict = absl::ResourceExhaustedError(absl::StrCat(
-                "address book budget: this upload adds ", fresh, " numbers that are not in your address book; ", left,
-                " can be added now; try again in ", std::max<int64_t>(1, wait_s), " s"));
+            verdict = absl::ResourceExhaustedError(
+                absl::StrCat("address book budget: this upload adds ", fresh,
+                             " numbers that are not in your address book; ", left,
+                             " can be added now; try again in ", std::max<int64_t>(1, wait_s), " s"));
           }
           return absl::OkStatus();
         }
         tokens -= static_cast<double>(fresh);
         result.budget_remaining = static_cast<int64_t>(tokens + 1e-9);
         if (fresh > 0) {
-          RETURN_IF_ERROR(db.Execute("INSERT INTO address_book_budget (owner_id, tokens, updated_ms) VALUES ($1, $2, $3) "
-                                     "ON CONFLICT (owner_id) DO UPDATE SET tokens = excluded.tokens, "
-                                     "updated_ms = excluded.updated_ms",
-                                     {me, tokens, now_ms})
-                              .status());
+          RETURN_IF_ERROR(
+              db.Execute("INSERT INTO address_book_budget (owner_id, tokens, updated_ms) VALUES ($1, $2, $3) "
+                         "ON CONFLICT (owner_id) DO UPDATE SET tokens = excluded.tokens, "
+                         "updated_ms = excluded.updated_ms",
+                         {me, tokens, now_ms})
+                  .status());
         }
         RETURN_IF_ERROR(db.Execute("DELETE FROM address_book WHERE owner_id = $1", {me}).status());
         for (PhoneKey p : book.phones) {
-          RETURN_IF_ERROR(db.Execute("INSERT INTO address_book (owner_id, phone, uploaded_at) VALUES ($1, $2, $3)",
-                                     {me, E164FromPhoneKey(p), now})
-                              .status());
+          RETURN_IF_ERROR(
+              db.Execute("INSERT INTO address_book (owner_id, phone, uploaded_at) VALUES ($1, $2, $3)",
+                         {me, E164FromPhoneKey(p), now})
+                  .status());
         }
         return absl::OkStatus();
       },
@@ -518,7 +558,8 @@ absl::StatusOr<AddressBookResult> SocialService::ReplaceAddressBook(UserId me, c
 }
 
 absl::StatusOr<std::vector<std::string>> SocialService::GetAddressBook(UserId me) {
-  ASSIGN_OR_RETURN(auto rows, db_.db().Query("SELECT phone FROM address_book WHERE owner_id = $1 ORDER BY phone", {me}));
+  ASSIGN_OR_RETURN(auto rows,
+                   db_.db().Query("SELECT phone FROM address_book WHERE owner_id = $1 ORDER BY phone", {me}));
   std::vector<std::string> out;
   for (const auto& r : rows) out.push_back(r.Text(0));
   return out;
@@ -526,7 +567,9 @@ absl::StatusOr<std::vector<std::string>> SocialService::GetAddressBook(UserId me
 
 absl::Status SocialService::DeleteAddressBook(UserId me) {
   return db_.Write(
-      [&](store::Database& db) { return db.Execute("DELETE FROM address_book WHERE owner_id = $1", {me}).status(); },
+      [&](store::Database& db) {
+        return db.Execute("DELETE FROM address_book WHERE owner_id = $1", {me}).status();
+      },
       [&](FactIndex& index) { index.SetAddressBook(me, {}); });
 }
 

@@ -153,8 +153,9 @@ class SocialService {
     std::string display_name;
     std::vector<std::string> address_book;  // E.164
   };
-  absl::StatusOr<std::vector<Session>> ImportAccounts(const std::vector<ImportedAccount>& accounts,
-                                                      const std::vector<std::pair<size_t, size_t>>& friendships);
+  absl::StatusOr<std::vector<Session>> ImportAccounts(
+      const std::vector<ImportedAccount>& accounts,
+      const std::vector<std::pair<size_t, size_t>>& friendships);
 
   // Operator path: whether an account has this number (E.164).
   absl::StatusOr<bool> HasAccountWithPhone(const std::string& e164);

@@ -13,7 +13,8 @@ TEST(SocialService, VerificationCreatesAccountAndToken) {
   ASSERT_TRUE(w.service->StartVerification("(650) 253-0001", "US", testing::kTestAddress).ok());
   std::string code = w.sender.CodeFor("+16502530001");
   ASSERT_EQ(code.size(), 6u);
-  auto wrong = w.service->CompleteVerification("+16502530001", "", code == "000000" ? "111111" : "000000", "A", testing::kTestAddress);
+  auto wrong = w.service->CompleteVerification("+16502530001", "", code == "000000" ? "111111" : "000000",
+                                               "A", testing::kTestAddress);
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kUnauthenticated);
   auto s = w.service->CompleteVerification("+1 650 253 0001", "", code, "Alice", testing::kTestAddress);
   ASSERT_TRUE(s.ok()) << s.status();
@@ -40,20 +41,25 @@ TEST(SocialService, VerificationLimitsAttemptsAndExpires) {
   ASSERT_TRUE(w.service->StartVerification("+16502530002", "", testing::kTestAddress).ok());
   std::string code = w.sender.CodeFor("+16502530002");
   std::string bad = code == "123456" ? "654321" : "123456";
-  for (int i = 0; i < 5; ++i) EXPECT_FALSE(w.service->CompleteVerification("+16502530002", "", bad, "", testing::kTestAddress).ok());
-  EXPECT_EQ(w.service->CompleteVerification("+16502530002", "", code, "", testing::kTestAddress).status().code(),
-            absl::StatusCode::kResourceExhausted);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_FALSE(w.service->CompleteVerification("+16502530002", "", bad, "", testing::kTestAddress).ok());
+  EXPECT_EQ(
+      w.service->CompleteVerification("+16502530002", "", code, "", testing::kTestAddress).status().code(),
+      absl::StatusCode::kResourceExhausted);
   ASSERT_TRUE(w.service->StartVerification("+16502530002", "", testing::kTestAddress).ok());
   code = w.sender.CodeFor("+16502530002");
   w.clock.Advance(absl::Minutes(11));
-  EXPECT_EQ(w.service->CompleteVerification("+16502530002", "", code, "", testing::kTestAddress).status().code(),
-            absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(w.service->StartVerification("12", "US", testing::kTestAddress).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      w.service->CompleteVerification("+16502530002", "", code, "", testing::kTestAddress).status().code(),
+      absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(w.service->StartVerification("12", "US", testing::kTestAddress).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(SocialService, FriendRequestsBlocksAndRemoval) {
   World w;
-  UserId a = w.AddUser("+16502530011", "A"), b = w.AddUser("+16502530012", "B"), c = w.AddUser("+16502530013", "C");
+  UserId a = w.AddUser("+16502530011", "A"), b = w.AddUser("+16502530012", "B"),
+         c = w.AddUser("+16502530013", "C");
   EXPECT_EQ(*w.service->RequestFriend(a, b), "requested");
   EXPECT_EQ(*w.service->RequestFriend(a, b), "requested");  // idempotent
   auto reqs = w.service->ListFriendRequests(b);
@@ -116,8 +122,9 @@ TEST(SocialService, AddressBookNormalizesAndReportsRows) {
 }
 
 TEST(AddressBook, MalformedUploadsAreRejectedWhole) {
-  for (const char* body : {"", "[]", "{\"entries\":5}", "{\"entries\":[1]}", "{\"region\":\"XX\",\"entries\":[]}",
-                           "{\"region\":7,\"entries\":[]}", "{\"entries\":[\"+1\"", "{}"}) {
+  for (const char* body :
+       {"", "[]", "{\"entries\":5}", "{\"entries\":[1]}", "{\"region\":\"XX\",\"entries\":[]}",
+        "{\"region\":7,\"entries\":[]}", "{\"entries\":[\"+1\"", "{}"}) {
     EXPECT_EQ(ParseAddressBookUpload(body).status().code(), absl::StatusCode::kInvalidArgument) << body;
   }
   std::string big = "{\"entries\":[";
@@ -153,9 +160,10 @@ TEST(SocialService, IndexIsRebuiltFromTheDatabase) {
     b = w.AddUser("+16502530032");
     w.MakeFriends(a, b);
     ASSERT_TRUE(w.service->UpdateProfile(b, std::nullopt, true).ok());
-    ASSERT_TRUE(w.service->ReplaceAddressBook(a, *ParseAddressBookUpload(R"({"entries":["+16502530032"]})")).ok());
-    w.Apply(testing::Numbered({testing::Linked("m1", "+16502530031"),
-                               testing::Objection("m1", Purpose::kAds, true)}));
+    ASSERT_TRUE(
+        w.service->ReplaceAddressBook(a, *ParseAddressBookUpload(R"({"entries":["+16502530032"]})")).ok());
+    w.Apply(testing::Numbered(
+        {testing::Linked("m1", "+16502530031"), testing::Objection("m1", Purpose::kAds, true)}));
   }
   World w(path);
   {
@@ -182,11 +190,11 @@ TEST(SocialService, ImportedAccountsArriveWholeWithBooksAndFriendships) {
     auto before = w.db->db().QueryOne("SELECT COUNT(*) FROM accounts");
     using Imported = SocialService::ImportedAccount;
     const std::vector<std::vector<Imported>> refused = {
-        {{"+16502530042", "A", {}}, {"+16502530041", "B", {}}},   // has an account
-        {{"+16502530042", "A", {}}, {"+16502530042", "B", {}}},   // twice
-        {{"(650) 253-0042", "A", {}}},                            // not E.164
-        {{"+16502530042", "A\x1b[2J", {}}},                       // control character
-        {{"+16502530042", "A", {"12"}}},                          // bad address-book entry
+        {{"+16502530042", "A", {}}, {"+16502530041", "B", {}}},  // has an account
+        {{"+16502530042", "A", {}}, {"+16502530042", "B", {}}},  // twice
+        {{"(650) 253-0042", "A", {}}},                           // not E.164
+        {{"+16502530042", "A\x1b[2J", {}}},                      // control character
+        {{"+16502530042", "A", {"12"}}},                         // bad address-book entry
     };
     for (const auto& batch : refused) EXPECT_FALSE(w.service->ImportAccounts(batch, {}).ok());
     EXPECT_FALSE(w.service->ImportAccounts({{"+16502530042", "A", {}}}, {{0, 0}}).ok());
@@ -194,9 +202,9 @@ TEST(SocialService, ImportedAccountsArriveWholeWithBooksAndFriendships) {
     EXPECT_EQ(w.db->db().QueryOne("SELECT COUNT(*) FROM accounts")->Int(0), before->Int(0));
 
     auto done = w.service->ImportAccounts({{"+16502530042", "Dana", {"+16502530043", "+16502530041"}},
-                                          {"+16502530043", "Erin", {"+16502530042"}},
-                                          {"+16502530044", "Farid", {}}},
-                                         {{0, 1}, {2, 1}});
+                                           {"+16502530043", "Erin", {"+16502530042"}},
+                                           {"+16502530044", "Farid", {}}},
+                                          {{0, 1}, {2, 1}});
     ASSERT_TRUE(done.ok()) << done.status();
     sessions = *done;
     ASSERT_EQ(sessions.size(), 3u);
@@ -222,21 +230,25 @@ TEST(SocialService, ImportedAccountsArriveWholeWithBooksAndFriendships) {
 TEST(SocialService, DisplayNamesAndPostsRefuseControlCharacters) {
   World w;
   UserId u = w.AddUser("+16502530071", "Ann");
-  for (std::string bad : std::vector<std::string>{"Ann\r\nBob", "Ann\x1b[2J", "Ann\u0085", "\u202eloohcs", "Ann\xff", "Ann\tB"}) {
+  for (std::string bad : std::vector<std::string>{"Ann\r\nBob", "Ann\x1b[2J", "Ann\u0085", "\u202eloohcs",
+                                                  "Ann\xff", "Ann\tB"}) {
     auto p = w.service->UpdateProfile(u, bad, std::nullopt);
     EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_NE(std::string(p.status().message()).find("'display_name'"), std::string::npos) << p.status();
   }
   EXPECT_EQ(w.service->GetProfile(u, true)->display_name, "Ann");
   ASSERT_TRUE(w.service->StartVerification("+16502530072", "", testing::kTestAddress).ok());
-  auto s = w.service->CompleteVerification("+16502530072", "", w.sender.CodeFor("+16502530072"), "B\u202eob", testing::kTestAddress);
+  auto s = w.service->CompleteVerification("+16502530072", "", w.sender.CodeFor("+16502530072"), "B\u202eob",
+                                           testing::kTestAddress);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(w.service->UpdateProfile(u, std::string("Ann-Marie \u00d8stergaard \U0001F600"), std::nullopt).ok());
+  EXPECT_TRUE(
+      w.service->UpdateProfile(u, std::string("Ann-Marie \u00d8stergaard \U0001F600"), std::nullopt).ok());
   EXPECT_TRUE(w.service->UpdateProfile(u, std::string(""), std::nullopt).ok());
 
   auto posts = Posts::Create(*w.db, w.clock);
   ASSERT_TRUE(posts.ok()) << posts.status();
-  for (std::string bad : std::vector<std::string>{"hi\rthere", "\x1b]0;owned\x07", "nul\x01", "\u202etxt", "a\u2028b", "\xc0\xaf", ""}) {
+  for (std::string bad : std::vector<std::string>{"hi\rthere", "\x1b]0;owned\x07", "nul\x01", "\u202etxt",
+                                                  "a\u2028b", "\xc0\xaf", ""}) {
     auto p = (*posts)->Create(u, bad);
     EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_NE(std::string(p.status().message()).find("'text'"), std::string::npos) << p.status();

@@ -99,9 +99,10 @@ std::vector<Suggestion> Suggest(const PurposeView& view, UserId viewer, size_t l
   // Rank on packed keys (base score, then lower id first) so that only the
   // candidates that can make the cut become Suggestion objects.
   auto mutual_of = [&](const Cell& cell) -> int64_t {
-    return walked == degree ? cell.mutual
-                            : (static_cast<int64_t>(cell.mutual) * static_cast<int64_t>(degree) + walked / 2) /
-                                  static_cast<int64_t>(walked);
+    return walked == degree
+               ? cell.mutual
+               : (static_cast<int64_t>(cell.mutual) * static_cast<int64_t>(degree) + walked / 2) /
+                     static_cast<int64_t>(walked);
   };
   auto base_score = [&](const Cell& cell) {
     return kScorePerMutualFriend * mutual_of(cell) + ((cell.flags & kInContacts) ? kScoreInYourContacts : 0) +

@@ -1,6 +1,7 @@
+#include "social/suggestions.h"
+
 #include <gtest/gtest.h>
 
-#include "social/suggestions.h"
 #include "social/test_util.h"
 
 namespace tandem::social {
@@ -145,7 +146,6 @@ TEST(Suggestions, UsageOnlyReordersAndLimitHolds) {
   EXPECT_EQ(s[2].user, others[11]);
   EXPECT_TRUE(Suggest(v, a, 0).empty());
 }
-
 
 // A viewer with more friends than kMaxFriendsWalked: mutual counts are
 // estimated from an even sample, deterministic, and close to the truth.

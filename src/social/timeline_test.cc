@@ -54,7 +54,8 @@ class Timeline : public ::testing::Test {
   // A verified user and their session token.
   std::pair<UserId, std::string> SignIn(const std::string& e164, const std::string& name) {
     if (!world_.service->StartVerification(e164, "", testing::kTestAddress).ok()) abort();
-    auto s = world_.service->CompleteVerification(e164, "", world_.sender.CodeFor(e164), name, testing::kTestAddress);
+    auto s = world_.service->CompleteVerification(e164, "", world_.sender.CodeFor(e164), name,
+                                                  testing::kTestAddress);
     if (!s.ok()) abort();
     return {s->user, s->token};
   }

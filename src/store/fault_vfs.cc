@@ -12,9 +12,9 @@
 namespace tandem::store {
 
 struct FaultVfs::Registration {
-  sqlite3_vfs vfs;     // what sqlite3_vfs_register gets; pAppData points here
+  sqlite3_vfs vfs;  // what sqlite3_vfs_register gets; pAppData points here
   FaultVfs* owner;
-  sqlite3_vfs* base;   // the default VFS every call goes to
+  sqlite3_vfs* base;  // the default VFS every call goes to
 };
 
 namespace {
@@ -40,7 +40,9 @@ int Close(sqlite3_file* f) {
   f->pMethods = nullptr;
   return rc;
 }
-int Read(sqlite3_file* f, void* buf, int n, sqlite3_int64 offset) { return M(f).xRead(Real(f), buf, n, offset); }
+int Read(sqlite3_file* f, void* buf, int n, sqlite3_int64 offset) {
+  return M(f).xRead(Real(f), buf, n, offset);
+}
 int Write(sqlite3_file* f, const void* buf, int n, sqlite3_int64 offset) {
   if (int rc = Shim(f)->owner->OnWrite(); rc != SQLITE_OK) return rc;
   return M(f).xWrite(Real(f), buf, n, offset);
@@ -62,7 +64,9 @@ int DeviceCharacteristics(sqlite3_file* f) { return M(f).xDeviceCharacteristics(
 int ShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
   return M(f).xShmMap(Real(f), region, size, extend, out);
 }
-int ShmLock(sqlite3_file* f, int offset, int n, int flags) { return M(f).xShmLock(Real(f), offset, n, flags); }
+int ShmLock(sqlite3_file* f, int offset, int n, int flags) {
+  return M(f).xShmLock(Real(f), offset, n, flags);
+}
 void ShmBarrier(sqlite3_file* f) { M(f).xShmBarrier(Real(f)); }
 int ShmUnmap(sqlite3_file* f, int delete_flag) { return M(f).xShmUnmap(Real(f), delete_flag); }
 int Fetch(sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
@@ -119,7 +123,9 @@ int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags,
   file->pMethods = real == nullptr ? nullptr : &kMethods[std::clamp(real->iVersion, 1, 3) - 1];
   return rc;
 }
-int Delete(sqlite3_vfs* vfs, const char* name, int sync_dir) { return Base(vfs)->xDelete(Base(vfs), name, sync_dir); }
+int Delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
+  return Base(vfs)->xDelete(Base(vfs), name, sync_dir);
+}
 int Access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
   return Base(vfs)->xAccess(Base(vfs), name, flags, out);
 }
@@ -136,18 +142,23 @@ int Randomness(sqlite3_vfs* vfs, int n, char* out) { return Base(vfs)->xRandomne
 int Sleep(sqlite3_vfs* vfs, int us) { return Base(vfs)->xSleep(Base(vfs), us); }
 int CurrentTime(sqlite3_vfs* vfs, double* out) { return Base(vfs)->xCurrentTime(Base(vfs), out); }
 int GetLastError(sqlite3_vfs* vfs, int n, char* out) { return Base(vfs)->xGetLastError(Base(vfs), n, out); }
-int CurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out) { return Base(vfs)->xCurrentTimeInt64(Base(vfs), out); }
+int CurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out) {
+  return Base(vfs)->xCurrentTimeInt64(Base(vfs), out);
+}
 int SetSystemCall(sqlite3_vfs* vfs, const char* name, sqlite3_syscall_ptr fn) {
   return Base(vfs)->xSetSystemCall(Base(vfs), name, fn);
 }
 sqlite3_syscall_ptr GetSystemCall(sqlite3_vfs* vfs, const char* name) {
   return Base(vfs)->xGetSystemCall(Base(vfs), name);
 }
-const char* NextSystemCall(sqlite3_vfs* vfs, const char* name) { return Base(vfs)->xNextSystemCall(Base(vfs), name); }
+const char* NextSystemCall(sqlite3_vfs* vfs, const char* name) {
+  return Base(vfs)->xNextSystemCall(Base(vfs), name);
+}
 
 }  // namespace
 
-FaultVfs::FaultVfs(std::string name) : name_(std::move(name)), registration_(std::make_unique<Registration>()) {}
+FaultVfs::FaultVfs(std::string name)
+    : name_(std::move(name)), registration_(std::make_unique<Registration>()) {}
 
 FaultVfs::~FaultVfs() { sqlite3_vfs_unregister(&registration_->vfs); }
 
@@ -206,10 +217,14 @@ int FaultVfs::Decide(bool is_sync) {
   if (grace_.fetch_sub(1, std::memory_order_relaxed) > 0) return SQLITE_OK;
   failures_.fetch_add(1, std::memory_order_relaxed);
   switch (fault) {
-    case Fault::kWriteError: return SQLITE_IOERR_WRITE;
-    case Fault::kSyncError: return SQLITE_IOERR_FSYNC;
-    case Fault::kDiskFull: return SQLITE_FULL;
-    case Fault::kNone: break;
+    case Fault::kWriteError:
+      return SQLITE_IOERR_WRITE;
+    case Fault::kSyncError:
+      return SQLITE_IOERR_FSYNC;
+    case Fault::kDiskFull:
+      return SQLITE_FULL;
+    case Fault::kNone:
+      break;
   }
   return SQLITE_OK;
 }

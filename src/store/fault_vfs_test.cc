@@ -28,7 +28,8 @@ class FaultVfsTest : public ::testing::TestWithParam<Fault> {
     auto db = OpenSqlite((dir_ / "f.db").string(), o);
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
-    ASSERT_TRUE(db_->ExecuteScript("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)").ok());
+    ASSERT_TRUE(
+        db_->ExecuteScript("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)").ok());
   }
   void TearDown() override {
     db_.reset();
@@ -106,10 +107,14 @@ INSTANTIATE_TEST_SUITE_P(Faults, FaultVfsTest,
                          ::testing::Values(Fault::kWriteError, Fault::kSyncError, Fault::kDiskFull),
                          [](const auto& info) {
                            switch (info.param) {
-                             case Fault::kWriteError: return std::string("WriteError");
-                             case Fault::kSyncError: return std::string("SyncError");
-                             case Fault::kDiskFull: return std::string("DiskFull");
-                             case Fault::kNone: break;
+                             case Fault::kWriteError:
+                               return std::string("WriteError");
+                             case Fault::kSyncError:
+                               return std::string("SyncError");
+                             case Fault::kDiskFull:
+                               return std::string("DiskFull");
+                             case Fault::kNone:
+                               break;
                            }
                            return std::string("None");
                          });

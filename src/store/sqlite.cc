@@ -15,12 +15,14 @@ namespace tandem::store {
 namespace {
 
 absl::Status FromSqlite(int rc, sqlite3* db, std::string_view what) {
-  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return absl::OkStatus();  // the common case, cheaply
+  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
+    return absl::OkStatus();  // the common case, cheaply
   std::string msg = absl::StrCat(std::string(what), ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_DONE:
-    case SQLITE_ROW: return absl::OkStatus();
+    case SQLITE_ROW:
+      return absl::OkStatus();
     case SQLITE_CONSTRAINT:
       if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
         return absl::AlreadyExistsError(msg);
@@ -30,17 +32,22 @@ absl::Status FromSqlite(int rc, sqlite3* db, std::string_view what) {
     case SQLITE_LOCKED:
     case SQLITE_IOERR:
     case SQLITE_FULL:
-    case SQLITE_CANTOPEN: return absl::UnavailableError(msg);
+    case SQLITE_CANTOPEN:
+      return absl::UnavailableError(msg);
     case SQLITE_READONLY:
     case SQLITE_PERM:
-    case SQLITE_AUTH: return absl::PermissionDeniedError(msg);
+    case SQLITE_AUTH:
+      return absl::PermissionDeniedError(msg);
     case SQLITE_ERROR:
     case SQLITE_RANGE:
     case SQLITE_MISMATCH:
-    case SQLITE_TOOBIG: return absl::InvalidArgumentError(msg);
+    case SQLITE_TOOBIG:
+      return absl::InvalidArgumentError(msg);
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return absl::DataLossError(msg);
-    default: return absl::InternalError(msg);
+    case SQLITE_NOTADB:
+      return absl::DataLossError(msg);
+    default:
+      return absl::InternalError(msg);
   }
 }
 
@@ -76,8 +83,12 @@ class SqliteDatabase final : public Database {
       values.reserve(columns);
       for (int c = 0; c < columns; ++c) {
         switch (sqlite3_column_type(stmt, c)) {
-          case SQLITE_INTEGER: values.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c))); break;
-          case SQLITE_FLOAT: values.emplace_back(sqlite3_column_double(stmt, c)); break;
+          case SQLITE_INTEGER:
+            values.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c)));
+            break;
+          case SQLITE_FLOAT:
+            values.emplace_back(sqlite3_column_double(stmt, c));
+            break;
           case SQLITE_TEXT:
             values.emplace_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, c)),
                                             sqlite3_column_bytes(stmt, c)));
@@ -88,7 +99,9 @@ class SqliteDatabase final : public Database {
             values.push_back(Value::Blob(p ? std::string(static_cast<const char*>(p), n) : std::string()));
             break;
           }
-          default: values.emplace_back(); break;
+          default:
+            values.emplace_back();
+            break;
         }
       }
       rows.emplace_back(std::move(values));
@@ -121,7 +134,6 @@ class SqliteDatabase final : public Database {
     std::lock_guard lock(mu_);
     return Exec(std::string(sql));
   }
-
 
   std::string_view backend() const override { return "sqlite"; }
 
@@ -193,8 +205,8 @@ class SqliteDatabase final : public Database {
     if (it == cache_.end()) {
       sqlite3_stmt* stmt = nullptr;
       const char* tail = nullptr;
-      int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
-                                  &tail);
+      int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                  &stmt, &tail);
       if (rc != SQLITE_OK) return FromSqlite(rc, db_, absl::StrCat("prepare '", std::string(sql), "'"));
       if (stmt == nullptr) return absl::InvalidArgumentError("empty SQL statement");
       if (tail && *tail && std::string_view(tail).find_first_not_of(" \t\r\n;") != std::string_view::npos) {
@@ -216,20 +228,26 @@ class SqliteDatabase final : public Database {
     const std::vector<int>& slots = it->second.slots;
     sqlite3_clear_bindings(stmt);
     if (slots.size() != params.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("statement takes ", slots.size(),
-                                                     " parameters, got ", params.size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("statement takes ", slots.size(), " parameters, got ", params.size()));
     }
     for (size_t i = 0; i < params.size(); ++i) {
       const int slot = slots[i];
       const Value& v = params[i];
       int rc = SQLITE_OK;
       switch (v.type()) {
-        case Value::Type::kNull: rc = sqlite3_bind_null(stmt, slot); break;
-        case Value::Type::kInt: rc = sqlite3_bind_int64(stmt, slot, v.AsInt()); break;
-        case Value::Type::kReal: rc = sqlite3_bind_double(stmt, slot, v.AsReal()); break;
+        case Value::Type::kNull:
+          rc = sqlite3_bind_null(stmt, slot);
+          break;
+        case Value::Type::kInt:
+          rc = sqlite3_bind_int64(stmt, slot, v.AsInt());
+          break;
+        case Value::Type::kReal:
+          rc = sqlite3_bind_double(stmt, slot, v.AsReal());
+          break;
         case Value::Type::kText:
-          rc = sqlite3_bind_text64(stmt, slot, v.AsString().data(), v.AsString().size(),
-                                   SQLITE_STATIC, SQLITE_UTF8);
+          rc = sqlite3_bind_text64(stmt, slot, v.AsString().data(), v.AsString().size(), SQLITE_STATIC,
+                                   SQLITE_UTF8);
           break;
         case Value::Type::kBlob:
           rc = sqlite3_bind_blob64(stmt, slot, v.AsString().data(), v.AsString().size(), SQLITE_STATIC);
@@ -249,11 +267,9 @@ class SqliteDatabase final : public Database {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(const std::string& path,
-                                                     const SqliteOptions& options) {
+absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(const std::string& path, const SqliteOptions& options) {
   sqlite3* db = nullptr;
-  int flags = options.read_only ? SQLITE_OPEN_READONLY
-                                : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;  // SqliteDatabase serializes access itself
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, options.vfs.empty() ? nullptr : options.vfs.c_str());
   if (rc != SQLITE_OK) {
@@ -266,8 +282,8 @@ absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(const std::string& path,
   auto handle = std::make_unique<SqliteDatabase>(db);
   if (!options.read_only) {
     if (path != ":memory:") RETURN_IF_ERROR(handle->Exec("PRAGMA journal_mode=WAL"));
-    RETURN_IF_ERROR(handle->Exec(options.synchronous_full ? "PRAGMA synchronous=FULL"
-                                                          : "PRAGMA synchronous=NORMAL"));
+    RETURN_IF_ERROR(
+        handle->Exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
     RETURN_IF_ERROR(handle->Exec("PRAGMA foreign_keys=ON"));
   }
   return std::unique_ptr<Database>(std::move(handle));

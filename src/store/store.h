@@ -45,7 +45,7 @@ class Value {
 
   Type type() const;
   bool is_null() const { return type() == Type::kNull; }
-  int64_t AsInt() const;              // 0 for NULL; text is not converted
+  int64_t AsInt() const;  // 0 for NULL; text is not converted
   double AsReal() const;
   const std::string& AsString() const;  // text or blob bytes; "" otherwise
 
@@ -93,8 +93,7 @@ class Database {
   virtual absl::StatusOr<int64_t> Execute(std::string_view sql, const Params& params = {}) = 0;
 
   // Runs one statement and returns every row it yields.
-  virtual absl::StatusOr<std::vector<Row>> Query(std::string_view sql,
-                                                 const Params& params = {}) = 0;
+  virtual absl::StatusOr<std::vector<Row>> Query(std::string_view sql, const Params& params = {}) = 0;
 
   // Runs `fn` in a transaction: committed if `fn` returns OK, rolled back
   // otherwise (and then `fn`'s error is returned). Nested calls use

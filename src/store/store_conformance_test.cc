@@ -67,7 +67,8 @@ TEST_P(StoreConformance, InsertReturningGivesEachInsertItsOwnId) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
         int64_t n = t * 1000 + i;
-        auto row = db_->QueryOne("INSERT INTO items (name, n) VALUES ($1, $2) RETURNING id", {"x" + std::to_string(n), n});
+        auto row = db_->QueryOne("INSERT INTO items (name, n) VALUES ($1, $2) RETURNING id",
+                                 {"x" + std::to_string(n), n});
         ASSERT_TRUE(row.ok()) << row.status();
         got[t].emplace_back(row->Int(0), n);
       }
@@ -181,8 +182,8 @@ TEST_P(StoreConformance, MigrationsApplyOnceAndRefuseNewerSchemas) {
   std::span<const Migration> older(kMigrations, 1);
   EXPECT_EQ(db_->Migrate(older).code(), absl::StatusCode::kFailedPrecondition);
   // A broken migration leaves the schema where it was.
-  const Migration broken[] = {kMigrations[0], kMigrations[1],
-                              {3, "broken", "CREATE TABLE t3 (a INT); CREATE TABLE items (x INT);"}};
+  const Migration broken[] = {
+      kMigrations[0], kMigrations[1], {3, "broken", "CREATE TABLE t3 (a INT); CREATE TABLE items (x INT);"}};
   EXPECT_FALSE(db_->Migrate(broken).ok());
   EXPECT_EQ(*db_->SchemaVersion(), 2);
   EXPECT_FALSE(db_->Query("SELECT * FROM t3").ok());
@@ -211,10 +212,12 @@ TEST_P(StoreConformance, ConcurrentWritersAreSerialized) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
         ASSERT_TRUE(db_->InTransaction([&](Database& tx) {
-                         return tx.Execute("INSERT INTO items (name, n) VALUES ($1, $2)",
-                                           {std::to_string(t) + "-" + std::to_string(i), i})
+                         return tx
+                             .Execute("INSERT INTO items (name, n) VALUES ($1, $2)",
+                                      {std::to_string(t) + "-" + std::to_string(i), i})
                              .status();
-                       }).ok());
+                       })
+                        .ok());
       }
     });
   }
@@ -222,25 +225,25 @@ TEST_P(StoreConformance, ConcurrentWritersAreSerialized) {
   EXPECT_EQ(db_->QueryOne("SELECT COUNT(*) FROM items")->Int(0), 800);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Backends, StoreConformance,
-    ::testing::Values(Backend{"sqlite",
-                              [](const std::string& dir) {
-                                auto db = OpenSqlite(dir + "/test.db");
-                                return db.ok() ? *std::move(db) : nullptr;
-                              }},
-                      // The fault-injecting VFS with no fault set must be
-                      // indistinguishable from SQLite's own.
-                      Backend{"sqlite_fault_vfs",
-                              [](const std::string& dir) -> std::unique_ptr<Database> {
-                                static auto vfs = FaultVfs::Register("tandem-conformance");
-                                if (!vfs.ok()) return nullptr;
-                                SqliteOptions o;
-                                o.vfs = (*vfs)->name();
-                                auto db = OpenSqlite(dir + "/test.db", o);
-                                return db.ok() ? *std::move(db) : nullptr;
-                              }}),
-    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
+                         ::testing::Values(Backend{"sqlite",
+                                                   [](const std::string& dir) {
+                                                     auto db = OpenSqlite(dir + "/test.db");
+                                                     return db.ok() ? *std::move(db) : nullptr;
+                                                   }},
+                                           // The fault-injecting VFS with no fault set must be
+                                           // indistinguishable from SQLite's own.
+                                           Backend{"sqlite_fault_vfs",
+                                                   [](const std::string& dir) -> std::unique_ptr<Database> {
+                                                     static auto vfs =
+                                                         FaultVfs::Register("tandem-conformance");
+                                                     if (!vfs.ok()) return nullptr;
+                                                     SqliteOptions o;
+                                                     o.vfs = (*vfs)->name();
+                                                     auto db = OpenSqlite(dir + "/test.db", o);
+                                                     return db.ok() ? *std::move(db) : nullptr;
+                                                   }}),
+                         [](const auto& info) { return info.param.name; });
 
 TEST(SqliteTest, UsesWalAndReportsUnopenablePaths) {
   auto bad = OpenSqlite("/nonexistent/dir/x.db");

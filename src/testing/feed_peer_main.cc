@@ -4,10 +4,9 @@
 //
 //   social_feed_peer serve --token T --events 20000 --seed 7 --ready-file F
 //   social_feed_peer dump --db data/social.db
-#include <CLI/CLI.hpp>
-
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -32,7 +31,8 @@ int main(int argc, char** argv) {
   serve->add_option("--page-delay-ms", delay_ms);
   serve->add_option("--ready-file", ready_file);
   serve->add_flag("--control", control, "Accept POST /test/events to append events");
-  serve->add_option("--append-bad-type", bad_type, "After the generated events, one event of this unknown type");
+  serve->add_option("--append-bad-type", bad_type,
+                    "After the generated events, one event of this unknown type");
   CLI::App* dump = app.add_subcommand("dump", "Print the feed-derived state of a social database");
   dump->add_option("--db", db_path)->required();
   CLI11_PARSE(app, argc, argv);

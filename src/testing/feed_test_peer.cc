@@ -2,9 +2,8 @@
 #include "testing/feed_test_peer.h"
 
 #include <algorithm>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -193,19 +192,23 @@ absl::StatusOr<std::string> DumpFeedState(store::Database& db) {
   std::string out;
   ASSIGN_OR_RETURN(auto cursor, db.QueryOne("SELECT seq FROM feed_cursor WHERE id = 1"));
   absl::StrAppend(&out, "cursor ", cursor.Int(0), "\n");
-  ASSIGN_OR_RETURN(auto accounts,
-                   db.Query("SELECT account_id, phone, linked_at, seq FROM messenger_accounts ORDER BY account_id"));
-  for (const auto& r : accounts) absl::StrAppend(&out, "linked ", r.Text(0), " ", r.Text(1), " ", r.Int(2), " ", r.Int(3), "\n");
+  ASSIGN_OR_RETURN(
+      auto accounts,
+      db.Query("SELECT account_id, phone, linked_at, seq FROM messenger_accounts ORDER BY account_id"));
+  for (const auto& r : accounts)
+    absl::StrAppend(&out, "linked ", r.Text(0), " ", r.Text(1), " ", r.Int(2), " ", r.Int(3), "\n");
   ASSIGN_OR_RETURN(auto usage, db.Query("SELECT account_id, day, active_days_28, last_active_day, at, seq "
                                         "FROM messenger_usage ORDER BY account_id"));
   for (const auto& r : usage) {
-    absl::StrAppend(&out, "usage ", r.Text(0), " ", r.Text(1), " ", r.Int(2), " ", r.Text(3), " ", r.Int(4), " ",
-                    r.Int(5), "\n");
+    absl::StrAppend(&out, "usage ", r.Text(0), " ", r.Text(1), " ", r.Int(2), " ", r.Text(3), " ", r.Int(4),
+                    " ", r.Int(5), "\n");
   }
-  ASSIGN_OR_RETURN(auto objections, db.Query("SELECT account_id, purpose, objected, at, seq FROM messenger_objections "
-                                             "ORDER BY account_id, purpose"));
+  ASSIGN_OR_RETURN(auto objections,
+                   db.Query("SELECT account_id, purpose, objected, at, seq FROM messenger_objections "
+                            "ORDER BY account_id, purpose"));
   for (const auto& r : objections) {
-    absl::StrAppend(&out, "objection ", r.Text(0), " ", r.Text(1), " ", r.Int(2), " ", r.Int(3), " ", r.Int(4), "\n");
+    absl::StrAppend(&out, "objection ", r.Text(0), " ", r.Text(1), " ", r.Int(2), " ", r.Int(3), " ",
+                    r.Int(4), "\n");
   }
   return out;
 }

@@ -38,9 +38,13 @@ absl::Status CodeGuard::AdmitCheck(std::string_view client_address) {
   return checks_per_address_.Take("addr:" + AddressWithoutPort(client_address));
 }
 
-absl::Status CodeGuard::AdmitGuess(const std::string& e164) { return guesses_per_number_.Take("number:" + e164); }
+absl::Status CodeGuard::AdmitGuess(const std::string& e164) {
+  return guesses_per_number_.Take("number:" + e164);
+}
 
-std::string NumberPrefix(const std::string& e164) { return e164.substr(0, e164.size() > 4 ? e164.size() - 4 : 0); }
+std::string NumberPrefix(const std::string& e164) {
+  return e164.substr(0, e164.size() > 4 ? e164.size() - 4 : 0);
+}
 
 std::string CodeHash(std::string_view e164, std::string_view code) {
   std::string input = absl::StrCat("tandem-code:", absl::string_view(e164.data(), e164.size()), ":",

@@ -28,9 +28,11 @@ TEST(CodeGuard, RangesAndNumbers) {
   CodeGuard guard(clock, limits);
   EXPECT_EQ(NumberPrefix("+14155550123"), "+1415555");
   EXPECT_TRUE(guard.AdmitCodeFor("+14155550123").ok());
-  EXPECT_NE(std::string(guard.AdmitCodeFor("+14155550123").message()).find("for this number"), std::string::npos);
+  EXPECT_NE(std::string(guard.AdmitCodeFor("+14155550123").message()).find("for this number"),
+            std::string::npos);
   // The refused request above spent the range's second token.
-  EXPECT_NE(std::string(guard.AdmitCodeFor("+14155550124").message()).find("in this range"), std::string::npos);
+  EXPECT_NE(std::string(guard.AdmitCodeFor("+14155550124").message()).find("in this range"),
+            std::string::npos);
   EXPECT_TRUE(guard.AdmitCodeFor("+14155560124").ok());
 }
 

@@ -2,7 +2,6 @@
 #include "verification/code_sender.h"
 
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -20,18 +19,20 @@ absl::Status DevCodeSender::Send(const std::string& number, const std::string& c
   log::Info(event_, {{"number", number}, {"code", code}});
   std::lock_guard lock(mu_);
   std::ofstream out(file_, std::ios::app);
-  out << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", clock_.Now(), absl::UTCTimeZone()) << " " << number << " " << code
-      << "\n";
+  out << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", clock_.Now(), absl::UTCTimeZone()) << " " << number << " "
+      << code << "\n";
   out.flush();
   if (!out) return absl::UnavailableError("cannot append to " + file_.string());
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<HttpCodeSender>> HttpCodeSender::Create(const std::string& url,
-                                                                       absl::Duration timeout, std::string service) {
+                                                                       absl::Duration timeout,
+                                                                       std::string service) {
   constexpr std::string_view kScheme = "http://";
   if (url.rfind(kScheme, 0) != 0) {
-    return absl::InvalidArgumentError(service + ".sms_gateway_url must start with http:// (got '" + url + "')");
+    return absl::InvalidArgumentError(service + ".sms_gateway_url must start with http:// (got '" + url +
+                                      "')");
   }
   std::string rest = url.substr(kScheme.size());
   size_t slash = rest.find('/');
@@ -42,9 +43,8 @@ absl::StatusOr<std::unique_ptr<HttpCodeSender>> HttpCodeSender::Create(const std
 }
 
 absl::Status HttpCodeSender::Send(const std::string& number, const std::string& code) {
-  nlohmann::json body = {{"to", number},
-                         {"code", code},
-                         {"message", "Your tandem verification code is " + code}};
+  nlohmann::json body = {
+      {"to", number}, {"code", code}, {"message", "Your tandem verification code is " + code}};
   net::HttpClient client(base_, timeout_);
   auto res = client.Post(target_, body.dump(), {{"Content-Type", "application/json"}});
   if (!res.ok()) {
@@ -53,7 +53,8 @@ absl::Status HttpCodeSender::Send(const std::string& number, const std::string& 
   }
   if (res->status < 200 || res->status >= 300) {
     log::Warn(service_ + ".sms_gateway_error", {{"status", res->status}});
-    return absl::UnavailableError(absl::StrCat("the SMS gateway refused the message (HTTP ", res->status, ")"));
+    return absl::UnavailableError(
+        absl::StrCat("the SMS gateway refused the message (HTTP ", res->status, ")"));
   }
   return absl::OkStatus();
 }
@@ -66,13 +67,15 @@ absl::StatusOr<std::unique_ptr<CodeSender>> MakeCodeSender(const Config& config,
   if (kind == "http") {
     std::string url = config.GetString(service + ".sms_gateway_url");
     if (url.empty()) {
-      return absl::InvalidArgumentError(service + ".code_sender = \"http\" needs " + service + ".sms_gateway_url");
+      return absl::InvalidArgumentError(service + ".code_sender = \"http\" needs " + service +
+                                        ".sms_gateway_url");
     }
     int64_t timeout_ms = config.GetInt(service + ".sms_gateway_timeout_ms");
     ASSIGN_OR_RETURN(auto sender, HttpCodeSender::Create(url, absl::Milliseconds(timeout_ms), service));
     return std::unique_ptr<CodeSender>(std::move(sender));
   }
-  return absl::InvalidArgumentError(service + ".code_sender must be \"dev\" or \"http\", got \"" + kind + "\"");
+  return absl::InvalidArgumentError(service + ".code_sender must be \"dev\" or \"http\", got \"" + kind +
+                                    "\"");
 }
 
 }  // namespace tandem::verification

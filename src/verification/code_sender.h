@@ -48,8 +48,8 @@ class HttpCodeSender final : public CodeSender {
  public:
   // `url` is "http://host:port/path" (TLS terminates at a local proxy).
   static absl::StatusOr<std::unique_ptr<HttpCodeSender>> Create(const std::string& url,
-                                                               absl::Duration timeout = absl::Seconds(10),
-                                                               std::string service = "relay");
+                                                                absl::Duration timeout = absl::Seconds(10),
+                                                                std::string service = "relay");
   absl::Status Send(const std::string& number, const std::string& code) override;
 
  private:

@@ -21,11 +21,10 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/escaping.h"
 #include "common/random.h"
@@ -44,13 +43,13 @@ using json = nlohmann::json;
 int g_checks = 0;
 int g_failures = 0;
 
-#define CHECK_TRUE(cond, what)                                                    \
-  do {                                                                            \
-    ++g_checks;                                                                   \
-    if (!(cond)) {                                                                \
-      ++g_failures;                                                               \
+#define CHECK_TRUE(cond, what)                                                                   \
+  do {                                                                                           \
+    ++g_checks;                                                                                  \
+    if (!(cond)) {                                                                               \
+      ++g_failures;                                                                              \
       std::fprintf(stderr, "FAILED %s:%d: %s\n", __FILE__, __LINE__, std::string(what).c_str()); \
-    }                                                                             \
+    }                                                                                            \
   } while (0)
 
 [[noreturn]] void Fatal(const std::string& what) {
@@ -166,20 +165,19 @@ class Local {
   }
 
   PreKeyLookup Lookup() {
-    return PreKeyLookup{
-        [this](uint32_t id) -> absl::StatusOr<KeyPair> {
-          if (id != signed_prekey_.id) return absl::NotFoundError("unknown signed prekey");
-          return signed_prekey_.key_pair;
-        },
-        [this](uint32_t id) -> absl::StatusOr<KeyPair> {
-          auto it = one_time_.find(id);
-          if (it == one_time_.end()) return absl::NotFoundError("unknown one-time prekey");
-          return it->second.key_pair;
-        }};
+    return PreKeyLookup{[this](uint32_t id) -> absl::StatusOr<KeyPair> {
+                          if (id != signed_prekey_.id) return absl::NotFoundError("unknown signed prekey");
+                          return signed_prekey_.key_pair;
+                        },
+                        [this](uint32_t id) -> absl::StatusOr<KeyPair> {
+                          auto it = one_time_.find(id);
+                          if (it == one_time_.end()) return absl::NotFoundError("unknown one-time prekey");
+                          return it->second.key_pair;
+                        }};
   }
 
   absl::StatusOr<std::vector<uint8_t>> Decrypt(int peer_type, const std::vector<uint8_t>& body,
-                                              bool* new_session = nullptr) {
+                                               bool* new_session = nullptr) {
     if (peer_type == 3) {
       auto r = DecryptPreKeySignalMessage(record_, identity_, Lookup(), body, random_);
       if (!r.ok()) return r.status();
@@ -226,7 +224,8 @@ class Conversation {
   std::vector<Outgoing> LocalSend(int count, const std::string& tag) {
     std::vector<Outgoing> out;
     for (int i = 0; i < count; ++i) {
-      std::string text = tag + " c->n #" + std::to_string(sent_by_local_++) + std::string((i * 37) % 180, 'x');
+      std::string text =
+          tag + " c->n #" + std::to_string(sent_by_local_++) + std::string((i * 37) % 180, 'x');
       auto m = Encrypt(local_.record(), Text(text));
       CHECK_TRUE(m.ok(), "local encrypt");
       if (!m.ok()) continue;
@@ -260,7 +259,8 @@ class Conversation {
     for (size_t i = 0; i < messages.size(); ++i) {
       const json& res = r["results"][i];
       bool ok = res["ok"].get<bool>() && Unb64(res["plaintext"].get<std::string>()) == Text(messages[i].text);
-      CHECK_TRUE(ok, "peer decrypts '" + messages[i].text.substr(0, 40) + "': " + res.value("error", "wrong plaintext"));
+      CHECK_TRUE(ok, "peer decrypts '" + messages[i].text.substr(0, 40) +
+                         "': " + res.value("error", "wrong plaintext"));
       delivered_to_peer_ += ok;
     }
   }
@@ -269,8 +269,8 @@ class Conversation {
     for (const auto& m : messages) {
       auto plain = local_.Decrypt(m.type, m.body);
       bool ok = plain.ok() && *plain == Text(m.text);
-      CHECK_TRUE(ok, "local decrypts '" + m.text.substr(0, 40) + "': " +
-                         (plain.ok() ? "wrong plaintext" : plain.status().ToString()));
+      CHECK_TRUE(ok, "local decrypts '" + m.text.substr(0, 40) +
+                         "': " + (plain.ok() ? "wrong plaintext" : plain.status().ToString()));
       delivered_to_local_ += ok;
       if (delivered_to_local_ % 97 == 0) local_.Persist();
     }
@@ -345,12 +345,14 @@ PreKeyBundle BundleFromPeer(const json& b) {
   PreKeyBundle bundle;
   bundle.registration_id = b["registrationId"].get<uint32_t>();
   bundle.identity_key = KeyFromB64(b["identityKey"].get<std::string>());
-  bundle.signed_prekey = PublicPreKey{b["signedPreKeyId"].get<uint32_t>(), KeyFromB64(b["signedPreKey"].get<std::string>())};
+  bundle.signed_prekey =
+      PublicPreKey{b["signedPreKeyId"].get<uint32_t>(), KeyFromB64(b["signedPreKey"].get<std::string>())};
   auto sig = Unb64(b["signature"].get<std::string>());
   if (sig.size() != kSignatureSize) Fatal("peer signature has the wrong size");
   std::copy(sig.begin(), sig.end(), bundle.signed_prekey_signature.begin());
   if (b.contains("preKey")) {
-    bundle.one_time_prekey = PublicPreKey{b["preKeyId"].get<uint32_t>(), KeyFromB64(b["preKey"].get<std::string>())};
+    bundle.one_time_prekey =
+        PublicPreKey{b["preKeyId"].get<uint32_t>(), KeyFromB64(b["preKey"].get<std::string>())};
   }
   return bundle;
 }
@@ -388,7 +390,8 @@ void LocalInitiates(const std::string& script, Random& random, bool one_time, in
   Local local(random);
   PreKeyBundle bundle = BundleFromPeer(peer.Call({{"op", "bundle"}, {"oneTime", one_time}}));
   auto started = InitiateSession(local.record(), local.identity(), bundle, random);
-  CHECK_TRUE(started.ok(), "initiate session from the peer's bundle (XEdDSA signature by the peer): " + started.ToString());
+  CHECK_TRUE(started.ok(),
+             "initiate session from the peer's bundle (XEdDSA signature by the peer): " + started.ToString());
   if (!started.ok()) return;
   Conversation c(peer, local, random);
 
@@ -406,9 +409,11 @@ void LocalInitiates(const std::string& script, Random& random, bool one_time, in
     CHECK_TRUE(!has["present"].get<bool>(), "peer consumed its one-time prekey");
   }
   if (burst > 0) c.Exchange(burst);
-  std::printf("  delivered C++ -> peer: %d, peer -> C++: %d\n", c.delivered_to_peer(), c.delivered_to_local());
+  std::printf("  delivered C++ -> peer: %d, peer -> C++: %d\n", c.delivered_to_peer(),
+              c.delivered_to_local());
   if (burst > 0) {
-    CHECK_TRUE(c.delivered_to_peer() >= 1000 && c.delivered_to_local() >= 1000, "at least 1,000 messages each way");
+    CHECK_TRUE(c.delivered_to_peer() >= 1000 && c.delivered_to_local() >= 1000,
+               "at least 1,000 messages each way");
   }
   CheckSafetyNumber(peer, local, KeyFromB64(init["identityKey"].get<std::string>()));
 }
@@ -422,7 +427,8 @@ void PeerInitiates(const std::string& script, Random& random, bool one_time, int
   Conversation c(peer, local, random);
 
   auto prekey_messages = c.PeerSend(5, "prekey");
-  for (const auto& m : prekey_messages) CHECK_TRUE(m.type == 3, "peer's first messages are PreKeySignalMessages");
+  for (const auto& m : prekey_messages)
+    CHECK_TRUE(m.type == 3, "peer's first messages are PreKeySignalMessages");
   bool new_session = false;
   auto first = local.Decrypt(prekey_messages[3].type, prekey_messages[3].body, &new_session);
   CHECK_TRUE(first.ok() && *first == Text(prekey_messages[3].text), "first prekey message (out of order)");
@@ -436,7 +442,8 @@ void PeerInitiates(const std::string& script, Random& random, bool one_time, int
     bool again = true;
     auto late = local.Decrypt(prekey_messages[i].type, prekey_messages[i].body, &again);
     CHECK_TRUE(late.ok() && *late == Text(prekey_messages[i].text),
-               "late prekey message " + std::to_string(i) + ": " + (late.ok() ? "wrong text" : late.status().ToString()));
+               "late prekey message " + std::to_string(i) + ": " +
+                   (late.ok() ? "wrong text" : late.status().ToString()));
     CHECK_TRUE(!again, "late prekey message reuses the session");
   }
   CHECK_TRUE(local.record().archived_count() == 0, "no extra sessions from late prekey messages");
@@ -446,12 +453,15 @@ void PeerInitiates(const std::string& script, Random& random, bool one_time, int
   corrupt[0].body[corrupt[0].body.size() - 3] ^= 0x40;
   auto before = local.record().Serialize();
   auto bad = local.Decrypt(corrupt[0].type, corrupt[0].body);
-  CHECK_TRUE(!bad.ok() && local.record().Serialize() == before, "corrupted message rejected, state unchanged");
+  CHECK_TRUE(!bad.ok() && local.record().Serialize() == before,
+             "corrupted message rejected, state unchanged");
 
   if (burst > 0) c.Exchange(burst);
-  std::printf("  delivered C++ -> peer: %d, peer -> C++: %d\n", c.delivered_to_peer(), c.delivered_to_local());
+  std::printf("  delivered C++ -> peer: %d, peer -> C++: %d\n", c.delivered_to_peer(),
+              c.delivered_to_local());
   if (burst > 0) {
-    CHECK_TRUE(c.delivered_to_peer() >= 1000 && c.delivered_to_local() >= 1000, "at least 1,000 messages each way");
+    CHECK_TRUE(c.delivered_to_peer() >= 1000 && c.delivered_to_local() >= 1000,
+               "at least 1,000 messages each way");
   }
   CheckSafetyNumber(peer, local, KeyFromB64(init["identityKey"].get<std::string>()));
 }

@@ -26,7 +26,8 @@ absl::StatusOr<PublicKey> KeyField(const WireField& field, const char* name) {
   ASSIGN_OR_RETURN(auto bytes, FieldBytes(field, name));
   auto key = PublicKey::Deserialize(bytes);
   if (!key.ok()) {
-    return absl::InvalidArgumentError(std::string("field ") + name + ": " + std::string(key.status().message()));
+    return absl::InvalidArgumentError(std::string("field ") + name + ": " +
+                                      std::string(key.status().message()));
   }
   return *key;
 }
@@ -70,7 +71,8 @@ absl::StatusOr<SignalMessageView> ParseSignalMessage(std::span<const uint8_t> by
     }
   }
   if (!has_key || !has_counter || !has_ciphertext) {
-    return absl::InvalidArgumentError("incomplete SignalMessage (ratchet key, counter and ciphertext are required)");
+    return absl::InvalidArgumentError(
+        "incomplete SignalMessage (ratchet key, counter and ciphertext are required)");
   }
   return view;
 }
@@ -140,8 +142,7 @@ absl::StatusOr<PreKeySignalMessageView> ParsePreKeySignalMessage(std::span<const
   return view;
 }
 
-std::vector<uint8_t> SerializePreKeySignalMessage(uint32_t registration_id,
-                                                  std::optional<uint32_t> prekey_id,
+std::vector<uint8_t> SerializePreKeySignalMessage(uint32_t registration_id, std::optional<uint32_t> prekey_id,
                                                   uint32_t signed_prekey_id, const PublicKey& base_key,
                                                   const PublicKey& identity_key,
                                                   std::span<const uint8_t> message) {

@@ -55,8 +55,7 @@ struct PreKeySignalMessageView {
 // Parses a PreKeySignalMessage and the SignalMessage inside it.
 absl::StatusOr<PreKeySignalMessageView> ParsePreKeySignalMessage(std::span<const uint8_t> bytes);
 
-std::vector<uint8_t> SerializePreKeySignalMessage(uint32_t registration_id,
-                                                  std::optional<uint32_t> prekey_id,
+std::vector<uint8_t> SerializePreKeySignalMessage(uint32_t registration_id, std::optional<uint32_t> prekey_id,
                                                   uint32_t signed_prekey_id, const PublicKey& base_key,
                                                   const PublicKey& identity_key,
                                                   std::span<const uint8_t> message);

@@ -19,8 +19,8 @@ enum class WireType : uint8_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2,
 struct WireField {
   uint32_t number = 0;
   WireType type = WireType::kVarint;
-  uint64_t varint = 0;               // for kVarint
-  std::span<const uint8_t> bytes;    // for kLengthDelimited (a view into the input)
+  uint64_t varint = 0;             // for kVarint
+  std::span<const uint8_t> bytes;  // for kLengthDelimited (a view into the input)
 };
 
 class WireReader {
