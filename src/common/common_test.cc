@@ -250,3 +250,85 @@ TEST(CsvTest, SplitsQuotedFields) {
 
 }  // namespace
 }  // namespace tandem
+
+#include <thread>
+
+#include "common/encoding.h"
+#include "common/worker.h"
+
+namespace tandem {
+namespace {
+
+TEST(EncodingTest, Sha256AndBase64AndTimes) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256("abc").size(), 32u);
+  EXPECT_EQ(Base64Encode(std::string_view("\x00\xff"
+                                          "a",
+                                          3)),
+            "AP9h");
+  EXPECT_EQ(*Base64Decode("AP9h"), std::string("\x00\xff"
+                                               "a",
+                                               3));
+  EXPECT_EQ(*Base64Decode("YQ=="), "a");
+  EXPECT_EQ(Base64Decode("a*b", "\"key\"").status().message(), "\"key\" must be base64");
+  const absl::Time t = absl::FromUnixSeconds(1'764'601'776);  // 2025-12-01T15:09:36Z
+  EXPECT_EQ(UtcDay(t), "2025-12-01");
+  EXPECT_EQ(UtcTimestamp(t), "2025-12-01T15:09:36Z");
+}
+
+TEST(ClockTest, MonotonicIgnoresWallJumpsAndTimersFollowTheFakeClock) {
+  FakeClock clock;
+  const absl::Duration m0 = clock.Monotonic();
+  clock.Set(absl::FromUnixSeconds(0));
+  EXPECT_EQ(clock.Monotonic(), m0);
+  clock.Advance(absl::Seconds(5));
+  EXPECT_EQ(clock.Monotonic() - m0, absl::Seconds(5));
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::atomic<bool> fired{false};
+  std::thread waiter([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    bool done = clock.WaitFor(lock, cv, absl::Hours(1), [] { return false; });
+    fired = !done;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(fired);  // an hour of fake time has not passed
+  clock.Advance(absl::Hours(1));
+  waiter.join();
+  EXPECT_TRUE(fired);
+}
+
+TEST(WorkerTest, RunsAtOnceThenAfterTheWaitOrWhenWoken) {
+  FakeClock clock;
+  std::mutex mu;
+  std::condition_variable cv;
+  int passes = 0;
+  Worker worker("test-worker", clock, [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    ++passes;
+    cv.notify_all();
+    return absl::Minutes(1);
+  });
+  auto await_passes = [&](int n) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return passes >= n; });
+  };
+  worker.Start();
+  ASSERT_TRUE(await_passes(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(passes, 1);  // waits a minute of fake time
+  }
+  clock.Advance(absl::Minutes(1));
+  ASSERT_TRUE(await_passes(2));
+  worker.Wake();
+  ASSERT_TRUE(await_passes(3));
+  worker.Stop();
+  EXPECT_TRUE(worker.stopping());
+  EXPECT_FALSE(worker.Sleep(absl::Hours(1)));  // returns at once when stopping
+}
+
+}  // namespace
+}  // namespace tandem

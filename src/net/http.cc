@@ -109,6 +109,14 @@ Response Response::Text(std::string body, int status, std::string content_type) 
   return r;
 }
 
+Handler Checked(CheckedHandler fn) {
+  return [fn = std::move(fn)](Request& req) -> Response {
+    absl::StatusOr<Response> res = fn(req);
+    if (!res.ok()) return Response::Error(res.status());
+    return *std::move(res);
+  };
+}
+
 Response Response::Error(const absl::Status& status) {
   nlohmann::json j;
   j["error"]["code"] = ErrorCodeName(status.code());

@@ -79,6 +79,27 @@ std::string PercentDecode(std::string_view s, bool plus_is_space);
 
 using Handler = std::function<Response(Request&)>;
 
+// A handler body that may fail; Checked turns its error into
+// Response::Error, so bodies are written with RETURN_IF_ERROR and friends.
+using CheckedHandler = std::function<absl::StatusOr<Response>(Request&)>;
+Handler Checked(CheckedHandler fn);
+
+// The same after authentication: `authenticate` maps the request (its
+// bearer token, usually) to the caller or to an error, and the body runs
+// only for an authenticated caller. One wrapper for every component's
+// "handler with a token check".
+template <typename Caller>
+using AuthenticatedHandler = std::function<absl::StatusOr<Response>(Request&, const Caller&)>;
+template <typename Caller>
+Handler Authenticated(std::function<absl::StatusOr<Caller>(Request&)> authenticate,
+                      AuthenticatedHandler<Caller> fn) {
+  return Checked(
+      [authenticate = std::move(authenticate), fn = std::move(fn)](Request& req) -> absl::StatusOr<Response> {
+        ASSIGN_OR_RETURN(Caller caller, authenticate(req));
+        return fn(req, caller);
+      });
+}
+
 // Where a route's handler runs. kQuick handlers run on the connection's I/O
 // thread and must be cheap. kHeavy handlers (batch parsing of phone numbers,
 // uploads) run on the server's bounded worker pool, so that they never hold
