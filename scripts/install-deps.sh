@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format clang-tidy
   libsodium-dev libssl-dev
   libphonenumber-dev libprotobuf-dev protobuf-compiler
   libabsl-dev libboost-dev

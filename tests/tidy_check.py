@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Runs clang-tidy (the checks of .clang-tidy) over tandem's sources.
+
+Usage: tidy_check.py SOURCE_DIR BUILD_DIR
+
+A file passes once clang-tidy reports nothing for it. Passes are remembered
+in a cache (~/.cache/tandem-tidy, or $TANDEM_TIDY_CACHE) under a key made of
+clang-tidy's version, .clang-tidy, the compile command, and the contents of
+the file and of every project header it includes (from ninja's dependency
+log), so an unchanged file is not checked again. Files that are not in the
+cache are checked newest first (by the time of their last commit), which
+puts the files a change touched at the front, and no new file is started
+once $TANDEM_TIDY_BUDGET_S seconds (default 900) have passed: a cold cache
+fills over a few runs, while every change is checked in the run that tests
+it. Exit status 1 if any checked file has a finding.
+"""
+
+import concurrent.futures
+import hashlib
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+
+def ninja_deps(build_dir):
+    """Maps each object file to the headers it included (ninja -t deps)."""
+    out = subprocess.run(["ninja", "-C", str(build_dir), "-t", "deps"], capture_output=True, text=True,
+                         check=True).stdout
+    deps, current = {}, None
+    for line in out.splitlines():
+        if not line.strip():
+            current = None
+        elif not line.startswith(" "):
+            current = line.split(":", 1)[0]
+            deps[current] = []
+        elif current is not None:
+            deps[current].append(line.strip())
+    return deps
+
+
+def commit_times(source_dir):
+    """Unix time of the last commit that touched each file (0 if unknown)."""
+    times = {}
+    try:
+        out = subprocess.run(["git", "-C", str(source_dir), "log", "--format=@%ct", "--name-only"],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return times
+    stamp = 0
+    for line in out.splitlines():
+        if line.startswith("@"):
+            stamp = int(line[1:])
+        elif line and line not in times:
+            times[line] = stamp
+    return times
+
+
+def main():
+    source_dir = pathlib.Path(sys.argv[1]).resolve()
+    build_dir = pathlib.Path(sys.argv[2]).resolve()
+    budget = float(os.environ.get("TANDEM_TIDY_BUDGET_S", "900"))
+    cache = pathlib.Path(os.environ.get("TANDEM_TIDY_CACHE", pathlib.Path.home() / ".cache" / "tandem-tidy"))
+    cache.mkdir(parents=True, exist_ok=True)
+
+    version = subprocess.run(["clang-tidy", "--version"], capture_output=True, text=True, check=True).stdout
+    config = (source_dir / ".clang-tidy").read_bytes()
+    commands = json.loads((build_dir / "compile_commands.json").read_text())
+    deps = ninja_deps(build_dir)
+    times = commit_times(source_dir)
+
+    jobs, cached = [], 0
+    for entry in commands:
+        src = pathlib.Path(entry["file"]).resolve()
+        try:
+            rel = src.relative_to(source_dir)
+        except ValueError:
+            continue  # generated (protobuf) sources live in the build tree
+        if rel.parts[0] not in ("src", "tests", "fuzz", "bench") or src.suffix != ".cc":
+            continue
+        key = hashlib.sha256()
+        key.update(version.encode())
+        key.update(config)
+        key.update(entry.get("command", " ".join(entry.get("arguments", []))).encode())
+        key.update(src.read_bytes())
+        output = entry.get("output", "")
+        for header in deps.get(output, []):
+            path = (build_dir / header).resolve() if not os.path.isabs(header) else pathlib.Path(header)
+            if source_dir in path.parents and path.exists():
+                key.update(str(path.relative_to(source_dir)).encode())
+                key.update(path.read_bytes())
+        digest = key.hexdigest()
+        if (cache / digest).exists():
+            cached += 1
+            continue
+        jobs.append((times.get(str(rel), 0), str(rel), src, digest))
+    # Newest first; the same file may be compiled into several targets.
+    jobs.sort(key=lambda j: (-j[0], j[1]))
+
+    start = time.monotonic()
+    failed, checked, skipped = [], 0, 0
+
+    def run(job):
+        _, rel, src, digest = job
+        if time.monotonic() - start > budget:
+            return rel, None
+        r = subprocess.run(["clang-tidy", "-p", str(build_dir), "--quiet",
+                            "--extra-arg=-Wno-unknown-warning-option", str(src)],
+                           capture_output=True, text=True)
+        findings = [line for line in r.stdout.splitlines() if ": warning: " in line or ": error: " in line]
+        if r.returncode == 0 and not findings:
+            (cache / digest).write_text(rel + "\n")
+            return rel, ""
+        return rel, r.stdout + r.stderr
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for rel, result in pool.map(run, jobs):
+            if result is None:
+                skipped += 1
+            elif result:
+                failed.append(rel)
+                print(f"== {rel}\n{result}")
+            else:
+                checked += 1
+    took = time.monotonic() - start
+    print(f"tidy: {checked + len(failed)} files checked in {took:.0f} s, {len(failed)} with findings, "
+          f"{cached} unchanged since a clean check, {skipped} left for the next run "
+          f"(budget {budget:.0f} s)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
