@@ -28,9 +28,24 @@ add_library(tandem_tomlplusplus INTERFACE)
 target_include_directories(tandem_tomlplusplus SYSTEM INTERFACE ${TOMLPLUSPLUS_INCLUDE_DIR})
 
 # tandem_test(NAME SOURCES... LIBS ...) builds one gtest binary and registers its tests.
+# Test code is compiled with -O1 in the optimized build: the code under test
+# keeps -O2, and a test's own translation unit, mostly gtest and JSON
+# literals, builds in about half the time. A test of several files shares
+# one precompiled header of gtest, gmock and JSON.
+function(tandem_test_build_options name)
+  target_compile_options(${name} PRIVATE $<$<CONFIG:RelWithDebInfo,Release>:-O1>)
+  get_target_property(sources ${name} SOURCES)
+  list(LENGTH sources n_sources)
+  if(n_sources GREATER 1)
+    target_precompile_headers(${name} PRIVATE <gtest/gtest.h> <gmock/gmock.h> <nlohmann/json.hpp> <string>
+                              <vector> <memory>)
+  endif()
+endfunction()
+
 function(tandem_test name)
   cmake_parse_arguments(T "" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main GTest::gmock)
+  tandem_test_build_options(${name})
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
 endfunction()

@@ -20,8 +20,10 @@ import hashlib
 import json
 import os
 import pathlib
+import shlex
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -68,6 +70,31 @@ def main():
     version = subprocess.run(["clang-tidy", "--version"], capture_output=True, text=True, check=True).stdout
     config = (source_dir / ".clang-tidy").read_bytes()
     commands = json.loads((build_dir / "compile_commands.json").read_text())
+    # clang-tidy reads the sources with clang, which cannot load GCC's
+    # precompiled headers: it gets the commands without them (the headers
+    # are still included textually).
+    tidy_db = pathlib.Path(tempfile.mkdtemp(prefix="tandem-tidy-"))
+    stripped = []
+    for entry in commands:
+        e = dict(entry)
+        args = shlex.split(e.pop("command")) if "command" in e else list(e["arguments"])
+        out, skip = [], False
+        for a in args:
+            if skip:
+                skip = False
+                if a.endswith("cmake_pch.hxx"):
+                    continue
+                out += ["-include", a]
+                continue
+            if a == "-include":
+                skip = True
+                continue
+            if a == "-Winvalid-pch":
+                continue
+            out.append(a)
+        e["arguments"] = out
+        stripped.append(e)
+    (tidy_db / "compile_commands.json").write_text(json.dumps(stripped))
     deps = ninja_deps(build_dir)
     times = commit_times(source_dir)
 
@@ -106,7 +133,7 @@ def main():
         _, rel, src, digest = job
         if time.monotonic() - start > budget:
             return rel, None
-        r = subprocess.run(["clang-tidy", "-p", str(build_dir), "--quiet",
+        r = subprocess.run(["clang-tidy", "-p", str(tidy_db), "--quiet",
                             "--extra-arg=-Wno-unknown-warning-option", str(src)],
                            capture_output=True, text=True)
         findings = [line for line in r.stdout.splitlines() if ": warning: " in line or ": error: " in line]

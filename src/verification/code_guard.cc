@@ -2,9 +2,9 @@
 #include "verification/code_guard.h"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 
 namespace tandem::verification {
 
@@ -49,9 +49,7 @@ std::string NumberPrefix(const std::string& e164) {
 std::string CodeHash(std::string_view e164, std::string_view code) {
   std::string input = absl::StrCat("tandem-code:", absl::string_view(e164.data(), e164.size()), ":",
                                    absl::string_view(code.data(), code.size()));
-  unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), out);
-  return std::string(reinterpret_cast<const char*>(out), sizeof out);
+  return Sha256(input);
 }
 
 bool SameHash(std::string_view a, std::string_view b) {

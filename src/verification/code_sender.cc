@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "common/log.h"
 #include "net/client.h"
 
@@ -19,8 +20,7 @@ absl::Status DevCodeSender::Send(const std::string& number, const std::string& c
   log::Info(event_, {{"number", number}, {"code", code}});
   std::lock_guard lock(mu_);
   std::ofstream out(file_, std::ios::app);
-  out << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", clock_.Now(), absl::UTCTimeZone()) << " " << number << " "
-      << code << "\n";
+  out << UtcTimestamp(clock_.Now()) << " " << number << " " << code << "\n";
   out.flush();
   if (!out) return absl::UnavailableError("cannot append to " + file_.string());
   return absl::OkStatus();
