@@ -26,8 +26,10 @@
 #include <string>
 
 #include "ads/ads_module.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/random.h"
 #include "net/server.h"
 #include "relay/relay.h"
 #include "social/social_module.h"
@@ -47,7 +49,7 @@ struct World {
   tandem::net::Metrics metrics;
   std::unique_ptr<tandem::social::SocialModule> social;
   std::unique_ptr<tandem::ads::AdsModule> ads;
-  std::unique_ptr<tandem::relay::Relay> relay;
+  std::unique_ptr<tandem::relay::RelayModule> relay;
   std::unique_ptr<tandem::net::Server> server;
   std::string advertiser_token;
   std::string user_token;
@@ -108,7 +110,9 @@ World& TheWorld() {
     if (!ads.ok() || !*ads) Die("ads module");
     w->ads = std::move(*ads);
     w->social->SetAdSource(&w->ads->ad_source());
-    auto relay = tandem::relay::StartRelay(*config, w->dir, router, w->metrics);
+    tandem::net::ModuleEnv relay_env{
+        *config, w->dir, router, w->metrics, tandem::SystemClock::Real(), tandem::SecureRandom::Instance()};
+    auto relay = tandem::relay::RelayModule::Create(relay_env);
     if (!relay.ok() || !*relay) Die("relay");
     w->relay = std::move(*relay);
     tandem::net::ServerOptions options;

@@ -18,6 +18,7 @@
 #include "common/random.h"
 #include "crypto/keys.h"
 #include "phone/phone.h"
+#include "relay/accounts.h"
 #include "relay/envelope_writer.h"
 #include "relay/relay.h"
 #include "social/posts.h"
@@ -399,7 +400,7 @@ absl::StatusOr<DemoWorld> SetUpDemoWorld(relay::Relay& relay, social::SocialModu
   // keys and tokens are lost, so it cannot be completed, only started over.
   for (int i : {0, kDemoMessengerUsers - 1}) {
     ASSIGN_OR_RETURN(bool on_social, social.service().HasAccountWithPhone(DemoNumber(i)));
-    if (relay.directory().AccountForNumber(DemoNumber(i)) || on_social) {
+    if (relay.HasAccount(DemoNumber(i)) || on_social) {
       return absl::FailedPreconditionError(
           absl::StrCat("the data directory ", data_dir.string(), " holds part of a demo world but no ",
                        marker.string(), " (an interrupted start?); use an empty --data-dir for --demo"));

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "ads/ads_module.h"
 #include "app/demo.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/config_schema.h"
 #include "common/log.h"
@@ -209,7 +210,8 @@ int Serve(const ServeFlags& flags) {
     // Social shows the ads in its timeline; without ads it still serves one.
     if (ads_module) (*social)->SetAdSource(&ads_module->ad_source());
   }
-  auto relay = relay::StartRelay(*config, data_dir, router, metrics);
+  net::ModuleEnv relay_env{*config, data_dir, router, metrics, SystemClock::Real(), SecureRandom::Instance()};
+  auto relay = relay::RelayModule::Create(relay_env);
   if (!relay.ok()) {
     Fail("relay.start_failed", std::string(relay.status().message()));
     return absl::IsInvalidArgument(relay.status()) ? 2 : 1;
@@ -230,8 +232,16 @@ int Serve(const ServeFlags& flags) {
   std::string bound = host + ":" + std::to_string(server.port());
   if (*social) (*social)->Start(bound);
   if (ads_module) ads_module->Start();
+  if (*relay) {
+    if (absl::Status st = (*relay)->Start(bound); !st.ok()) {
+      Fail("relay.start_failed", std::string(st.message()));
+      server.Stop();
+      (*relay)->Stop();
+      return 1;
+    }
+  }
   if (flags.demo) {
-    auto world = SetUpDemoWorld(**relay, **social, *ads_module, data_dir, bound);
+    auto world = SetUpDemoWorld((*relay)->relay(), **social, *ads_module, data_dir, bound);
     if (!world.ok()) {
       Fail("demo.failed", std::string(world.status().message()));
       (*social)->StopFeed();

@@ -59,12 +59,4 @@ absl::Status RateLimiter::Take(const std::string& key, double cost) {
       absl::StrCat("too many ", what_, "; try again in ", std::max<int64_t>(1, wait_s), " s"));
 }
 
-double RateLimiter::Available(const std::string& key) {
-  absl::Time now = clock_.Now();
-  std::lock_guard lock(mu_);
-  auto it = buckets_.find(key);
-  if (it == buckets_.end()) return limit_.burst;
-  return Refill(it->second, now);
-}
-
 }  // namespace tandem

@@ -41,8 +41,6 @@ class RateLimiter {
   // Takes `cost` tokens from `key`'s bucket, or fails with ResourceExhausted
   // ("too many <what>; try again in 42 s") and takes nothing.
   absl::Status Take(const std::string& key, double cost = 1);
-  // Tokens left for `key` right now.
-  double Available(const std::string& key);
 
   const RateLimit& limit() const { return limit_; }
 

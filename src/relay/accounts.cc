@@ -1,11 +1,10 @@
 // Registration, keys, discovery and deletion.
 #include "relay/accounts.h"
 
-#include <openssl/sha.h>
-
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "common/log.h"
 #include "crypto/keys.h"
 #include "crypto/xeddsa.h"
@@ -13,12 +12,6 @@
 
 namespace tandem::relay {
 namespace {
-
-std::string Sha256(std::string_view data) {
-  unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
-  return std::string(reinterpret_cast<const char*>(out), sizeof(out));
-}
 
 absl::Status CheckPublicKey(const std::string& bytes, std::string_view what) {
   auto key = crypto::PublicKey::Deserialize(

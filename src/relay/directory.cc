@@ -2,19 +2,20 @@
 #include "relay/directory.h"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/encoding.h"
 #include "common/error_codes.h"
 
 namespace tandem::relay {
 
 PasswordHash HashPassword(std::string_view password) {
+  const std::string digest = Sha256(password);
   PasswordHash out;
-  SHA256(reinterpret_cast<const unsigned char*>(password.data()), password.size(), out.data());
+  std::copy(digest.begin(), digest.end(), out.begin());
   return out;
 }
 

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/btree_set.h"
 #include "common/status.h"
 #include "relay_protocol/protocol.h"
@@ -89,8 +90,8 @@ class Directory {
     absl::btree_set<uint64_t> queued;
     int64_t reserved = 0;
   };
-  Device* FindDevice(uint64_t account_id, uint32_t device_id);
-  const Device* FindDevice(uint64_t account_id, uint32_t device_id) const;
+  Device* FindDevice(uint64_t account_id, uint32_t device_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const Device* FindDevice(uint64_t account_id, uint32_t device_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   struct Retired {
     PasswordHash password_hash{};
     int64_t at_ms = 0;
@@ -101,12 +102,13 @@ class Directory {
     std::map<uint32_t, Device> devices;
     std::map<uint32_t, std::vector<Retired>> retired;  // by device id, oldest first
   };
-  void RetireLocked(Account& account, uint32_t device_id, const PasswordHash& hash, int64_t at_ms);
+  void RetireLocked(Account& account, uint32_t device_id, const PasswordHash& hash, int64_t at_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static std::vector<uint64_t> QueuedOf(const Account& account);
 
   mutable std::mutex mu_;
-  std::unordered_map<uint64_t, Account> accounts_;
-  std::unordered_map<std::string, uint64_t> by_number_;
+  std::unordered_map<uint64_t, Account> accounts_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<std::string, uint64_t> by_number_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tandem::relay

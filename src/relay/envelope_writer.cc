@@ -1,11 +1,11 @@
 // The group-commit writer thread.
 #include "relay/envelope_writer.h"
 
-#include <chrono>
 #include <map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "common/log.h"
 #include "relay_protocol/protocol.h"
 
@@ -21,7 +21,8 @@ constexpr uint64_t kServerIdBlock = 1 << 16;
 }  // namespace
 
 EnvelopeWriter::EnvelopeWriter(store::Database& db, Directory& directory, const Clock& clock, Options options,
-                               net::Metrics& metrics, OnCommitted on_committed)
+                               net::Metrics& metrics, OnCommitted on_committed,
+                               store::Maintenance* maintenance)
     : db_(db),
       directory_(directory),
       clock_(clock),
@@ -37,14 +38,13 @@ EnvelopeWriter::EnvelopeWriter(store::Database& db, Directory& directory, const 
       commit_seconds_(
           metrics.GetHistogram("tandem_relay_commit_seconds", "Time to write and fsync one group commit", {},
                                {0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5})),
+      maintenance_(maintenance),
       acked_gauge_(metrics.GetGauge("tandem_relay_acked_envelopes_stored",
                                     "Acknowledged envelopes whose rows wait for deletion (purge_delay)")) {}
 
 EnvelopeWriter::~EnvelopeWriter() { Stop(); }
 
-std::string EnvelopeWriter::DayOf(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone());
-}
+std::string EnvelopeWriter::DayOf(absl::Time t) { return UtcDay(t); }
 
 absl::Status EnvelopeWriter::Start() {
   ASSIGN_OR_RETURN(int64_t stored_next, db::GetMeta(db_, kNextServerIdKey, 1));
@@ -66,6 +66,7 @@ void EnvelopeWriter::Stop() {
     started_ = false;
   }
   cv_.notify_all();
+  gap_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -112,32 +113,27 @@ uint64_t EnvelopeWriter::envelopes_purged() const { return purged_.load(); }
 void EnvelopeWriter::Run() {
   std::vector<Op> taken;
   std::vector<Op> batch;
-  const auto gap = absl::ToChronoNanoseconds(options_.commit_gap);
-  const auto delay = absl::ToChronoNanoseconds(options_.purge_delay);
-  auto last_start = std::chrono::steady_clock::now() - gap;
+  const absl::Duration gap = options_.commit_gap;
+  absl::Duration last_start = clock_.Monotonic() - gap;
   for (;;) {
     {
       std::unique_lock lock(mu_);
       // Wakes for work. Purges ride on the commits that work brings; a
       // commit of its own only deletes what is left after purge_delay
       // without any (then everything acknowledged is old enough).
-      while (queue_.empty() && !stopping_ && !IdlePurgeDue(std::chrono::steady_clock::now())) {
-        if (!acked_.empty()) {
-          cv_.wait_until(lock, last_commit_ + delay);
-        } else {
-          cv_.wait(lock);
-        }
+      while (queue_.empty() && !stopping_ && !IdlePurgeDue(clock_.Monotonic())) {
+        clock_.WaitUntil(lock, cv_,
+                         acked_.empty() ? absl::InfiniteDuration() : last_commit_ + options_.purge_delay,
+                         [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return !queue_.empty() || stopping_; });
       }
       if (queue_.empty() && stopping_) break;
-      if (gap.count() > 0 && !stopping_) {
-        auto due = last_start + gap;
-        if (std::chrono::steady_clock::now() < due) {
-          lock.unlock();
-          std::this_thread::sleep_until(due);
-          lock.lock();
+      if (gap > absl::ZeroDuration() && !stopping_) {
+        const absl::Duration due = last_start + gap;
+        if (clock_.Monotonic() < due) {
+          clock_.WaitUntil(lock, gap_cv_, due, [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return stopping_; });
         }
       }
-      last_start = std::chrono::steady_clock::now();
+      last_start = clock_.Monotonic();
       size_t n = std::min(queue_.size(), options_.max_batch);
       taken.clear();
       for (size_t i = 0; i < n; ++i) {
@@ -157,9 +153,14 @@ void EnvelopeWriter::Run() {
         batch.push_back(std::move(op));
       }
     }
-    if (!batch.empty() || IdlePurgeDue(std::chrono::steady_clock::now())) {
-      // A purge alone that fails is retried later, not in a tight loop.
-      if (!CommitBatch(batch) && batch.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!batch.empty() || IdlePurgeDue(clock_.Monotonic())) {
+      // A purge alone that fails is retried later (or with the next work),
+      // not in a tight loop.
+      if (!CommitBatch(batch) && batch.empty()) {
+        std::unique_lock lock(mu_);
+        clock_.WaitFor(lock, cv_, absl::Milliseconds(100),
+                       [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return !queue_.empty() || stopping_; });
+      }
     }
     // Every operation taken has been answered: let go of it now, with what
     // its callback holds (a submit's holds its connection), instead of
@@ -168,14 +169,11 @@ void EnvelopeWriter::Run() {
     taken.clear();
     acked_gauge_.Set(static_cast<int64_t>(acked_.size()));
     MaybePrune();
-    if (wal_restart_.exchange(false, std::memory_order_relaxed)) {
-      const auto started = std::chrono::steady_clock::now();
-      if (absl::Status st = db_.ExecuteScript("PRAGMA wal_checkpoint(PASSIVE)"); !st.ok()) {
-        log::Warn("relay.checkpoint_failed", {{"error", std::string(st.message())}});
+    if (maintenance_) {
+      const absl::Duration started = clock_.Monotonic();
+      if (maintenance_->BetweenCommits(db_)) {
+        wal_restart_seconds_.Observe(absl::ToDoubleSeconds(clock_.Monotonic() - started));
       }
-      wal_restart_seconds_.Observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-      wal_restarts_done_.fetch_add(1, std::memory_order_release);
     }
   }
   // Stopping: nothing acknowledged is left behind.
@@ -186,17 +184,16 @@ void EnvelopeWriter::Run() {
   }
 }
 
-uint64_t EnvelopeWriter::PurgeHorizon(SteadyTime now) {
+uint64_t EnvelopeWriter::PurgeHorizon(absl::Duration now) {
   if (purge_all_) return UINT64_MAX;
-  const auto delay = absl::ToChronoNanoseconds(options_.purge_delay);
-  while (!stored_by_.empty() && stored_by_.front().first + delay <= now) {
+  while (!stored_by_.empty() && stored_by_.front().first + options_.purge_delay <= now) {
     horizon_ = stored_by_.front().second;
     stored_by_.pop_front();
   }
   return horizon_;
 }
 
-absl::StatusOr<std::vector<uint64_t>> EnvelopeWriter::PurgeIn(store::Database& tx, SteadyTime now) {
+absl::StatusOr<std::vector<uint64_t>> EnvelopeWriter::PurgeIn(store::Database& tx, absl::Duration now) {
   std::vector<uint64_t> ids;
   const uint64_t horizon = PurgeHorizon(now);
   for (auto it = acked_.begin(); it != acked_.end() && it->first < horizon && ids.size() < options_.max_purge;
@@ -242,7 +239,7 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
   std::string day = DayOf(now);
   uint64_t next_id = next_server_id_;
   uint64_t reserving = 0;
-  const auto started = std::chrono::steady_clock::now();
+  const absl::Duration started = clock_.Monotonic();
   // Acks touch no row now: their ids wait in acked_ for PurgeIn.
   for (Op& op : batch) {
     if (auto* a = std::get_if<AckOp>(&op)) {
@@ -288,8 +285,8 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
     return absl::OkStatus();
   });
   if (st.ok() && reserving > 0) reserved_until_ = reserving;
-  const auto finished = std::chrono::steady_clock::now();
-  commit_seconds_.Observe(std::chrono::duration<double>(finished - started).count());
+  const absl::Duration finished = clock_.Monotonic();
+  commit_seconds_.Observe(absl::ToDoubleSeconds(finished - started));
   batch_ops_.Observe(static_cast<double>(batch.size()));
   // Ids handed out in a failed transaction are skipped, never reused.
   next_server_id_ = std::max(next_server_id_, next_id);

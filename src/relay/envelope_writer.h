@@ -29,7 +29,6 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -43,6 +42,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/btree_map.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
@@ -50,6 +50,7 @@
 #include "net/metrics.h"
 #include "relay/directory.h"
 #include "relay/relay_store.h"
+#include "store/maintenance.h"
 #include "store/store.h"
 
 namespace tandem::relay {
@@ -82,9 +83,11 @@ class EnvelopeWriter {
 
   // The caller has reserved a queue slot in `directory` for every
   // submission; the writer releases it for duplicates and failures.
-  // `metrics` gets the size and duration of every committed batch.
+  // `metrics` gets the size and duration of every committed batch. The
+  // writer runs `maintenance`'s share of the upkeep between batches
+  // (store/maintenance.h); null for none. Times and waits come from `clock`.
   EnvelopeWriter(store::Database& db, Directory& directory, const Clock& clock, Options options,
-                 net::Metrics& metrics, OnCommitted on_committed);
+                 net::Metrics& metrics, OnCommitted on_committed, store::Maintenance* maintenance = nullptr);
   ~EnvelopeWriter();  // Stop()s
 
   // Loads the server id counter and starts the thread.
@@ -106,14 +109,6 @@ class EnvelopeWriter {
   // A nonzero `forget_account` also deletes, in that transaction, the
   // account's acknowledged envelopes still waiting for deletion.
   absl::Status RunExclusive(std::function<absl::Status(store::Database&)> fn, uint64_t forget_account = 0);
-
-  // Asks the writer to checkpoint on its own connection between batches
-  // (PASSIVE: it copies what the background checkpointer has not), so that
-  // its next transaction starts the WAL over instead of growing it.
-  void RequestWalRestart() { wal_restart_.store(true, std::memory_order_relaxed); }
-  // How many such checkpoints the writer has run (the requester waits for
-  // its own before checkpointing again, so that the two do not collide).
-  uint64_t wal_restarts_done() const { return wal_restarts_done_.load(std::memory_order_acquire); }
 
   // "YYYY-MM-DD" (UTC) of `t`, the day key of usage_daily.
   static std::string DayOf(absl::Time t);
@@ -141,7 +136,6 @@ class EnvelopeWriter {
     std::shared_ptr<std::promise<absl::Status>> result;
     uint64_t forget_account = 0;
   };
-  using SteadyTime = std::chrono::steady_clock::time_point;
   using Op = std::variant<SubmitOp, AckOp, SessionOp, ExclusiveOp>;
 
   void Enqueue(Op op);
@@ -150,15 +144,16 @@ class EnvelopeWriter {
   void RunExclusiveOp(ExclusiveOp& op);
   void MaybePrune();
   // Ids below the horizon were stored at least purge_delay ago.
-  uint64_t PurgeHorizon(SteadyTime now);
-  bool PurgeDue(SteadyTime now) { return !acked_.empty() && acked_.begin()->first < PurgeHorizon(now); }
+  // `now` is the clock's Monotonic() time.
+  uint64_t PurgeHorizon(absl::Duration now);
+  bool PurgeDue(absl::Duration now) { return !acked_.empty() && acked_.begin()->first < PurgeHorizon(now); }
   // A purge due with no other work since purge_delay.
-  bool IdlePurgeDue(SteadyTime now) {
-    return now >= last_commit_ + absl::ToChronoNanoseconds(options_.purge_delay) && PurgeDue(now);
+  bool IdlePurgeDue(absl::Duration now) {
+    return now >= last_commit_ + options_.purge_delay && PurgeDue(now);
   }
   // Deletes acknowledged envelopes below the horizon (at most max_purge);
   // returns their ids, to be forgotten once the transaction commits.
-  absl::StatusOr<std::vector<uint64_t>> PurgeIn(store::Database& tx, SteadyTime now);
+  absl::StatusOr<std::vector<uint64_t>> PurgeIn(store::Database& tx, absl::Duration now);
   void Forget(std::span<const uint64_t> ids);
 
   store::Database& db_;
@@ -169,12 +164,16 @@ class EnvelopeWriter {
   net::Histogram& batch_ops_;
   net::Histogram& wal_restart_seconds_;
   net::Histogram& commit_seconds_;
+  store::Maintenance* const maintenance_;
 
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Op> queue_;
-  bool stopping_ = false;
-  bool started_ = false;
+  std::condition_variable cv_;  // work was queued, or Stop()
+  // Stop() only: the wait for the commit gap is not cut short by every
+  // submission that arrives meanwhile.
+  std::condition_variable gap_cv_;
+  std::deque<Op> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 
   // Writer-thread state.
@@ -188,13 +187,11 @@ class EnvelopeWriter {
   // server id -> recipient account.
   absl::btree_map<uint64_t, uint64_t> acked_;
   // (when, next server id) after each commit, for PurgeHorizon.
-  std::deque<std::pair<SteadyTime, uint64_t>> stored_by_;
+  std::deque<std::pair<absl::Duration, uint64_t>> stored_by_;
   uint64_t horizon_ = 0;
-  SteadyTime last_commit_{};  // end of the last successful commit
-  bool purge_all_ = false;    // stopping: delete every acknowledged row
+  absl::Duration last_commit_ = -absl::InfiniteDuration();  // end of the last successful commit
+  bool purge_all_ = false;                                  // stopping: delete every acknowledged row
   net::Gauge& acked_gauge_;
-  std::atomic<bool> wal_restart_{false};
-  std::atomic<uint64_t> wal_restarts_done_{0};
 };
 
 }  // namespace tandem::relay

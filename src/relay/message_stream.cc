@@ -57,13 +57,14 @@ void SendLocked(DeviceSession& s, const db::EnvelopeRow& e) {
 
 MessageStream::MessageStream(Directory& directory, EnvelopeWriter& writer, store::Database& reader,
                              RateLimiter& send_limiter, RateLimiter& miss_limiter, net::Metrics& metrics,
-                             Options options)
+                             Options options, const Clock& clock)
     : directory_(directory),
       writer_(writer),
       reader_(reader),
       send_limiter_(send_limiter),
       miss_limiter_(miss_limiter),
       options_(options),
+      clock_(clock),
       submitted_(metrics.GetCounter("tandem_relay_envelopes_accepted_total",
                                     "Envelopes stored durably and acknowledged to the sender")),
       delivered_(metrics.GetCounter("tandem_relay_envelopes_pushed_total", "Deliver frames sent")),
@@ -104,13 +105,6 @@ void MessageStream::Stop() {
       devices_online_.Add(-1);
     }
   }
-}
-
-size_t MessageStream::connected_devices() const {
-  std::lock_guard lock(registry_mu_);
-  size_t n = 0;
-  for (const auto& [account, devices] : registry_) n += devices.size();
-  return n;
 }
 
 std::shared_ptr<DeviceSession> MessageStream::Find(uint64_t account_id, uint32_t device_id) const {
@@ -373,7 +367,9 @@ void MessageStream::DeliveryLoop() {
     std::shared_ptr<DeviceSession> session;
     {
       std::unique_lock lock(fetch_mu_);
-      fetch_cv_.wait(lock, [this] { return stopping_ || !fetch_queue_.empty(); });
+      clock_.WaitUntil(lock, fetch_cv_, absl::InfiniteDuration(), [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return stopping_ || !fetch_queue_.empty();
+      });
       if (stopping_) {
         fetch_queue_.clear();
         return;

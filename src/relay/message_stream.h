@@ -28,6 +28,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "absl/base/thread_annotations.h"
+#include "common/clock.h"
 #include "common/rate_limiter.h"
 #include "net/server.h"
 #include "relay/directory.h"
@@ -51,8 +53,10 @@ class MessageStream final : public net::WebSocketHandler {
   // the delivery thread. `send_limiter` limits submits per sending device;
   // `miss_limiter` limits lookups of unregistered numbers per account (it
   // bounds enumeration through "unknown recipient" errors).
+  // The delivery thread waits on `clock`.
   MessageStream(Directory& directory, EnvelopeWriter& writer, store::Database& reader,
-                RateLimiter& send_limiter, RateLimiter& miss_limiter, net::Metrics& metrics, Options options);
+                RateLimiter& send_limiter, RateLimiter& miss_limiter, net::Metrics& metrics, Options options,
+                const Clock& clock);
   ~MessageStream() override;
 
   void Start();
@@ -66,7 +70,6 @@ class MessageStream final : public net::WebSocketHandler {
   void Push(const db::EnvelopeRow& envelope);
   // Closes every live connection of the account (code kCloseRevoked).
   void Disconnect(uint64_t account_id, const std::string& reason);
-  size_t connected_devices() const;
 
   absl::Status OnUpgrade(const net::Request& request, std::shared_ptr<void>* context) override;
   void OnOpen(const std::shared_ptr<net::WebSocketConnection>& conn) override;
@@ -97,18 +100,20 @@ class MessageStream final : public net::WebSocketHandler {
   RateLimiter& send_limiter_;
   RateLimiter& miss_limiter_;
   const Options options_;
+  const Clock& clock_;
   net::Counter& submitted_;
   net::Counter& delivered_;
   net::Counter& rejected_;
   net::Gauge& devices_online_;
 
   mutable std::mutex registry_mu_;
-  std::unordered_map<uint64_t, std::map<uint32_t, std::shared_ptr<DeviceSession>>> registry_;
+  std::unordered_map<uint64_t, std::map<uint32_t, std::shared_ptr<DeviceSession>>> registry_
+      ABSL_GUARDED_BY(registry_mu_);
 
   std::mutex fetch_mu_;
   std::condition_variable fetch_cv_;
-  std::deque<std::shared_ptr<DeviceSession>> fetch_queue_;
-  bool stopping_ = false;
+  std::deque<std::shared_ptr<DeviceSession>> fetch_queue_ ABSL_GUARDED_BY(fetch_mu_);
+  bool stopping_ ABSL_GUARDED_BY(fetch_mu_) = false;
   std::thread delivery_thread_;
 };
 

@@ -3,17 +3,15 @@
 
 #include <sys/resource.h>
 
-#include <optional>
-
-#include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "relay/http_api.h"
+#include "relay/relay_impl.h"
 
 namespace tandem::relay {
 
 // The privacy center's view of the messenger's accounts and usage metering
 // (feed::MessengerAccounts): the relay's tables, read by the relay.
-class Relay::PrivacyAccounts final : public feed::MessengerAccounts {
+class RelayImpl::PrivacyAccounts final : public feed::MessengerAccounts {
  public:
   absl::StatusOr<Account> Get(store::Database& db, uint64_t account_id) override {
     ASSIGN_OR_RETURN(auto row, db::GetAccount(db, account_id));
@@ -74,27 +72,58 @@ RelayOptions RelayOptions::FromConfig(const Config& config) {
   return o;
 }
 
-absl::StatusOr<std::unique_ptr<Relay>> Relay::Create(std::unique_ptr<store::Database> db,
-                                                     std::unique_ptr<store::Database> reader,
+// ---- Relay ----
+
+absl::StatusOr<Relay::Storage> Relay::OpenSqliteStorage(const std::string& path,
+                                                        const store::SqliteOptions& sqlite,
+                                                        const RelayOptions& options, net::Metrics& metrics,
+                                                        const Clock& clock) {
+  store::GroupCommitOptions group_commit;
+  group_commit.interval = options.checkpoint_interval;
+  group_commit.log_restart_pages = options.wal_restart_pages;
+  net::Counter* wal_frames = &metrics.GetCounter(
+      "tandem_relay_wal_frames_total", "Pages written to the WAL, as counted by the checkpointer's passes");
+  group_commit.count_log_pages = [wal_frames](uint64_t pages) { wal_frames->Inc(pages); };
+  ASSIGN_OR_RETURN(store::GroupCommitDatabase opened,
+                   store::OpenSqliteForGroupCommit(path, sqlite, std::move(group_commit), clock));
+  Storage storage;
+  storage.writer = std::move(opened.writer);
+  storage.maintenance = std::move(opened.maintenance);
+  // Migrate before the reader opens, so both see the schema.
+  RETURN_IF_ERROR(db::Migrate(*storage.writer));
+  ASSIGN_OR_RETURN(storage.reader, store::OpenSqlite(path, sqlite));
+  return storage;
+}
+
+absl::StatusOr<std::unique_ptr<Relay>> Relay::Create(Storage storage,
                                                      std::unique_ptr<verification::CodeSender> code_sender,
                                                      RelayOptions options, net::Metrics& metrics,
                                                      const Clock& clock, Random& random) {
-  RETURN_IF_ERROR(db::Migrate(*db));
-  std::unique_ptr<Relay> r(new Relay());
-  r->db_ = std::move(db);
-  r->reader_ = std::move(reader);
+  ASSIGN_OR_RETURN(auto relay, RelayImpl::Create(std::move(storage), std::move(code_sender),
+                                                 std::move(options), metrics, clock, random));
+  return std::unique_ptr<Relay>(std::move(relay));
+}
+
+// ---- RelayImpl ----
+
+absl::StatusOr<std::unique_ptr<RelayImpl>> RelayImpl::Create(
+    Storage storage, std::unique_ptr<verification::CodeSender> code_sender, RelayOptions options,
+    net::Metrics& metrics, const Clock& clock, Random& random) {
+  RETURN_IF_ERROR(db::Migrate(*storage.writer));
+  std::unique_ptr<RelayImpl> r(new RelayImpl(clock));
+  r->db_ = std::move(storage.writer);
+  r->reader_ = std::move(storage.reader);
+  r->maintenance_ = std::move(storage.maintenance);
   r->code_sender_ = std::move(code_sender);
-  r->checkpoint_interval_ = options.checkpoint_interval;
-  r->wal_frames_ = &metrics.GetCounter("tandem_relay_wal_frames_total",
-                                       "Pages written to the WAL, as counted by the checkpointer's passes");
   r->send_limiter_ = std::make_unique<RateLimiter>(clock, options.send, "envelopes sent");
   r->miss_limiter_ =
       std::make_unique<RateLimiter>(clock, options.lookup_miss, "lookups of unregistered numbers");
-  Relay* self = r.get();
-  r->writer_ = std::make_unique<EnvelopeWriter>(*r->db_, r->directory_, clock, options.writer, metrics,
-                                                [self](const db::EnvelopeRow& e) { self->stream_->Push(e); });
+  RelayImpl* self = r.get();
+  r->writer_ = std::make_unique<EnvelopeWriter>(
+      *r->db_, r->directory_, clock, options.writer, metrics,
+      [self](const db::EnvelopeRow& e) { self->stream_->Push(e); }, r->maintenance_.get());
   r->stream_ = std::make_shared<MessageStream>(r->directory_, *r->writer_, *r->reader_, *r->send_limiter_,
-                                               *r->miss_limiter_, metrics, options.stream);
+                                               *r->miss_limiter_, metrics, options.stream, clock);
   r->accounts_ = std::make_unique<AccountService>(
       *r->db_, r->directory_, *r->writer_, clock, random, *r->code_sender_, *r->miss_limiter_,
       options.accounts,
@@ -105,17 +134,16 @@ absl::StatusOr<std::unique_ptr<Relay>> Relay::Create(std::unique_ptr<store::Data
   return r;
 }
 
-Relay::~Relay() { Stop(); }
+RelayImpl::~RelayImpl() { Stop(); }
 
-absl::Status Relay::EnableFeed(const Config& config, const Clock& clock) {
+absl::Status RelayImpl::EnableFeed(const Config& config) {
   ASSIGN_OR_RETURN(feed::Policy policy, feed::Policy::FromConfig(config));
-  int64_t interval_s = config.GetInt("feed.usage_summary_interval_s");
+  summary_interval_ = absl::Seconds(config.GetInt("feed.usage_summary_interval_s"));
   RETURN_IF_ERROR(feed::Migrate(*db_));
-  clock_ = &clock;
   feed_token_ = config.GetString("feed.token");
   outbox_ = std::make_unique<feed::Outbox>(std::move(policy));
   privacy_accounts_ = std::make_unique<PrivacyAccounts>();
-  privacy_ = std::make_unique<feed::PrivacyService>(*db_, *outbox_, *privacy_accounts_, clock);
+  privacy_ = std::make_unique<feed::PrivacyService>(*db_, *outbox_, *privacy_accounts_, clock_);
   feed::Outbox* outbox = outbox_.get();
   accounts_->SetHooks(
       AccountHooks{[outbox](store::Database& tx, uint64_t id, const std::string& number, int64_t at_ms) {
@@ -124,101 +152,45 @@ absl::Status Relay::EnableFeed(const Config& config, const Clock& clock) {
                    [outbox](store::Database& tx, uint64_t id, const std::string& number, int64_t at_ms) {
                      return outbox->AccountDeleted(tx, id, number, at_ms / 1000);
                    }});
-  summarizer_ = std::thread([this, interval = absl::Seconds(interval_s)] {
-    std::unique_lock lock(summarizer_mu_);
-    while (!stopping_) {
-      lock.unlock();
-      auto n = SummarizeUsageNow();
-      if (!n.ok()) {
-        log::Warn("feed.usage_summary_failed", {{"error", std::string(n.status().message())}});
-      } else if (*n > 0) {
-        log::Info("feed.usage_summaries", {{"appended", *n}});
-      }
-      privacy_->SetSummarySchedule(absl::ToUnixSeconds(clock_->Now() + interval),
-                                   absl::ToInt64Seconds(interval));
-      lock.lock();
-      summarizer_cv_.wait_for(lock, std::chrono::nanoseconds(absl::ToInt64Nanoseconds(interval)),
-                              [this] { return stopping_; });
-    }
-  });
+  summarizer_ = std::make_unique<Worker>("usage-summary", clock_, [this] { return SummarizePass(); });
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> Relay::SummarizeUsageNow() {
+absl::Duration RelayImpl::SummarizePass() {
+  auto n = SummarizeUsageNow();
+  if (!n.ok()) {
+    log::Warn("feed.usage_summary_failed", {{"error", std::string(n.status().message())}});
+  } else if (*n > 0) {
+    log::Info("feed.usage_summaries", {{"appended", *n}});
+  }
+  privacy_->SetSummarySchedule(absl::ToUnixSeconds(clock_.Now() + summary_interval_),
+                               absl::ToInt64Seconds(summary_interval_));
+  return summary_interval_;
+}
+
+absl::StatusOr<int> RelayImpl::SummarizeUsageNow() {
   if (!privacy_) return absl::FailedPreconditionError("the data-sharing feed is not enabled");
   std::lock_guard lock(summarize_mu_);
-  return privacy_->SummarizeUsage(EnvelopeWriter::DayOf(clock_->Now()));
+  return privacy_->SummarizeUsage(EnvelopeWriter::DayOf(clock_.Now()));
 }
 
-void Relay::StartCheckpointer(std::unique_ptr<store::Database> connection, int64_t restart_frames) {
-  checkpointer_ = std::move(connection);
-  checkpoint_thread_ = std::thread([this, restart_frames] {
-    // Set while the writer has a restart to do: no pass of our own until it
-    // did (a pass holding the checkpoint lock would make the writer's copy
-    // fail, and it would have to be asked again).
-    std::optional<uint64_t> asked_after;
-    auto asked_at = std::chrono::steady_clock::now();
-    int64_t frames_seen = 0;  // in the current log at the last pass
-    const auto interval = absl::ToChronoMilliseconds(checkpoint_interval_);
-    std::unique_lock lock(summarizer_mu_);
-    while (!stopping_) {
-      lock.unlock();
-      bool behind = false;
-      if (asked_after && writer_->wal_restarts_done() == *asked_after &&
-          std::chrono::steady_clock::now() - asked_at < std::chrono::seconds(1)) {
-        behind = true;  // still waiting for the writer
-      } else {
-        asked_after.reset();
-        // PASSIVE never waits for the writer or readers; what it cannot copy
-        // now it copies next time. It answers (busy, frames in the WAL,
-        // frames copied).
-        auto r = checkpointer_->Query("PRAGMA wal_checkpoint(PASSIVE)");
-        if (!r.ok()) {
-          log::Warn("relay.checkpoint_failed", {{"error", std::string(r.status().message())}});
-        } else if (!r->empty()) {
-          int64_t frames = (*r)[0].Int(1), copied = (*r)[0].Int(2);
-          // A log that shrank was started over since the last pass.
-          wal_frames_->Inc(static_cast<uint64_t>(frames >= frames_seen ? frames - frames_seen : frames));
-          frames_seen = frames;
-          if (frames >= restart_frames) {
-            // Under steady writes the WAL would only grow: the log starts
-            // over only when a write begins with every frame copied. The
-            // writer copies the few frames added since this pass, between
-            // batches (it waits for that copy and its fsync, so the fewer
-            // the better). Past four times the size it copies whatever is
-            // left, however long.
-            if (frames - copied <= restart_frames / 64 || frames >= 4 * restart_frames) {
-              asked_after = writer_->wal_restarts_done();
-              asked_at = std::chrono::steady_clock::now();
-              writer_->RequestWalRestart();
-            }
-            behind = true;
-          }
-        }
-      }
-      lock.lock();
-      // Small, frequent passes: each one's fsync of the database is short,
-      // so the writer's fdatasync of the WAL seldom queues behind a long one
-      // (passes every 250 ms or 1 s made the commits' tail longer).
-      summarizer_cv_.wait_for(lock, behind ? std::chrono::milliseconds(5) : interval,
-                              [this] { return stopping_; });
-    }
-  });
+bool RelayImpl::HasAccount(const std::string& number) const {
+  return directory_.AccountForNumber(number).has_value();
 }
 
-void Relay::Stop() {
-  {
-    std::lock_guard lock(summarizer_mu_);
-    stopping_ = true;
-    summarizer_cv_.notify_all();
-  }
-  if (summarizer_.joinable()) summarizer_.join();
-  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+void RelayImpl::Start() {
+  if (maintenance_) maintenance_->Start();
+  if (summarizer_) summarizer_->Start();
+}
+
+void RelayImpl::Stop() {
+  if (summarizer_) summarizer_->Stop();
+  if (maintenance_) maintenance_->Stop();
   if (writer_) writer_->Stop();
   if (stream_) stream_->Stop();
 }
 
-void Relay::RegisterRoutes(net::Router& router) {
+void RelayImpl::RegisterRoutes(net::Router& router) {
   RegisterHttpRoutes(*accounts_, router);
   if (!outbox_) return;
   AccountService* accounts = accounts_.get();
@@ -230,40 +202,41 @@ void Relay::RegisterRoutes(net::Router& router) {
         ASSIGN_OR_RETURN(auto info, accounts->GetAccountInfo(c));
         return feed::Caller{c.account_id, c.device_id, info.number, req.remote_address};
       },
-      *clock_);
+      clock_);
 }
 
-void Relay::AttachTo(net::Server& server) { server.AddWebSocket(std::string(kWebSocketPath), stream_); }
+void RelayImpl::AttachTo(net::Server& server) { server.AddWebSocket(std::string(kWebSocketPath), stream_); }
 
-absl::StatusOr<std::unique_ptr<Relay>> StartRelay(const Config& config, const std::filesystem::path& data_dir,
-                                                  net::Router& router, net::Metrics& metrics) {
-  if (!config.GetBool("relay.enabled")) return std::unique_ptr<Relay>();
+// ---- RelayModule ----
+
+absl::StatusOr<std::unique_ptr<RelayModule>> RelayModule::Create(const net::ModuleEnv& env) {
+  if (!env.config.GetBool("relay.enabled")) return std::unique_ptr<RelayModule>();
   RaiseOpenFileLimit();
-  RelayOptions options = RelayOptions::FromConfig(config);
-  std::string path = (data_dir / "messenger.db").string();
+  RelayOptions options = RelayOptions::FromConfig(env.config);
+  std::string path = (env.data_dir / "messenger.db").string();
   store::SqliteOptions sqlite;
   sqlite.synchronous_full = true;
-  ASSIGN_OR_RETURN(auto db, store::OpenSqlite(path, sqlite));
-  // Migrate before the reader opens, so both see the schema.
-  RETURN_IF_ERROR(db::Migrate(*db));
-  ASSIGN_OR_RETURN(auto reader, store::OpenSqlite(path, sqlite));
-  ASSIGN_OR_RETURN(auto checkpointer, store::OpenSqlite(path, sqlite));
-  // The WAL file is cut back only past twice the restart size: cutting it
-  // to the restart size itself would shorten and regrow it in every cycle
-  // (an ftruncate and block allocations the next fdatasyncs have to commit).
-  RETURN_IF_ERROR(db->ExecuteScript(absl::StrCat("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=",
-                                                 2 * Relay::kWalRestartFrames * 4096)));
-  ASSIGN_OR_RETURN(auto sender,
-                   verification::MakeCodeSender(config, "relay", data_dir / "verification-codes.log",
-                                                SystemClock::Real()));
-  ASSIGN_OR_RETURN(auto relay, Relay::Create(std::move(db), std::move(reader), std::move(sender), options,
-                                             metrics, SystemClock::Real(), SecureRandom::Instance()));
-  relay->StartCheckpointer(std::move(checkpointer));
-  RETURN_IF_ERROR(relay->EnableFeed(config, SystemClock::Real()));
-  relay->RegisterRoutes(router);
-  log::Info("relay.ready",
-            {{"database", path}, {"accounts", static_cast<uint64_t>(relay->directory().account_count())}});
-  return relay;
+  ASSIGN_OR_RETURN(Relay::Storage storage,
+                   Relay::OpenSqliteStorage(path, sqlite, options, env.metrics, env.clock));
+  ASSIGN_OR_RETURN(auto sender, verification::MakeCodeSender(
+                                    env.config, "relay", env.data_dir / "verification-codes.log", env.clock));
+  ASSIGN_OR_RETURN(auto relay, Relay::Create(std::move(storage), std::move(sender), options, env.metrics,
+                                             env.clock, env.random));
+  RETURN_IF_ERROR(relay->EnableFeed(env.config));
+  relay->RegisterRoutes(env.router);
+  log::Info("relay.ready", {{"database", path}, {"accounts", static_cast<uint64_t>(relay->account_count())}});
+  return std::unique_ptr<RelayModule>(new RelayModule(std::move(relay)));
 }
+
+RelayModule::~RelayModule() { Stop(); }
+
+void RelayModule::AttachTo(net::Server& server) { relay_->AttachTo(server); }
+
+absl::Status RelayModule::Start(const std::string& /*self_address*/) {
+  relay_->Start();
+  return absl::OkStatus();
+}
+
+void RelayModule::Stop() { relay_->Stop(); }
 
 }  // namespace tandem::relay

@@ -1,140 +1,126 @@
-// The messenger relay, assembled: its SQLite database (<data_dir>/
-// messenger.db, WAL, synchronous=FULL), the in-memory directory, the
-// group-commit writer, the message stream (WebSocket at /v1/websocket), the
-// account service and its HTTP routes.
+// The messenger relay, assembled: its database (<data_dir>/messenger.db),
+// the in-memory directory, the group-commit writer, the message stream
+// (WebSocket at /v1/websocket), the account service and its HTTP routes.
+// `Relay` is the narrow interface tandemd, the demo and tests use; the
+// implementation is RelayImpl (relay_impl.h). tandemd runs it as a
+// RelayModule (net::Module).
 //
 // Configuration: the relay.* and feed.* keys of common/config_keys.cc
 // (docs/configuration.md lists them with their defaults).
 //
 // Lifetime: create, RegisterRoutes() before the server is built,
-// AttachTo(server) before it starts. To shut down: stop the server (no
-// handler runs after that), then Stop() the relay (the writer finishes
-// what was queued; every connection the relay still refers to is let go),
-// then destroy the server, then the relay. A connection must not outlive
-// its server, and the relay must not be gone while handlers may run.
+// AttachTo(server) before it starts, Start() once it serves. To shut down:
+// stop the server (no handler runs after that), then Stop() the relay (the
+// writer finishes what was queued; every connection the relay still refers
+// to is let go), then destroy the server, then the relay. A connection must
+// not outlive its server, and the relay must not be gone while handlers may
+// run.
+//
+// Thread safety: RegisterRoutes, AttachTo, Start and Stop are called from
+// one thread in that order; the accessors and SummarizeUsageNow may be
+// called from any thread between Create and Stop.
 #pragma once
 
-#include <condition_variable>
-#include <filesystem>
+#include <cstdint>
 #include <memory>
-#include <mutex>
-#include <thread>
+#include <string>
 
-#include "common/clock.h"
-#include "common/config.h"
-#include "common/random.h"
-#include "common/rate_limiter.h"
-#include "feed/feed.h"
-#include "feed/privacy.h"
-#include "net/server.h"
-#include "relay/accounts.h"
-#include "relay/directory.h"
-#include "relay/envelope_writer.h"
-#include "relay/message_stream.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "net/module.h"
+#include "relay/relay_options.h"
+#include "store/maintenance.h"
 #include "store/store.h"
-#include "verification/code_sender.h"
+
+namespace tandem::verification {
+class CodeSender;
+}  // namespace tandem::verification
 
 namespace tandem::relay {
 
-struct RelayOptions {
-  AccountOptions accounts;
-  MessageStream::Options stream;
-  EnvelopeWriter::Options writer;
-  RateLimit send{500, absl::Milliseconds(10)};
-  RateLimit lookup_miss{60, absl::Minutes(1)};
-  // How often the background checkpointer copies the WAL into the database
-  // while the WAL is under its restart size.
-  absl::Duration checkpoint_interval = absl::Milliseconds(100);
-
-  // Reads the relay.* keys of `config`; a key not set has the configuration
-  // schema's default, which the defaults above equal (a test checks).
-  static RelayOptions FromConfig(const Config& config);
-};
+class AccountService;
+class Directory;
+class EnvelopeWriter;
+class MessageStream;
 
 class Relay {
  public:
-  // Opens the databases and starts the writer and delivery threads.
-  // `db` is the read-write connection, `reader` a second connection to the
-  // same database for the delivery thread.
-  static absl::StatusOr<std::unique_ptr<Relay>> Create(std::unique_ptr<store::Database> db,
-                                                       std::unique_ptr<store::Database> reader,
+  // The relay's connections to its database.
+  struct Storage {
+    std::unique_ptr<store::Database> writer;          // read-write, for the writer thread
+    std::unique_ptr<store::Database> reader;          // a second one, for the delivery thread
+    std::unique_ptr<store::Maintenance> maintenance;  // null for none
+  };
+  // Opens the SQLite database at `path` as tandemd does: a writer tuned for
+  // group commit with its WAL maintenance (a pass every
+  // options.checkpoint_interval, counted in tandem_relay_wal_frames_total
+  // of `metrics`), the relay's schema migrated, then the reader.
+  static absl::StatusOr<Storage> OpenSqliteStorage(const std::string& path,
+                                                   const store::SqliteOptions& sqlite,
+                                                   const RelayOptions& options, net::Metrics& metrics,
+                                                   const Clock& clock);
+
+  // Migrates the schema, loads the directory and starts the writer and
+  // delivery threads. `clock` and `random` must outlive the relay.
+  static absl::StatusOr<std::unique_ptr<Relay>> Create(Storage storage,
                                                        std::unique_ptr<verification::CodeSender> code_sender,
                                                        RelayOptions options, net::Metrics& metrics,
                                                        const Clock& clock, Random& random);
-  ~Relay();
+  virtual ~Relay() = default;
 
   // Sets up the data-sharing feed and the privacy center (docs/feed.md):
   // the outbox is written in the transactions that create and delete
-  // accounts, and usage summaries are appended periodically. Call before
-  // RegisterRoutes.
-  absl::Status EnableFeed(const Config& config, const Clock& clock);
-
-  // Takes over WAL checkpoints with its own connection to the database,
-  // a pass every checkpoint_interval. The WAL is started over once it holds
-  // `restart_frames` frames. Counts the frames written to the WAL in
-  // tandem_relay_wal_frames_total (as seen by its passes).
-  void StartCheckpointer(std::unique_ptr<store::Database> connection,
-                         int64_t restart_frames = kWalRestartFrames);
-  static constexpr int64_t kWalRestartFrames = 32768;  // 128 MiB of 4 KiB pages
+  // accounts, and usage summaries are appended every
+  // feed.usage_summary_interval_s once started. Call before RegisterRoutes.
+  virtual absl::Status EnableFeed(const Config& config) = 0;
+  virtual void RegisterRoutes(net::Router& router) = 0;
+  virtual void AttachTo(net::Server& server) = 0;
+  // Starts the background work: the storage maintenance and, with the
+  // feed, the usage summaries. Call once.
+  virtual void Start() = 0;
+  // Flushes the writer, stops the threads and lets go of every connection.
+  // Idempotent. Call after the server stopped, before it is destroyed.
+  virtual void Stop() = 0;
 
   // Appends the usage summaries that are due now instead of at the next
   // feed.usage_summary_interval_s (for usage recorded through an operator
   // path, AccountService::RecordUsage). Returns how many were appended.
   // FailedPrecondition without EnableFeed.
-  absl::StatusOr<int> SummarizeUsageNow();
+  virtual absl::StatusOr<int> SummarizeUsageNow() = 0;
+  // Operator paths (the demo): provisioning accounts, recording usage.
+  virtual AccountService& accounts() = 0;
+  // Whether `number` (E.164) has a messenger account.
+  virtual bool HasAccount(const std::string& number) const = 0;
+  // How many accounts the directory holds.
+  virtual size_t account_count() const = 0;
 
-  void RegisterRoutes(net::Router& router);
-  void AttachTo(net::Server& server);
-  // Flushes the writer, stops the threads and lets go of every connection.
-  // Idempotent. Call after the server stopped, before it is destroyed.
-  void Stop();
-
-  AccountService& accounts() { return *accounts_; }
-  MessageStream& stream() { return *stream_; }
-  EnvelopeWriter& writer() { return *writer_; }
-  Directory& directory() { return directory_; }
-  store::Database& database() { return *db_; }
-
- private:
-  Relay() = default;
-
-  std::unique_ptr<store::Database> db_;
-  std::unique_ptr<store::Database> reader_;
-  std::unique_ptr<verification::CodeSender> code_sender_;
-  Directory directory_;
-  std::unique_ptr<RateLimiter> send_limiter_;
-  std::unique_ptr<RateLimiter> miss_limiter_;
-  std::unique_ptr<EnvelopeWriter> writer_;
-  std::shared_ptr<MessageStream> stream_;
-  std::unique_ptr<AccountService> accounts_;
-
-  // The data-sharing feed (optional).
-  std::unique_ptr<feed::Outbox> outbox_;
-  class PrivacyAccounts;
-  std::unique_ptr<PrivacyAccounts> privacy_accounts_;  // before privacy_, which uses it
-  std::unique_ptr<feed::PrivacyService> privacy_;
-  std::string feed_token_;
-  const Clock* clock_ = nullptr;
-  std::thread summarizer_;
-  // One summary pass at a time: two concurrent passes could both append a
-  // summary for the same change.
-  std::mutex summarize_mu_;
-  // Checkpoints the WAL off the writer thread (the writer's connection has
-  // automatic checkpoints off, so a checkpoint never stalls a batch).
-  std::unique_ptr<store::Database> checkpointer_;
-  std::thread checkpoint_thread_;
-  absl::Duration checkpoint_interval_;
-  net::Counter* wal_frames_ = nullptr;
-  std::mutex summarizer_mu_;
-  std::condition_variable summarizer_cv_;
-  bool stopping_ = false;
+  // Test hooks, for tests only: the parts, to drive and inspect them.
+  virtual MessageStream& StreamForTesting() = 0;
+  virtual EnvelopeWriter& WriterForTesting() = 0;
+  virtual Directory& DirectoryForTesting() = 0;
+  virtual store::Database& DatabaseForTesting() = 0;
 };
 
-// What tandemd calls: builds the relay from configuration with its own
-// database file under `data_dir` and registers its HTTP routes. Returns
-// nullptr (and OK) when relay.enabled is false. Also raises the soft
-// open-file limit to the hard limit (every connection is a descriptor).
-absl::StatusOr<std::unique_ptr<Relay>> StartRelay(const Config& config, const std::filesystem::path& data_dir,
-                                                  net::Router& router, net::Metrics& metrics);
+// The relay as tandemd runs it: its own database file under the env's
+// data_dir, the code sender of the configuration, the env's clock and
+// randomness. Also raises the soft open-file limit to the hard limit (every
+// connection is a descriptor).
+class RelayModule final : public net::Module {
+ public:
+  // nullptr (and OK) when relay.enabled is false. Registers the relay's
+  // routes on env.router.
+  static absl::StatusOr<std::unique_ptr<RelayModule>> Create(const net::ModuleEnv& env);
+  ~RelayModule() override;
+
+  void AttachTo(net::Server& server) override;
+  absl::Status Start(const std::string& self_address) override;
+  void Stop() override;
+
+  Relay& relay() { return *relay_; }
+
+ private:
+  explicit RelayModule(std::unique_ptr<Relay> relay) : relay_(std::move(relay)) {}
+  std::unique_ptr<Relay> relay_;
+};
 
 }  // namespace tandem::relay

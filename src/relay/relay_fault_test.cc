@@ -34,6 +34,7 @@
 #include "net/server.h"
 #include "relay/relay.h"
 #include "relay/relay_store.h"
+#include "relay/test_util.h"
 #include "relay_protocol/protocol.h"
 #include "store/fault_vfs.h"
 
@@ -41,23 +42,6 @@ namespace tandem::relay {
 namespace {
 
 using namespace std::chrono_literals;
-
-class CapturingSender final : public verification::CodeSender {
- public:
-  absl::Status Send(const std::string& number, const std::string& code) override {
-    std::lock_guard lock(mu_);
-    codes_[number] = code;
-    return absl::OkStatus();
-  }
-  std::string CodeFor(const std::string& number) {
-    std::lock_guard lock(mu_);
-    return codes_[number];
-  }
-
- private:
-  std::mutex mu_;
-  std::map<std::string, std::string> codes_;
-};
 
 enum Phase : int { kBefore, kFault, kAfter };
 
@@ -104,26 +88,20 @@ class RelayFaultTest : public ::testing::TestWithParam<store::Fault> {
     log::SetLevel(log::Level::kInfo);
   }
 
-  // As tandemd runs it (relay::StartRelay), with every connection on
+  // As tandemd runs it (relay::RelayModule), with every connection on
   // the fault VFS when `faulty`.
   void OpenRelay(bool faulty = true) {
     const std::string path = (dir_ / "messenger.db").string();
     store::SqliteOptions o;
     if (faulty) o.vfs = vfs_->name();
-    auto db = store::OpenSqlite(path, o);
-    ASSERT_TRUE(db.ok()) << db.status();
-    ASSERT_TRUE(db::Migrate(**db).ok());
-    ASSERT_TRUE((*db)->ExecuteScript("PRAGMA wal_autocheckpoint=0").ok());
-    auto reader = store::OpenSqlite(path, o);
-    auto checkpointer = store::OpenSqlite(path, o);
-    ASSERT_TRUE(reader.ok() && checkpointer.ok());
+    auto storage = Relay::OpenSqliteStorage(path, o, options_, metrics_, SystemClock::Real());
+    ASSERT_TRUE(storage.ok()) << storage.status();
     auto sender = std::make_unique<CapturingSender>();
     sender_ = sender.get();
-    auto r = Relay::Create(std::move(*db), std::move(*reader), std::move(sender), options_, metrics_,
-                           SystemClock::Real(), random_);
+    auto r = Relay::Create(std::move(*storage), std::move(sender), options_, metrics_, SystemClock::Real(),
+                           random_);
     ASSERT_TRUE(r.ok()) << r.status();
     relay_ = std::move(*r);
-    relay_->StartCheckpointer(std::move(*checkpointer));
     net::Router router;
     relay_->RegisterRoutes(router);
     net::ServerOptions so;
@@ -132,6 +110,7 @@ class RelayFaultTest : public ::testing::TestWithParam<store::Fault> {
     server_ = std::make_unique<net::Server>(so, std::move(router), metrics_);
     relay_->AttachTo(*server_);
     ASSERT_TRUE(server_->Start().ok());
+    relay_->Start();
     address_ = absl::StrCat("127.0.0.1:", server_->port());
   }
   void CloseRelay() {
@@ -431,7 +410,7 @@ TEST_P(RelayFaultTest, UnavailableDuringTheFaultNothingLostOrHalfWrittenServesAf
   // A clean stop, then the files, read without the fault VFS.
   CloseRelay();
   OpenRelay(/*faulty=*/false);
-  store::Database& db = relay_->database();
+  store::Database& db = relay_->DatabaseForTesting();
   EXPECT_EQ(db.QueryOne("PRAGMA integrity_check")->Text(0), "ok");
   EXPECT_EQ(db.QueryOne("SELECT COUNT(*) FROM envelopes")->Int(0), static_cast<int64_t>(want_offline.size()))
       << "the offline recipient's queue, and nothing else (acknowledged rows are purged on stop)";

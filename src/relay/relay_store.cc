@@ -1,13 +1,11 @@
-// SQL for the relay's tables. Integer primary keys are 64-bit; SQLite gets
-// "INTEGER PRIMARY KEY" for envelopes (the rowid, the fastest insert path)
-// and PostgreSQL BIGINT.
+// SQL for the relay's tables (SQLite). Integer primary keys are 64-bit;
+// envelopes have "INTEGER PRIMARY KEY" (the rowid, the fastest insert path).
 #include "relay/relay_store.h"
 
 #include <algorithm>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 
 namespace tandem::relay::db {
 namespace {
@@ -51,7 +49,7 @@ CREATE TABLE one_time_prekeys (
   PRIMARY KEY (account_id, device_id, key_id)
 );
 CREATE TABLE envelopes (
-  server_id {ID_TYPE} PRIMARY KEY,
+  server_id INTEGER PRIMARY KEY,
   recipient_account BIGINT NOT NULL,
   recipient_device INTEGER NOT NULL,
   sender_account BIGINT NOT NULL,
@@ -109,7 +107,7 @@ CREATE TABLE submissions_v2 (
   server_id BIGINT NOT NULL,
   server_ts_ms BIGINT NOT NULL,
   PRIMARY KEY (client_message_id, sender_account, sender_device)
-){WITHOUT_ROWID};
+) WITHOUT ROWID;
 INSERT INTO submissions_v2 (client_message_id, sender_account, sender_device, server_id, server_ts_ms)
   SELECT client_message_id, sender_account, sender_device, server_id, server_ts_ms FROM submissions;
 DROP TABLE submissions;
@@ -140,21 +138,10 @@ Value Int(uint64_t v) { return Value(static_cast<int64_t>(v)); }
 }  // namespace
 
 absl::Status Migrate(Database& db) {
-  static const std::string sqlite_v1 =
-      absl::StrReplaceAll(std::string(kSchemaV1), {{"{ID_TYPE}", "INTEGER"}});
-  static const std::string postgres_v1 =
-      absl::StrReplaceAll(std::string(kSchemaV1), {{"{ID_TYPE}", "BIGINT"}, {"BLOB", "BYTEA"}});
-  static const std::string sqlite_v2 =
-      absl::StrReplaceAll(std::string(kSchemaV2), {{"{WITHOUT_ROWID}", " WITHOUT ROWID"}});
-  static const std::string postgres_v2 =
-      absl::StrReplaceAll(std::string(kSchemaV2), {{"{WITHOUT_ROWID}", ""}});
-  static const std::string postgres_v4 = absl::StrReplaceAll(std::string(kSchemaV4), {{"BLOB", "BYTEA"}});
-  const bool sqlite = db.backend() == "sqlite";
-  store::Migration migrations[] = {
-      {1, "relay schema", sqlite ? sqlite_v1 : postgres_v1},
-      {2, "submissions ordered by client message id", sqlite ? sqlite_v2 : postgres_v2},
-      {3, "queues by recipient kept in memory", kSchemaV3},
-      {4, "replaced installations", sqlite ? std::string_view(kSchemaV4) : postgres_v4}};
+  store::Migration migrations[] = {{1, "relay schema", kSchemaV1},
+                                   {2, "submissions ordered by client message id", kSchemaV2},
+                                   {3, "queues by recipient kept in memory", kSchemaV3},
+                                   {4, "replaced installations", kSchemaV4}};
   return db.Migrate(migrations);
 }
 
