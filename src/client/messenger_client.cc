@@ -10,11 +10,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/content.pb.h"
+#include "client/relay_transport.h"
+#include "common/encoding.h"
 #include "common/error_codes.h"
 #include "common/log.h"
 #include "crypto/fingerprint.h"
 #include "crypto/session.h"
-#include "net/client.h"
 #include "phone/phone.h"
 #include "relay_protocol/protocol.h"
 
@@ -27,22 +28,14 @@ namespace cpb = ::tandem::client::v1;
 
 constexpr size_t kPaddingBlock = 160;
 
-std::string Base64(std::span<const uint8_t> bytes) {
-  std::string out(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(std::strlen(out.c_str()));
-  return out;
-}
+std::string Base64(std::span<const uint8_t> bytes) { return Base64Encode(bytes); }
 
+// The relay's keys arrive in base64; a malformed one is the relay's fault,
+// and the message says so.
 absl::StatusOr<std::vector<uint8_t>> FromBase64(const std::string& text) {
-  std::vector<uint8_t> out(text.size());
-  size_t len = 0;
-  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &len, nullptr,
-                        sodium_base64_VARIANT_ORIGINAL) != 0) {
-    return absl::InvalidArgumentError("malformed base64 from the relay");
-  }
-  out.resize(len);
-  return out;
+  auto decoded = Base64Decode(text);
+  if (!decoded.ok()) return absl::InvalidArgumentError("malformed base64 from the relay");
+  return std::vector<uint8_t>(decoded->begin(), decoded->end());
 }
 
 std::span<const uint8_t> AsBytes(const std::string& s) {
@@ -78,12 +71,13 @@ class MessengerClient::Impl {
       : options_(std::move(options)),
         clock_(options_.clock ? *options_.clock : SystemClock::Real()),
         random_(options_.random ? *options_.random : SecureRandom::Instance()),
-        store_(std::move(store)) {
+        store_(std::move(store)),
+        own_transport_(options_.transport ? nullptr : MakeNetworkTransport()),
+        transport_(options_.transport ? *options_.transport : *own_transport_) {
     auto account = store_->LoadAccount();
     if (account.ok()) account_ = *std::move(account);
   }
 
-  ClientStore& store() { return *store_; }
   bool registered() const { return account_.has_value(); }
   std::string number() const { return account_ ? account_->number : ""; }
 
@@ -108,9 +102,9 @@ class MessengerClient::Impl {
 
   net::Headers Auth() const { return {{"Authorization", relay::BasicAuthorization(Creds())}}; }
 
-  net::HttpClient& Http() {
-    if (!http_) http_ = std::make_unique<net::HttpClient>(Server());
-    return *http_;
+  absl::StatusOr<net::HttpResponse> Http(const std::string& method, const std::string& target,
+                                         const std::string& body = "", const net::Headers& headers = {}) {
+    return transport_.Request(Server(), method, target, body, headers);
   }
 
   absl::Status RequireAccount() const {
@@ -162,7 +156,7 @@ class MessengerClient::Impl {
   absl::StatusOr<std::string> RequestCode(const std::string& number, const std::string& region) {
     json body = {{"number", number}};
     if (!region.empty()) body["region"] = region;
-    auto r = Http().Post("/v1/registration/code", body.dump());
+    auto r = Http("POST", "/v1/registration/code", body.dump());
     RETURN_IF_ERROR(HttpError(r));
     RETURN_IF_ERROR(store_->SetSetting("pending_server", Server()));
     auto j = json::parse(r->body, nullptr, false);
@@ -178,7 +172,7 @@ class MessengerClient::Impl {
                  {"identity_key", Base64(identity.key_pair.public_key.Serialize())},
                  {"registration_id", identity.registration_id}};
     if (!region.empty()) body["region"] = region;
-    auto r = Http().Post("/v1/registration/verify", body.dump());
+    auto r = Http("POST", "/v1/registration/verify", body.dump());
     RETURN_IF_ERROR(HttpError(r));
     auto j = json::parse(r->body, nullptr, false);
     if (!j.is_object() || !j.contains("account_id") || !j.contains("password")) {
@@ -199,7 +193,6 @@ class MessengerClient::Impl {
     RETURN_IF_ERROR(store_->SetSetting("deleted", ""));
     RETURN_IF_ERROR(store_->SaveAccount(account));
     account_ = account;
-    http_.reset();
     crypto::SignedPreKey spk =
         crypto::GenerateSignedPreKey(identity.key_pair, account.signed_prekey_id, random_);
     RETURN_IF_ERROR(store_->SaveSignedPreKey(spk));
@@ -227,7 +220,7 @@ class MessengerClient::Impl {
         batch["one_time_prekeys"].push_back(
             {{"key_id", keys[i].id}, {"public_key", Base64(keys[i].key_pair.public_key.Serialize())}});
       }
-      auto r = Http().Request("PUT", "/v1/keys", batch.dump(), Auth());
+      auto r = Http("PUT", "/v1/keys", batch.dump(), Auth());
       RETURN_IF_ERROR(HttpError(r));
       body.erase("signed_prekey");
     } while (i < keys.size());
@@ -235,7 +228,7 @@ class MessengerClient::Impl {
   }
 
   absl::Status RefillPreKeys() {
-    auto r = Http().Get("/v1/keys/count", Auth());
+    auto r = Http("GET", "/v1/keys/count", "", Auth());
     RETURN_IF_ERROR(HttpError(r));
     auto j = json::parse(r->body, nullptr, false);
     int64_t count = j.is_object() ? j.value("one_time_prekeys", int64_t{0}) : 0;
@@ -249,7 +242,7 @@ class MessengerClient::Impl {
   };
 
   absl::StatusOr<FetchedBundle> FetchBundle(const std::string& peer) {
-    auto r = Http().Get("/v1/keys/" + peer, Auth());
+    auto r = Http("GET", "/v1/keys/" + peer, "", Auth());
     if (absl::Status st = HttpError(r); !st.ok()) {
       if (absl::IsNotFound(st))
         return absl::NotFoundError(absl::StrCat("no account is registered for ", peer));
@@ -400,27 +393,23 @@ class MessengerClient::Impl {
   // ---- the stream ----
 
   absl::Status Connect() {
-    if (ws_ && !ws_->closed()) return absl::OkStatus();
-    runtime_ = std::make_unique<net::ClientRuntime>(1);
-    auto ws = net::WebSocketClient::Connect(*runtime_, Server(),
-                                            std::string(relay::kWebSocketPath) + "?frames=batch", Auth());
-    if (!ws.ok()) return ws.status();
-    ws_ = *std::move(ws);
+    if (stream_ && !stream_->closed()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(stream_, transport_.OpenStream(
+                                  Server(), std::string(relay::kWebSocketPath) + "?frames=batch", Auth()));
     in_flight_.clear();
     queue_empty_ = false;
     return absl::OkStatus();
   }
 
   void Disconnect() {
-    if (ws_) ws_->Close(1000, "bye");
-    ws_.reset();
-    runtime_.reset();
+    if (stream_) stream_->Close(1000, "bye");
+    stream_.reset();
   }
 
   void Submit(const OutboxRow& row) {
     uint64_t rid = next_request_id_++;
     in_flight_[rid] = {row.client_message_id, row.type == pb::ENVELOPE_TYPE_RECEIPT, row.recipient};
-    ws_->Send(relay::EncodeSubmit(
+    stream_->Send(relay::EncodeSubmit(
         rid, row.client_message_id, relay::RecipientByNumber(row.recipient, row.device_id),
         static_cast<pb::EnvelopeType>(row.type), row.ciphertext, row.registration_id));
   }
@@ -553,7 +542,7 @@ class MessengerClient::Impl {
     return true;
   }
 
-  void Ack(uint64_t server_id) { ws_->Send(relay::EncodeAck(std::span<const uint64_t>(&server_id, 1))); }
+  void Ack(uint64_t server_id) { stream_->Send(relay::EncodeAck(std::span<const uint64_t>(&server_id, 1))); }
 
   absl::Status HandleEnvelope(const pb::Envelope& env, const EventHandler& on_event) {
     const uint64_t sid = env.server_id();
@@ -660,16 +649,22 @@ class MessengerClient::Impl {
 
   void set_auto_read(bool on) { auto_read_ = on; }
 
-  absl::Status Pump(const EventHandler& on_event, absl::Time deadline, const std::function<bool()>& done) {
+  absl::StatusOr<std::vector<MessageRow>> History(const std::string& peer, int limit) {
+    return store_->Messages(peer, limit);
+  }
+
+  absl::Status Pump(const EventHandler& on_event, absl::Duration deadline,
+                    const std::function<bool()>& done) {
     while (!done()) {
-      if (clock_.Now() >= deadline) return absl::DeadlineExceededError("timed out waiting for the relay");
-      auto m = ws_->Receive(absl::Milliseconds(200));
+      if (clock_.Monotonic() >= deadline)
+        return absl::DeadlineExceededError("timed out waiting for the relay");
+      auto m = stream_->Receive(absl::Milliseconds(200));
       if (!m.ok()) {
         if (m.status().code() == absl::StatusCode::kDeadlineExceeded) continue;
         return absl::UnavailableError(
-            absl::StrCat("connection to the relay closed (code ", ws_->close_code(), ")"));
+            absl::StrCat("connection to the relay closed (code ", stream_->close_code(), ")"));
       }
-      RETURN_IF_ERROR(HandleMessage(m->data, on_event));
+      RETURN_IF_ERROR(HandleMessage(*m, on_event));
       FlushKeyChanges(on_event);
     }
     return absl::OkStatus();
@@ -683,7 +678,7 @@ class MessengerClient::Impl {
     retry_later_ = false;
     RETURN_IF_ERROR(SubmitOutbox());
     absl::Status st =
-        Pump(on_event, absl::Now() + timeout, [this] { return queue_empty_ && in_flight_.empty(); });
+        Pump(on_event, clock_.Monotonic() + timeout, [this] { return queue_empty_ && in_flight_.empty(); });
     Disconnect();
     if (st.ok() && retry_later_) {
       return absl::ResourceExhaustedError("the relay asked to retry some messages later; they stay queued");
@@ -697,12 +692,12 @@ class MessengerClient::Impl {
     RETURN_IF_ERROR(Deactivate(RefillPreKeys(), &on_event));
     RETURN_IF_ERROR(Deactivate(Connect(), &on_event));
     RETURN_IF_ERROR(SubmitOutbox());
-    absl::Time last_submit = absl::Now();
-    absl::Status st = Pump(on_event, absl::InfiniteFuture(), [&] {
+    absl::Duration last_submit = clock_.Monotonic();
+    absl::Status st = Pump(on_event, absl::InfiniteDuration(), [&] {
       if (!keep_going()) return true;
       // Messages queued by another process using this profile go out too.
-      if (absl::Now() - last_submit > absl::Seconds(1)) {
-        last_submit = absl::Now();
+      if (clock_.Monotonic() - last_submit > absl::Seconds(1)) {
+        last_submit = clock_.Monotonic();
         SubmitOutbox().IgnoreError();
       }
       return false;
@@ -719,7 +714,7 @@ class MessengerClient::Impl {
     std::string region = phone::RegionOf(account_->number);
     json body = {{"numbers", numbers}};
     if (!region.empty() && region != "001") body["region"] = region;
-    auto r = Http().Post("/v1/directory", body.dump(), Auth());
+    auto r = Http("POST", "/v1/directory", body.dump(), Auth());
     RETURN_IF_ERROR(Deactivate(HttpError(r), nullptr));
     auto j = json::parse(r->body, nullptr, false);
     if (!j.is_object() || !j.contains("registered"))
@@ -754,14 +749,14 @@ class MessengerClient::Impl {
   absl::StatusOr<std::string> PrivacyRequest(const std::string& method, const std::string& path,
                                              const std::string& body) {
     RETURN_IF_ERROR(RequireAccount());
-    auto r = Http().Request(method, path, body, Auth());
+    auto r = Http(method, path, body, Auth());
     RETURN_IF_ERROR(Deactivate(HttpError(r), nullptr));
     return r->body;
   }
 
   absl::Status DeleteAccount() {
     RETURN_IF_ERROR(RequireAccount());
-    auto r = Http().Request("DELETE", "/v1/account", "", Auth());
+    auto r = Http("DELETE", "/v1/account", "", Auth());
     RETURN_IF_ERROR(Deactivate(HttpError(r), nullptr));
     const std::string number = account_->number;
     RETURN_IF_ERROR(store_->DeleteEverything());
@@ -779,9 +774,9 @@ class MessengerClient::Impl {
   int64_t relay_offset_ms_ = 0;  // relay clock minus ours, from the last SubmitResult
   std::unique_ptr<ClientStore> store_;
   std::optional<AccountRow> account_;
-  std::unique_ptr<net::HttpClient> http_;
-  std::unique_ptr<net::ClientRuntime> runtime_;
-  std::unique_ptr<net::WebSocketClient> ws_;
+  std::unique_ptr<RelayTransport> own_transport_;  // when the options name none
+  RelayTransport& transport_;
+  std::unique_ptr<RelayStream> stream_;
   struct InFlight {
     std::string client_message_id;
     bool receipt = false;
@@ -799,13 +794,11 @@ class MessengerClient::Impl {
 absl::StatusOr<std::unique_ptr<MessengerClient>> MessengerClient::Open(const ClientOptions& options) {
   if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialize");
   ASSIGN_OR_RETURN(auto store, ClientStore::Open(options.profile_path));
-  ClientStore* raw = store.get();
   auto impl = std::make_unique<Impl>(options, std::move(store));
-  return std::unique_ptr<MessengerClient>(new MessengerClient(std::move(impl), raw));
+  return std::unique_ptr<MessengerClient>(new MessengerClient(std::move(impl)));
 }
 
-MessengerClient::MessengerClient(std::unique_ptr<Impl> impl, ClientStore* store)
-    : impl_(std::move(impl)), store_(store) {}
+MessengerClient::MessengerClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 MessengerClient::~MessengerClient() = default;
 
 absl::StatusOr<std::string> MessengerClient::RequestCode(const std::string& number,
@@ -843,7 +836,7 @@ absl::StatusOr<std::vector<MessageRow>> MessengerClient::History(const std::stri
     auto n = phone::Normalize(peer, phone::RegionOf(impl_->number()));
     if (n.ok()) normalized = *n;
   }
-  return store_->Messages(normalized, limit);
+  return impl_->History(normalized, limit);
 }
 absl::StatusOr<std::string> MessengerClient::PrivacyRequest(const std::string& method,
                                                             const std::string& path,

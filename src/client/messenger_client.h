@@ -24,6 +24,7 @@
 
 #include "absl/time/time.h"
 #include "client/client_store.h"
+#include "client/relay_transport.h"
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/status.h"
@@ -56,6 +57,9 @@ struct ClientOptions {
   Random* random = nullptr;      // default: SecureRandom
   int one_time_prekeys = 100;    // uploaded at registration and topped up to
   int prekey_refill_below = 20;
+  // How the relay is reached; not owned, must outlive the client. Default:
+  // the network (net::HttpClient and net::WebSocketClient).
+  RelayTransport* transport = nullptr;
 };
 
 class MessengerClient {
@@ -118,14 +122,11 @@ class MessengerClient {
   // Deletes the account on the relay, then this profile's data.
   absl::Status DeleteAccount();
 
-  ClientStore& store() { return *store_; }
-
   class Impl;
 
  private:
-  explicit MessengerClient(std::unique_ptr<Impl> impl, ClientStore* store);
+  explicit MessengerClient(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-  ClientStore* store_;
 };
 
 }  // namespace tandem::client

@@ -96,11 +96,10 @@ TEST(PreKeySignalMessage, RoundTripWithAndWithoutPreKeyId) {
 TEST(WireReader, RejectsMalformedInput) {
   auto next = [](std::vector<uint8_t> bytes) {
     WireReader r(bytes);
-    WireField f;
     for (;;) {
-      auto more = r.Next(f);
-      if (!more.ok()) return more.status();
-      if (!*more) return absl::OkStatus();
+      auto field = r.Next();
+      if (!field.ok()) return field.status();
+      if (!*field) return absl::OkStatus();
     }
   };
   EXPECT_TRUE(next({0x08, 0x01}).ok());

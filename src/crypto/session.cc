@@ -19,6 +19,7 @@
 #include "common/status.h"
 #include "crypto/internal/messages.h"
 #include "crypto/internal/primitives.h"
+#include "crypto/internal/session_state.h"
 #include "crypto/xeddsa.h"
 
 namespace tandem::crypto {
@@ -188,8 +189,8 @@ absl::StatusOr<std::vector<uint8_t>> DecryptWithState(SessionState& state,
 absl::StatusOr<std::vector<uint8_t>> DecryptWithRecord(SessionRecord& record,
                                                        const internal::SignalMessageView& message,
                                                        Random& random) {
-  auto& current = record.current_state();
-  auto& archived = record.archived_states();
+  auto& current = internal::StatesOf(record).current;
+  auto& archived = internal::StatesOf(record).archived;
   if (!current && archived.empty()) return absl::FailedPreconditionError("no session with this device");
   std::optional<absl::Status> first_error;
   SessionState scratch;
@@ -223,8 +224,8 @@ absl::StatusOr<std::vector<uint8_t>> DecryptWithRecord(SessionRecord& record,
 }
 
 void Promote(SessionRecord& record, SessionState&& state) {
-  auto& current = record.current_state();
-  auto& archived = record.archived_states();
+  auto& current = internal::StatesOf(record).current;
+  auto& archived = internal::StatesOf(record).archived;
   if (current) {
     archived.push_front(std::move(*current));
     while (archived.size() > internal::kMaxArchivedStates) archived.pop_back();
@@ -239,10 +240,11 @@ absl::Status Annotate(const absl::Status& status, const std::string& context) {
 }  // namespace
 
 void SessionRecord::ArchiveCurrentSession() {
-  if (!current_) return;
-  archived_.push_front(std::move(*current_));
-  while (archived_.size() > internal::kMaxArchivedStates) archived_.pop_back();
-  current_.reset();
+  auto& [current, archived] = internal::StatesOf(*this);
+  if (!current) return;
+  archived.push_front(std::move(*current));
+  while (archived.size() > internal::kMaxArchivedStates) archived.pop_back();
+  current.reset();
 }
 
 absl::Status InitiateSession(SessionRecord& record, const LocalIdentity& local, const PreKeyBundle& bundle,
@@ -290,7 +292,7 @@ absl::StatusOr<SessionRecord> InitiateSession(const LocalIdentity& local, const 
 }
 
 absl::StatusOr<CiphertextMessage> Encrypt(SessionRecord& record, std::span<const uint8_t> plaintext) {
-  auto& state = record.current_state();
+  auto& state = internal::StatesOf(record).current;
   if (!state) return absl::FailedPreconditionError("no session with this device");
   if (state->sender_chain.index == UINT32_MAX) {
     return absl::FailedPreconditionError("sending chain exhausted; wait for a reply");
@@ -343,8 +345,9 @@ absl::StatusOr<PreKeyDecryptResult> DecryptPreKeySignalMessage(
   auto same_session = [&](const SessionState& s) {
     return s.base_key == view.base_key && s.remote_identity == view.identity_key;
   };
-  bool known = (record.current_state() && same_session(*record.current_state())) ||
-               std::any_of(record.archived_states().begin(), record.archived_states().end(), same_session);
+  bool known = (internal::StatesOf(record).current && same_session(*internal::StatesOf(record).current)) ||
+               std::any_of(internal::StatesOf(record).archived.begin(),
+                           internal::StatesOf(record).archived.end(), same_session);
   if (known) {
     ASSIGN_OR_RETURN(result.plaintext, DecryptWithRecord(record, view.inner, random));
     return result;

@@ -24,15 +24,14 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/random.h"
-#include "crypto/internal/session_state.h"
 #include "crypto/keys.h"
 
 namespace tandem::crypto {
@@ -51,22 +50,40 @@ struct LocalIdentity {
   uint32_t registration_id = 0;
 };
 
+class SessionRecord;
+
+namespace internal {
+// What a record holds (crypto/internal/session_state.h); only the session
+// code and its serializer see inside.
+struct SessionStates;
+SessionStates& StatesOf(SessionRecord& record);
+const SessionStates& StatesOf(const SessionRecord& record);
+}  // namespace internal
+
+// A value type: copies are deep (the functions below work on a copy and
+// commit it on success). A moved-from record is empty. The sessions inside
+// are opaque to callers.
 class SessionRecord {
  public:
   // Version of the Serialize() format.
   static constexpr uint32_t kSerializationVersion = 1;
 
-  SessionRecord() = default;
+  SessionRecord();
+  SessionRecord(const SessionRecord& other);
+  SessionRecord& operator=(const SessionRecord& other);
+  SessionRecord(SessionRecord&& other) noexcept;
+  SessionRecord& operator=(SessionRecord&& other) noexcept;
+  ~SessionRecord();
 
-  bool has_session() const { return current_.has_value(); }
+  bool has_session() const;
   // Accessors for the current session; require has_session().
-  const PublicKey& remote_identity() const { return current_->remote_identity; }
-  const PublicKey& local_identity() const { return current_->local_identity; }
-  uint32_t remote_registration_id() const { return current_->remote_registration_id; }
+  const PublicKey& remote_identity() const;
+  const PublicKey& local_identity() const;
+  uint32_t remote_registration_id() const;
   // True while this side initiated and has not yet heard back, i.e. it still
   // sends PreKeySignalMessages.
-  bool awaiting_first_reply() const { return current_->pending_prekey.has_value(); }
-  size_t archived_count() const { return archived_.size(); }
+  bool awaiting_first_reply() const;
+  size_t archived_count() const;
 
   // Moves the current session to the archive (e.g. before a deliberate reset).
   void ArchiveCurrentSession();
@@ -75,17 +92,15 @@ class SessionRecord {
   // Fails with InvalidArgument on malformed input or an unknown version.
   static absl::StatusOr<SessionRecord> Deserialize(std::span<const uint8_t> bytes);
 
-  friend bool operator==(const SessionRecord&, const SessionRecord&) = default;
-
-  // For the session code; callers should not need these.
-  std::optional<internal::SessionState>& current_state() { return current_; }
-  std::deque<internal::SessionState>& archived_states() { return archived_; }
-  const std::optional<internal::SessionState>& current_state() const { return current_; }
-  const std::deque<internal::SessionState>& archived_states() const { return archived_; }
+  friend bool operator==(const SessionRecord& a, const SessionRecord& b);
 
  private:
-  std::optional<internal::SessionState> current_;
-  std::deque<internal::SessionState> archived_;  // most recent first
+  friend internal::SessionStates& internal::StatesOf(SessionRecord& record);
+  friend const internal::SessionStates& internal::StatesOf(const SessionRecord& record);
+
+  // Null in a new or moved-from record until something is stored: reads
+  // as empty.
+  std::unique_ptr<internal::SessionStates> states_;
 };
 
 // X3DH as the initiator: verifies the bundle's signed prekey signature

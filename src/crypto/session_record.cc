@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "common/status.h"
+#include "crypto/internal/session_state.h"
 #include "crypto/internal/wire.h"
 #include "crypto/session.h"
 
@@ -92,10 +93,10 @@ absl::StatusOr<internal::SkippedKey> ParseSkipped(std::span<const uint8_t> bytes
   internal::SkippedKey key;
   bool has_counter = false, has_seed = false;
   WireReader r(bytes);
-  WireField f;
   for (;;) {
-    ASSIGN_OR_RETURN(bool more, r.Next(f));
-    if (!more) break;
+    ASSIGN_OR_RETURN(std::optional<WireField> next, r.Next());
+    if (!next) break;
+    const WireField& f = *next;
     if (f.number == 1) {
       ASSIGN_OR_RETURN(key.counter, FieldUint32(f, "skipped.counter"));
       has_counter = true;
@@ -112,10 +113,10 @@ absl::StatusOr<internal::ReceiverChain> ParseChain(std::span<const uint8_t> byte
   internal::ReceiverChain chain;
   bool has_key = false, has_index = false, has_chain_key = false;
   WireReader r(bytes);
-  WireField f;
   for (;;) {
-    ASSIGN_OR_RETURN(bool more, r.Next(f));
-    if (!more) break;
+    ASSIGN_OR_RETURN(std::optional<WireField> next, r.Next());
+    if (!next) break;
+    const WireField& f = *next;
     switch (f.number) {
       case 1: {
         ASSIGN_OR_RETURN(chain.ratchet_key, PublicKeyField(f, "chain.ratchet_key"));
@@ -154,10 +155,10 @@ absl::StatusOr<internal::PendingPreKey> ParsePending(std::span<const uint8_t> by
   internal::PendingPreKey pending;
   bool has_signed = false, has_base = false;
   WireReader r(bytes);
-  WireField f;
   for (;;) {
-    ASSIGN_OR_RETURN(bool more, r.Next(f));
-    if (!more) break;
+    ASSIGN_OR_RETURN(std::optional<WireField> next, r.Next());
+    if (!next) break;
+    const WireField& f = *next;
     switch (f.number) {
       case 1: {
         ASSIGN_OR_RETURN(uint32_t id, FieldUint32(f, "pending.prekey_id"));
@@ -190,10 +191,10 @@ absl::StatusOr<SessionState> ParseState(std::span<const uint8_t> bytes) {
   uint32_t seen = 0;
   std::optional<PublicKey> ratchet_public;
   WireReader r(bytes);
-  WireField f;
   for (;;) {
-    ASSIGN_OR_RETURN(bool more, r.Next(f));
-    if (!more) break;
+    ASSIGN_OR_RETURN(std::optional<WireField> next, r.Next());
+    if (!next) break;
+    const WireField& f = *next;
     if (f.number < 32) seen |= 1u << f.number;
     switch (f.number) {
       case 1: {
@@ -272,11 +273,57 @@ absl::StatusOr<SessionState> ParseState(std::span<const uint8_t> bytes) {
 
 }  // namespace
 
+// A record without states (moved from) is empty; it gets states of its own
+// when first changed.
+namespace internal {
+SessionStates& StatesOf(SessionRecord& record) {
+  if (!record.states_) record.states_ = std::make_unique<SessionStates>();
+  return *record.states_;
+}
+const SessionStates& StatesOf(const SessionRecord& record) {
+  static const SessionStates kEmpty;
+  return record.states_ ? *record.states_ : kEmpty;
+}
+}  // namespace internal
+
+SessionRecord::SessionRecord() = default;
+SessionRecord::SessionRecord(const SessionRecord& other)
+    : states_(other.states_ ? std::make_unique<internal::SessionStates>(*other.states_) : nullptr) {}
+SessionRecord& SessionRecord::operator=(const SessionRecord& other) {
+  if (this != &other) {
+    states_ = other.states_ ? std::make_unique<internal::SessionStates>(*other.states_) : nullptr;
+  }
+  return *this;
+}
+SessionRecord::SessionRecord(SessionRecord&& other) noexcept = default;
+SessionRecord& SessionRecord::operator=(SessionRecord&& other) noexcept = default;
+SessionRecord::~SessionRecord() = default;
+
+bool SessionRecord::has_session() const { return internal::StatesOf(*this).current.has_value(); }
+const PublicKey& SessionRecord::remote_identity() const {
+  return internal::StatesOf(*this).current->remote_identity;
+}
+const PublicKey& SessionRecord::local_identity() const {
+  return internal::StatesOf(*this).current->local_identity;
+}
+uint32_t SessionRecord::remote_registration_id() const {
+  return internal::StatesOf(*this).current->remote_registration_id;
+}
+bool SessionRecord::awaiting_first_reply() const {
+  return internal::StatesOf(*this).current->pending_prekey.has_value();
+}
+size_t SessionRecord::archived_count() const { return internal::StatesOf(*this).archived.size(); }
+
+bool operator==(const SessionRecord& a, const SessionRecord& b) {
+  return internal::StatesOf(a) == internal::StatesOf(b);
+}
+
 std::vector<uint8_t> SessionRecord::Serialize() const {
   WireWriter w;
   w.Varint(1, kSerializationVersion);
-  if (current_) w.Bytes(2, SerializeState(*current_));
-  for (const auto& state : archived_) w.Bytes(3, SerializeState(state));
+  const auto& [current, archived] = internal::StatesOf(*this);
+  if (current) w.Bytes(2, SerializeState(*current));
+  for (const auto& state : archived) w.Bytes(3, SerializeState(state));
   return w.Take();
 }
 
@@ -284,10 +331,10 @@ absl::StatusOr<SessionRecord> SessionRecord::Deserialize(std::span<const uint8_t
   SessionRecord record;
   bool has_version = false;
   WireReader r(bytes);
-  WireField f;
   for (;;) {
-    ASSIGN_OR_RETURN(bool more, r.Next(f));
-    if (!more) break;
+    ASSIGN_OR_RETURN(std::optional<WireField> next, r.Next());
+    if (!next) break;
+    const WireField& f = *next;
     switch (f.number) {
       case 1: {
         ASSIGN_OR_RETURN(uint32_t version, FieldUint32(f, "record version"));
@@ -298,18 +345,19 @@ absl::StatusOr<SessionRecord> SessionRecord::Deserialize(std::span<const uint8_t
         break;
       }
       case 2: {
-        if (record.current_) return absl::InvalidArgumentError("session record has two current sessions");
+        if (internal::StatesOf(record).current)
+          return absl::InvalidArgumentError("session record has two current sessions");
         ASSIGN_OR_RETURN(auto state_bytes, FieldBytes(f, "current session"));
-        ASSIGN_OR_RETURN(record.current_, ParseState(state_bytes));
+        ASSIGN_OR_RETURN(internal::StatesOf(record).current, ParseState(state_bytes));
         break;
       }
       case 3: {
-        if (record.archived_.size() >= internal::kMaxArchivedStates) {
+        if (internal::StatesOf(record).archived.size() >= internal::kMaxArchivedStates) {
           return absl::InvalidArgumentError("too many archived sessions");
         }
         ASSIGN_OR_RETURN(auto state_bytes, FieldBytes(f, "archived session"));
         ASSIGN_OR_RETURN(auto state, ParseState(state_bytes));
-        record.archived_.push_back(std::move(state));
+        internal::StatesOf(record).archived.push_back(std::move(state));
         break;
       }
       default:

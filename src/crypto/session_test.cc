@@ -9,6 +9,7 @@
 #include <random>
 
 #include "crypto/internal/messages.h"
+#include "crypto/internal/session_state.h"
 #include "crypto/test_util.h"
 #include "crypto/xeddsa.h"
 
@@ -260,7 +261,7 @@ TEST_F(FailureTest, WrongIdentity) {
   // cannot produce a message Bob accepts: the MAC covers both identities.
   Party mallory(random_, 300);
   SessionRecord forged = alice_.record;
-  forged.current_state()->local_identity = mallory.identity.key_pair.public_key;
+  internal::StatesOf(forged).current->local_identity = mallory.identity.key_pair.public_key;
   auto m = Encrypt(forged, Bytes("from mallory"));
   ASSERT_TRUE(m.ok());
   ExpectFailure(bob_, *m, absl::StatusCode::kInvalidArgument, "wrong identity in MAC");

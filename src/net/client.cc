@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/error_codes.h"
@@ -424,9 +425,9 @@ class WebSocketClient::Impl : public std::enable_shared_from_this<WebSocketClien
   // Shared with Receive() callers.
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<WsMessage> inbox_;
-  bool finished_ = false;
-  int close_code_ = 0;
+  std::deque<WsMessage> inbox_ ABSL_GUARDED_BY(mu_);
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  int close_code_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 absl::StatusOr<std::unique_ptr<WebSocketClient>> WebSocketClient::Connect(

@@ -42,10 +42,10 @@ absl::StatusOr<SignalMessageView> ParseSignalMessage(std::span<const uint8_t> by
   view.mac = bytes.last(kMacSize);
   bool has_key = false, has_counter = false, has_ciphertext = false;
   WireReader reader(view.authenticated.subspan(1));
-  WireField field;
   for (;;) {
-    ASSIGN_OR_RETURN(bool more, reader.Next(field));
-    if (!more) break;
+    ASSIGN_OR_RETURN(std::optional<WireField> next, reader.Next());
+    if (!next) break;
+    const WireField& field = *next;
     switch (field.number) {
       case 1: {
         ASSIGN_OR_RETURN(view.ratchet_key, KeyField(field, "ratchet_key"));
@@ -96,10 +96,10 @@ absl::StatusOr<PreKeySignalMessageView> ParsePreKeySignalMessage(std::span<const
   PreKeySignalMessageView view;
   bool has_signed = false, has_base = false, has_identity = false, has_message = false;
   WireReader reader(bytes.subspan(1));
-  WireField field;
   for (;;) {
-    ASSIGN_OR_RETURN(bool more, reader.Next(field));
-    if (!more) break;
+    ASSIGN_OR_RETURN(std::optional<WireField> next, reader.Next());
+    if (!next) break;
+    const WireField& field = *next;
     switch (field.number) {
       case 1: {
         ASSIGN_OR_RETURN(uint32_t id, FieldUint32(field, "prekey_id"));

@@ -5,10 +5,12 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <vector>
 
 #include "crypto/keys.h"
+#include "crypto/session.h"
 
 namespace tandem::crypto::internal {
 
@@ -61,6 +63,14 @@ struct SessionState {
   std::optional<PendingPreKey> pending_prekey;
 
   friend bool operator==(const SessionState&, const SessionState&) = default;
+};
+
+// Everything a SessionRecord holds; reached with StatesOf(record).
+struct SessionStates {
+  std::optional<SessionState> current;
+  std::deque<SessionState> archived;  // most recent first
+
+  friend bool operator==(const SessionStates&, const SessionStates&) = default;
 };
 
 // Bounds on what a session keeps for out-of-order messages.

@@ -19,15 +19,15 @@ absl::StatusOr<uint64_t> WireReader::ReadVarint() {
   return absl::InvalidArgumentError("varint longer than 10 bytes");
 }
 
-absl::StatusOr<bool> WireReader::Next(WireField& field) {
-  if (pos_ >= in_.size()) return false;
+absl::StatusOr<std::optional<WireField>> WireReader::Next() {
+  if (pos_ >= in_.size()) return std::nullopt;
   auto tag = ReadVarint();
   if (!tag.ok()) return tag.status();
   uint64_t number = *tag >> 3;
   if (number == 0 || number > (uint64_t{1} << 29) - 1) {
     return absl::InvalidArgumentError("invalid protobuf field number");
   }
-  field = WireField();
+  WireField field;
   field.number = static_cast<uint32_t>(number);
   switch (*tag & 7) {
     case 0: {
@@ -35,13 +35,13 @@ absl::StatusOr<bool> WireReader::Next(WireField& field) {
       if (!v.ok()) return v.status();
       field.type = WireType::kVarint;
       field.varint = *v;
-      return true;
+      return field;
     }
     case 1:
       if (in_.size() - pos_ < 8) return absl::InvalidArgumentError("truncated fixed64 field");
       pos_ += 8;
       field.type = WireType::kFixed64;
-      return true;
+      return field;
     case 2: {
       auto len = ReadVarint();
       if (!len.ok()) return len.status();
@@ -49,13 +49,13 @@ absl::StatusOr<bool> WireReader::Next(WireField& field) {
       field.type = WireType::kLengthDelimited;
       field.bytes = in_.subspan(pos_, static_cast<size_t>(*len));
       pos_ += static_cast<size_t>(*len);
-      return true;
+      return field;
     }
     case 5:
       if (in_.size() - pos_ < 4) return absl::InvalidArgumentError("truncated fixed32 field");
       pos_ += 4;
       field.type = WireType::kFixed32;
-      return true;
+      return field;
     default:
       return absl::InvalidArgumentError("unsupported protobuf wire type");
   }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -27,9 +28,9 @@ class WireReader {
  public:
   explicit WireReader(std::span<const uint8_t> input) : in_(input) {}
 
-  // Reads the next field into `field`. Returns false at the end of the input,
-  // InvalidArgument on malformed input.
-  absl::StatusOr<bool> Next(WireField& field);
+  // The next field; nullopt at the end of the input, InvalidArgument on
+  // malformed input.
+  absl::StatusOr<std::optional<WireField>> Next();
 
  private:
   absl::StatusOr<uint64_t> ReadVarint();

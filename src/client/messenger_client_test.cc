@@ -1,0 +1,288 @@
+// Two messenger clients and a relay in one process, over the in-process
+// transport on a FakeClock: registration, messages both ways, delivered and
+// read receipts, and a recipient that goes offline and receives what was
+// sent meanwhile when it connects again.
+#include "client/messenger_client.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "client/in_process_transport.h"
+#include "common/clock.h"
+#include "common/random.h"
+#include "net/http.h"
+#include "net/metrics.h"
+#include "relay/relay.h"
+#include "relay/relay_store.h"
+#include "relay_protocol/protocol.h"
+#include "store/store.h"
+#include "verification/code_sender.h"
+
+namespace tandem::client {
+namespace {
+
+constexpr char kAlice[] = "+14155550123";
+constexpr char kBob[] = "+14155550199";
+
+class CapturingSender final : public verification::CodeSender {
+ public:
+  absl::Status Send(const std::string& number, const std::string& code) override {
+    std::lock_guard lock(mu_);
+    codes_[number] = code;
+    return absl::OkStatus();
+  }
+  std::string CodeFor(const std::string& number) {
+    std::lock_guard lock(mu_);
+    return codes_[number];
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::string> codes_;
+};
+
+// Events one client reported, for a test thread to wait on while another
+// thread listens.
+class EventLog {
+ public:
+  EventHandler Handler() {
+    return [this](const Event& e) {
+      std::lock_guard lock(mu_);
+      events_.push_back(e);
+      cv_.notify_all();
+    };
+  }
+  std::vector<Event> Of(Event::Kind kind) {
+    std::lock_guard lock(mu_);
+    std::vector<Event> out;
+    for (const auto& e : events_)
+      if (e.kind == kind) out.push_back(e);
+    return out;
+  }
+  // Waits (in real time, as a bound on a broken test only) until `n`
+  // events of `kind` have been reported.
+  bool WaitFor(Event::Kind kind, size_t n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(20), [&] {
+      size_t count = 0;
+      for (const auto& e : events_) count += e.kind == kind;
+      return count >= n;
+    });
+  }
+  void Clear() {
+    std::lock_guard lock(mu_);
+    events_.clear();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Event> events_;
+};
+
+class MessengerClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           absl::StrCat("messenger_client_test_", getpid(), "_", counter_++);
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    const std::string path = (dir_ / "messenger.db").string();
+    auto db = store::OpenSqlite(path);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE(relay::db::Migrate(**db).ok());
+    auto reader = store::OpenSqlite(path);
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    auto sender = std::make_unique<CapturingSender>();
+    sender_ = sender.get();
+    auto r = relay::Relay::Create(std::move(*db), std::move(*reader), std::move(sender),
+                                  relay::RelayOptions{}, metrics_, clock_, relay_random_);
+    ASSERT_TRUE(r.ok()) << r.status();
+    relay_ = *std::move(r);
+    relay_->RegisterRoutes(router_);
+    transport_ = std::make_unique<InProcessTransport>(router_, clock_);
+    transport_->AddWebSocket(std::string(relay::kWebSocketPath), relay_->stream());
+  }
+
+  void TearDown() override {
+    clients_.clear();  // closes their streams, as the server would before the relay stops
+    transport_.reset();
+    if (relay_) relay_->Stop();
+    relay_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Opens a profile and registers `number` with the relay.
+  MessengerClient& Register(const std::string& number) {
+    ClientOptions options;
+    options.profile_path = (dir_ / absl::StrCat(number.substr(1), ".db")).string();
+    options.server = "relay.test:443";  // only remembered: the transport ignores it
+    options.clock = &clock_;
+    options.random = &randoms_.emplace_back(static_cast<uint64_t>(randoms_.size() + 11));
+    options.one_time_prekeys = 5;
+    options.prekey_refill_below = 2;
+    options.transport = transport_.get();
+    auto opened = MessengerClient::Open(options);
+    EXPECT_TRUE(opened.ok()) << opened.status();
+    MessengerClient& c = *clients_.emplace_back(*std::move(opened));
+    auto requested = c.RequestCode(number, "");
+    EXPECT_TRUE(requested.ok()) << requested.status();
+    absl::Status verified = c.Verify(number, "", sender_->CodeFor(number));
+    EXPECT_TRUE(verified.ok()) << verified;
+    EXPECT_TRUE(c.registered());
+    EXPECT_EQ(c.number(), number);
+    return c;
+  }
+
+  std::vector<Event> Sync(MessengerClient& c) {
+    std::vector<Event> events;
+    absl::Status st = c.Sync([&](const Event& e) { events.push_back(e); });
+    EXPECT_TRUE(st.ok()) << st;
+    return events;
+  }
+
+  static std::vector<Event> Of(const std::vector<Event>& events, Event::Kind kind) {
+    std::vector<Event> out;
+    for (const auto& e : events)
+      if (e.kind == kind) out.push_back(e);
+    return out;
+  }
+
+  static inline int counter_ = 0;
+  std::filesystem::path dir_;
+  FakeClock clock_;
+  SeededRandom relay_random_{7};
+  std::deque<SeededRandom> randoms_;  // one per client; a deque keeps their addresses
+  net::Metrics metrics_;
+  net::Router router_;
+  CapturingSender* sender_ = nullptr;
+  std::unique_ptr<relay::Relay> relay_;
+  std::unique_ptr<InProcessTransport> transport_;
+  std::vector<std::unique_ptr<MessengerClient>> clients_;
+};
+
+TEST_F(MessengerClientTest, MessagesBothWaysWithDeliveredAndReadReceipts) {
+  MessengerClient& alice = Register(kAlice);
+  MessengerClient& bob = Register(kBob);
+
+  auto id = alice.Send(kBob, "hello bob");
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto sent = Of(Sync(alice), Event::Kind::kSent);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].message_id, *id);
+  EXPECT_EQ(sent[0].peer, kBob);
+  EXPECT_EQ(sent[0].body, "hello bob");
+
+  auto received = Of(Sync(bob), Event::Kind::kMessage);
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].peer, kAlice);
+  EXPECT_EQ(received[0].message_id, *id);
+  EXPECT_EQ(received[0].body, "hello bob");
+
+  // Bob's device acknowledged it with a delivered receipt in that sync.
+  auto delivered = Of(Sync(alice), Event::Kind::kDelivered);
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(delivered[0].message_id, *id);
+  EXPECT_EQ(delivered[0].body, "hello bob");
+
+  auto marked = bob.MarkRead(kAlice);
+  ASSERT_TRUE(marked.ok()) << marked.status();
+  EXPECT_EQ(*marked, 1);
+  Sync(bob);
+  auto read = Of(Sync(alice), Event::Kind::kRead);
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].message_id, *id);
+
+  // And back.
+  auto reply = bob.Send(kAlice, "hello alice");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  Sync(bob);
+  auto at_alice = Of(Sync(alice), Event::Kind::kMessage);
+  ASSERT_EQ(at_alice.size(), 1u);
+  EXPECT_EQ(at_alice[0].body, "hello alice");
+  EXPECT_EQ(at_alice[0].peer, kBob);
+  EXPECT_EQ(Of(Sync(bob), Event::Kind::kDelivered).size(), 1u);
+
+  auto history = alice.History(kBob, 10);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 2u);
+  std::map<std::string, std::string> status_by_body;
+  for (const auto& m : *history) status_by_body[m.body] = m.status;
+  EXPECT_EQ(status_by_body["hello bob"], "read");
+  EXPECT_EQ(status_by_body["hello alice"], "received");
+  auto safety_alice = alice.SafetyNumber(kBob);
+  auto safety_bob = bob.SafetyNumber(kAlice);
+  ASSERT_TRUE(safety_alice.ok() && safety_bob.ok());
+  EXPECT_EQ(*safety_alice, *safety_bob);
+}
+
+TEST_F(MessengerClientTest, OfflineRecipientReceivesOnReconnect) {
+  MessengerClient& alice = Register(kAlice);
+  MessengerClient& bob = Register(kBob);
+
+  // Bob is online: a message reaches his open stream as it is sent.
+  EventLog bob_events;
+  std::atomic<bool> listening{true};
+  std::atomic<bool> stopped{false};
+  absl::Status listen_status;
+  std::thread listener([&] {
+    listen_status = bob.Listen(bob_events.Handler(), [&] { return listening.load(); });
+    stopped = true;
+  });
+  ASSERT_TRUE(alice.Send(kBob, "are you there?").ok());
+  Sync(alice);
+  ASSERT_TRUE(bob_events.WaitFor(Event::Kind::kMessage, 1));
+  EXPECT_EQ(bob_events.Of(Event::Kind::kMessage)[0].body, "are you there?");
+
+  // Bob goes offline. Listen checks keep_going between receive timeouts,
+  // which pass only as the clock moves.
+  listening = false;
+  while (!stopped) {
+    clock_.Advance(absl::Milliseconds(250));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  listener.join();
+  EXPECT_TRUE(listen_status.ok()) << listen_status;
+
+  // His delivered receipt went out while he was online.
+  EXPECT_EQ(Of(Sync(alice), Event::Kind::kDelivered).size(), 1u);
+
+  auto first = alice.Send(kBob, "first while away");
+  auto second = alice.Send(kBob, "second while away");
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(Of(Sync(alice), Event::Kind::kSent).size(), 2u);
+
+  // Back online: both arrive, in order, once.
+  auto received = Of(Sync(bob), Event::Kind::kMessage);
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(received[0].message_id, *first);
+  EXPECT_EQ(received[0].body, "first while away");
+  EXPECT_EQ(received[1].message_id, *second);
+  EXPECT_TRUE(Of(Sync(bob), Event::Kind::kMessage).empty());
+  auto delivered = Of(Sync(alice), Event::Kind::kDelivered);
+  ASSERT_EQ(delivered.size(), 2u);
+}
+
+TEST_F(MessengerClientTest, SendingToANumberWithoutAnAccountFails) {
+  MessengerClient& alice = Register(kAlice);
+  auto id = alice.Send("+14155550177", "anyone?");
+  ASSERT_FALSE(id.ok());
+  EXPECT_TRUE(absl::IsNotFound(id.status())) << id.status();
+  auto history = alice.History("+14155550177", 10);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ((*history)[0].status, "failed");
+}
+
+}  // namespace
+}  // namespace tandem::client
