@@ -11,6 +11,13 @@ namespace {
 
 using Pairs = std::vector<std::pair<size_t, std::string>>;
 
+CsvColumn Numbered(size_t index, bool header = false) {
+  CsvColumn column;
+  column.index = index;
+  column.header = header;
+  return column;
+}
+
 TEST(CsvTest, SplitsQuotedFields) {
   auto f = ParseCsvLine("a,\"b,c\",\"d \"\"q\"\"\",,e\r");
   ASSERT_TRUE(f.ok()) << f.status();
@@ -58,7 +65,7 @@ TEST(CsvColumnTest, ParsesTheColumnOption) {
 }
 
 TEST(CsvColumnTest, ReadsLineByLine) {
-  CsvColumnReader reader(CsvColumn{.index = 1});
+  CsvColumnReader reader(Numbered(1));
   auto cell = reader.Next("Al,+16502530001\r");
   ASSERT_TRUE(cell.ok());
   ASSERT_TRUE(cell->has_value());
@@ -94,7 +101,7 @@ TEST(CsvColumnTest, FirstColumnOfBareLines) {
 }
 
 TEST(CsvColumnTest, HeaderLines) {
-  CsvColumnReader numbered(CsvColumn{.index = 0, .header = true});
+  CsvColumnReader numbered(Numbered(0, /*header=*/true));
   EXPECT_FALSE(numbered.Next("\"not csv")->has_value()) << "an unnamed header is skipped unread";
   EXPECT_EQ(*(*numbered.Next("+16502530001"))->value, "+16502530001");
 
@@ -116,7 +123,7 @@ TEST(CsvColumnTest, HeaderLines) {
 
 TEST(CsvColumnTest, ReadsAWholeText) {
   auto values = ReadCsvColumn("name,phone\nAl,+16502530001\n\"Bo, Jr\",650 253 0002\nbad \"quote\n\"Cy\n",
-                              CsvColumn{.index = 1, .header = true});
+                              Numbered(1, /*header=*/true));
   ASSERT_TRUE(values.ok()) << values.status();
   EXPECT_EQ(values->cells, (Pairs{{2, "+16502530001"}, {3, "650 253 0002"}}));
   EXPECT_EQ(values->problems,
