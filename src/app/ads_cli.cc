@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -114,45 +115,31 @@ int Upload(const Ctx& c, const AdsOptions& o, const std::string& path_suffix) {
     std::cerr << "tandem: cannot open " << o.file << "\n";
     return 2;
   }
-  size_t column = 0;
-  std::string column_name;
-  if (!o.column.empty()) {
-    unsigned long n = 0;
-    if (absl::SimpleAtoi(o.column, &n) && n >= 1) {
-      column = n - 1;
-    } else {
-      column_name = o.column;
-    }
-  }
-  bool header = o.header || !column_name.empty();
+  absl::StatusOr<CsvColumn> column = CsvColumn::Parse(o.column, o.header);
+  if (!column.ok()) return Fail(column.status());
+  CsvColumnReader reader(*std::move(column));
   std::vector<Row> rows;
   std::vector<std::pair<size_t, std::string>> problems;  // line, message
   std::string line;
-  std::vector<std::string> fields;
-  size_t line_no = 0;
   while (std::getline(in, line)) {
-    ++line_no;
-    if (absl::Status st = ParseCsvLine(line, &fields); !st.ok()) {
-      problems.emplace_back(line_no, "malformed CSV: " + std::string(st.message()));
-      continue;
-    }
-    if (header && line_no == 1) {
-      if (!column_name.empty()) {
-        auto it = std::find(fields.begin(), fields.end(), column_name);
-        if (it == fields.end()) {
-          std::cerr << "tandem: no column '" << column_name << "' in the header of " << o.file << "\n";
-          return 2;
-        }
-        column = static_cast<size_t>(it - fields.begin());
+    absl::StatusOr<std::optional<CsvCell>> cell = reader.Next(line);
+    if (!cell.ok()) {
+      if (absl::IsNotFound(cell.status())) {
+        std::cerr << "tandem: no column '" << reader.column().name << "' in the header of " << o.file << "\n";
+      } else {
+        std::cerr << "tandem: " << o.file << ": " << cell.status().message() << "\n";
       }
+      return 2;
+    }
+    if (!cell->has_value()) continue;  // the header, or a blank line
+    CsvCell& read = **cell;
+    if (!read.value.ok()) {
+      problems.emplace_back(read.line, absl::IsOutOfRange(read.value.status())
+                                           ? absl::StrCat("no column ", reader.column().index + 1)
+                                           : std::string(read.value.status().message()));
       continue;
     }
-    if (fields.size() == 1 && fields[0].empty()) continue;  // blank line
-    if (column >= fields.size()) {
-      problems.emplace_back(line_no, "no column " + std::to_string(column + 1));
-      continue;
-    }
-    rows.push_back({line_no, std::string(absl::StripAsciiWhitespace(fields[column]))});
+    rows.push_back({read.line, std::string(absl::StripAsciiWhitespace(*read.value))});
   }
   const size_t unreadable = problems.size();
   // Normalize and hash here unless --raw: only hashes leave this machine.
@@ -301,219 +288,307 @@ int ShowAudience(const Ctx& c, const AdsOptions& o) {
   return 0;
 }
 
+// What the group's commands share: the global options, the group's and the
+// commands' options (one object: one command runs), and the exit code.
+struct AdsEnv {
+  std::shared_ptr<CliContext> cli;
+  std::shared_ptr<AdsOptions> o;
+  int* exit_code = nullptr;
+};
+
+using AdsRun = int (*)(const Ctx& c, const AdsOptions& o);
+
+// Makes `cmd` run `run` with the advertiser's session (`signing_in`: no
+// token needed yet).
+void On(CLI::App& cmd, const AdsEnv& env, AdsRun run, bool signing_in = false) {
+  cmd.callback([env, run, signing_in] {
+    auto session = OpenRoleSession(*env.cli, "ads", env.o->server, env.o->token, signing_in,
+                                   "ads sign-in --token TOKEN");
+    if (!session.ok()) {
+      *env.exit_code = Fail(session.status());
+      return;
+    }
+    Ctx c{env.cli, *std::move(session)};
+    *env.exit_code = run(c, *env.o);
+  });
+}
+
+// Keeps an advertiser's token in the profile.
+absl::Status KeepAdvertiser(const Ctx& c, const json& r) {
+  if (!c.session.profile) return absl::OkStatus();
+  RETURN_IF_ERROR(c.session.profile->SetSetting("ads.token", r.value("token", std::string())));
+  RETURN_IF_ERROR(c.session.profile->SetSetting("ads.advertiser_id",
+                                                std::to_string(r.value("advertiser_id", int64_t{0}))));
+  return c.session.profile->SetSetting("ads.server", c.session.server);
+}
+
+int RunAdvertiserCreate(const Ctx& c, const AdsOptions& o) {
+  json body = {{"name", o.name}};
+  auto r = CallJson(c.session.server, o.admin_token, "POST", "/v1/ads/advertisers", &body);
+  if (!r.ok()) return Fail(r.status());
+  if (absl::Status st = KeepAdvertiser(c, *r); !st.ok()) return Fail(st);
+  if (o.print_token) {
+    std::cout << r->value("token", std::string()) << "\n";
+    return 0;
+  }
+  if (c.cli->json) {
+    JsonLine("advertiser", {{"advertiser_id", (*r)["advertiser_id"]},
+                            {"name", (*r)["name"]},
+                            {"profile", c.cli->ProfilePath()}});
+    return 0;
+  }
+  std::cout << "created advertiser " << (*r)["advertiser_id"] << " \"" << r->value("name", std::string())
+            << "\"; its token is kept in " << c.cli->ProfilePath() << " (print it with --print-token)\n";
+  return 0;
+}
+
+void DefineAdvertiserCreate(CLI::App& cmd, const AdsEnv& env) {
+  cmd.add_option("--name", env.o->name, "Business name")->required();
+  cmd.add_option("--admin-token", env.o->admin_token, "The operator token (ads.admin_token)")->required();
+  cmd.add_flag("--print-token", env.o->print_token, "Print the bare advertiser token (for scripts)");
+  On(cmd, env, RunAdvertiserCreate, /*signing_in=*/true);
+}
+
+constexpr CommandSpec<AdsEnv> kAdvertiserCommands[] = {
+    {"create", "Create an advertiser; its token is kept in the profile (--profile)", DefineAdvertiserCreate},
+};
+
+void DefineAdvertiser(CLI::App& cmd, const AdsEnv& env) { AddCommandGroup(cmd, kAdvertiserCommands, env); }
+
+int RunSignIn(const Ctx& c, const AdsOptions&) {
+  auto me = Ads(c, "GET", "/v1/ads/me");
+  if (!me.ok()) return Fail(me.status());
+  json r = {{"token", c.session.token}, {"advertiser_id", (*me)["advertiser_id"]}};
+  if (absl::Status st = KeepAdvertiser(c, r); !st.ok()) return Fail(st);
+  return Done(c, json{{"advertiser_id", (*me)["advertiser_id"]}}, "signed_in",
+              absl::StrCat("signed in as advertiser ", me->value("advertiser_id", int64_t{0}),
+                           "; the token is kept in ", c.cli->ProfilePath()));
+}
+
+void DefineSignIn(CLI::App& cmd, const AdsEnv& env) {
+  cmd.add_option("--token", env.o->token, "The advertiser token")->required();
+  On(cmd, env, RunSignIn, /*signing_in=*/true);
+}
+
+int RunMe(const Ctx& c, const AdsOptions&) {
+  auto r = Ads(c, "GET", "/v1/ads/me");
+  if (!r.ok()) return Fail(r.status());
+  const json& left = (*r)["budget_today"];
+  return Done(c, r, "advertiser",
+              absl::StrCat("advertiser ", r->value("advertiser_id", int64_t{0}), ": today ",
+                           left.value("audience_creations_left", 0), " audience creations and ",
+                           left.value("size_looks_left", 0), " looks at new audience sizes left"));
+}
+
+void DefineMe(CLI::App& cmd, const AdsEnv& env) { On(cmd, env, RunMe); }
+
+int RunAudienceCreate(const Ctx& c, const AdsOptions& o) {
+  json body = {{"name", o.name}, {"description", o.description}};
+  auto r = Ads(c, "POST", "/v1/ads/audiences", &body);
+  return Done(
+      c, r, "audience",
+      r.ok() ? absl::StrCat("created audience ", r->value("id", int64_t{0}), " \"", o.name,
+                            "\"; add people with `",
+                            c.cli->Command(absl::StrCat("ads audience upload ", r->value("id", int64_t{0}),
+                                                        " FILE.csv --country US --wait")),
+                            "`")
+             : "");
+}
+
+void DefineAudienceCreate(CLI::App& cmd, const AdsEnv& env) {
+  cmd.add_option("--name", env.o->name, "Name")->required();
+  cmd.add_option("--description", env.o->description, "Description");
+  On(cmd, env, RunAudienceCreate);
+}
+
+int RunAudienceList(const Ctx& c, const AdsOptions&) {
+  auto list = Ads(c, "GET", "/v1/ads/audiences");
+  if (!list.ok()) return Fail(list.status());
+  if (c.cli->json) {
+    for (const auto& a : (*list)["audiences"]) JsonLine("audience", a);
+    return 0;
+  }
+  Table t({"ID", "STATUS", "NAME", "SIZE"});
+  for (const auto& a : (*list)["audiences"]) {
+    t.Add({std::to_string(a.value("id", int64_t{0})), a.value("status", std::string()),
+           a.value("name", std::string()), SizeWords(a)});
+  }
+  if (t.size() == 0) {
+    std::cout << "no audiences yet\n";
+  } else {
+    t.Print(std::cout);
+  }
+  return 0;
+}
+
+void DefineAudienceList(CLI::App& cmd, const AdsEnv& env) { On(cmd, env, RunAudienceList); }
+
+void DefineAudienceShow(CLI::App& cmd, const AdsEnv& env) {
+  cmd.add_option("id", env.o->id, "Audience id")->required();
+  On(cmd, env, ShowAudience);
+}
+
+int RunAudienceDelete(const Ctx& c, const AdsOptions& o) {
+  return Done(c, Ads(c, "DELETE", "/v1/ads/audiences/" + std::to_string(o.id)), "audience_deleted",
+              absl::StrCat("deleted audience ", o.id));
+}
+
+void DefineAudienceDelete(CLI::App& cmd, const AdsEnv& env) {
+  cmd.add_option("id", env.o->id, "Audience id")->required();
+  On(cmd, env, RunAudienceDelete);
+}
+
+// The options `upload` and `remove` share.
+void AddUploadOptions(CLI::App& cmd, AdsOptions& o) {
+  cmd.add_option("id", o.id, "Audience id")->required();
+  cmd.add_option("file", o.file, "CSV file (or one number per line)")->required();
+  cmd.add_option("--column", o.column, "Column: 1-based number or header name (default 1)");
+  cmd.add_flag("--header", o.header, "The first line is a header");
+  cmd.add_option("--country", o.country, "Country for numbers without +country code (e.g. US)");
+  cmd.add_flag("--raw", o.raw, "Send raw numbers for the server to normalize (default: hash here)");
+  cmd.add_option("--batch", o.batch, "Rows per batch (1..10000)");
+  cmd.add_flag("--wait", o.wait, "Wait until matching is done");
+}
+
+void DefineAudienceUpload(CLI::App& cmd, const AdsEnv& env) {
+  AddUploadOptions(cmd, *env.o);
+  cmd.add_flag("--replace", env.o->replace, "Replace everyone in the audience with this file");
+  On(cmd, env, [](const Ctx& c, const AdsOptions& o) { return Upload(c, o, o.replace ? "/replace" : ""); });
+}
+
+void DefineAudienceRemove(CLI::App& cmd, const AdsEnv& env) {
+  AddUploadOptions(cmd, *env.o);
+  On(cmd, env, [](const Ctx& c, const AdsOptions& o) { return Upload(c, o, "/remove"); });
+}
+
+constexpr CommandSpec<AdsEnv> kAudienceCommands[] = {
+    {"create", "Create an empty audience", DefineAudienceCreate},
+    {"list", "Your audiences and their status", DefineAudienceList},
+    {"show", "Status and size range (the first look at a new version uses budget)", DefineAudienceShow},
+    {"delete", "Delete the audience and its memberships", DefineAudienceDelete},
+    {"upload", "Add the numbers in a file to the audience", DefineAudienceUpload},
+    {"remove", "Remove the numbers in a file from the audience", DefineAudienceRemove},
+};
+
+void DefineAudience(CLI::App& cmd, const AdsEnv& env) { AddCommandGroup(cmd, kAudienceCommands, env); }
+
+void DefineCampaignCreate(CLI::App& cmd, const AdsEnv& env) {
+  AdsOptions& o = *env.o;
+  cmd.add_option("--name", o.name, "Name")->required();
+  cmd.add_option("--title", o.title, "Ad title")->required();
+  cmd.add_option("--text", o.text, "Ad text")->required();
+  cmd.add_option("--link", o.link, "Link (https://...)")->required();
+  cmd.add_option("--include", o.include, "Audience ids to reach, comma-separated");
+  cmd.add_option("--exclude", o.exclude, "Audience ids to leave out, comma-separated");
+  cmd.add_option("--segment", o.segment, "Segment: active_messenger_users");
+  cmd.add_option("--budget", o.budget, "Impression budget")->required();
+  cmd.add_option("--frequency-cap", o.frequency_cap, "Impressions per person per day (default 1)");
+  On(cmd, env, CreateCampaign);
+}
+
+int RunCampaignList(const Ctx& c, const AdsOptions&) {
+  auto list = Ads(c, "GET", "/v1/ads/campaigns");
+  if (!list.ok()) return Fail(list.status());
+  if (c.cli->json) {
+    for (const auto& x : (*list)["campaigns"]) JsonLine("campaign", x);
+    return 0;
+  }
+  Table t({"ID", "STATUS", "NAME", "IMPRESSIONS", "BUDGET"});
+  for (const auto& x : (*list)["campaigns"]) {
+    t.Add({std::to_string(x.value("id", int64_t{0})), x.value("status", std::string()),
+           x.value("name", std::string()), Thousands(x.value("impressions", int64_t{0})),
+           Thousands(x.value("impression_budget", int64_t{0}))});
+  }
+  if (t.size() == 0) {
+    std::cout << "no campaigns yet\n";
+  } else {
+    t.Print(std::cout);
+  }
+  return 0;
+}
+
+void DefineCampaignList(CLI::App& cmd, const AdsEnv& env) { On(cmd, env, RunCampaignList); }
+
+std::string CampaignPath(const AdsOptions& o) { return "/v1/ads/campaigns/" + std::to_string(o.id); }
+
+int RunCampaignShow(const Ctx& c, const AdsOptions& o) {
+  absl::StatusOr<json> r = Ads(c, "GET", CampaignPath(o));
+  if (!r.ok()) return Fail(r.status());
+  if (c.cli->json) return Done(c, r, "campaign", CampaignWords(*r));
+  std::cout << CampaignWords(*r) << "\n";
+  const json& cr = (*r)["creative"];
+  std::cout << "ad: " << cr.value("title", std::string()) << " - " << cr.value("text", std::string()) << " ("
+            << cr.value("link", std::string()) << ")\n";
+  const json& tg = (*r)["targeting"];
+  std::cout << "reaches audiences " << tg["include_audiences"].dump() << ", leaves out "
+            << tg["exclude_audiences"].dump() << ", segments " << tg["segments"].dump() << "; at most "
+            << r->value("frequency_cap_per_day", 0) << " a day per person\n";
+  return 0;
+}
+
+int SetCampaignStatus(const Ctx& c, const AdsOptions& o, const char* status) {
+  json body = {{"status", status}};
+  absl::StatusOr<json> r = Ads(c, "POST", CampaignPath(o) + "/status", &body);
+  if (!r.ok()) return Fail(r.status());
+  return Done(c, r, "campaign", CampaignWords(*r));
+}
+
+int RunCampaignDelete(const Ctx& c, const AdsOptions& o) {
+  return Done(c, Ads(c, "DELETE", CampaignPath(o)), "campaign_deleted",
+              absl::StrCat("deleted campaign ", o.id));
+}
+
+// `show`, `pause`, `resume` and `delete` take the campaign's id.
+void DefineCampaignAction(CLI::App& cmd, const AdsEnv& env, AdsRun run) {
+  cmd.add_option("id", env.o->id, "Campaign id")->required();
+  On(cmd, env, run);
+}
+
+void DefineCampaignShow(CLI::App& cmd, const AdsEnv& env) { DefineCampaignAction(cmd, env, RunCampaignShow); }
+
+void DefineCampaignPause(CLI::App& cmd, const AdsEnv& env) {
+  DefineCampaignAction(cmd, env,
+                       [](const Ctx& c, const AdsOptions& o) { return SetCampaignStatus(c, o, "paused"); });
+}
+
+void DefineCampaignResume(CLI::App& cmd, const AdsEnv& env) {
+  DefineCampaignAction(cmd, env,
+                       [](const Ctx& c, const AdsOptions& o) { return SetCampaignStatus(c, o, "active"); });
+}
+
+void DefineCampaignDelete(CLI::App& cmd, const AdsEnv& env) {
+  DefineCampaignAction(cmd, env, RunCampaignDelete);
+}
+
+constexpr CommandSpec<AdsEnv> kCampaignCommands[] = {
+    {"create", "Create a campaign", DefineCampaignCreate},
+    {"list", "Your campaigns", DefineCampaignList},
+    {"show", "show a campaign", DefineCampaignShow},
+    {"pause", "pause a campaign", DefineCampaignPause},
+    {"resume", "resume a campaign", DefineCampaignResume},
+    {"delete", "delete a campaign", DefineCampaignDelete},
+};
+
+void DefineCampaign(CLI::App& cmd, const AdsEnv& env) { AddCommandGroup(cmd, kCampaignCommands, env); }
+
+constexpr CommandSpec<AdsEnv> kAdsCommands[] = {
+    {"advertiser", "Advertiser accounts (operator)", DefineAdvertiser},
+    {"sign-in", "Keep an advertiser token (from the operator) in the profile", DefineSignIn},
+    {"me", "Your advertiser id and what is left of today's budget", DefineMe},
+    {"audience", "Customer-list audiences", DefineAudience},
+    {"campaign", "Campaigns", DefineCampaign},
+};
+
 }  // namespace
 
 void AddAdsCommands(CLI::App& app, std::shared_ptr<CliContext> cli, int* exit_code) {
-  auto o = std::make_shared<AdsOptions>();
-  CLI::App* ads = app.add_subcommand("ads", "Advertise: customer-list audiences and campaigns");
-  ads->require_subcommand(1);
-  ads->add_option("--server", o->server,
-                  "Server host:port for ads only (default: --server, $TANDEM_ADS_SERVER, $TANDEM_SERVER, the "
-                  "profile's)");
-  ads->add_option("--token", o->token, "Advertiser token (default $TANDEM_ADS_TOKEN, else the profile's)");
-  const std::string hint = "ads sign-in --token TOKEN";
-  // Runs `run` with the advertiser's session (`signing_in`: no token needed yet).
-  auto on = [=](CLI::App* cmd, std::function<int(Ctx&)> run, bool signing_in = false) {
-    cmd->callback([=] {
-      auto session = OpenRoleSession(*cli, "ads", o->server, o->token, signing_in, hint);
-      if (!session.ok()) {
-        *exit_code = Fail(session.status());
-        return;
-      }
-      Ctx c{cli, *std::move(session)};
-      *exit_code = run(c);
-    });
-  };
-  // Keeps an advertiser's token in the profile.
-  auto keep = [cli](Ctx& c, const json& r) -> absl::Status {
-    if (!c.session.profile) return absl::OkStatus();
-    RETURN_IF_ERROR(c.session.profile->SetSetting("ads.token", r.value("token", std::string())));
-    RETURN_IF_ERROR(c.session.profile->SetSetting("ads.advertiser_id",
-                                                  std::to_string(r.value("advertiser_id", int64_t{0}))));
-    return c.session.profile->SetSetting("ads.server", c.session.server);
-  };
-
-  CLI::App* adv = ads->add_subcommand("advertiser", "Advertiser accounts (operator)");
-  adv->require_subcommand(1);
-  CLI::App* create_adv =
-      adv->add_subcommand("create", "Create an advertiser; its token is kept in the profile (--profile)");
-  create_adv->add_option("--name", o->name, "Business name")->required();
-  create_adv->add_option("--admin-token", o->admin_token, "The operator token (ads.admin_token)")->required();
-  create_adv->add_flag("--print-token", o->print_token, "Print the bare advertiser token (for scripts)");
-  on(
-      create_adv,
-      [=](Ctx& c) {
-        json body = {{"name", o->name}};
-        auto r = CallJson(c.session.server, o->admin_token, "POST", "/v1/ads/advertisers", &body);
-        if (!r.ok()) return Fail(r.status());
-        if (absl::Status st = keep(c, *r); !st.ok()) return Fail(st);
-        if (o->print_token) {
-          std::cout << r->value("token", std::string()) << "\n";
-          return 0;
-        }
-        if (c.cli->json) {
-          JsonLine("advertiser", {{"advertiser_id", (*r)["advertiser_id"]},
-                                  {"name", (*r)["name"]},
-                                  {"profile", c.cli->ProfilePath()}});
-          return 0;
-        }
-        std::cout << "created advertiser " << (*r)["advertiser_id"] << " \""
-                  << r->value("name", std::string()) << "\"; its token is kept in " << c.cli->ProfilePath()
-                  << " (print it with --print-token)\n";
-        return 0;
-      },
-      true);
-  CLI::App* sign_in =
-      ads->add_subcommand("sign-in", "Keep an advertiser token (from the operator) in the profile");
-  sign_in->add_option("--token", o->token, "The advertiser token")->required();
-  on(
-      sign_in,
-      [=](Ctx& c) {
-        auto me = Ads(c, "GET", "/v1/ads/me");
-        if (!me.ok()) return Fail(me.status());
-        json r = {{"token", c.session.token}, {"advertiser_id", (*me)["advertiser_id"]}};
-        if (absl::Status st = keep(c, r); !st.ok()) return Fail(st);
-        return Done(c, json{{"advertiser_id", (*me)["advertiser_id"]}}, "signed_in",
-                    absl::StrCat("signed in as advertiser ", me->value("advertiser_id", int64_t{0}),
-                                 "; the token is kept in ", c.cli->ProfilePath()));
-      },
-      true);
-  on(ads->add_subcommand("me", "Your advertiser id and what is left of today's budget"), [=](Ctx& c) {
-    auto r = Ads(c, "GET", "/v1/ads/me");
-    if (!r.ok()) return Fail(r.status());
-    const json& left = (*r)["budget_today"];
-    return Done(c, r, "advertiser",
-                absl::StrCat("advertiser ", r->value("advertiser_id", int64_t{0}), ": today ",
-                             left.value("audience_creations_left", 0), " audience creations and ",
-                             left.value("size_looks_left", 0), " looks at new audience sizes left"));
-  });
-
-  CLI::App* aud = ads->add_subcommand("audience", "Customer-list audiences");
-  aud->require_subcommand(1);
-  CLI::App* create = aud->add_subcommand("create", "Create an empty audience");
-  create->add_option("--name", o->name, "Name")->required();
-  create->add_option("--description", o->description, "Description");
-  on(create, [=](Ctx& c) {
-    json body = {{"name", o->name}, {"description", o->description}};
-    auto r = Ads(c, "POST", "/v1/ads/audiences", &body);
-    return Done(
-        c, r, "audience",
-        r.ok() ? absl::StrCat("created audience ", r->value("id", int64_t{0}), " \"", o->name,
-                              "\"; add people with `",
-                              c.cli->Command(absl::StrCat("ads audience upload ", r->value("id", int64_t{0}),
-                                                          " FILE.csv --country US --wait")),
-                              "`")
-               : "");
-  });
-  on(aud->add_subcommand("list", "Your audiences and their status"), [=](Ctx& c) {
-    auto list = Ads(c, "GET", "/v1/ads/audiences");
-    if (!list.ok()) return Fail(list.status());
-    if (c.cli->json) {
-      for (const auto& a : (*list)["audiences"]) JsonLine("audience", a);
-      return 0;
-    }
-    Table t({"ID", "STATUS", "NAME", "SIZE"});
-    for (const auto& a : (*list)["audiences"]) {
-      t.Add({std::to_string(a.value("id", int64_t{0})), a.value("status", std::string()),
-             a.value("name", std::string()), SizeWords(a)});
-    }
-    if (t.size() == 0) {
-      std::cout << "no audiences yet\n";
-    } else {
-      t.Print(std::cout);
-    }
-    return 0;
-  });
-  CLI::App* show =
-      aud->add_subcommand("show", "Status and size range (the first look at a new version uses budget)");
-  show->add_option("id", o->id, "Audience id")->required();
-  on(show, [=](Ctx& c) { return ShowAudience(c, *o); });
-  CLI::App* del = aud->add_subcommand("delete", "Delete the audience and its memberships");
-  del->add_option("id", o->id, "Audience id")->required();
-  on(del, [=](Ctx& c) {
-    return Done(c, Ads(c, "DELETE", "/v1/ads/audiences/" + std::to_string(o->id)), "audience_deleted",
-                absl::StrCat("deleted audience ", o->id));
-  });
-  auto upload_options = [o](CLI::App* cmd) {
-    cmd->add_option("id", o->id, "Audience id")->required();
-    cmd->add_option("file", o->file, "CSV file (or one number per line)")->required();
-    cmd->add_option("--column", o->column, "Column: 1-based number or header name (default 1)");
-    cmd->add_flag("--header", o->header, "The first line is a header");
-    cmd->add_option("--country", o->country, "Country for numbers without +country code (e.g. US)");
-    cmd->add_flag("--raw", o->raw, "Send raw numbers for the server to normalize (default: hash here)");
-    cmd->add_option("--batch", o->batch, "Rows per batch (1..10000)");
-    cmd->add_flag("--wait", o->wait, "Wait until matching is done");
-  };
-  CLI::App* up = aud->add_subcommand("upload", "Add the numbers in a file to the audience");
-  upload_options(up);
-  up->add_flag("--replace", o->replace, "Replace everyone in the audience with this file");
-  on(up, [=](Ctx& c) { return Upload(c, *o, o->replace ? "/replace" : ""); });
-  CLI::App* rm = aud->add_subcommand("remove", "Remove the numbers in a file from the audience");
-  upload_options(rm);
-  on(rm, [=](Ctx& c) { return Upload(c, *o, "/remove"); });
-
-  CLI::App* camp = ads->add_subcommand("campaign", "Campaigns");
-  camp->require_subcommand(1);
-  CLI::App* cc = camp->add_subcommand("create", "Create a campaign");
-  cc->add_option("--name", o->name, "Name")->required();
-  cc->add_option("--title", o->title, "Ad title")->required();
-  cc->add_option("--text", o->text, "Ad text")->required();
-  cc->add_option("--link", o->link, "Link (https://...)")->required();
-  cc->add_option("--include", o->include, "Audience ids to reach, comma-separated");
-  cc->add_option("--exclude", o->exclude, "Audience ids to leave out, comma-separated");
-  cc->add_option("--segment", o->segment, "Segment: active_messenger_users");
-  cc->add_option("--budget", o->budget, "Impression budget")->required();
-  cc->add_option("--frequency-cap", o->frequency_cap, "Impressions per person per day (default 1)");
-  on(cc, [=](Ctx& c) { return CreateCampaign(c, *o); });
-  on(camp->add_subcommand("list", "Your campaigns"), [=](Ctx& c) {
-    auto list = Ads(c, "GET", "/v1/ads/campaigns");
-    if (!list.ok()) return Fail(list.status());
-    if (c.cli->json) {
-      for (const auto& x : (*list)["campaigns"]) JsonLine("campaign", x);
-      return 0;
-    }
-    Table t({"ID", "STATUS", "NAME", "IMPRESSIONS", "BUDGET"});
-    for (const auto& x : (*list)["campaigns"]) {
-      t.Add({std::to_string(x.value("id", int64_t{0})), x.value("status", std::string()),
-             x.value("name", std::string()), Thousands(x.value("impressions", int64_t{0})),
-             Thousands(x.value("impression_budget", int64_t{0}))});
-    }
-    if (t.size() == 0) {
-      std::cout << "no campaigns yet\n";
-    } else {
-      t.Print(std::cout);
-    }
-    return 0;
-  });
-  for (const char* name : {"show", "pause", "resume", "delete"}) {
-    CLI::App* cmd = camp->add_subcommand(name, std::string(name) + " a campaign");
-    cmd->add_option("id", o->id, "Campaign id")->required();
-    std::string action = name;
-    on(cmd, [=](Ctx& c) {
-      std::string path = "/v1/ads/campaigns/" + std::to_string(o->id);
-      if (action == "delete") {
-        return Done(c, Ads(c, "DELETE", path), "campaign_deleted", absl::StrCat("deleted campaign ", o->id));
-      }
-      absl::StatusOr<json> r;
-      if (action == "show") {
-        r = Ads(c, "GET", path);
-      } else {
-        json body = {{"status", action == "pause" ? "paused" : "active"}};
-        r = Ads(c, "POST", path + "/status", &body);
-      }
-      if (!r.ok()) return Fail(r.status());
-      if (c.cli->json || action != "show") return Done(c, r, "campaign", CampaignWords(*r));
-      std::cout << CampaignWords(*r) << "\n";
-      const json& cr = (*r)["creative"];
-      std::cout << "ad: " << cr.value("title", std::string()) << " - " << cr.value("text", std::string())
-                << " (" << cr.value("link", std::string()) << ")\n";
-      const json& tg = (*r)["targeting"];
-      std::cout << "reaches audiences " << tg["include_audiences"].dump() << ", leaves out "
-                << tg["exclude_audiences"].dump() << ", segments " << tg["segments"].dump() << "; at most "
-                << r->value("frequency_cap_per_day", 0) << " a day per person\n";
-      return 0;
-    });
-  }
+  AdsEnv env{std::move(cli), std::make_shared<AdsOptions>(), exit_code};
+  CLI::App& ads = AddSubcommand(app, "ads", "Advertise: customer-list audiences and campaigns");
+  ads.add_option("--server", env.o->server,
+                 "Server host:port for ads only (default: --server, $TANDEM_ADS_SERVER, $TANDEM_SERVER, the "
+                 "profile's)");
+  ads.add_option("--token", env.o->token, "Advertiser token (default $TANDEM_ADS_TOKEN, else the profile's)");
+  AddCommandGroup(ads, kAdsCommands, env);
 }
 
 }  // namespace tandem::app

@@ -1,5 +1,6 @@
 #include "app/cli_common.h"
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -31,6 +32,12 @@ std::string ShellWord(const std::string& w) {
 }
 
 }  // namespace
+
+CLI::App& AddSubcommand(CLI::App& parent, const char* name, const char* help) {
+  return *parent.add_subcommand(name, help);
+}
+
+void RequireSubcommand(CLI::App& group) { group.require_subcommand(1); }
 
 std::string CliContext::ProfilePath() const {
   if (!profile.empty()) return profile;

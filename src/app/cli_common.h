@@ -5,15 +5,21 @@
 // scripts (JSON lines, each with a "kind"; docs/cli.md lists them).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common/status.h"
+
+namespace CLI {
+class App;
+}
 
 namespace tandem::client {
 class ClientStore;
@@ -32,6 +38,46 @@ struct CliContext {
   // to suggest, with the options this invocation was given.
   std::string Command(const std::string& rest) const;
 };
+
+// What a command needs when it runs: the global options, and where its
+// exit code goes. Commands keep their own options in objects their
+// callbacks share, since CLI11 writes options into them while parsing.
+struct CliEnv {
+  std::shared_ptr<CliContext> ctx;
+  int* exit_code = nullptr;
+};
+
+// One row of a command table: the subcommand's name and help line as
+// `--help` shows them, and the function that gives it its options and
+// callback (or, for a group, its own table). `Env` is what the area's
+// commands share: CliEnv, or more for a group with options of its own.
+template <typename Env>
+struct CommandSpec {
+  const char* name;
+  const char* help;
+  void (*define)(CLI::App& cmd, const Env& env);
+};
+
+// Adds a subcommand to `parent` (here so that only the files defining
+// commands parse CLI11).
+CLI::App& AddSubcommand(CLI::App& parent, const char* name, const char* help);
+// Makes `group` refuse to run without one of its subcommands.
+void RequireSubcommand(CLI::App& group);
+
+// Adds the commands of `table` to `parent`, in the table's order (the
+// order `--help` lists them in).
+template <typename Env, size_t N>
+void AddCommands(CLI::App& parent, const CommandSpec<Env> (&table)[N], const std::type_identity_t<Env>& env) {
+  for (const CommandSpec<Env>& spec : table) spec.define(AddSubcommand(parent, spec.name, spec.help), env);
+}
+// The same for a group such as `privacy` or `ads audience`: one of the
+// commands must be given.
+template <typename Env, size_t N>
+void AddCommandGroup(CLI::App& group, const CommandSpec<Env> (&table)[N],
+                     const std::type_identity_t<Env>& env) {
+  RequireSubcommand(group);
+  AddCommands(group, table, env);
+}
 
 // Opens the profile. Commands that start something (registration, sign-in)
 // create it; every other command refuses a profile that does not exist, so

@@ -4,6 +4,7 @@
 // --json (docs/cli.md).
 #include "app/messenger_cli.h"
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -185,342 +186,375 @@ std::string EventWords(const json& e) {
   return type;
 }
 
+void DefineRegister(CLI::App& cmd, const CliEnv& env) {
+  auto number = std::make_shared<std::string>();
+  auto region = std::make_shared<std::string>();
+  cmd.add_option("number", *number, "Your phone number")->required();
+  cmd.add_option("--region", *region, "Region for a national number, e.g. US");
+  cmd.callback([env, number, region] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, true, env.exit_code);
+    if (!c) return;
+    auto sent = c->RequestCode(*number, *region);
+    if (!sent.ok()) {
+      *env.exit_code = Fail(sent.status());
+      return;
+    }
+    if (g.json) {
+      JsonLine("code_sent", {{"number", *sent}, {"server", c->server()}});
+      return;
+    }
+    std::cout << "a verification code was sent to " << *sent
+              << "; finish with: " << g.Command("verify " + *sent + " CODE") << std::endl;
+  });
+}
+
+void DefineVerify(CLI::App& cmd, const CliEnv& env) {
+  auto number = std::make_shared<std::string>();
+  auto code = std::make_shared<std::string>();
+  auto region = std::make_shared<std::string>();
+  cmd.add_option("number", *number, "Your phone number")->required();
+  cmd.add_option("code", *code, "The verification code")->required();
+  cmd.add_option("--region", *region, "Region for a national number");
+  cmd.callback([env, number, code, region] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, true, env.exit_code);
+    if (!c) return;
+    if (auto st = c->Verify(*number, *region, *code); !st.ok()) {
+      *env.exit_code = Fail(st);
+      return;
+    }
+    if (g.json) {
+      JsonLine("registered",
+               {{"number", c->number()}, {"server", c->server()}, {"profile", g.ProfilePath()}});
+      return;
+    }
+    std::cout << "registered " << c->number() << " on " << c->server() << " (profile " << g.ProfilePath()
+              << ")" << std::endl;
+  });
+}
+
+void DefineSend(CLI::App& cmd, const CliEnv& env) {
+  auto to = std::make_shared<std::string>();
+  auto words = std::make_shared<std::vector<std::string>>();
+  cmd.add_option("number", *to, "Recipient's phone number")->required();
+  cmd.add_option("text", *words, "The message")->required();
+  cmd.callback([env, to, words] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, false, env.exit_code);
+    if (!c) return;
+    auto id = c->Send(*to, absl::StrJoin(*words, " "));
+    if (!id.ok()) {
+      *env.exit_code = Fail(WithHint(g, id.status()));
+      return;
+    }
+    // Hand it to the relay now; if that fails the message stays queued
+    // and goes out with the next command.
+    auto printer = Printer(g);
+    bool failed = false;
+    auto watch = [&](const client::Event& e) {
+      if (e.kind == client::Event::Kind::kFailed && e.message_id == *id) failed = true;
+      printer(e);
+    };
+    absl::Status st = c->Sync(watch);
+    if (st.ok() && failed) *env.exit_code = 1;  // the relay refused it; the reason was printed
+    if (!st.ok()) {
+      if (!ReasonOf(st).empty()) {
+        *env.exit_code = Fail(WithHint(g, st));
+        return;
+      }
+      std::cerr << "tandem: message queued; not yet accepted by the relay (" << st.message()
+                << "); it goes out with the next command\n";
+      *env.exit_code = 3;
+    }
+  });
+}
+
+void DefineInbox(CLI::App& cmd, const CliEnv& env) {
+  auto follow = std::make_shared<bool>(false);
+  auto read = std::make_shared<bool>(false);
+  cmd.add_flag("--follow,-f", *follow, "Stay connected and stream events until interrupted");
+  cmd.add_flag("--read", *read, "Mark messages read as they are shown (sends read receipts at once)");
+  cmd.callback([env, follow, read] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, false, env.exit_code);
+    if (!c) return;
+    c->SetAutoRead(*read);
+    auto printer = Printer(g);
+    absl::Status st;
+    if (*follow) {
+      std::signal(SIGINT, [](int) { g_stop = 1; });
+      std::signal(SIGTERM, [](int) { g_stop = 1; });
+      st = c->Listen(printer, [] { return g_stop == 0; });
+    } else {
+      st = c->Sync(printer);
+      // Messages that arrived before, unread: marked now.
+      if (st.ok() && *read) {
+        auto n = c->MarkRead("");
+        if (n.ok() && *n > 0) st = c->Sync(printer);
+      }
+    }
+    if (!st.ok()) *env.exit_code = Fail(WithHint(g, st));
+  });
+}
+
+void DefineHistory(CLI::App& cmd, const CliEnv& env) {
+  auto peer = std::make_shared<std::string>();
+  auto limit = std::make_shared<int>(50);
+  cmd.add_option("number", *peer, "Only the conversation with this number");
+  cmd.add_option("--limit", *limit, "How many (newest)");
+  cmd.callback([env, peer, limit] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, false, env.exit_code);
+    if (!c) return;
+    auto rows = c->History(*peer, *limit);
+    if (!rows.ok()) {
+      *env.exit_code = Fail(WithHint(g, rows.status()));
+      return;
+    }
+    Table t({"TIME", "", "WITH", "STATUS", "TEXT"});
+    for (const auto& m : *rows) {
+      bool in = m.direction == client::Direction::kIncoming;
+      if (g.json) {
+        JsonLine("history", {{"direction", in ? "in" : "out"},
+                             {"peer", m.peer},
+                             {"id", m.message_id},
+                             {"text", m.body},
+                             {"status", m.status},
+                             {"sent_at_ms", m.sent_at_ms}});
+      } else {
+        t.Add({Clock(m.sent_at_ms), in ? "<-" : "->", m.peer, m.status, m.body});
+      }
+    }
+    if (!g.json) {
+      if (t.size() == 0) {
+        std::cout << "no messages" << (peer->empty() ? "" : " with " + *peer) << "\n";
+      } else {
+        t.Print(std::cout);
+      }
+    }
+  });
+}
+
+void DefineDiscover(CLI::App& cmd, const CliEnv& env) {
+  auto numbers = std::make_shared<std::vector<std::string>>();
+  cmd.add_option("numbers", *numbers, "Phone numbers")->required();
+  cmd.callback([env, numbers] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, false, env.exit_code);
+    if (!c) return;
+    int64_t budget = -1;
+    auto found = c->Discover(*numbers, &budget);
+    if (!found.ok()) {
+      *env.exit_code = Fail(WithHint(g, found.status()));
+      return;
+    }
+    if (g.json) {
+      for (const auto& n : *found) JsonLine("registered", {{"number", n}});
+      JsonLine("lookup_budget", {{"remaining_today", budget}});
+      return;
+    }
+    for (const auto& n : *found) std::cout << n << "\n";
+    std::cout.flush();
+    std::cerr << found->size() << " of " << numbers->size()
+              << " use the messenger; lookups left today: " << budget << "\n";
+  });
+}
+
+void DefineSafetyNumber(CLI::App& cmd, const CliEnv& env) {
+  auto peer = std::make_shared<std::string>();
+  cmd.add_option("number", *peer, "The contact's phone number")->required();
+  cmd.callback([env, peer] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, false, env.exit_code);
+    if (!c) return;
+    auto sn = c->SafetyNumber(*peer);
+    if (!sn.ok()) {
+      *env.exit_code = Fail(WithHint(g, sn.status()));
+      return;
+    }
+    if (g.json) {
+      JsonLine("safety_number", {{"peer", *peer}, {"safety_number", *sn}});
+      return;
+    }
+    std::cout << *sn << std::endl;
+  });
+}
+
+// The relay's answer to a privacy request as JSON (and, if `number`, the
+// profile's number), or nullopt after printing the error.
+std::optional<json> PrivacyRequest(const CliEnv& env, const std::string& method, const std::string& path,
+                                   const std::string& body, std::string* number) {
+  auto c = OpenClient(*env.ctx, false, env.exit_code);
+  if (!c) return std::nullopt;
+  auto r = c->PrivacyRequest(method, path, body);
+  if (!r.ok()) {
+    *env.exit_code = Fail(WithHint(*env.ctx, r.status()));
+    return std::nullopt;
+  }
+  if (number) *number = c->number();
+  auto j = json::parse(*r, nullptr, false);
+  if (j.is_discarded()) {
+    *env.exit_code = Fail(absl::InternalError("the relay's answer is not JSON"));
+    return std::nullopt;
+  }
+  return j;
+}
+
+void DefinePrivacyShow(CLI::App& cmd, const CliEnv& env) {
+  cmd.callback([env] {
+    std::string number;
+    auto j = PrivacyRequest(env, "GET", "/v1/privacy", "", &number);
+    if (!j) return;
+    if (!env.ctx->json) return PrintPrivacy(*j, number);
+    for (const char* p : {"ads", "friend_suggestions"}) {
+      if (j->contains(p))
+        JsonLine("objection",
+                 {{"purpose", p}, {"objected", (*j)[p]["objected"]}, {"changed_at", (*j)[p]["changed_at"]}});
+    }
+    JsonLine("sharing", {{"number", number},
+                         {"state", j->value("sharing", "")},
+                         {"usage_summary", j->value("usage_summary", json::object())}});
+  });
+}
+
+// `privacy object` and `privacy withdraw`.
+void DefineObjection(CLI::App& cmd, const CliEnv& env, bool objected) {
+  auto purpose = std::make_shared<std::string>();
+  cmd.add_option("purpose", *purpose, "ads or friend_suggestions")
+      ->required()
+      ->check(CLI::IsMember({"ads", "friend_suggestions"}));
+  cmd.callback([env, purpose, objected] {
+    std::string number;
+    auto j = PrivacyRequest(env, "PUT", "/v1/privacy/objections/" + *purpose,
+                            json{{"objected", objected}}.dump(), &number);
+    if (!j) return;
+    if (env.ctx->json) {
+      JsonLine("objection", {{"purpose", *purpose},
+                             {"objected", (*j)[*purpose]["objected"]},
+                             {"changed_at", (*j)[*purpose]["changed_at"]}});
+      return;
+    }
+    std::string since = LocalTimeFromIso((*j)[*purpose]["changed_at"]);
+    if (objected) {
+      std::cout << "You object to the use of your messenger data for " << PurposeWords(*purpose) << " (since "
+                << since << "). The social network stops using it for that at once, including what it had "
+                << "derived from it.\n";
+    } else {
+      std::cout << "You no longer object to the use of your messenger data for " << PurposeWords(*purpose)
+                << " (since " << since << ").\n";
+    }
+  });
+}
+
+void DefinePrivacyObject(CLI::App& cmd, const CliEnv& env) { DefineObjection(cmd, env, true); }
+
+void DefinePrivacyWithdraw(CLI::App& cmd, const CliEnv& env) { DefineObjection(cmd, env, false); }
+
+void DefinePrivacyShared(CLI::App& cmd, const CliEnv& env) {
+  cmd.callback([env] {
+    auto j = PrivacyRequest(env, "GET", "/v1/privacy/shared", "", nullptr);
+    if (!j) return;
+    if (env.ctx->json) {
+      for (const auto& e : (*j)["events"]) JsonLine("shared_event", e);
+      return;
+    }
+    std::cout << "Shared with " << j->value("recipient", std::string("the social network operator"))
+              << " (sharing " << ((*j)["sharing"] == "active" ? "on" : "off") << "):\n";
+    Table t({"#", "WHAT", "RECORDED", "FETCHED BY THE SOCIAL NETWORK"});
+    for (const auto& e : (*j)["events"]) {
+      t.Add({std::to_string(e.value("seq", int64_t{0})), EventWords(e), LocalTimeFromIso(e["recorded_at"]),
+             e["shared_at"].is_null() ? "not yet" : LocalTimeFromIso(e["shared_at"])});
+    }
+    if (t.size() == 0) {
+      std::cout << "nothing yet\n";
+    } else {
+      t.Print(std::cout);
+    }
+  });
+}
+
+void DefinePrivacyExport(CLI::App& cmd, const CliEnv& env) {
+  auto out = std::make_shared<std::string>();
+  cmd.add_option("--output,-o", *out, "Write to this file instead of stdout");
+  cmd.callback([env, out] {
+    auto j = PrivacyRequest(env, "GET", "/v1/privacy/export", "", nullptr);
+    if (!j) return;
+    std::string pretty = j->dump(2);
+    if (out->empty()) {
+      std::cout << pretty << std::endl;
+      return;
+    }
+    std::ofstream file(*out);
+    file << pretty << "\n";
+    if (!file) {
+      *env.exit_code = Fail(absl::UnavailableError("cannot write " + *out));
+      return;
+    }
+    if (env.ctx->json) {
+      JsonLine("exported", {{"file", *out}});
+    } else {
+      std::cout << "exported to " << *out
+                << " (everything the messenger holds about you; message contents are "
+                << "not there: the relay never has them)\n";
+    }
+  });
+}
+
+constexpr CommandSpec<CliEnv> kPrivacyCommands[] = {
+    {"show", "Show what is shared, your objections, and the next usage summary", DefinePrivacyShow},
+    {"object", "Object to the use of your shared data for a purpose (ads or friend_suggestions)",
+     DefinePrivacyObject},
+    {"withdraw", "Withdraw an objection", DefinePrivacyWithdraw},
+    {"shared", "Every event shared about you with the social network, and when", DefinePrivacyShared},
+    {"export", "Export your data as JSON", DefinePrivacyExport},
+};
+
+void DefinePrivacy(CLI::App& cmd, const CliEnv& env) { AddCommandGroup(cmd, kPrivacyCommands, env); }
+
+void DefineDeleteAccount(CLI::App& cmd, const CliEnv& env) {
+  auto yes = std::make_shared<bool>(false);
+  cmd.add_flag("--yes", *yes, "Confirm");
+  cmd.callback([env, yes] {
+    if (!*yes) {
+      std::cerr << "tandem: this deletes your account, keys and queued messages; repeat with --yes\n";
+      *env.exit_code = 2;
+      return;
+    }
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, false, env.exit_code);
+    if (!c) return;
+    const std::string number = c->number();
+    if (auto st = c->DeleteAccount(); !st.ok()) {
+      *env.exit_code = Fail(WithHint(g, st));
+      return;
+    }
+    if (g.json) {
+      JsonLine("account_deleted", {{"number", number}});
+      return;
+    }
+    std::cout << "account " << number << " deleted; the social network is told, and stops using what it had "
+              << "from the messenger" << std::endl;
+  });
+}
+
+constexpr CommandSpec<CliEnv> kMessengerCommands[] = {
+    {"register", "Ask the relay to send a verification code to your number", DefineRegister},
+    {"verify", "Finish registration with the code you received", DefineVerify},
+    {"send", "Send an end-to-end encrypted text", DefineSend},
+    {"inbox", "Receive messages and receipts", DefineInbox},
+    {"history", "Show stored messages with their time and status", DefineHistory},
+    {"discover", "Which of these numbers use the messenger", DefineDiscover},
+    {"safety-number", "Show the safety number to compare with a contact", DefineSafetyNumber},
+    {"privacy", "Your privacy settings: what the messenger shares with the social network, and objections",
+     DefinePrivacy},
+    {"delete-account", "Delete your messenger account and this profile's data", DefineDeleteAccount},
+};
+
 }  // namespace
 
-void AddMessengerCommands(CLI::App& app, std::shared_ptr<CliContext> g, int* exit_code) {
-  {
-    auto* cmd = app.add_subcommand("register", "Ask the relay to send a verification code to your number");
-    auto number = std::make_shared<std::string>();
-    auto region = std::make_shared<std::string>();
-    cmd->add_option("number", *number, "Your phone number")->required();
-    cmd->add_option("--region", *region, "Region for a national number, e.g. US");
-    cmd->callback([=] {
-      auto c = OpenClient(*g, true, exit_code);
-      if (!c) return;
-      auto sent = c->RequestCode(*number, *region);
-      if (!sent.ok()) {
-        *exit_code = Fail(sent.status());
-        return;
-      }
-      if (g->json) {
-        JsonLine("code_sent", {{"number", *sent}, {"server", c->server()}});
-        return;
-      }
-      std::cout << "a verification code was sent to " << *sent
-                << "; finish with: " << g->Command("verify " + *sent + " CODE") << std::endl;
-    });
-  }
-  {
-    auto* cmd = app.add_subcommand("verify", "Finish registration with the code you received");
-    auto number = std::make_shared<std::string>();
-    auto code = std::make_shared<std::string>();
-    auto region = std::make_shared<std::string>();
-    cmd->add_option("number", *number, "Your phone number")->required();
-    cmd->add_option("code", *code, "The verification code")->required();
-    cmd->add_option("--region", *region, "Region for a national number");
-    cmd->callback([=] {
-      auto c = OpenClient(*g, true, exit_code);
-      if (!c) return;
-      if (auto st = c->Verify(*number, *region, *code); !st.ok()) {
-        *exit_code = Fail(st);
-        return;
-      }
-      if (g->json) {
-        JsonLine("registered",
-                 {{"number", c->number()}, {"server", c->server()}, {"profile", g->ProfilePath()}});
-        return;
-      }
-      std::cout << "registered " << c->number() << " on " << c->server() << " (profile " << g->ProfilePath()
-                << ")" << std::endl;
-    });
-  }
-  {
-    auto* cmd = app.add_subcommand("send", "Send an end-to-end encrypted text");
-    auto to = std::make_shared<std::string>();
-    auto words = std::make_shared<std::vector<std::string>>();
-    cmd->add_option("number", *to, "Recipient's phone number")->required();
-    cmd->add_option("text", *words, "The message")->required();
-    cmd->callback([=] {
-      auto c = OpenClient(*g, false, exit_code);
-      if (!c) return;
-      auto id = c->Send(*to, absl::StrJoin(*words, " "));
-      if (!id.ok()) {
-        *exit_code = Fail(WithHint(*g, id.status()));
-        return;
-      }
-      // Hand it to the relay now; if that fails the message stays queued
-      // and goes out with the next command.
-      auto printer = Printer(*g);
-      bool failed = false;
-      auto watch = [&](const client::Event& e) {
-        if (e.kind == client::Event::Kind::kFailed && e.message_id == *id) failed = true;
-        printer(e);
-      };
-      absl::Status st = c->Sync(watch);
-      if (st.ok() && failed) *exit_code = 1;  // the relay refused it; the reason was printed
-      if (!st.ok()) {
-        if (!ReasonOf(st).empty()) {
-          *exit_code = Fail(WithHint(*g, st));
-          return;
-        }
-        std::cerr << "tandem: message queued; not yet accepted by the relay (" << st.message()
-                  << "); it goes out with the next command\n";
-        *exit_code = 3;
-      }
-    });
-  }
-  {
-    auto* cmd = app.add_subcommand("inbox", "Receive messages and receipts");
-    auto follow = std::make_shared<bool>(false);
-    auto read = std::make_shared<bool>(false);
-    cmd->add_flag("--follow,-f", *follow, "Stay connected and stream events until interrupted");
-    cmd->add_flag("--read", *read, "Mark messages read as they are shown (sends read receipts at once)");
-    cmd->callback([=] {
-      auto c = OpenClient(*g, false, exit_code);
-      if (!c) return;
-      c->SetAutoRead(*read);
-      auto printer = Printer(*g);
-      absl::Status st;
-      if (*follow) {
-        std::signal(SIGINT, [](int) { g_stop = 1; });
-        std::signal(SIGTERM, [](int) { g_stop = 1; });
-        st = c->Listen(printer, [] { return g_stop == 0; });
-      } else {
-        st = c->Sync(printer);
-        // Messages that arrived before, unread: marked now.
-        if (st.ok() && *read) {
-          auto n = c->MarkRead("");
-          if (n.ok() && *n > 0) st = c->Sync(printer);
-        }
-      }
-      if (!st.ok()) *exit_code = Fail(WithHint(*g, st));
-    });
-  }
-  {
-    auto* cmd = app.add_subcommand("history", "Show stored messages with their time and status");
-    auto peer = std::make_shared<std::string>();
-    auto limit = std::make_shared<int>(50);
-    cmd->add_option("number", *peer, "Only the conversation with this number");
-    cmd->add_option("--limit", *limit, "How many (newest)");
-    cmd->callback([=] {
-      auto c = OpenClient(*g, false, exit_code);
-      if (!c) return;
-      auto rows = c->History(*peer, *limit);
-      if (!rows.ok()) {
-        *exit_code = Fail(WithHint(*g, rows.status()));
-        return;
-      }
-      Table t({"TIME", "", "WITH", "STATUS", "TEXT"});
-      for (const auto& m : *rows) {
-        bool in = m.direction == client::Direction::kIncoming;
-        if (g->json) {
-          JsonLine("history", {{"direction", in ? "in" : "out"},
-                               {"peer", m.peer},
-                               {"id", m.message_id},
-                               {"text", m.body},
-                               {"status", m.status},
-                               {"sent_at_ms", m.sent_at_ms}});
-        } else {
-          t.Add({Clock(m.sent_at_ms), in ? "<-" : "->", m.peer, m.status, m.body});
-        }
-      }
-      if (!g->json) {
-        if (t.size() == 0) {
-          std::cout << "no messages" << (peer->empty() ? "" : " with " + *peer) << "\n";
-        } else {
-          t.Print(std::cout);
-        }
-      }
-    });
-  }
-  {
-    auto* cmd = app.add_subcommand("discover", "Which of these numbers use the messenger");
-    auto numbers = std::make_shared<std::vector<std::string>>();
-    cmd->add_option("numbers", *numbers, "Phone numbers")->required();
-    cmd->callback([=] {
-      auto c = OpenClient(*g, false, exit_code);
-      if (!c) return;
-      int64_t budget = -1;
-      auto found = c->Discover(*numbers, &budget);
-      if (!found.ok()) {
-        *exit_code = Fail(WithHint(*g, found.status()));
-        return;
-      }
-      if (g->json) {
-        for (const auto& n : *found) JsonLine("registered", {{"number", n}});
-        JsonLine("lookup_budget", {{"remaining_today", budget}});
-        return;
-      }
-      for (const auto& n : *found) std::cout << n << "\n";
-      std::cout.flush();
-      std::cerr << found->size() << " of " << numbers->size()
-                << " use the messenger; lookups left today: " << budget << "\n";
-    });
-  }
-  {
-    auto* cmd = app.add_subcommand("safety-number", "Show the safety number to compare with a contact");
-    auto peer = std::make_shared<std::string>();
-    cmd->add_option("number", *peer, "The contact's phone number")->required();
-    cmd->callback([=] {
-      auto c = OpenClient(*g, false, exit_code);
-      if (!c) return;
-      auto sn = c->SafetyNumber(*peer);
-      if (!sn.ok()) {
-        *exit_code = Fail(WithHint(*g, sn.status()));
-        return;
-      }
-      if (g->json) {
-        JsonLine("safety_number", {{"peer", *peer}, {"safety_number", *sn}});
-        return;
-      }
-      std::cout << *sn << std::endl;
-    });
-  }
-  {
-    auto* privacy = app.add_subcommand(
-        "privacy",
-        "Your privacy settings: what the messenger shares with the social network, and objections");
-    privacy->require_subcommand(1);
-    // The relay's answer as JSON, or nullopt after printing the error.
-    auto request = [=](const std::string& method, const std::string& path, const std::string& body,
-                       std::string* number) -> std::optional<json> {
-      auto c = OpenClient(*g, false, exit_code);
-      if (!c) return std::nullopt;
-      auto r = c->PrivacyRequest(method, path, body);
-      if (!r.ok()) {
-        *exit_code = Fail(WithHint(*g, r.status()));
-        return std::nullopt;
-      }
-      if (number) *number = c->number();
-      auto j = json::parse(*r, nullptr, false);
-      if (j.is_discarded()) {
-        *exit_code = Fail(absl::InternalError("the relay's answer is not JSON"));
-        return std::nullopt;
-      }
-      return j;
-    };
-    auto print_settings = [=](const json& j, const std::string& number) {
-      if (!g->json) return PrintPrivacy(j, number);
-      for (const char* p : {"ads", "friend_suggestions"}) {
-        if (j.contains(p))
-          JsonLine("objection",
-                   {{"purpose", p}, {"objected", j[p]["objected"]}, {"changed_at", j[p]["changed_at"]}});
-      }
-      JsonLine("sharing", {{"number", number},
-                           {"state", j.value("sharing", "")},
-                           {"usage_summary", j.value("usage_summary", json::object())}});
-    };
-    privacy->add_subcommand("show", "Show what is shared, your objections, and the next usage summary")
-        ->callback([=] {
-          std::string number;
-          if (auto j = request("GET", "/v1/privacy", "", &number)) print_settings(*j, number);
-        });
-    for (bool objected : {true, false}) {
-      auto* cmd = privacy->add_subcommand(
-          objected ? "object" : "withdraw",
-          objected ? "Object to the use of your shared data for a purpose (ads or friend_suggestions)"
-                   : "Withdraw an objection");
-      auto purpose = std::make_shared<std::string>();
-      cmd->add_option("purpose", *purpose, "ads or friend_suggestions")
-          ->required()
-          ->check(CLI::IsMember({"ads", "friend_suggestions"}));
-      cmd->callback([=] {
-        std::string number;
-        auto j = request("PUT", "/v1/privacy/objections/" + *purpose, json{{"objected", objected}}.dump(),
-                         &number);
-        if (!j) return;
-        if (g->json) {
-          JsonLine("objection", {{"purpose", *purpose},
-                                 {"objected", (*j)[*purpose]["objected"]},
-                                 {"changed_at", (*j)[*purpose]["changed_at"]}});
-          return;
-        }
-        std::string since = LocalTimeFromIso((*j)[*purpose]["changed_at"]);
-        if (objected) {
-          std::cout << "You object to the use of your messenger data for " << PurposeWords(*purpose)
-                    << " (since " << since
-                    << "). The social network stops using it for that at once, including what it had "
-                    << "derived from it.\n";
-        } else {
-          std::cout << "You no longer object to the use of your messenger data for " << PurposeWords(*purpose)
-                    << " (since " << since << ").\n";
-        }
-      });
-    }
-    privacy->add_subcommand("shared", "Every event shared about you with the social network, and when")
-        ->callback([=] {
-          auto j = request("GET", "/v1/privacy/shared", "", nullptr);
-          if (!j) return;
-          if (g->json) {
-            for (const auto& e : (*j)["events"]) JsonLine("shared_event", e);
-            return;
-          }
-          std::cout << "Shared with " << j->value("recipient", std::string("the social network operator"))
-                    << " (sharing " << ((*j)["sharing"] == "active" ? "on" : "off") << "):\n";
-          Table t({"#", "WHAT", "RECORDED", "FETCHED BY THE SOCIAL NETWORK"});
-          for (const auto& e : (*j)["events"]) {
-            t.Add({std::to_string(e.value("seq", int64_t{0})), EventWords(e),
-                   LocalTimeFromIso(e["recorded_at"]),
-                   e["shared_at"].is_null() ? "not yet" : LocalTimeFromIso(e["shared_at"])});
-          }
-          if (t.size() == 0) {
-            std::cout << "nothing yet\n";
-          } else {
-            t.Print(std::cout);
-          }
-        });
-    auto* exp = privacy->add_subcommand("export", "Export your data as JSON");
-    auto out = std::make_shared<std::string>();
-    exp->add_option("--output,-o", *out, "Write to this file instead of stdout");
-    exp->callback([=] {
-      auto j = request("GET", "/v1/privacy/export", "", nullptr);
-      if (!j) return;
-      std::string pretty = j->dump(2);
-      if (out->empty()) {
-        std::cout << pretty << std::endl;
-        return;
-      }
-      std::ofstream file(*out);
-      file << pretty << "\n";
-      if (!file) {
-        *exit_code = Fail(absl::UnavailableError("cannot write " + *out));
-        return;
-      }
-      if (g->json) {
-        JsonLine("exported", {{"file", *out}});
-      } else {
-        std::cout << "exported to " << *out
-                  << " (everything the messenger holds about you; message contents are "
-                  << "not there: the relay never has them)\n";
-      }
-    });
-  }
-  {
-    auto* cmd = app.add_subcommand("delete-account", "Delete your messenger account and this profile's data");
-    auto yes = std::make_shared<bool>(false);
-    cmd->add_flag("--yes", *yes, "Confirm");
-    cmd->callback([=] {
-      if (!*yes) {
-        std::cerr << "tandem: this deletes your account, keys and queued messages; repeat with --yes\n";
-        *exit_code = 2;
-        return;
-      }
-      auto c = OpenClient(*g, false, exit_code);
-      if (!c) return;
-      const std::string number = c->number();
-      if (auto st = c->DeleteAccount(); !st.ok()) {
-        *exit_code = Fail(WithHint(*g, st));
-        return;
-      }
-      if (g->json) {
-        JsonLine("account_deleted", {{"number", number}});
-        return;
-      }
-      std::cout << "account " << number
-                << " deleted; the social network is told, and stops using what it had "
-                << "from the messenger" << std::endl;
-    });
-  }
+void AddMessengerCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit_code) {
+  AddCommands(app, kMessengerCommands, CliEnv{std::move(ctx), exit_code});
 }
 
 }  // namespace tandem::app

@@ -2,10 +2,13 @@
 // discover, safety-number, delete-account.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <memory>
 
 #include "app/cli_common.h"
+
+namespace CLI {
+class App;
+}
 
 namespace tandem::app {
 

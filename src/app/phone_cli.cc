@@ -3,11 +3,11 @@
 // reported on stderr by line number with the reason, and counted.
 #include "app/phone_cli.h"
 
+#include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
 #include <memory>
 
-#include "absl/strings/numbers.h"
 #include "common/csv.h"
 #include "phone/phone.h"
 
@@ -51,33 +51,21 @@ int Run(const PhoneOptions& o, bool hash) {
     }
     out = &out_file;
   }
-
-  int column = 0;  // 0-based
-  bool named_column = false;
-  if (!o.column.empty()) {
-    int n;
-    if (absl::SimpleAtoi(o.column, &n)) {
-      if (n < 1) {
-        std::cerr << "tandem phone: --column counts from 1\n";
-        return 2;
-      }
-      column = n - 1;
-    } else {
-      named_column = true;
-    }
+  absl::StatusOr<CsvColumn> column = CsvColumn::Parse(o.column, o.header);
+  if (!column.ok()) {
+    std::cerr << "tandem phone: " << column.status().message() << "\n";
+    return 2;
   }
-  const bool has_header = o.header || named_column;
 
   // Hash output holds only hashes: the point of hashing locally is that raw
   // numbers do not travel with the file.
   *out << (hash ? "sha256\n" : "input,e164,error\n");
 
   std::string line;
-  uint64_t line_no = 0, rows = 0, invalid = 0;
-  std::vector<std::string> fields, cells;
+  uint64_t rows = 0, invalid = 0;
+  std::vector<std::string> cells;
   std::vector<uint64_t> line_numbers;
   std::vector<std::string_view> views;
-  phone::PhoneHasher hasher;
 
   auto flush = [&] {
     views.assign(cells.begin(), cells.end());
@@ -115,42 +103,23 @@ int Run(const PhoneOptions& o, bool hash) {
     line_numbers.clear();
   };
 
+  CsvColumnReader reader(*std::move(column));
   while (std::getline(*in, line)) {
-    ++line_no;
-    if (line_no == 1 && has_header) {
-      if (named_column) {
-        if (!ParseCsvLine(line, &fields).ok()) {
-          std::cerr << "tandem phone: line 1: malformed CSV header\n";
-          return 2;
-        }
-        auto it = std::find(fields.begin(), fields.end(), o.column);
-        if (it == fields.end()) {
-          std::cerr << "tandem phone: no column named '" << o.column << "' in the header\n";
-          return 2;
-        }
-        column = static_cast<int>(it - fields.begin());
-      }
-      continue;
+    absl::StatusOr<std::optional<CsvCell>> cell = reader.Next(line);
+    if (!cell.ok()) {
+      std::cerr << "tandem phone: " << cell.status().message()
+                << (absl::IsNotFound(cell.status()) ? " in the header" : "") << "\n";
+      return 2;
     }
-    if (line.empty() || line == "\r") continue;
+    if (!cell->has_value()) continue;  // the header, or a blank line
     ++rows;
-    std::string cell;
-    if (column == 0 && line.find_first_of(",\"") == std::string::npos) {
-      cell = line;
-      if (!cell.empty() && cell.back() == '\r') cell.pop_back();
-    } else if (absl::Status st = ParseCsvLine(line, &fields); !st.ok()) {
+    if (!(*cell)->value.ok()) {
       ++invalid;
-      std::cerr << "line " << line_no << ": malformed CSV: " << st.message() << "\n";
+      std::cerr << "line " << (*cell)->line << ": " << (*cell)->value.status().message() << "\n";
       continue;
-    } else if (column >= static_cast<int>(fields.size())) {
-      ++invalid;
-      std::cerr << "line " << line_no << ": has no column " << column + 1 << "\n";
-      continue;
-    } else {
-      cell = fields[column];
     }
-    cells.push_back(std::move(cell));
-    line_numbers.push_back(line_no);
+    cells.push_back(*std::move((*cell)->value));
+    line_numbers.push_back((*cell)->line);
     if (cells.size() >= kChunkRows) flush();
   }
   flush();
@@ -159,39 +128,51 @@ int Run(const PhoneOptions& o, bool hash) {
   return 0;
 }
 
+// These commands work offline on files.
+void WarnIgnored(const CliContext& ctx) {
+  if (!ctx.server.empty()) Warn("--server is ignored: `tandem phone` works on files, offline");
+  if (!ctx.profile.empty()) Warn("--profile is ignored: `tandem phone` uses no profile");
+}
+
+// The options both commands take; the returned object receives them.
+std::shared_ptr<PhoneOptions> AddCommonOptions(CLI::App& cmd) {
+  auto o = std::make_shared<PhoneOptions>();
+  cmd.add_option("--region", o->region, "Region for numbers without +country code (e.g. US, DE)");
+  cmd.add_option("--column", o->column, "CSV column: 1-based number or header name");
+  cmd.add_flag("--header", o->header, "The first line is a header");
+  cmd.add_option("--input,-i", o->input, "Input file (default: stdin)");
+  cmd.add_option("--output,-o", o->output, "Output file (default: stdout)");
+  cmd.add_option("--threads", o->threads, "Worker threads (0: all cores)");
+  return o;
+}
+
+void DefineNormalize(CLI::App& cmd, const CliEnv& env) {
+  auto o = AddCommonOptions(cmd);
+  cmd.callback([env, o] {
+    WarnIgnored(*env.ctx);
+    *env.exit_code = Run(*o, false);
+  });
+}
+
+void DefineHash(CLI::App& cmd, const CliEnv& env) {
+  auto o = AddCommonOptions(cmd);
+  cmd.add_flag("--normalized", o->normalized, "Input is already E.164 (+ and digits): skip parsing");
+  cmd.callback([env, o] {
+    WarnIgnored(*env.ctx);
+    *env.exit_code = Run(*o, true);
+  });
+}
+
+constexpr CommandSpec<CliEnv> kPhoneCommands[] = {
+    {"normalize", "Write each number in E.164 form", DefineNormalize},
+    {"hash", "Write SHA-256 (hex) of each number's E.164 digits, as customer lists expect", DefineHash},
+};
+
 }  // namespace
 
 void AddPhoneCommands(CLI::App& app, std::shared_ptr<CliContext> ctx, int* exit_code) {
-  CLI::App* phone = app.add_subcommand("phone", "Normalize and hash phone numbers");
-  phone->require_subcommand(1);
-  // These commands work offline on files.
-  auto warn_ignored = [ctx] {
-    if (!ctx->server.empty()) Warn("--server is ignored: `tandem phone` works on files, offline");
-    if (!ctx->profile.empty()) Warn("--profile is ignored: `tandem phone` uses no profile");
-  };
-  auto options = std::make_shared<PhoneOptions>();
-  auto common = [options](CLI::App* cmd) {
-    cmd->add_option("--region", options->region, "Region for numbers without +country code (e.g. US, DE)");
-    cmd->add_option("--column", options->column, "CSV column: 1-based number or header name");
-    cmd->add_flag("--header", options->header, "The first line is a header");
-    cmd->add_option("--input,-i", options->input, "Input file (default: stdin)");
-    cmd->add_option("--output,-o", options->output, "Output file (default: stdout)");
-    cmd->add_option("--threads", options->threads, "Worker threads (0: all cores)");
-  };
-  CLI::App* normalize = phone->add_subcommand("normalize", "Write each number in E.164 form");
-  common(normalize);
-  normalize->callback([options, exit_code, warn_ignored] {
-    warn_ignored();
-    *exit_code = Run(*options, false);
-  });
-  CLI::App* hash = phone->add_subcommand(
-      "hash", "Write SHA-256 (hex) of each number's E.164 digits, as customer lists expect");
-  common(hash);
-  hash->add_flag("--normalized", options->normalized, "Input is already E.164 (+ and digits): skip parsing");
-  hash->callback([options, exit_code, warn_ignored] {
-    warn_ignored();
-    *exit_code = Run(*options, true);
-  });
+  AddCommandGroup(AddSubcommand(app, "phone", "Normalize and hash phone numbers"), kPhoneCommands,
+                  CliEnv{std::move(ctx), exit_code});
 }
 
 }  // namespace tandem::app

@@ -1,10 +1,13 @@
 // `tandem phone normalize` and `tandem phone hash`.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <memory>
 
 #include "app/cli_common.h"
+
+namespace CLI {
+class App;
+}
 
 namespace tandem::app {
 

@@ -3,10 +3,13 @@
 // `tandem timeline ...`: posts, and the ads shown among them.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <memory>
 
 #include "app/cli_common.h"
+
+namespace CLI {
+class App;
+}
 
 namespace tandem::app {
 

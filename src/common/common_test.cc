@@ -224,33 +224,6 @@ TEST(RateLimiterTest, AddressWithoutPort) {
 }  // namespace
 }  // namespace tandem
 
-#include "common/csv.h"
-
-namespace tandem {
-namespace {
-
-TEST(CsvTest, SplitsQuotedFields) {
-  std::vector<std::string> f;
-  ASSERT_TRUE(ParseCsvLine("a,\"b,c\",\"d \"\"q\"\"\",,e\r", &f).ok());
-  ASSERT_EQ(f.size(), 5u);
-  EXPECT_EQ(f[1], "b,c");
-  EXPECT_EQ(f[2], "d \"q\"");
-  EXPECT_EQ(f[3], "");
-  EXPECT_EQ(f[4], "e");
-  ASSERT_TRUE(ParseCsvLine("", &f).ok());
-  EXPECT_EQ(f.size(), 1u);
-  EXPECT_FALSE(ParseCsvLine("\"open", &f).ok());
-  EXPECT_FALSE(ParseCsvLine("\"a\"b,c", &f).ok());
-  EXPECT_EQ(CsvField("a,b"), "\"a,b\"");
-  EXPECT_EQ(CsvField("plain"), "plain");
-  std::vector<std::string> back;
-  ASSERT_TRUE(ParseCsvLine(CsvField("x\"y,z") + "," + CsvField("w"), &back).ok());
-  EXPECT_EQ(back[0], "x\"y,z");
-}
-
-}  // namespace
-}  // namespace tandem
-
 #include <thread>
 
 #include "common/encoding.h"
