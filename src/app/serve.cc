@@ -15,10 +15,12 @@
 #include "absl/strings/str_cat.h"
 #include "ads/ads_module.h"
 #include "app/demo.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/config_schema.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "net/module.h"
 #include "net/server.h"
 #include "relay/relay.h"
 #include "social/social_module.h"
@@ -200,7 +202,8 @@ int Serve(const ServeFlags& flags) {
   }
   std::unique_ptr<ads::AdsModule> ads_module;
   if (*social) {
-    auto created = ads::AdsModule::Create(*config, **social, router, metrics);
+    net::ModuleEnv ads_env{*config, data_dir, router, metrics, SystemClock::Real(), SecureRandom::Instance()};
+    auto created = ads::AdsModule::Create(ads_env, **social);
     if (!created.ok()) {
       Fail("ads.start_failed", std::string(created.status().message()));
       return absl::IsInvalidArgument(created.status()) ? 2 : 1;
@@ -229,7 +232,15 @@ int Serve(const ServeFlags& flags) {
   std::string host = options.listen.substr(0, options.listen.rfind(':'));
   std::string bound = host + ":" + std::to_string(server.port());
   if (*social) (*social)->Start(bound);
-  if (ads_module) ads_module->Start();
+  if (ads_module) {
+    if (absl::Status st = ads_module->Start(bound); !st.ok()) {
+      Fail("ads.start_failed", std::string(st.message()));
+      if (*social) (*social)->StopFeed();
+      server.Stop();
+      if (*relay) (*relay)->Stop();
+      return 1;
+    }
+  }
   if (flags.demo) {
     auto world = SetUpDemoWorld(**relay, **social, *ads_module, data_dir, bound);
     if (!world.ok()) {
@@ -261,6 +272,7 @@ int Serve(const ServeFlags& flags) {
   // refers to the server's connections, which must not outlive the server.
   // The server is destroyed before the components its handlers used.
   if (*relay) (*relay)->Stop();
+  if (ads_module) ads_module->Stop();
   log::Info("tandemd.exit");
   return 0;
 }
