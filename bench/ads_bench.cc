@@ -105,7 +105,9 @@ int main(int argc, char** argv) {
     }
     c0 = CpuSeconds();
     for (size_t j = 0; j < kBatch; ++j) {
-      if (!ads::DecodeLowerHexSha256(batch[j], &digests[j])) std::abort();
+      auto digest = ads::DecodeLowerHexSha256(batch[j]);
+      if (!digest.ok()) std::abort();
+      digests[j] = *digest;
     }
     double c1 = CpuSeconds();
     for (size_t j = 0; j < kBatch; ++j) keys[j] = ads::MatchIndex::KeyOf(digests[j]);
@@ -201,7 +203,7 @@ int main(int argc, char** argv) {
   c0 = CpuSeconds();
   (*service)->RunPending();
   double match_s = CpuSeconds() - c0;
-  auto members = (*service)->Memberships(aud->id);
+  auto members = (*service)->MembershipsForTesting(aud->id);
   size_t total = service_batches * kBatch;
   std::printf(
       "service: %zu pre-hashed rows against %ld people: upload %.2fM rows/s, matching (index rebuild, "

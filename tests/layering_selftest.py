@@ -48,7 +48,7 @@ CASES = [
      [("src/client/client_store.cc", r'FROM settings WHERE', "FROM envelopes WHERE")],
      "client names table envelopes, owned by relay (not listed in"),
     ("a header outside a narrowed edge",
-     [("src/ads/size_report.cc", r'^#include "social/social_service.h"$', '\\g<0>\n#include "social/suggestions.h"')],
+     [("src/ads/serving.cc", r'^#include "social/social_service.h"$', '\\g<0>\n#include "social/suggestions.h"')],
      'ads includes "social/suggestions.h": of `social` it may include only'),
     ("an exception that no longer occurs",
      [("tests/layering_exceptions.txt", r"\Z", "client sessions a stale entry\n")],

@@ -3,13 +3,14 @@
 
 #include "ads/http_api.h"
 #include "ads/timeline_ads.h"
+#include "common/config.h"
 #include "common/log.h"
 
 namespace tandem::ads {
 
-absl::StatusOr<std::unique_ptr<AdsModule>> AdsModule::Create(const Config& config,
-                                                             social::SocialModule& social,
-                                                             net::Router& router, net::Metrics& metrics) {
+absl::StatusOr<std::unique_ptr<AdsModule>> AdsModule::Create(const net::ModuleEnv& env,
+                                                             social::SocialModule& social) {
+  const Config& config = env.config;
   if (!config.GetBool("ads.enabled")) return std::unique_ptr<AdsModule>();
   AdsOptions o;
   int64_t min_size = config.GetInt("ads.min_audience_size");
@@ -32,21 +33,24 @@ absl::StatusOr<std::unique_ptr<AdsModule>> AdsModule::Create(const Config& confi
   o.active_messenger_min_days = static_cast<int>(min_days);
 
   std::unique_ptr<AdsModule> m(new AdsModule());
-  ASSIGN_OR_RETURN(m->service_,
-                   AdsService::Create(social.db(), SystemClock::Real(), SecureRandom::Instance(), o));
-  AddAdsRoutes(router, *m->service_, config.GetString("ads.admin_token"));
+  ASSIGN_OR_RETURN(m->service_, AdsService::Create(social.db(), env.clock, env.random, o));
+  AddAdsRoutes(env.router, *m->service_, config.GetString("ads.admin_token"));
   m->ad_source_ = std::make_unique<TimelineAds>(*m->service_);
-  (void)metrics;
   log::Info("ads.ready",
             {{"min_audience_size", min_size}, {"noise_scale", scale}, {"size_budget_per_day", sizes}});
   return m;
 }
 
-AdsModule::~AdsModule() {
-  if (service_) service_->Stop();
+AdsModule::~AdsModule() { Stop(); }
+
+absl::Status AdsModule::Start(const std::string& self_address) {
+  service_->Start();
+  return absl::OkStatus();
 }
 
-void AdsModule::Start() { service_->Start(); }
+void AdsModule::Stop() {
+  if (service_) service_->Stop();
+}
 
 social::AdSource& AdsModule::ad_source() { return *ad_source_; }
 

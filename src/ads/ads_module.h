@@ -7,27 +7,29 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "ads/ads_service.h"
-#include "common/config.h"
-#include "net/http.h"
-#include "net/metrics.h"
+#include "net/module.h"
 #include "social/social_module.h"
 
 namespace tandem::ads {
 
 class TimelineAds;
 
-class AdsModule {
+class AdsModule final : public net::Module {
  public:
   // Returns nullptr if ads.enabled is false. InvalidArgument for bad
-  // configuration.
-  static absl::StatusOr<std::unique_ptr<AdsModule>> Create(const Config& config, social::SocialModule& social,
-                                                           net::Router& router, net::Metrics& metrics);
-  ~AdsModule();
+  // configuration. `social` must outlive the module; the clock and
+  // randomness are the env's.
+  static absl::StatusOr<std::unique_ptr<AdsModule>> Create(const net::ModuleEnv& env,
+                                                           social::SocialModule& social);
+  ~AdsModule() override;
 
-  // Starts the matching worker. Call once the server serves.
-  void Start();
+  // Starts the matching worker.
+  absl::Status Start(const std::string& self_address) override;
+  // Stops the matching worker. Idempotent.
+  void Stop() override;
 
   AdsService& service() { return *service_; }
   // For the social timeline; lives as long as this module.

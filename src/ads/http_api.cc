@@ -1,5 +1,6 @@
 // HTTP handlers: parse, authenticate, call AdsService, render JSON. Request
-// bodies are never logged (they hold customer-list rows).
+// bodies are never logged (they hold customer-list rows). Each route is a
+// named handler in the table at the end.
 #include "ads/http_api.h"
 
 #include <openssl/crypto.h>
@@ -63,14 +64,18 @@ json AudienceJson(const Audience& a) {
   json sessions = json::array();
   for (const auto& s : a.sessions) {
     sessions.push_back({{"session_id", s.session_id},
-                        {"kind", s.kind},
-                        {"state", s.state},
+                        {"kind", SessionKindName(s.kind)},
+                        {"state", SessionStateName(s.state)},
                         {"batches", s.batches},
                         {"rows", s.rows},
                         {"invalid_rows", s.invalid_rows}});
   }
-  json j = {{"id", a.id},         {"name", a.name},       {"description", a.description},
-            {"status", a.status}, {"version", a.version}, {"sessions", sessions}};
+  json j = {{"id", a.id},
+            {"name", a.name},
+            {"description", a.description},
+            {"status", AudienceStatusName(a.status)},
+            {"version", a.version},
+            {"sessions", sessions}};
   j["size"] = a.size ? SizeJson(*a.size) : json(nullptr);
   if (!a.size_note.empty()) j["size_note"] = a.size_note;
   return j;
@@ -94,7 +99,7 @@ json CampaignJson(const Campaign& c) {
         {"segments", c.spec.segments}}},
       {"impression_budget", c.spec.impression_budget},
       {"frequency_cap_per_day", c.spec.frequency_cap_per_day},
-      {"status", c.status},
+      {"status", CampaignStatusName(c.status)},
       {"impressions", c.impressions}};
 }
 
@@ -127,27 +132,90 @@ absl::StatusOr<CampaignSpec> ParseCampaign(const json& body) {
   return s;
 }
 
-using AdvHandler = std::function<absl::StatusOr<Response>(Request&, AdvertiserId)>;
+// ------------------------------------------------------------- handlers
 
-net::Handler Advertiser(AdsService& ads, AdvHandler fn) {
-  return [&ads, fn = std::move(fn)](Request& req) {
-    auto adv = ads.Authenticate(req.BearerToken());
-    if (!adv.ok()) return Response::Error(adv.status());
-    auto res = fn(req, *adv);
-    if (!res.ok()) return Response::Error(res.status());
-    return *std::move(res);
-  };
+using net::Handler;
+using Result = absl::StatusOr<Response>;
+
+// A handler body for an authenticated advertiser.
+using AdvertiserBody = Result (*)(AdsService& ads, Request& req, AdvertiserId adv);
+
+// What the route table's handlers are made from.
+struct Deps {
+  AdsService& ads;
+  std::string admin_token;
+};
+
+template <AdvertiserBody body>
+Handler ForAdvertiser(Deps& deps) {
+  AdsService& ads = deps.ads;
+  return net::Authenticated<AdvertiserId>(
+      [&ads](Request& req) { return ads.Authenticate(req.BearerToken()); },
+      [&ads](Request& req, const AdvertiserId& adv) { return body(ads, req, adv); });
 }
 
-Response UploadHandler(AdsService& ads, Request& req, AdvertiserId adv, SessionKind kind) {
-  auto id = IdParam(req, "id");
-  if (!id.ok()) return Response::Error(id.status());
-  auto body = net::ParseJsonObject(req);
-  if (!body.ok()) return Response::Error(body.status());
-  auto upload = ParseUploadRequest(*body);
-  if (!upload.ok()) return Response::Error(upload.status());
+// POST /v1/ads/advertisers: the operator's sign-up of an advertiser.
+Handler SignUp(Deps& deps) {
+  return net::Checked([&ads = deps.ads, admin_token = deps.admin_token](Request& req) -> Result {
+    if (admin_token.empty()) {
+      return absl::PermissionDeniedError("advertiser sign-up over HTTP is off (set ads.admin_token)");
+    }
+    std::string given = req.BearerToken();
+    if (given.size() != admin_token.size() ||
+        CRYPTO_memcmp(given.data(), admin_token.data(), given.size()) != 0) {
+      return absl::UnauthenticatedError("wrong operator token");
+    }
+    ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
+    ASSIGN_OR_RETURN(std::string name, StringField(body, "name", true));
+    ASSIGN_OR_RETURN(NewAdvertiser a, ads.CreateAdvertiser(name));
+    return Response::Json({{"advertiser_id", a.id}, {"name", a.name}, {"token", a.token}}, 201);
+  });
+}
+
+Result Me(AdsService& ads, Request&, AdvertiserId adv) {
+  ASSIGN_OR_RETURN(BudgetLeft left, ads.Budget(adv));
+  return Response::Json(
+      {{"advertiser_id", adv},
+       {"budget_today",
+        {{"audience_creations_left", left.audiences}, {"size_looks_left", left.size_queries}}}});
+}
+
+Result CreateAudience(AdsService& ads, Request& req, AdvertiserId adv) {
+  ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
+  ASSIGN_OR_RETURN(std::string name, StringField(body, "name", true));
+  ASSIGN_OR_RETURN(std::string description, StringField(body, "description", false));
+  ASSIGN_OR_RETURN(Audience a, ads.CreateAudience(adv, name, description));
+  return Response::Json(AudienceJson(a), 201);
+}
+
+Result ListAudiences(AdsService& ads, Request&, AdvertiserId adv) {
+  ASSIGN_OR_RETURN(std::vector<Audience> list, ads.ListAudiences(adv));
+  json a = json::array();
+  for (const Audience& x : list) a.push_back(AudienceJson(x));
+  return Response::Json({{"audiences", a}});
+}
+
+Result GetAudience(AdsService& ads, Request& req, AdvertiserId adv) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(req, "id"));
+  ASSIGN_OR_RETURN(Audience a, ads.GetAudience(adv, id));
+  return Response::Json(AudienceJson(a));
+}
+
+Result DeleteAudience(AdsService& ads, Request& req, AdvertiserId adv) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(req, "id"));
+  RETURN_IF_ERROR(ads.DeleteAudience(adv, id));
+  return Response::Json({{"status", "deleted"}});
+}
+
+// One batch of a session of `kind`. A refused PHONE_SHA256 batch answers
+// with the offending rows in error.invalid_entries.
+template <SessionKind kind>
+Result UploadBatch(AdsService& ads, Request& req, AdvertiserId adv) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(req, "id"));
+  ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
+  ASSIGN_OR_RETURN(UploadRequest upload, ParseUploadRequest(body));
   std::vector<InvalidRow> rejected;
-  auto result = ads.Upload(adv, *id, kind, *upload, &rejected);
+  absl::StatusOr<BatchResult> result = ads.Upload(adv, id, kind, upload, &rejected);
   if (!result.ok()) {
     Response r = Response::Error(result.status());
     if (!rejected.empty()) {
@@ -157,131 +225,81 @@ Response UploadHandler(AdsService& ads, Request& req, AdvertiserId adv, SessionK
     }
     return r;
   }
-  return Response::Json({{"audience_id", *id},
+  return Response::Json({{"audience_id", id},
                          {"session_id", result->session_id},
                          {"num_received", result->received},
                          {"num_invalid_entries", result->invalid.size()},
                          {"invalid_entries", InvalidJson(result->invalid)},
-                         {"session_state", result->session_state}});
+                         {"session_state", SessionStateName(result->session_state)}});
 }
+
+Result CreateCampaign(AdsService& ads, Request& req, AdvertiserId adv) {
+  ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
+  ASSIGN_OR_RETURN(CampaignSpec spec, ParseCampaign(body));
+  ASSIGN_OR_RETURN(Campaign c, ads.CreateCampaign(adv, spec));
+  return Response::Json(CampaignJson(c), 201);
+}
+
+Result ListCampaigns(AdsService& ads, Request&, AdvertiserId adv) {
+  ASSIGN_OR_RETURN(std::vector<Campaign> list, ads.ListCampaigns(adv));
+  json a = json::array();
+  for (const Campaign& c : list) a.push_back(CampaignJson(c));
+  return Response::Json({{"campaigns", a}});
+}
+
+Result GetCampaign(AdsService& ads, Request& req, AdvertiserId adv) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(req, "id"));
+  ASSIGN_OR_RETURN(Campaign c, ads.GetCampaign(adv, id));
+  return Response::Json(CampaignJson(c));
+}
+
+Result SetCampaignStatus(AdsService& ads, Request& req, AdvertiserId adv) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(req, "id"));
+  ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
+  ASSIGN_OR_RETURN(std::string name, StringField(body, "status", true));
+  ASSIGN_OR_RETURN(CampaignStatus status, ParseSettableCampaignStatus(name));
+  ASSIGN_OR_RETURN(Campaign c, ads.SetCampaignStatus(adv, id, status));
+  return Response::Json(CampaignJson(c));
+}
+
+Result DeleteCampaign(AdsService& ads, Request& req, AdvertiserId adv) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(req, "id"));
+  RETURN_IF_ERROR(ads.DeleteCampaign(adv, id));
+  return Response::Json({{"status", "deleted"}});
+}
+
+constexpr net::Work kQuick = net::Work::kQuick;
+constexpr net::Work kHeavy = net::Work::kHeavy;  // uploads parse and hash up to 10,000 rows
+
+const struct {
+  const char* method;
+  const char* pattern;
+  Handler (*make)(Deps&);
+  net::Work work;
+} kRoutes[] = {
+    {"POST", "/v1/ads/advertisers", SignUp, kQuick},
+    {"GET", "/v1/ads/me", ForAdvertiser<Me>, kQuick},
+    {"POST", "/v1/ads/audiences", ForAdvertiser<CreateAudience>, kQuick},
+    {"GET", "/v1/ads/audiences", ForAdvertiser<ListAudiences>, kQuick},
+    {"GET", "/v1/ads/audiences/{id}", ForAdvertiser<GetAudience>, kQuick},
+    {"DELETE", "/v1/ads/audiences/{id}", ForAdvertiser<DeleteAudience>, kQuick},
+    {"POST", "/v1/ads/audiences/{id}/users", ForAdvertiser<UploadBatch<SessionKind::kAdd>>, kHeavy},
+    {"POST", "/v1/ads/audiences/{id}/users/remove", ForAdvertiser<UploadBatch<SessionKind::kRemove>>, kHeavy},
+    {"DELETE", "/v1/ads/audiences/{id}/users", ForAdvertiser<UploadBatch<SessionKind::kRemove>>, kHeavy},
+    {"POST", "/v1/ads/audiences/{id}/users/replace", ForAdvertiser<UploadBatch<SessionKind::kReplace>>,
+     kHeavy},
+    {"POST", "/v1/ads/campaigns", ForAdvertiser<CreateCampaign>, kQuick},
+    {"GET", "/v1/ads/campaigns", ForAdvertiser<ListCampaigns>, kQuick},
+    {"GET", "/v1/ads/campaigns/{id}", ForAdvertiser<GetCampaign>, kQuick},
+    {"POST", "/v1/ads/campaigns/{id}/status", ForAdvertiser<SetCampaignStatus>, kQuick},
+    {"DELETE", "/v1/ads/campaigns/{id}", ForAdvertiser<DeleteCampaign>, kQuick},
+};
 
 }  // namespace
 
 void AddAdsRoutes(net::Router& router, AdsService& ads, std::string admin_token) {
-  router.Post("/v1/ads/advertisers", [&ads, admin_token](Request& req) {
-    if (admin_token.empty()) {
-      return Response::Error(
-          absl::PermissionDeniedError("advertiser sign-up over HTTP is off (set ads.admin_token)"));
-    }
-    std::string given = req.BearerToken();
-    if (given.size() != admin_token.size() ||
-        CRYPTO_memcmp(given.data(), admin_token.data(), given.size()) != 0) {
-      return Response::Error(absl::UnauthenticatedError("wrong operator token"));
-    }
-    auto body = net::ParseJsonObject(req);
-    if (!body.ok()) return Response::Error(body.status());
-    auto name = StringField(*body, "name", true);
-    if (!name.ok()) return Response::Error(name.status());
-    auto a = ads.CreateAdvertiser(*name);
-    if (!a.ok()) return Response::Error(a.status());
-    return Response::Json({{"advertiser_id", a->id}, {"name", a->name}, {"token", a->token}}, 201);
-  });
-  router.Get("/v1/ads/me", Advertiser(ads, [&ads](Request&, AdvertiserId adv) -> absl::StatusOr<Response> {
-               ASSIGN_OR_RETURN(auto left, ads.Budget(adv));
-               return Response::Json(
-                   {{"advertiser_id", adv},
-                    {"budget_today",
-                     {{"audience_creations_left", left.audiences}, {"size_looks_left", left.size_queries}}}});
-             }));
-  router.Post("/v1/ads/audiences",
-              Advertiser(ads, [&ads](Request& req, AdvertiserId adv) -> absl::StatusOr<Response> {
-                ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
-                ASSIGN_OR_RETURN(std::string name, StringField(body, "name", true));
-                ASSIGN_OR_RETURN(std::string description, StringField(body, "description", false));
-                ASSIGN_OR_RETURN(Audience a, ads.CreateAudience(adv, name, description));
-                return Response::Json(AudienceJson(a), 201);
-              }));
-  router.Get("/v1/ads/audiences",
-             Advertiser(ads, [&ads](Request&, AdvertiserId adv) -> absl::StatusOr<Response> {
-               ASSIGN_OR_RETURN(auto list, ads.ListAudiences(adv));
-               json a = json::array();
-               for (const auto& x : list) a.push_back(AudienceJson(x));
-               return Response::Json({{"audiences", a}});
-             }));
-  router.Get("/v1/ads/audiences/{id}",
-             Advertiser(ads, [&ads](Request& req, AdvertiserId adv) -> absl::StatusOr<Response> {
-               ASSIGN_OR_RETURN(int64_t id, IdParam(req, "id"));
-               ASSIGN_OR_RETURN(Audience a, ads.GetAudience(adv, id));
-               return Response::Json(AudienceJson(a));
-             }));
-  router.Delete("/v1/ads/audiences/{id}",
-                Advertiser(ads, [&ads](Request& req, AdvertiserId adv) -> absl::StatusOr<Response> {
-                  ASSIGN_OR_RETURN(int64_t id, IdParam(req, "id"));
-                  RETURN_IF_ERROR(ads.DeleteAudience(adv, id));
-                  return Response::Json({{"status", "deleted"}});
-                }));
-  router.Post("/v1/ads/audiences/{id}/users",
-              Advertiser(ads,
-                         [&ads](Request& req, AdvertiserId adv) {
-                           return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kAdd));
-                         }),
-              net::Work::kHeavy);
-  router.Post(
-      "/v1/ads/audiences/{id}/users/remove",
-      Advertiser(ads,
-                 [&ads](Request& req, AdvertiserId adv) {
-                   return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kRemove));
-                 }),
-      net::Work::kHeavy);
-  router.Delete(
-      "/v1/ads/audiences/{id}/users",
-      Advertiser(ads,
-                 [&ads](Request& req, AdvertiserId adv) {
-                   return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kRemove));
-                 }),
-      net::Work::kHeavy);
-  router.Post(
-      "/v1/ads/audiences/{id}/users/replace",
-      Advertiser(ads,
-                 [&ads](Request& req, AdvertiserId adv) {
-                   return absl::StatusOr<Response>(UploadHandler(ads, req, adv, SessionKind::kReplace));
-                 }),
-      net::Work::kHeavy);
-
-  router.Post("/v1/ads/campaigns",
-              Advertiser(ads, [&ads](Request& req, AdvertiserId adv) -> absl::StatusOr<Response> {
-                ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
-                ASSIGN_OR_RETURN(CampaignSpec spec, ParseCampaign(body));
-                ASSIGN_OR_RETURN(Campaign c, ads.CreateCampaign(adv, spec));
-                return Response::Json(CampaignJson(c), 201);
-              }));
-  router.Get("/v1/ads/campaigns",
-             Advertiser(ads, [&ads](Request&, AdvertiserId adv) -> absl::StatusOr<Response> {
-               ASSIGN_OR_RETURN(auto list, ads.ListCampaigns(adv));
-               json a = json::array();
-               for (const auto& c : list) a.push_back(CampaignJson(c));
-               return Response::Json({{"campaigns", a}});
-             }));
-  router.Get("/v1/ads/campaigns/{id}",
-             Advertiser(ads, [&ads](Request& req, AdvertiserId adv) -> absl::StatusOr<Response> {
-               ASSIGN_OR_RETURN(int64_t id, IdParam(req, "id"));
-               ASSIGN_OR_RETURN(Campaign c, ads.GetCampaign(adv, id));
-               return Response::Json(CampaignJson(c));
-             }));
-  router.Post("/v1/ads/campaigns/{id}/status",
-              Advertiser(ads, [&ads](Request& req, AdvertiserId adv) -> absl::StatusOr<Response> {
-                ASSIGN_OR_RETURN(int64_t id, IdParam(req, "id"));
-                ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
-                ASSIGN_OR_RETURN(std::string status, StringField(body, "status", true));
-                ASSIGN_OR_RETURN(Campaign c, ads.SetCampaignStatus(adv, id, status));
-                return Response::Json(CampaignJson(c));
-              }));
-  router.Delete("/v1/ads/campaigns/{id}",
-                Advertiser(ads, [&ads](Request& req, AdvertiserId adv) -> absl::StatusOr<Response> {
-                  ASSIGN_OR_RETURN(int64_t id, IdParam(req, "id"));
-                  RETURN_IF_ERROR(ads.DeleteCampaign(adv, id));
-                  return Response::Json({{"status", "deleted"}});
-                }));
+  Deps deps{ads, std::move(admin_token)};
+  for (const auto& route : kRoutes) router.Handle(route.method, route.pattern, route.make(deps), route.work);
 }
 
 }  // namespace tandem::ads

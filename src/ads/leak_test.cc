@@ -87,7 +87,7 @@ TEST(AdsLeakTest, UnmatchedHashesLeaveNoTrace) {
     ASSERT_TRUE(adv_audiences.ok());
     bool interrupted = false;
     for (const auto& s : (*adv_audiences)[0].sessions)
-      interrupted |= s.session_id == "pending" && s.state == "interrupted";
+      interrupted |= s.session_id == "pending" && s.state == SessionState::kInterrupted;
     EXPECT_TRUE(interrupted);
   }
   log::SetOutputFile("");

@@ -7,13 +7,15 @@
 #include <vector>
 
 #include "ads/ads_service.h"
+#include "common/encoding.h"
 #include "social/test_util.h"
 
 namespace tandem::ads::testing {
 
+// The customer-list hash of a number: SHA-256 of its E.164 digits
+// without '+', in lowercase hex (what an advertiser's tool uploads).
 inline std::string HashHex(const std::string& e164) {
-  phone::PhoneHasher hasher;
-  return hasher.HexHash(e164);
+  return Sha256Hex(std::string_view(e164).substr(e164.starts_with('+') ? 1 : 0));
 }
 
 struct AdsWorld {
@@ -96,8 +98,14 @@ struct AdsWorld {
     return last;
   }
 
+  // Rows of a table of the shared database; -1 on error.
+  int64_t CountRows(const std::string& table) {
+    auto row = social.db->db().QueryOne("SELECT COUNT(*) FROM " + table);
+    return row.ok() ? row->Int(0) : -1;
+  }
+
   std::vector<Membership> Members(int64_t audience) {
-    auto m = ads->Memberships(audience);
+    auto m = ads->MembershipsForTesting(audience);
     if (!m.ok()) abort();
     return *m;
   }

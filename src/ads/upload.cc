@@ -22,18 +22,6 @@ absl::StatusOr<Schema> ParseSchema(std::string_view name) {
       absl::StrCat("unknown schema '", shown, "': use PHONE_SHA256 (SHA-256 of the E.164 digits) or PHONE"));
 }
 
-std::string_view SessionKindName(SessionKind kind) {
-  switch (kind) {
-    case SessionKind::kAdd:
-      return "add";
-    case SessionKind::kRemove:
-      return "remove";
-    case SessionKind::kReplace:
-      return "replace";
-  }
-  return "add";
-}
-
 bool IsLowerHexSha256(std::string_view s) {
   if (s.size() != 64) return false;
   for (char c : s) {
@@ -75,16 +63,21 @@ __attribute__((target("avx2"))) bool DecodeAvx2(const char* s, uint8_t* out) {
 
 const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
 
+absl::Status NotSha256() { return absl::InvalidArgumentError("not 64 lowercase hexadecimal characters"); }
+
 }  // namespace
 
-bool DecodeLowerHexSha256(std::string_view s, phone::Digest* out) {
-  if (s.size() != 64) return false;
-  if (kHaveAvx2) return DecodeAvx2(s.data(), out->data());
-  return DecodeLowerHexSha256Portable(s, out);
+absl::StatusOr<phone::Digest> DecodeLowerHexSha256(std::string_view s) {
+  if (s.size() != 64) return NotSha256();
+  if (!kHaveAvx2) return DecodeLowerHexSha256Portable(s);
+  phone::Digest out;
+  if (!DecodeAvx2(s.data(), out.data())) return NotSha256();
+  return out;
 }
 
-bool DecodeLowerHexSha256Portable(std::string_view s, phone::Digest* out) {
-  if (s.size() != 64) return false;
+absl::StatusOr<phone::Digest> DecodeLowerHexSha256Portable(std::string_view s) {
+  if (s.size() != 64) return NotSha256();
+  phone::Digest out;
   // Eight characters per step, as bytes of one 64-bit word (SWAR): check
   // that each is '0'-'9' or 'a'-'f', turn each into its nibble, and pack
   // pairs into four output bytes. About 3x the table-per-character loop,
@@ -106,9 +99,10 @@ bool DecodeLowerHexSha256Portable(std::string_view s, phone::Digest* out) {
     pairs = (pairs | (pairs >> 8)) & 0x0000FFFF0000FFFFULL;
     pairs = (pairs | (pairs >> 16)) & 0x00000000FFFFFFFFULL;
     const uint32_t four = static_cast<uint32_t>(pairs);
-    std::memcpy(out->data() + 4 * i, &four, 4);
+    std::memcpy(out.data() + 4 * i, &four, 4);
   }
-  return all_valid == kHigh;
+  if (all_valid != kHigh) return NotSha256();
+  return out;
 }
 
 absl::StatusOr<UploadRequest> ParseUploadRequest(const json& body) {
@@ -195,7 +189,10 @@ absl::StatusOr<ParsedBatch> ValidateBatch(const UploadRequest& request, std::vec
     out.digests.resize(request.rows.size());
     for (size_t i = 0; i < request.rows.size(); ++i) {
       const std::string& row = request.rows[i];
-      if (DecodeLowerHexSha256(row, &out.digests[i])) continue;
+      if (absl::StatusOr<phone::Digest> d = DecodeLowerHexSha256(row); d.ok()) {
+        out.digests[i] = *d;
+        continue;
+      }
       InvalidRow r;
       r.index = i;
       r.reason = "not_sha256";

@@ -23,9 +23,6 @@ enum class Schema { kPhoneSha256, kPhone };
 // "PHONE_SHA256" or "PHONE"; InvalidArgument names the accepted schemas.
 absl::StatusOr<Schema> ParseSchema(std::string_view name);
 
-enum class SessionKind { kAdd, kRemove, kReplace };
-std::string_view SessionKindName(SessionKind kind);
-
 struct UploadRequest {
   std::string session_id;  // chosen by the client, 1..64 printable characters
   int64_t batch_seq = 0;   // 1, 2, ... unique within the session
@@ -61,9 +58,10 @@ absl::StatusOr<ParsedBatch> ValidateBatch(const UploadRequest& request, std::vec
 
 // Whether `s` is exactly 64 lowercase hexadecimal characters.
 bool IsLowerHexSha256(std::string_view s);
-// Validates and decodes in one pass; false unless IsLowerHexSha256(s).
-bool DecodeLowerHexSha256(std::string_view s, phone::Digest* out);
+// Validates and decodes in one pass: the digest, or InvalidArgument unless
+// IsLowerHexSha256(s).
+absl::StatusOr<phone::Digest> DecodeLowerHexSha256(std::string_view s);
 // The same without AVX2 (used where the processor lacks it; for tests).
-bool DecodeLowerHexSha256Portable(std::string_view s, phone::Digest* out);
+absl::StatusOr<phone::Digest> DecodeLowerHexSha256Portable(std::string_view s);
 
 }  // namespace tandem::ads

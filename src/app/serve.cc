@@ -20,6 +20,7 @@
 #include "common/config_schema.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "net/module.h"
 #include "net/server.h"
 #include "relay/relay.h"
 #include "social/social_module.h"
@@ -201,7 +202,8 @@ int Serve(const ServeFlags& flags) {
   }
   std::unique_ptr<ads::AdsModule> ads_module;
   if (*social) {
-    auto created = ads::AdsModule::Create(*config, **social, router, metrics);
+    net::ModuleEnv ads_env{*config, data_dir, router, metrics, SystemClock::Real(), SecureRandom::Instance()};
+    auto created = ads::AdsModule::Create(ads_env, **social);
     if (!created.ok()) {
       Fail("ads.start_failed", std::string(created.status().message()));
       return absl::IsInvalidArgument(created.status()) ? 2 : 1;
@@ -231,7 +233,12 @@ int Serve(const ServeFlags& flags) {
   std::string host = options.listen.substr(0, options.listen.rfind(':'));
   std::string bound = host + ":" + std::to_string(server.port());
   if (*social) (*social)->Start(bound);
-  if (ads_module) ads_module->Start();
+  if (ads_module) {
+    if (absl::Status st = ads_module->Start(bound); !st.ok()) {
+      Fail("ads.start_failed", std::string(st.message()));
+      return 1;
+    }
+  }
   if (*relay) {
     if (absl::Status st = (*relay)->Start(bound); !st.ok()) {
       Fail("relay.start_failed", std::string(st.message()));
@@ -271,6 +278,7 @@ int Serve(const ServeFlags& flags) {
   // refers to the server's connections, which must not outlive the server.
   // The server is destroyed before the components its handlers used.
   if (*relay) (*relay)->Stop();
+  if (ads_module) ads_module->Stop();
   log::Info("tandemd.exit");
   return 0;
 }
