@@ -193,7 +193,9 @@ int Serve(const ServeFlags& flags) {
   ApplyEmbeddedDefaults(*config);
   net::Metrics metrics;
   net::Router router;
-  auto social = social::SocialModule::Create(*config, data_dir.string(), router, metrics);
+  net::ModuleEnv social_env{
+      *config, data_dir, router, metrics, SystemClock::Real(), SecureRandom::Instance()};
+  auto social = social::SocialModule::Create(social_env);
   if (!social.ok()) {
     Fail("social.start_failed", std::string(social.status().message()));
     return absl::IsInvalidArgument(social.status()) ? 2 : 1;
@@ -228,13 +230,20 @@ int Serve(const ServeFlags& flags) {
   }
   std::string host = options.listen.substr(0, options.listen.rfind(':'));
   std::string bound = host + ":" + std::to_string(server.port());
-  if (*social) (*social)->Start(bound);
+  if (*social) {
+    if (absl::Status st = (*social)->Start(bound); !st.ok()) {
+      Fail("social.start_failed", std::string(st.message()));
+      server.Stop();
+      if (*relay) (*relay)->Stop();
+      return 1;
+    }
+  }
   if (ads_module) ads_module->Start();
   if (flags.demo) {
     auto world = SetUpDemoWorld(**relay, **social, *ads_module, data_dir, bound);
     if (!world.ok()) {
       Fail("demo.failed", std::string(world.status().message()));
-      (*social)->StopFeed();
+      (*social)->BeginStop();
       server.Stop();
       (*relay)->Stop();
       return 1;
@@ -252,7 +261,7 @@ int Serve(const ServeFlags& flags) {
     // The social side's feed consumer is a client of this server: it stops
     // first, so that the drain is no feed error to it.
     server.WaitForSignal([&] {
-      if (*social) (*social)->StopFeed();
+      if (*social) (*social)->BeginStop();
     });
   }
   // The server has drained and stopped: no handler runs any more. The
@@ -261,6 +270,7 @@ int Serve(const ServeFlags& flags) {
   // refers to the server's connections, which must not outlive the server.
   // The server is destroyed before the components its handlers used.
   if (*relay) (*relay)->Stop();
+  if (*social) (*social)->Stop();
   log::Info("tandemd.exit");
   return 0;
 }
