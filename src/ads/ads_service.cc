@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/encoding.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "social/purpose_view.h"
@@ -169,7 +170,7 @@ std::vector<int64_t> SplitIds(const std::string& text) {
 
 AdsService::AdsService(social::SocialDb& social, Clock& clock, Random& random, AdsOptions options)
     : social_(social),
-      db_(social.db()),
+      db_(social.database_for_ads()),
       clock_(clock),
       random_(random),
       options_(std::move(options)),
@@ -539,7 +540,7 @@ absl::StatusOr<NewAdvertiser> AdsService::CreateAdvertiser(std::string_view name
     a.id = row.Int(0);
     return tx
         .Execute("INSERT INTO ads_tokens (token_hash, advertiser_id, created_at) VALUES ($1, $2, $3)",
-                 {Value::Blob(social::Sha256(a.token)), a.id, now})
+                 {Value::Blob(tandem::Sha256(a.token)), a.id, now})
         .status();
   }));
   log::Info("ads.advertiser_created", {{"advertiser", a.id}});
@@ -550,7 +551,7 @@ absl::StatusOr<AdvertiserId> AdsService::Authenticate(std::string_view token) {
   if (token.empty())
     return absl::UnauthenticatedError("missing advertiser token (Authorization: Bearer <token>)");
   auto row = db_.QueryOne("SELECT advertiser_id FROM ads_tokens WHERE token_hash = $1",
-                          {Value::Blob(social::Sha256(token))});
+                          {Value::Blob(tandem::Sha256(token))});
   if (absl::IsNotFound(row.status())) return absl::UnauthenticatedError("unknown advertiser token");
   RETURN_IF_ERROR(row.status());
   return row->Int(0);

@@ -29,7 +29,7 @@ using testing::HashHex;
 using ::testing::HasSubstr;
 
 int64_t Count(AdsWorld& w, const std::string& table) {
-  auto row = w.social.db->db().QueryOne("SELECT COUNT(*) FROM " + table);
+  auto row = w.social.db->database_for_ads().QueryOne("SELECT COUNT(*) FROM " + table);
   return row.ok() ? row->Int(0) : -1;
 }
 
@@ -109,7 +109,7 @@ TEST(AdsServiceTest, AdvertiserTokensAreStoredOnlyAsHashes) {
   EXPECT_EQ(*w.ads->Authenticate(a->token), a->id);
   EXPECT_TRUE(absl::IsUnauthenticated(w.ads->Authenticate("nope").status()));
   EXPECT_TRUE(absl::IsUnauthenticated(w.ads->Authenticate("").status()));
-  auto rows = w.social.db->db().Query("SELECT token_hash FROM ads_tokens");
+  auto rows = w.social.db->database_for_ads().Query("SELECT token_hash FROM ads_tokens");
   ASSERT_TRUE(rows.ok());
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_NE((*rows)[0].Bytes(0), a->token);
@@ -537,7 +537,7 @@ TEST(AdsServiceTest, DeletingTheMessengerAccountRewritesExplanations) {
     EXPECT_THAT(why->text, ::testing::Not(HasSubstr("messenger")));
     EXPECT_THAT(why->text, HasSubstr("deleted"));
   }
-  EXPECT_EQ(w.social.db->db()
+  EXPECT_EQ(w.social.db->database_for_ads()
                 .QueryOne(absl::StrCat("SELECT COUNT(*) FROM ads_impressions WHERE user_id = ", u[0],
                                        " AND ((source & 2) != 0 OR segment != '')"))
                 ->Int(0),

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/encoding.h"
 #include "social/social_service.h"
 
 namespace tandem::ads {
@@ -16,7 +17,7 @@ double VersionNoise(const std::string& secret, int64_t audience_id, int64_t vers
   input.append(std::to_string(audience_id));
   input.push_back('|');
   input.append(std::to_string(version));
-  std::string digest = social::Sha256(input);
+  std::string digest = tandem::Sha256(input);
   uint64_t bits;
   std::memcpy(&bits, digest.data(), sizeof bits);
   // A uniform draw in (0, 1) from 53 bits, then the Laplace inverse CDF.
