@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
   // 4. the whole service path.
   auto social = social::SocialDb::OpenSqlite(":memory:");
   if (!social.ok()) std::abort();
-  auto& facts = (*social)->mutable_index();
+  auto& facts = (*social)->mutable_index_for_testing();
   facts.ReserveUsers(static_cast<social::UserId>(service_users));
   for (long i = 0; i < service_users; ++i) {
     facts.PutUser(static_cast<social::UserId>(i + 1), MemberDigits(i), i % 2 == 0);

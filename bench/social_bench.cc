@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "social/feed_consumer.h"
@@ -244,7 +245,7 @@ int Feed(const std::map<std::string, std::string>& f) {
     o.url = peer.address();
     o.token = "t";
     o.batch = batch;
-    FeedConsumer consumer(**db, o, metrics);
+    FeedConsumer consumer(**db, o, metrics, tandem::SystemClock::Real());
     auto a = Clock::now();
     auto cursor = consumer.CatchUp();
     double s = std::chrono::duration<double>(Clock::now() - a).count();
@@ -312,7 +313,7 @@ int Objection(const std::map<std::string, std::string>& f) {
   o.url = peer.address();
   o.token = "t";
   o.poll_interval = absl::Milliseconds(poll_ms);
-  FeedConsumer consumer(social, o, metrics);
+  FeedConsumer consumer(social, o, metrics, tandem::SystemClock::Real());
   consumer.Start();
   auto suggested = [&] {
     PurposeView v = social.View(Purpose::kFriendSuggestions);

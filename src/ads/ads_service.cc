@@ -6,7 +6,7 @@
 namespace tandem::ads {
 
 AdsService::AdsService(social::SocialDb& social, const Clock& clock, Random& random, AdsOptions options)
-    : db_(social.db()),
+    : db_(social.database_for_ads()),
       options_(std::move(options)),
       advertisers_(db_, clock, random, options_),
       sizes_(db_, advertisers_, options_),

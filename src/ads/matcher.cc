@@ -38,7 +38,7 @@ int SourcesOf(const social::PhoneReach& reach) {
 
 Matcher::Matcher(social::SocialDb& social, const Clock& clock, std::function<void()> on_members_changed)
     : social_(social),
-      db_(social.db()),
+      db_(social.database_for_ads()),
       clock_(clock),
       on_members_changed_(std::move(on_members_changed)),
       worker_("ads-matcher", clock, [this] { return Step(); }) {}

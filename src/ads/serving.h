@@ -25,7 +25,7 @@ class Serving {
   Serving(social::SocialDb& social, const Clock& clock, const AdsOptions& options, AudienceSizes& sizes,
           Matcher& matcher, std::mutex& serve_mu)
       : social_(social),
-        db_(social.db()),
+        db_(social.database_for_ads()),
         clock_(clock),
         options_(options),
         sizes_(sizes),

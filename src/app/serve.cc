@@ -195,15 +195,17 @@ int Serve(const ServeFlags& flags) {
   ApplyEmbeddedDefaults(*config);
   net::Metrics metrics;
   net::Router router;
-  auto social = social::SocialModule::Create(*config, data_dir.string(), router, metrics);
+  // The one place where the process's real clock and randomness are
+  // chosen; every module takes them from here.
+  net::ModuleEnv env{*config, data_dir, router, metrics, SystemClock::Real(), SecureRandom::Instance()};
+  auto social = social::SocialModule::Create(env);
   if (!social.ok()) {
     Fail("social.start_failed", std::string(social.status().message()));
     return absl::IsInvalidArgument(social.status()) ? 2 : 1;
   }
   std::unique_ptr<ads::AdsModule> ads_module;
   if (*social) {
-    net::ModuleEnv ads_env{*config, data_dir, router, metrics, SystemClock::Real(), SecureRandom::Instance()};
-    auto created = ads::AdsModule::Create(ads_env, **social);
+    auto created = ads::AdsModule::Create(env, **social);
     if (!created.ok()) {
       Fail("ads.start_failed", std::string(created.status().message()));
       return absl::IsInvalidArgument(created.status()) ? 2 : 1;
@@ -212,8 +214,7 @@ int Serve(const ServeFlags& flags) {
     // Social shows the ads in its timeline; without ads it still serves one.
     if (ads_module) (*social)->SetAdSource(&ads_module->ad_source());
   }
-  net::ModuleEnv relay_env{*config, data_dir, router, metrics, SystemClock::Real(), SecureRandom::Instance()};
-  auto relay = relay::RelayModule::Create(relay_env);
+  auto relay = relay::RelayModule::Create(env);
   if (!relay.ok()) {
     Fail("relay.start_failed", std::string(relay.status().message()));
     return absl::IsInvalidArgument(relay.status()) ? 2 : 1;
@@ -224,26 +225,36 @@ int Serve(const ServeFlags& flags) {
          "consuming this server's feed (the embedded default)");
     return 2;
   }
+  // The modules in start order (ads after the social network it plugs
+  // into); they stop in reverse.
+  std::vector<net::Module*> modules;
+  if (*relay) modules.push_back(relay->get());
+  if (*social) modules.push_back(social->get());
+  if (ads_module) modules.push_back(ads_module.get());
+
   net::Server server(options, std::move(router), metrics);
-  if (*relay) (*relay)->AttachTo(server);
+  for (net::Module* m : modules) m->AttachTo(server);
   if (absl::Status st = server.Start(); !st.ok()) {
     Fail("server.start_failed", std::string(st.message()));
     return 1;
   }
+  // The modules stop while the server still exists: what they hold (the
+  // relay writer's last answers, the message stream's sessions) refers to
+  // the server's connections, which must not outlive the server.
+  auto stop_modules = [&modules] {
+    for (auto it = modules.rbegin(); it != modules.rend(); ++it) (*it)->Stop();
+  };
+  auto stop_all = [&] {
+    for (net::Module* m : modules) m->BeginStop();
+    server.Stop();
+    stop_modules();
+  };
   std::string host = options.listen.substr(0, options.listen.rfind(':'));
   std::string bound = host + ":" + std::to_string(server.port());
-  if (*social) (*social)->Start(bound);
-  if (ads_module) {
-    if (absl::Status st = ads_module->Start(bound); !st.ok()) {
-      Fail("ads.start_failed", std::string(st.message()));
-      return 1;
-    }
-  }
-  if (*relay) {
-    if (absl::Status st = (*relay)->Start(bound); !st.ok()) {
-      Fail("relay.start_failed", std::string(st.message()));
-      server.Stop();
-      (*relay)->Stop();
+  for (net::Module* m : modules) {
+    if (absl::Status st = m->Start(bound); !st.ok()) {
+      Fail("tandemd.start_failed", std::string(st.message()));
+      stop_all();
       return 1;
     }
   }
@@ -251,9 +262,7 @@ int Serve(const ServeFlags& flags) {
     auto world = SetUpDemoWorld((*relay)->relay(), **social, *ads_module, data_dir, bound);
     if (!world.ok()) {
       Fail("demo.failed", std::string(world.status().message()));
-      (*social)->StopFeed();
-      server.Stop();
-      (*relay)->Stop();
+      stop_all();
       return 1;
     }
     ReportDemoWorld(*world);
@@ -266,19 +275,14 @@ int Serve(const ServeFlags& flags) {
   }
   {
     HangupReloader reloader(flags, *config);
-    // The social side's feed consumer is a client of this server: it stops
-    // first, so that the drain is no feed error to it.
+    // Work that is a client of this server (the social side's feed
+    // consumer) stops first, so that the drain is no error to it.
     server.WaitForSignal([&] {
-      if (*social) (*social)->StopFeed();
+      for (net::Module* m : modules) m->BeginStop();
     });
   }
-  // The server has drained and stopped: no handler runs any more. The
-  // relay stops now, while the server still exists, because what it holds
-  // (the last answers of its writer, the sessions of the message stream)
-  // refers to the server's connections, which must not outlive the server.
-  // The server is destroyed before the components its handlers used.
-  if (*relay) (*relay)->Stop();
-  if (ads_module) ads_module->Stop();
+  // The server has drained and stopped: no handler runs any more.
+  stop_modules();
   log::Info("tandemd.exit");
   return 0;
 }

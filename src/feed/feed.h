@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "common/config.h"
 #include "common/status.h"
 #include "store/store.h"
@@ -118,9 +119,10 @@ class Outbox {
 
   Policy policy_;
   std::mutex mu_;
-  int64_t committed_ = 0;  // the highest seq appended by a committed transaction; guarded by mu_
-  uint64_t next_waiter_ = 1;
-  std::map<uint64_t, Waiter> waiters_;  // guarded by mu_
+  // The highest seq appended by a committed transaction.
+  int64_t committed_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_waiter_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<uint64_t, Waiter> waiters_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tandem::feed

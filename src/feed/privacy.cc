@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/encoding.h"
 #include "common/log.h"
 
 namespace tandem::feed {
@@ -19,11 +20,34 @@ namespace {
 
 using nlohmann::json;
 
-std::string Day(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()); }
-
+// Stored times are Unix seconds; 0 (or less) means "never" and shows as "".
 std::string Iso(int64_t unix_seconds) {
   if (unix_seconds <= 0) return "";
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_seconds), absl::UTCTimeZone());
+  return UtcTimestamp(absl::FromUnixSeconds(unix_seconds));
+}
+
+absl::StatusOr<json> GetSettings(PrivacyService& privacy, net::Request&, const Caller& who) {
+  return privacy.Settings(who);
+}
+
+absl::StatusOr<json> PutObjection(PrivacyService& privacy, net::Request& req, const Caller& who) {
+  ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
+  if (!body.contains("objected") || !body["objected"].is_boolean()) {
+    return absl::InvalidArgumentError("body must be {\"objected\": true|false}");
+  }
+  RETURN_IF_ERROR(privacy.SetObjection(who, req.PathParam("purpose"), body["objected"].get<bool>()));
+  log::Info("privacy.objection", {{"account", who.account_id},
+                                  {"purpose", req.PathParam("purpose")},
+                                  {"objected", body["objected"].get<bool>()}});
+  return privacy.Settings(who);
+}
+
+absl::StatusOr<json> GetShared(PrivacyService& privacy, net::Request&, const Caller& who) {
+  return privacy.Shared(who);
+}
+
+absl::StatusOr<json> GetExport(PrivacyService& privacy, net::Request&, const Caller& who) {
+  return privacy.Export(who);
 }
 
 }  // namespace
@@ -127,7 +151,7 @@ absl::StatusOr<int> PrivacyService::SummarizeUsage(const std::string& today) {
   if (!absl::ParseTime("%Y-%m-%d", today, absl::UTCTimeZone(), &day0, &err)) {
     return absl::InvalidArgumentError("today must be YYYY-MM-DD");
   }
-  const std::string first = Day(day0 - absl::Hours(24 * 27));
+  const std::string first = UtcDay(day0 - absl::Hours(24 * 27));
   ASSIGN_OR_RETURN(auto activity, accounts_.ActivityBetween(db_, first, today));
   // What each account's last summary said.
   std::map<int64_t, std::pair<int64_t, std::string>> said;
@@ -221,34 +245,32 @@ void AddRoutes(net::Router& router, store::Database& db, Outbox& outbox, Privacy
                            return serve(after, static_cast<int>(limit), wait_ms, nullptr);
                          }};
       });
-  auto authed = [authenticate](auto fn) {
-    return [authenticate, fn](net::Request& req) {
-      auto who = authenticate(req);
-      if (!who.ok()) return net::Response::Error(who.status());
-      absl::StatusOr<json> result = fn(req, *who);
-      if (!result.ok()) return net::Response::Error(result.status());
-      return net::Response::Json(*result);
-    };
+  // Every privacy route answers JSON for an authenticated messenger device.
+  using Body = absl::StatusOr<json> (*)(PrivacyService&, net::Request&, const Caller&);
+  struct PrivacyRoute {
+    const char* method;
+    const char* pattern;
+    Body body;
   };
-  router.Get("/v1/privacy",
-             authed([&privacy](net::Request&, const Caller& who) { return privacy.Settings(who); }));
-  router.Put(
-      "/v1/privacy/objections/{purpose}",
-      authed([&privacy](net::Request& req, const Caller& who) -> absl::StatusOr<json> {
-        ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
-        if (!body.contains("objected") || !body["objected"].is_boolean()) {
-          return absl::InvalidArgumentError("body must be {\"objected\": true|false}");
-        }
-        RETURN_IF_ERROR(privacy.SetObjection(who, req.PathParam("purpose"), body["objected"].get<bool>()));
-        log::Info("privacy.objection", {{"account", who.account_id},
-                                        {"purpose", req.PathParam("purpose")},
-                                        {"objected", body["objected"].get<bool>()}});
-        return privacy.Settings(who);
-      }));
-  router.Get("/v1/privacy/shared",
-             authed([&privacy](net::Request&, const Caller& who) { return privacy.Shared(who); }));
-  router.Get("/v1/privacy/export",
-             authed([&privacy](net::Request&, const Caller& who) { return privacy.Export(who); }));
+  static constexpr PrivacyRoute kPrivacyRoutes[] = {
+      {"GET", "/v1/privacy", &GetSettings},
+      {"PUT", "/v1/privacy/objections/{purpose}", &PutObjection},
+      {"GET", "/v1/privacy/shared", &GetShared},
+      {"GET", "/v1/privacy/export", &GetExport},
+  };
+  std::function<absl::StatusOr<Caller>(net::Request&)> who = [authenticate](net::Request& req) {
+    return authenticate(req);
+  };
+  for (const PrivacyRoute& route : kPrivacyRoutes) {
+    router.Handle(route.method, route.pattern,
+                  net::Authenticated<Caller>(
+                      who,
+                      [&privacy, body = route.body](net::Request& req,
+                                                    const Caller& caller) -> absl::StatusOr<net::Response> {
+                        ASSIGN_OR_RETURN(json out, body(privacy, req, caller));
+                        return net::Response::Json(out);
+                      }));
+  }
 }
 
 }  // namespace tandem::feed

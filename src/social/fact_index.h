@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "social/types.h"
 
@@ -32,7 +33,7 @@ namespace tandem::social {
 // suggestion requests could hold off the feed's updates (and with them the
 // enforcement of an objection) indefinitely. Meets the SharedMutex
 // requirements used by std::shared_lock and std::unique_lock.
-class WriterPriorityMutex {
+class ABSL_LOCKABLE WriterPriorityMutex {
  public:
   WriterPriorityMutex();
   ~WriterPriorityMutex();
@@ -107,19 +108,21 @@ class FactIndex {
   void Chain(uint32_t slot);
   static void EraseValue(std::vector<UserId>& v, UserId x);
 
+  // Written under an exclusive lock; PurposeView reads under a shared one.
+  // The *Unlocked bulk loaders skip it (see above).
   mutable WriterPriorityMutex mu_;
-  std::vector<UserRecord> users_;             // by id
-  std::vector<std::vector<UserId>> friends_;  // by id, unordered
-  absl::flat_hash_map<PhoneKey, UserId> user_at_phone_;
-  absl::flat_hash_map<UserId, std::vector<UserId>> blocks_;  // both directions
-  absl::flat_hash_map<UserId, std::vector<UserId>> dismissed_;
-  absl::flat_hash_map<UserId, std::vector<PhoneKey>> books_;
-  absl::flat_hash_map<PhoneKey, std::vector<UserId>> book_owners_;
+  std::vector<UserRecord> users_ ABSL_GUARDED_BY(mu_);             // by id
+  std::vector<std::vector<UserId>> friends_ ABSL_GUARDED_BY(mu_);  // by id, unordered
+  absl::flat_hash_map<PhoneKey, UserId> user_at_phone_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<UserId, std::vector<UserId>> blocks_ ABSL_GUARDED_BY(mu_);  // both directions
+  absl::flat_hash_map<UserId, std::vector<UserId>> dismissed_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<UserId, std::vector<PhoneKey>> books_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<PhoneKey, std::vector<UserId>> book_owners_ ABSL_GUARDED_BY(mu_);
 
-  std::vector<MessengerSlot> slots_;
-  std::vector<uint32_t> free_slots_;
-  absl::flat_hash_map<std::string, uint32_t> slot_of_account_;
-  absl::flat_hash_map<PhoneKey, uint32_t> slots_at_phone_;  // chain head + 1
+  std::vector<MessengerSlot> slots_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint32_t> free_slots_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint32_t> slot_of_account_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<PhoneKey, uint32_t> slots_at_phone_ ABSL_GUARDED_BY(mu_);  // chain head + 1
 };
 
 }  // namespace tandem::social

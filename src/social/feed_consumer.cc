@@ -1,12 +1,11 @@
 // Exactly-once application of feed events and the pull loop.
 #include "social/feed_consumer.h"
 
-#include <chrono>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "net/client.h"
+#include "social/social_store.h"
 
 namespace tandem::social {
 
@@ -16,66 +15,38 @@ class HttpClientHolder {
   net::HttpClient client;
 };
 
-absl::StatusOr<int64_t> FeedApplier::Cursor() {
-  ASSIGN_OR_RETURN(auto row, db_.db().QueryOne("SELECT seq FROM feed_cursor WHERE id = 1"));
-  return row.Int(0);
-}
+absl::StatusOr<int64_t> FeedApplier::Cursor() { return db_.Read(&db::FeedCursor); }
 
 absl::StatusOr<size_t> FeedApplier::Apply(std::span<const FeedEvent> events) {
   std::vector<const FeedEvent*> applied;
   RETURN_IF_ERROR(db_.Write(
-      [&](store::Database& db) -> absl::Status {
+      [&](store::Database& tx) -> absl::Status {
         applied.clear();
-        ASSIGN_OR_RETURN(auto row, db.QueryOne("SELECT seq FROM feed_cursor WHERE id = 1"));
-        int64_t cursor = row.Int(0);
+        ASSIGN_OR_RETURN(int64_t cursor, db::FeedCursor(tx));
         for (const FeedEvent& e : events) {
           if (e.seq <= cursor) continue;  // applied before: exactly once
           cursor = e.seq;
           applied.push_back(&e);
+          const absl::Time at = absl::FromUnixSeconds(e.at);
           switch (e.type) {
             case FeedEventType::kAccountLinked:
-              RETURN_IF_ERROR(
-                  db.Execute("INSERT INTO messenger_accounts (account_id, phone, linked_at, seq) "
-                             "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) DO UPDATE SET "
-                             "phone = excluded.phone, linked_at = excluded.linked_at, seq = excluded.seq",
-                             {e.account_id, e.phone, e.at, e.seq})
-                      .status());
+              RETURN_IF_ERROR(db::PutMessengerAccount(tx, {e.account_id, e.phone}, at, e.seq));
               break;
             case FeedEventType::kUsageSummary:
-              RETURN_IF_ERROR(
-                  db.Execute("INSERT INTO messenger_usage (account_id, day, active_days_28, "
-                             "last_active_day, at, seq) VALUES ($1, $2, $3, $4, $5, $6) "
-                             "ON CONFLICT (account_id) DO UPDATE SET day = excluded.day, "
-                             "active_days_28 = excluded.active_days_28, "
-                             "last_active_day = excluded.last_active_day, at = excluded.at, "
-                             "seq = excluded.seq",
-                             {e.account_id, e.day, e.active_days_28, e.last_active_day, e.at, e.seq})
-                      .status());
+              RETURN_IF_ERROR(db::PutMessengerUsage(
+                  tx, {e.account_id, e.day, e.active_days_28, e.last_active_day}, at, e.seq));
               break;
             case FeedEventType::kObjectionChanged:
               RETURN_IF_ERROR(
-                  db.Execute("INSERT INTO messenger_objections (account_id, purpose, objected, at, seq) "
-                             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, purpose) DO UPDATE "
-                             "SET objected = excluded.objected, at = excluded.at, seq = excluded.seq",
-                             {e.account_id, std::string(PurposeName(e.purpose)), e.objected, e.at, e.seq})
-                      .status());
+                  db::PutMessengerObjection(tx, {e.account_id, e.purpose, e.objected}, at, e.seq));
               break;
             case FeedEventType::kAccountDeleted:
-              for (std::string_view table :
-                   {"messenger_accounts", "messenger_usage", "messenger_objections"}) {
-                RETURN_IF_ERROR(
-                    db.Execute(absl::StrCat("DELETE FROM ", std::string(table), " WHERE account_id = $1"),
-                               {e.account_id})
-                        .status());
-              }
+              RETURN_IF_ERROR(db::DeleteMessengerAccount(tx, e.account_id));
               break;
           }
         }
         if (applied.empty()) return absl::OkStatus();
-        return db
-            .Execute("UPDATE feed_cursor SET seq = $1, updated_at = $2 WHERE id = 1",
-                     {cursor, applied.back()->at})
-            .status();
+        return db::SetFeedCursor(tx, cursor, absl::FromUnixSeconds(applied.back()->at));
       },
       [&](FactIndex& index) {
         for (const FeedEvent* e : applied) {
@@ -84,9 +55,9 @@ absl::StatusOr<size_t> FeedApplier::Apply(std::span<const FeedEvent> events) {
               index.LinkMessengerAccount(e->account_id, PhoneKeyFromE164(e->phone));
               break;
             case FeedEventType::kUsageSummary: {
-              uint16_t day = 0;
-              ParseDay(e->last_active_day, &day);
-              index.SetMessengerUsage(e->account_id, static_cast<uint8_t>(e->active_days_28), day);
+              // Checked when the page was parsed (feed_event.cc).
+              index.SetMessengerUsage(e->account_id, static_cast<uint8_t>(e->active_days_28),
+                                      ParseDay(e->last_active_day).value_or(0));
               break;
             }
             case FeedEventType::kObjectionChanged:
@@ -101,11 +72,13 @@ absl::StatusOr<size_t> FeedApplier::Apply(std::span<const FeedEvent> events) {
   return applied.size();
 }
 
-FeedConsumer::FeedConsumer(SocialDb& db, FeedConsumerOptions options, net::Metrics& metrics)
+FeedConsumer::FeedConsumer(SocialDb& db, FeedConsumerOptions options, net::Metrics& metrics,
+                           const Clock& clock)
     : db_(db),
       applier_(db),
       options_(std::move(options)),
       metrics_(metrics),
+      clock_(clock),
       http_(std::make_unique<HttpClientHolder>(options_.url, options_.request_timeout + options_.wait)) {
   cursor_gauge_ =
       &metrics_.GetGauge("tandem_social_feed_cursor", "Sequence number of the last applied feed event");
@@ -119,13 +92,8 @@ FeedConsumer::FeedConsumer(SocialDb& db, FeedConsumerOptions options, net::Metri
 
 FeedConsumer::~FeedConsumer() { Stop(); }
 
-bool FeedConsumer::stopping() const {
-  std::lock_guard lock(mu_);
-  return stopping_;
-}
-
 void FeedConsumer::RecordError(const absl::Status& st, std::string_view reason) {
-  if (stopping()) return;  // the stop cut the request short
+  if (stopping_) return;  // the stop cut the request short
   metrics_
       .GetCounter("tandem_social_feed_errors_total", "Feed pulls that failed, by reason",
                   {{"reason", std::string(reason)}})
@@ -168,7 +136,7 @@ absl::StatusOr<PollResult> FeedConsumer::PollOnce() {
     RecordError(st, "unavailable");
     return st;
   }
-  const auto start = std::chrono::steady_clock::now();
+  const absl::Duration start = clock_.Monotonic();
   auto page = ParseFeedPage(response->body, cursor);
   if (!page.ok()) {
     RecordError(page.status(), "bad_page");
@@ -176,7 +144,7 @@ absl::StatusOr<PollResult> FeedConsumer::PollOnce() {
   }
   PollResult result;
   ASSIGN_OR_RETURN(result.applied, applier_.Apply(page->events));
-  apply_seconds_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  apply_seconds_->Observe(absl::ToDoubleSeconds(clock_.Monotonic() - start));
   result.cursor = page->events.empty() ? cursor : page->events.back().seq;
   result.has_more = page->has_more;
   int64_t waited = 0;
@@ -209,25 +177,23 @@ absl::StatusOr<int64_t> FeedConsumer::CatchUp() {
 }
 
 void FeedConsumer::Start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
+  if (worker_) return;
   stopping_ = false;
-  thread_ = std::thread([this] { Run(); });
+  worker_ = std::make_unique<Worker>("social-feed", clock_, [this] { return Step(); });
+  worker_->Start();
   log::Info("social.feed_consumer_started", {{"url", options_.url},
                                              {"batch", options_.batch},
                                              {"wait_ms", absl::ToInt64Milliseconds(options_.wait)}});
 }
 
 void FeedConsumer::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (!thread_.joinable()) return;
+  stopping_ = true;
+  if (!worker_) return;
   http_->client.Cancel();
-  thread_.join();
-  // A cancelled client stays cancelled; a later Start() gets a new one.
+  worker_->Stop();
+  worker_.reset();
+  // A cancelled client stays cancelled; a later Start() or PollOnce() gets
+  // a new one.
   http_ = std::make_unique<HttpClientHolder>(options_.url, options_.request_timeout + options_.wait);
 }
 
@@ -236,32 +202,17 @@ std::string FeedConsumer::last_error() const {
   return last_error_;
 }
 
-void FeedConsumer::Run() {
-  while (true) {
-    auto r = PollOnce();
-    absl::Duration wait = absl::ZeroDuration();
-    if (!r.ok()) {
-      wait = options_.error_backoff;
-    } else {
-      log::Debug("social.feed_pulled",
-                 {{"cursor", r->cursor}, {"applied", static_cast<uint64_t>(r->applied)}});
-      if (!r->has_more && !r->long_poll) {
-        wait = options_.poll_interval;
-        if (options_.wait > absl::ZeroDuration() && !long_poll_unsupported_) {
-          long_poll_unsupported_ = true;
-          log::Info(
-              "social.feed_polling",
+absl::Duration FeedConsumer::Step() {
+  auto r = PollOnce();
+  if (!r.ok()) return options_.error_backoff;
+  log::Debug("social.feed_pulled", {{"cursor", r->cursor}, {"applied", static_cast<uint64_t>(r->applied)}});
+  if (r->has_more || r->long_poll) return absl::ZeroDuration();
+  if (options_.wait > absl::ZeroDuration() && !long_poll_unsupported_) {
+    long_poll_unsupported_ = true;
+    log::Info("social.feed_polling",
               {{"url", options_.url}, {"reason", "the messenger does not answer wait_ms; polling instead"}});
-        }
-      }
-    }
-    std::unique_lock lock(mu_);
-    if (stopping_) return;
-    if (wait > absl::ZeroDuration()) {
-      cv_.wait_for(lock, absl::ToChronoNanoseconds(wait), [this] { return stopping_; });
-      if (stopping_) return;
-    }
   }
+  return options_.poll_interval;
 }
 
 }  // namespace tandem::social

@@ -8,7 +8,7 @@
 // replaces its usage; objection_changed records the objection state for the
 // purpose; account_deleted removes every messenger fact of the account.
 //
-// FeedConsumer runs the pull loop on its own thread: GET
+// FeedConsumer runs the pull loop on a tandem::Worker: GET
 // /v1/feed/events?after=<cursor>&limit=<batch>&wait_ms=<wait>, apply,
 // repeat. With `wait` set the request is a long poll: the messenger answers
 // as soon as an event follows the cursor (or with an empty page after the
@@ -23,7 +23,9 @@
 // error_backoff without ever skipping the event.
 //
 // Stop() cancels the request in flight and joins the thread; what fails
-// because of a stop is no error (nothing is logged or counted).
+// because of a stop is no error (nothing is logged or counted). Every wait
+// (poll interval, error backoff) and the apply-time metric take their time
+// from the Clock, so a FakeClock drives them in tests.
 //
 // Thread safety: FeedApplier is thread-safe (writes are serialized by
 // SocialDb). FeedConsumer's PollOnce must not run concurrently with its own
@@ -31,15 +33,16 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
-#include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "common/status.h"
+#include "common/worker.h"
 #include "net/metrics.h"
 #include "social/feed_event.h"
 #include "social/social_db.h"
@@ -80,7 +83,7 @@ struct PollResult {
 
 class FeedConsumer {
  public:
-  FeedConsumer(SocialDb& db, FeedConsumerOptions options, net::Metrics& metrics);
+  FeedConsumer(SocialDb& db, FeedConsumerOptions options, net::Metrics& metrics, const Clock& clock);
   ~FeedConsumer();  // stops the thread
   FeedConsumer(const FeedConsumer&) = delete;
   FeedConsumer& operator=(const FeedConsumer&) = delete;
@@ -93,31 +96,38 @@ class FeedConsumer {
   // Pulls until the feed reports no more events or an error occurs.
   absl::StatusOr<int64_t> CatchUp();
 
+  // Starts the pull loop; a no-op while it runs. A Start() after Stop()
+  // starts a new loop.
   void Start();
   void Stop();  // idempotent
   // The last error's message, or "" while healthy.
   std::string last_error() const;
 
  private:
-  void Run();
+  // One pass of the loop (the Worker's step): returns the wait before the
+  // next pull.
+  absl::Duration Step();
   void RecordError(const absl::Status& st, std::string_view reason);
-  bool stopping() const;
 
   SocialDb& db_;
   FeedApplier applier_;
   FeedConsumerOptions options_;
   net::Metrics& metrics_;
+  const Clock& clock_;
+  // Replaced only by Stop(), after the loop has ended.
   std::unique_ptr<class HttpClientHolder> http_;
   net::Gauge* cursor_gauge_;
   net::Gauge* stalled_gauge_;
   net::Histogram* apply_seconds_;
 
+  // Set by Stop() before it cancels the request in flight, so that what
+  // the cancel makes fail is not reported.
+  std::atomic<bool> stopping_{false};
+  bool long_poll_unsupported_ = false;  // logged once; only the loop's thread
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  bool long_poll_unsupported_ = false;  // logged once; thread-confined
-  std::string last_error_;
-  std::thread thread_;
+  std::string last_error_ ABSL_GUARDED_BY(mu_);
+  // Start() and Stop() are called by the owner's thread only.
+  std::unique_ptr<Worker> worker_;
 };
 
 }  // namespace tandem::social

@@ -67,7 +67,6 @@ absl::StatusOr<FeedEvent> ParseFeedEvent(const json& j) {
     return Bad(e.seq, "account_id must be a non-empty string of at most 128 bytes");
   }
   if (!GetInt(j, "at", &e.at) || e.at < 0) return Bad(e.seq, "at must be unix seconds");
-  uint16_t days;
   switch (e.type) {
     case FeedEventType::kAccountLinked:
       if (!GetString(j, "phone", &e.phone) || !phone::LooksLikeE164(e.phone) ||
@@ -77,23 +76,24 @@ absl::StatusOr<FeedEvent> ParseFeedEvent(const json& j) {
       break;
     case FeedEventType::kUsageSummary: {
       int64_t active = -1;
-      if (!GetString(j, "day", &e.day) || !ParseDay(e.day, &days))
-        return Bad(e.seq, "day must be YYYY-MM-DD");
+      if (!GetString(j, "day", &e.day) || !ParseDay(e.day).ok()) return Bad(e.seq, "day must be YYYY-MM-DD");
       if (!GetInt(j, "active_days_28", &active) || active < 0 || active > 28) {
         return Bad(e.seq, "active_days_28 must be an integer 0..28");
       }
       e.active_days_28 = static_cast<int>(active);
-      if (!GetString(j, "last_active_day", &e.last_active_day) || !ParseDay(e.last_active_day, &days)) {
+      if (!GetString(j, "last_active_day", &e.last_active_day) || !ParseDay(e.last_active_day).ok()) {
         return Bad(e.seq, "last_active_day must be YYYY-MM-DD");
       }
       break;
     }
     case FeedEventType::kObjectionChanged: {
-      std::string purpose;
-      if (!GetString(j, "purpose", &purpose) || !ParsePurpose(purpose, &e.purpose) ||
-          !IsObjectable(e.purpose)) {
+      std::string name;
+      absl::StatusOr<Purpose> purpose = absl::InvalidArgumentError("no purpose");
+      if (GetString(j, "purpose", &name)) purpose = ParsePurpose(name);
+      if (!purpose.ok() || !IsObjectable(*purpose)) {
         return Bad(e.seq, "purpose must be \"ads\" or \"friend_suggestions\"");
       }
+      e.purpose = *purpose;
       auto it = j.find("objected");
       if (it == j.end() || !it->is_boolean()) return Bad(e.seq, "objected must be a boolean");
       e.objected = it->get<bool>();

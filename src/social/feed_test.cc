@@ -73,7 +73,8 @@ TEST(FeedApplier, AppliesEachEventOnce) {
   EXPECT_EQ(*w.applier->Cursor(), 5);
   // account_deleted removed every messenger fact of the account.
   for (const char* table : {"messenger_accounts", "messenger_usage", "messenger_objections"}) {
-    EXPECT_EQ(w.db->db().QueryOne(std::string("SELECT COUNT(*) FROM ") + table)->Int(0), 0) << table;
+    EXPECT_EQ(w.db->DatabaseForTesting().QueryOne(std::string("SELECT COUNT(*) FROM ") + table)->Int(0), 0)
+        << table;
   }
   EXPECT_EQ(w.db->index().messenger_account_count(), 0u);
 }
@@ -83,7 +84,7 @@ TEST(FeedApplier, AppliesEachEventOnce) {
 // the in-memory index), and the page applies in full once it can.
 TEST(FeedApplier, AFailedCursorWriteLeavesNothingOfThePage) {
   World w;
-  ASSERT_TRUE(w.db->db()
+  ASSERT_TRUE(w.db->DatabaseForTesting()
                   .Execute("CREATE TRIGGER fail_cursor BEFORE UPDATE ON feed_cursor "
                            "BEGIN SELECT RAISE(ABORT, 'injected cursor failure'); END")
                   .ok());
@@ -95,11 +96,12 @@ TEST(FeedApplier, AFailedCursorWriteLeavesNothingOfThePage) {
       << failed.status();
   EXPECT_EQ(*w.applier->Cursor(), 0);
   for (const char* table : {"messenger_accounts", "messenger_usage", "messenger_objections"}) {
-    EXPECT_EQ(w.db->db().QueryOne(std::string("SELECT COUNT(*) FROM ") + table)->Int(0), 0) << table;
+    EXPECT_EQ(w.db->DatabaseForTesting().QueryOne(std::string("SELECT COUNT(*) FROM ") + table)->Int(0), 0)
+        << table;
   }
   EXPECT_EQ(w.db->index().messenger_account_count(), 0u);
 
-  ASSERT_TRUE(w.db->db().Execute("DROP TRIGGER fail_cursor").ok());
+  ASSERT_TRUE(w.db->DatabaseForTesting().Execute("DROP TRIGGER fail_cursor").ok());
   ASSERT_EQ(*w.applier->Apply(events), 3u);
   EXPECT_EQ(*w.applier->Cursor(), 3);
   EXPECT_EQ(w.db->index().messenger_account_count(), 1u);
@@ -117,27 +119,35 @@ class FeedConsumerTest : public ::testing::Test {
     o.error_backoff = absl::Milliseconds(5);
     return o;
   }
+  // Drives the consumer's poll interval and backoff (the requests
+  // themselves go to a real peer).
+  void AdvanceAndYield() {
+    clock_.Advance(absl::Milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   testing::FeedTestPeer peer_{"secret"};
   net::Metrics metrics_;
+  FakeClock clock_;
 };
 
 TEST_F(FeedConsumerTest, CatchesUpInPagesAndMatchesDirectApplication) {
   auto events = testing::GenerateFeed(3, 500, 40);
   for (const auto& e : events) peer_.Append(e);
   World pulled, direct;
-  FeedConsumer consumer(*pulled.db, Options(), metrics_);
+  FeedConsumer consumer(*pulled.db, Options(), metrics_, clock_);
   auto cursor = consumer.CatchUp();
   ASSERT_TRUE(cursor.ok()) << cursor.status();
   EXPECT_EQ(*cursor, 500);
   direct.Apply(events);
-  EXPECT_EQ(*testing::DumpFeedState(pulled.db->db()), *testing::DumpFeedState(direct.db->db()));
+  EXPECT_EQ(*testing::DumpFeedState(pulled.db->DatabaseForTesting()),
+            *testing::DumpFeedState(direct.db->DatabaseForTesting()));
   EXPECT_NE(metrics_.Render().find("tandem_social_feed_cursor 500"), std::string::npos);
 }
 
 TEST_F(FeedConsumerTest, WrongCredentialsApplyNothing) {
   peer_.Append(Linked("m1", "+16502530001"));
   World w;
-  FeedConsumer consumer(*w.db, Options("wrong"), metrics_);
+  FeedConsumer consumer(*w.db, Options("wrong"), metrics_, clock_);
   auto r = consumer.PollOnce();
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(*w.applier->Cursor(), 0);
@@ -151,7 +161,7 @@ TEST_F(FeedConsumerTest, UnknownCursorIsAnError) {
   peer_.Append(Linked("m1", "+16502530001"));
   World w;
   w.Apply(Numbered({Linked("m1", "+16502530001"), Usage("m1", 3), Usage("m1", 4)}));  // cursor 3 > head 1
-  FeedConsumer consumer(*w.db, Options(), metrics_);
+  FeedConsumer consumer(*w.db, Options(), metrics_, clock_);
   auto r = consumer.PollOnce();
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(r.status().message()).find("unknown cursor"), std::string::npos) << r.status();
@@ -164,7 +174,7 @@ TEST_F(FeedConsumerTest, UnknownEventTypeStopsAtTheLastGoodEvent) {
   peer_.AppendRaw(R"({"seq":3,"type":"contacts_uploaded","account_id":"m1","at":1})", 3);
   peer_.Append(Deleted("m1"));
   World w;
-  FeedConsumer consumer(*w.db, Options(), metrics_);
+  FeedConsumer consumer(*w.db, Options(), metrics_, clock_);
   auto r = consumer.PollOnce();
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(r.status().message()).find("contacts_uploaded"), std::string::npos);
@@ -180,7 +190,7 @@ TEST_F(FeedConsumerTest, UnknownEventTypeStopsAtTheLastGoodEvent) {
 TEST_F(FeedConsumerTest, BackgroundThreadFollowsTheFeed) {
   World w;
   UserId alice = w.AddUser("+16502530001");
-  FeedConsumer consumer(*w.db, Options(), metrics_);
+  FeedConsumer consumer(*w.db, Options(), metrics_, clock_);
   consumer.Start();
   peer_.Append(Linked("m1", "+16502530001"));
   auto linked = [&] {
@@ -188,8 +198,7 @@ TEST_F(FeedConsumerTest, BackgroundThreadFollowsTheFeed) {
     return v.MessengerLinked(alice);
   };
   auto wait_for = [&](bool want) {
-    for (int i = 0; i < 2000 && linked() != want; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (int i = 0; i < 10000 && linked() != want; ++i) AdvanceAndYield();
     return linked() == want;
   };
   EXPECT_TRUE(wait_for(true));
@@ -207,12 +216,11 @@ TEST_F(FeedConsumerTest, LongPollsFollowTheFeedAndAStopIsNoError) {
   FeedConsumerOptions options = Options();
   options.wait = absl::Seconds(25);
   options.poll_interval = absl::Hours(1);  // only long polls can make progress
-  FeedConsumer consumer(*w.db, options, metrics_);
+  FeedConsumer consumer(*w.db, options, metrics_, clock_);
   consumer.Start();
   auto linked = [&] { return w.db->View(Purpose::kAds).MessengerLinked(alice); };
   auto wait_for = [&](bool want) {
-    for (int i = 0; i < 2000 && linked() != want; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (int i = 0; i < 10000 && linked() != want; ++i) AdvanceAndYield();
     return linked() == want;
   };
   peer_.Append(Linked("m1", "+16502530001"));

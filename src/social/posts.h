@@ -25,7 +25,7 @@ struct Post {
 
 class Posts {
  public:
-  static absl::StatusOr<std::unique_ptr<Posts>> Create(SocialDb& db, Clock& clock);
+  static absl::StatusOr<std::unique_ptr<Posts>> Create(SocialDb& db, const Clock& clock);
 
   // InvalidArgument unless text has 1..5000 bytes and passes ValidateText
   // (common/text.h) as multi-line text: line breaks (LF) and tabs are
@@ -36,9 +36,9 @@ class Posts {
   absl::StatusOr<std::vector<Post>> Timeline(UserId user, int limit, int64_t before = 0);
 
  private:
-  Posts(SocialDb& db, Clock& clock) : db_(db), clock_(clock) {}
+  Posts(SocialDb& db, const Clock& clock) : db_(db), clock_(clock) {}
   SocialDb& db_;
-  Clock& clock_;
+  const Clock& clock_;
 };
 
 }  // namespace tandem::social

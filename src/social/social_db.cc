@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "social/social_store.h"
+
 namespace tandem::social {
 namespace {
 
@@ -140,47 +142,32 @@ absl::Status SocialDb::Write(const std::function<absl::Status(store::Database&)>
 
 absl::Status SocialDb::LoadIndex() {
   std::lock_guard lock(write_mu_);
-  ASSIGN_OR_RETURN(auto max_id, db_->QueryOne("SELECT COALESCE(MAX(id), 0) FROM accounts"));
-  index_.ReserveUsers(static_cast<UserId>(max_id.Int(0)));
-  ASSIGN_OR_RETURN(auto users, db_->Query("SELECT id, phone, discoverable_by_phone FROM accounts"));
-  for (const auto& r : users) {
-    index_.PutUser(static_cast<UserId>(r.Int(0)), PhoneKeyFromE164(r.Text(1)), r.Int(2) != 0);
-  }
-  ASSIGN_OR_RETURN(auto friendships, db_->Query("SELECT a, b FROM friendships"));
-  for (const auto& r : friendships) {
-    index_.AddFriendshipUnlocked(static_cast<UserId>(r.Int(0)), static_cast<UserId>(r.Int(1)));
-  }
-  ASSIGN_OR_RETURN(auto blocks, db_->Query("SELECT blocker, blocked FROM blocks"));
-  for (const auto& r : blocks) index_.AddBlock(static_cast<UserId>(r.Int(0)), static_cast<UserId>(r.Int(1)));
-  ASSIGN_OR_RETURN(auto dismissals, db_->Query("SELECT account_id, dismissed_id FROM dismissals"));
-  for (const auto& r : dismissals) {
-    index_.AddDismissal(static_cast<UserId>(r.Int(0)), static_cast<UserId>(r.Int(1)));
-  }
-  ASSIGN_OR_RETURN(auto book, db_->Query("SELECT owner_id, phone FROM address_book ORDER BY owner_id"));
-  std::vector<PhoneKey> phones;
-  for (size_t i = 0; i < book.size(); ++i) {
-    phones.push_back(PhoneKeyFromE164(book[i].Text(1)));
-    if (i + 1 == book.size() || book[i + 1].Int(0) != book[i].Int(0)) {
-      index_.SetAddressBook(static_cast<UserId>(book[i].Int(0)), std::move(phones));
-      phones.clear();
-    }
-  }
-  ASSIGN_OR_RETURN(auto accounts, db_->Query("SELECT account_id, phone FROM messenger_accounts"));
-  for (const auto& r : accounts) index_.LinkMessengerAccount(r.Text(0), PhoneKeyFromE164(r.Text(1)));
-  ASSIGN_OR_RETURN(auto usage,
-                   db_->Query("SELECT account_id, active_days_28, last_active_day FROM messenger_usage"));
-  for (const auto& r : usage) {
-    uint16_t day = 0;
-    ParseDay(r.Text(2), &day);
-    index_.SetMessengerUsage(r.Text(0), static_cast<uint8_t>(r.Int(1)), day);
-  }
-  ASSIGN_OR_RETURN(auto objections,
-                   db_->Query("SELECT account_id, purpose, objected FROM messenger_objections"));
-  for (const auto& r : objections) {
-    Purpose p;
-    if (ParsePurpose(r.Text(1), &p)) index_.SetObjection(r.Text(0), p, r.Int(2) != 0);
-  }
-  return absl::OkStatus();
+  store::Database& d = *db_;
+  ASSIGN_OR_RETURN(UserId max_id, db::MaxAccountId(d));
+  index_.ReserveUsers(max_id);
+  RETURN_IF_ERROR(db::ForEachAccount(d, [&](const db::AccountRow& r) {
+    index_.PutUser(r.id, PhoneKeyFromE164(r.phone), r.discoverable_by_phone);
+  }));
+  RETURN_IF_ERROR(db::ForEachFriendship(d, [&](UserId a, UserId b) { index_.AddFriendshipUnlocked(a, b); }));
+  RETURN_IF_ERROR(
+      db::ForEachBlock(d, [&](UserId blocker, UserId blocked) { index_.AddBlock(blocker, blocked); }));
+  RETURN_IF_ERROR(db::ForEachDismissal(d, [&](UserId me, UserId other) { index_.AddDismissal(me, other); }));
+  RETURN_IF_ERROR(db::ForEachAddressBook(d, [&](UserId owner, std::vector<std::string> phones) {
+    std::vector<PhoneKey> keys;
+    keys.reserve(phones.size());
+    for (const std::string& p : phones) keys.push_back(PhoneKeyFromE164(p));
+    index_.SetAddressBook(owner, std::move(keys));
+  }));
+  RETURN_IF_ERROR(db::ForEachMessengerAccount(d, [&](const db::MessengerAccountRow& r) {
+    index_.LinkMessengerAccount(r.account_id, PhoneKeyFromE164(r.phone));
+  }));
+  RETURN_IF_ERROR(db::ForEachMessengerUsage(d, [&](const db::MessengerUsageRow& r) {
+    index_.SetMessengerUsage(r.account_id, static_cast<uint8_t>(r.active_days_28),
+                             ParseDay(r.last_active_day).value_or(0));
+  }));
+  return db::ForEachMessengerObjection(d, [&](const db::MessengerObjectionRow& r) {
+    index_.SetObjection(r.account_id, r.purpose, r.objected);
+  });
 }
 
 }  // namespace tandem::social

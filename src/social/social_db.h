@@ -19,6 +19,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -40,11 +43,39 @@ class SocialDb {
   absl::Status Write(const std::function<absl::Status(store::Database&)>& txn,
                      const std::function<void(FactIndex&)>& apply);
 
-  // For reads that need no consistency with the index (profiles, lists).
-  store::Database& db() { return *db_; }
+  // Runs `read(database, args...)` (a social_store function, usually) for
+  // reads that need no consistency with the index: profiles, lists,
+  // sessions. Not serialized with writers; the database is thread-safe.
+  template <typename Fn, typename... Args>
+  auto Read(Fn&& read, Args&&... args) {
+    return std::invoke(std::forward<Fn>(read), *db_, std::forward<Args>(args)...);
+  }
+
+  // For social's tables that no fact derives from (posts): their
+  // component's migrations, and a transaction that touches neither the
+  // index nor the commit listeners.
+  absl::Status MigrateUnindexed(std::span<const store::Migration> migrations, std::string_view component) {
+    return db_->Migrate(migrations, component);
+  }
+  absl::Status WriteUnindexed(const std::function<absl::Status(store::Database&)>& txn) {
+    return db_->InTransaction(txn);
+  }
+
+  // Tests inspect and damage the tables directly through this; not for
+  // production code.
+  store::Database& DatabaseForTesting() { return *db_; }
+
+  // The same database for the ad platform's own tables (ads_*, migration
+  // component "ads"), which live in social.db so that audiences and
+  // memberships commit with the facts they derive from. Nothing of social's
+  // own tables may be read or written through it: those go through Write()
+  // and Read() (social_store.h), and the facts through View().
+  store::Database& database_for_ads() { return *db_; }
+
   const FactIndex& index() const { return index_; }
-  // Index access for bulk loading in benchmarks.
-  FactIndex& mutable_index() { return index_; }
+  // For tests and benchmarks that load facts in bulk, bypassing the
+  // database; not for production code.
+  FactIndex& mutable_index_for_testing() { return index_; }
 
   // A purpose-scoped view of the facts (see purpose_view.h).
   PurposeView View(Purpose purpose) const { return PurposeView(index_, purpose); }
@@ -62,7 +93,10 @@ class SocialDb {
 
   std::unique_ptr<store::Database> db_;
   FactIndex index_;
+  // Serializes writers; held while the index changes, so that the index
+  // follows the order of commits.
   std::mutex write_mu_;
+  // Added before the first Write, then only read under write_mu_.
   std::vector<std::function<void()>> commit_listeners_;
 };
 

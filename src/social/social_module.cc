@@ -2,17 +2,19 @@
 #include "social/social_module.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/config.h"
 #include "common/log.h"
+#include "net/http.h"
+#include "net/metrics.h"
 #include "social/ad_source.h"
 #include "social/http_api.h"
 #include "social/posts.h"
 
 namespace tandem::social {
 
-absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config& config,
-                                                                   const std::string& data_dir,
-                                                                   net::Router& router,
-                                                                   net::Metrics& metrics) {
+absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const net::ModuleEnv& env) {
+  const Config& config = env.config;
+  const std::string data_dir = env.data_dir.string();
   if (!config.GetBool("social.enabled")) return std::unique_ptr<SocialModule>();
   int64_t code_ttl = config.GetInt("social.code_ttl_s");
   int64_t batch = config.GetInt("feed.batch");
@@ -25,7 +27,7 @@ absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config&
     return absl::InvalidArgumentError("feed.url is set but feed.token is empty");
   }
 
-  std::unique_ptr<SocialModule> m(new SocialModule());
+  std::unique_ptr<SocialModule> m(new SocialModule(env.clock, env.metrics));
   std::string db_path = config.GetString("social.db");
   if (db_path.empty()) db_path = data_dir + "/social.db";
   auto db = SocialDb::OpenSqlite(db_path);
@@ -40,12 +42,11 @@ absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config&
   options.address_book_new_numbers = ReadRateLimit(config, "social.limits.address_book_new_numbers");
   std::string code_log = config.GetString("social.code_log");
   if (code_log.empty()) code_log = data_dir + "/social-verification-codes.log";
-  ASSIGN_OR_RETURN(m->sender_, verification::MakeCodeSender(config, "social", code_log, SystemClock::Real()));
-  m->service_ = std::make_unique<SocialService>(*m->db_, *m->sender_, SystemClock::Real(),
-                                                SecureRandom::Instance(), options);
-  ASSIGN_OR_RETURN(m->posts_, Posts::Create(*m->db_, SystemClock::Real()));
-  AddSocialRoutes(router, *m->service_);
-  AddTimelineRoutes(router, *m->service_, *m->posts_, &m->ad_source_);
+  ASSIGN_OR_RETURN(m->sender_, verification::MakeCodeSender(config, "social", code_log, env.clock));
+  m->service_ = std::make_unique<SocialService>(*m->db_, *m->sender_, env.clock, env.random, options);
+  ASSIGN_OR_RETURN(m->posts_, Posts::Create(*m->db_, env.clock));
+  AddSocialRoutes(env.router, *m->service_);
+  AddTimelineRoutes(env.router, *m->service_, *m->posts_, &m->ad_source_);
   if (!feed_url.empty()) {
     FeedConsumerOptions fo;
     fo.url = feed_url;
@@ -56,7 +57,6 @@ absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config&
     fo.error_backoff = absl::Milliseconds(backoff_ms);
     // The consumer is built in Start(), when "self" can be resolved.
     m->feed_options_ = fo;
-    m->metrics_ = &metrics;
   }
   log::Info("social.ready", {{"db", db_path},
                              {"users", static_cast<uint64_t>(m->db_->index().user_count())},
@@ -64,18 +64,21 @@ absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const Config&
   return m;
 }
 
-SocialModule::~SocialModule() { StopFeed(); }
+SocialModule::~SocialModule() { Stop(); }
 
-void SocialModule::StopFeed() {
+void SocialModule::BeginStop() {
   if (consumer_) consumer_->Stop();
 }
 
-void SocialModule::Start(const std::string& self_address) {
-  if (!feed_options_ || consumer_) return;
+void SocialModule::Stop() { BeginStop(); }
+
+absl::Status SocialModule::Start(const std::string& self_address) {
+  if (!feed_options_ || consumer_) return absl::OkStatus();
   FeedConsumerOptions fo = *feed_options_;
   if (fo.url == "self") fo.url = self_address;
-  consumer_ = std::make_unique<FeedConsumer>(*db_, fo, *metrics_);
+  consumer_ = std::make_unique<FeedConsumer>(*db_, fo, metrics_, clock_);
   consumer_->Start();
+  return absl::OkStatus();
 }
 
 }  // namespace tandem::social

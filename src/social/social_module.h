@@ -5,17 +5,17 @@
 // Configuration: the social.* and feed.* keys of common/config_keys.cc
 // (docs/configuration.md lists them with their defaults). feed.url "self"
 // is this tandemd (the embedded default); empty: no consumer.
+//
+// Thread safety: Create, Start, BeginStop and Stop are called by tandemd's
+// main thread, in that order (net/module.h); the accessors are for wiring
+// before the server serves and for tandemd's demo world.
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <string>
 
-#include "common/clock.h"
-#include "common/config.h"
-#include "common/random.h"
-#include "net/http.h"
-#include "net/metrics.h"
+#include "net/module.h"
 #include "social/feed_consumer.h"
 #include "social/social_db.h"
 #include "social/social_service.h"
@@ -26,22 +26,24 @@ namespace tandem::social {
 class AdSource;
 class Posts;
 
-class SocialModule {
+class SocialModule final : public net::Module {
  public:
-  // Opens the database and adds the routes. Returns nullptr if
-  // social.enabled is false. InvalidArgument for bad configuration.
-  static absl::StatusOr<std::unique_ptr<SocialModule>> Create(const Config& config,
-                                                              const std::string& data_dir,
-                                                              net::Router& router, net::Metrics& metrics);
-  ~SocialModule();
+  // Opens the database (server.data_dir/social.db unless social.db is set)
+  // and adds the routes. Returns nullptr if social.enabled is false.
+  // InvalidArgument for bad configuration. Time and randomness come from
+  // `env`.
+  static absl::StatusOr<std::unique_ptr<SocialModule>> Create(const net::ModuleEnv& env);
+  ~SocialModule() override;
 
-  // Starts the feed consumer (if configured). Call once the server serves;
-  // `self_address` (host:port of this server) replaces feed.url "self".
-  void Start(const std::string& self_address = "");
+  // Starts the feed consumer (if configured); `self_address` (host:port of
+  // this server) replaces feed.url "self". Call once the server serves.
+  absl::Status Start(const std::string& self_address) override;
   // Stops the feed consumer, cancelling its request in flight; idempotent.
-  // Call before the server it pulls from drains, so that the drain is no
+  // Called before the server it pulls from drains, so that the drain is no
   // error to it.
-  void StopFeed();
+  void BeginStop() override;
+  // BeginStop(); nothing else runs in the background.
+  void Stop() override;
 
   // Connects the ad platform to the timeline (null: a timeline without
   // ads). Call before the server serves: requests read it unlocked.
@@ -52,15 +54,16 @@ class SocialModule {
   Posts& posts() { return *posts_; }
 
  private:
-  SocialModule() = default;
+  SocialModule(const Clock& clock, net::Metrics& metrics) : clock_(clock), metrics_(metrics) {}
 
+  const Clock& clock_;
+  net::Metrics& metrics_;
   std::unique_ptr<SocialDb> db_;
   std::unique_ptr<verification::CodeSender> sender_;
   std::unique_ptr<SocialService> service_;
   std::unique_ptr<Posts> posts_;
   AdSource* ad_source_ = nullptr;
   std::optional<FeedConsumerOptions> feed_options_;
-  net::Metrics* metrics_ = nullptr;
   std::unique_ptr<FeedConsumer> consumer_;
 };
 

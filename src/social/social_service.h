@@ -44,6 +44,7 @@
 #include "common/status.h"
 #include "social/address_book.h"
 #include "social/social_db.h"
+#include "social/social_store.h"
 #include "verification/code_guard.h"
 #include "verification/code_sender.h"
 
@@ -83,6 +84,14 @@ struct Session {
   bool created = false;
 };
 
+// What a friend request did.
+enum class FriendRequestOutcome {
+  kRequested,  // pending until the other accepts (also when it was already)
+  kFriends,    // the other had asked already: now friends
+};
+// "requested" or "friends", as the API says it.
+std::string_view FriendRequestOutcomeName(FriendRequestOutcome outcome);
+
 struct FriendRequests {
   std::vector<Profile> incoming, outgoing;
 };
@@ -95,7 +104,7 @@ struct AddressBookResult {
 
 class SocialService {
  public:
-  SocialService(SocialDb& db, verification::CodeSender& sender, Clock& clock, Random& random,
+  SocialService(SocialDb& db, verification::CodeSender& sender, const Clock& clock, Random& random,
                 SocialServiceOptions options = {});
 
   // Sends a one-time code to the number (normalized with `region`).
@@ -114,8 +123,7 @@ class SocialService {
                                         std::optional<bool> discoverable_by_phone);
 
   // Sends a request, or makes the two friends if `to` had asked already.
-  // Returns "requested" or "friends".
-  absl::StatusOr<std::string> RequestFriend(UserId from, UserId to);
+  absl::StatusOr<FriendRequestOutcome> RequestFriend(UserId from, UserId to);
   absl::Status AcceptFriend(UserId me, UserId from);
   absl::Status DeclineFriend(UserId me, UserId from);
   absl::Status CancelFriendRequest(UserId me, UserId to);
@@ -164,17 +172,14 @@ class SocialService {
 
  private:
   absl::Status RequireUser(UserId u);
-  absl::StatusOr<std::vector<Profile>> Profiles(std::string_view sql, UserId me);
+  absl::StatusOr<std::vector<Profile>> People(UserId me, db::Relation relation);
 
   SocialDb& db_;
   verification::CodeSender& sender_;
-  Clock& clock_;
+  const Clock& clock_;
   Random& random_;
   SocialServiceOptions options_;
   verification::CodeGuard guard_;
 };
-
-// SHA-256 as raw bytes (tokens and codes are stored only hashed).
-std::string Sha256(std::string_view data);
 
 }  // namespace tandem::social

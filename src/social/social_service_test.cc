@@ -31,7 +31,7 @@ TEST(SocialService, VerificationCreatesAccountAndToken) {
   EXPECT_EQ(profile->display_name, "Alice");
   EXPECT_EQ(profile->phone, "+16502530001");
   // Tokens are stored only hashed.
-  auto rows = w.db->db().Query("SELECT token_hash FROM sessions");
+  auto rows = w.db->DatabaseForTesting().Query("SELECT token_hash FROM sessions");
   ASSERT_TRUE(rows.ok());
   for (const auto& r : *rows) EXPECT_NE(r.Bytes(0), s->token);
 }
@@ -60,8 +60,8 @@ TEST(SocialService, FriendRequestsBlocksAndRemoval) {
   World w;
   UserId a = w.AddUser("+16502530011", "A"), b = w.AddUser("+16502530012", "B"),
          c = w.AddUser("+16502530013", "C");
-  EXPECT_EQ(*w.service->RequestFriend(a, b), "requested");
-  EXPECT_EQ(*w.service->RequestFriend(a, b), "requested");  // idempotent
+  EXPECT_EQ(*w.service->RequestFriend(a, b), FriendRequestOutcome::kRequested);
+  EXPECT_EQ(*w.service->RequestFriend(a, b), FriendRequestOutcome::kRequested);  // idempotent
   auto reqs = w.service->ListFriendRequests(b);
   ASSERT_EQ(reqs->incoming.size(), 1u);
   EXPECT_EQ(reqs->incoming[0].id, a);
@@ -70,8 +70,8 @@ TEST(SocialService, FriendRequestsBlocksAndRemoval) {
   EXPECT_EQ(w.service->ListFriends(a)->size(), 1u);
   EXPECT_EQ(w.service->AcceptFriend(b, c).code(), absl::StatusCode::kNotFound);
   // Crossing requests make a friendship.
-  EXPECT_EQ(*w.service->RequestFriend(c, a), "requested");
-  EXPECT_EQ(*w.service->RequestFriend(a, c), "friends");
+  EXPECT_EQ(*w.service->RequestFriend(c, a), FriendRequestOutcome::kRequested);
+  EXPECT_EQ(*w.service->RequestFriend(a, c), FriendRequestOutcome::kFriends);
   {
     PurposeView v = w.db->View(Purpose::kFriendSuggestions);
     EXPECT_EQ(v.Friends(a).size(), 2u);
@@ -187,7 +187,7 @@ TEST(SocialService, ImportedAccountsArriveWholeWithBooksAndFriendships) {
   {
     World w(path);
     UserId existing = w.AddUser("+16502530041");
-    auto before = w.db->db().QueryOne("SELECT COUNT(*) FROM accounts");
+    auto before = w.db->DatabaseForTesting().QueryOne("SELECT COUNT(*) FROM accounts");
     using Imported = SocialService::ImportedAccount;
     const std::vector<std::vector<Imported>> refused = {
         {{"+16502530042", "A", {}}, {"+16502530041", "B", {}}},  // has an account
@@ -199,7 +199,7 @@ TEST(SocialService, ImportedAccountsArriveWholeWithBooksAndFriendships) {
     for (const auto& batch : refused) EXPECT_FALSE(w.service->ImportAccounts(batch, {}).ok());
     EXPECT_FALSE(w.service->ImportAccounts({{"+16502530042", "A", {}}}, {{0, 0}}).ok());
     EXPECT_FALSE(w.service->ImportAccounts({{"+16502530042", "A", {}}}, {{0, 1}}).ok());
-    EXPECT_EQ(w.db->db().QueryOne("SELECT COUNT(*) FROM accounts")->Int(0), before->Int(0));
+    EXPECT_EQ(w.db->DatabaseForTesting().QueryOne("SELECT COUNT(*) FROM accounts")->Int(0), before->Int(0));
 
     auto done = w.service->ImportAccounts({{"+16502530042", "Dana", {"+16502530043", "+16502530041"}},
                                            {"+16502530043", "Erin", {"+16502530042"}},

@@ -75,7 +75,7 @@ struct World {
   void MakeFriends(UserId a, UserId b) {
     auto r = service->RequestFriend(a, b);
     if (!r.ok()) abort();
-    if (*r == "requested" && !service->AcceptFriend(b, a).ok()) abort();
+    if (*r == FriendRequestOutcome::kRequested && !service->AcceptFriend(b, a).ok()) abort();
   }
 
   void Apply(const std::vector<FeedEvent>& events) {

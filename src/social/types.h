@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/statusor.h"
+
 namespace tandem::social {
 
 // A social account id (the database's row id; dense, starting at 1).
@@ -25,8 +27,8 @@ std::string E164FromPhoneKey(PhoneKey key);
 enum class Purpose : uint8_t { kAds = 0, kFriendSuggestions = 1, kSecurity = 2 };
 inline constexpr int kPurposeCount = 3;
 std::string_view PurposeName(Purpose p);
-// Accepts "ads", "friend_suggestions", "security".
-bool ParsePurpose(std::string_view name, Purpose* out);
+// Accepts "ads", "friend_suggestions", "security"; InvalidArgument otherwise.
+absl::StatusOr<Purpose> ParsePurpose(std::string_view name);
 // The purposes the feed may carry objections for.
 bool IsObjectable(Purpose p);
 
@@ -35,9 +37,12 @@ bool IsObjectable(Purpose p);
 enum class Provenance : uint8_t { kSocial = 0, kMessenger = 1 };
 std::string_view ProvenanceName(Provenance p);
 
-// Days since 1970-01-01 for a "YYYY-MM-DD" string; false if malformed or
-// outside 1970..2149 (the range of the 16-bit day numbers the index keeps).
-bool ParseDay(std::string_view text, uint16_t* days);
+// Days since 1970-01-01 for a "YYYY-MM-DD" string; InvalidArgument if
+// malformed or outside 1970..2149 (the range of the 16-bit day numbers the
+// index keeps).
+absl::StatusOr<uint16_t> ParseDay(std::string_view text);
+// The inverse of ParseDay. It formats the index's day numbers, not an
+// absl::Time, which is why common/encoding.h's UtcDay does not serve here.
 std::string FormatDay(uint16_t days);
 
 }  // namespace tandem::social
