@@ -22,8 +22,8 @@
 #include "common/random.h"
 #include "net/http.h"
 #include "net/metrics.h"
+#include "relay/message_stream.h"
 #include "relay/relay.h"
-#include "relay/relay_store.h"
 #include "relay_protocol/protocol.h"
 #include "store/store.h"
 #include "verification/code_sender.h"
@@ -98,20 +98,18 @@ class MessengerClientTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     const std::string path = (dir_ / "messenger.db").string();
-    auto db = store::OpenSqlite(path);
-    ASSERT_TRUE(db.ok()) << db.status();
-    ASSERT_TRUE(relay::db::Migrate(**db).ok());
-    auto reader = store::OpenSqlite(path);
-    ASSERT_TRUE(reader.ok()) << reader.status();
+    auto storage = relay::Relay::OpenSqliteStorage(path, store::SqliteOptions{}, relay::RelayOptions{},
+                                                   metrics_, clock_);
+    ASSERT_TRUE(storage.ok()) << storage.status();
     auto sender = std::make_unique<CapturingSender>();
     sender_ = sender.get();
-    auto r = relay::Relay::Create(std::move(*db), std::move(*reader), std::move(sender),
-                                  relay::RelayOptions{}, metrics_, clock_, relay_random_);
+    auto r = relay::Relay::Create(std::move(*storage), std::move(sender), relay::RelayOptions{}, metrics_,
+                                  clock_, relay_random_);
     ASSERT_TRUE(r.ok()) << r.status();
     relay_ = *std::move(r);
     relay_->RegisterRoutes(router_);
     transport_ = std::make_unique<InProcessTransport>(router_, clock_);
-    transport_->AddWebSocket(std::string(relay::kWebSocketPath), relay_->stream());
+    transport_->AddWebSocket(std::string(relay::kWebSocketPath), relay_->StreamForTesting());
   }
 
   void TearDown() override {
