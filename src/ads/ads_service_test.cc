@@ -323,5 +323,23 @@ TEST(AdsServiceTest, SizeOfAVersionIsFixedWhenTheVersionIsMade) {
   EXPECT_EQ(w.ads->Budget(adv)->size_queries, looks_left - 1);
 }
 
+// States are stored as text and read back as enums: text the store does not
+// know is reported, never shown as some other state.
+TEST(AdsStoreTest, AnUnknownStoredStateIsDataLoss) {
+  AdsWorld w;
+  auto adv = w.NewAdvertiser();
+  auto aud = w.NewAudience(adv);
+  UploadRequest r;
+  r.session_id = "s";
+  r.batch_seq = 1;
+  r.rows = {HashHex(TestPhone(1))};
+  ASSERT_TRUE(w.ads->Upload(adv, aud, SessionKind::kAdd, r).ok());
+  auto listed = w.ads->ListAudiences(adv);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ((*listed)[0].status, AudienceStatus::kUploading);
+  ASSERT_TRUE(w.social.db->db().Execute("UPDATE ads_sessions SET state = 'paused'").ok());
+  EXPECT_TRUE(absl::IsDataLoss(w.ads->ListAudiences(adv).status()));
+}
+
 }  // namespace
 }  // namespace tandem::ads
