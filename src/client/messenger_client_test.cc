@@ -26,6 +26,7 @@
 #include "relay/relay.h"
 #include "relay_protocol/protocol.h"
 #include "store/store.h"
+#include "testing/capturing_sender.h"
 #include "verification/code_sender.h"
 
 namespace tandem::client {
@@ -34,22 +35,7 @@ namespace {
 constexpr char kAlice[] = "+14155550123";
 constexpr char kBob[] = "+14155550199";
 
-class CapturingSender final : public verification::CodeSender {
- public:
-  absl::Status Send(const std::string& number, const std::string& code) override {
-    std::lock_guard lock(mu_);
-    codes_[number] = code;
-    return absl::OkStatus();
-  }
-  std::string CodeFor(const std::string& number) {
-    std::lock_guard lock(mu_);
-    return codes_[number];
-  }
-
- private:
-  std::mutex mu_;
-  std::map<std::string, std::string> codes_;
-};
+using ::tandem::testing::CapturingSender;
 
 // Events one client reported, for a test thread to wait on while another
 // thread listens.

@@ -46,7 +46,7 @@ TEST_F(RelayTest, InvalidNumbersAreRejectedWithReason) {
   r = accounts().RequestCode("(415) 555-0123", "US", "10.0.0.1:1");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->number, "+14155550123");
-  EXPECT_EQ(sender_->sent, 1);
+  EXPECT_EQ(sender_->sent(), 1);
 }
 
 TEST_F(RelayTest, CodesExpireAfterTenMinutes) {
@@ -164,7 +164,7 @@ TEST_F(RelayTest, GuessesAcrossReissuedCodesStopAtTheNumberLimit) {
 }
 
 TEST_F(RelayTest, FailedCodeDeliveryIsUnavailable) {
-  sender_->fail = true;
+  sender_->set_fail(true);
   EXPECT_EQ(accounts().RequestCode("+14155550123", "", "10.0.0.1:1").status().code(),
             absl::StatusCode::kUnavailable);
 }

@@ -28,27 +28,12 @@
 #include "relay/relay_store.h"
 #include "relay_protocol/protocol.h"
 #include "store/store.h"
+#include "testing/capturing_sender.h"
 #include "verification/code_sender.h"
 
 namespace tandem::relay {
 
-class CapturingSender final : public verification::CodeSender {
- public:
-  absl::Status Send(const std::string& number, const std::string& code) override {
-    std::lock_guard lock(mu);
-    codes[number] = code;
-    ++sent;
-    return fail ? absl::UnavailableError("gateway down") : absl::OkStatus();
-  }
-  std::string CodeFor(const std::string& n) {
-    std::lock_guard lock(mu);
-    return codes[n];
-  }
-  std::mutex mu;
-  std::map<std::string, std::string> codes;
-  int sent = 0;
-  bool fail = false;
-};
+using ::tandem::testing::CapturingSender;
 
 class FakeConnection final : public net::WebSocketConnection {
  public:

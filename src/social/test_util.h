@@ -11,6 +11,7 @@
 #include "common/random.h"
 #include "social/feed_consumer.h"
 #include "social/social_service.h"
+#include "testing/capturing_sender.h"
 
 namespace tandem::social::testing {
 
@@ -22,22 +23,7 @@ inline std::string TestPhone(int i, int exchange = 253) {
 }
 
 // Remembers the last code sent to each number.
-class CapturingSender final : public verification::CodeSender {
- public:
-  absl::Status Send(const std::string& e164, const std::string& code) override {
-    std::lock_guard lock(mu_);
-    codes_[e164] = code;
-    return absl::OkStatus();
-  }
-  std::string CodeFor(const std::string& e164) {
-    std::lock_guard lock(mu_);
-    return codes_[e164];
-  }
-
- private:
-  std::mutex mu_;
-  std::map<std::string, std::string> codes_;
-};
+using ::tandem::testing::CapturingSender;
 
 // Options without rate limits or budgets, for worlds with many users
 // registered from one address (tests of limits set their own).
