@@ -17,7 +17,9 @@
 #include "absl/time/time.h"
 #include "client/client_store.h"
 #include "client/messenger_client.h"
+#include "common/clock.h"
 #include "common/error_codes.h"
+#include "common/random.h"
 
 namespace tandem::app {
 namespace {
@@ -51,6 +53,8 @@ std::unique_ptr<client::MessengerClient> OpenClient(const CliContext& ctx, bool 
   options.profile_path = ctx.ProfilePath();
   const char* env_server = std::getenv("TANDEM_SERVER");
   options.server = !ctx.server.empty() ? ctx.server : (env_server && *env_server ? env_server : "");
+  options.clock = &SystemClock::Real();
+  options.random = &SecureRandom::Instance();
   auto c = client::MessengerClient::Open(options);
   if (!c.ok()) {
     *exit_code = Fail(c.status());

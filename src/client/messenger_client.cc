@@ -69,8 +69,8 @@ class MessengerClient::Impl {
  public:
   Impl(ClientOptions options, std::unique_ptr<ClientStore> store)
       : options_(std::move(options)),
-        clock_(options_.clock ? *options_.clock : SystemClock::Real()),
-        random_(options_.random ? *options_.random : SecureRandom::Instance()),
+        clock_(*options_.clock),
+        random_(*options_.random),
         store_(std::move(store)),
         own_transport_(options_.transport ? nullptr : MakeNetworkTransport()),
         transport_(options_.transport ? *options_.transport : *own_transport_) {
@@ -793,6 +793,9 @@ class MessengerClient::Impl {
 
 absl::StatusOr<std::unique_ptr<MessengerClient>> MessengerClient::Open(const ClientOptions& options) {
   if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialize");
+  if (options.clock == nullptr || options.random == nullptr) {
+    return absl::InvalidArgumentError("ClientOptions needs a clock and a source of randomness");
+  }
   ASSIGN_OR_RETURN(auto store, ClientStore::Open(options.profile_path));
   auto impl = std::make_unique<Impl>(options, std::move(store));
   return std::unique_ptr<MessengerClient>(new MessengerClient(std::move(impl)));

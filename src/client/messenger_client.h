@@ -53,8 +53,8 @@ using EventHandler = std::function<void(const Event&)>;
 struct ClientOptions {
   std::string profile_path;      // the client's SQLite file
   std::string server;            // relay host:port for registration ("": 127.0.0.1:8080); then remembered
-  const Clock* clock = nullptr;  // default: the real clock
-  Random* random = nullptr;      // default: SecureRandom
+  const Clock* clock = nullptr;  // required; the process's (app/ chooses the real one)
+  Random* random = nullptr;      // required; likewise
   int one_time_prekeys = 100;    // uploaded at registration and topped up to
   int prekey_refill_below = 20;
   // How the relay is reached; not owned, must outlive the client. Default:
