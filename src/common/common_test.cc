@@ -128,7 +128,9 @@ TEST(ConfigSchemaTest, EveryDefaultIsValidAndEveryKeyDescribed) {
     if (spec.min || spec.max) {
       EXPECT_TRUE(spec.type == KeyType::kInt || spec.type == KeyType::kDouble) << spec.name;
     }
-    if (!spec.choices.empty()) EXPECT_EQ(spec.type, KeyType::kString) << spec.name;
+    if (!spec.choices.empty()) {
+      EXPECT_EQ(spec.type, KeyType::kString) << spec.name;
+    }
   }
   EXPECT_TRUE(IsSecret(*FindKey("ads.admin_token")));
   EXPECT_TRUE(IsSecret(*FindKey("feed.token")));
