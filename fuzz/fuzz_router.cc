@@ -103,7 +103,9 @@ World& TheWorld() {
                                   "ads.admin_token=fuzzadmintoken", "server.data_dir=" + w->dir.string()});
     if (!config.ok()) Die(std::string(config.status().message()));
     tandem::net::Router router;
-    auto social = tandem::social::SocialModule::Create(*config, w->dir.string(), router, w->metrics);
+    tandem::net::ModuleEnv social_env{
+        *config, w->dir, router, w->metrics, tandem::SystemClock::Real(), tandem::SecureRandom::Instance()};
+    auto social = tandem::social::SocialModule::Create(social_env);
     if (!social.ok() || !*social) Die("social module");
     w->social = std::move(*social);
     auto ads = tandem::ads::AdsModule::Create(*config, *w->social, router, w->metrics);

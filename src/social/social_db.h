@@ -4,7 +4,9 @@
 // Every change goes through Write(): the SQL runs in one transaction and, if
 // it commits, the matching index update runs before the next writer starts,
 // so the index always reflects a prefix of the committed history. At open,
-// migrations run and the index is rebuilt from the tables.
+// migrations run and the index is rebuilt from the tables. The statements
+// themselves are social_store.h's; the one read path for facts is View()
+// (PurposeView); Read() serves the rest (profiles, lists, sessions).
 //
 // Tables and provenance (see docs/social-api.md):
 //   social:    accounts, sessions, verification_codes, friend_requests,

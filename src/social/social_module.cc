@@ -64,6 +64,8 @@ absl::StatusOr<std::unique_ptr<SocialModule>> SocialModule::Create(const net::Mo
   return m;
 }
 
+SocialModule::SocialModule(const Clock& clock, net::Metrics& metrics) : clock_(clock), metrics_(metrics) {}
+
 SocialModule::~SocialModule() { Stop(); }
 
 void SocialModule::BeginStop() {

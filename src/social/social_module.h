@@ -54,7 +54,8 @@ class SocialModule final : public net::Module {
   Posts& posts() { return *posts_; }
 
  private:
-  SocialModule(const Clock& clock, net::Metrics& metrics) : clock_(clock), metrics_(metrics) {}
+  // Defined where Posts is complete (unique_ptr members).
+  SocialModule(const Clock& clock, net::Metrics& metrics);
 
   const Clock& clock_;
   net::Metrics& metrics_;
