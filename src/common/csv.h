@@ -22,9 +22,9 @@ namespace tandem {
 // Splits one line (without its line break; a trailing '\r' is ignored).
 // InvalidArgument for an unterminated quote or text after a closing quote.
 absl::StatusOr<std::vector<std::string>> ParseCsvLine(std::string_view line);
-// The same into `fields`, reusing its storage: for callers that split
-// lines themselves (social/address_book.cc, fuzz/fuzz_csv_line.cc). New
-// code reads through CsvColumnReader or the overload above.
+// The same into `fields`, reusing its storage between lines (what
+// CsvColumnReader does). Callers read files through CsvColumnReader or
+// ReadCsvColumn.
 absl::Status ParseCsvLine(std::string_view line, std::vector<std::string>* fields);
 
 // Quotes the field if it contains a comma, quote or whitespace at its ends.

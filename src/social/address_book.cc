@@ -64,44 +64,17 @@ NormalizedAddressBook NormalizeAddressBook(const AddressBookUpload& upload) {
 
 absl::StatusOr<ContactFile> ParseContactFile(std::string_view text, bool header, size_t column,
                                              std::string_view column_name) {
+  CsvColumn spec;
+  spec.index = column;
+  spec.name = std::string(column_name);
+  spec.header = header || !column_name.empty();
+  auto values = ReadCsvColumn(text, spec, /*whitespace_is_blank=*/true);
+  // A file the reader cannot use at all is the caller's bad input.
+  if (!values.ok()) return absl::InvalidArgumentError(values.status().message());
   ContactFile file;
-  std::vector<std::string> fields;
-  size_t line_no = 0;
-  bool need_header = header;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (need_header) {
-      need_header = false;
-      if (!column_name.empty()) {
-        if (!ParseCsvLine(line, &fields).ok())
-          return absl::InvalidArgumentError("line 1: malformed CSV header");
-        auto it = std::find(fields.begin(), fields.end(), column_name);
-        if (it == fields.end()) {
-          return absl::InvalidArgumentError(absl::StrCat("no column named '", std::string(column_name), "'"));
-        }
-        column = static_cast<size_t>(it - fields.begin());
-      }
-      continue;
-    }
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    if (column == 0 && line.find_first_of(",\"") == std::string_view::npos) {
-      file.numbers.push_back({line_no, std::string(line)});
-      continue;
-    }
-    if (absl::Status st = ParseCsvLine(line, &fields); !st.ok()) {
-      file.errors.emplace_back(line_no, absl::StrCat("malformed CSV: ", std::string(st.message())));
-      continue;
-    }
-    if (column >= fields.size()) {
-      file.errors.emplace_back(line_no, absl::StrCat("has no column ", column + 1));
-      continue;
-    }
-    file.numbers.push_back({line_no, fields[column]});
-  }
+  file.numbers.reserve(values->cells.size());
+  for (auto& [line, cell] : values->cells) file.numbers.push_back({line, std::move(cell)});
+  file.errors = std::move(values->problems);
   return file;
 }
 
