@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "client/client_store.h"
+#include "common/encoding.h"
 #include "net/client.h"
 
 namespace tandem::app {
@@ -124,7 +125,7 @@ void Warn(const std::string& message) { std::cerr << "tandem: warning: " << mess
 
 std::string LocalTime(int64_t unix_seconds) {
   if (unix_seconds <= 0) return "never";
-  return absl::FormatTime("%Y-%m-%d %H:%M:%S %Z", absl::FromUnixSeconds(unix_seconds), absl::LocalTimeZone());
+  return LocalTimestamp(absl::FromUnixSeconds(unix_seconds));
 }
 
 std::string LocalTimeFromIso(const nlohmann::json& iso) {

@@ -18,6 +18,7 @@
 #include "client/client_store.h"
 #include "client/messenger_client.h"
 #include "common/clock.h"
+#include "common/encoding.h"
 #include "common/error_codes.h"
 #include "common/random.h"
 
@@ -92,9 +93,7 @@ std::string Quote(const std::string& text) {
   return "\"" + t + "\"";
 }
 
-std::string Clock(int64_t ms) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%S %Z", absl::FromUnixMillis(ms), absl::LocalTimeZone());
-}
+std::string Clock(int64_t ms) { return LocalTimestamp(absl::FromUnixMillis(ms)); }
 
 client::EventHandler Printer(const CliContext& ctx) {
   return [json_out = ctx.json, ctx](const client::Event& e) {

@@ -147,7 +147,7 @@ absl::Status Directory::Authenticate(const Credentials& credentials) const {
         absl::UnauthenticatedError(absl::StrCat(
             "this installation is no longer registered: its number was registered again on another device "
             "at ",
-            absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(it->at_ms), absl::UTCTimeZone()))),
+            UtcTimestamp(absl::FromUnixMillis(it->at_ms)))),
         "registration_replaced");
   }
   return absl::UnauthenticatedError("invalid credentials");
