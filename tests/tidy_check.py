@@ -110,7 +110,11 @@ def main():
         key = hashlib.sha256()
         key.update(version.encode())
         key.update(config)
-        key.update(entry.get("command", " ".join(entry.get("arguments", []))).encode())
+        # The checkout's and build's locations are left out, so that another
+        # clone of the same sources shares the cache.
+        command = entry.get("command", " ".join(entry.get("arguments", [])))
+        command = command.replace(str(build_dir), "<build>").replace(str(source_dir), "<src>")
+        key.update(command.encode())
         key.update(src.read_bytes())
         output = entry.get("output", "")
         for header in deps.get(output, []):
