@@ -117,6 +117,9 @@ def main():
         key.update(command.encode())
         key.update(src.read_bytes())
         output = entry.get("output", "")
+        # Without ninja's record of the headers (a file not built yet), a
+        # pass cannot be keyed on them: it is checked but not remembered.
+        cacheable = bool(deps.get(output))
         for header in deps.get(output, []):
             path = (build_dir / header).resolve() if not os.path.isabs(header) else pathlib.Path(header)
             if source_dir in path.parents and path.exists():
@@ -126,7 +129,7 @@ def main():
         if (cache / digest).exists():
             cached += 1
             continue
-        jobs.append((times.get(str(rel), 0), str(rel), src, digest))
+        jobs.append((times.get(str(rel), 0), str(rel), src, digest if cacheable else None))
     # Newest first; the same file may be compiled into several targets.
     jobs.sort(key=lambda j: (-j[0], j[1]))
 
@@ -142,7 +145,8 @@ def main():
                            capture_output=True, text=True)
         findings = [line for line in r.stdout.splitlines() if ": warning: " in line or ": error: " in line]
         if r.returncode == 0 and not findings:
-            (cache / digest).write_text(rel + "\n")
+            if digest:
+                (cache / digest).write_text(rel + "\n")
             return rel, ""
         return rel, r.stdout + r.stderr
 
