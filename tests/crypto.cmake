@@ -4,7 +4,6 @@
 add_executable(crypto_interop_test ${CMAKE_CURRENT_SOURCE_DIR}/interop/interop_test.cc)
 target_link_libraries(crypto_interop_test PRIVATE tandem_crypto tandem_common absl::strings
                       nlohmann_json::nlohmann_json)
-tandem_test_build_options(crypto_interop_test)
 add_test(NAME crypto_interop
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/interop/run_interop.sh $<TARGET_FILE:crypto_interop_test>)
 set_tests_properties(crypto_interop PROPERTIES TIMEOUT 900 LABELS "crypto;interop")

@@ -31,7 +31,7 @@ TEST(AdsServiceTest, AdvertiserTokensAreStoredOnlyAsHashes) {
   EXPECT_EQ(*w.ads->Authenticate(a->token), a->id);
   EXPECT_TRUE(absl::IsUnauthenticated(w.ads->Authenticate("nope").status()));
   EXPECT_TRUE(absl::IsUnauthenticated(w.ads->Authenticate("").status()));
-  auto rows = w.social.db->db().Query("SELECT token_hash FROM ads_tokens");
+  auto rows = w.social.db->DatabaseForTesting().Query("SELECT token_hash FROM ads_tokens");
   ASSERT_TRUE(rows.ok());
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_NE((*rows)[0].Bytes(0), a->token);
@@ -337,7 +337,7 @@ TEST(AdsStoreTest, AnUnknownStoredStateIsDataLoss) {
   auto listed = w.ads->ListAudiences(adv);
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ((*listed)[0].status, AudienceStatus::kUploading);
-  ASSERT_TRUE(w.social.db->db().Execute("UPDATE ads_sessions SET state = 'paused'").ok());
+  ASSERT_TRUE(w.social.db->DatabaseForTesting().Execute("UPDATE ads_sessions SET state = 'paused'").ok());
   EXPECT_TRUE(absl::IsDataLoss(w.ads->ListAudiences(adv).status()));
 }
 

@@ -216,7 +216,7 @@ TEST(AdsServiceTest, DeletingTheMessengerAccountRewritesExplanations) {
     EXPECT_THAT(why->text, ::testing::Not(HasSubstr("messenger")));
     EXPECT_THAT(why->text, HasSubstr("deleted"));
   }
-  EXPECT_EQ(w.social.db->db()
+  EXPECT_EQ(w.social.db->DatabaseForTesting()
                 .QueryOne(absl::StrCat("SELECT COUNT(*) FROM ads_impressions WHERE user_id = ", u[0],
                                        " AND ((source & 2) != 0 OR segment != '')"))
                 ->Int(0),

@@ -100,7 +100,7 @@ struct AdsWorld {
 
   // Rows of a table of the shared database; -1 on error.
   int64_t CountRows(const std::string& table) {
-    auto row = social.db->db().QueryOne("SELECT COUNT(*) FROM " + table);
+    auto row = social.db->DatabaseForTesting().QueryOne("SELECT COUNT(*) FROM " + table);
     return row.ok() ? row->Int(0) : -1;
   }
 
