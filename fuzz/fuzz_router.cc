@@ -103,18 +103,16 @@ World& TheWorld() {
                                   "ads.admin_token=fuzzadmintoken", "server.data_dir=" + w->dir.string()});
     if (!config.ok()) Die(std::string(config.status().message()));
     tandem::net::Router router;
-    tandem::net::ModuleEnv social_env{
+    tandem::net::ModuleEnv env{
         *config, w->dir, router, w->metrics, tandem::SystemClock::Real(), tandem::SecureRandom::Instance()};
-    auto social = tandem::social::SocialModule::Create(social_env);
+    auto social = tandem::social::SocialModule::Create(env);
     if (!social.ok() || !*social) Die("social module");
     w->social = std::move(*social);
-    auto ads = tandem::ads::AdsModule::Create(*config, *w->social, router, w->metrics);
+    auto ads = tandem::ads::AdsModule::Create(env, *w->social);
     if (!ads.ok() || !*ads) Die("ads module");
     w->ads = std::move(*ads);
     w->social->SetAdSource(&w->ads->ad_source());
-    tandem::net::ModuleEnv relay_env{
-        *config, w->dir, router, w->metrics, tandem::SystemClock::Real(), tandem::SecureRandom::Instance()};
-    auto relay = tandem::relay::RelayModule::Create(relay_env);
+    auto relay = tandem::relay::RelayModule::Create(env);
     if (!relay.ok() || !*relay) Die("relay");
     w->relay = std::move(*relay);
     tandem::net::ServerOptions options;

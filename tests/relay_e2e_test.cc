@@ -102,7 +102,9 @@ TEST_F(RelayE2E, ThreeClientsOnlineOfflineOrderReceiptsAndNoPlaintextInTheDataba
     ASSERT_TRUE(t.ok()) << t.status();
     EXPECT_EQ(*t, plaintexts[i]) << "out of order at " << i;
     EXPECT_EQ((*backlog)[i].sender_number(), alice.number());
-    if (i > 0) EXPECT_GT((*backlog)[i].server_id(), (*backlog)[i - 1].server_id());
+    if (i > 0) {
+      EXPECT_GT((*backlog)[i].server_id(), (*backlog)[i - 1].server_id());
+    }
   }
   // Bob answers with an encrypted read receipt; Alice gets it.
   std::string receipt = absl::StrCat("read-receipt:", (*backlog)[4].server_id(), ":", random_.Hex(6));
