@@ -84,13 +84,17 @@ class MessengerClientTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     const std::string path = (dir_ / "messenger.db").string();
-    auto storage = relay::Relay::OpenSqliteStorage(path, store::SqliteOptions{}, relay::RelayOptions{},
-                                                   metrics_, clock_);
+    // The relay's writer waits on clock_, which only the test moves: no
+    // commit gap, so that a lone envelope commits at once.
+    relay::RelayOptions relay_options;
+    relay_options.writer.commit_gap = absl::ZeroDuration();
+    auto storage =
+        relay::Relay::OpenSqliteStorage(path, store::SqliteOptions{}, relay_options, metrics_, clock_);
     ASSERT_TRUE(storage.ok()) << storage.status();
     auto sender = std::make_unique<CapturingSender>();
     sender_ = sender.get();
-    auto r = relay::Relay::Create(std::move(*storage), std::move(sender), relay::RelayOptions{}, metrics_,
-                                  clock_, relay_random_);
+    auto r = relay::Relay::Create(std::move(*storage), std::move(sender), relay_options, metrics_, clock_,
+                                  relay_random_);
     ASSERT_TRUE(r.ok()) << r.status();
     relay_ = *std::move(r);
     relay_->RegisterRoutes(router_);
