@@ -64,20 +64,31 @@ def commit_times(source_dir):
 
 
 def changed_since_baseline(source_dir):
-    """Files that differ from the commit in tests/tidy_baseline.txt, with the
-    project headers they name counted through the cache key; None (check
-    everything) when there is no baseline or git cannot tell."""
+    """Files that differ from the commit in tests/tidy_baseline.txt (a header
+    brings the sources beside it); None (check everything) when there is no
+    baseline. Without git, nothing is in scope."""
     baseline = source_dir / "tests" / "tidy_baseline.txt"
     if not baseline.exists():
         return None
     commit = baseline.read_text().split()[0]
+    def git(*args):
+        return subprocess.run(["git", "-C", str(source_dir), *args], capture_output=True, text=True,
+                              check=True).stdout.split()
+
     try:
-        diff = subprocess.run(["git", "-C", str(source_dir), "diff", "--name-only", commit, "--"],
-                              capture_output=True, text=True, check=True).stdout.split()
-        new = subprocess.run(["git", "-C", str(source_dir), "ls-files", "--others", "--exclude-standard"],
-                             capture_output=True, text=True, check=True).stdout.split()
-    except (OSError, subprocess.CalledProcessError):
-        return None
+        try:
+            diff = git("diff", "--name-only", commit, "--")
+        except subprocess.CalledProcessError:
+            # A shallow clone may not hold the baseline: the last commit's
+            # files, then, or none.
+            print(f"tidy: baseline {commit[:12]} is not in this clone; checking the last commit's files")
+            try:
+                diff = git("diff", "--name-only", "HEAD~1", "--")
+            except subprocess.CalledProcessError:
+                diff = []
+        new = git("ls-files", "--others", "--exclude-standard")
+    except OSError:
+        return set()
     files = set(diff) | set(new)
     # A changed header puts the sources beside it in scope too.
     for f in list(files):
