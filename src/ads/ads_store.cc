@@ -15,17 +15,6 @@
 namespace tandem::ads::db {
 namespace {
 
-using internal::Day;
-using internal::kBudgets;
-using internal::kKinds;
-using internal::kStates;
-using internal::kStatuses;
-using internal::Parse;
-using internal::Seconds;
-using internal::Stored;
-using store::Row;
-using store::Value;
-
 constexpr std::string_view kSchemaV1 = R"sql(
 CREATE TABLE ads_secrets (
   name TEXT PRIMARY KEY,

@@ -11,17 +11,6 @@
 namespace tandem::ads::db {
 namespace {
 
-using internal::Day;
-using internal::kBudgets;
-using internal::kKinds;
-using internal::kStates;
-using internal::kStatuses;
-using internal::Parse;
-using internal::Seconds;
-using internal::Stored;
-using store::Row;
-using store::Value;
-
 std::string JoinIds(const std::vector<int64_t>& ids) { return absl::StrJoin(ids, ","); }
 
 std::vector<int64_t> SplitIds(const std::string& text) {

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "ads/ads_types.h"
 #include "common/status.h"
+#include "store/store.h"
 
 namespace tandem::ads::db::internal {
 
@@ -61,3 +62,17 @@ inline absl::StatusOr<E> Parse(const std::array<std::pair<E, std::string_view>, 
 }
 
 }  // namespace tandem::ads::db::internal
+
+namespace tandem::ads::db {
+// The store's files name these unqualified.
+using internal::Day;
+using internal::kBudgets;
+using internal::kKinds;
+using internal::kStates;
+using internal::kStatuses;
+using internal::Parse;
+using internal::Seconds;
+using internal::Stored;
+using store::Row;
+using store::Value;
+}  // namespace tandem::ads::db

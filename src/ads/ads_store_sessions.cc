@@ -11,17 +11,6 @@
 namespace tandem::ads::db {
 namespace {
 
-using internal::Day;
-using internal::kBudgets;
-using internal::kKinds;
-using internal::kStates;
-using internal::kStatuses;
-using internal::Parse;
-using internal::Seconds;
-using internal::Stored;
-using store::Row;
-using store::Value;
-
 constexpr char kSessionColumns[] =
     "id, client_session_id, kind, state, batches_received, batches_matched, rows_received, rows_invalid";
 
