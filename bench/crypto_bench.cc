@@ -1,7 +1,8 @@
 // Benchmarks for tandem's Signal Protocol library. Every figure is per core
 // (single-threaded). Compare with bench/interop_peer_bench.cjs, which runs the
 // same scenarios with the npm implementation, and with BM_X25519, the limit
-// for anything that does a DH ratchet step per message.
+// for anything that does a DH ratchet step per message. BM_Kem* measure
+// PQXDH's ML-KEM-1024 and Kyber-1024.
 //
 //   cmake --build build --target crypto_bench && build/bench/crypto_bench
 #include <benchmark/benchmark.h>
@@ -11,6 +12,7 @@
 
 #include "common/random.h"
 #include "crypto/fingerprint.h"
+#include "crypto/kem.h"
 #include "crypto/keys.h"
 #include "crypto/session.h"
 #include "crypto/xeddsa.h"
@@ -153,6 +155,49 @@ void BM_SafetyNumber(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_SafetyNumber);
+
+// PQXDH's KEMs; the argument is libsignal's type byte (8 Kyber-1024, 10
+// ML-KEM-1024). A PQXDH session setup costs one encapsulation on the
+// initiator and one decapsulation on the responder.
+void BM_KemKeyGenerate(benchmark::State& state) {
+  SecureRandom random;
+  const auto kind = static_cast<KemKind>(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(KemKeyPair::Generate(kind, random));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_KemKeyGenerate)->Arg(0x08)->Arg(0x0A);
+
+void BM_KemEncapsulate(benchmark::State& state) {
+  SecureRandom random;
+  KemKeyPair pair = KemKeyPair::Generate(static_cast<KemKind>(state.range(0)), random);
+  for (auto _ : state) benchmark::DoNotOptimize(Encapsulate(pair.public_key, random));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_KemEncapsulate)->Arg(0x08)->Arg(0x0A);
+
+void BM_KemDecapsulate(benchmark::State& state) {
+  SecureRandom random;
+  KemKeyPair pair = KemKeyPair::Generate(static_cast<KemKind>(state.range(0)), random);
+  auto sent = Encapsulate(pair.public_key, random);
+  for (auto _ : state) benchmark::DoNotOptimize(Decapsulate(pair.secret_key, sent->ciphertext));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_KemDecapsulate)->Arg(0x08)->Arg(0x0A);
+
+// What a fresh public key costs the sender end to end: parsing the bundle's
+// key (which hashes it) and encapsulating, then the receiver's decapsulation.
+void BM_KemParseEncapsulateDecapsulate(benchmark::State& state) {
+  SecureRandom random;
+  KemKeyPair pair = KemKeyPair::Generate(static_cast<KemKind>(state.range(0)), random);
+  std::vector<uint8_t> serialized = pair.public_key.Serialize();
+  for (auto _ : state) {
+    auto key = KemPublicKey::Deserialize(serialized);
+    auto sent = Encapsulate(*key, random);
+    benchmark::DoNotOptimize(Decapsulate(pair.secret_key, sent->ciphertext));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_KemParseEncapsulateDecapsulate)->Arg(0x08)->Arg(0x0A);
 
 }  // namespace
 }  // namespace tandem::crypto
