@@ -55,7 +55,9 @@ std::vector<uint8_t> Typed(KemKind kind, const std::vector<uint8_t>& raw) {
 }  // namespace
 
 KemPublicKey::KemPublicKey(KemKind kind, std::vector<uint8_t> raw) : kind_(kind), raw_(std::move(raw)) {
-  mlkem::HashPublicKey(mlkem::PublicKeyView(raw_.data(), mlkem::kPublicKeySize), hash_);
+  mlkem::PublicKeyView view(raw_.data(), mlkem::kPublicKeySize);
+  mlkem::HashPublicKey(view, hash_);
+  canonical_ = mlkem::PublicKeyIsCanonical(view);
 }
 
 absl::StatusOr<KemPublicKey> KemPublicKey::Deserialize(std::span<const uint8_t> serialized) {
@@ -114,7 +116,7 @@ KemKeyPair KemKeyPair::Generate(KemKind kind, Random& random) {
 
 absl::StatusOr<KemEncapsulation> Encapsulate(const KemPublicKey& public_key, Random& random) {
   mlkem::PublicKeyView ek(public_key.raw().data(), mlkem::kPublicKeySize);
-  if (public_key.kind() == KemKind::kMlKem1024 && !mlkem::PublicKeyIsCanonical(ek)) {
+  if (public_key.kind() == KemKind::kMlKem1024 && !public_key.canonical()) {
     return absl::InvalidArgumentError("ML-KEM public key has a coefficient not below q");
   }
   std::array<uint8_t, 32> m;

@@ -49,6 +49,9 @@ class KemPublicKey {
   const std::vector<uint8_t>& raw() const { return raw_; }
   // H(ek) = SHA3-256 of the raw key, computed once when the key is made.
   const std::array<uint8_t, 32>& hash() const { return hash_; }
+  // Whether every coefficient of t̂ is below q (FIPS 203 §7.2), also computed
+  // once; Encapsulate refuses an ML-KEM key without it.
+  bool canonical() const { return canonical_; }
 
   friend bool operator==(const KemPublicKey& a, const KemPublicKey& b) {
     return a.kind_ == b.kind_ && a.raw_ == b.raw_;
@@ -60,6 +63,7 @@ class KemPublicKey {
   KemKind kind_;
   std::vector<uint8_t> raw_;
   std::array<uint8_t, 32> hash_;
+  bool canonical_;
 };
 
 class KemSecretKey {

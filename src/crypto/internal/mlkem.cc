@@ -44,7 +44,18 @@ constexpr int16_t MontgomeryReduce(int32_t a) {
   return static_cast<int16_t>((a - static_cast<int32_t>(t) * kQ) >> 16);
 }
 
-constexpr int16_t FqMul(int16_t a, int16_t b) { return MontgomeryReduce(static_cast<int32_t>(a) * b); }
+// MontgomeryReduce(a * b), computed from the high and low halves of 16-bit
+// products: a * b and t * q agree in their low 16 bits, so the difference of
+// their high halves is exact. Written so, the compiler maps each product to
+// a vector multiply-high or multiply-low.
+constexpr int16_t FqMul(int16_t a, int16_t b) {
+  int16_t high = static_cast<int16_t>((static_cast<int32_t>(a) * b) >> 16);
+  int16_t low = static_cast<int16_t>(a * b);
+  int16_t t = static_cast<int16_t>(low * kQInv);
+  int16_t tq_high = static_cast<int16_t>((static_cast<int32_t>(t) * kQ) >> 16);
+  return static_cast<int16_t>(high - tq_high);
+}
+static_assert(FqMul(1353, 1) == MontgomeryReduce(1353) && FqMul(-3000, 3000) == MontgomeryReduce(-3000 * 3000));
 
 constexpr int16_t BarrettReduce(int16_t a) {
   // The representative of a mod q in [-(q-1)/2, (q-1)/2]; v = round(2^26 / q).
@@ -106,62 +117,105 @@ void Reduce(Poly& p) {
   for (int16_t& x : p.c) x = BarrettReduce(x);
 }
 
-// Input |x| < q; output in NTT order (bit-reversed pairs), reduced.
-void Ntt(Poly& p) {
-  int k = 1;
-  for (int len = 128; len >= 2; len >>= 1) {
-    for (int start = 0; start < kN; start += 2 * len) {
-      const int16_t zeta = kZetas[k++];
-      for (int j = start; j < start + len; ++j) {
-        int16_t t = FqMul(zeta, p.c[j + len]);
-        p.c[j + len] = static_cast<int16_t>(p.c[j] - t);
-        p.c[j] = static_cast<int16_t>(p.c[j] + t);
-      }
+// One Cooley-Tukey layer: blocks of 2 * Len coefficients, block b using
+// zetas[b]. Len is a template argument so each layer's loops have constant
+// bounds the compiler can unroll and vectorize.
+template <int Len>
+void NttLayer(Poly& p, const int16_t* zetas) {
+  for (int block = 0; block < kN / (2 * Len); ++block) {
+    const int16_t zeta = zetas[block];
+    int16_t* a = p.c.data() + block * 2 * Len;
+    for (int j = 0; j < Len; ++j) {
+      int16_t t = FqMul(zeta, a[j + Len]);
+      a[j + Len] = static_cast<int16_t>(a[j] - t);
+      a[j] = static_cast<int16_t>(a[j] + t);
     }
   }
+}
+
+// Input |x| < q; output in NTT order (bit-reversed pairs), reduced. Layer
+// with 128 / Len blocks uses zetas[128 / Len ...].
+void Ntt(Poly& p) {
+  NttLayer<128>(p, &kZetas[1]);
+  NttLayer<64>(p, &kZetas[2]);
+  NttLayer<32>(p, &kZetas[4]);
+  NttLayer<16>(p, &kZetas[8]);
+  NttLayer<8>(p, &kZetas[16]);
+  NttLayer<4>(p, &kZetas[32]);
+  NttLayer<2>(p, &kZetas[64]);
   // Each layer adds less than q in magnitude: |x| < 8q before this.
   Reduce(p);
 }
 
-// Gentleman-Sande inverse of Ntt, times 2^16 (so that after BaseMul's 2^-16
-// the result is the plain product). Walking the zetas backwards gives
-// 17^(128 - e) = -17^-e, which the (b - a) difference compensates.
-void InvNttToMont(Poly& p) {
-  constexpr int16_t kF = 1441;  // 2^32 / 128 mod q: undoes the seven halvings, adds 2^16
-  int k = 127;
-  for (int len = 2; len <= 128; len <<= 1) {
-    for (int start = 0; start < kN; start += 2 * len) {
-      const int16_t zeta = kZetas[k--];
-      for (int j = start; j < start + len; ++j) {
-        int16_t t = p.c[j];
-        p.c[j] = BarrettReduce(static_cast<int16_t>(t + p.c[j + len]));
-        p.c[j + len] = FqMul(zeta, static_cast<int16_t>(p.c[j + len] - t));
-      }
+// One Gentleman-Sande layer; block b of B = 128 / Len uses zetas[2B - 1 - b].
+// Walking the zetas backwards gives 17^(128 - e) = -17^-e, which the
+// (b - a) difference compensates. Differences leave FqMul below q; sums
+// double their bound unless Reduce, so with inputs below 4q every third
+// layer is enough to stay within int16 (sums below 8q, and differences
+// below 8q keep FqMul's product below q * 2^15).
+template <int Len, bool Reduce>
+void InvNttLayer(Poly& p) {
+  constexpr int kBlocks = kN / (2 * Len);
+  for (int block = 0; block < kBlocks; ++block) {
+    const int16_t zeta = kZetas[2 * kBlocks - 1 - block];
+    int16_t* a = p.c.data() + block * 2 * Len;
+    for (int j = 0; j < Len; ++j) {
+      int16_t t = a[j];
+      int16_t sum = static_cast<int16_t>(t + a[j + Len]);
+      a[j] = Reduce ? BarrettReduce(sum) : sum;
+      a[j + Len] = FqMul(zeta, static_cast<int16_t>(a[j + Len] - t));
     }
   }
+}
+
+// The inverse of Ntt, times 2^16 (so that after BaseMul's 2^-16 the result
+// is the plain product). Input |x| < q; bounds after each layer: 2q, 4q, q,
+// 2q, 4q, q, 2q; the final FqMul brings them below q.
+void InvNttToMont(Poly& p) {
+  InvNttLayer<2, false>(p);
+  InvNttLayer<4, false>(p);
+  InvNttLayer<8, true>(p);
+  InvNttLayer<16, false>(p);
+  InvNttLayer<32, false>(p);
+  InvNttLayer<64, true>(p);
+  InvNttLayer<128, false>(p);
+  constexpr int16_t kF = 1441;  // 2^32 / 128 mod q: undoes the seven halvings, adds 2^16
   for (int16_t& x : p.c) x = FqMul(x, kF);
 }
 
-// r = sum_i a[i] ∘ b[i] in the NTT domain, times 2^-16, reduced. Each pair
-// is a product in Z_q[X]/(X^2 - zeta); pairs alternate between the roots
-// zeta and -zeta of the last NTT layer.
-void BaseMulAccumulate(Poly& r, const PolyVec& a, const PolyVec& b) {
-  r.c.fill(0);
+// In the NTT domain a polynomial is 128 residues mod X^2 - γ_i, with
+// γ_i = ±zetas[64 + i / 2] alternating in sign. A product needs b1 * γ for
+// each pair of the right-hand factor; vectors multiplied by several others
+// (ŷ by four rows of Âᵀ and by t̂) compute them once.
+struct MulCache {
+  std::array<std::array<int16_t, kN / 2>, kK> odd_times_gamma;
+};
+
+void ComputeMulCache(const PolyVec& b, MulCache& cache) {
   for (int v = 0; v < kK; ++v) {
-    const int16_t* x = a[v].c.data();
-    const int16_t* y = b[v].c.data();
     for (int i = 0; i < kN / 4; ++i) {
-      const int16_t zeta = kZetas[64 + i];
-      for (int half = 0; half < 2; ++half) {
-        const int o = 4 * i + 2 * half;
-        const int16_t z = half == 0 ? zeta : static_cast<int16_t>(-zeta);
-        // Each term is below 2q; four of them stay below 8q.
-        r.c[o] = static_cast<int16_t>(r.c[o] + FqMul(FqMul(x[o + 1], y[o + 1]), z) + FqMul(x[o], y[o]));
-        r.c[o + 1] = static_cast<int16_t>(r.c[o + 1] + FqMul(x[o], y[o + 1]) + FqMul(x[o + 1], y[o]));
-      }
+      cache.odd_times_gamma[v][2 * i] = FqMul(b[v].c[4 * i + 1], kZetas[64 + i]);
+      cache.odd_times_gamma[v][2 * i + 1] = FqMul(b[v].c[4 * i + 3], static_cast<int16_t>(-kZetas[64 + i]));
     }
   }
-  Reduce(r);
+}
+
+// r = sum_v a[v] ∘ b[v] in the NTT domain, times 2^-16, with |r| < q.
+// Products accumulate in 32 bits and are reduced once: with every input
+// below q in magnitude each sum stays below 8q^2 < q * 2^15, the bound of
+// MontgomeryReduce.
+void BaseMulAccumulate(Poly& r, const PolyVec& a, const PolyVec& b, const MulCache& cache) {
+  for (int i = 0; i < kN / 2; ++i) {
+    int32_t even = 0, odd = 0;
+    for (int v = 0; v < kK; ++v) {
+      const int32_t a0 = a[v].c[2 * i], a1 = a[v].c[2 * i + 1];
+      const int32_t b0 = b[v].c[2 * i], b1 = b[v].c[2 * i + 1];
+      even += a0 * b0 + a1 * cache.odd_times_gamma[v][i];
+      odd += a0 * b1 + a1 * b0;
+    }
+    r.c[2 * i] = MontgomeryReduce(even);
+    r.c[2 * i + 1] = MontgomeryReduce(odd);
+  }
 }
 
 void Add(Poly& r, const Poly& a) {
@@ -171,34 +225,39 @@ void Add(Poly& r, const Poly& a) {
 // --- Encodings -------------------------------------------------------------
 
 // ByteEncode_d / ByteDecode_d: d-bit values packed least significant bit
-// first. The loops depend only on d, never on the values.
+// first, eight values to d bytes. The loops depend only on d, never on the
+// values.
 template <int D>
 void PackBits(const std::array<uint16_t, kN>& values, uint8_t* out) {
-  uint64_t acc = 0;
-  int bits = 0;
-  for (uint16_t v : values) {
-    acc |= static_cast<uint64_t>(v) << bits;
-    bits += D;
-    while (bits >= 8) {
-      *out++ = static_cast<uint8_t>(acc);
-      acc >>= 8;
-      bits -= 8;
+  if constexpr (D == 12) {
+    for (int i = 0; i < kN / 2; ++i) {
+      const uint16_t v0 = values[2 * i], v1 = values[2 * i + 1];
+      out[3 * i] = static_cast<uint8_t>(v0);
+      out[3 * i + 1] = static_cast<uint8_t>((v0 >> 8) | (v1 << 4));
+      out[3 * i + 2] = static_cast<uint8_t>(v1 >> 4);
     }
+    return;
+  }
+  for (int group = 0; group < kN / 8; ++group) {
+    unsigned __int128 acc = 0;
+    for (int j = 0; j < 8; ++j) acc |= static_cast<unsigned __int128>(values[8 * group + j]) << (D * j);
+    for (int b = 0; b < D; ++b) *out++ = static_cast<uint8_t>(acc >> (8 * b));
   }
 }
 
 template <int D>
 void UnpackBits(const uint8_t* in, std::array<uint16_t, kN>& values) {
-  uint64_t acc = 0;
-  int bits = 0;
-  for (uint16_t& v : values) {
-    while (bits < D) {
-      acc |= static_cast<uint64_t>(*in++) << bits;
-      bits += 8;
+  if constexpr (D == 12) {
+    for (int i = 0; i < kN / 2; ++i) {
+      values[2 * i] = static_cast<uint16_t>(in[3 * i] | ((in[3 * i + 1] & 0x0f) << 8));
+      values[2 * i + 1] = static_cast<uint16_t>((in[3 * i + 1] >> 4) | (in[3 * i + 2] << 4));
     }
-    v = static_cast<uint16_t>(acc & ((1u << D) - 1));
-    acc >>= D;
-    bits -= D;
+    return;
+  }
+  for (int group = 0; group < kN / 8; ++group) {
+    unsigned __int128 acc = 0;
+    for (int b = 0; b < D; ++b) acc |= static_cast<unsigned __int128>(*in++) << (8 * b);
+    for (int j = 0; j < 8; ++j) values[8 * group + j] = static_cast<uint16_t>((acc >> (D * j)) & ((1u << D) - 1));
   }
 }
 
@@ -331,7 +390,9 @@ void SampleNoise(const uint8_t* seed, uint8_t nonce, Poly& p) {
 // recomputed longer (its prefix is the same) and parsing continues.
 void SampleNtt(const uint8_t* rho, uint8_t x, uint8_t y, Poly& p) {
   const uint8_t suffix[2] = {x, y};
-  std::array<uint8_t, 4 * kShake128Rate> first;  // 448 candidates; 256 needed, 81% accepted
+  // 336 candidates: 81% are accepted, so 256 of them are short about 1% of
+  // the time.
+  std::array<uint8_t, 3 * kShake128Rate> first;
   Digest(Hash::kShake128, {ByteSpan(rho, 32), ByteSpan(suffix, 2)}, first);
   std::vector<uint8_t> longer;
   const uint8_t* stream = first.data();
@@ -387,9 +448,11 @@ void PkeKeyGen(Variant variant, Seed d, uint8_t* public_key, uint8_t* secret_key
     Ntt(s[i]);
     Ntt(e[i]);
   }
+  MulCache s_cache;
+  ComputeMulCache(s, s_cache);
   for (int i = 0; i < kK; ++i) {
     Poly t;
-    BaseMulAccumulate(t, a[i], s);
+    BaseMulAccumulate(t, a[i], s, s_cache);
     // Back from 2^-16 to the plain product: times 2^32 mod q, Montgomery-reduced.
     for (int16_t& x : t.c) x = FqMul(x, 1353);
     Add(t, e[i]);
@@ -401,6 +464,7 @@ void PkeKeyGen(Variant variant, Seed d, uint8_t* public_key, uint8_t* secret_key
   WipeObject(input);
   WipeObject(rho_sigma);
   WipeObject(s);
+  WipeObject(s_cache);
   WipeObject(e);
 }
 
@@ -417,10 +481,12 @@ void PkeEncrypt(const uint8_t* public_key, const uint8_t* m, const uint8_t* coin
   for (int i = 0; i < kK; ++i) SampleNoise(coins, static_cast<uint8_t>(kK + i), e1[i]);
   SampleNoise(coins, static_cast<uint8_t>(2 * kK), e2);
   for (Poly& p : y) Ntt(p);
+  MulCache y_cache;
+  ComputeMulCache(y, y_cache);
 
   for (int i = 0; i < kK; ++i) {
     Poly u;
-    BaseMulAccumulate(u, a_transposed[i], y);
+    BaseMulAccumulate(u, a_transposed[i], y, y_cache);
     InvNttToMont(u);
     Add(u, e1[i]);
     Reduce(u);
@@ -428,7 +494,7 @@ void PkeEncrypt(const uint8_t* public_key, const uint8_t* m, const uint8_t* coin
     WipeObject(u);
   }
   Poly v, mu;
-  BaseMulAccumulate(v, t_hat, y);
+  BaseMulAccumulate(v, t_hat, y, y_cache);
   InvNttToMont(v);
   MessageToPoly(m, mu);
   Add(v, e2);
@@ -436,6 +502,7 @@ void PkeEncrypt(const uint8_t* public_key, const uint8_t* m, const uint8_t* coin
   Reduce(v);
   CompressAndPack<kDv>(v, ciphertext + kUBytes);
   WipeObject(y);
+  WipeObject(y_cache);
   WipeObject(e1);
   WipeObject(e2);
   WipeObject(v);
@@ -450,8 +517,10 @@ void PkeDecrypt(const uint8_t* secret_key, const uint8_t* ciphertext, uint8_t* m
     Ntt(u[i]);
     Decode12(secret_key + i * kPolyBytes, s_hat[i]);
   }
+  MulCache u_cache;
+  ComputeMulCache(u, u_cache);
   Poly w, v;
-  BaseMulAccumulate(w, s_hat, u);
+  BaseMulAccumulate(w, s_hat, u, u_cache);
   InvNttToMont(w);
   UnpackAndDecompress<kDv>(ciphertext + kUBytes, v);
   for (int i = 0; i < kN; ++i) w.c[i] = static_cast<int16_t>(v.c[i] - w.c[i]);
