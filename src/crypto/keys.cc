@@ -104,7 +104,8 @@ std::vector<OneTimePreKey> GenerateOneTimePreKeys(uint32_t first_id, size_t coun
 }
 
 PreKeyBundle MakePreKeyBundle(uint32_t registration_id, uint32_t device_id, const PublicKey& identity,
-                              const SignedPreKey& signed_prekey, const OneTimePreKey* one_time_prekey) {
+                              const SignedPreKey& signed_prekey, const OneTimePreKey* one_time_prekey,
+                              const KyberPreKey* kyber_prekey) {
   PreKeyBundle bundle;
   bundle.registration_id = registration_id;
   bundle.device_id = device_id;
@@ -114,7 +115,31 @@ PreKeyBundle MakePreKeyBundle(uint32_t registration_id, uint32_t device_id, cons
   if (one_time_prekey != nullptr) {
     bundle.one_time_prekey = PublicPreKey{one_time_prekey->id, one_time_prekey->key_pair.public_key};
   }
+  if (kyber_prekey != nullptr) {
+    bundle.kyber_prekey =
+        PublicKyberPreKey{kyber_prekey->id, kyber_prekey->key_pair.public_key, kyber_prekey->signature};
+  }
   return bundle;
+}
+
+KyberPreKey GenerateKyberPreKey(const IdentityKeyPair& identity, uint32_t id, Random& random, KemKind kind) {
+  KemKeyPair key_pair = KemKeyPair::Generate(kind, random);
+  Signature signature = XEdDSASign(identity.private_key, key_pair.public_key.Serialize(), random);
+  return KyberPreKey{id, std::move(key_pair), signature};
+}
+
+std::vector<KyberPreKey> GenerateKyberPreKeys(const IdentityKeyPair& identity, uint32_t first_id,
+                                              size_t count, Random& random) {
+  constexpr uint32_t kIdModulus = 0xFFFFFE;
+  std::vector<KyberPreKey> out;
+  out.reserve(count);
+  uint32_t id = first_id % kIdModulus;
+  for (size_t i = 0; i < count; ++i) {
+    if (id == 0) id = 1;
+    out.push_back(GenerateKyberPreKey(identity, id, random));
+    id = (id + 1) % kIdModulus;
+  }
+  return out;
 }
 
 }  // namespace tandem::crypto

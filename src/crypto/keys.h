@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/random.h"
+#include "crypto/kem.h"
 
 namespace tandem::crypto {
 
@@ -105,6 +106,35 @@ SignedPreKey GenerateSignedPreKey(const IdentityKeyPair& identity, uint32_t id, 
 // "no prekey").
 std::vector<OneTimePreKey> GenerateOneTimePreKeys(uint32_t first_id, size_t count, Random& random);
 
+// A signed Kyber prekey (PQXDH): a KEM key pair signed by the identity key.
+// One-time Kyber prekeys are used once, like one-time EC prekeys; the
+// last-resort one is handed out when those run out and may be used by many
+// sessions.
+struct KyberPreKey {
+  uint32_t id = 0;
+  KemKeyPair key_pair;
+  // XEdDSA signature by the identity key over key_pair.public_key.Serialize()
+  // (all 1 + 1568 bytes, the type byte included).
+  Signature signature{};
+};
+
+// A Kyber-1024 prekey with id `id`, signed by `identity`. (Kyber-1024 is
+// what libsignal's clients generate and accept; see kem.h.)
+KyberPreKey GenerateKyberPreKey(const IdentityKeyPair& identity, uint32_t id, Random& random,
+                                KemKind kind = KemKind::kKyber1024);
+
+// `count` Kyber prekeys with consecutive ids from `first_id`, numbered like
+// GenerateOneTimePreKeys.
+std::vector<KyberPreKey> GenerateKyberPreKeys(const IdentityKeyPair& identity, uint32_t first_id,
+                                              size_t count, Random& random);
+
+// The public half of a signed Kyber prekey, as published.
+struct PublicKyberPreKey {
+  uint32_t id = 0;
+  KemPublicKey key;
+  Signature signature{};
+};
+
 // The public half of a prekey, as published.
 struct PublicPreKey {
   uint32_t id = 0;
@@ -120,11 +150,15 @@ struct PreKeyBundle {
   PublicPreKey signed_prekey;
   Signature signed_prekey_signature{};
   std::optional<PublicPreKey> one_time_prekey;
+  // Present when the device published Kyber prekeys: a session started from
+  // this bundle is a version 4 (PQXDH) session; without it, version 3.
+  std::optional<PublicKyberPreKey> kyber_prekey;
 };
 
 // Builds the bundle that publishes `signed_prekey` (and optionally one
-// one-time prekey) for `identity`.
+// one-time prekey and one Kyber prekey) for `identity`.
 PreKeyBundle MakePreKeyBundle(uint32_t registration_id, uint32_t device_id, const PublicKey& identity,
-                              const SignedPreKey& signed_prekey, const OneTimePreKey* one_time_prekey);
+                              const SignedPreKey& signed_prekey, const OneTimePreKey* one_time_prekey,
+                              const KyberPreKey* kyber_prekey = nullptr);
 
 }  // namespace tandem::crypto

@@ -1,12 +1,18 @@
-// X3DH and the Double Ratchet with Signal's v3 key derivations; see session.h.
+// X3DH/PQXDH and the Double Ratchet with Signal's v3 and v4 key
+// derivations; see session.h.
 //
-// Key derivations (shared with every v3 implementation):
+// Key derivations (shared with every v3 implementation, and with libsignal
+// for v4):
 //   X3DH:     HKDF(0xFF*32 || DH1 || DH2 || DH3 [|| DH4], salt 0, "WhisperText")
 //             -> root key || chain key
+//   PQXDH:    HKDF(0xFF*32 || DH1 || DH2 || DH3 [|| DH4] || KEM secret, salt 0,
+//             "WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024")
+//             -> root key || chain key || post-quantum ratchet key
 //   DH step:  HKDF(DH(ours, theirs), salt root key, "WhisperRatchet")
 //             -> root key || chain key
 //   chain:    message key seed = HMAC(ck, 0x01), next ck = HMAC(ck, 0x02)
-//   message:  HKDF(seed, salt 0, "WhisperMessageKeys")
+//   message:  HKDF(seed, salt 0 (v4: the post-quantum ratchet's key, when
+//             the message names one), "WhisperMessageKeys")
 //             -> AES key (32) || MAC key (32) || IV (16)
 //   MAC:      HMAC(mac key, sender identity || receiver identity || message)[:8]
 #include "crypto/session.h"
@@ -20,6 +26,7 @@
 #include "crypto/internal/messages.h"
 #include "crypto/internal/primitives.h"
 #include "crypto/internal/session_state.h"
+#include "crypto/internal/spqr.h"
 #include "crypto/xeddsa.h"
 
 namespace tandem::crypto {
@@ -31,6 +38,7 @@ using internal::Key32;
 using internal::SessionState;
 
 constexpr char kInfoText[] = "WhisperText";
+constexpr char kInfoPqxdh[] = "WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024";
 constexpr char kInfoRatchet[] = "WhisperRatchet";
 constexpr char kInfoMessageKeys[] = "WhisperMessageKeys";
 
@@ -46,8 +54,8 @@ struct MessageKeys {
   ~MessageKeys() { internal::Wipe(okm); }
 };
 
-void DeriveMessageKeys(const Key32& seed, MessageKeys& keys) {
-  internal::Hkdf(seed, {}, Info(kInfoMessageKeys), keys.okm);
+void DeriveMessageKeys(const Key32& seed, const std::optional<Key32>& pq_key, MessageKeys& keys) {
+  internal::Hkdf(seed, pq_key ? ByteSpan(*pq_key) : ByteSpan(), Info(kInfoMessageKeys), keys.okm);
 }
 
 Key32 MessageKeySeed(const Key32& chain_key) {
@@ -63,6 +71,7 @@ Key32 NextChainKey(const Key32& chain_key) {
 struct RootAndChain {
   Key32 root;
   Key32 chain;
+  Key32 pq_auth{};  // PQXDH only
 };
 
 RootAndChain SplitKeys(const std::array<uint8_t, 64>& okm) {
@@ -83,9 +92,11 @@ absl::StatusOr<RootAndChain> RatchetRoot(const Key32& root, const PublicKey& the
   return out;
 }
 
-absl::StatusOr<RootAndChain> X3dh(std::initializer_list<std::pair<const PrivateKey*, const PublicKey*>> dhs) {
+// X3DH, or PQXDH when `kem_secret` is given.
+absl::StatusOr<RootAndChain> X3dh(std::initializer_list<std::pair<const PrivateKey*, const PublicKey*>> dhs,
+                                  const KemSharedSecret* kem_secret = nullptr) {
   std::vector<uint8_t> secret(32, 0xFF);
-  secret.reserve(32 * (1 + dhs.size()));
+  secret.reserve(32 * (2 + dhs.size()));
   for (const auto& [ours, theirs] : dhs) {
     auto shared = Agree(*ours, *theirs);
     if (!shared.ok()) {
@@ -95,10 +106,22 @@ absl::StatusOr<RootAndChain> X3dh(std::initializer_list<std::pair<const PrivateK
     secret.insert(secret.end(), shared->begin(), shared->end());
     internal::Wipe(*shared);
   }
-  std::array<uint8_t, 64> okm;
-  internal::Hkdf(secret, {}, Info(kInfoText), okm);
+  if (kem_secret == nullptr) {
+    std::array<uint8_t, 64> okm;
+    internal::Hkdf(secret, {}, Info(kInfoText), okm);
+    internal::Wipe(secret);
+    RootAndChain out = SplitKeys(okm);
+    internal::Wipe(okm);
+    return out;
+  }
+  secret.insert(secret.end(), kem_secret->begin(), kem_secret->end());
+  std::array<uint8_t, 96> okm;
+  internal::Hkdf(secret, {}, Info(kInfoPqxdh), okm);
   internal::Wipe(secret);
-  RootAndChain out = SplitKeys(okm);
+  RootAndChain out;
+  std::memcpy(out.root.data(), okm.data(), 32);
+  std::memcpy(out.chain.data(), okm.data() + 32, 32);
+  std::memcpy(out.pq_auth.data(), okm.data() + 64, 32);
   internal::Wipe(okm);
   return out;
 }
@@ -169,10 +192,24 @@ absl::StatusOr<Key32> MessageKeySeedFor(internal::ReceiverChain& chain, uint32_t
 absl::StatusOr<std::vector<uint8_t>> DecryptWithState(SessionState& state,
                                                       const internal::SignalMessageView& message,
                                                       Random& random) {
+  if (message.version != state.version) {
+    return absl::InvalidArgumentError("a version " + std::to_string(message.version) +
+                                      " message for a version " + std::to_string(state.version) + " session");
+  }
   ASSIGN_OR_RETURN(internal::ReceiverChain * chain, ReceiverChainFor(state, message.ratchet_key, random));
   ASSIGN_OR_RETURN(Key32 seed, MessageKeySeedFor(*chain, message.counter));
+  std::optional<Key32> pq_key;
+  if (state.pq_ratchet) {
+    auto received = internal::PqRatchetReceive(*state.pq_ratchet, message.pq_ratchet);
+    if (!received.ok()) {
+      internal::Wipe(seed);
+      return received.status();
+    }
+    pq_key = *received;
+  }
   MessageKeys keys;
-  DeriveMessageKeys(seed, keys);
+  DeriveMessageKeys(seed, pq_key, keys);
+  if (pq_key) internal::Wipe(*pq_key);
   internal::Wipe(seed);
   auto mac = Mac(keys.mac_key(), state.remote_identity, state.local_identity, message.authenticated);
   if (!internal::ConstantTimeEqual(ByteSpan(mac).first(internal::kMacSize), message.mac)) {
@@ -254,19 +291,40 @@ absl::Status InitiateSession(SessionRecord& record, const LocalIdentity& local, 
     return absl::InvalidArgumentError(
         "signed prekey signature does not verify under the bundle's identity key");
   }
+  std::optional<KemEncapsulation> kem;
+  if (bundle.kyber_prekey) {
+    if (!XEdDSAVerify(bundle.identity_key, bundle.kyber_prekey->key.Serialize(),
+                      bundle.kyber_prekey->signature)) {
+      return absl::InvalidArgumentError(
+          "Kyber prekey signature does not verify under the bundle's identity key");
+    }
+    auto encapsulated = Encapsulate(bundle.kyber_prekey->key, random);
+    if (!encapsulated.ok()) return Annotate(encapsulated.status(), "the bundle's Kyber prekey");
+    kem = std::move(*encapsulated);
+  }
   KeyPair base = KeyPair::Generate(random);
   const PrivateKey& ika = local.key_pair.private_key;
   const PublicKey& spkb = bundle.signed_prekey.key;
+  const KemSharedSecret* kem_secret = kem ? &kem->shared_secret : nullptr;
   absl::StatusOr<RootAndChain> derived =
       bundle.one_time_prekey
           ? X3dh({{&ika, &spkb},
                   {&base.private_key, &bundle.identity_key},
                   {&base.private_key, &spkb},
-                  {&base.private_key, &bundle.one_time_prekey->key}})
-          : X3dh({{&ika, &spkb}, {&base.private_key, &bundle.identity_key}, {&base.private_key, &spkb}});
-  if (!derived.ok()) return Annotate(derived.status(), "X3DH with the bundle's keys");
+                  {&base.private_key, &bundle.one_time_prekey->key}},
+                 kem_secret)
+          : X3dh({{&ika, &spkb}, {&base.private_key, &bundle.identity_key}, {&base.private_key, &spkb}},
+                 kem_secret);
+  if (kem) internal::Wipe(kem->shared_secret);
+  if (!derived.ok())
+    return Annotate(derived.status(), kem ? "PQXDH with the bundle's keys" : "X3DH with the bundle's keys");
 
   SessionState state;
+  if (kem) {
+    state.version = 4;
+    state.pq_ratchet = internal::StartPqRatchet(derived->pq_auth, /*initiator=*/true);
+    internal::Wipe(derived->pq_auth);
+  }
   state.local_identity = local.key_pair.public_key;
   state.remote_identity = bundle.identity_key;
   state.local_registration_id = local.registration_id;
@@ -279,7 +337,9 @@ absl::Status InitiateSession(SessionRecord& record, const LocalIdentity& local, 
   state.sender_chain = ChainKey{0, sending->chain};
   state.pending_prekey = internal::PendingPreKey{
       bundle.one_time_prekey ? std::optional<uint32_t>(bundle.one_time_prekey->id) : std::nullopt,
-      bundle.signed_prekey.id, base.public_key};
+      bundle.signed_prekey.id, base.public_key,
+      kem ? std::optional<uint32_t>(bundle.kyber_prekey->id) : std::nullopt,
+      kem ? std::move(kem->ciphertext) : std::vector<uint8_t>()};
   Promote(record, std::move(state));
   return absl::OkStatus();
 }
@@ -297,24 +357,35 @@ absl::StatusOr<CiphertextMessage> Encrypt(SessionRecord& record, std::span<const
   if (state->sender_chain.index == UINT32_MAX) {
     return absl::FailedPreconditionError("sending chain exhausted; wait for a reply");
   }
+  // Work on a copy of the post-quantum chain: nothing changes on failure.
+  std::optional<internal::PqRatchetState> pq = state->pq_ratchet;
+  std::optional<internal::PqSend> pq_send;
+  if (pq) {
+    ASSIGN_OR_RETURN(pq_send, internal::PqRatchetSend(*pq));
+  }
   Key32 seed = MessageKeySeed(state->sender_chain.key);
   MessageKeys keys;
-  DeriveMessageKeys(seed, keys);
+  DeriveMessageKeys(seed, pq_send ? std::optional<Key32>(pq_send->key) : std::nullopt, keys);
   internal::Wipe(seed);
+  if (pq_send) internal::Wipe(pq_send->key);
   std::vector<uint8_t> ciphertext = internal::Aes256CbcEncrypt(keys.cipher_key(), keys.iv(), plaintext);
   std::vector<uint8_t> body = internal::SerializeSignalMessageBody(
-      state->sender_ratchet.public_key, state->sender_chain.index, state->previous_counter, ciphertext);
+      state->version, state->sender_ratchet.public_key, state->sender_chain.index, state->previous_counter,
+      ciphertext, pq_send ? ByteSpan(pq_send->message) : ByteSpan());
   auto mac = Mac(keys.mac_key(), state->local_identity, state->remote_identity, body);
   body.insert(body.end(), mac.begin(), mac.begin() + internal::kMacSize);
   state->sender_chain = ChainKey{state->sender_chain.index + 1, NextChainKey(state->sender_chain.key)};
+  state->pq_ratchet = std::move(pq);
 
   CiphertextMessage out;
   if (state->pending_prekey) {
     const auto& pending = *state->pending_prekey;
     out.type = MessageType::kPreKey;
-    out.bytes = internal::SerializePreKeySignalMessage(state->local_registration_id, pending.prekey_id,
-                                                       pending.signed_prekey_id, pending.base_key,
-                                                       state->local_identity, body);
+    out.bytes = internal::SerializePreKeySignalMessage(
+        internal::PreKeyFields{state->version, state->local_registration_id, pending.prekey_id,
+                               pending.signed_prekey_id, pending.base_key, state->local_identity,
+                               pending.kyber_prekey_id, pending.kyber_ciphertext},
+        body);
   } else {
     out.type = MessageType::kSignal;
     out.bytes = std::move(body);
@@ -373,17 +444,39 @@ absl::StatusOr<PreKeyDecryptResult> DecryptPreKeySignalMessage(
     }
   }
 
+  std::optional<KemSharedSecret> kem_secret;
+  if (view.version >= 4) {
+    if (!lookup.kyber_prekey) return absl::NotFoundError("no Kyber prekey lookup");
+    auto kyber = lookup.kyber_prekey(*view.kyber_prekey_id);
+    if (!kyber.ok()) {
+      return absl::NotFoundError("missing Kyber prekey " + std::to_string(*view.kyber_prekey_id) + ": " +
+                                 std::string(kyber.status().message()));
+    }
+    auto decapsulated = Decapsulate(*kyber, view.kyber_ciphertext);
+    if (!decapsulated.ok()) return Annotate(decapsulated.status(), "the message's Kyber ciphertext");
+    kem_secret = *decapsulated;
+  }
+
   const PrivateKey& spk = signed_prekey->private_key;
   const PrivateKey& ikb = local.key_pair.private_key;
+  const KemSharedSecret* kem = kem_secret ? &*kem_secret : nullptr;
   absl::StatusOr<RootAndChain> derived =
       one_time ? X3dh({{&spk, &view.identity_key},
                        {&ikb, &view.base_key},
                        {&spk, &view.base_key},
-                       {&one_time->private_key, &view.base_key}})
-               : X3dh({{&spk, &view.identity_key}, {&ikb, &view.base_key}, {&spk, &view.base_key}});
-  if (!derived.ok()) return Annotate(derived.status(), "X3DH with the message's keys");
+                       {&one_time->private_key, &view.base_key}},
+                      kem)
+               : X3dh({{&spk, &view.identity_key}, {&ikb, &view.base_key}, {&spk, &view.base_key}}, kem);
+  if (kem_secret) internal::Wipe(*kem_secret);
+  if (!derived.ok())
+    return Annotate(derived.status(), kem ? "PQXDH with the message's keys" : "X3DH with the message's keys");
 
   SessionState state;
+  if (kem) {
+    state.version = 4;
+    state.pq_ratchet = internal::StartPqRatchet(derived->pq_auth, /*initiator=*/false);
+    internal::Wipe(derived->pq_auth);
+  }
   state.local_identity = local.key_pair.public_key;
   state.remote_identity = view.identity_key;
   state.local_registration_id = local.registration_id;
@@ -396,13 +489,14 @@ absl::StatusOr<PreKeyDecryptResult> DecryptPreKeySignalMessage(
   Promote(record, std::move(state));
   result.new_session = true;
   if (one_time) result.consumed_one_time_prekey = view.prekey_id;
+  result.used_kyber_prekey = view.kyber_prekey_id;
   return result;
 }
 
 absl::StatusOr<PreKeyMessageInfo> InspectPreKeySignalMessage(std::span<const uint8_t> message) {
   ASSIGN_OR_RETURN(auto view, internal::ParsePreKeySignalMessage(message));
   return PreKeyMessageInfo{view.identity_key, view.base_key, view.registration_id, view.signed_prekey_id,
-                           view.prekey_id};
+                           view.prekey_id,    view.version,  view.kyber_prekey_id};
 }
 
 }  // namespace tandem::crypto

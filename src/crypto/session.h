@@ -1,6 +1,9 @@
-// Signal Protocol sessions: X3DH session setup and the Double Ratchet with
-// the v3 wire formats (SignalMessage, PreKeySignalMessage), compatible with
-// other Signal Protocol implementations.
+// Signal Protocol sessions: session setup by PQXDH (version 4, when the
+// peer's bundle has a Kyber prekey) or X3DH (version 3), and the Double
+// Ratchet with the wire formats of both versions (SignalMessage,
+// PreKeySignalMessage), compatible with libsignal (v4) and with other
+// Signal Protocol implementations (v3). A v4 session also runs the first
+// epoch of the post-quantum ratchet (crypto/internal/spqr.h).
 //
 // A SessionRecord holds everything one device knows about its sessions with
 // one remote device: the current session and up to 40 archived ones (a peer
@@ -12,7 +15,8 @@
 // committed on success), so a bad, forged or replayed message never damages
 // a session. Errors use these codes:
 //   InvalidArgument    malformed or truncated message, unknown/legacy
-//                      version, bad MAC, bad padding, bad signature or key
+//                      version or one that is not the session's, bad MAC,
+//                      bad padding, bad signature or key
 //   PermissionDenied   the sender's identity key is not the expected one
 //   AlreadyExists      a message that was already decrypted (replay)
 //   ResourceExhausted  a message too far ahead (more than 2000 skipped keys)
@@ -80,6 +84,8 @@ class SessionRecord {
   const PublicKey& remote_identity() const;
   const PublicKey& local_identity() const;
   uint32_t remote_registration_id() const;
+  // 3 (X3DH) or 4 (PQXDH).
+  uint32_t version() const;
   // True while this side initiated and has not yet heard back, i.e. it still
   // sends PreKeySignalMessages.
   bool awaiting_first_reply() const;
@@ -103,10 +109,11 @@ class SessionRecord {
   std::unique_ptr<internal::SessionStates> states_;
 };
 
-// X3DH as the initiator: verifies the bundle's signed prekey signature
-// (InvalidArgument if it does not verify under the bundle's identity key),
-// then makes a new session the current one in `record`, archiving the old
-// one. Messages sent on it are PreKeySignalMessages until the peer replies.
+// PQXDH (if the bundle has a Kyber prekey) or X3DH as the initiator:
+// verifies the bundle's prekey signatures (InvalidArgument if one does not
+// verify under the bundle's identity key), then makes a new session the
+// current one in `record`, archiving the old one. Messages sent on it are
+// PreKeySignalMessages until the peer replies.
 absl::Status InitiateSession(SessionRecord& record, const LocalIdentity& local, const PreKeyBundle& bundle,
                              Random& random);
 // Same, into a fresh record.
@@ -127,6 +134,8 @@ absl::StatusOr<std::vector<uint8_t>> DecryptSignalMessage(SessionRecord& record,
 struct PreKeyLookup {
   std::function<absl::StatusOr<KeyPair>(uint32_t id)> signed_prekey;
   std::function<absl::StatusOr<KeyPair>(uint32_t id)> one_time_prekey;
+  // Kyber prekeys, one-time and last-resort alike (v4 messages).
+  std::function<absl::StatusOr<KemSecretKey>(uint32_t id)> kyber_prekey;
 };
 
 struct PreKeyDecryptResult {
@@ -134,6 +143,9 @@ struct PreKeyDecryptResult {
   // The one-time prekey this message used for a new session; the caller must
   // now delete it. Empty if none was used or the session already existed.
   std::optional<uint32_t> consumed_one_time_prekey;
+  // The Kyber prekey a new v4 session used: the caller deletes it if it was
+  // a one-time key and keeps it if it was the last-resort key.
+  std::optional<uint32_t> used_kyber_prekey;
   bool new_session = false;
   PublicKey remote_identity;
   uint32_t remote_registration_id = 0;
@@ -141,7 +153,8 @@ struct PreKeyDecryptResult {
 
 // Decrypts a PreKeySignalMessage (type kPreKey). If the record already has
 // the session it starts (same base key: a repeated or late prekey message),
-// that session decrypts it. Otherwise X3DH runs as the responder and the new
+// that session decrypts it. Otherwise PQXDH (a v4 message) or X3DH (v3)
+// runs as the responder and the new
 // session replaces the current one, which is archived. If
 // `expected_remote_identity` is given, a message from any other identity key
 // fails with PermissionDenied.
@@ -158,6 +171,8 @@ struct PreKeyMessageInfo {
   uint32_t registration_id = 0;
   uint32_t signed_prekey_id = 0;
   std::optional<uint32_t> one_time_prekey_id;
+  uint32_t version = 3;
+  std::optional<uint32_t> kyber_prekey_id;  // v4
 };
 absl::StatusOr<PreKeyMessageInfo> InspectPreKeySignalMessage(std::span<const uint8_t> message);
 

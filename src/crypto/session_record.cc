@@ -9,10 +9,17 @@
 //                   8: previous counter, 9: sender ratchet public,
 //                   10: sender ratchet private, 11: sender chain index,
 //                   12: sender chain key, 13: repeated ReceiverChain,
-//                   14: PendingPreKey }
+//                   14: PendingPreKey, 15: PqRatchet (version 4 only) }
 //   ReceiverChain { 1: ratchet key, 2: index, 3: chain key,
 //                   4: repeated SkippedKey { 1: counter, 2: seed } }
-//   PendingPreKey { 1: one-time prekey id, 2: signed prekey id, 3: base key }
+//   PendingPreKey { 1: one-time prekey id, 2: signed prekey id, 3: base key,
+//                   4: Kyber prekey id, 5: Kyber ciphertext }
+//   PqRatchet     { 1: sending next key, 2: sending counter, 3: receiving
+//                   next key, 4: receiving counter,
+//                   5: repeated SkippedKey { 1: index, 2: key } }
+//
+// Records written before version 4 sessions existed have no fields 15 and
+// PendingPreKey 4-5 and load as the v3 sessions they are.
 //
 // Parsing is strict: every required field must be present with the right
 // size, and the bounds a live session keeps are enforced on input too.
@@ -22,6 +29,7 @@
 #include "absl/status/status.h"
 #include "common/status.h"
 #include "crypto/internal/session_state.h"
+#include "crypto/internal/spqr.h"
 #include "crypto/internal/wire.h"
 #include "crypto/session.h"
 
@@ -84,7 +92,23 @@ std::vector<uint8_t> SerializeState(const SessionState& s) {
     if (s.pending_prekey->prekey_id) p.Varint(1, *s.pending_prekey->prekey_id);
     p.Varint(2, s.pending_prekey->signed_prekey_id);
     p.Bytes(3, s.pending_prekey->base_key.Serialize());
+    if (s.pending_prekey->kyber_prekey_id) p.Varint(4, *s.pending_prekey->kyber_prekey_id);
+    if (!s.pending_prekey->kyber_ciphertext.empty()) p.Bytes(5, s.pending_prekey->kyber_ciphertext);
     w.Bytes(14, p.buffer());
+  }
+  if (s.pq_ratchet) {
+    WireWriter q;
+    q.Bytes(1, s.pq_ratchet->sending.next);
+    q.Varint(2, s.pq_ratchet->sending.counter);
+    q.Bytes(3, s.pq_ratchet->receiving.next);
+    q.Varint(4, s.pq_ratchet->receiving.counter);
+    for (const auto& skipped : s.pq_ratchet->skipped) {
+      WireWriter k;
+      k.Varint(1, skipped.index);
+      k.Bytes(2, skipped.key);
+      q.Bytes(5, k.buffer());
+    }
+    w.Bytes(15, q.buffer());
   }
   return w.Take();
 }
@@ -175,12 +199,83 @@ absl::StatusOr<internal::PendingPreKey> ParsePending(std::span<const uint8_t> by
         has_base = true;
         break;
       }
+      case 4: {
+        ASSIGN_OR_RETURN(uint32_t id, FieldUint32(f, "pending.kyber_prekey_id"));
+        pending.kyber_prekey_id = id;
+        break;
+      }
+      case 5: {
+        ASSIGN_OR_RETURN(auto ciphertext, FieldBytes(f, "pending.kyber_ciphertext"));
+        pending.kyber_ciphertext.assign(ciphertext.begin(), ciphertext.end());
+        break;
+      }
       default:
         break;
     }
   }
   if (!has_signed || !has_base) return absl::InvalidArgumentError("incomplete pending prekey");
+  if (pending.kyber_prekey_id.has_value() != !pending.kyber_ciphertext.empty()) {
+    return absl::InvalidArgumentError("pending prekey has only one of its Kyber fields");
+  }
   return pending;
+}
+
+absl::StatusOr<internal::PqRatchetState> ParsePqRatchet(std::span<const uint8_t> bytes) {
+  internal::PqRatchetState pq;
+  uint32_t seen = 0;
+  WireReader r(bytes);
+  for (;;) {
+    ASSIGN_OR_RETURN(std::optional<WireField> next, r.Next());
+    if (!next) break;
+    const WireField& f = *next;
+    if (f.number < 32) seen |= 1u << f.number;
+    switch (f.number) {
+      case 1: {
+        ASSIGN_OR_RETURN(pq.sending.next, Key32Field(f, "pq.sending.next"));
+        break;
+      }
+      case 2: {
+        ASSIGN_OR_RETURN(pq.sending.counter, FieldUint32(f, "pq.sending.counter"));
+        break;
+      }
+      case 3: {
+        ASSIGN_OR_RETURN(pq.receiving.next, Key32Field(f, "pq.receiving.next"));
+        break;
+      }
+      case 4: {
+        ASSIGN_OR_RETURN(pq.receiving.counter, FieldUint32(f, "pq.receiving.counter"));
+        break;
+      }
+      case 5: {
+        if (pq.skipped.size() >= internal::kPqMaxSkippedKeys) {
+          return absl::InvalidArgumentError("too many skipped post-quantum ratchet keys");
+        }
+        ASSIGN_OR_RETURN(auto skipped_bytes, FieldBytes(f, "pq.skipped"));
+        internal::PqSkippedKey key;
+        bool has_index = false, has_key = false;
+        WireReader k(skipped_bytes);
+        for (;;) {
+          ASSIGN_OR_RETURN(std::optional<WireField> field, k.Next());
+          if (!field) break;
+          if (field->number == 1) {
+            ASSIGN_OR_RETURN(key.index, FieldUint32(*field, "pq.skipped.index"));
+            has_index = true;
+          } else if (field->number == 2) {
+            ASSIGN_OR_RETURN(key.key, Key32Field(*field, "pq.skipped.key"));
+            has_key = true;
+          }
+        }
+        if (!has_index || !has_key) return absl::InvalidArgumentError("incomplete skipped post-quantum key");
+        pq.skipped.push_back(key);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  constexpr uint32_t kRequired = (1u << 1) | (1u << 3);
+  if ((seen & kRequired) != kRequired) return absl::InvalidArgumentError("incomplete post-quantum ratchet");
+  return pq;
 }
 
 absl::StatusOr<SessionState> ParseState(std::span<const uint8_t> bytes) {
@@ -199,7 +294,7 @@ absl::StatusOr<SessionState> ParseState(std::span<const uint8_t> bytes) {
     switch (f.number) {
       case 1: {
         ASSIGN_OR_RETURN(s.version, FieldUint32(f, "version"));
-        if (s.version != 3)
+        if (s.version != 3 && s.version != 4)
           return absl::InvalidArgumentError("unsupported session version " + std::to_string(s.version));
         break;
       }
@@ -262,11 +357,23 @@ absl::StatusOr<SessionState> ParseState(std::span<const uint8_t> bytes) {
         ASSIGN_OR_RETURN(s.pending_prekey, ParsePending(pending_bytes));
         break;
       }
+      case 15: {
+        ASSIGN_OR_RETURN(auto pq_bytes, FieldBytes(f, "pq_ratchet"));
+        ASSIGN_OR_RETURN(s.pq_ratchet, ParsePqRatchet(pq_bytes));
+        break;
+      }
       default:
         break;
     }
   }
   if ((seen & kRequired) != kRequired) return absl::InvalidArgumentError("incomplete session state");
+  if ((s.version == 4) != s.pq_ratchet.has_value()) {
+    return absl::InvalidArgumentError("a version " + std::to_string(s.version) + " session " +
+                                      (s.pq_ratchet ? "with" : "without") + " a post-quantum ratchet");
+  }
+  if (s.pending_prekey && (s.version == 4) != s.pending_prekey->kyber_prekey_id.has_value()) {
+    return absl::InvalidArgumentError("pending prekey does not match the session version");
+  }
   s.sender_ratchet.public_key = *ratchet_public;
   return s;
 }
@@ -309,6 +416,7 @@ const PublicKey& SessionRecord::local_identity() const {
 uint32_t SessionRecord::remote_registration_id() const {
   return internal::StatesOf(*this).current->remote_registration_id;
 }
+uint32_t SessionRecord::version() const { return internal::StatesOf(*this).current->version; }
 bool SessionRecord::awaiting_first_reply() const {
   return internal::StatesOf(*this).current->pending_prekey.has_value();
 }

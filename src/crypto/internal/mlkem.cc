@@ -55,7 +55,8 @@ constexpr int16_t FqMul(int16_t a, int16_t b) {
   int16_t tq_high = static_cast<int16_t>((static_cast<int32_t>(t) * kQ) >> 16);
   return static_cast<int16_t>(high - tq_high);
 }
-static_assert(FqMul(1353, 1) == MontgomeryReduce(1353) && FqMul(-3000, 3000) == MontgomeryReduce(-3000 * 3000));
+static_assert(FqMul(1353, 1) == MontgomeryReduce(1353) &&
+              FqMul(-3000, 3000) == MontgomeryReduce(-3000 * 3000));
 
 constexpr int16_t BarrettReduce(int16_t a) {
   // The representative of a mod q in [-(q-1)/2, (q-1)/2]; v = round(2^26 / q).
@@ -257,7 +258,8 @@ void UnpackBits(const uint8_t* in, std::array<uint16_t, kN>& values) {
   for (int group = 0; group < kN / 8; ++group) {
     unsigned __int128 acc = 0;
     for (int b = 0; b < D; ++b) acc |= static_cast<unsigned __int128>(*in++) << (8 * b);
-    for (int j = 0; j < 8; ++j) values[8 * group + j] = static_cast<uint16_t>((acc >> (D * j)) & ((1u << D) - 1));
+    for (int j = 0; j < 8; ++j)
+      values[8 * group + j] = static_cast<uint16_t>((acc >> (D * j)) & ((1u << D) - 1));
   }
 }
 

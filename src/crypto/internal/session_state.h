@@ -44,11 +44,36 @@ struct PendingPreKey {
   std::optional<uint32_t> prekey_id;
   uint32_t signed_prekey_id = 0;
   PublicKey base_key;
+  std::optional<uint32_t> kyber_prekey_id;  // v4
+  std::vector<uint8_t> kyber_ciphertext;    // v4: type byte || ciphertext
   friend bool operator==(const PendingPreKey&, const PendingPreKey&) = default;
 };
 
+// One direction of SPQR's first-epoch symmetric chain (crypto/internal/spqr.h):
+// `next` derives the key for `counter + 1`.
+struct PqChain {
+  Key32 next{};
+  uint32_t counter = 0;
+  friend bool operator==(const PqChain&, const PqChain&) = default;
+};
+
+struct PqSkippedKey {
+  uint32_t index = 0;
+  Key32 key{};
+  friend bool operator==(const PqSkippedKey&, const PqSkippedKey&) = default;
+};
+
+// The post-quantum ratchet of a v4 session, as far as tandem runs it: the
+// chains of epoch 1, which PQXDH keys (see docs/crypto.md).
+struct PqRatchetState {
+  PqChain sending;
+  PqChain receiving;
+  std::vector<PqSkippedKey> skipped;  // receiving keys not used yet, oldest first
+  friend bool operator==(const PqRatchetState&, const PqRatchetState&) = default;
+};
+
 struct SessionState {
-  uint32_t version = 3;
+  uint32_t version = 3;  // 3: X3DH; 4: PQXDH with the post-quantum ratchet
   PublicKey local_identity;
   PublicKey remote_identity;
   uint32_t local_registration_id = 0;
@@ -61,6 +86,7 @@ struct SessionState {
   ChainKey sender_chain;
   std::vector<ReceiverChain> receiver_chains;  // oldest first
   std::optional<PendingPreKey> pending_prekey;
+  std::optional<PqRatchetState> pq_ratchet;  // set exactly when version == 4
 
   friend bool operator==(const SessionState&, const SessionState&) = default;
 };
