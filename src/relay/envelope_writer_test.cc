@@ -85,7 +85,8 @@ TEST_F(RelayTest, EveryGroupCommitIsFsynced) {
   // round-trip through the writer thread lets it finish, so that no commit
   // is half in the counts below (its fsync before them, its count after).
   auto settle = [&] {
-    ASSERT_TRUE(relay_->WriterForTesting().RunExclusive([](store::Database&) { return absl::OkStatus(); }).ok());
+    ASSERT_TRUE(
+        relay_->WriterForTesting().RunExclusive([](store::Database&) { return absl::OkStatus(); }).ok());
   };
   settle();
   uint64_t commits_before = relay_->WriterForTesting().batches_committed();
