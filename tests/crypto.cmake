@@ -7,3 +7,10 @@ target_link_libraries(crypto_interop_test PRIVATE tandem_crypto tandem_common ab
 add_test(NAME crypto_interop
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/interop/run_interop.sh $<TARGET_FILE:crypto_interop_test>)
 set_tests_properties(crypto_interop PROPERTIES TIMEOUT 900 LABELS "crypto;interop")
+
+# The same driver against libsignal itself (@signalapp/libsignal-client,
+# tests/libsignal/): version 4 sessions with PQXDH, the post-quantum ratchet
+# and sender keys. The test installs the binding itself.
+add_test(NAME crypto_libsignal_interop
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/libsignal/run_interop.sh $<TARGET_FILE:crypto_interop_test>)
+set_tests_properties(crypto_libsignal_interop PROPERTIES TIMEOUT 900 LABELS "crypto;interop")

@@ -1,16 +1,20 @@
-// Interop test: tandem's Signal Protocol library against an independent
-// implementation, @privacyresearch/libsignal-protocol-typescript, run as a
-// Node child process (signal_peer.cjs) that speaks one JSON object per line.
+// Interop test: tandem's Signal Protocol library against another
+// implementation run as a Node child process that speaks one JSON object per
+// line: either @privacyresearch/libsignal-protocol-typescript
+// (tests/interop/signal_peer.cjs, version 3 sessions) or, with --libsignal,
+// libsignal itself (tests/libsignal/libsignal_peer.cjs: version 4 sessions
+// with PQXDH and the post-quantum ratchet, sender keys).
 //
 // Scenarios: this side initiates to the peer and the peer initiates to this
 // side; in each, more than 1,000 messages each way, with out-of-order
 // delivery, long one-way bursts, alternating turns, prekey messages that
 // arrive after later messages, and both sides computing the same safety
 // number. Also XEdDSA signatures in both directions and sessions without a
-// one-time prekey. Any failure, including a peer that cannot be started or
-// stops answering, fails the test.
+// one-time prekey; with libsignal, sessions on a one-time and on the
+// last-resort Kyber prekey. Any failure, including a peer that cannot be
+// started or stops answering, fails the test.
 //
-// Usage: crypto_interop_test PATH/TO/signal_peer.cjs
+// Usage: crypto_interop_test [--libsignal] PATH/TO/PEER.cjs
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -42,6 +46,9 @@ using json = nlohmann::json;
 
 int g_checks = 0;
 int g_failures = 0;
+// The peer is libsignal: v4 sessions, and SignalMessages are type 2 (the
+// older peer calls them 1).
+bool g_libsignal = false;
 
 #define CHECK_TRUE(cond, what)                                                                   \
   do {                                                                                           \
@@ -145,23 +152,37 @@ struct PeerResult {
   std::string error;
 };
 
+enum class Kyber { kNone, kOneTime, kLastResort };
+
 // Our side of the conversation: identity, prekeys, one session record.
 class Local {
  public:
-  explicit Local(Random& random) : random_(random) {
-    identity_.key_pair = KeyPair::Generate(random);
-    identity_.registration_id = GenerateRegistrationId(random);
-    signed_prekey_ = GenerateSignedPreKey(identity_.key_pair, 5, random);
-  }
+  static constexpr uint32_t kLastResortId = 0xFFFFF0;
 
-  PreKeyBundle PublishBundle(bool one_time) {
+  explicit Local(Random& random)
+      : random_(random),
+        identity_{KeyPair::Generate(random), GenerateRegistrationId(random)},
+        signed_prekey_(GenerateSignedPreKey(identity_.key_pair, 5, random)),
+        last_resort_(GenerateKyberPreKey(identity_.key_pair, kLastResortId, random)) {}
+
+  PreKeyBundle PublishBundle(bool one_time, Kyber kyber = Kyber::kNone) {
     const OneTimePreKey* otk = nullptr;
     if (one_time) {
       auto keys = GenerateOneTimePreKeys(next_prekey_id_++, 1, random_);
       auto [it, _] = one_time_.emplace(keys[0].id, keys[0]);
       otk = &it->second;
     }
-    return MakePreKeyBundle(identity_.registration_id, 1, identity_.key_pair.public_key, signed_prekey_, otk);
+    const KyberPreKey* kpk = nullptr;
+    if (kyber == Kyber::kOneTime) {
+      auto [it, _] =
+          kyber_.emplace(next_kyber_id_, GenerateKyberPreKey(identity_.key_pair, next_kyber_id_, random_));
+      ++next_kyber_id_;
+      kpk = &it->second;
+    } else if (kyber == Kyber::kLastResort) {
+      kpk = &last_resort_;
+    }
+    return MakePreKeyBundle(identity_.registration_id, 1, identity_.key_pair.public_key, signed_prekey_, otk,
+                            kpk);
   }
 
   PreKeyLookup Lookup() {
@@ -173,6 +194,12 @@ class Local {
                           auto it = one_time_.find(id);
                           if (it == one_time_.end()) return absl::NotFoundError("unknown one-time prekey");
                           return it->second.key_pair;
+                        },
+                        [this](uint32_t id) -> absl::StatusOr<KemSecretKey> {
+                          if (id == last_resort_.id) return last_resort_.key_pair.secret_key;
+                          auto it = kyber_.find(id);
+                          if (it == kyber_.end()) return absl::NotFoundError("unknown Kyber prekey");
+                          return it->second.key_pair.secret_key;
                         }};
   }
 
@@ -182,6 +209,9 @@ class Local {
       auto r = DecryptPreKeySignalMessage(record_, identity_, Lookup(), body, random_);
       if (!r.ok()) return r.status();
       if (r->consumed_one_time_prekey) one_time_.erase(*r->consumed_one_time_prekey);
+      // A one-time Kyber prekey is used up; the last-resort one stays.
+      if (r->used_kyber_prekey && *r->used_kyber_prekey != last_resort_.id)
+        kyber_.erase(*r->used_kyber_prekey);
       if (new_session) *new_session = r->new_session;
       return std::move(r->plaintext);
     }
@@ -199,17 +229,21 @@ class Local {
   LocalIdentity& identity() { return identity_; }
   SessionRecord& record() { return record_; }
   size_t one_time_count() const { return one_time_.size(); }
+  size_t kyber_count() const { return kyber_.size(); }
 
  private:
   Random& random_;
   LocalIdentity identity_;
   SignedPreKey signed_prekey_;
   std::map<uint32_t, OneTimePreKey> one_time_;
+  std::map<uint32_t, KyberPreKey> kyber_;
+  KyberPreKey last_resort_;
   uint32_t next_prekey_id_ = 1;
+  uint32_t next_kyber_id_ = 1;
   SessionRecord record_;
 };
 
-int WireType(MessageType t) { return t == MessageType::kPreKey ? 3 : 1; }
+int WireType(MessageType t) { return t == MessageType::kPreKey ? 3 : (g_libsignal ? 2 : 1); }
 
 struct Outgoing {
   std::string text;
@@ -354,6 +388,15 @@ PreKeyBundle BundleFromPeer(const json& b) {
     bundle.one_time_prekey =
         PublicPreKey{b["preKeyId"].get<uint32_t>(), KeyFromB64(b["preKey"].get<std::string>())};
   }
+  if (b.contains("kyberPreKey")) {
+    auto key = KemPublicKey::Deserialize(Unb64(b["kyberPreKey"].get<std::string>()));
+    if (!key.ok()) Fatal("peer sent a bad Kyber prekey: " + key.status().ToString());
+    auto ksig = Unb64(b["kyberSignature"].get<std::string>());
+    if (ksig.size() != kSignatureSize) Fatal("peer Kyber signature has the wrong size");
+    PublicKyberPreKey kyber{b["kyberPreKeyId"].get<uint32_t>(), *key, {}};
+    std::copy(ksig.begin(), ksig.end(), kyber.signature.begin());
+    bundle.kyber_prekey = std::move(kyber);
+  }
   return bundle;
 }
 
@@ -368,8 +411,16 @@ json BundleToJson(const PreKeyBundle& b) {
     j["preKeyId"] = b.one_time_prekey->id;
     j["preKey"] = B64(b.one_time_prekey->key.Serialize());
   }
+  if (b.kyber_prekey) {
+    j["kyberPreKeyId"] = b.kyber_prekey->id;
+    j["kyberPreKey"] = B64(b.kyber_prekey->key.Serialize());
+    j["kyberSignature"] = B64(b.kyber_prekey->signature);
+  }
   return j;
 }
+
+// The session version each side must reach with this peer.
+uint32_t ExpectedVersion() { return g_libsignal ? 4 : 3; }
 
 void CheckSafetyNumber(NodePeer& peer, Local& local, const PublicKey& peer_identity) {
   const std::string local_id = "+14155550100", peer_id = "+14155550199";
@@ -393,14 +444,19 @@ void LocalInitiates(const std::string& script, Random& random, bool one_time, in
   CHECK_TRUE(started.ok(),
              "initiate session from the peer's bundle (XEdDSA signature by the peer): " + started.ToString());
   if (!started.ok()) return;
+  CHECK_TRUE(local.record().version() == ExpectedVersion(),
+             "session version " + std::to_string(local.record().version()));
   Conversation c(peer, local, random);
 
   auto prekey_messages = c.LocalSend(5, "prekey");
-  for (const auto& m : prekey_messages) CHECK_TRUE(m.type == 3, "first messages are PreKeySignalMessages");
+  for (const auto& m : prekey_messages) {
+    CHECK_TRUE(m.type == 3, "first messages are PreKeySignalMessages");
+    CHECK_TRUE(m.body[0] >> 4 == ExpectedVersion(), "prekey message version byte");
+  }
   c.ToPeer({prekey_messages[4]});  // a later prekey message arrives first
   c.ToLocal(c.PeerSend(1, "reply"));
   auto after = c.LocalSend(2, "after-reply");
-  for (const auto& m : after) CHECK_TRUE(m.type == 1, "SignalMessages once the peer replied");
+  for (const auto& m : after) CHECK_TRUE(m.type != 3, "SignalMessages once the peer replied");
   c.ToPeer(after);
   // The earlier prekey messages arrive after later messages.
   c.ToPeer({prekey_messages[2], prekey_messages[0], prekey_messages[3], prekey_messages[1]});
@@ -418,12 +474,17 @@ void LocalInitiates(const std::string& script, Random& random, bool one_time, in
   CheckSafetyNumber(peer, local, KeyFromB64(init["identityKey"].get<std::string>()));
 }
 
-void PeerInitiates(const std::string& script, Random& random, bool one_time, int burst) {
-  std::printf("scenario: the peer initiates to C++ (%s one-time prekey)\n", one_time ? "with" : "without");
+void PeerInitiates(const std::string& script, Random& random, bool one_time, int burst,
+                   Kyber kyber = Kyber::kNone) {
+  std::printf("scenario: the peer initiates to C++ (%s one-time prekey%s)\n", one_time ? "with" : "without",
+              kyber == Kyber::kOneTime      ? ", one-time Kyber prekey"
+              : kyber == Kyber::kLastResort ? ", last-resort Kyber prekey"
+                                            : "");
   NodePeer peer(script);
   json init = peer.Call({{"op", "init"}});
   Local local(random);
-  peer.Call(BundleToJson(local.PublishBundle(one_time)));  // the peer verifies our XEdDSA signature
+  PreKeyBundle bundle = local.PublishBundle(one_time, kyber);
+  peer.Call(BundleToJson(bundle));  // the peer verifies our XEdDSA signatures
   Conversation c(peer, local, random);
 
   auto prekey_messages = c.PeerSend(5, "prekey");
@@ -431,12 +492,18 @@ void PeerInitiates(const std::string& script, Random& random, bool one_time, int
     CHECK_TRUE(m.type == 3, "peer's first messages are PreKeySignalMessages");
   bool new_session = false;
   auto first = local.Decrypt(prekey_messages[3].type, prekey_messages[3].body, &new_session);
-  CHECK_TRUE(first.ok() && *first == Text(prekey_messages[3].text), "first prekey message (out of order)");
+  CHECK_TRUE(
+      first.ok() && *first == Text(prekey_messages[3].text),
+      "first prekey message (out of order): " + (first.ok() ? "wrong text" : first.status().ToString()));
   CHECK_TRUE(new_session, "first prekey message starts a session");
   CHECK_TRUE(local.one_time_count() == 0, "one-time prekey consumed");
+  CHECK_TRUE(local.kyber_count() == 0, "a one-time Kyber prekey is consumed (none is published otherwise)");
+  if (!local.record().has_session()) return;
+  CHECK_TRUE(local.record().version() == ExpectedVersion(),
+             "session version " + std::to_string(local.record().version()));
   c.ToPeer(c.LocalSend(1, "reply"));
   auto after = c.PeerSend(2, "after-reply");
-  for (const auto& m : after) CHECK_TRUE(m.type == 1, "peer sends SignalMessages once we replied");
+  for (const auto& m : after) CHECK_TRUE(m.type != 3, "peer sends SignalMessages once we replied");
   c.ToLocal(after);
   for (int i : {0, 2, 1, 4}) {
     bool again = true;
@@ -464,6 +531,22 @@ void PeerInitiates(const std::string& script, Random& random, bool one_time, int
                "at least 1,000 messages each way");
   }
   CheckSafetyNumber(peer, local, KeyFromB64(init["identityKey"].get<std::string>()));
+
+  if (kyber == Kyber::kLastResort) {
+    // The peer starts over on the same bundle: a second session on the
+    // last-resort Kyber prekey, which we kept.
+    peer.Call({{"op", "archive"}});
+    peer.Call(BundleToJson(local.PublishBundle(/*one_time=*/false, Kyber::kLastResort)));
+    auto again = c.PeerSend(3, "second session");
+    bool fresh = false;
+    auto got = local.Decrypt(again[1].type, again[1].body, &fresh);
+    CHECK_TRUE(got.ok() && *got == Text(again[1].text),
+               "second session on the last-resort Kyber prekey: " +
+                   (got.ok() ? "wrong text" : got.status().ToString()));
+    CHECK_TRUE(fresh, "the second session is new");
+    c.ToLocal({again[2], again[0]});
+    c.ToPeer(c.LocalSend(3, "second session reply"));
+  }
 }
 
 // Checks signatures with one peer identity; returns whether that identity's
@@ -516,12 +599,17 @@ bool Signatures(const std::string& script, Random& random) {
 }  // namespace tandem::crypto
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s PATH/TO/signal_peer.cjs\n", argv[0]);
+  int arg = 1;
+  if (argc == 3 && std::string(argv[1]) == "--libsignal") {
+    tandem::crypto::g_libsignal = true;
+    ++arg;
+  }
+  if (argc != arg + 1) {
+    std::fprintf(stderr, "usage: %s [--libsignal] PATH/TO/PEER.cjs\n", argv[0]);
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
-  std::string script = argv[1];
+  std::string script = argv[arg];
   tandem::SecureRandom random;
   using namespace tandem::crypto;
   // Peer identities whose Edwards sign bit is 0 and 1 sign differently on
@@ -530,9 +618,16 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 12 && !(seen[0] && seen[1]); ++i) seen[Signatures(script, random)] = true;
   CHECK_TRUE(seen[0] && seen[1], "signatures checked for both Edwards sign bits");
   LocalInitiates(script, random, /*one_time=*/true, /*burst=*/800);
-  PeerInitiates(script, random, /*one_time=*/true, /*burst=*/800);
   LocalInitiates(script, random, /*one_time=*/false, /*burst=*/0);
-  PeerInitiates(script, random, /*one_time=*/false, /*burst=*/0);
+  if (tandem::crypto::g_libsignal) {
+    PeerInitiates(script, random, /*one_time=*/true, /*burst=*/800, Kyber::kOneTime);
+    PeerInitiates(script, random, /*one_time=*/false, /*burst=*/0, Kyber::kOneTime);
+    PeerInitiates(script, random, /*one_time=*/true, /*burst=*/0, Kyber::kLastResort);
+    PeerInitiates(script, random, /*one_time=*/false, /*burst=*/0, Kyber::kLastResort);
+  } else {
+    PeerInitiates(script, random, /*one_time=*/true, /*burst=*/800);
+    PeerInitiates(script, random, /*one_time=*/false, /*burst=*/0);
+  }
   std::printf("%d passed, %d failed\n", g_checks - g_failures, g_failures);
   return g_failures == 0 ? 0 : 1;
 }
