@@ -34,6 +34,7 @@
 #include "common/random.h"
 #include "crypto/fingerprint.h"
 #include "crypto/keys.h"
+#include "crypto/sender_keys.h"
 #include "crypto/session.h"
 #include "crypto/xeddsa.h"
 
@@ -595,6 +596,118 @@ bool Signatures(const std::string& script, Random& random) {
   return sign_bit > 0;
 }
 
+// A group of three: tandem and two libsignal members, each sending with its
+// own sender key. Distribution messages go straight to the members (in an
+// app they travel over the 1:1 sessions tested above). Delivery is out of
+// order, and each side meets a sender whose chain ran far ahead.
+void Group(const std::string& script, Random& random) {
+  std::printf("scenario: a group of tandem and two libsignal members (sender keys)\n");
+  const std::string dist_text = "d1d1d1d1-2222-4333-8444-555555555555";
+  DistributionId dist;
+  for (size_t i = 0, j = 0; i < dist.size(); ++j) {
+    if (dist_text[j] == '-') continue;
+    dist[i++] = static_cast<uint8_t>(std::stoi(dist_text.substr(j, 2), nullptr, 16));
+    ++j;
+  }
+  const std::string tandem_name = "0a0a0a0a-0000-4000-8000-00000000000c";
+  const std::string names[2] = {"0b0b0b0b-0000-4000-8000-00000000000a",
+                                "0b0b0b0b-0000-4000-8000-00000000000b"};
+  NodePeer l0(script), l1(script);
+  NodePeer* peers[2] = {&l0, &l1};
+  for (int i = 0; i < 2; ++i) peers[i]->Call({{"op", "init"}, {"name", names[i]}});
+  auto sender = [](const std::string& name) { return json{{"name", name}, {"deviceId", 1}}; };
+
+  // Sender keys handed out: ours to both, theirs to us and to each other.
+  SenderKeyRecord own, from[2];
+  auto skdm = CreateSenderKeyDistributionMessage(own, dist, random);
+  CHECK_TRUE(skdm.ok(), "create our distribution message");
+  for (NodePeer* p : peers) {
+    json r = p->Call({{"op", "senderKeyProcess"}, {"skdm", B64(*skdm)}, {"sender", sender(tandem_name)}});
+    CHECK_TRUE(r["distributionId"].get<std::string>() == dist_text, "libsignal reads our distribution id");
+  }
+  for (int i = 0; i < 2; ++i) {
+    json r = peers[i]->Call({{"op", "senderKeyCreate"}, {"distributionId", dist_text}});
+    auto theirs = Unb64(r["skdm"].get<std::string>());
+    auto info = InspectSenderKeyDistributionMessage(theirs);
+    CHECK_TRUE(info.ok() && info->distribution_id == dist, "we read libsignal's distribution message");
+    CHECK_TRUE(ProcessSenderKeyDistributionMessage(from[i], theirs).ok(), "process libsignal's distribution");
+    peers[1 - i]->Call({{"op", "senderKeyProcess"}, {"skdm", r["skdm"]}, {"sender", sender(names[i])}});
+  }
+
+  std::mt19937 rng(static_cast<uint32_t>(random.NextU64()));
+  int to_peers = 0, to_local = 0;
+  uint32_t sent_by[2] = {0, 0};  // each member's chain iteration
+  for (int round = 0; round < 4; ++round) {
+    // We send; both members read out of order. In round 2 our chain runs
+    // 400 ahead of what they last read.
+    int count = round == 2 ? 450 : 60;
+    std::vector<std::pair<std::string, std::vector<uint8_t>>> ours;
+    for (int i = 0; i < count; ++i) {
+      std::string text = "group r" + std::to_string(round) + " tandem #" + std::to_string(i);
+      auto m = GroupEncrypt(own, Text(text), random);
+      CHECK_TRUE(m.ok(), "group encrypt");
+      ours.emplace_back(text, *m);
+    }
+    if (round == 2) ours.erase(ours.begin(), ours.begin() + 400);
+    std::shuffle(ours.begin(), ours.end(), rng);
+    for (NodePeer* p : peers) {
+      json list = json::array();
+      for (const auto& [text, m] : ours) list.push_back(B64(m));
+      json r = p->Call({{"op", "groupDecrypt"}, {"messages", list}, {"sender", sender(tandem_name)}});
+      for (size_t i = 0; i < ours.size(); ++i) {
+        bool ok = r["results"][i]["ok"].get<bool>() &&
+                  Unb64(r["results"][i]["plaintext"].get<std::string>()) == Text(ours[i].first);
+        CHECK_TRUE(
+            ok, "libsignal member reads our group message: " + r["results"][i].value("error", "wrong text"));
+        to_peers += ok;
+      }
+    }
+    // Each libsignal member sends; we and the other member read out of
+    // order. In round 3 the first member's chain runs 1,000 ahead.
+    for (int i = 0; i < 2; ++i) {
+      int n = round == 3 && i == 0 ? 1030 : 40;
+      json plaintexts = json::array();
+      std::vector<std::string> texts;
+      for (int k = 0; k < n; ++k) {
+        texts.push_back("group r" + std::to_string(round) + " member" + std::to_string(i) + " #" +
+                        std::to_string(k));
+        plaintexts.push_back(B64(Text(texts.back())));
+      }
+      json r =
+          peers[i]->Call({{"op", "groupEncrypt"}, {"distributionId", dist_text}, {"plaintexts", plaintexts}});
+      std::vector<size_t> order(texts.size());
+      for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+      if (n > 1000) order.erase(order.begin(), order.begin() + 1000);
+      std::shuffle(order.begin(), order.end(), rng);
+      json list = json::array();
+      for (size_t k : order) {
+        auto m = Unb64(r["messages"][k].get<std::string>());
+        auto info = InspectSenderKeyMessage(m);
+        CHECK_TRUE(info.ok() && info->iteration == sent_by[i] + k, "libsignal's group message header");
+        auto got = GroupDecrypt(from[i], m);
+        bool ok = got.ok() && *got == Text(texts[k]);
+        CHECK_TRUE(
+            ok, "we read libsignal's group message: " + (got.ok() ? "wrong text" : got.status().ToString()));
+        to_local += ok;
+        list.push_back(r["messages"][k]);
+      }
+      sent_by[i] += static_cast<uint32_t>(n);
+      // A replay is refused.
+      auto replay = GroupDecrypt(from[i], Unb64(r["messages"][order[0]].get<std::string>()));
+      CHECK_TRUE(absl::IsAlreadyExists(replay.status()), "a replayed group message is refused");
+      json other =
+          peers[1 - i]->Call({{"op", "groupDecrypt"}, {"messages", list}, {"sender", sender(names[i])}});
+      for (size_t k = 0; k < order.size(); ++k) {
+        CHECK_TRUE(other["results"][k]["ok"].get<bool>(), "the other libsignal member reads it");
+      }
+    }
+  }
+  std::printf("  group messages read by libsignal members: %d, by tandem: %d\n", to_peers, to_local);
+  CHECK_TRUE(to_peers >= 2 * 230 && to_local >= 2 * 150, "group messages flowed both ways");
+  auto restored = SenderKeyRecord::Deserialize(from[0].Serialize());
+  CHECK_TRUE(restored.ok() && *restored == from[0], "sender key record round trip");
+}
+
 }  // namespace
 }  // namespace tandem::crypto
 
@@ -624,6 +737,7 @@ int main(int argc, char** argv) {
     PeerInitiates(script, random, /*one_time=*/false, /*burst=*/0, Kyber::kOneTime);
     PeerInitiates(script, random, /*one_time=*/true, /*burst=*/0, Kyber::kLastResort);
     PeerInitiates(script, random, /*one_time=*/false, /*burst=*/0, Kyber::kLastResort);
+    Group(script, random);
   } else {
     PeerInitiates(script, random, /*one_time=*/true, /*burst=*/800);
     PeerInitiates(script, random, /*one_time=*/false, /*burst=*/0);
