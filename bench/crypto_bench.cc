@@ -1,8 +1,11 @@
 // Benchmarks for tandem's Signal Protocol library. Every figure is per core
-// (single-threaded). Compare with bench/interop_peer_bench.cjs, which runs the
-// same scenarios with the npm implementation, and with BM_X25519, the limit
-// for anything that does a DH ratchet step per message. BM_Kem* measure
-// PQXDH's ML-KEM-1024 and Kyber-1024.
+// (single-threaded). Compare with bench/libsignal_bench.cjs (the same
+// scenarios with libsignal itself through Node) and
+// bench/interop_peer_bench.cjs (the older npm implementation, v3), and with
+// BM_X25519, the limit for anything that does a DH ratchet step per message.
+// Session scenarios take the session version as their argument: 3 (X3DH) or
+// 4 (PQXDH with a Kyber-1024 prekey). BM_Kem* measure PQXDH's ML-KEM-1024
+// and Kyber-1024; BM_Group* sender keys.
 //
 //   cmake --build build --target crypto_bench && build/bench/crypto_bench
 #include <benchmark/benchmark.h>
@@ -14,6 +17,7 @@
 #include "crypto/fingerprint.h"
 #include "crypto/kem.h"
 #include "crypto/keys.h"
+#include "crypto/sender_keys.h"
 #include "crypto/session.h"
 #include "crypto/xeddsa.h"
 
@@ -21,28 +25,34 @@ namespace tandem::crypto {
 namespace {
 
 struct Device {
-  explicit Device(Random& random) {
-    identity.key_pair = KeyPair::Generate(random);
-    identity.registration_id = GenerateRegistrationId(random);
-    signed_prekey = GenerateSignedPreKey(identity.key_pair, 1, random);
-    one_time = GenerateOneTimePreKeys(1, 1, random)[0];
-  }
+  explicit Device(Random& random)
+      : identity{KeyPair::Generate(random), GenerateRegistrationId(random)},
+        signed_prekey(GenerateSignedPreKey(identity.key_pair, 1, random)),
+        one_time(GenerateOneTimePreKeys(1, 1, random)[0]),
+        kyber(GenerateKyberPreKey(identity.key_pair, 1, random)) {}
   PreKeyLookup Lookup() const {
-    return PreKeyLookup{[this](uint32_t) -> absl::StatusOr<KeyPair> { return signed_prekey.key_pair; },
-                        [this](uint32_t) -> absl::StatusOr<KeyPair> { return one_time.key_pair; }};
+    return PreKeyLookup{
+        [this](uint32_t) -> absl::StatusOr<KeyPair> { return signed_prekey.key_pair; },
+        [this](uint32_t) -> absl::StatusOr<KeyPair> { return one_time.key_pair; },
+        [this](uint32_t) -> absl::StatusOr<KemSecretKey> { return kyber.key_pair.secret_key; }};
+  }
+  // A bundle for a session of `version` (3 or 4).
+  PreKeyBundle Bundle(int64_t version) const {
+    return MakePreKeyBundle(identity.registration_id, 1, identity.key_pair.public_key, signed_prekey,
+                            &one_time, version == 4 ? &kyber : nullptr);
   }
   LocalIdentity identity;
   SignedPreKey signed_prekey;
   OneTimePreKey one_time;
+  KyberPreKey kyber;
   SessionRecord record;
 };
 
 const std::vector<uint8_t> kMessage(100, 0x61);
 
 // Alice initiates, Bob answers, so both have a full session.
-void Connect(Device& alice, Device& bob, Random& random) {
-  auto bundle = MakePreKeyBundle(bob.identity.registration_id, 1, bob.identity.key_pair.public_key,
-                                 bob.signed_prekey, &bob.one_time);
+void Connect(Device& alice, Device& bob, Random& random, int64_t version) {
+  auto bundle = bob.Bundle(version);
   alice.record = *InitiateSession(alice.identity, bundle, random);
   auto first = Encrypt(alice.record, kMessage);
   (void)*DecryptPreKeySignalMessage(bob.record, bob.identity, bob.Lookup(), first->bytes, random);
@@ -82,13 +92,13 @@ void BM_XEdDSAVerify(benchmark::State& state) {
 }
 BENCHMARK(BM_XEdDSAVerify);
 
-// A full session setup: Alice verifies Bob's bundle and runs X3DH, sends a
-// 100-byte PreKeySignalMessage, Bob runs X3DH and decrypts it.
+// A full session setup: Alice verifies Bob's bundle and runs X3DH or PQXDH,
+// sends a 100-byte PreKeySignalMessage, Bob runs X3DH or PQXDH and decrypts
+// it.
 void BM_SessionSetup(benchmark::State& state) {
   SecureRandom random;
   Device alice(random), bob(random);
-  auto bundle = MakePreKeyBundle(bob.identity.registration_id, 1, bob.identity.key_pair.public_key,
-                                 bob.signed_prekey, &bob.one_time);
+  auto bundle = bob.Bundle(state.range(0));
   for (auto _ : state) {
     SessionRecord a = *InitiateSession(alice.identity, bundle, random);
     auto first = Encrypt(a, kMessage);
@@ -98,7 +108,7 @@ void BM_SessionSetup(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_SessionSetup);
+BENCHMARK(BM_SessionSetup)->Arg(3)->Arg(4);
 
 // Alternating turns: each message is encrypted by one side and decrypted by
 // the other, and the next goes the other way, so every decryption is a DH
@@ -106,7 +116,7 @@ BENCHMARK(BM_SessionSetup);
 void BM_Alternating(benchmark::State& state) {
   SecureRandom random;
   Device alice(random), bob(random);
-  Connect(alice, bob, random);
+  Connect(alice, bob, random, state.range(0));
   Device* from = &alice;
   Device* to = &bob;
   for (auto _ : state) {
@@ -117,13 +127,13 @@ void BM_Alternating(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Alternating);
+BENCHMARK(BM_Alternating)->Arg(3)->Arg(4);
 
 // One-way burst: symmetric ratchet only.
 void BM_Burst(benchmark::State& state) {
   SecureRandom random;
   Device alice(random), bob(random);
-  Connect(alice, bob, random);
+  Connect(alice, bob, random, state.range(0));
   for (auto _ : state) {
     auto m = Encrypt(alice.record, kMessage);
     auto p = DecryptSignalMessage(bob.record, m->bytes, random);
@@ -131,13 +141,13 @@ void BM_Burst(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Burst);
+BENCHMARK(BM_Burst)->Arg(3)->Arg(4);
 
 // Burst plus persisting the receiver's record after every message.
 void BM_BurstWithRecordRoundTrip(benchmark::State& state) {
   SecureRandom random;
   Device alice(random), bob(random);
-  Connect(alice, bob, random);
+  Connect(alice, bob, random, state.range(0));
   for (auto _ : state) {
     auto m = Encrypt(alice.record, kMessage);
     auto p = DecryptSignalMessage(bob.record, m->bytes, random);
@@ -146,7 +156,7 @@ void BM_BurstWithRecordRoundTrip(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_BurstWithRecordRoundTrip);
+BENCHMARK(BM_BurstWithRecordRoundTrip)->Arg(3)->Arg(4);
 
 void BM_SafetyNumber(benchmark::State& state) {
   SecureRandom random;
@@ -198,6 +208,39 @@ void BM_KemParseEncapsulateDecapsulate(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_KemParseEncapsulateDecapsulate)->Arg(0x08)->Arg(0x0A);
+
+// Sender keys: one member encrypts 100-byte group messages; another
+// verifies and decrypts them.
+void BM_GroupEncrypt(benchmark::State& state) {
+  SecureRandom random;
+  SenderKeyRecord own;
+  DistributionId id{};
+  (void)*CreateSenderKeyDistributionMessage(own, id, random);
+  for (auto _ : state) benchmark::DoNotOptimize(GroupEncrypt(own, kMessage, random));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_GroupEncrypt);
+
+void BM_GroupDecrypt(benchmark::State& state) {
+  SecureRandom random;
+  SenderKeyRecord own, theirs;
+  DistributionId id{};
+  (void)ProcessSenderKeyDistributionMessage(theirs, *CreateSenderKeyDistributionMessage(own, id, random));
+  std::vector<std::vector<uint8_t>> messages;
+  for (int i = 0; i < 4096; ++i) messages.push_back(*GroupEncrypt(own, kMessage, random));
+  size_t next = 0;
+  for (auto _ : state) {
+    if (next == messages.size()) {
+      state.PauseTiming();
+      for (auto& m : messages) m = *GroupEncrypt(own, kMessage, random);
+      next = 0;
+      state.ResumeTiming();
+    }
+    if (!GroupDecrypt(theirs, messages[next++]).ok()) state.SkipWithError("group decrypt failed");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_GroupDecrypt);
 
 }  // namespace
 }  // namespace tandem::crypto

@@ -16,8 +16,10 @@ struct Fixture {
   LocalIdentity bob;
   SignedPreKey bob_signed;
   OneTimePreKey bob_one_time;
-  SessionRecord alice_record;  // initiated to Bob, nothing sent yet
-  SessionRecord bob_record;    // empty: Bob has not heard from Alice
+  std::optional<KyberPreKey> bob_kyber;
+  SessionRecord alice_record;     // v3, initiated to Bob, nothing sent yet
+  SessionRecord alice_record_v4;  // v4 (PQXDH), initiated to Bob, nothing sent yet
+  SessionRecord bob_record;       // empty: Bob has not heard from Alice
 
   Fixture() {
     alice.key_pair = KeyPair::Generate(random);
@@ -29,6 +31,10 @@ struct Fixture {
     auto bundle =
         MakePreKeyBundle(bob.registration_id, 1, bob.key_pair.public_key, bob_signed, &bob_one_time);
     alice_record = *InitiateSession(alice, bundle, random);
+    bob_kyber = GenerateKyberPreKey(bob.key_pair, 9, random);
+    auto bundle_v4 = MakePreKeyBundle(bob.registration_id, 1, bob.key_pair.public_key, bob_signed,
+                                      &bob_one_time, &*bob_kyber);
+    alice_record_v4 = *InitiateSession(alice, bundle_v4, random);
   }
 
   PreKeyLookup BobLookup() const {
@@ -39,6 +45,10 @@ struct Fixture {
                         [this](uint32_t id) -> absl::StatusOr<KeyPair> {
                           if (id != bob_one_time.id) return absl::NotFoundError("one-time prekey");
                           return bob_one_time.key_pair;
+                        },
+                        [this](uint32_t id) -> absl::StatusOr<KemSecretKey> {
+                          if (id != bob_kyber->id) return absl::NotFoundError("Kyber prekey");
+                          return bob_kyber->key_pair.secret_key;
                         }};
   }
 };

@@ -1,4 +1,4 @@
-// Fuzz target for both Signal v3 message types. Parses the input as a
+// Fuzz target for both Signal message types, versions 3 and 4. Parses the input as a
 // SignalMessage and as a PreKeySignalMessage, then feeds it to a live
 // session: decryption must either succeed or fail with a Status, and a
 // failure must leave the session record exactly as it was.
@@ -34,5 +34,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   SessionRecord alice = fixture->alice_record;
   auto reply = tandem::crypto::DecryptSignalMessage(alice, input, random);
   if (!reply.ok() && !(alice == fixture->alice_record)) std::abort();
+  // The same with the v4 session, whose post-quantum ratchet reads field 5.
+  SessionRecord alice_v4 = fixture->alice_record_v4;
+  auto reply_v4 = tandem::crypto::DecryptSignalMessage(alice_v4, input, random);
+  if (!reply_v4.ok() && !(alice_v4 == fixture->alice_record_v4)) std::abort();
   return 0;
 }
