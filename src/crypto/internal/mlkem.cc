@@ -400,21 +400,28 @@ void SampleNtt(const uint8_t* rho, uint8_t x, uint8_t y, Poly& p) {
   const uint8_t* stream = first.data();
   size_t length = first.size();
   size_t position = 0;
+  // Candidates are written unconditionally and kept by advancing the count,
+  // which spares the branch predictor a coin flip per candidate; the two
+  // spare slots take the writes past the last coefficient.
+  std::array<int16_t, kN + 2> sampled;
   int count = 0;
   while (true) {
     for (; count < kN && position + 3 <= length; position += 3) {
       const uint8_t* b = stream + position;
       uint16_t d1 = static_cast<uint16_t>(b[0] | ((b[1] & 0x0f) << 8));
       uint16_t d2 = static_cast<uint16_t>((b[1] >> 4) | (b[2] << 4));
-      if (d1 < kQ) p.c[count++] = static_cast<int16_t>(d1);
-      if (d2 < kQ && count < kN) p.c[count++] = static_cast<int16_t>(d2);
+      sampled[count] = static_cast<int16_t>(d1);
+      count += d1 < kQ;
+      sampled[count] = static_cast<int16_t>(d2);
+      count += d2 < kQ;
     }
-    if (count == kN) return;
+    if (count >= kN) break;
     length *= 2;
     longer.resize(length);
     Digest(Hash::kShake128, {ByteSpan(rho, 32), ByteSpan(suffix, 2)}, longer);
     stream = longer.data();
   }
+  std::memcpy(p.c.data(), sampled.data(), sizeof p.c);
 }
 
 // Â[i][j] = SampleNTT(ρ ‖ j ‖ i); the transpose swaps the two bytes.
