@@ -29,7 +29,8 @@ struct Device {
   }
   PreKeyLookup Lookup() const {
     return PreKeyLookup{[this](uint32_t) -> absl::StatusOr<KeyPair> { return signed_prekey.key_pair; },
-                        [this](uint32_t) -> absl::StatusOr<KeyPair> { return one_time.key_pair; }};
+                        [this](uint32_t) -> absl::StatusOr<KeyPair> { return one_time.key_pair; },
+                        /*kyber_prekey=*/nullptr};  // v3 sessions only
   }
   LocalIdentity identity;
   SignedPreKey signed_prekey;
