@@ -11,7 +11,7 @@ PACKAGES=(
   libabsl-dev libboost-dev
   libsqlite3-dev sqlite3
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
-  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev valgrind
   nodejs npm curl jq
 )
 

@@ -1,7 +1,7 @@
 // Derives the known answers in src/crypto/kem_test.cc from two independent
 // JavaScript implementations:
 //   ML-KEM-1024: @noble/post-quantum 0.7.1 `ml_kem1024` (FIPS 203 final);
-//   Kyber-1024:  @noble/post-quantum 0.1.0 `kyber1024`, the last release with
+//   Kyber-1024:  @noble/post-quantum 0.1.0 `kyber1024`, an early release that has
 //                CRYSTALS-Kyber round 3 (SHA3/SHAKE; encapsulation hashes m
 //                with H, shared secret SHAKE256(K̄ ‖ H(c))).
 // Both take keygen(d ‖ z) and encapsulate(ek, m) with the seeds passed in.

@@ -347,7 +347,7 @@ void Check(int openssl_result) {
   if (openssl_result != 1) std::abort();  // Only fails on allocation failure.
 }
 
-enum class Hash { kSha3_256, kSha3_512, kShake128, kShake256 };
+enum class Hash { kSha3With256, kSha3With512, kShake128, kShake256 };
 
 const EVP_MD* Md(Hash hash) {
   static EVP_MD* const mds[] = {
@@ -400,21 +400,28 @@ void SampleNtt(const uint8_t* rho, uint8_t x, uint8_t y, Poly& p) {
   const uint8_t* stream = first.data();
   size_t length = first.size();
   size_t position = 0;
+  // Candidates are written unconditionally and kept by advancing the count,
+  // which spares the branch predictor a coin flip per candidate; the two
+  // spare slots take the writes past the last coefficient.
+  std::array<int16_t, kN + 2> sampled;
   int count = 0;
   while (true) {
     for (; count < kN && position + 3 <= length; position += 3) {
       const uint8_t* b = stream + position;
       uint16_t d1 = static_cast<uint16_t>(b[0] | ((b[1] & 0x0f) << 8));
       uint16_t d2 = static_cast<uint16_t>((b[1] >> 4) | (b[2] << 4));
-      if (d1 < kQ) p.c[count++] = static_cast<int16_t>(d1);
-      if (d2 < kQ && count < kN) p.c[count++] = static_cast<int16_t>(d2);
+      sampled[count] = static_cast<int16_t>(d1);
+      count += d1 < kQ;
+      sampled[count] = static_cast<int16_t>(d2);
+      count += d2 < kQ;
     }
-    if (count == kN) return;
+    if (count >= kN) break;
     length *= 2;
     longer.resize(length);
     Digest(Hash::kShake128, {ByteSpan(rho, 32), ByteSpan(suffix, 2)}, longer);
     stream = longer.data();
   }
+  std::memcpy(p.c.data(), sampled.data(), sizeof p.c);
 }
 
 // Â[i][j] = SampleNTT(ρ ‖ j ‖ i); the transpose swaps the two bytes.
@@ -437,7 +444,7 @@ void PkeKeyGen(Variant variant, Seed d, uint8_t* public_key, uint8_t* secret_key
   std::memcpy(input.data(), d.data(), 32);
   input[32] = kK;
   std::array<uint8_t, 64> rho_sigma;
-  Digest(Hash::kSha3_512, {ByteSpan(input.data(), variant == Variant::kMlKem ? 33 : 32)}, rho_sigma);
+  Digest(Hash::kSha3With512, {ByteSpan(input.data(), variant == Variant::kMlKem ? 33 : 32)}, rho_sigma);
   const uint8_t* rho = rho_sigma.data();
   const uint8_t* sigma = rho_sigma.data() + 32;
 
@@ -577,7 +584,7 @@ bool SecretKeyHashMatches(SecretKeyView secret_key) {
 }
 
 void HashPublicKey(PublicKeyView public_key, std::span<uint8_t, 32> out) {
-  Digest(Hash::kSha3_256, {public_key}, out);
+  Digest(Hash::kSha3With256, {public_key}, out);
 }
 
 void Encapsulate(Variant variant, PublicKeyView public_key, std::span<const uint8_t, 32> public_key_hash,
@@ -586,18 +593,18 @@ void Encapsulate(Variant variant, PublicKeyView public_key, std::span<const uint
   std::array<uint8_t, 32> message;
   if (variant == Variant::kKyberRound3) {
     // Round 3 never sends the raw output of the random number generator.
-    Digest(Hash::kSha3_256, {m}, message);
+    Digest(Hash::kSha3With256, {m}, message);
   } else {
     std::memcpy(message.data(), m.data(), 32);
   }
   std::array<uint8_t, 64> key_and_coins;  // (K, r) = G(m ‖ H(ek))
-  Digest(Hash::kSha3_512, {message, public_key_hash}, key_and_coins);
+  Digest(Hash::kSha3With512, {message, public_key_hash}, key_and_coins);
   PkeEncrypt(public_key.data(), message.data(), key_and_coins.data() + 32, ciphertext.data());
   if (variant == Variant::kMlKem) {
     std::memcpy(shared_secret.data(), key_and_coins.data(), 32);
   } else {
     std::array<uint8_t, 32> ciphertext_hash;
-    Digest(Hash::kSha3_256, {ciphertext}, ciphertext_hash);
+    Digest(Hash::kSha3With256, {ciphertext}, ciphertext_hash);
     Digest(Hash::kShake256, {ByteSpan(key_and_coins.data(), 32), ciphertext_hash}, shared_secret);
   }
   WipeObject(message);
@@ -614,7 +621,7 @@ void Decapsulate(Variant variant, SecretKeyView secret_key, CiphertextView ciphe
   std::array<uint8_t, 32> message;
   PkeDecrypt(pke_secret, ciphertext.data(), message.data());
   std::array<uint8_t, 64> key_and_coins;
-  Digest(Hash::kSha3_512, {message, ByteSpan(public_key_hash, 32)}, key_and_coins);
+  Digest(Hash::kSha3With512, {message, ByteSpan(public_key_hash, 32)}, key_and_coins);
   std::array<uint8_t, kCiphertextSize> reencrypted;
   PkeEncrypt(public_key, message.data(), key_and_coins.data() + 32, reencrypted.data());
   const uint8_t reject = DifferenceMask(ciphertext.data(), reencrypted.data(), kCiphertextSize);
@@ -629,7 +636,7 @@ void Decapsulate(Variant variant, SecretKeyView secret_key, CiphertextView ciphe
     // K̄ or z, then KDF(· ‖ H(c)).
     Select(reject, z, key_and_coins.data(), 32);
     std::array<uint8_t, 32> ciphertext_hash;
-    Digest(Hash::kSha3_256, {ciphertext}, ciphertext_hash);
+    Digest(Hash::kSha3With256, {ciphertext}, ciphertext_hash);
     Digest(Hash::kShake256, {ByteSpan(key_and_coins.data(), 32), ciphertext_hash}, shared_secret);
   }
   WipeObject(message);
