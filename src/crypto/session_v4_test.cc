@@ -396,3 +396,42 @@ TEST(LibsignalVectors, TandemDecryptsLibsignalsPreKeyMessages) {
 
 }  // namespace
 }  // namespace tandem::crypto
+
+namespace tandem::crypto {
+namespace {
+
+// Records and messages written by tandem before version 4 existed (commit
+// cff0683): Alice initiated to Bob and sent two prekey messages; Bob read
+// the second and replied. They still load, serialize to the same bytes and
+// carry on.
+TEST(OldRecords, RecordsFromBeforeVersion4LoadAndCarryOn) {
+  std::ifstream in(std::string(TANDEM_CRYPTO_TESTDATA) + "/v3_records_before_v4.txt");
+  ASSERT_TRUE(in) << "test data missing";
+  std::map<std::string, std::vector<uint8_t>> v;
+  std::string name, hex;
+  while (in >> name >> hex) v[name] = FromHex(hex);
+  auto alice = SessionRecord::Deserialize(v["alice_record"]);
+  auto bob = SessionRecord::Deserialize(v["bob_record"]);
+  ASSERT_TRUE(alice.ok()) << alice.status();
+  ASSERT_TRUE(bob.ok()) << bob.status();
+  EXPECT_EQ(alice->version(), 3u);
+  EXPECT_EQ(alice->Serialize(), v["alice_record"]);
+  EXPECT_EQ(bob->Serialize(), v["bob_record"]);
+  SeededRandom random(5);
+  auto reply = DecryptSignalMessage(*alice, v["reply_to_alice"], random);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(*reply, Bytes("hi"));
+  // Bob's late copy of the first prekey message uses the existing session.
+  PreKeyLookup none;
+  LocalIdentity unused;
+  auto late = DecryptPreKeySignalMessage(*bob, unused, none, v["m1_to_bob"], random);
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_FALSE(late->new_session);
+  auto next = Encrypt(*alice, Bytes("after"));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->bytes[0], 0x33);
+  EXPECT_EQ(*DecryptSignalMessage(*bob, next->bytes, random), Bytes("after"));
+}
+
+}  // namespace
+}  // namespace tandem::crypto
