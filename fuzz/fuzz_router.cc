@@ -6,9 +6,10 @@
 // Input format, so that the corpus stays readable:
 //   line 1: the method; line 2: the target (path and query);
 //   then "name: value" header lines up to an empty line; the rest is the body.
-// In header values the words {admin}, {feed}, {advertiser} and {user}
-// become a valid ads operator token, feed token, advertiser token and
-// social user token, so that inputs reach past authentication.
+// In header values the words {admin}, {feed}, {advertiser}, {user} and
+// {device} become a valid ads operator token, feed token, advertiser token,
+// social user token and relay device's Basic credentials, so that inputs
+// reach past authentication (the relay's key upload parser, for one).
 //
 // Whatever the input, the answer must be a well-formed response: a status
 // the API documents (never 500, which would mean an input crashed a
@@ -16,6 +17,7 @@
 // answer /healthz afterwards.
 #include <unistd.h>
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -28,8 +30,10 @@
 #include "ads/ads_module.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/encoding.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "crypto/keys.h"
 #include "net/server.h"
 #include "relay/relay.h"
 #include "social/social_module.h"
@@ -53,6 +57,7 @@ struct World {
   std::unique_ptr<tandem::net::Server> server;
   std::string advertiser_token;
   std::string user_token;
+  std::string device_authorization;
 
   Response Call(std::string method, std::string target, std::string body,
                 std::vector<std::pair<std::string, std::string>> headers = {}) {
@@ -139,6 +144,26 @@ World& TheWorld() {
                            R"({"phone":")" + phone + R"(","code":")" + code + R"(","display_name":"Fuzz"})");
     if (ver.status / 100 != 2) Die("social verify: " + ver.body);
     w->user_token = nlohmann::json::parse(ver.body)["token"];
+
+    // A messenger device. Its identity key is fixed, so that a seed can
+    // carry prekeys signed by it.
+    const std::string number = "+14155550198";
+    Response code_sent = w->Call("POST", "/v1/registration/code", R"({"number":")" + number + R"("})");
+    if (code_sent.status != 200) Die("relay code: " + code_sent.body);
+    std::string relay_code = LastCodeFor(w->dir / "verification-codes.log", number);
+    if (relay_code.empty()) Die("no relay code was logged");
+    std::array<uint8_t, tandem::crypto::kKeySize> secret{};
+    for (size_t i = 0; i < secret.size(); ++i) secret[i] = static_cast<uint8_t>(i + 1);
+    auto identity = tandem::crypto::KeyPair::FromPrivate(tandem::crypto::PrivateKey(secret));
+    nlohmann::json verify = {{"number", number},
+                             {"code", relay_code},
+                             {"identity_key", tandem::Base64Encode(identity.public_key.Serialize())},
+                             {"registration_id", 1}};
+    Response device = w->Call("POST", "/v1/registration/verify", verify.dump());
+    if (device.status != 200) Die("relay verify: " + device.body);
+    auto creds = nlohmann::json::parse(device.body);
+    w->device_authorization = tandem::relay::BasicAuthorization(tandem::relay::Credentials{
+        creds["account_id"].get<uint64_t>(), creds["device_id"].get<uint32_t>(), creds["password"]});
     return w;
   }();
   return *world;
@@ -202,6 +227,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ReplaceAll(value, "{feed}", "fuzzfeedtoken");
     ReplaceAll(value, "{advertiser}", world.advertiser_token);
     ReplaceAll(value, "{user}", world.user_token);
+    ReplaceAll(value, "{device}", world.device_authorization);
     headers.emplace_back(std::move(name), std::move(value));
   }
   std::string body = input.substr(at);

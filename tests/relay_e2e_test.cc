@@ -41,13 +41,15 @@ class RelayE2E : public ::testing::Test {
     if (!HasFailure()) std::filesystem::remove_all(work_);
   }
 
-  TestUser& NewUser(const std::string& number, int prekeys = 10) {
+  // With `kyber`, the user publishes Kyber prekeys too: peers start
+  // version 4 sessions with it.
+  TestUser& NewUser(const std::string& number, int prekeys = 10, bool kyber = true) {
     users_.push_back(std::make_unique<TestUser>(server_->address(), server_->data_dir(), number, random_));
     TestUser& u = *users_.back();
     absl::Status st = u.Register();
     EXPECT_TRUE(st.ok()) << number << ": " << st;
     if (prekeys > 0) {
-      st = u.UploadKeys(prekeys);
+      st = u.UploadKeys(prekeys, 1, kyber);
       EXPECT_TRUE(st.ok()) << st;
     }
     return u;
@@ -91,6 +93,8 @@ TEST_F(RelayE2E, ThreeClientsOnlineOfflineOrderReceiptsAndNoPlaintextInTheDataba
   auto text = carol.Decrypt((*at_carol)[0]);
   ASSERT_TRUE(text.ok()) << text.status();
   EXPECT_EQ(*text, plaintexts.back());
+  EXPECT_EQ(alice.SessionVersion(carol.number()), 4u) << "Carol's bundle had a Kyber prekey: PQXDH";
+  EXPECT_EQ(carol.SessionVersion(alice.number()), 4u);
 
   // Bob connects: the backlog arrives in order, then QueueEmpty.
   ASSERT_TRUE(bob.Connect().ok());
@@ -106,6 +110,7 @@ TEST_F(RelayE2E, ThreeClientsOnlineOfflineOrderReceiptsAndNoPlaintextInTheDataba
       EXPECT_GT((*backlog)[i].server_id(), (*backlog)[i - 1].server_id());
     }
   }
+  EXPECT_EQ(bob.SessionVersion(alice.number()), 4u);
   // Bob answers with an encrypted read receipt; Alice gets it.
   std::string receipt = absl::StrCat("read-receipt:", (*backlog)[4].server_id(), ":", random_.Hex(6));
   plaintexts.push_back(receipt);
@@ -181,16 +186,22 @@ TEST_F(RelayE2E, PreKeyExhaustionStillAllowsSessions) {
   TestUser& bob = NewUser("+14155550122", 2);
   TestUser& carol = NewUser("+14155550123");
   std::vector<bool> had;
+  std::vector<uint32_t> kyber_ids;
   for (int i = 0; i < 3; ++i) {
     auto b = carol.FetchBundleJson(bob.number());
     ASSERT_TRUE(b.ok()) << b.status();
     had.push_back(!(*b)["devices"][0]["one_time_prekey"].is_null());
+    kyber_ids.push_back((*b)["devices"][0]["kyber_prekey"]["key_id"].get<uint32_t>());
   }
   EXPECT_EQ(had, (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(kyber_ids, (std::vector<uint32_t>{1, 2, TestUser::kKyberLastResortId}))
+      << "one-time Kyber prekeys, then the last-resort one";
   auto count = bob.http().Get("/v1/keys/count", bob.Auth());
   ASSERT_TRUE(count.ok());
-  EXPECT_EQ(nlohmann::json::parse(count->body)["one_time_prekeys"], 0);
-  // Alice starts a session from a bundle without a one-time prekey.
+  EXPECT_EQ(nlohmann::json::parse(count->body),
+            nlohmann::json({{"one_time_prekeys", 0}, {"kyber_prekeys", 0}}));
+  // Alice starts a session from a bundle without a one-time prekey, on
+  // the last-resort Kyber prekey, which Bob keeps.
   ASSERT_TRUE(alice.Connect().ok());
   ASSERT_TRUE(bob.Connect().ok());
   ASSERT_TRUE(alice.SendText(bob.number(), "no one-time prekey left").ok());
@@ -199,10 +210,38 @@ TEST_F(RelayE2E, PreKeyExhaustionStillAllowsSessions) {
   auto t = bob.Decrypt((*got)[0]);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(*t, "no one-time prekey left");
+  EXPECT_EQ(alice.SessionVersion(bob.number()), 4u);
+  EXPECT_EQ(bob.SessionVersion(alice.number()), 4u);
+  EXPECT_EQ(bob.KyberPreKeysHeld(), 3u) << "the last-resort key is not deleted for its use";
   // Replenish.
   ASSERT_TRUE(bob.UploadKeys(3, 100).ok());
   count = bob.http().Get("/v1/keys/count", bob.Auth());
-  EXPECT_EQ(nlohmann::json::parse(count->body)["one_time_prekeys"], 3);
+  EXPECT_EQ(nlohmann::json::parse(count->body),
+            nlohmann::json({{"one_time_prekeys", 3}, {"kyber_prekeys", 3}}));
+}
+
+// A device that never published Kyber prekeys (as before PQXDH): its
+// bundle has "kyber_prekey": null and sessions with it are version 3.
+TEST_F(RelayE2E, APeerWithoutKyberPreKeysGetsAVersion3Session) {
+  TestUser& alice = NewUser("+14155550124");
+  TestUser& bob = NewUser("+14155550125", 10, /*kyber=*/false);
+  auto bundle = alice.FetchBundleJson(bob.number());
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  EXPECT_TRUE((*bundle)["devices"][0]["kyber_prekey"].is_null()) << bundle->dump();
+  auto count = bob.http().Get("/v1/keys/count", bob.Auth());
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(nlohmann::json::parse(count->body),
+            nlohmann::json({{"one_time_prekeys", 9}, {"kyber_prekeys", 0}}));
+  ASSERT_TRUE(alice.Connect().ok());
+  ASSERT_TRUE(bob.Connect().ok());
+  ASSERT_TRUE(alice.SendText(bob.number(), "classic").ok());
+  auto got = bob.Receive(1, true);
+  ASSERT_TRUE(got.ok()) << got.status();
+  auto t = bob.Decrypt((*got)[0]);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(*t, "classic");
+  EXPECT_EQ(alice.SessionVersion(bob.number()), 3u);
+  EXPECT_EQ(bob.SessionVersion(alice.number()), 3u);
 }
 
 TEST_F(RelayE2E, AccountDeletionRemovesTheAccount) {

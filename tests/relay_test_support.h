@@ -22,6 +22,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "crypto/kem.h"
 #include "crypto/keys.h"
 #include "crypto/session.h"
 #include "net/client.h"
@@ -162,6 +163,7 @@ class TestUser {
     identity_.registration_id = crypto::GenerateRegistrationId(random_);
     signed_prekey_ = crypto::GenerateSignedPreKey(identity_.key_pair, 1, random_);
     prekeys_.clear();
+    kyber_prekeys_.clear();
     sessions_.clear();
   }
 
@@ -174,8 +176,14 @@ class TestUser {
 
   net::Headers Auth() const { return {{"Authorization", BasicAuthorization(creds_)}}; }
 
-  // Publishes the signed prekey and `count` one-time prekeys from `first_id`.
-  absl::Status UploadKeys(int count, uint32_t first_id = 1) {
+  // The id of the last-resort Kyber prekey UploadKeys publishes.
+  static constexpr uint32_t kKyberLastResortId = 0xFFFFF0;
+
+  // Publishes the signed prekey and `count` one-time prekeys from
+  // `first_id`; with `kyber`, also `count` one-time Kyber prekeys from
+  // `first_id` and a last-resort one (kKyberLastResortId), so that peers
+  // start version 4 sessions.
+  absl::Status UploadKeys(int count, uint32_t first_id = 1, bool kyber = true) {
     nlohmann::json otks = nlohmann::json::array();
     for (const auto& k : crypto::GenerateOneTimePreKeys(first_id, count, random_)) {
       prekeys_[k.id] = k.key_pair;
@@ -189,6 +197,20 @@ class TestUser {
           {"public_key", absl::Base64Escape(ToString(signed_prekey_.key_pair.public_key.Serialize()))},
           {"signature", absl::Base64Escape(ToString(signed_prekey_.signature))}}},
         {"one_time_prekeys", otks}};
+    if (kyber) {
+      auto publish = [this](const crypto::KyberPreKey& k) {
+        kyber_prekeys_.insert_or_assign(k.id, k.key_pair.secret_key);
+        return nlohmann::json{{"key_id", k.id},
+                              {"public_key", absl::Base64Escape(ToString(k.key_pair.public_key.Serialize()))},
+                              {"signature", absl::Base64Escape(ToString(k.signature))}};
+      };
+      nlohmann::json kyber_keys = nlohmann::json::array();
+      for (const auto& k : crypto::GenerateKyberPreKeys(identity_.key_pair, first_id, count, random_))
+        kyber_keys.push_back(publish(k));
+      body["kyber_prekeys"] = kyber_keys;
+      body["kyber_last_resort"] =
+          publish(crypto::GenerateKyberPreKey(identity_.key_pair, kKyberLastResortId, random_));
+    }
     ASSIGN_OR_RETURN(auto res, http_.Request("PUT", "/v1/keys", body.dump(), Auth()));
     return net::StatusFromResponse(res);
   }
@@ -223,6 +245,17 @@ class TestUser {
       ASSIGN_OR_RETURN(otk.key, key(d["one_time_prekey"]["public_key"]));
       b.one_time_prekey = otk;
     }
+    if (d.contains("kyber_prekey") && !d["kyber_prekey"].is_null()) {
+      const auto& k = d["kyber_prekey"];
+      std::string bytes, signature;
+      absl::Base64Unescape(k["public_key"].get<std::string>(), &bytes);
+      absl::Base64Unescape(k["signature"].get<std::string>(), &signature);
+      ASSIGN_OR_RETURN(auto kem, crypto::KemPublicKey::Deserialize(AsBytes(bytes)));
+      crypto::PublicKyberPreKey kyber{k["key_id"].get<uint32_t>(), std::move(kem), {}};
+      if (signature.size() != kyber.signature.size()) return absl::InvalidArgumentError("bad signature size");
+      std::copy(signature.begin(), signature.end(), kyber.signature.begin());
+      b.kyber_prekey = std::move(kyber);
+    }
     return b;
   }
 
@@ -249,9 +282,16 @@ class TestUser {
         if (it == prekeys_.end()) return absl::NotFoundError("one-time prekey");
         return it->second;
       };
+      lookup.kyber_prekey = [this](uint32_t id) -> absl::StatusOr<crypto::KemSecretKey> {
+        auto it = kyber_prekeys_.find(id);
+        if (it == kyber_prekeys_.end()) return absl::NotFoundError("Kyber prekey");
+        return it->second;
+      };
       ASSIGN_OR_RETURN(auto r, crypto::DecryptPreKeySignalMessage(record, identity_, lookup,
                                                                   AsBytes(e.ciphertext()), random_));
       if (r.consumed_one_time_prekey) prekeys_.erase(*r.consumed_one_time_prekey);
+      if (r.used_kyber_prekey && *r.used_kyber_prekey != kKyberLastResortId)
+        kyber_prekeys_.erase(*r.used_kyber_prekey);
       return std::string(r.plaintext.begin(), r.plaintext.end());
     }
     ASSIGN_OR_RETURN(auto p, crypto::DecryptSignalMessage(record, AsBytes(e.ciphertext()), random_));
@@ -328,6 +368,13 @@ class TestUser {
   net::HttpClient& http() { return http_; }
   net::WebSocketClient* ws() { return ws_.get(); }
   const crypto::LocalIdentity& identity() const { return identity_; }
+  // The version of the current session with `number` (0: none).
+  uint32_t SessionVersion(const std::string& number) const {
+    auto it = sessions_.find(number);
+    return it != sessions_.end() && it->second.has_session() ? it->second.version() : 0;
+  }
+  // Kyber prekeys whose secrets this user still holds.
+  size_t KyberPreKeysHeld() const { return kyber_prekeys_.size(); }
 
   static net::ClientRuntime& runtime() {
     static net::ClientRuntime rt(1);
@@ -344,6 +391,7 @@ class TestUser {
   crypto::LocalIdentity identity_;
   crypto::SignedPreKey signed_prekey_;
   std::map<uint32_t, crypto::KeyPair> prekeys_;
+  std::map<uint32_t, crypto::KemSecretKey> kyber_prekeys_;
   std::map<std::string, crypto::SessionRecord> sessions_;
   std::unique_ptr<net::WebSocketClient> ws_;
   std::vector<pb::ServerFrame> pending_;

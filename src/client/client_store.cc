@@ -47,6 +47,12 @@ CREATE TABLE seen_envelopes (server_id BIGINT PRIMARY KEY);
     {2, "settings", "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"},
     {3, "outbox registration ids",
      "ALTER TABLE outbox ADD COLUMN registration_id INTEGER NOT NULL DEFAULT 0;"},
+    {4, "Kyber prekeys", R"sql(
+CREATE TABLE kyber_prekeys (
+  id INTEGER PRIMARY KEY, secret_key BLOB NOT NULL, last_resort INTEGER NOT NULL
+);
+ALTER TABLE account ADD COLUMN next_kyber_prekey_id INTEGER NOT NULL DEFAULT 1;
+)sql"},
 };
 
 std::string Bytes(std::span<const uint8_t> b) {
@@ -71,7 +77,7 @@ absl::StatusOr<std::unique_ptr<ClientStore>> ClientStore::Open(const std::string
 absl::StatusOr<AccountRow> ClientStore::LoadAccount() {
   auto row = db_->QueryOne(
       "SELECT server, number, account_id, device_id, password, identity_private, registration_id, "
-      "next_prekey_id, signed_prekey_id FROM account WHERE id = 1");
+      "next_prekey_id, signed_prekey_id, next_kyber_prekey_id FROM account WHERE id = 1");
   if (!row.ok()) {
     if (row.status().code() == absl::StatusCode::kNotFound) {
       return absl::NotFoundError("this profile is not registered yet: run `tandem register` first");
@@ -89,6 +95,7 @@ absl::StatusOr<AccountRow> ClientStore::LoadAccount() {
   a.identity.registration_id = static_cast<uint32_t>(row->Int(6));
   a.next_prekey_id = static_cast<uint32_t>(row->Int(7));
   a.signed_prekey_id = static_cast<uint32_t>(row->Int(8));
+  a.next_kyber_prekey_id = static_cast<uint32_t>(row->Int(9));
   return a;
 }
 
@@ -96,21 +103,23 @@ absl::Status ClientStore::SaveAccount(const AccountRow& a) {
   return db_
       ->Execute(
           "INSERT INTO account (id, server, number, account_id, device_id, password, identity_private, "
-          "registration_id, next_prekey_id, signed_prekey_id) VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9) "
+          "registration_id, next_prekey_id, signed_prekey_id, next_kyber_prekey_id) "
+          "VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
           "ON CONFLICT (id) DO UPDATE SET server = excluded.server, number = excluded.number, "
           "account_id = excluded.account_id, device_id = excluded.device_id, password = excluded.password, "
           "identity_private = excluded.identity_private, registration_id = excluded.registration_id, "
-          "next_prekey_id = excluded.next_prekey_id, signed_prekey_id = excluded.signed_prekey_id",
+          "next_prekey_id = excluded.next_prekey_id, signed_prekey_id = excluded.signed_prekey_id, "
+          "next_kyber_prekey_id = excluded.next_kyber_prekey_id",
           {a.server, a.number, static_cast<int64_t>(a.account_id), a.device_id, a.password,
            store::Value::Blob(Bytes(a.identity.key_pair.private_key.raw())), a.identity.registration_id,
-           a.next_prekey_id, a.signed_prekey_id})
+           a.next_prekey_id, a.signed_prekey_id, a.next_kyber_prekey_id})
       .status();
 }
 
 absl::Status ClientStore::DeleteEverything() {
   return db_->InTransaction([](store::Database& tx) -> absl::Status {
-    for (const char* table : {"account", "signed_prekeys", "one_time_prekeys", "sessions", "identities",
-                              "outbox", "messages", "seen_envelopes"}) {
+    for (const char* table : {"account", "signed_prekeys", "one_time_prekeys", "kyber_prekeys", "sessions",
+                              "identities", "outbox", "messages", "seen_envelopes"}) {
       RETURN_IF_ERROR(tx.Execute(absl::StrCat("DELETE FROM ", table)).status());
     }
     return absl::OkStatus();
@@ -161,6 +170,34 @@ absl::StatusOr<crypto::KeyPair> ClientStore::LoadOneTimePreKey(uint32_t id) {
 
 absl::Status ClientStore::DeleteOneTimePreKey(uint32_t id) {
   return db_->Execute("DELETE FROM one_time_prekeys WHERE id = $1", {id}).status();
+}
+
+absl::Status ClientStore::SaveKyberPreKeys(const std::vector<crypto::KyberPreKey>& keys, bool last_resort) {
+  return db_->InTransaction([&](store::Database& tx) -> absl::Status {
+    for (const auto& k : keys) {
+      RETURN_IF_ERROR(
+          tx.Execute(
+                "INSERT OR REPLACE INTO kyber_prekeys (id, secret_key, last_resort) VALUES ($1, $2, $3)",
+                {k.id, store::Value::Blob(Bytes(k.key_pair.secret_key.Serialize())), last_resort ? 1 : 0})
+              .status());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<crypto::KemSecretKey> ClientStore::LoadKyberPreKey(uint32_t id) {
+  auto row = db_->QueryOne("SELECT secret_key FROM kyber_prekeys WHERE id = $1", {id});
+  if (!row.ok()) return absl::NotFoundError(absl::StrCat("no Kyber prekey ", id));
+  return crypto::KemSecretKey::Deserialize(Span(row->Bytes(0)));
+}
+
+absl::Status ClientStore::DeleteUsedKyberPreKey(uint32_t id) {
+  return db_->Execute("DELETE FROM kyber_prekeys WHERE id = $1 AND last_resort = 0", {id}).status();
+}
+
+absl::StatusOr<bool> ClientStore::HasKyberLastResort() {
+  ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT 1 FROM kyber_prekeys WHERE last_resort = 1 LIMIT 1"));
+  return !rows.empty();
 }
 
 absl::StatusOr<crypto::SessionRecord> ClientStore::LoadSession(const std::string& peer, uint32_t device) {

@@ -1,7 +1,7 @@
 // The messenger client's local database: this device's identity and
-// prekeys, its Signal sessions, what it knows of its contacts' identity keys,
-// the message history and the outbox of envelopes not yet accepted by the
-// relay. One SQLite file per client profile.
+// prekeys (EC and signed Kyber ones, private halves), its Signal sessions, what it knows of its contacts'
+// identity keys, the message history and the outbox of envelopes not yet accepted by the relay. One SQLite
+// file per client profile.
 //
 // Thread safety: as store::Database (calls are serialized).
 #pragma once
@@ -28,6 +28,9 @@ struct AccountRow {
   crypto::LocalIdentity identity;
   uint32_t next_prekey_id = 1;
   uint32_t signed_prekey_id = 0;
+  // The next id for a Kyber prekey; one-time and last-resort keys share the
+  // id space.
+  uint32_t next_kyber_prekey_id = 1;
 };
 
 struct OutboxRow {
@@ -81,6 +84,16 @@ class ClientStore {
   absl::Status SaveOneTimePreKeys(const std::vector<crypto::OneTimePreKey>& keys);
   absl::StatusOr<crypto::KeyPair> LoadOneTimePreKey(uint32_t id);
   absl::Status DeleteOneTimePreKey(uint32_t id);
+  // Kyber prekeys (PQXDH), one-time ones and last-resort ones, by id.
+  absl::Status SaveKyberPreKeys(const std::vector<crypto::KyberPreKey>& keys, bool last_resort);
+  absl::StatusOr<crypto::KemSecretKey> LoadKyberPreKey(uint32_t id);
+  // Deletes a Kyber prekey that a new session used, unless it is a
+  // last-resort key: those serve every session started after the one-time
+  // keys ran out, and stay.
+  absl::Status DeleteUsedKyberPreKey(uint32_t id);
+  // Whether a last-resort Kyber prekey is stored (profiles from before
+  // Kyber prekeys have none).
+  absl::StatusOr<bool> HasKyberLastResort();
 
   // Sessions per (peer, device). NotFound if none.
   absl::StatusOr<crypto::SessionRecord> LoadSession(const std::string& peer, uint32_t device);

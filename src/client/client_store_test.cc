@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -80,6 +81,66 @@ TEST(ClientStoreTest, AccountKeysSessionsAndOutboxRoundTrip) {
 
 // The store is shared by threads (calls are serialized); the id AddMessage
 // returns must be that of the row it inserted, not of another thread's.
+TEST(ClientStoreTest, UsedOneTimeKyberPreKeysGoAndLastResortOnesStay) {
+  auto store = ClientStore::Open(":memory:");
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto& s = **store;
+  SeededRandom random(2);
+  crypto::IdentityKeyPair identity = crypto::KeyPair::Generate(random);
+  auto one_time = crypto::GenerateKyberPreKeys(identity, 1, 2, random);
+  auto last_resort = crypto::GenerateKyberPreKeys(identity, 3, 1, random);
+  EXPECT_FALSE(*s.HasKyberLastResort());
+  ASSERT_TRUE(s.SaveKyberPreKeys(one_time, false).ok());
+  EXPECT_FALSE(*s.HasKyberLastResort());
+  ASSERT_TRUE(s.SaveKyberPreKeys(last_resort, true).ok());
+  EXPECT_TRUE(*s.HasKyberLastResort());
+  EXPECT_EQ(*s.LoadKyberPreKey(2), one_time[1].key_pair.secret_key);
+  EXPECT_EQ(*s.LoadKyberPreKey(3), last_resort[0].key_pair.secret_key);
+  ASSERT_TRUE(s.DeleteUsedKyberPreKey(2).ok());
+  ASSERT_TRUE(s.DeleteUsedKyberPreKey(3).ok());
+  EXPECT_EQ(s.LoadKyberPreKey(2).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(s.LoadKyberPreKey(3).ok()) << "a last-resort key is never deleted for its use";
+  EXPECT_TRUE(s.LoadKyberPreKey(1).ok());
+  EXPECT_EQ(s.LoadKyberPreKey(9).status().code(), absl::StatusCode::kNotFound);
+}
+
+// A profile from before Kyber prekeys: the migration keeps the account and
+// starts its Kyber prekey ids at 1.
+TEST(ClientStoreTest, AProfileWithoutKyberPreKeysIsMigrated) {
+  const std::string path = ::testing::TempDir() + "/client_store_kyber_migration.db";
+  std::remove(path.c_str());
+  SeededRandom random(3);
+  AccountRow a;
+  a.server = "127.0.0.1:1";
+  a.number = "+14155550123";
+  a.account_id = 7;
+  a.device_id = 1;
+  a.password = "pw";
+  a.identity.key_pair = crypto::KeyPair::Generate(random);
+  a.identity.registration_id = 42;
+  a.next_prekey_id = 101;
+  a.next_kyber_prekey_id = 50;
+  {
+    auto store = ClientStore::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE((*store)->SaveAccount(a).ok());
+    for (const char* sql :
+         {"DROP TABLE kyber_prekeys", "ALTER TABLE account DROP COLUMN next_kyber_prekey_id",
+          "DELETE FROM schema_migrations WHERE version = 4"}) {
+      ASSERT_TRUE((*store)->db().Execute(sql).ok()) << sql;
+    }
+  }
+  auto store = ClientStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto loaded = (*store)->LoadAccount();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->identity.key_pair, a.identity.key_pair);
+  EXPECT_EQ(loaded->next_prekey_id, 101u);
+  EXPECT_EQ(loaded->next_kyber_prekey_id, 1u);
+  EXPECT_FALSE(*(*store)->HasKyberLastResort());
+  std::remove(path.c_str());
+}
+
 TEST(ClientStoreTest, ConcurrentAddMessageReturnsItsOwnRowId) {
   auto store = ClientStore::Open(":memory:");
   ASSERT_TRUE(store.ok()) << store.status();

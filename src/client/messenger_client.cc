@@ -4,8 +4,10 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +17,7 @@
 #include "common/error_codes.h"
 #include "common/log.h"
 #include "crypto/fingerprint.h"
+#include "crypto/kem.h"
 #include "crypto/session.h"
 #include "phone/phone.h"
 #include "relay_protocol/protocol.h"
@@ -196,44 +199,99 @@ class MessengerClient::Impl {
     crypto::SignedPreKey spk =
         crypto::GenerateSignedPreKey(identity.key_pair, account.signed_prekey_id, random_);
     RETURN_IF_ERROR(store_->SaveSignedPreKey(spk));
-    return UploadPreKeys(&spk, options_.one_time_prekeys);
+    return UploadPreKeys(&spk, {options_.one_time_prekeys, options_.one_time_prekeys, true});
   }
 
-  absl::Status UploadPreKeys(const crypto::SignedPreKey* spk, int count) {
-    auto keys = crypto::GenerateOneTimePreKeys(account_->next_prekey_id, static_cast<size_t>(count), random_);
-    RETURN_IF_ERROR(store_->SaveOneTimePreKeys(keys));
-    account_->next_prekey_id = keys.empty() ? account_->next_prekey_id : keys.back().id + 1;
-    RETURN_IF_ERROR(store_->SaveAccount(*account_));
+  // What UploadPreKeys generates and publishes besides the signed prekey.
+  struct PreKeyBatch {
+    int one_time = 0;  // EC one-time prekeys
+    int kyber = 0;     // one-time Kyber prekeys
+    bool kyber_last_resort = false;
+  };
+
+  // Generates the keys of `what` and stores their private halves before
+  // publishing them (with `spk`, if given), so that no published key is
+  // ever unknown here; the relay takes bounded batches.
+  absl::Status UploadPreKeys(const crypto::SignedPreKey* spk, const PreKeyBatch& what) {
+    const crypto::IdentityKeyPair& identity = account_->identity.key_pair;
+    auto keys = crypto::GenerateOneTimePreKeys(account_->next_prekey_id,
+                                               static_cast<size_t>(std::max(what.one_time, 0)), random_);
+    auto kyber = crypto::GenerateKyberPreKeys(identity, account_->next_kyber_prekey_id,
+                                              static_cast<size_t>(std::max(what.kyber, 0)), random_);
+    if (!keys.empty()) account_->next_prekey_id = keys.back().id + 1;
+    if (!kyber.empty()) account_->next_kyber_prekey_id = kyber.back().id + 1;
+    std::vector<crypto::KyberPreKey> last_resort;
+    if (what.kyber_last_resort) {
+      last_resort = crypto::GenerateKyberPreKeys(identity, account_->next_kyber_prekey_id, 1, random_);
+      account_->next_kyber_prekey_id = last_resort.back().id + 1;
+    }
+    RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
+      RETURN_IF_ERROR(store_->SaveOneTimePreKeys(keys));
+      RETURN_IF_ERROR(store_->SaveKyberPreKeys(kyber, false));
+      RETURN_IF_ERROR(store_->SaveKyberPreKeys(last_resort, true));
+      return store_->SaveAccount(*account_);
+    }));
+    auto kyber_json = [](const crypto::KyberPreKey& k) {
+      return json{{"key_id", k.id},
+                  {"public_key", Base64(k.key_pair.public_key.Serialize())},
+                  {"signature", Base64(k.signature)}};
+    };
     json body = json::object();
-    body["identity_key"] = Base64(account_->identity.key_pair.public_key.Serialize());
+    body["identity_key"] = Base64(identity.public_key.Serialize());
     if (spk) {
       body["signed_prekey"] = {{"key_id", spk->id},
                                {"public_key", Base64(spk->key_pair.public_key.Serialize())},
                                {"signature", Base64(spk->signature)}};
     }
-    // The relay takes bounded batches.
-    size_t i = 0;
+    if (!last_resort.empty()) body["kyber_last_resort"] = kyber_json(last_resort.front());
+    size_t i = 0, k = 0;
     do {
       json batch = body;
       batch["one_time_prekeys"] = json::array();
-      for (size_t n = 0; n < 100 && i < keys.size(); ++n, ++i) {
+      for (size_t n = 0; n < relay::kMaxPreKeysPerUpload && i < keys.size(); ++n, ++i) {
         batch["one_time_prekeys"].push_back(
             {{"key_id", keys[i].id}, {"public_key", Base64(keys[i].key_pair.public_key.Serialize())}});
+      }
+      if (k < kyber.size()) {
+        batch["kyber_prekeys"] = json::array();
+        for (size_t n = 0; n < relay::kMaxKyberPreKeysPerUpload && k < kyber.size(); ++n, ++k) {
+          batch["kyber_prekeys"].push_back(kyber_json(kyber[k]));
+        }
       }
       auto r = Http("PUT", "/v1/keys", batch.dump(), Auth());
       RETURN_IF_ERROR(HttpError(r));
       body.erase("signed_prekey");
-    } while (i < keys.size());
+      body.erase("kyber_last_resort");
+    } while (i < keys.size() || k < kyber.size());
     return absl::OkStatus();
   }
 
+  // Tops up the one-time prekeys of both kinds when the relay says they run
+  // low, and publishes a last-resort Kyber prekey if this profile has none
+  // (one registered before Kyber prekeys). A relay whose count has no
+  // "kyber_prekeys" predates them and gets EC keys only.
   absl::Status RefillPreKeys() {
     auto r = Http("GET", "/v1/keys/count", "", Auth());
     RETURN_IF_ERROR(HttpError(r));
     auto j = json::parse(r->body, nullptr, false);
-    int64_t count = j.is_object() ? j.value("one_time_prekeys", int64_t{0}) : 0;
-    if (count >= options_.prekey_refill_below) return absl::OkStatus();
-    return UploadPreKeys(nullptr, options_.one_time_prekeys - static_cast<int>(count));
+    auto left = [&](const char* field) -> std::optional<int64_t> {
+      if (!j.is_object()) return std::nullopt;
+      auto it = j.find(field);
+      if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+      return it->get<int64_t>();
+    };
+    const int64_t ec = left("one_time_prekeys").value_or(0);
+    const std::optional<int64_t> kyber = left("kyber_prekeys");
+    PreKeyBatch batch;
+    if (ec < options_.prekey_refill_below) batch.one_time = options_.one_time_prekeys - static_cast<int>(ec);
+    if (kyber) {
+      if (*kyber < options_.prekey_refill_below)
+        batch.kyber = options_.one_time_prekeys - static_cast<int>(*kyber);
+      ASSIGN_OR_RETURN(bool has_last_resort, store_->HasKyberLastResort());
+      batch.kyber_last_resort = !has_last_resort;
+    }
+    if (batch.one_time <= 0 && batch.kyber <= 0 && !batch.kyber_last_resort) return absl::OkStatus();
+    return UploadPreKeys(nullptr, batch);
   }
 
   struct FetchedBundle {
@@ -273,6 +331,23 @@ class MessengerClient::Impl {
       ASSIGN_OR_RETURN(auto otp_bytes, FromBase64(otp["public_key"].get<std::string>()));
       ASSIGN_OR_RETURN(auto otp_key, crypto::PublicKey::Deserialize(otp_bytes));
       b.one_time_prekey = crypto::PublicPreKey{otp["key_id"].get<uint32_t>(), otp_key};
+    }
+    // Without a Kyber prekey (a peer that never published one) the session
+    // is a version 3 one.
+    if (d.contains("kyber_prekey") && d["kyber_prekey"].is_object()) {
+      const json& kp = d["kyber_prekey"];
+      if (!kp.contains("key_id") || !kp["key_id"].is_number_unsigned() || !kp.contains("public_key") ||
+          !kp["public_key"].is_string() || !kp.contains("signature") || !kp["signature"].is_string()) {
+        return absl::InvalidArgumentError("malformed kyber_prekey from the relay");
+      }
+      ASSIGN_OR_RETURN(auto kyber_bytes, FromBase64(kp["public_key"].get<std::string>()));
+      ASSIGN_OR_RETURN(auto kyber_key, crypto::KemPublicKey::Deserialize(kyber_bytes));
+      ASSIGN_OR_RETURN(auto kyber_sig, FromBase64(kp["signature"].get<std::string>()));
+      if (kyber_sig.size() != crypto::kSignatureSize)
+        return absl::InvalidArgumentError("bad Kyber prekey signature length");
+      crypto::PublicKyberPreKey kyber{kp["key_id"].get<uint32_t>(), std::move(kyber_key), {}};
+      std::copy(kyber_sig.begin(), kyber_sig.end(), kyber.signature.begin());
+      b.kyber_prekey = std::move(kyber);
     }
     return out;
   }
@@ -557,6 +632,7 @@ class MessengerClient::Impl {
     crypto::SessionRecord record = loaded.ok() ? *std::move(loaded) : crypto::SessionRecord();
     std::vector<uint8_t> padded;
     std::optional<uint32_t> consumed;
+    std::optional<uint32_t> used_kyber;
     std::optional<crypto::PublicKey> new_identity;
     auto fail = [&](const absl::Status& st) -> absl::Status {
       // Undecryptable envelopes are dropped (acknowledged) so they do not
@@ -570,11 +646,13 @@ class MessengerClient::Impl {
     const auto ct = AsBytes(env.ciphertext());
     if (env.type() == pb::ENVELOPE_TYPE_PREKEY_MESSAGE) {
       crypto::PreKeyLookup lookup{[this](uint32_t id) { return store_->LoadSignedPreKey(id); },
-                                  [this](uint32_t id) { return store_->LoadOneTimePreKey(id); }};
+                                  [this](uint32_t id) { return store_->LoadOneTimePreKey(id); },
+                                  [this](uint32_t id) { return store_->LoadKyberPreKey(id); }};
       auto r = crypto::DecryptPreKeySignalMessage(record, account_->identity, lookup, ct, random_);
       if (!r.ok()) return fail(r.status());
       padded = std::move(r->plaintext);
       consumed = r->consumed_one_time_prekey;
+      used_kyber = r->used_kyber_prekey;
       new_identity = r->remote_identity;
     } else {
       auto r = crypto::DecryptSignalMessage(record, ct, random_);
@@ -590,6 +668,7 @@ class MessengerClient::Impl {
     absl::Status applied = store_->db().InTransaction([&](store::Database&) -> absl::Status {
       RETURN_IF_ERROR(store_->SaveSession(peer, device, record));
       if (consumed) RETURN_IF_ERROR(store_->DeleteOneTimePreKey(*consumed));
+      if (used_kyber) RETURN_IF_ERROR(store_->DeleteUsedKyberPreKey(*used_kyber));
       if (new_identity) {
         ASSIGN_OR_RETURN(bool changed, store_->SaveIdentity(peer, *new_identity, NowMs()));
         if (changed) events.push_back(Event{Event::Kind::kKeyChanged, peer, "", "", NowMs(), ""});

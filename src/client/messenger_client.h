@@ -55,7 +55,10 @@ struct ClientOptions {
   std::string server;            // relay host:port for registration ("": 127.0.0.1:8080); then remembered
   const Clock* clock = nullptr;  // required; the process's (app/ chooses the real one)
   Random* random = nullptr;      // required; likewise
-  int one_time_prekeys = 100;    // uploaded at registration and topped up to
+  // One-time prekeys of each kind (EC and Kyber) uploaded at registration,
+  // with one last-resort Kyber prekey, and topped up to when the relay has
+  // fewer than `prekey_refill_below` of a kind left.
+  int one_time_prekeys = 100;
   int prekey_refill_below = 20;
   // How the relay is reached; not owned, must outlive the client. Default:
   // the network (net::HttpClient and net::WebSocketClient).
@@ -69,7 +72,8 @@ class MessengerClient {
 
   // Registration: asks the relay to send a code to `number` (any common
   // format; `region` for national forms), then completes it with the code.
-  // Verify generates this device's identity and prekeys and uploads them.
+  // Verify generates this device's identity and prekeys (EC and signed
+  // Kyber ones, so that peers start version 4 sessions) and uploads them.
   absl::StatusOr<std::string> RequestCode(const std::string& number, const std::string& region);
   absl::Status Verify(const std::string& number, const std::string& region, const std::string& code);
   bool registered() const;

@@ -1,7 +1,9 @@
 // Two messenger clients and a relay in one process, over the in-process
 // transport on a FakeClock: registration, messages both ways, delivered and
 // read receipts, and a recipient that goes offline and receives what was
-// sent meanwhile when it connects again.
+// sent meanwhile when it connects again; version 4 (PQXDH) sessions from
+// bundles with Kyber prekeys, their use and replenishment, and version 3
+// with a peer that published none.
 #include "client/messenger_client.h"
 
 #include <gtest/gtest.h>
@@ -110,10 +112,40 @@ class MessengerClientTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  std::string ProfilePath(const std::string& number) const {
+    return (dir_ / absl::StrCat(number.substr(1), ".db")).string();
+  }
+
+  // A second handle on `number`'s profile, as another process would open it.
+  std::unique_ptr<ClientStore> Profile(const std::string& number) {
+    auto store = ClientStore::Open(ProfilePath(number));
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+
+  // The version of `owner`'s current session with `peer` (0: none).
+  uint32_t SessionVersion(const std::string& owner, const std::string& peer) {
+    auto record = Profile(owner)->LoadSession(peer, 1);
+    return record.ok() && record->has_session() ? record->version() : 0;
+  }
+
+  int64_t CountIn(ClientStore& store, const std::string& sql) {
+    auto row = store.db().QueryOne(sql);
+    EXPECT_TRUE(row.ok()) << row.status();
+    return row.ok() ? row->Int(0) : -1;
+  }
+
+  relay::Credentials CredentialsOf(const std::string& number) {
+    auto account = Profile(number)->LoadAccount();
+    EXPECT_TRUE(account.ok()) << account.status();
+    return account.ok() ? relay::Credentials{account->account_id, account->device_id, account->password}
+                        : relay::Credentials{};
+  }
+
   // Opens a profile and registers `number` with the relay.
   MessengerClient& Register(const std::string& number) {
     ClientOptions options;
-    options.profile_path = (dir_ / absl::StrCat(number.substr(1), ".db")).string();
+    options.profile_path = ProfilePath(number);
     options.server = "relay.test:443";  // only remembered: the transport ignores it
     options.clock = &clock_;
     options.random = &randoms_.emplace_back(static_cast<uint64_t>(randoms_.size() + 11));
@@ -176,6 +208,8 @@ TEST_F(MessengerClientTest, MessagesBothWaysWithDeliveredAndReadReceipts) {
   EXPECT_EQ(received[0].peer, kAlice);
   EXPECT_EQ(received[0].message_id, *id);
   EXPECT_EQ(received[0].body, "hello bob");
+  EXPECT_EQ(SessionVersion(kAlice, kBob), 4u) << "Bob's bundle had a Kyber prekey: PQXDH";
+  EXPECT_EQ(SessionVersion(kBob, kAlice), 4u);
 
   // Bob's device acknowledged it with a delivered receipt in that sync.
   auto delivered = Of(Sync(alice), Event::Kind::kDelivered);
@@ -262,6 +296,84 @@ TEST_F(MessengerClientTest, OfflineRecipientReceivesOnReconnect) {
   EXPECT_TRUE(Of(Sync(bob), Event::Kind::kMessage).empty());
   auto delivered = Of(Sync(alice), Event::Kind::kDelivered);
   ASSERT_EQ(delivered.size(), 2u);
+}
+
+// Bob's five one-time Kyber prekeys go to five senders, the sixth gets the
+// last-resort key; all six sessions are version 4. Bob deletes the used
+// one-time keys, keeps the last-resort one, and tops up both kinds.
+TEST_F(MessengerClientTest, KyberPreKeysAreUsedOnceAndReplenished) {
+  MessengerClient& bob = Register(kBob);
+  const relay::Credentials bob_creds = CredentialsOf(kBob);
+  EXPECT_EQ(*relay_->accounts().KyberPreKeyCount(bob_creds), 5);
+  EXPECT_EQ(*relay_->accounts().PreKeyCount(bob_creds), 5);
+  auto bob_store = Profile(kBob);
+  EXPECT_EQ(CountIn(*bob_store, "SELECT COUNT(*) FROM kyber_prekeys WHERE last_resort = 0"), 5);
+  EXPECT_EQ(CountIn(*bob_store, "SELECT COUNT(*) FROM kyber_prekeys WHERE last_resort = 1"), 1);
+
+  std::vector<std::string> senders;
+  for (int i = 0; i < 6; ++i) {
+    senders.push_back(absl::StrCat("+1415555014", i));
+    MessengerClient& sender = Register(senders.back());
+    ASSERT_TRUE(sender.Send(kBob, absl::StrCat("from ", i)).ok());
+    EXPECT_EQ(Of(Sync(sender), Event::Kind::kSent).size(), 1u);
+  }
+  EXPECT_EQ(*relay_->accounts().KyberPreKeyCount(bob_creds), 0);
+
+  auto received = Of(Sync(bob), Event::Kind::kMessage);
+  ASSERT_EQ(received.size(), 6u);
+  for (const auto& sender : senders) {
+    EXPECT_EQ(SessionVersion(sender, kBob), 4u) << sender;
+    EXPECT_EQ(SessionVersion(kBob, sender), 4u) << sender;
+  }
+  // The sync first topped both kinds up to five (none were left); then the
+  // messages used the five old one-time Kyber keys, now deleted, and the
+  // last-resort key (id 6), which stays.
+  EXPECT_EQ(*relay_->accounts().KyberPreKeyCount(bob_creds), 5);
+  EXPECT_EQ(*relay_->accounts().PreKeyCount(bob_creds), 5);
+  EXPECT_EQ(CountIn(*bob_store, "SELECT COUNT(*) FROM kyber_prekeys WHERE last_resort = 0"), 5);
+  EXPECT_EQ(CountIn(*bob_store, "SELECT COUNT(*) FROM kyber_prekeys WHERE last_resort = 1"), 1);
+  for (uint32_t id = 1; id <= 5; ++id) {
+    EXPECT_EQ(bob_store->LoadKyberPreKey(id).status().code(), absl::StatusCode::kNotFound) << id;
+  }
+  EXPECT_TRUE(bob_store->LoadKyberPreKey(6).ok()) << "the last-resort key";
+}
+
+// A device that never published Kyber prekeys (a profile from before them,
+// or another client) gets version 3 sessions; its next sync publishes
+// Kyber prekeys, and new sessions with it are version 4.
+TEST_F(MessengerClientTest, APeerWithoutKyberPreKeysGetsAVersion3Session) {
+  MessengerClient& alice = Register(kAlice);
+  MessengerClient& bob = Register(kBob);
+  constexpr char kCarol[] = "+14155550188";
+  MessengerClient& carol = Register(kCarol);
+  for (const char* sql : {"DELETE FROM kyber_prekeys", "DELETE FROM kyber_last_resort_prekeys"}) {
+    ASSERT_TRUE(relay_->DatabaseForTesting().Execute(sql).ok()) << sql;
+  }
+  ASSERT_TRUE(Profile(kBob)->db().Execute("DELETE FROM kyber_prekeys").ok());
+
+  ASSERT_TRUE(alice.Send(kBob, "old style").ok());
+  Sync(alice);
+  EXPECT_EQ(SessionVersion(kAlice, kBob), 3u);
+  auto received = Of(Sync(bob), Event::Kind::kMessage);
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].body, "old style");
+  EXPECT_EQ(SessionVersion(kBob, kAlice), 3u);
+  ASSERT_TRUE(bob.Send(kAlice, "still works").ok());
+  Sync(bob);
+  auto at_alice = Of(Sync(alice), Event::Kind::kMessage);
+  ASSERT_EQ(at_alice.size(), 1u);
+  EXPECT_EQ(at_alice[0].body, "still works");
+  EXPECT_EQ(SessionVersion(kAlice, kBob), 3u) << "an existing session keeps its version";
+
+  // That sync published Kyber prekeys, a last-resort one among them.
+  EXPECT_EQ(*relay_->accounts().KyberPreKeyCount(CredentialsOf(kBob)), 5);
+  EXPECT_EQ(CountIn(*Profile(kBob), "SELECT COUNT(*) FROM kyber_prekeys WHERE last_resort = 1"), 1);
+  ASSERT_TRUE(carol.Send(kBob, "post-quantum").ok());
+  Sync(carol);
+  EXPECT_EQ(SessionVersion(kCarol, kBob), 4u);
+  received = Of(Sync(bob), Event::Kind::kMessage);
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].body, "post-quantum");
 }
 
 TEST_F(MessengerClientTest, SendingToANumberWithoutAnAccountFails) {

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/log.h"
+#include "crypto/kem.h"
 #include "crypto/keys.h"
 #include "crypto/xeddsa.h"
 #include "phone/phone.h"
@@ -66,6 +67,58 @@ absl::Status CheckPreKeys(const std::string& identity_key,
       return absl::InvalidArgumentError(absl::StrCat("one-time prekey id ", k.key_id, " appears twice"));
     }
     RETURN_IF_ERROR(CheckPublicKey(k.public_key, "one_time_prekeys[].public_key"));
+  }
+  return absl::OkStatus();
+}
+
+// One signed Kyber prekey of an upload (`what` names it in errors): an id in
+// range, a Kyber-1024 key, its signature by `identity`.
+absl::Status CheckKyberPreKey(const crypto::PublicKey& identity, const db::KyberPreKeyRow& k,
+                              const std::string& what) {
+  if (k.key_id == 0 || k.key_id > kMaxPreKeyId) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ".key_id must be between 1 and 16777215"));
+  }
+  auto key = crypto::KemPublicKey::Deserialize(Bytes(k.public_key));
+  if (key.ok() && key->kind() != crypto::KemKind::kKyber1024) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what,
+                     ".public_key is an ML-KEM-1024 key; only Kyber-1024 (type byte 0x08) is accepted, as "
+                     "libsignal's clients accept no other in a prekey bundle"));
+  }
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ".public_key must be ", 1 + crypto::kKemPublicKeySize,
+        " bytes: 0x08 followed by a Kyber-1024 public key (got ", k.public_key.size(), " bytes)"));
+  }
+  if (k.signature.size() != crypto::kSignatureSize ||
+      !crypto::XEdDSAVerify(identity, Bytes(k.public_key), Bytes(k.signature))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ".signature does not verify under the account's identity key"));
+  }
+  return absl::OkStatus();
+}
+
+// The Kyber prekeys of an upload: each as CheckKyberPreKey says, ids unique
+// across the one-time keys and the last-resort key (the device looks them up
+// by id).
+absl::Status CheckKyberPreKeys(const std::string& identity_key,
+                               const std::vector<db::KyberPreKeyRow>& kyber_prekeys,
+                               const std::optional<db::KyberPreKeyRow>& last_resort) {
+  if (kyber_prekeys.empty() && !last_resort) return absl::OkStatus();
+  ASSIGN_OR_RETURN(crypto::PublicKey identity, crypto::PublicKey::Deserialize(Bytes(identity_key)));
+  std::set<uint32_t> ids;
+  for (const auto& k : kyber_prekeys) {
+    RETURN_IF_ERROR(CheckKyberPreKey(identity, k, absl::StrCat("kyber_prekeys (key ", k.key_id, ")")));
+    if (!ids.insert(k.key_id).second) {
+      return absl::InvalidArgumentError(absl::StrCat("Kyber prekey id ", k.key_id, " appears twice"));
+    }
+  }
+  if (last_resort) {
+    RETURN_IF_ERROR(CheckKyberPreKey(identity, *last_resort, "kyber_last_resort"));
+    if (ids.count(last_resort->key_id)) {
+      return absl::InvalidArgumentError(absl::StrCat("kyber_last_resort.key_id ", last_resort->key_id,
+                                                     " is also the id of a one-time Kyber prekey"));
+    }
   }
   return absl::OkStatus();
 }
@@ -298,8 +351,15 @@ absl::Status AccountService::UploadKeys(const Credentials& who, const KeyUpload&
                                                    " one-time prekeys per request; got ",
                                                    upload.one_time_prekeys.size()));
   }
-  if (!upload.signed_prekey && upload.one_time_prekeys.empty()) {
-    return absl::InvalidArgumentError("nothing to upload: give signed_prekey and/or one_time_prekeys");
+  if (upload.kyber_prekeys.size() > kMaxKyberPreKeysPerUpload) {
+    return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxKyberPreKeysPerUpload,
+                                                   " Kyber prekeys per request; got ",
+                                                   upload.kyber_prekeys.size()));
+  }
+  if (!upload.signed_prekey && upload.one_time_prekeys.empty() && upload.kyber_prekeys.empty() &&
+      !upload.kyber_last_resort) {
+    return absl::InvalidArgumentError(
+        "nothing to upload: give signed_prekey, one_time_prekeys, kyber_prekeys and/or kyber_last_resort");
   }
   ASSIGN_OR_RETURN(auto account, db::GetAccount(db_, who.account_id));
   if (!account) return absl::NotFoundError("the account no longer exists");
@@ -308,6 +368,7 @@ absl::Status AccountService::UploadKeys(const Credentials& who, const KeyUpload&
         "identity_key differs from the registered one; register the number again to change it");
   }
   RETURN_IF_ERROR(CheckPreKeys(account->identity_key, upload.signed_prekey, upload.one_time_prekeys));
+  RETURN_IF_ERROR(CheckKyberPreKeys(account->identity_key, upload.kyber_prekeys, upload.kyber_last_resort));
   return db_.InTransaction([&](store::Database& tx) -> absl::Status {
     if (upload.signed_prekey)
       RETURN_IF_ERROR(db::PutSignedPreKey(tx, who.account_id, who.device_id, *upload.signed_prekey));
@@ -318,12 +379,27 @@ absl::Status AccountService::UploadKeys(const Credentials& who, const KeyUpload&
       return absl::ResourceExhaustedError(absl::StrCat(
           "this upload would store ", stored, " one-time prekeys; the limit is ", kMaxStoredPreKeys));
     }
+    for (const auto& k : upload.kyber_prekeys)
+      RETURN_IF_ERROR(db::PutKyberPreKey(tx, who.account_id, who.device_id, k));
+    ASSIGN_OR_RETURN(int64_t kyber, db::CountKyberPreKeys(tx, who.account_id, who.device_id));
+    if (kyber > static_cast<int64_t>(kMaxStoredKyberPreKeys)) {
+      return absl::ResourceExhaustedError(absl::StrCat("this upload would store ", kyber,
+                                                       " one-time Kyber prekeys; the limit is ",
+                                                       kMaxStoredKyberPreKeys));
+    }
+    if (upload.kyber_last_resort) {
+      RETURN_IF_ERROR(db::PutKyberLastResort(tx, who.account_id, who.device_id, *upload.kyber_last_resort));
+    }
     return absl::OkStatus();
   });
 }
 
 absl::StatusOr<int64_t> AccountService::PreKeyCount(const Credentials& who) {
   return db::CountPreKeys(db_, who.account_id, who.device_id);
+}
+
+absl::StatusOr<int64_t> AccountService::KyberPreKeyCount(const Credentials& who) {
+  return db::CountKyberPreKeys(db_, who.account_id, who.device_id);
 }
 
 absl::StatusOr<AccountService::Bundle> AccountService::FetchBundle(const Credentials& who,
@@ -358,6 +434,10 @@ absl::StatusOr<AccountService::Bundle> AccountService::FetchBundle(const Credent
       d.registration_id = static_cast<uint32_t>(reg.Int(0));
       d.signed_prekey = std::move(*spk);
       ASSIGN_OR_RETURN(d.one_time_prekey, db::TakePreKey(tx, *account_id, device_id));
+      ASSIGN_OR_RETURN(d.kyber_prekey, db::TakeKyberPreKey(tx, *account_id, device_id));
+      if (!d.kyber_prekey) {
+        ASSIGN_OR_RETURN(d.kyber_prekey, db::GetKyberLastResort(tx, *account_id, device_id));
+      }
       bundle.devices.push_back(std::move(d));
     }
     return absl::OkStatus();

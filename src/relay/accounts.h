@@ -10,9 +10,15 @@
 //    identity key (a key change peers see in the bundle), new credentials,
 //    and the old installation's devices, prekeys and queued envelopes gone.
 //  - Keys: UploadKeys() stores a signed prekey (its XEdDSA signature checked
-//    against the account's identity key) and bounded batches of one-time
-//    prekeys; FetchBundle() hands out one one-time prekey per device,
-//    removed in the same transaction, and still works when none are left.
+//    against the account's identity key), bounded batches of one-time
+//    prekeys, and signed Kyber prekeys for PQXDH: bounded batches of
+//    one-time ones and one last-resort key per device (every signature
+//    checked likewise). FetchBundle() hands out one one-time EC prekey and
+//    one one-time Kyber prekey per device, both removed in the same
+//    transaction; when no one-time Kyber key is left, the last-resort one.
+//    A bundle still works when none are left (and has no Kyber key at all
+//    for a device that never published one: such a peer gets a v3
+//    session).
 //  - Discovery: Discover() answers which numbers are registered, charging
 //    each account a daily budget of numbers it never looked up before.
 //  - DeleteAccount() removes the account and all its rows.
@@ -118,19 +124,37 @@ class AccountService {
   };
   absl::StatusOr<AccountInfo> GetAccountInfo(const Credentials& who);
 
+  // All or nothing: InvalidArgument (the message names the field and, for a
+  // Kyber key, its id) for a malformed key, an id out of 1..16777215 or
+  // given twice, a signature that does not verify under the account's
+  // identity key, or more than kMaxPreKeysPerUpload one-time EC keys or
+  // kMaxKyberPreKeysPerUpload one-time Kyber keys; FailedPrecondition for a
+  // foreign identity_key; ResourceExhausted if the device would store more
+  // than kMaxStoredPreKeys / kMaxStoredKyberPreKeys one-time keys of a kind.
+  // Kyber keys must be Kyber-1024 (type byte 0x08), what libsignal's
+  // clients generate and accept. kyber_last_resort replaces the device's.
   struct KeyUpload {
     std::optional<std::string> identity_key;  // if given, must be the registered one
     std::optional<db::SignedPreKeyRow> signed_prekey;
     std::vector<db::PreKeyRow> one_time_prekeys;
+    std::vector<db::KyberPreKeyRow> kyber_prekeys;
+    std::optional<db::KyberPreKeyRow> kyber_last_resort;
   };
   absl::Status UploadKeys(const Credentials& who, const KeyUpload& upload);
+  // One-time prekeys this device has left: EC and Kyber (the last-resort key
+  // is not counted).
   absl::StatusOr<int64_t> PreKeyCount(const Credentials& who);
+  absl::StatusOr<int64_t> KyberPreKeyCount(const Credentials& who);
 
   struct DeviceBundle {
     uint32_t device_id = 0;
     uint32_t registration_id = 0;
     db::SignedPreKeyRow signed_prekey;
     std::optional<db::PreKeyRow> one_time_prekey;
+    // A one-time Kyber prekey (now removed), else the last-resort one, else
+    // none (the device never published Kyber keys, or has no one-time ones
+    // left and no last-resort one): the peer then starts a v3 session.
+    std::optional<db::KyberPreKeyRow> kyber_prekey;
   };
   struct Bundle {
     uint64_t account_id = 0;

@@ -36,6 +36,22 @@ absl::StatusOr<db::SignedPreKeyRow> ParseSignedPreKey(const json& j) {
   return k;
 }
 
+// {"key_id", "public_key", "signature"}; `what` names it in errors.
+absl::StatusOr<db::KyberPreKeyRow> ParseKyberPreKey(const json& j, const std::string& what) {
+  if (!j.is_object()) return absl::InvalidArgumentError(absl::StrCat(what, " must be an object"));
+  db::KyberPreKeyRow k;
+  ASSIGN_OR_RETURN(k.key_id, UintField(j, "key_id", 0xFFFFFFFFu));
+  ASSIGN_OR_RETURN(k.public_key, Base64Field(j, "public_key"));
+  ASSIGN_OR_RETURN(k.signature, Base64Field(j, "signature"));
+  return k;
+}
+
+json KyberPreKeyJson(const db::KyberPreKeyRow& k) {
+  return {{"key_id", k.key_id},
+          {"public_key", Base64Encode(k.public_key)},
+          {"signature", Base64Encode(k.signature)}};
+}
+
 // The relay answers JSON: a body that yields StatusOr<json> becomes a
 // net::Checked handler (errors as net::Response::Error).
 using JsonBody = std::function<absl::StatusOr<json>(net::Request&)>;
@@ -148,7 +164,30 @@ absl::StatusOr<AccountService::KeyUpload> ParseKeyUpload(json& body) {
       upload.one_time_prekeys.push_back(std::move(k));
     }
   }
+  if (body.contains("kyber_prekeys")) {
+    const json& list = body["kyber_prekeys"];
+    if (!list.is_array()) return absl::InvalidArgumentError("\"kyber_prekeys\" must be an array");
+    if (list.size() > kMaxKyberPreKeysPerUpload) {
+      return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxKyberPreKeysPerUpload,
+                                                     " Kyber prekeys per request; got ", list.size()));
+    }
+    for (const json& item : list) {
+      ASSIGN_OR_RETURN(db::KyberPreKeyRow k, ParseKyberPreKey(item, "every entry of \"kyber_prekeys\""));
+      upload.kyber_prekeys.push_back(std::move(k));
+    }
+  }
+  if (body.contains("kyber_last_resort")) {
+    ASSIGN_OR_RETURN(upload.kyber_last_resort,
+                     ParseKyberPreKey(body["kyber_last_resort"], "\"kyber_last_resort\""));
+  }
   return upload;
+}
+
+// What the count endpoint and an upload answer.
+absl::StatusOr<json> KeyCounts(AccountService& accounts, const Credentials& who) {
+  ASSIGN_OR_RETURN(int64_t count, accounts.PreKeyCount(who));
+  ASSIGN_OR_RETURN(int64_t kyber, accounts.KyberPreKeyCount(who));
+  return json{{"one_time_prekeys", count}, {"kyber_prekeys", kyber}};
 }
 
 net::Handler UploadKeys(AccountService& accounts) {
@@ -156,15 +195,13 @@ net::Handler UploadKeys(AccountService& accounts) {
     ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
     ASSIGN_OR_RETURN(AccountService::KeyUpload upload, ParseKeyUpload(body));
     RETURN_IF_ERROR(accounts.UploadKeys(who, upload));
-    ASSIGN_OR_RETURN(int64_t count, accounts.PreKeyCount(who));
-    return json{{"one_time_prekeys", count}};
+    return KeyCounts(accounts, who);
   });
 }
 
 net::Handler CountPreKeys(AccountService& accounts) {
   return Authed(accounts, [&accounts](net::Request&, const Credentials& who) -> absl::StatusOr<json> {
-    ASSIGN_OR_RETURN(int64_t count, accounts.PreKeyCount(who));
-    return json{{"one_time_prekeys", count}};
+    return KeyCounts(accounts, who);
   });
 }
 
@@ -179,11 +216,13 @@ net::Handler FetchBundle(AccountService& accounts) {
                    {{"key_id", d.signed_prekey.key_id},
                     {"public_key", Base64Encode(d.signed_prekey.public_key)},
                     {"signature", Base64Encode(d.signed_prekey.signature)}}},
-                  {"one_time_prekey", nullptr}};
+                  {"one_time_prekey", nullptr},
+                  {"kyber_prekey", nullptr}};
       if (d.one_time_prekey) {
         dev["one_time_prekey"] = {{"key_id", d.one_time_prekey->key_id},
                                   {"public_key", Base64Encode(d.one_time_prekey->public_key)}};
       }
+      if (d.kyber_prekey) dev["kyber_prekey"] = KyberPreKeyJson(*d.kyber_prekey);
       devices.push_back(std::move(dev));
     }
     return json{{"account_id", b.account_id},

@@ -1,5 +1,6 @@
 // The relay's HTTP JSON API on a FakeClock: the routes it registers, the
-// registration round trip, authentication and base64 fields.
+// registration round trip, authentication, base64 fields and the Kyber
+// prekey fields of uploads, bundles and counts.
 #include "relay/http_api.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/encoding.h"
+#include "crypto/keys.h"
 #include "relay/test_util.h"
 
 namespace tandem::relay {
@@ -84,6 +86,68 @@ TEST_F(HttpApiTest, BinaryFieldsMustBeBase64) {
   net::Response r = Call("POST", "/v1/registration/verify", verify.dump());
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(json::parse(r.body)["error"]["message"], "\"identity_key\" must be base64") << r.body;
+}
+
+TEST_F(HttpApiTest, KyberPrekeysAreUploadedCountedAndServed) {
+  Identity alice_id, bob_id;
+  Credentials alice = Register("+14155550123", &alice_id);
+  Credentials bob = Register("+14155550199", &bob_id);
+  auto b64 = [](const auto& bytes) { return Base64Encode(std::string(bytes.begin(), bytes.end())); };
+  auto upload = [&](const Identity& id, bool kyber) {
+    crypto::SignedPreKey spk = crypto::GenerateSignedPreKey(id.pair, 1, random_);
+    json body = {{"signed_prekey",
+                  {{"key_id", spk.id},
+                   {"public_key", b64(spk.key_pair.public_key.Serialize())},
+                   {"signature", b64(spk.signature)}}}};
+    if (kyber) {
+      crypto::KyberPreKey one_time = crypto::GenerateKyberPreKey(id.pair, 7, random_);
+      crypto::KyberPreKey last_resort = crypto::GenerateKyberPreKey(id.pair, 8, random_);
+      auto key_json = [&](const crypto::KyberPreKey& k) {
+        return json{{"key_id", k.id},
+                    {"public_key", b64(k.key_pair.public_key.Serialize())},
+                    {"signature", b64(k.signature)}};
+      };
+      body["kyber_prekeys"] = json::array({key_json(one_time)});
+      body["kyber_last_resort"] = key_json(last_resort);
+    }
+    return body;
+  };
+  json alice_keys = upload(alice_id, true);
+  net::Response put = Call("PUT", "/v1/keys", alice_keys.dump(), BasicAuthorization(alice));
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(json::parse(put.body), json({{"one_time_prekeys", 0}, {"kyber_prekeys", 1}}));
+  ASSERT_EQ(Call("PUT", "/v1/keys", upload(bob_id, false).dump(), BasicAuthorization(bob)).status, 200);
+
+  net::Response first = Call("GET", "/v1/keys/+14155550123", "", BasicAuthorization(bob));
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(json::parse(first.body)["devices"][0]["kyber_prekey"], alice_keys["kyber_prekeys"][0]);
+  net::Response second = Call("GET", "/v1/keys/+14155550123", "", BasicAuthorization(bob));
+  EXPECT_EQ(json::parse(second.body)["devices"][0]["kyber_prekey"], alice_keys["kyber_last_resort"]);
+  net::Response count = Call("GET", "/v1/keys/count", "", BasicAuthorization(alice));
+  EXPECT_EQ(json::parse(count.body), json({{"one_time_prekeys", 0}, {"kyber_prekeys", 0}}));
+  // A device without Kyber keys: null, so that the peer runs X3DH.
+  net::Response old = Call("GET", "/v1/keys/+14155550199", "", BasicAuthorization(alice));
+  ASSERT_EQ(old.status, 200) << old.body;
+  EXPECT_TRUE(json::parse(old.body)["devices"][0]["kyber_prekey"].is_null()) << old.body;
+
+  auto error = [&](const json& body) {
+    net::Response r = Call("PUT", "/v1/keys", body.dump(), BasicAuthorization(alice));
+    EXPECT_EQ(r.status, 400) << r.body;
+    return json::parse(r.body)["error"]["message"].get<std::string>();
+  };
+  EXPECT_EQ(error({{"kyber_prekeys", "x"}}), "\"kyber_prekeys\" must be an array");
+  EXPECT_EQ(error({{"kyber_prekeys", json::array({1})}}),
+            "every entry of \"kyber_prekeys\" must be an object");
+  EXPECT_EQ(error({{"kyber_last_resort", {{"key_id", 1}, {"public_key", "!"}, {"signature", ""}}}}),
+            "\"public_key\" must be base64");
+  json short_key = alice_keys;
+  short_key["kyber_last_resort"]["public_key"] = Base64Encode(std::string(1568, '\x08'));
+  EXPECT_EQ(error(short_key),
+            "kyber_last_resort.public_key must be 1569 bytes: 0x08 followed by a Kyber-1024 public key (got "
+            "1568 bytes)");
+  json too_many = {{"kyber_prekeys", json::array()}};
+  for (int i = 0; i < 101; ++i) too_many["kyber_prekeys"].push_back(alice_keys["kyber_prekeys"][0]);
+  EXPECT_EQ(error(too_many), "at most 100 Kyber prekeys per request; got 101");
 }
 
 }  // namespace

@@ -132,6 +132,26 @@ CREATE TABLE retired_devices (
 );
 )sql";
 
+// Signed Kyber prekeys for PQXDH (see KyberPreKeyRow).
+constexpr std::string_view kSchemaV5 = R"sql(
+CREATE TABLE kyber_prekeys (
+  account_id BIGINT NOT NULL,
+  device_id INTEGER NOT NULL,
+  key_id BIGINT NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  PRIMARY KEY (account_id, device_id, key_id)
+);
+CREATE TABLE kyber_last_resort_prekeys (
+  account_id BIGINT NOT NULL,
+  device_id INTEGER NOT NULL,
+  key_id BIGINT NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  PRIMARY KEY (account_id, device_id)
+);
+)sql";
+
 Value Blob(const std::string& s) { return Value::Blob(s); }
 Value Int(uint64_t v) { return Value(static_cast<int64_t>(v)); }
 
@@ -141,7 +161,8 @@ absl::Status Migrate(Database& db) {
   store::Migration migrations[] = {{1, "relay schema", kSchemaV1},
                                    {2, "submissions ordered by client message id", kSchemaV2},
                                    {3, "queues by recipient kept in memory", kSchemaV3},
-                                   {4, "replaced installations", kSchemaV4}};
+                                   {4, "replaced installations", kSchemaV4},
+                                   {5, "signed Kyber prekeys", kSchemaV5}};
   return db.Migrate(migrations);
 }
 
@@ -246,7 +267,9 @@ absl::Status ResetAccountForReregistration(Database& db, uint64_t account_id, co
           .status());
   for (const char* sql :
        {"DELETE FROM devices WHERE account_id = $1", "DELETE FROM signed_prekeys WHERE account_id = $1",
-        "DELETE FROM one_time_prekeys WHERE account_id = $1"}) {
+        "DELETE FROM one_time_prekeys WHERE account_id = $1",
+        "DELETE FROM kyber_prekeys WHERE account_id = $1",
+        "DELETE FROM kyber_last_resort_prekeys WHERE account_id = $1"}) {
     RETURN_IF_ERROR(db.Execute(sql, {Int(account_id)}).status());
   }
   return DeleteEnvelopes(db, queued).status();
@@ -269,6 +292,8 @@ absl::Status DeleteAccount(Database& db, uint64_t account_id, const std::string&
         "DELETE FROM retired_devices WHERE account_id = $1",
         "DELETE FROM signed_prekeys WHERE account_id = $1",
         "DELETE FROM one_time_prekeys WHERE account_id = $1",
+        "DELETE FROM kyber_prekeys WHERE account_id = $1",
+        "DELETE FROM kyber_last_resort_prekeys WHERE account_id = $1",
         "DELETE FROM submissions WHERE sender_account = $1", "DELETE FROM usage_daily WHERE account_id = $1",
         "DELETE FROM directory_seen WHERE account_id = $1",
         "DELETE FROM directory_budget WHERE account_id = $1"}) {
@@ -355,6 +380,57 @@ absl::StatusOr<std::optional<PreKeyRow>> TakePreKey(Database& db, uint64_t accou
                  {Int(account_id), device_id, key.key_id})
           .status());
   return key;
+}
+
+absl::Status PutKyberPreKey(Database& db, uint64_t account_id, uint32_t device_id, const KyberPreKeyRow& k) {
+  return db
+      .Execute(
+          "INSERT INTO kyber_prekeys (account_id, device_id, key_id, public_key, signature) "
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, device_id, key_id) DO UPDATE SET "
+          "public_key = excluded.public_key, signature = excluded.signature",
+          {Int(account_id), device_id, k.key_id, Blob(k.public_key), Blob(k.signature)})
+      .status();
+}
+
+absl::StatusOr<int64_t> CountKyberPreKeys(Database& db, uint64_t account_id, uint32_t device_id) {
+  ASSIGN_OR_RETURN(auto row, db.QueryOne("SELECT COUNT(*) FROM kyber_prekeys "
+                                         "WHERE account_id = $1 AND device_id = $2",
+                                         {Int(account_id), device_id}));
+  return row.Int(0);
+}
+
+absl::StatusOr<std::optional<KyberPreKeyRow>> TakeKyberPreKey(Database& db, uint64_t account_id,
+                                                              uint32_t device_id) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT key_id, public_key, signature FROM kyber_prekeys "
+                                       "WHERE account_id = $1 AND device_id = $2 ORDER BY key_id LIMIT 1",
+                                       {Int(account_id), device_id}));
+  if (rows.empty()) return std::nullopt;
+  KyberPreKeyRow key{static_cast<uint32_t>(rows[0].Int(0)), rows[0].Bytes(1), rows[0].Bytes(2)};
+  RETURN_IF_ERROR(
+      db.Execute("DELETE FROM kyber_prekeys WHERE account_id = $1 AND device_id = $2 AND key_id = $3",
+                 {Int(account_id), device_id, key.key_id})
+          .status());
+  return key;
+}
+
+absl::Status PutKyberLastResort(Database& db, uint64_t account_id, uint32_t device_id,
+                                const KyberPreKeyRow& k) {
+  return db
+      .Execute(
+          "INSERT INTO kyber_last_resort_prekeys (account_id, device_id, key_id, public_key, signature) "
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, device_id) DO UPDATE SET "
+          "key_id = excluded.key_id, public_key = excluded.public_key, signature = excluded.signature",
+          {Int(account_id), device_id, k.key_id, Blob(k.public_key), Blob(k.signature)})
+      .status();
+}
+
+absl::StatusOr<std::optional<KyberPreKeyRow>> GetKyberLastResort(Database& db, uint64_t account_id,
+                                                                 uint32_t device_id) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT key_id, public_key, signature FROM kyber_last_resort_prekeys "
+                                       "WHERE account_id = $1 AND device_id = $2",
+                                       {Int(account_id), device_id}));
+  if (rows.empty()) return std::nullopt;
+  return KyberPreKeyRow{static_cast<uint32_t>(rows[0].Int(0)), rows[0].Bytes(1), rows[0].Bytes(2)};
 }
 
 absl::StatusOr<std::vector<uint32_t>> ListDevices(Database& db, uint64_t account_id) {

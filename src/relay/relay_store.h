@@ -4,7 +4,7 @@
 // ($n placeholders, ON CONFLICT upserts).
 //
 // What is stored: accounts (number, identity public key), devices (password
-// hash, registration id), public prekeys, pending verification codes (as
+// hash, registration id), public prekeys (EC and signed Kyber ones), pending verification codes (as
 // hashes), queued envelopes (ciphertext only), recent submission ids for
 // de-duplication, usage counts per day, and the contact-discovery budget
 // (keyed hashes of looked-up numbers). Never a plaintext message.
@@ -128,6 +128,30 @@ absl::StatusOr<int64_t> CountPreKeys(Database& db, uint64_t account_id, uint32_t
 // Removes and returns the one-time prekey with the lowest id, if any. Call
 // inside a transaction so that two fetches never get the same key.
 absl::StatusOr<std::optional<PreKeyRow>> TakePreKey(Database& db, uint64_t account_id, uint32_t device_id);
+
+// Signed Kyber prekeys (PQXDH): one-time ones, consumed like one-time EC
+// prekeys, and at most one last-resort key per device, handed out when the
+// one-time ones are gone. Ids are the device's: the one-time keys and the
+// last-resort key share one id space, as the client looks them up by id.
+struct KyberPreKeyRow {
+  uint32_t key_id = 0;
+  std::string public_key;  // 1569 bytes: type byte (0x08) + raw Kyber-1024 key
+  std::string signature;   // 64 bytes, XEdDSA over public_key
+
+  friend bool operator==(const KyberPreKeyRow&, const KyberPreKeyRow&) = default;
+};
+absl::Status PutKyberPreKey(Database& db, uint64_t account_id, uint32_t device_id, const KyberPreKeyRow& key);
+absl::StatusOr<int64_t> CountKyberPreKeys(Database& db, uint64_t account_id, uint32_t device_id);
+// Removes and returns the one-time Kyber prekey with the lowest id, if any;
+// inside a transaction, as TakePreKey.
+absl::StatusOr<std::optional<KyberPreKeyRow>> TakeKyberPreKey(Database& db, uint64_t account_id,
+                                                              uint32_t device_id);
+// Replaces the device's last-resort Kyber prekey.
+absl::Status PutKyberLastResort(Database& db, uint64_t account_id, uint32_t device_id,
+                                const KyberPreKeyRow& key);
+absl::StatusOr<std::optional<KyberPreKeyRow>> GetKyberLastResort(Database& db, uint64_t account_id,
+                                                                 uint32_t device_id);
+
 absl::StatusOr<std::vector<uint32_t>> ListDevices(Database& db, uint64_t account_id);
 
 // ---- envelopes ----

@@ -36,6 +36,9 @@ inline constexpr size_t kMaxClientFrameBytes = kMaxCiphertextBytes + 4096;
 // One-time prekeys per upload and stored per device.
 inline constexpr size_t kMaxPreKeysPerUpload = 100;
 inline constexpr size_t kMaxStoredPreKeys = 1000;
+// One-time signed Kyber prekeys, likewise (the last-resort key is one more).
+inline constexpr size_t kMaxKyberPreKeysPerUpload = 100;
+inline constexpr size_t kMaxStoredKyberPreKeys = 1000;
 // Application close codes of the message stream (besides 1000-1011).
 inline constexpr int kCloseReplaced = 4000;  // a newer connection of the same device took over
 inline constexpr int kCloseRevoked = 4001;   // credentials revoked: re-registered or deleted
