@@ -43,7 +43,7 @@ extern char** environ;
 namespace tandem::crypto {
 namespace {
 
-using json = nlohmann::json;
+using Json = nlohmann::json;
 
 int g_checks = 0;
 int g_failures = 0;
@@ -111,7 +111,7 @@ class NodePeer {
 
   // Sends one request and returns the response; any transport failure or
   // an {"ok": false} answer is fatal.
-  json Call(const json& request) {
+  Json Call(const Json& request) {
     std::string line = request.dump() + "\n";
     for (size_t done = 0; done < line.size();) {
       ssize_t n = write(in_, line.data() + done, line.size() - done);
@@ -119,7 +119,7 @@ class NodePeer {
       done += static_cast<size_t>(n);
     }
     std::string response = ReadLine();
-    json parsed = json::parse(response, nullptr, false);
+    Json parsed = Json::parse(response, nullptr, false);
     if (parsed.is_discarded()) Fatal("peer sent a malformed response: " + response.substr(0, 200));
     if (!parsed.value("ok", false)) Fatal("peer failed " + request.value("op", "?") + ": " + parsed.dump());
     return parsed;
@@ -271,15 +271,15 @@ class Conversation {
 
   std::vector<Outgoing> PeerSend(int count, const std::string& tag) {
     std::vector<std::string> texts;
-    json plaintexts = json::array();
+    Json plaintexts = Json::array();
     for (int i = 0; i < count; ++i) {
       texts.push_back(tag + " n->c #" + std::to_string(sent_by_peer_++) + std::string((i * 53) % 170, 'y'));
       plaintexts.push_back(B64(Text(texts.back())));
     }
-    json r = peer_.Call({{"op", "encrypt"}, {"plaintexts", plaintexts}});
+    Json r = peer_.Call({{"op", "encrypt"}, {"plaintexts", plaintexts}});
     std::vector<Outgoing> out;
     for (size_t i = 0; i < texts.size(); ++i) {
-      const json& m = r["messages"][i];
+      const Json& m = r["messages"][i];
       out.push_back(Outgoing{texts[i], m["type"].get<int>(), Unb64(m["body"].get<std::string>())});
     }
     return out;
@@ -288,11 +288,11 @@ class Conversation {
   // Delivers messages from us to the peer and checks each plaintext.
   void ToPeer(const std::vector<Outgoing>& messages) {
     if (messages.empty()) return;
-    json list = json::array();
+    Json list = Json::array();
     for (const auto& m : messages) list.push_back({{"type", m.type}, {"body", B64(m.body)}});
-    json r = peer_.Call({{"op", "decrypt"}, {"messages", list}});
+    Json r = peer_.Call({{"op", "decrypt"}, {"messages", list}});
     for (size_t i = 0; i < messages.size(); ++i) {
-      const json& res = r["results"][i];
+      const Json& res = r["results"][i];
       bool ok = res["ok"].get<bool>() && Unb64(res["plaintext"].get<std::string>()) == Text(messages[i].text);
       CHECK_TRUE(ok, "peer decrypts '" + messages[i].text.substr(0, 40) +
                          "': " + res.value("error", "wrong plaintext"));
@@ -376,7 +376,7 @@ PublicKey KeyFromB64(const std::string& s) {
   return *key;
 }
 
-PreKeyBundle BundleFromPeer(const json& b) {
+PreKeyBundle BundleFromPeer(const Json& b) {
   PreKeyBundle bundle;
   bundle.registration_id = b["registrationId"].get<uint32_t>();
   bundle.identity_key = KeyFromB64(b["identityKey"].get<std::string>());
@@ -401,8 +401,8 @@ PreKeyBundle BundleFromPeer(const json& b) {
   return bundle;
 }
 
-json BundleToJson(const PreKeyBundle& b) {
-  json j = {{"op", "start"},
+Json BundleToJson(const PreKeyBundle& b) {
+  Json j = {{"op", "start"},
             {"identityKey", B64(b.identity_key.Serialize())},
             {"registrationId", b.registration_id},
             {"signedPreKeyId", b.signed_prekey.id},
@@ -426,7 +426,7 @@ uint32_t ExpectedVersion() { return g_libsignal ? 4 : 3; }
 void CheckSafetyNumber(NodePeer& peer, Local& local, const PublicKey& peer_identity) {
   const std::string local_id = "+14155550100", peer_id = "+14155550199";
   std::string ours = SafetyNumber(local_id, local.identity().key_pair.public_key, peer_id, peer_identity);
-  json r = peer.Call({{"op", "fingerprint"},
+  Json r = peer.Call({{"op", "fingerprint"},
                       {"localId", peer_id},
                       {"remoteId", local_id},
                       {"remoteKey", B64(local.identity().key_pair.public_key.Serialize())}});
@@ -438,7 +438,7 @@ void CheckSafetyNumber(NodePeer& peer, Local& local, const PublicKey& peer_ident
 void LocalInitiates(const std::string& script, Random& random, bool one_time, int burst) {
   std::printf("scenario: C++ initiates to the peer (%s one-time prekey)\n", one_time ? "with" : "without");
   NodePeer peer(script);
-  json init = peer.Call({{"op", "init"}});
+  Json init = peer.Call({{"op", "init"}});
   Local local(random);
   PreKeyBundle bundle = BundleFromPeer(peer.Call({{"op", "bundle"}, {"oneTime", one_time}}));
   auto started = InitiateSession(local.record(), local.identity(), bundle, random);
@@ -462,7 +462,7 @@ void LocalInitiates(const std::string& script, Random& random, bool one_time, in
   // The earlier prekey messages arrive after later messages.
   c.ToPeer({prekey_messages[2], prekey_messages[0], prekey_messages[3], prekey_messages[1]});
   if (bundle.one_time_prekey) {
-    json has = peer.Call({{"op", "hasPreKey"}, {"id", bundle.one_time_prekey->id}});
+    Json has = peer.Call({{"op", "hasPreKey"}, {"id", bundle.one_time_prekey->id}});
     CHECK_TRUE(!has["present"].get<bool>(), "peer consumed its one-time prekey");
   }
   if (burst > 0) c.Exchange(burst);
@@ -482,7 +482,7 @@ void PeerInitiates(const std::string& script, Random& random, bool one_time, int
               : kyber == Kyber::kLastResort ? ", last-resort Kyber prekey"
                                             : "");
   NodePeer peer(script);
-  json init = peer.Call({{"op", "init"}});
+  Json init = peer.Call({{"op", "init"}});
   Local local(random);
   PreKeyBundle bundle = local.PublishBundle(one_time, kyber);
   peer.Call(BundleToJson(bundle));  // the peer verifies our XEdDSA signatures
@@ -555,17 +555,17 @@ void PeerInitiates(const std::string& script, Random& random, bool one_time, int
 bool Signatures(const std::string& script, Random& random) {
   std::printf("scenario: XEdDSA signatures in both directions\n");
   NodePeer peer(script);
-  json init = peer.Call({{"op", "init"}});
+  Json init = peer.Call({{"op", "init"}});
   PublicKey peer_key = KeyFromB64(init["identityKey"].get<std::string>());
   std::vector<std::vector<uint8_t>> messages;
-  json list = json::array();
+  Json list = Json::array();
   for (int i = 0; i < 64; ++i) {
     std::vector<uint8_t> m(static_cast<size_t>(i * 3 + 1));
     random.Fill(m);
     messages.push_back(m);
     list.push_back(B64(m));
   }
-  json r = peer.Call({{"op", "sign"}, {"messages", list}});
+  Json r = peer.Call({{"op", "sign"}, {"messages", list}});
   int verified = 0, sign_bit = 0;
   for (size_t i = 0; i < messages.size(); ++i) {
     auto sig = Unb64(r["signatures"][i].get<std::string>());
@@ -578,13 +578,13 @@ bool Signatures(const std::string& script, Random& random) {
   std::printf("  peer signatures verified: %d/64 (%d carried the sign bit in s)\n", verified, sign_bit);
 
   KeyPair ours = KeyPair::Generate(random);
-  json items = json::array();
+  Json items = Json::array();
   for (size_t i = 0; i < messages.size(); ++i) {
     Signature sig = XEdDSASign(ours.private_key, messages[i], random);
     if (i % 8 == 7) sig[40] ^= 1;  // every eighth is a forgery
     items.push_back({{"message", B64(messages[i])}, {"signature", B64(sig)}});
   }
-  json v = peer.Call({{"op", "verify"}, {"key", B64(ours.public_key.Serialize())}, {"items", items}});
+  Json v = peer.Call({{"op", "verify"}, {"key", B64(ours.public_key.Serialize())}, {"items", items}});
   int accepted = 0;
   for (size_t i = 0; i < messages.size(); ++i) {
     bool ok = v["results"][i].get<bool>();
@@ -615,18 +615,18 @@ void Group(const std::string& script, Random& random) {
   NodePeer l0(script), l1(script);
   NodePeer* peers[2] = {&l0, &l1};
   for (int i = 0; i < 2; ++i) peers[i]->Call({{"op", "init"}, {"name", names[i]}});
-  auto sender = [](const std::string& name) { return json{{"name", name}, {"deviceId", 1}}; };
+  auto sender = [](const std::string& name) { return Json{{"name", name}, {"deviceId", 1}}; };
 
   // Sender keys handed out: ours to both, theirs to us and to each other.
   SenderKeyRecord own, from[2];
   auto skdm = CreateSenderKeyDistributionMessage(own, dist, random);
   CHECK_TRUE(skdm.ok(), "create our distribution message");
   for (NodePeer* p : peers) {
-    json r = p->Call({{"op", "senderKeyProcess"}, {"skdm", B64(*skdm)}, {"sender", sender(tandem_name)}});
+    Json r = p->Call({{"op", "senderKeyProcess"}, {"skdm", B64(*skdm)}, {"sender", sender(tandem_name)}});
     CHECK_TRUE(r["distributionId"].get<std::string>() == dist_text, "libsignal reads our distribution id");
   }
   for (int i = 0; i < 2; ++i) {
-    json r = peers[i]->Call({{"op", "senderKeyCreate"}, {"distributionId", dist_text}});
+    Json r = peers[i]->Call({{"op", "senderKeyCreate"}, {"distributionId", dist_text}});
     auto theirs = Unb64(r["skdm"].get<std::string>());
     auto info = InspectSenderKeyDistributionMessage(theirs);
     CHECK_TRUE(info.ok() && info->distribution_id == dist, "we read libsignal's distribution message");
@@ -651,9 +651,9 @@ void Group(const std::string& script, Random& random) {
     if (round == 2) ours.erase(ours.begin(), ours.begin() + 400);
     std::shuffle(ours.begin(), ours.end(), rng);
     for (NodePeer* p : peers) {
-      json list = json::array();
+      Json list = Json::array();
       for (const auto& [text, m] : ours) list.push_back(B64(m));
-      json r = p->Call({{"op", "groupDecrypt"}, {"messages", list}, {"sender", sender(tandem_name)}});
+      Json r = p->Call({{"op", "groupDecrypt"}, {"messages", list}, {"sender", sender(tandem_name)}});
       for (size_t i = 0; i < ours.size(); ++i) {
         bool ok = r["results"][i]["ok"].get<bool>() &&
                   Unb64(r["results"][i]["plaintext"].get<std::string>()) == Text(ours[i].first);
@@ -666,20 +666,20 @@ void Group(const std::string& script, Random& random) {
     // order. In round 3 the first member's chain runs 1,000 ahead.
     for (int i = 0; i < 2; ++i) {
       int n = round == 3 && i == 0 ? 1030 : 40;
-      json plaintexts = json::array();
+      Json plaintexts = Json::array();
       std::vector<std::string> texts;
       for (int k = 0; k < n; ++k) {
         texts.push_back("group r" + std::to_string(round) + " member" + std::to_string(i) + " #" +
                         std::to_string(k));
         plaintexts.push_back(B64(Text(texts.back())));
       }
-      json r =
+      Json r =
           peers[i]->Call({{"op", "groupEncrypt"}, {"distributionId", dist_text}, {"plaintexts", plaintexts}});
       std::vector<size_t> order(texts.size());
       for (size_t k = 0; k < order.size(); ++k) order[k] = k;
       if (n > 1000) order.erase(order.begin(), order.begin() + 1000);
       std::shuffle(order.begin(), order.end(), rng);
-      json list = json::array();
+      Json list = Json::array();
       for (size_t k : order) {
         auto m = Unb64(r["messages"][k].get<std::string>());
         auto info = InspectSenderKeyMessage(m);
@@ -695,7 +695,7 @@ void Group(const std::string& script, Random& random) {
       // A replay is refused.
       auto replay = GroupDecrypt(from[i], Unb64(r["messages"][order[0]].get<std::string>()));
       CHECK_TRUE(absl::IsAlreadyExists(replay.status()), "a replayed group message is refused");
-      json other =
+      Json other =
           peers[1 - i]->Call({{"op", "groupDecrypt"}, {"messages", list}, {"sender", sender(names[i])}});
       for (size_t k = 0; k < order.size(); ++k) {
         CHECK_TRUE(other["results"][k]["ok"].get<bool>(), "the other libsignal member reads it");
