@@ -90,16 +90,29 @@ SignedPreKey GenerateSignedPreKey(const IdentityKeyPair& identity, uint32_t id, 
   return out;
 }
 
-std::vector<OneTimePreKey> GenerateOneTimePreKeys(uint32_t first_id, size_t count, Random& random) {
+namespace {
+
+// `count` consecutive prekey ids from `first_id`, wrapping below 2^24 as
+// Signal clients do and skipping 0, which some peers read as "no prekey".
+std::vector<uint32_t> PreKeyIds(uint32_t first_id, size_t count) {
   constexpr uint32_t kIdModulus = 0xFFFFFE;  // Signal's Medium.MAX_VALUE
-  std::vector<OneTimePreKey> out;
-  out.reserve(count);
+  std::vector<uint32_t> ids;
+  ids.reserve(count);
   uint32_t id = first_id % kIdModulus;
   for (size_t i = 0; i < count; ++i) {
     if (id == 0) id = 1;
-    out.push_back(OneTimePreKey{id, KeyPair::Generate(random)});
+    ids.push_back(id);
     id = (id + 1) % kIdModulus;
   }
+  return ids;
+}
+
+}  // namespace
+
+std::vector<OneTimePreKey> GenerateOneTimePreKeys(uint32_t first_id, size_t count, Random& random) {
+  std::vector<OneTimePreKey> out;
+  out.reserve(count);
+  for (uint32_t id : PreKeyIds(first_id, count)) out.push_back(OneTimePreKey{id, KeyPair::Generate(random)});
   return out;
 }
 
@@ -130,15 +143,9 @@ KyberPreKey GenerateKyberPreKey(const IdentityKeyPair& identity, uint32_t id, Ra
 
 std::vector<KyberPreKey> GenerateKyberPreKeys(const IdentityKeyPair& identity, uint32_t first_id,
                                               size_t count, Random& random) {
-  constexpr uint32_t kIdModulus = 0xFFFFFE;
   std::vector<KyberPreKey> out;
   out.reserve(count);
-  uint32_t id = first_id % kIdModulus;
-  for (size_t i = 0; i < count; ++i) {
-    if (id == 0) id = 1;
-    out.push_back(GenerateKyberPreKey(identity, id, random));
-    id = (id + 1) % kIdModulus;
-  }
+  for (uint32_t id : PreKeyIds(first_id, count)) out.push_back(GenerateKyberPreKey(identity, id, random));
   return out;
 }
 

@@ -44,6 +44,8 @@ namespace {
 
 using internal::ByteSpan;
 using internal::FieldBytes;
+using internal::FieldKey32;
+using internal::FieldPublicKey;
 using internal::FieldUint32;
 using internal::SenderKeyState;
 using internal::WireField;
@@ -76,22 +78,6 @@ absl::StatusOr<DistributionId> DistributionIdField(const WireField& f) {
   return id;
 }
 
-absl::StatusOr<std::array<uint8_t, 32>> Key32Field(const WireField& f, const char* name) {
-  ASSIGN_OR_RETURN(auto bytes, FieldBytes(f, name));
-  if (bytes.size() != 32) return absl::InvalidArgumentError(std::string(name) + " must be 32 bytes");
-  std::array<uint8_t, 32> key;
-  std::memcpy(key.data(), bytes.data(), 32);
-  return key;
-}
-
-absl::StatusOr<PublicKey> PublicKeyField(const WireField& f, const char* name) {
-  ASSIGN_OR_RETURN(auto bytes, FieldBytes(f, name));
-  auto key = PublicKey::Deserialize(bytes);
-  if (!key.ok())
-    return absl::InvalidArgumentError(std::string(name) + ": " + std::string(key.status().message()));
-  return *key;
-}
-
 struct ParsedDistribution {
   SenderKeyDistribution header;
   std::array<uint8_t, 32> chain_key{};
@@ -121,11 +107,11 @@ absl::StatusOr<ParsedDistribution> ParseDistribution(std::span<const uint8_t> me
         break;
       }
       case 4: {
-        ASSIGN_OR_RETURN(out.chain_key, Key32Field(f, "chain_key"));
+        ASSIGN_OR_RETURN(out.chain_key, FieldKey32(f, "chain_key"));
         break;
       }
       case 5: {
-        ASSIGN_OR_RETURN(out.header.signing_key, PublicKeyField(f, "signing_key"));
+        ASSIGN_OR_RETURN(out.header.signing_key, FieldPublicKey(f, "signing_key"));
         break;
       }
       default:
@@ -296,15 +282,15 @@ absl::StatusOr<SenderKeyState> ParseState(std::span<const uint8_t> bytes) {
         break;
       }
       case 4: {
-        ASSIGN_OR_RETURN(st.chain_key, Key32Field(f, "chain_key"));
+        ASSIGN_OR_RETURN(st.chain_key, FieldKey32(f, "chain_key"));
         break;
       }
       case 5: {
-        ASSIGN_OR_RETURN(st.signing_key, PublicKeyField(f, "signing_key"));
+        ASSIGN_OR_RETURN(st.signing_key, FieldPublicKey(f, "signing_key"));
         break;
       }
       case 6: {
-        ASSIGN_OR_RETURN(auto raw, Key32Field(f, "signing_private"));
+        ASSIGN_OR_RETURN(auto raw, FieldKey32(f, "signing_private"));
         st.signing_private = PrivateKey(raw);
         break;
       }
@@ -323,7 +309,7 @@ absl::StatusOr<SenderKeyState> ParseState(std::span<const uint8_t> bytes) {
             ASSIGN_OR_RETURN(key.iteration, FieldUint32(*kf, "skipped.iteration"));
             has_iteration = true;
           } else if (kf->number == 2) {
-            ASSIGN_OR_RETURN(key.seed, Key32Field(*kf, "skipped.seed"));
+            ASSIGN_OR_RETURN(key.seed, FieldKey32(*kf, "skipped.seed"));
             has_seed = true;
           }
         }

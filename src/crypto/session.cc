@@ -357,11 +357,13 @@ absl::StatusOr<CiphertextMessage> Encrypt(SessionRecord& record, std::span<const
   if (state->sender_chain.index == UINT32_MAX) {
     return absl::FailedPreconditionError("sending chain exhausted; wait for a reply");
   }
-  // Work on a copy of the post-quantum chain: nothing changes on failure.
-  std::optional<internal::PqRatchetState> pq = state->pq_ratchet;
+  // Step a copy of the post-quantum sending chain (only it changes), so
+  // that nothing changes on failure.
+  std::optional<internal::PqChain> pq_sending;
   std::optional<internal::PqSend> pq_send;
-  if (pq) {
-    ASSIGN_OR_RETURN(pq_send, internal::PqRatchetSend(*pq));
+  if (state->pq_ratchet) {
+    pq_sending = state->pq_ratchet->sending;
+    ASSIGN_OR_RETURN(pq_send, internal::PqRatchetSend(*pq_sending));
   }
   Key32 seed = MessageKeySeed(state->sender_chain.key);
   MessageKeys keys;
@@ -375,7 +377,7 @@ absl::StatusOr<CiphertextMessage> Encrypt(SessionRecord& record, std::span<const
   auto mac = Mac(keys.mac_key(), state->local_identity, state->remote_identity, body);
   body.insert(body.end(), mac.begin(), mac.begin() + internal::kMacSize);
   state->sender_chain = ChainKey{state->sender_chain.index + 1, NextChainKey(state->sender_chain.key)};
-  state->pq_ratchet = std::move(pq);
+  if (pq_sending) state->pq_ratchet->sending = *pq_sending;
 
   CiphertextMessage out;
   if (state->pending_prekey) {

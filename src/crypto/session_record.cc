@@ -37,28 +37,14 @@ namespace tandem::crypto {
 namespace {
 
 using internal::FieldBytes;
+using internal::FieldKey32;
+using internal::FieldPublicKey;
 using internal::FieldUint32;
 using internal::Key32;
 using internal::SessionState;
 using internal::WireField;
 using internal::WireReader;
 using internal::WireWriter;
-
-absl::StatusOr<Key32> Key32Field(const WireField& field, const char* name) {
-  ASSIGN_OR_RETURN(auto bytes, FieldBytes(field, name));
-  if (bytes.size() != 32) return absl::InvalidArgumentError(std::string(name) + " must be 32 bytes");
-  Key32 key;
-  std::memcpy(key.data(), bytes.data(), 32);
-  return key;
-}
-
-absl::StatusOr<PublicKey> PublicKeyField(const WireField& field, const char* name) {
-  ASSIGN_OR_RETURN(auto bytes, FieldBytes(field, name));
-  auto key = PublicKey::Deserialize(bytes);
-  if (!key.ok())
-    return absl::InvalidArgumentError(std::string(name) + ": " + std::string(key.status().message()));
-  return *key;
-}
 
 std::vector<uint8_t> SerializeState(const SessionState& s) {
   WireWriter w;
@@ -125,7 +111,7 @@ absl::StatusOr<internal::SkippedKey> ParseSkipped(std::span<const uint8_t> bytes
       ASSIGN_OR_RETURN(key.counter, FieldUint32(f, "skipped.counter"));
       has_counter = true;
     } else if (f.number == 2) {
-      ASSIGN_OR_RETURN(key.seed, Key32Field(f, "skipped.seed"));
+      ASSIGN_OR_RETURN(key.seed, FieldKey32(f, "skipped.seed"));
       has_seed = true;
     }
   }
@@ -143,7 +129,7 @@ absl::StatusOr<internal::ReceiverChain> ParseChain(std::span<const uint8_t> byte
     const WireField& f = *next;
     switch (f.number) {
       case 1: {
-        ASSIGN_OR_RETURN(chain.ratchet_key, PublicKeyField(f, "chain.ratchet_key"));
+        ASSIGN_OR_RETURN(chain.ratchet_key, FieldPublicKey(f, "chain.ratchet_key"));
         has_key = true;
         break;
       }
@@ -153,7 +139,7 @@ absl::StatusOr<internal::ReceiverChain> ParseChain(std::span<const uint8_t> byte
         break;
       }
       case 3: {
-        ASSIGN_OR_RETURN(chain.chain.key, Key32Field(f, "chain.key"));
+        ASSIGN_OR_RETURN(chain.chain.key, FieldKey32(f, "chain.key"));
         has_chain_key = true;
         break;
       }
@@ -195,7 +181,7 @@ absl::StatusOr<internal::PendingPreKey> ParsePending(std::span<const uint8_t> by
         break;
       }
       case 3: {
-        ASSIGN_OR_RETURN(pending.base_key, PublicKeyField(f, "pending.base_key"));
+        ASSIGN_OR_RETURN(pending.base_key, FieldPublicKey(f, "pending.base_key"));
         has_base = true;
         break;
       }
@@ -231,7 +217,7 @@ absl::StatusOr<internal::PqRatchetState> ParsePqRatchet(std::span<const uint8_t>
     if (f.number < 32) seen |= 1u << f.number;
     switch (f.number) {
       case 1: {
-        ASSIGN_OR_RETURN(pq.sending.next, Key32Field(f, "pq.sending.next"));
+        ASSIGN_OR_RETURN(pq.sending.next, FieldKey32(f, "pq.sending.next"));
         break;
       }
       case 2: {
@@ -239,7 +225,7 @@ absl::StatusOr<internal::PqRatchetState> ParsePqRatchet(std::span<const uint8_t>
         break;
       }
       case 3: {
-        ASSIGN_OR_RETURN(pq.receiving.next, Key32Field(f, "pq.receiving.next"));
+        ASSIGN_OR_RETURN(pq.receiving.next, FieldKey32(f, "pq.receiving.next"));
         break;
       }
       case 4: {
@@ -261,7 +247,7 @@ absl::StatusOr<internal::PqRatchetState> ParsePqRatchet(std::span<const uint8_t>
             ASSIGN_OR_RETURN(key.index, FieldUint32(*field, "pq.skipped.index"));
             has_index = true;
           } else if (field->number == 2) {
-            ASSIGN_OR_RETURN(key.key, Key32Field(*field, "pq.skipped.key"));
+            ASSIGN_OR_RETURN(key.key, FieldKey32(*field, "pq.skipped.key"));
             has_key = true;
           }
         }
@@ -299,11 +285,11 @@ absl::StatusOr<SessionState> ParseState(std::span<const uint8_t> bytes) {
         break;
       }
       case 2: {
-        ASSIGN_OR_RETURN(s.local_identity, PublicKeyField(f, "local_identity"));
+        ASSIGN_OR_RETURN(s.local_identity, FieldPublicKey(f, "local_identity"));
         break;
       }
       case 3: {
-        ASSIGN_OR_RETURN(s.remote_identity, PublicKeyField(f, "remote_identity"));
+        ASSIGN_OR_RETURN(s.remote_identity, FieldPublicKey(f, "remote_identity"));
         break;
       }
       case 4: {
@@ -315,11 +301,11 @@ absl::StatusOr<SessionState> ParseState(std::span<const uint8_t> bytes) {
         break;
       }
       case 6: {
-        ASSIGN_OR_RETURN(s.base_key, PublicKeyField(f, "base_key"));
+        ASSIGN_OR_RETURN(s.base_key, FieldPublicKey(f, "base_key"));
         break;
       }
       case 7: {
-        ASSIGN_OR_RETURN(s.root_key, Key32Field(f, "root_key"));
+        ASSIGN_OR_RETURN(s.root_key, FieldKey32(f, "root_key"));
         break;
       }
       case 8: {
@@ -327,11 +313,11 @@ absl::StatusOr<SessionState> ParseState(std::span<const uint8_t> bytes) {
         break;
       }
       case 9: {
-        ASSIGN_OR_RETURN(ratchet_public, PublicKeyField(f, "sender_ratchet_public"));
+        ASSIGN_OR_RETURN(ratchet_public, FieldPublicKey(f, "sender_ratchet_public"));
         break;
       }
       case 10: {
-        ASSIGN_OR_RETURN(auto raw, Key32Field(f, "sender_ratchet_private"));
+        ASSIGN_OR_RETURN(auto raw, FieldKey32(f, "sender_ratchet_private"));
         s.sender_ratchet.private_key = PrivateKey(raw);
         break;
       }
@@ -340,7 +326,7 @@ absl::StatusOr<SessionState> ParseState(std::span<const uint8_t> bytes) {
         break;
       }
       case 12: {
-        ASSIGN_OR_RETURN(s.sender_chain.key, Key32Field(f, "sender_chain_key"));
+        ASSIGN_OR_RETURN(s.sender_chain.key, FieldKey32(f, "sender_chain_key"));
         break;
       }
       case 13: {

@@ -123,12 +123,7 @@ TEST_F(SessionV4Test, EveryKindOfSetupGivesAVersion4SessionBothWays) {
         std::string text = "message " + std::to_string(i);
         CiphertextMessage m = Send(from, text);
         EXPECT_EQ(m.bytes[0], 0x44);
-        auto got = DecryptSignalMessage(to.record, m.bytes, random_);
-        if (m.type == MessageType::kPreKey) {
-          got = DecryptPreKeySignalMessage(to.record, to.identity, to.Lookup(), m.bytes, random_)
-                    .value()
-                    .plaintext;
-        }
+        auto got = Deliver(to, m);
         ASSERT_TRUE(got.ok()) << got.status();
         EXPECT_EQ(*got, Bytes(text));
       }
@@ -324,7 +319,7 @@ TEST(PqRatchet, BothEndsDeriveTheSameKeysAndOutOfOrderWorks) {
   EXPECT_EQ(initiator.receiving.next, responder.sending.next);
   EXPECT_NE(initiator.sending.next, initiator.receiving.next);
   std::vector<internal::PqSend> sent;
-  for (int i = 0; i < 5; ++i) sent.push_back(*internal::PqRatchetSend(initiator));
+  for (int i = 0; i < 5; ++i) sent.push_back(*internal::PqRatchetSend(initiator.sending));
   EXPECT_EQ(sent[4].message, (std::vector<uint8_t>{0x01, 0x01, 0x05, 0x00}));
   for (int i : {4, 0, 2, 1, 3}) {
     auto key = internal::PqRatchetReceive(responder, sent[i].message);

@@ -333,24 +333,69 @@ absl::Status DeleteExpiredCodes(Database& db, int64_t now_ms) {
   return db.Execute("DELETE FROM verification_codes WHERE expires_ms <= $1", {now_ms}).status();
 }
 
+namespace {
+
+// The prekey tables share their shape: keys per (account, device), either
+// one per device (signed prekeys, last-resort Kyber prekeys) or many, each
+// handed out once (one-time EC and Kyber prekeys). Table names below are
+// constants, never input.
+constexpr char kSignedKeyColumns[] = "key_id, public_key, signature";
+
+// Puts the one key of a device in `table`, replacing the previous one.
+absl::Status PutDeviceKey(Database& db, const char* table, uint64_t account_id, uint32_t device_id,
+                          const SignedPreKeyRow& k) {
+  return db
+      .Execute(absl::StrCat("INSERT INTO ", table, " (account_id, device_id, ", kSignedKeyColumns,
+                            ") VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, device_id) DO UPDATE SET "
+                            "key_id = excluded.key_id, public_key = excluded.public_key, "
+                            "signature = excluded.signature"),
+               {Int(account_id), device_id, k.key_id, Blob(k.public_key), Blob(k.signature)})
+      .status();
+}
+
+absl::StatusOr<std::optional<SignedPreKeyRow>> GetDeviceKey(Database& db, const char* table,
+                                                            uint64_t account_id, uint32_t device_id) {
+  ASSIGN_OR_RETURN(auto rows, db.Query(absl::StrCat("SELECT ", kSignedKeyColumns, " FROM ", table,
+                                                    " WHERE account_id = $1 AND device_id = $2"),
+                                       {Int(account_id), device_id}));
+  if (rows.empty()) return std::nullopt;
+  return SignedPreKeyRow{static_cast<uint32_t>(rows[0].Int(0)), rows[0].Bytes(1), rows[0].Bytes(2)};
+}
+
+absl::StatusOr<int64_t> CountDeviceKeys(Database& db, const char* table, uint64_t account_id,
+                                        uint32_t device_id) {
+  ASSIGN_OR_RETURN(auto row, db.QueryOne(absl::StrCat("SELECT COUNT(*) FROM ", table,
+                                                      " WHERE account_id = $1 AND device_id = $2"),
+                                         {Int(account_id), device_id}));
+  return row.Int(0);
+}
+
+// Deletes and returns the lowest-numbered key of a device in `table` (the
+// columns named by `columns`, key_id first); run it inside a transaction.
+absl::StatusOr<std::optional<store::Row>> TakeDeviceKey(Database& db, const char* table, const char* columns,
+                                                        uint64_t account_id, uint32_t device_id) {
+  ASSIGN_OR_RETURN(auto rows,
+                   db.Query(absl::StrCat("SELECT ", columns, " FROM ", table,
+                                         " WHERE account_id = $1 AND device_id = $2 ORDER BY key_id LIMIT 1"),
+                            {Int(account_id), device_id}));
+  if (rows.empty()) return std::nullopt;
+  RETURN_IF_ERROR(db.Execute(absl::StrCat("DELETE FROM ", table,
+                                          " WHERE account_id = $1 AND device_id = $2 AND key_id = $3"),
+                             {Int(account_id), device_id, rows[0].Int(0)})
+                      .status());
+  return std::move(rows[0]);
+}
+
+}  // namespace
+
 absl::Status PutSignedPreKey(Database& db, uint64_t account_id, uint32_t device_id,
                              const SignedPreKeyRow& k) {
-  return db
-      .Execute(
-          "INSERT INTO signed_prekeys (account_id, device_id, key_id, public_key, signature) "
-          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, device_id) DO UPDATE SET "
-          "key_id = excluded.key_id, public_key = excluded.public_key, signature = excluded.signature",
-          {Int(account_id), device_id, k.key_id, Blob(k.public_key), Blob(k.signature)})
-      .status();
+  return PutDeviceKey(db, "signed_prekeys", account_id, device_id, k);
 }
 
 absl::StatusOr<std::optional<SignedPreKeyRow>> GetSignedPreKey(Database& db, uint64_t account_id,
                                                                uint32_t device_id) {
-  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT key_id, public_key, signature FROM signed_prekeys "
-                                       "WHERE account_id = $1 AND device_id = $2",
-                                       {Int(account_id), device_id}));
-  if (rows.empty()) return std::nullopt;
-  return SignedPreKeyRow{static_cast<uint32_t>(rows[0].Int(0)), rows[0].Bytes(1), rows[0].Bytes(2)};
+  return GetDeviceKey(db, "signed_prekeys", account_id, device_id);
 }
 
 absl::Status PutPreKey(Database& db, uint64_t account_id, uint32_t device_id, const PreKeyRow& k) {
@@ -363,23 +408,14 @@ absl::Status PutPreKey(Database& db, uint64_t account_id, uint32_t device_id, co
 }
 
 absl::StatusOr<int64_t> CountPreKeys(Database& db, uint64_t account_id, uint32_t device_id) {
-  ASSIGN_OR_RETURN(auto row, db.QueryOne("SELECT COUNT(*) FROM one_time_prekeys "
-                                         "WHERE account_id = $1 AND device_id = $2",
-                                         {Int(account_id), device_id}));
-  return row.Int(0);
+  return CountDeviceKeys(db, "one_time_prekeys", account_id, device_id);
 }
 
 absl::StatusOr<std::optional<PreKeyRow>> TakePreKey(Database& db, uint64_t account_id, uint32_t device_id) {
-  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT key_id, public_key FROM one_time_prekeys "
-                                       "WHERE account_id = $1 AND device_id = $2 ORDER BY key_id LIMIT 1",
-                                       {Int(account_id), device_id}));
-  if (rows.empty()) return std::nullopt;
-  PreKeyRow key{static_cast<uint32_t>(rows[0].Int(0)), rows[0].Bytes(1)};
-  RETURN_IF_ERROR(
-      db.Execute("DELETE FROM one_time_prekeys WHERE account_id = $1 AND device_id = $2 AND key_id = $3",
-                 {Int(account_id), device_id, key.key_id})
-          .status());
-  return key;
+  ASSIGN_OR_RETURN(auto row,
+                   TakeDeviceKey(db, "one_time_prekeys", "key_id, public_key", account_id, device_id));
+  if (!row) return std::nullopt;
+  return PreKeyRow{static_cast<uint32_t>(row->Int(0)), row->Bytes(1)};
 }
 
 absl::Status PutKyberPreKey(Database& db, uint64_t account_id, uint32_t device_id, const KyberPreKeyRow& k) {
@@ -393,44 +429,27 @@ absl::Status PutKyberPreKey(Database& db, uint64_t account_id, uint32_t device_i
 }
 
 absl::StatusOr<int64_t> CountKyberPreKeys(Database& db, uint64_t account_id, uint32_t device_id) {
-  ASSIGN_OR_RETURN(auto row, db.QueryOne("SELECT COUNT(*) FROM kyber_prekeys "
-                                         "WHERE account_id = $1 AND device_id = $2",
-                                         {Int(account_id), device_id}));
-  return row.Int(0);
+  return CountDeviceKeys(db, "kyber_prekeys", account_id, device_id);
 }
 
 absl::StatusOr<std::optional<KyberPreKeyRow>> TakeKyberPreKey(Database& db, uint64_t account_id,
                                                               uint32_t device_id) {
-  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT key_id, public_key, signature FROM kyber_prekeys "
-                                       "WHERE account_id = $1 AND device_id = $2 ORDER BY key_id LIMIT 1",
-                                       {Int(account_id), device_id}));
-  if (rows.empty()) return std::nullopt;
-  KyberPreKeyRow key{static_cast<uint32_t>(rows[0].Int(0)), rows[0].Bytes(1), rows[0].Bytes(2)};
-  RETURN_IF_ERROR(
-      db.Execute("DELETE FROM kyber_prekeys WHERE account_id = $1 AND device_id = $2 AND key_id = $3",
-                 {Int(account_id), device_id, key.key_id})
-          .status());
-  return key;
+  ASSIGN_OR_RETURN(auto row, TakeDeviceKey(db, "kyber_prekeys", kSignedKeyColumns, account_id, device_id));
+  if (!row) return std::nullopt;
+  return KyberPreKeyRow{static_cast<uint32_t>(row->Int(0)), row->Bytes(1), row->Bytes(2)};
 }
 
 absl::Status PutKyberLastResort(Database& db, uint64_t account_id, uint32_t device_id,
                                 const KyberPreKeyRow& k) {
-  return db
-      .Execute(
-          "INSERT INTO kyber_last_resort_prekeys (account_id, device_id, key_id, public_key, signature) "
-          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, device_id) DO UPDATE SET "
-          "key_id = excluded.key_id, public_key = excluded.public_key, signature = excluded.signature",
-          {Int(account_id), device_id, k.key_id, Blob(k.public_key), Blob(k.signature)})
-      .status();
+  return PutDeviceKey(db, "kyber_last_resort_prekeys", account_id, device_id,
+                      SignedPreKeyRow{k.key_id, k.public_key, k.signature});
 }
 
 absl::StatusOr<std::optional<KyberPreKeyRow>> GetKyberLastResort(Database& db, uint64_t account_id,
                                                                  uint32_t device_id) {
-  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT key_id, public_key, signature FROM kyber_last_resort_prekeys "
-                                       "WHERE account_id = $1 AND device_id = $2",
-                                       {Int(account_id), device_id}));
-  if (rows.empty()) return std::nullopt;
-  return KyberPreKeyRow{static_cast<uint32_t>(rows[0].Int(0)), rows[0].Bytes(1), rows[0].Bytes(2)};
+  ASSIGN_OR_RETURN(auto key, GetDeviceKey(db, "kyber_last_resort_prekeys", account_id, device_id));
+  if (!key) return std::nullopt;
+  return KyberPreKeyRow{key->key_id, std::move(key->public_key), std::move(key->signature)};
 }
 
 absl::StatusOr<std::vector<uint32_t>> ListDevices(Database& db, uint64_t account_id) {

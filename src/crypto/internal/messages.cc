@@ -22,16 +22,6 @@ absl::StatusOr<uint32_t> CheckVersion(uint8_t byte) {
   return version;
 }
 
-absl::StatusOr<PublicKey> KeyField(const WireField& field, const char* name) {
-  ASSIGN_OR_RETURN(auto bytes, FieldBytes(field, name));
-  auto key = PublicKey::Deserialize(bytes);
-  if (!key.ok()) {
-    return absl::InvalidArgumentError(std::string("field ") + name + ": " +
-                                      std::string(key.status().message()));
-  }
-  return *key;
-}
-
 }  // namespace
 
 absl::StatusOr<SignalMessageView> ParseSignalMessage(std::span<const uint8_t> bytes) {
@@ -48,7 +38,7 @@ absl::StatusOr<SignalMessageView> ParseSignalMessage(std::span<const uint8_t> by
     const WireField& field = *next;
     switch (field.number) {
       case 1: {
-        ASSIGN_OR_RETURN(view.ratchet_key, KeyField(field, "ratchet_key"));
+        ASSIGN_OR_RETURN(view.ratchet_key, FieldPublicKey(field, "ratchet_key"));
         has_key = true;
         break;
       }
@@ -115,12 +105,12 @@ absl::StatusOr<PreKeySignalMessageView> ParsePreKeySignalMessage(std::span<const
         break;
       }
       case 2: {
-        ASSIGN_OR_RETURN(view.base_key, KeyField(field, "base_key"));
+        ASSIGN_OR_RETURN(view.base_key, FieldPublicKey(field, "base_key"));
         has_base = true;
         break;
       }
       case 3: {
-        ASSIGN_OR_RETURN(view.identity_key, KeyField(field, "identity_key"));
+        ASSIGN_OR_RETURN(view.identity_key, FieldPublicKey(field, "identity_key"));
         has_identity = true;
         break;
       }

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "common/status.h"
+#include "crypto/internal/wire.h"
 
 namespace tandem::crypto::internal {
 namespace {
@@ -37,27 +38,16 @@ Key32 Step(PqChain& chain) {
   return key;
 }
 
-void PutVarint(std::vector<uint8_t>& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<uint8_t>(v | 0x80));
-    v >>= 7;
+// The header's epoch and index, which must fit 32 bits.
+absl::StatusOr<uint32_t> HeaderNumber(ByteSpan in, size_t& pos, const char* name) {
+  auto v = ReadVarint(in, pos);
+  if (!v.ok()) {
+    return absl::InvalidArgumentError(std::string("post-quantum ratchet ") + name + ": " +
+                                      std::string(v.status().message()));
   }
-  out.push_back(static_cast<uint8_t>(v));
-}
-
-absl::StatusOr<uint32_t> GetVarint(ByteSpan in, size_t& pos, const char* name) {
-  uint64_t v = 0;
-  for (int shift = 0; shift < 35; shift += 7) {
-    if (pos >= in.size())
-      return absl::InvalidArgumentError(std::string("post-quantum ratchet message ends in its ") + name);
-    uint8_t b = in[pos++];
-    v |= static_cast<uint64_t>(b & 0x7F) << shift;
-    if ((b & 0x80) == 0) {
-      if (v > UINT32_MAX) break;
-      return static_cast<uint32_t>(v);
-    }
-  }
-  return absl::InvalidArgumentError(std::string("post-quantum ratchet ") + name + " is out of range");
+  if (*v > UINT32_MAX)
+    return absl::InvalidArgumentError(std::string("post-quantum ratchet ") + name + " is out of range");
+  return static_cast<uint32_t>(*v);
 }
 
 }  // namespace
@@ -74,16 +64,16 @@ PqRatchetState StartPqRatchet(ByteSpan auth_key, bool initiator) {
   return state;
 }
 
-absl::StatusOr<PqSend> PqRatchetSend(PqRatchetState& state) {
-  if (state.sending.counter == UINT32_MAX) {
+absl::StatusOr<PqSend> PqRatchetSend(PqChain& sending) {
+  if (sending.counter == UINT32_MAX) {
     return absl::FailedPreconditionError("post-quantum ratchet chain exhausted");
   }
   PqSend out;
-  out.key = Step(state.sending);
+  out.key = Step(sending);
   out.message.reserve(8);
   out.message.push_back(kVersion1);
-  PutVarint(out.message, kEpoch);
-  PutVarint(out.message, state.sending.counter);
+  AppendVarint(out.message, kEpoch);
+  AppendVarint(out.message, sending.counter);
   out.message.push_back(kTypeNone);
   return out;
 }
@@ -97,8 +87,8 @@ absl::StatusOr<std::optional<Key32>> PqRatchetReceive(PqRatchetState& state, Byt
     return absl::InvalidArgumentError("unknown post-quantum ratchet version " + std::to_string(message[0]));
   }
   size_t pos = 1;
-  ASSIGN_OR_RETURN(uint32_t epoch, GetVarint(message, pos, "epoch"));
-  ASSIGN_OR_RETURN(uint32_t index, GetVarint(message, pos, "index"));
+  ASSIGN_OR_RETURN(uint32_t epoch, HeaderNumber(message, pos, "epoch"));
+  ASSIGN_OR_RETURN(uint32_t index, HeaderNumber(message, pos, "index"));
   if (pos >= message.size()) return absl::InvalidArgumentError("post-quantum ratchet message has no type");
   // The type and any chunk after it belong to the KEM exchange of a later
   // epoch, which tandem does not run (spqr.h).

@@ -42,8 +42,9 @@ struct PqSend {
   std::vector<uint8_t> message;  // SignalMessage field 5
   Key32 key;                     // the salt for this message's keys
 };
-// Steps the sending chain. Fails with FailedPrecondition when it is exhausted.
-absl::StatusOr<PqSend> PqRatchetSend(PqRatchetState& state);
+// Steps the sending chain (`state.sending`). Fails with FailedPrecondition
+// when it is exhausted.
+absl::StatusOr<PqSend> PqRatchetSend(PqChain& sending);
 
 // Reads the SPQR message of a received SignalMessage and returns the salt
 // for its keys (nullopt: none). Fails with InvalidArgument on a missing or

@@ -1,17 +1,18 @@
 // Strict protobuf wire-format reader and writer; see wire.h.
 #include "crypto/internal/wire.h"
 
+#include <algorithm>
 #include <string>
 
 #include "absl/status/status.h"
 
 namespace tandem::crypto::internal {
 
-absl::StatusOr<uint64_t> WireReader::ReadVarint() {
+absl::StatusOr<uint64_t> ReadVarint(std::span<const uint8_t> in, size_t& pos) {
   uint64_t value = 0;
   for (int shift = 0; shift < 64; shift += 7) {
-    if (pos_ >= in_.size()) return absl::InvalidArgumentError("truncated varint");
-    uint8_t byte = in_[pos_++];
+    if (pos >= in.size()) return absl::InvalidArgumentError("truncated varint");
+    uint8_t byte = in[pos++];
     if (shift == 63 && (byte & 0xFE) != 0) return absl::InvalidArgumentError("varint overflows 64 bits");
     value |= uint64_t{byte & 0x7Fu} << shift;
     if ((byte & 0x80) == 0) return value;
@@ -21,7 +22,7 @@ absl::StatusOr<uint64_t> WireReader::ReadVarint() {
 
 absl::StatusOr<std::optional<WireField>> WireReader::Next() {
   if (pos_ >= in_.size()) return std::nullopt;
-  auto tag = ReadVarint();
+  auto tag = ReadVarint(in_, pos_);
   if (!tag.ok()) return tag.status();
   uint64_t number = *tag >> 3;
   if (number == 0 || number > (uint64_t{1} << 29) - 1) {
@@ -31,7 +32,7 @@ absl::StatusOr<std::optional<WireField>> WireReader::Next() {
   field.number = static_cast<uint32_t>(number);
   switch (*tag & 7) {
     case 0: {
-      auto v = ReadVarint();
+      auto v = ReadVarint(in_, pos_);
       if (!v.ok()) return v.status();
       field.type = WireType::kVarint;
       field.varint = *v;
@@ -43,7 +44,7 @@ absl::StatusOr<std::optional<WireField>> WireReader::Next() {
       field.type = WireType::kFixed64;
       return field;
     case 2: {
-      auto len = ReadVarint();
+      auto len = ReadVarint(in_, pos_);
       if (!len.ok()) return len.status();
       if (*len > in_.size() - pos_) return absl::InvalidArgumentError("truncated length-delimited field");
       field.type = WireType::kLengthDelimited;
@@ -61,22 +62,22 @@ absl::StatusOr<std::optional<WireField>> WireReader::Next() {
   }
 }
 
-void WireWriter::RawVarint(uint64_t value) {
+void AppendVarint(std::vector<uint8_t>& out, uint64_t value) {
   while (value >= 0x80) {
-    out_.push_back(static_cast<uint8_t>(value | 0x80));
+    out.push_back(static_cast<uint8_t>(value | 0x80));
     value >>= 7;
   }
-  out_.push_back(static_cast<uint8_t>(value));
+  out.push_back(static_cast<uint8_t>(value));
 }
 
 void WireWriter::Varint(uint32_t field, uint64_t value) {
-  RawVarint(uint64_t{field} << 3);
-  RawVarint(value);
+  AppendVarint(out_, uint64_t{field} << 3);
+  AppendVarint(out_, value);
 }
 
 void WireWriter::Bytes(uint32_t field, std::span<const uint8_t> value) {
-  RawVarint((uint64_t{field} << 3) | 2);
-  RawVarint(value.size());
+  AppendVarint(out_, (uint64_t{field} << 3) | 2);
+  AppendVarint(out_, value.size());
   out_.insert(out_.end(), value.begin(), value.end());
 }
 
@@ -95,6 +96,27 @@ absl::StatusOr<std::span<const uint8_t>> FieldBytes(const WireField& field, cons
     return absl::InvalidArgumentError(std::string("field ") + name + " must be length-delimited");
   }
   return field.bytes;
+}
+
+absl::StatusOr<std::array<uint8_t, 32>> FieldKey32(const WireField& field, const char* name) {
+  auto bytes = FieldBytes(field, name);
+  if (!bytes.ok()) return bytes.status();
+  if (bytes->size() != 32)
+    return absl::InvalidArgumentError(std::string("field ") + name + " must be 32 bytes");
+  std::array<uint8_t, 32> key;
+  std::copy(bytes->begin(), bytes->end(), key.begin());
+  return key;
+}
+
+absl::StatusOr<PublicKey> FieldPublicKey(const WireField& field, const char* name) {
+  auto bytes = FieldBytes(field, name);
+  if (!bytes.ok()) return bytes.status();
+  auto key = PublicKey::Deserialize(*bytes);
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(std::string("field ") + name + ": " +
+                                      std::string(key.status().message()));
+  }
+  return *key;
 }
 
 }  // namespace tandem::crypto::internal

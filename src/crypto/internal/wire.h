@@ -6,12 +6,14 @@
 // protobuf requires.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "crypto/keys.h"
 
 namespace tandem::crypto::internal {
 
@@ -33,7 +35,6 @@ class WireReader {
   absl::StatusOr<std::optional<WireField>> Next();
 
  private:
-  absl::StatusOr<uint64_t> ReadVarint();
   std::span<const uint8_t> in_;
   size_t pos_ = 0;
 };
@@ -46,12 +47,21 @@ class WireWriter {
   std::vector<uint8_t> Take() { return std::move(out_); }
 
  private:
-  void RawVarint(uint64_t value);
   std::vector<uint8_t> out_;
 };
+
+// A bare varint, for formats that embed them outside protobuf fields (the
+// post-quantum ratchet's header). ReadVarint advances `pos`; it fails with
+// InvalidArgument on truncated, over-long or 64-bit-overflowing input.
+void AppendVarint(std::vector<uint8_t>& out, uint64_t value);
+absl::StatusOr<uint64_t> ReadVarint(std::span<const uint8_t> in, size_t& pos);
 
 // Field accessors with type checks, for message parsers.
 absl::StatusOr<uint32_t> FieldUint32(const WireField& field, const char* name);
 absl::StatusOr<std::span<const uint8_t>> FieldBytes(const WireField& field, const char* name);
+// A length-delimited field of exactly 32 bytes (a key).
+absl::StatusOr<std::array<uint8_t, 32>> FieldKey32(const WireField& field, const char* name);
+// A length-delimited field holding a 33-byte serialized public key.
+absl::StatusOr<PublicKey> FieldPublicKey(const WireField& field, const char* name);
 
 }  // namespace tandem::crypto::internal
