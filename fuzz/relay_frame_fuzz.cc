@@ -1,6 +1,7 @@
 // Fuzz target for the relay's frame parsing: arbitrary bytes as a
 // ClientFrame (what every WebSocket message from a client goes through) and
-// as a ServerFrame (what clients decode), then validation and re-encoding;
+// as a ServerFrame (what clients decode), then validation and re-encoding
+// (single and multi-recipient submissions);
 // batches must respect their bounds and join back to the same frames.
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +23,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                                         s.recipient(), s.type(), s.ciphertext());
         auto reparsed = tandem::relay::DecodeClientFrame(again);
         if (!reparsed.ok() || !tandem::relay::ValidateSubmit(reparsed->submit()).ok()) __builtin_trap();
+      } else {
+        tandem::relay::EncodeError(frame->request_id(), "", st);
+      }
+    } else if (frame->has_multi_submit()) {
+      absl::Status st = tandem::relay::ValidateMultiSubmit(frame->multi_submit());
+      if (st.ok()) {
+        auto reparsed =
+            tandem::relay::DecodeClientFrame(tandem::relay::EncodeMultiSubmit(frame->request_id(), frame->multi_submit()));
+        if (!reparsed.ok() || !tandem::relay::ValidateMultiSubmit(reparsed->multi_submit()).ok()) __builtin_trap();
       } else {
         tandem::relay::EncodeError(frame->request_id(), "", st);
       }

@@ -259,6 +259,38 @@ absl::StatusOr<AccountService::Registered> AccountService::Verify(const VerifyRe
   return out;
 }
 
+absl::StatusOr<Credentials> AccountService::AddLinkedDevice(uint64_t account_id, uint32_t registration_id) {
+  if (registration_id == 0 || registration_id > 16380) {
+    return absl::InvalidArgumentError("registration_id must be between 1 and 16380");
+  }
+  std::optional<std::string> number = directory_.NumberOf(account_id);
+  if (!number) return absl::NotFoundError("no such account");
+  uint8_t secret[32];
+  random_.Fill(secret);
+  Credentials out;
+  out.account_id = account_id;
+  out.password = ToHexString(secret);
+  PasswordHash hash = HashPassword(out.password);
+  const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
+  // Two links at once could pick the same id; the second then fails on the
+  // devices table's key and stores nothing.
+  RETURN_IF_ERROR(writer_.RunExclusive([&](store::Database& tx) -> absl::Status {
+    std::vector<Directory::DeviceInfo> devices = directory_.DevicesOf(account_id);
+    if (devices.empty()) return absl::NotFoundError("no such account");
+    if (devices.size() > kMaxLinkedDevices) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the account has ", kMaxLinkedDevices, " linked devices already; remove one first"));
+    }
+    out.device_id = devices.back().device_id + 1;
+    db::DeviceRow device{account_id, *number, out.device_id, std::string(hash.begin(), hash.end()),
+                         registration_id};
+    return db::InsertDevice(tx, device, now_ms);
+  }));
+  directory_.PutDevice(account_id, *number, out.device_id, hash, registration_id);
+  log::Info("relay.device_linked", {{"account", account_id}, {"device", static_cast<int64_t>(out.device_id)}});
+  return out;
+}
+
 absl::StatusOr<uint64_t> AccountService::NewAccountId(store::Database& tx) {
   for (int attempt = 0;; ++attempt) {
     // Random 53-bit ids: they say nothing about how many accounts exist

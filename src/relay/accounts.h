@@ -179,6 +179,15 @@ class AccountService {
 
   absl::Status DeleteAccount(const Credentials& who);
 
+  // Linked devices: the primary device (1) adds up to kMaxLinkedDevices
+  // companions. A companion gets the lowest device id above every current
+  // one and fresh credentials; its registration id tells peers' sessions
+  // apart from a device that held the id before. InvalidArgument for a
+  // registration id out of 1..16380, NotFound for an unknown account,
+  // ResourceExhausted when the account has its companions already.
+  static constexpr size_t kMaxLinkedDevices = 5;
+  absl::StatusOr<Credentials> AddLinkedDevice(uint64_t account_id, uint32_t registration_id);
+
   // Operator path (no HTTP route reaches it): creates these accounts in
   // one transaction, each as a registration with its key upload would,
   // with the usage history given (what the message stream meters per

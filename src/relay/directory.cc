@@ -113,6 +113,16 @@ std::optional<uint32_t> Directory::RegistrationIdOf(uint64_t account_id, uint32_
   return d->registration_id;
 }
 
+std::vector<Directory::DeviceInfo> Directory::DevicesOf(uint64_t account_id) const {
+  std::lock_guard lock(mu_);
+  std::vector<DeviceInfo> out;
+  auto it = accounts_.find(account_id);
+  if (it == accounts_.end()) return out;
+  out.reserve(it->second.devices.size());
+  for (const auto& [id, device] : it->second.devices) out.push_back({id, device.registration_id});
+  return out;
+}
+
 size_t Directory::account_count() const {
   std::lock_guard lock(mu_);
   return accounts_.size();

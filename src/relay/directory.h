@@ -54,6 +54,13 @@ class Directory {
   // nullopt if there is no such device.
   std::optional<uint32_t> RegistrationIdOf(uint64_t account_id, uint32_t device_id) const;
   size_t account_count() const;
+  // The account's devices with their registration ids, by device id; empty
+  // if there is no such account.
+  struct DeviceInfo {
+    uint32_t device_id = 0;
+    uint32_t registration_id = 0;
+  };
+  std::vector<DeviceInfo> DevicesOf(uint64_t account_id) const;
 
   // Unauthenticated ("invalid credentials") unless the device exists and the
   // password matches; compares in constant time. Credentials of a device

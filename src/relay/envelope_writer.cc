@@ -51,6 +51,7 @@ absl::Status EnvelopeWriter::Start() {
   ASSIGN_OR_RETURN(uint64_t max_id, db::MaxServerId(db_));
   next_server_id_ = std::max<uint64_t>(static_cast<uint64_t>(stored_next), max_id + 1);
   reserved_until_ = next_server_id_;
+  RETURN_IF_ERROR(LoadBodies());
   std::lock_guard lock(mu_);
   started_ = true;
   stopping_ = false;
@@ -83,6 +84,9 @@ void EnvelopeWriter::Enqueue(Op op) {
   if (auto* s = std::get_if<SubmitOp>(&op)) {
     directory_.ReleaseQueueSlot(s->envelope.recipient_account, s->envelope.recipient_device);
     s->done(absl::UnavailableError("the relay is shutting down; resubmit later"));
+  } else if (auto* m = std::get_if<MultiSubmitOp>(&op)) {
+    ReleaseSlots(*m);
+    m->done(absl::UnavailableError("the relay is shutting down; resubmit later"));
   } else if (auto* e = std::get_if<ExclusiveOp>(&op)) {
     e->result->set_value(absl::UnavailableError("the relay is shutting down"));
   }
@@ -90,6 +94,15 @@ void EnvelopeWriter::Enqueue(Op op) {
 
 void EnvelopeWriter::Submit(db::EnvelopeRow envelope, std::string client_message_id, SubmitDone done) {
   Enqueue(SubmitOp{std::move(envelope), std::move(client_message_id), std::move(done)});
+}
+
+void EnvelopeWriter::SubmitMulti(std::vector<db::EnvelopeRow> copies, std::shared_ptr<const std::string> body,
+                                 std::string client_message_id, SubmitDone done) {
+  Enqueue(MultiSubmitOp{std::move(copies), std::move(body), std::move(client_message_id), std::move(done)});
+}
+
+void EnvelopeWriter::ReleaseSlots(const MultiSubmitOp& op) {
+  for (const db::EnvelopeRow& e : op.copies) directory_.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
 }
 
 void EnvelopeWriter::Ack(uint64_t recipient_account, std::vector<uint64_t> server_ids) {
@@ -109,6 +122,7 @@ absl::Status EnvelopeWriter::RunExclusive(std::function<absl::Status(store::Data
 uint64_t EnvelopeWriter::batches_committed() const { return batches_.load(); }
 uint64_t EnvelopeWriter::envelopes_committed() const { return envelopes_.load(); }
 uint64_t EnvelopeWriter::envelopes_purged() const { return purged_.load(); }
+uint64_t EnvelopeWriter::bodies_stored() const { return bodies_stored_.load(); }
 
 void EnvelopeWriter::Run() {
   std::vector<Op> taken;
@@ -200,13 +214,99 @@ absl::StatusOr<std::vector<uint64_t>> EnvelopeWriter::PurgeIn(store::Database& t
        ++it) {
     ids.push_back(it->first);
   }
-  RETURN_IF_ERROR(db::DeleteEnvelopes(tx, ids).status());
+  RETURN_IF_ERROR(DeleteAcked(tx, ids));
   return ids;
 }
 
+absl::btree_map<uint64_t, EnvelopeWriter::BodyRefs>::iterator EnvelopeWriter::BodyOf(uint64_t server_id) {
+  auto it = bodies_.upper_bound(server_id);
+  if (it == bodies_.begin()) return bodies_.end();
+  --it;
+  return server_id < it->second.end ? it : bodies_.end();
+}
+
+absl::Status EnvelopeWriter::DeleteAcked(store::Database& tx, std::span<const uint64_t> ids) {
+  RETURN_IF_ERROR(db::DeleteEnvelopes(tx, ids).status());
+  // Bodies whose remaining copies are all among `ids` go too. The counts
+  // change only in Forget, after the commit.
+  std::map<uint64_t, uint32_t> gone;  // body id -> copies deleted here
+  for (uint64_t id : ids) {
+    if (auto it = BodyOf(id); it != bodies_.end()) ++gone[it->first];
+  }
+  std::vector<uint64_t> last;
+  for (const auto& [body, n] : gone) {
+    if (bodies_[body].remaining <= n) last.push_back(body);
+  }
+  return db::DeleteBodies(tx, last);
+}
+
 void EnvelopeWriter::Forget(std::span<const uint64_t> ids) {
-  for (uint64_t id : ids) acked_.erase(id);
+  for (uint64_t id : ids) {
+    acked_.erase(id);
+    auto it = BodyOf(id);
+    if (it == bodies_.end()) continue;
+    if (--it->second.remaining == 0) {
+      bodies_.erase(it);
+      bodies_stored_.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
   purged_.fetch_add(ids.size(), std::memory_order_relaxed);
+}
+
+absl::Status EnvelopeWriter::LoadBodies() {
+  ASSIGN_OR_RETURN(std::vector<db::BodyRow> rows, db::ListBodies(db_));
+  bodies_.clear();
+  std::vector<uint64_t> orphans;
+  for (const db::BodyRow& b : rows) {
+    if (b.stored_copies == 0) {
+      orphans.push_back(b.body_id);
+    } else {
+      bodies_[b.body_id] = {b.body_id + b.copies, static_cast<uint32_t>(b.stored_copies)};
+    }
+  }
+  bodies_stored_.store(bodies_.size());
+  if (orphans.empty()) return absl::OkStatus();
+  return db_.InTransaction([&](store::Database& tx) { return db::DeleteBodies(tx, orphans); });
+}
+
+void EnvelopeWriter::ExpireBodies(absl::Time now) {
+  // The hourly check also finds bodies whose copies went without passing
+  // through here (an account's deletion removes its queue directly).
+  auto rows = db::ListBodies(db_);
+  if (!rows.ok()) {
+    log::Warn("relay.body_expiry_failed", {{"error", std::string(rows.status().message())}});
+    return;
+  }
+  const int64_t cutoff_ms = absl::ToUnixMillis(now - options_.body_retention);
+  std::vector<uint64_t> expired;
+  std::vector<uint64_t> copies;
+  for (const db::BodyRow& b : *rows) {
+    if (b.stored_copies > 0 && b.created_ms >= cutoff_ms) continue;
+    expired.push_back(b.body_id);
+    if (b.stored_copies == 0) continue;
+    auto queued = db::EnvelopesBetween(db_, b.body_id, b.body_id + b.copies);
+    if (!queued.ok()) return;
+    for (const db::QueuedCopy& c : *queued) {
+      const uint64_t id = c.server_id;
+      directory_.TakeQueued(c.recipient_account, c.recipient_device, std::span(&id, 1));
+      copies.push_back(id);
+    }
+  }
+  if (expired.empty()) return;
+  absl::Status st = db_.InTransaction([&](store::Database& tx) -> absl::Status {
+    RETURN_IF_ERROR(db::DeleteEnvelopes(tx, copies).status());
+    return db::DeleteBodies(tx, expired);
+  });
+  if (!st.ok()) {
+    // The copies left their queues already; the next pass deletes the rows.
+    log::Warn("relay.body_expiry_failed", {{"error", std::string(st.message())}});
+    return;
+  }
+  for (uint64_t id : expired) {
+    if (bodies_.erase(id) > 0) bodies_stored_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  log::Info("relay.bodies_expired", {{"bodies", static_cast<int64_t>(expired.size())},
+                                     {"copies", static_cast<int64_t>(copies.size())}});
 }
 
 void EnvelopeWriter::RunExclusiveOp(ExclusiveOp& op) {
@@ -217,7 +317,7 @@ void EnvelopeWriter::RunExclusiveOp(ExclusiveOp& op) {
       for (const auto& [id, account] : acked_) {
         if (account == op.forget_account) forgotten.push_back(id);
       }
-      RETURN_IF_ERROR(db::DeleteEnvelopes(tx, forgotten).status());
+      RETURN_IF_ERROR(DeleteAcked(tx, forgotten));
     }
     return op.fn(tx);
   });
@@ -232,6 +332,16 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
     bool stored = false;
   };
   std::vector<Result> results;
+  struct MultiResult {
+    MultiSubmitOp* op;
+    absl::StatusOr<SubmitOutcome> outcome;
+    bool stored = false;
+    uint32_t shared = 0;
+    std::vector<bool> kept;  // per copy: its device still exists
+  };
+  std::vector<MultiResult> multi_results;
+  // Results in batch order (true: multi_results), which is server id order.
+  std::vector<std::pair<bool, size_t>> order;
   std::map<uint64_t, std::pair<int64_t, int64_t>> usage;  // account -> (sessions, messages)
   std::vector<uint64_t> purged;
   absl::Time now = clock_.Now();
@@ -249,11 +359,14 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
 
   absl::Status st = db_.InTransaction([&](store::Database& tx) -> absl::Status {
     results.clear();
+    multi_results.clear();
+    order.clear();
     reserving = 0;
     usage.clear();
     next_id = next_server_id_;
     for (Op& op : batch) {
       if (auto* s = std::get_if<SubmitOp>(&op)) {
+        order.emplace_back(false, results.size());
         db::EnvelopeRow& e = s->envelope;
         if (!directory_.HasDevice(e.recipient_account, e.recipient_device)) {
           results.push_back({s, absl::NotFoundError("the recipient's account was deleted or re-registered")});
@@ -270,6 +383,47 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
         RETURN_IF_ERROR(db::InsertEnvelope(tx, e));
         results.push_back({s, SubmitOutcome{e.server_id, now_ms, false}, true});
         if (e.type != pb::ENVELOPE_TYPE_RECEIPT) ++usage[e.sender_account].second;
+      } else if (auto* m = std::get_if<MultiSubmitOp>(&op)) {
+        order.emplace_back(true, multi_results.size());
+        MultiResult& r = multi_results.emplace_back(MultiResult{m, SubmitOutcome{}, false, 0, {}});
+        r.kept.assign(m->copies.size(), false);
+        size_t kept = 0;
+        for (size_t i = 0; i < m->copies.size(); ++i) {
+          const db::EnvelopeRow& e = m->copies[i];
+          r.kept[i] = directory_.HasDevice(e.recipient_account, e.recipient_device);
+          kept += r.kept[i] ? 1 : 0;
+        }
+        if (kept == 0) {
+          r.outcome = absl::NotFoundError("every recipient device was deleted or re-registered meanwhile");
+          continue;
+        }
+        const db::EnvelopeRow& head = m->copies.front();
+        const uint64_t first = next_id;
+        ASSIGN_OR_RETURN(auto prior, db::InsertSubmission(tx, head.sender_account, head.sender_device,
+                                                          m->client_message_id, {first, now_ms}));
+        if (prior.has_value()) {
+          r.outcome = SubmitOutcome{prior->server_id, prior->server_ts_ms, true};
+          continue;
+        }
+        // The shared body's copies take consecutive ids from `first`, so
+        // the body is found from any of them (BodyOf); then the own ones.
+        for (int pass = 0; pass < 2; ++pass) {
+          for (size_t i = 0; i < m->copies.size(); ++i) {
+            db::EnvelopeRow& e = m->copies[i];
+            if (!r.kept[i] || (e.body != nullptr) != (pass == 0)) continue;
+            e.server_id = next_id++;
+            e.server_ts_ms = now_ms;
+            e.body_id = pass == 0 ? first : 0;
+            r.shared += pass == 0 ? 1 : 0;
+          }
+        }
+        if (r.shared > 0) RETURN_IF_ERROR(db::InsertBody(tx, {first, r.shared, now_ms, 0}, *m->body));
+        for (size_t i = 0; i < m->copies.size(); ++i) {
+          if (r.kept[i]) RETURN_IF_ERROR(db::InsertEnvelope(tx, m->copies[i]));
+        }
+        r.outcome = SubmitOutcome{first, now_ms, false};
+        r.stored = true;
+        if (head.type != pb::ENVELOPE_TYPE_RECEIPT) ++usage[head.sender_account].second;
       } else if (auto* sess = std::get_if<SessionOp>(&op)) {
         ++usage[sess->account_id].first;
       }
@@ -298,6 +452,9 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
       if (auto* s = std::get_if<SubmitOp>(&op)) {
         directory_.ReleaseQueueSlot(s->envelope.recipient_account, s->envelope.recipient_device);
         s->done(absl::UnavailableError("the relay could not store the envelope; resubmit it"));
+      } else if (auto* m = std::get_if<MultiSubmitOp>(&op)) {
+        ReleaseSlots(*m);
+        m->done(absl::UnavailableError("the relay could not store the submission; resubmit it"));
       }
     }
     return false;
@@ -307,17 +464,44 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
   last_commit_ = finished;
   batches_.fetch_add(1, std::memory_order_relaxed);
   uint64_t stored = 0;
-  for (Result& r : results) {
-    const db::EnvelopeRow& e = r.op->envelope;
-    if (!r.stored) {
-      directory_.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
-    } else if (directory_.CommitQueued(e.recipient_account, e.recipient_device, e.server_id)) {
-      ++stored;
-      on_committed_(e);
-    } else {
-      // The device went away after the check above (re-registration or
-      // deletion): nobody can fetch the row, so it goes with the next purge.
-      acked_.emplace(e.server_id, e.recipient_account);
+  for (const auto& [multi, index] : order) {
+    if (!multi) {
+      Result& r = results[index];
+      const db::EnvelopeRow& e = r.op->envelope;
+      if (!r.stored) {
+        directory_.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
+      } else if (directory_.CommitQueued(e.recipient_account, e.recipient_device, e.server_id)) {
+        ++stored;
+        on_committed_(e);
+      } else {
+        // The device went away after the check above (re-registration or
+        // deletion): nobody can fetch the row, so it goes with the next purge.
+        acked_.emplace(e.server_id, e.recipient_account);
+      }
+      r.op->done(std::move(r.outcome));
+      continue;
+    }
+    MultiResult& r = multi_results[index];
+    std::vector<db::EnvelopeRow>& copies = r.op->copies;
+    if (r.stored && r.shared > 0) {
+      const uint64_t first = r.outcome->server_id;
+      bodies_[first] = {first + r.shared, r.shared};
+      bodies_stored_.fetch_add(1, std::memory_order_relaxed);
+    }
+    // Shared copies first, as their ids were given.
+    for (int pass = 0; pass < 2; ++pass) {
+      for (size_t i = 0; i < copies.size(); ++i) {
+        const db::EnvelopeRow& e = copies[i];
+        if ((e.body != nullptr) != (pass == 0)) continue;
+        if (!r.stored || !r.kept[i]) {
+          directory_.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
+        } else if (directory_.CommitQueued(e.recipient_account, e.recipient_device, e.server_id)) {
+          ++stored;
+          on_committed_(e);
+        } else {
+          acked_.emplace(e.server_id, e.recipient_account);
+        }
+      }
     }
     r.op->done(std::move(r.outcome));
   }
@@ -331,6 +515,7 @@ void EnvelopeWriter::MaybePrune() {
   last_prune_ = now;
   auto pruned = db::DeleteSubmissionsBefore(db_, absl::ToUnixMillis(now - options_.dedup_retention));
   absl::Status codes = db::DeleteExpiredCodes(db_, absl::ToUnixMillis(now));
+  ExpireBodies(now);
   if (!pruned.ok() || !codes.ok()) {
     log::Warn("relay.prune_failed",
               {{"error", std::string(!pruned.ok() ? pruned.status().message() : codes.message())}});

@@ -72,6 +72,9 @@ class EnvelopeWriter {
     // How long a client message id is remembered for de-duplication.
     absl::Duration dedup_retention = absl::Hours(24 * 30);
     absl::Duration prune_interval = absl::Hours(1);
+    // How long a shared body (a multi-recipient submission) waits for its
+    // last device; then it and its undelivered copies are deleted.
+    absl::Duration body_retention = absl::Hours(24 * 30);
     // How long after an envelope was stored its row may wait for deletion
     // once acknowledged (see above); zero deletes in the next commit.
     absl::Duration purge_delay = absl::Seconds(1);
@@ -99,6 +102,13 @@ class EnvelopeWriter {
   // the outcome after the commit: NotFound if the recipient device vanished
   // meanwhile, Unavailable if storage failed.
   void Submit(db::EnvelopeRow envelope, std::string client_message_id, SubmitDone done);
+  // A multi-recipient submission in one commit: `copies` (a queue slot
+  // reserved for each) are envelopes whose `body` is the shared `body` or
+  // null for a copy with its own ciphertext; the shared body is stored once.
+  // The outcome's server id is the first copy's. Copies whose device went
+  // away meanwhile are dropped; de-duplication is by client message id.
+  void SubmitMulti(std::vector<db::EnvelopeRow> copies, std::shared_ptr<const std::string> body,
+                   std::string client_message_id, SubmitDone done);
   // Deletes acknowledged envelopes of `recipient_account`, which the caller
   // took from their queue (Directory::TakeQueued).
   void Ack(uint64_t recipient_account, std::vector<uint64_t> server_ids);
@@ -117,10 +127,17 @@ class EnvelopeWriter {
   uint64_t batches_committed() const;
   uint64_t envelopes_committed() const;
   uint64_t envelopes_purged() const;
+  uint64_t bodies_stored() const;  // shared bodies not yet deleted
 
  private:
   struct SubmitOp {
     db::EnvelopeRow envelope;
+    std::string client_message_id;
+    SubmitDone done;
+  };
+  struct MultiSubmitOp {
+    std::vector<db::EnvelopeRow> copies;
+    std::shared_ptr<const std::string> body;
     std::string client_message_id;
     SubmitDone done;
   };
@@ -136,7 +153,7 @@ class EnvelopeWriter {
     std::shared_ptr<std::promise<absl::Status>> result;
     uint64_t forget_account = 0;
   };
-  using Op = std::variant<SubmitOp, AckOp, SessionOp, ExclusiveOp>;
+  using Op = std::variant<SubmitOp, MultiSubmitOp, AckOp, SessionOp, ExclusiveOp>;
 
   void Enqueue(Op op);
   void Run();
@@ -154,7 +171,25 @@ class EnvelopeWriter {
   // Deletes acknowledged envelopes below the horizon (at most max_purge);
   // returns their ids, to be forgotten once the transaction commits.
   absl::StatusOr<std::vector<uint64_t>> PurgeIn(store::Database& tx, absl::Duration now);
+  // Deletes the rows of these acknowledged envelopes, and the shared bodies
+  // whose last copies they are.
+  absl::Status DeleteAcked(store::Database& tx, std::span<const uint64_t> ids);
+  // After the commit that deleted them.
   void Forget(std::span<const uint64_t> ids);
+  void ReleaseSlots(const MultiSubmitOp& op);
+  // Loads the shared bodies' copy counts (Start) and deletes bodies whose
+  // copies are all gone or that expired (MaybePrune).
+  absl::Status LoadBodies();
+  void ExpireBodies(absl::Time now);
+
+  // A shared body: its copies have server ids [first, end); `remaining` of
+  // them are not yet deleted.
+  struct BodyRefs {
+    uint64_t end = 0;
+    uint32_t remaining = 0;
+  };
+  // The body whose copy `server_id` is, if any.
+  absl::btree_map<uint64_t, BodyRefs>::iterator BodyOf(uint64_t server_id);
 
   store::Database& db_;
   Directory& directory_;
@@ -191,6 +226,8 @@ class EnvelopeWriter {
   uint64_t horizon_ = 0;
   absl::Duration last_commit_ = -absl::InfiniteDuration();  // end of the last successful commit
   bool purge_all_ = false;                                  // stopping: delete every acknowledged row
+  absl::btree_map<uint64_t, BodyRefs> bodies_;              // by body id
+  std::atomic<uint64_t> bodies_stored_{0};
   net::Gauge& acked_gauge_;
 };
 

@@ -42,15 +42,15 @@ bool HasRoom(const DeviceSession& s, const MessageStream::Options& o) {
 
 std::string DeliverFrame(const db::EnvelopeRow& e) {
   return EncodeDeliver(EnvelopeFields{e.server_id, e.sender_account, e.sender_device, e.sender_number,
-                                      e.server_ts_ms, e.type, e.ciphertext, e.recipient_device});
+                                      e.server_ts_ms, e.type, e.Ciphertext(), e.recipient_device});
 }
 
 // Sends one envelope on a session whose mutex the caller holds.
 void SendLocked(DeviceSession& s, const db::EnvelopeRow& e) {
   s.conn->Send(DeliverFrame(e));
   s.cursor = e.server_id;
-  s.inflight.emplace(e.server_id, e.ciphertext.size());
-  s.inflight_bytes += e.ciphertext.size();
+  s.inflight.emplace(e.server_id, e.Ciphertext().size());
+  s.inflight_bytes += e.Ciphertext().size();
 }
 
 }  // namespace
@@ -228,6 +228,9 @@ void MessageStream::HandleFrame(const std::shared_ptr<DeviceSession>& session,
     case pb::ClientFrame::kSubmit:
       HandleSubmit(session, conn, frame.request_id(), *frame.mutable_submit());
       return;
+    case pb::ClientFrame::kMultiSubmit:
+      HandleMultiSubmit(session, conn, frame.request_id(), *frame.mutable_multi_submit());
+      return;
     case pb::ClientFrame::kAck:
       if (absl::Status st = ValidateAck(frame.ack()); !st.ok()) {
         rejected_.Inc();
@@ -319,6 +322,137 @@ void MessageStream::HandleSubmit(const std::shared_ptr<DeviceSession>& session,
                                                        outcome->server_ts_ms, outcome->duplicate)
                                   : EncodeError(request_id, client_message_id, outcome.status()));
                  });
+}
+
+namespace {
+
+void SetAccount(const pb::RecipientDevices& from, pb::DeviceMismatch& to) {
+  if (from.has_number()) {
+    to.set_number(from.number());
+  } else {
+    to.set_account_id(from.account_id());
+  }
+}
+
+}  // namespace
+
+void MessageStream::HandleMultiSubmit(const std::shared_ptr<DeviceSession>& session,
+                                      const std::shared_ptr<net::WebSocketConnection>& conn,
+                                      uint64_t request_id, pb::MultiSubmit& submit) {
+  const std::string client_message_id =
+      submit.client_message_id().size() <= kMaxClientMessageIdBytes ? submit.client_message_id() : "";
+  auto reject = [&](const absl::Status& st) {
+    rejected_.Inc();
+    conn->Send(EncodeError(request_id, client_message_id, st));
+  };
+  if (absl::Status st = ValidateMultiSubmit(submit); !st.ok()) return reject(st);
+  if (absl::Status st =
+          send_limiter_.Take(absl::StrCat("send:", session->account_id, ".", session->device_id));
+      !st.ok()) {
+    return reject(st);
+  }
+  // Resolve every recipient and compare its device list with the account's
+  // devices (the sender's own account without the sending device).
+  const auto& recipients = submit.recipients();
+  std::vector<uint64_t> accounts;
+  accounts.reserve(static_cast<size_t>(recipients.size()));
+  std::vector<pb::DeviceMismatch> mismatches;
+  for (int i = 0; i < recipients.size(); ++i) {
+    const pb::RecipientDevices& r = recipients[i];
+    std::optional<uint64_t> account;
+    if (r.has_number()) {
+      if (!phone::LooksLikeE164(r.number())) {
+        return reject(absl::InvalidArgumentError(
+            absl::StrCat("recipient ", i, ": number must be in E.164 form, e.g. +14155550123")));
+      }
+      account = directory_.AccountForNumber(r.number());
+    } else if (directory_.NumberOf(r.account_id())) {
+      account = r.account_id();
+    }
+    if (!account) {
+      if (absl::Status st = miss_limiter_.Take(absl::StrCat("miss:", session->account_id)); !st.ok()) {
+        return reject(st);
+      }
+      return reject(absl::NotFoundError(absl::StrCat("recipient ", i, ": no account is registered for it")));
+    }
+    if (std::find(accounts.begin(), accounts.end(), *account) != accounts.end()) {
+      return reject(absl::InvalidArgumentError(absl::StrCat("recipient ", i, " names an account named before")));
+    }
+    accounts.push_back(*account);
+    std::vector<Directory::DeviceInfo> current = directory_.DevicesOf(*account);
+    if (*account == session->account_id) {
+      std::erase_if(current, [&](const Directory::DeviceInfo& d) { return d.device_id == session->device_id; });
+    }
+    pb::DeviceMismatch m;
+    for (const Directory::DeviceInfo& d : current) {
+      auto listed = std::find_if(r.devices().begin(), r.devices().end(),
+                                 [&](const pb::DeviceCopy& c) { return c.device_id() == d.device_id; });
+      if (listed == r.devices().end()) {
+        m.add_missing(d.device_id);
+      } else if (listed->registration_id() != 0 && listed->registration_id() != d.registration_id) {
+        m.add_stale(d.device_id);
+      }
+    }
+    for (const pb::DeviceCopy& c : r.devices()) {
+      if (std::none_of(current.begin(), current.end(),
+                       [&](const Directory::DeviceInfo& d) { return d.device_id == c.device_id(); })) {
+        m.add_extra(c.device_id());
+      }
+    }
+    if (m.missing_size() + m.extra_size() + m.stale_size() > 0) {
+      std::sort(m.mutable_extra()->begin(), m.mutable_extra()->end());
+      SetAccount(r, m);
+      mismatches.push_back(std::move(m));
+    }
+  }
+  if (!mismatches.empty()) {
+    rejected_.Inc();
+    conn->Send(EncodeDeviceMismatch(
+        request_id, client_message_id,
+        absl::StrCat("the device lists of ", mismatches.size(),
+                     " recipient(s) do not match their current devices: add the missing ones, drop the "
+                     "extra ones and start new sessions with the stale ones, then resubmit"),
+        mismatches));
+    return;
+  }
+  // A queue slot per copy, all or none.
+  std::vector<db::EnvelopeRow> copies;
+  auto body = submit.body().empty() ? nullptr : std::make_shared<const std::string>(std::move(*submit.mutable_body()));
+  for (int i = 0; i < recipients.size(); ++i) {
+    for (pb::DeviceCopy& c : *submit.mutable_recipients(i)->mutable_devices()) {
+      if (!directory_.ReserveQueueSlot(accounts[static_cast<size_t>(i)], c.device_id(), options_.max_queue_depth)) {
+        for (const db::EnvelopeRow& e : copies) directory_.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
+        return reject(absl::ResourceExhaustedError(
+            absl::StrCat("recipient ", i, " device ", c.device_id(), ": the queue is full (",
+                         options_.max_queue_depth, " envelopes wait for delivery); retry later")));
+      }
+      db::EnvelopeRow& e = copies.emplace_back();
+      e.recipient_account = accounts[static_cast<size_t>(i)];
+      e.recipient_device = c.device_id();
+      e.sender_account = session->account_id;
+      e.sender_device = session->device_id;
+      e.sender_number = session->number;
+      if (c.ciphertext().empty()) {
+        e.type = submit.type();
+        e.body = body;
+      } else {
+        e.type = c.type();
+        e.ciphertext = std::move(*c.mutable_ciphertext());
+      }
+    }
+  }
+  std::weak_ptr<net::WebSocketConnection> weak = conn;
+  writer_.SubmitMulti(std::move(copies), std::move(body), client_message_id,
+                      [this, weak, request_id, client_message_id](absl::StatusOr<SubmitOutcome> outcome) {
+                        if (!outcome.ok()) rejected_.Inc();
+                        if (outcome.ok()) submitted_.Inc();
+                        std::shared_ptr<net::WebSocketConnection> conn = weak.lock();
+                        if (!conn) return;
+                        conn->Send(outcome.ok() ? EncodeSubmitResult(request_id, client_message_id,
+                                                                     outcome->server_id, outcome->server_ts_ms,
+                                                                     outcome->duplicate)
+                                                : EncodeError(request_id, client_message_id, outcome.status()));
+                      });
 }
 
 void MessageStream::HandleAck(const std::shared_ptr<DeviceSession>& session, const pb::Ack& ack) {

@@ -86,6 +86,9 @@ class MessageStream final : public net::WebSocketHandler {
   void HandleSubmit(const std::shared_ptr<DeviceSession>& session,
                     const std::shared_ptr<net::WebSocketConnection>& conn, uint64_t request_id,
                     pb::SubmitEnvelope& submit);
+  void HandleMultiSubmit(const std::shared_ptr<DeviceSession>& session,
+                         const std::shared_ptr<net::WebSocketConnection>& conn, uint64_t request_id,
+                         pb::MultiSubmit& submit);
   void HandleAck(const std::shared_ptr<DeviceSession>& session, const pb::Ack& ack);
   absl::StatusOr<std::pair<uint64_t, uint32_t>> ResolveRecipient(const DeviceSession& sender,
                                                                  const pb::Recipient& recipient);

@@ -152,6 +152,18 @@ CREATE TABLE kyber_last_resort_prekeys (
 );
 )sql";
 
+// Multi-recipient submissions: one shared body per submission; each copy's
+// envelope row names it and stores no ciphertext.
+constexpr std::string_view kSchemaV6 = R"sql(
+CREATE TABLE bodies (
+  body_id INTEGER PRIMARY KEY,
+  copies INTEGER NOT NULL,
+  created_ms BIGINT NOT NULL,
+  ciphertext BLOB NOT NULL
+);
+ALTER TABLE envelopes ADD COLUMN body_id BIGINT NOT NULL DEFAULT 0;
+)sql";
+
 Value Blob(const std::string& s) { return Value::Blob(s); }
 Value Int(uint64_t v) { return Value(static_cast<int64_t>(v)); }
 
@@ -162,7 +174,8 @@ absl::Status Migrate(Database& db) {
                                    {2, "submissions ordered by client message id", kSchemaV2},
                                    {3, "queues by recipient kept in memory", kSchemaV3},
                                    {4, "replaced installations", kSchemaV4},
-                                   {5, "signed Kyber prekeys", kSchemaV5}};
+                                   {5, "signed Kyber prekeys", kSchemaV5},
+                                   {6, "shared bodies of multi-recipient submissions", kSchemaV6}};
   return db.Migrate(migrations);
 }
 
@@ -465,10 +478,11 @@ absl::Status InsertEnvelope(Database& db, const EnvelopeRow& e) {
   return db
       .Execute(
           "INSERT INTO envelopes (server_id, recipient_account, recipient_device, sender_account, "
-          "sender_device, sender_number, server_ts_ms, type, ciphertext) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+          "sender_device, sender_number, server_ts_ms, type, ciphertext, body_id) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
           {Int(e.server_id), Int(e.recipient_account), e.recipient_device, Int(e.sender_account),
-           e.sender_device, e.sender_number, e.server_ts_ms, e.type, Blob(e.ciphertext)})
+           e.sender_device, e.sender_number, e.server_ts_ms, e.type,
+           Blob(e.body_id != 0 ? std::string() : e.ciphertext), Int(e.body_id)})
       .status();
 }
 
@@ -503,10 +517,12 @@ absl::StatusOr<std::vector<EnvelopeRow>> FetchEnvelopes(Database& db, uint64_t a
                                                         std::span<const uint64_t> server_ids) {
   static const std::string sql =
       WithIdList(
-          "SELECT server_id, sender_account, sender_device, sender_number, server_ts_ms, type, ciphertext "
-          "FROM envelopes WHERE recipient_account = $1 AND recipient_device = $2 AND ",
+          "SELECT e.server_id, e.sender_account, e.sender_device, e.sender_number, e.server_ts_ms, e.type, "
+          "CASE WHEN e.body_id = 0 THEN e.ciphertext ELSE b.ciphertext END, e.body_id "
+          "FROM envelopes e LEFT JOIN bodies b ON b.body_id = e.body_id "
+          "WHERE e.recipient_account = $1 AND e.recipient_device = $2 AND e.",
           3) +
-      " ORDER BY server_id";
+      " ORDER BY e.server_id";
   std::vector<EnvelopeRow> out;
   out.reserve(server_ids.size());
   for (size_t start = 0; start < server_ids.size(); start += kIdChunk) {
@@ -524,6 +540,7 @@ absl::StatusOr<std::vector<EnvelopeRow>> FetchEnvelopes(Database& db, uint64_t a
       e.server_ts_ms = r.Int(4);
       e.type = static_cast<int>(r.Int(5));
       e.ciphertext = r.Bytes(6);
+      e.body_id = static_cast<uint64_t>(r.Int(7));
       out.push_back(std::move(e));
     }
   }
@@ -544,6 +561,45 @@ absl::StatusOr<uint64_t> MaxServerId(Database& db) {
   // that also advanced next_server_id.
   ASSIGN_OR_RETURN(auto a, db.QueryOne("SELECT COALESCE(MAX(server_id), 0) FROM envelopes"));
   return static_cast<uint64_t>(a.Int(0));
+}
+
+absl::Status InsertBody(Database& db, const BodyRow& body, const std::string& ciphertext) {
+  return db
+      .Execute("INSERT INTO bodies (body_id, copies, created_ms, ciphertext) VALUES ($1, $2, $3, $4)",
+               {Int(body.body_id), body.copies, body.created_ms, Blob(ciphertext)})
+      .status();
+}
+
+absl::Status DeleteBodies(Database& db, std::span<const uint64_t> body_ids) {
+  for (uint64_t id : body_ids) {
+    RETURN_IF_ERROR(db.Execute("DELETE FROM bodies WHERE body_id = $1", {Int(id)}).status());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<BodyRow>> ListBodies(Database& db) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT b.body_id, b.copies, b.created_ms, "
+                                       "(SELECT COUNT(*) FROM envelopes e WHERE e.server_id >= b.body_id "
+                                       "AND e.server_id < b.body_id + b.copies) FROM bodies b ORDER BY b.body_id"));
+  std::vector<BodyRow> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    out.push_back({static_cast<uint64_t>(r.Int(0)), static_cast<uint32_t>(r.Int(1)), r.Int(2), r.Int(3)});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<QueuedCopy>> EnvelopesBetween(Database& db, uint64_t first, uint64_t end) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT server_id, recipient_account, recipient_device FROM envelopes "
+                                       "WHERE server_id >= $1 AND server_id < $2 ORDER BY server_id",
+                                       {Int(first), Int(end)}));
+  std::vector<QueuedCopy> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    out.push_back({static_cast<uint64_t>(r.Int(0)), static_cast<uint64_t>(r.Int(1)),
+                   static_cast<uint32_t>(r.Int(2))});
+  }
+  return out;
 }
 
 absl::StatusOr<std::optional<SubmissionRow>> InsertSubmission(Database& db, uint64_t account_id,

@@ -16,6 +16,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -165,6 +166,12 @@ struct EnvelopeRow {
   int64_t server_ts_ms = 0;
   int type = 0;
   std::string ciphertext;
+  // A copy of a multi-recipient submission's shared body: the row holds no
+  // ciphertext; the body row does, under the server id of its first copy.
+  uint64_t body_id = 0;
+  std::shared_ptr<const std::string> body;  // the shared body, when in memory
+
+  const std::string& Ciphertext() const { return body ? *body : ciphertext; }
 };
 // The table is keyed by server id alone: which envelopes wait for which
 // device is kept in memory (Directory), loaded at start with
@@ -181,6 +188,29 @@ absl::StatusOr<std::vector<EnvelopeRow>> FetchEnvelopes(Database& db, uint64_t a
 // envelope in server id order.
 absl::Status ForEachEnvelope(Database& db, const std::function<void(uint64_t, uint64_t, uint32_t)>& fn);
 absl::StatusOr<uint64_t> MaxServerId(Database& db);
+
+// ---- shared bodies of multi-recipient submissions ----
+// A body is stored once; its `copies` envelopes have the server ids
+// body_id .. body_id + copies - 1 and refer to it. It is deleted with its
+// last copy, or when it expires.
+struct BodyRow {
+  uint64_t body_id = 0;
+  uint32_t copies = 0;
+  int64_t created_ms = 0;
+  int64_t stored_copies = 0;  // ListBodies: copies whose rows are still stored
+};
+absl::Status InsertBody(Database& db, const BodyRow& body, const std::string& ciphertext);
+absl::Status DeleteBodies(Database& db, std::span<const uint64_t> body_ids);
+// Every body (without its ciphertext), by id, each with its stored copies
+// counted.
+absl::StatusOr<std::vector<BodyRow>> ListBodies(Database& db);
+struct QueuedCopy {
+  uint64_t server_id = 0;
+  uint64_t recipient_account = 0;
+  uint32_t recipient_device = 0;
+};
+// The stored envelopes with server ids in [first, end).
+absl::StatusOr<std::vector<QueuedCopy>> EnvelopesBetween(Database& db, uint64_t first, uint64_t end);
 
 // ---- submissions (de-duplication of client message ids) ----
 struct SubmissionRow {

@@ -49,7 +49,7 @@ absl::StatusOr<pb::ClientFrame> DecodeClientFrame(std::string_view bytes) {
     return absl::DataLossError("malformed frame: not a serialized ClientFrame");
   }
   if (frame.body_case() == pb::ClientFrame::BODY_NOT_SET) {
-    return absl::InvalidArgumentError("frame has no body: expected submit, ack or batch");
+    return absl::InvalidArgumentError("frame has no body: expected submit, multi_submit, ack or batch");
   }
   if (frame.has_batch()) {
     const auto& frames = frame.batch().frames();
@@ -176,33 +176,97 @@ std::string JoinClientFrames(std::span<const std::string> frames) { return JoinF
 
 bool IsKnownEnvelopeType(int type) {
   return type == pb::ENVELOPE_TYPE_SIGNAL_MESSAGE || type == pb::ENVELOPE_TYPE_PREKEY_MESSAGE ||
-         type == pb::ENVELOPE_TYPE_RECEIPT;
+         type == pb::ENVELOPE_TYPE_RECEIPT || type == pb::ENVELOPE_TYPE_SENDER_KEY_MESSAGE;
 }
 
-absl::Status ValidateSubmit(const pb::SubmitEnvelope& submit) {
-  const std::string& id = submit.client_message_id();
+namespace {
+
+absl::Status CheckClientMessageId(const std::string& id) {
   if (id.empty()) return absl::InvalidArgumentError("client_message_id is missing");
   if (id.size() > kMaxClientMessageIdBytes || !IsPrintableAscii(id)) {
     return absl::InvalidArgumentError(absl::StrCat("client_message_id must be 1 to ",
                                                    kMaxClientMessageIdBytes, " printable ASCII characters"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckType(int type, const char* what) {
+  if (IsKnownEnvelopeType(type)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("unknown ", what, " type ", type,
+                                                 "; expected 2 (signal message), 3 (prekey message), "
+                                                 "5 (receipt) or 7 (sender-key message)"));
+}
+
+absl::Status CheckCiphertext(const std::string& ciphertext, const std::string& what) {
+  if (ciphertext.empty()) return absl::OutOfRangeError(absl::StrCat(what, " is empty"));
+  if (ciphertext.size() > kMaxCiphertextBytes) {
+    return absl::OutOfRangeError(absl::StrCat(what, " of ", ciphertext.size(), " bytes exceeds the limit of ",
+                                              kMaxCiphertextBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateMultiSubmit(const pb::MultiSubmit& submit) {
+  RETURN_IF_ERROR(CheckClientMessageId(submit.client_message_id()));
+  const bool has_body = !submit.body().empty();
+  if (has_body) {
+    RETURN_IF_ERROR(CheckType(submit.type(), "body"));
+    RETURN_IF_ERROR(CheckCiphertext(submit.body(), "body"));
+  }
+  const auto& recipients = submit.recipients();
+  if (recipients.empty() || static_cast<size_t>(recipients.size()) > kMaxMultiRecipients) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a multi-recipient submission names 1..", kMaxMultiRecipients, " recipients, not ",
+                     recipients.size()));
+  }
+  size_t copies = 0;
+  std::vector<uint32_t> seen;
+  for (int i = 0; i < recipients.size(); ++i) {
+    const pb::RecipientDevices& r = recipients[i];
+    if (r.account_case() == pb::RecipientDevices::ACCOUNT_NOT_SET || (r.has_account_id() && r.account_id() == 0)) {
+      return absl::InvalidArgumentError(absl::StrCat("recipient ", i, " names no account: give a number or an account_id"));
+    }
+    if (r.devices().empty()) return absl::InvalidArgumentError(absl::StrCat("recipient ", i, " lists no devices"));
+    copies += static_cast<size_t>(r.devices().size());
+    if (copies > kMaxMultiCopies) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a multi-recipient submission carries at most ", kMaxMultiCopies, " device copies"));
+    }
+    seen.clear();
+    for (const pb::DeviceCopy& d : r.devices()) {
+      if (d.device_id() == 0) return absl::InvalidArgumentError(absl::StrCat("recipient ", i, " lists device 0"));
+      if (std::find(seen.begin(), seen.end(), d.device_id()) != seen.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("recipient ", i, " lists device ", d.device_id(), " more than once"));
+      }
+      seen.push_back(d.device_id());
+      if (d.ciphertext().empty()) {
+        if (!has_body) {
+          return absl::InvalidArgumentError(absl::StrCat("recipient ", i, " device ", d.device_id(),
+                                                         " has no ciphertext and the submission no body"));
+        }
+        continue;
+      }
+      RETURN_IF_ERROR(CheckType(d.type(), "copy"));
+      RETURN_IF_ERROR(CheckCiphertext(d.ciphertext(), absl::StrCat("the copy for device ", d.device_id())));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSubmit(const pb::SubmitEnvelope& submit) {
+  RETURN_IF_ERROR(CheckClientMessageId(submit.client_message_id()));
   if (!submit.has_recipient() || submit.recipient().account_case() == pb::Recipient::ACCOUNT_NOT_SET) {
     return absl::InvalidArgumentError("recipient is missing: give a number or an account_id");
   }
   if (submit.recipient().has_account_id() && submit.recipient().account_id() == 0) {
     return absl::InvalidArgumentError("recipient account_id 0 is not an account");
   }
-  if (!IsKnownEnvelopeType(submit.type())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown envelope type ", static_cast<int>(submit.type()),
-                     "; expected 2 (signal message), 3 (prekey message) or 5 (receipt)"));
-  }
+  RETURN_IF_ERROR(CheckType(submit.type(), "envelope"));
   if (submit.ciphertext().empty()) return absl::OutOfRangeError("ciphertext is empty");
-  if (submit.ciphertext().size() > kMaxCiphertextBytes) {
-    return absl::OutOfRangeError(absl::StrCat("envelope of ", submit.ciphertext().size(),
-                                              " bytes exceeds the limit of ", kMaxCiphertextBytes, " bytes"));
-  }
-  return absl::OkStatus();
+  return CheckCiphertext(submit.ciphertext(), "envelope");
 }
 
 absl::Status ValidateAck(const pb::Ack& ack) {
@@ -289,6 +353,25 @@ std::string EncodeError(uint64_t request_id, std::string_view client_message_id,
   e->set_client_message_id(std::string(client_message_id));
   e->set_code(ErrorCodeName(status.code()));
   e->set_message(std::string(status.message()));
+  return Serialize(frame);
+}
+
+std::string EncodeDeviceMismatch(uint64_t request_id, std::string_view client_message_id,
+                                 std::string_view message, std::span<const pb::DeviceMismatch> mismatches) {
+  pb::ServerFrame frame;
+  frame.set_request_id(request_id);
+  pb::Error* e = frame.mutable_error();
+  e->set_client_message_id(std::string(client_message_id));
+  e->set_code(ErrorCodeName(absl::StatusCode::kFailedPrecondition));
+  e->set_message(std::string(message));
+  for (const pb::DeviceMismatch& m : mismatches) *e->add_mismatches() = m;
+  return Serialize(frame);
+}
+
+std::string EncodeMultiSubmit(uint64_t request_id, const pb::MultiSubmit& submit) {
+  pb::ClientFrame frame;
+  frame.set_request_id(request_id);
+  *frame.mutable_multi_submit() = submit;
   return Serialize(frame);
 }
 

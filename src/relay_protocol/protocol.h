@@ -29,6 +29,10 @@ inline constexpr uint32_t kPrimaryDeviceId = 1;
 inline constexpr size_t kMaxCiphertextBytes = 256 * 1024;
 inline constexpr size_t kMaxClientMessageIdBytes = 64;
 inline constexpr size_t kMaxAckIds = 1024;
+// A MultiSubmit addresses at most this many accounts and device copies
+// (1,024 group members with up to 8 devices each).
+inline constexpr size_t kMaxMultiRecipients = 1024;
+inline constexpr size_t kMaxMultiCopies = 8192;
 // Frames in one ClientFrameBatch.
 inline constexpr size_t kMaxFramesPerBatch = 256;
 // No valid ClientFrame is longer (ciphertext plus generous framing).
@@ -70,6 +74,12 @@ std::string JoinClientFrames(std::span<const std::string> frames);
 // client_message_id, a missing recipient or an unknown type; OutOfRange for
 // an empty or over-long ciphertext. The message says which field.
 absl::Status ValidateSubmit(const pb::SubmitEnvelope& submit);
+// Checks a multi-recipient submission's fields, as ValidateSubmit does, and
+// its recipient lists: 1..kMaxMultiRecipients recipients, each with an
+// account and 1.. devices, no device twice for one recipient, at most
+// kMaxMultiCopies copies, every copy with a ciphertext (its own or the
+// body). Whether the lists match the accounts' devices is the relay's check.
+absl::Status ValidateMultiSubmit(const pb::MultiSubmit& submit);
 // InvalidArgument for an empty ack or more than kMaxAckIds ids.
 absl::Status ValidateAck(const pb::Ack& ack);
 
@@ -80,10 +90,15 @@ std::string EncodeSubmit(uint64_t request_id, std::string_view client_message_id
                          const pb::Recipient& recipient, pb::EnvelopeType type, std::string_view ciphertext,
                          uint32_t destination_registration_id = 0);
 std::string EncodeAck(std::span<const uint64_t> server_ids, uint64_t request_id = 0);
+std::string EncodeMultiSubmit(uint64_t request_id, const pb::MultiSubmit& submit);
 std::string EncodeSubmitResult(uint64_t request_id, std::string_view client_message_id, uint64_t server_id,
                                int64_t server_timestamp_ms, bool duplicate);
 // The Error frame for `status` (which must not be OK).
 std::string EncodeError(uint64_t request_id, std::string_view client_message_id, const absl::Status& status);
+// The failed_precondition Error answering a MultiSubmit whose device lists
+// are wrong, with the lists to correct.
+std::string EncodeDeviceMismatch(uint64_t request_id, std::string_view client_message_id,
+                                 std::string_view message, std::span<const pb::DeviceMismatch> mismatches);
 std::string EncodeDeliver(const pb::Envelope& envelope);
 // The same bytes, without building messages (the relay's hot path).
 struct EnvelopeFields {
