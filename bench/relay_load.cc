@@ -9,7 +9,11 @@
 //      second (each durable before it was acknowledged and pushed);
 //   3. latency: the same clients at a fixed lower rate (--rate, default half
 //      the measured throughput), open loop; p50/p99/p99.9 from submit to
-//      delivery at the recipient.
+//      delivery at the recipient;
+//   4. group fan-out (--fanout N): one sender, N recipient devices; each
+//      group message is one MultiSubmit with one shared body, beside the
+//      same N copies sent as 1:1 envelopes: tandemd CPU per recipient device
+//      and the time until the last device has the message.
 //
 // Usage: relay_load --tandemd build/src/app/tandemd [--clients 200]
 //        [--idle 10000] [--seconds 10] [--rate 0] [--size 160] [--window 32]
@@ -66,6 +70,8 @@ struct Flags {
   int nice = 0;                       // the load generator's own priority
   std::vector<std::string> settings;  // extra tandemd --set key=value
   int throughput_seconds = -1;        // -1: --seconds
+  int fanout = 0;                     // recipient devices of the group phase (0: skip it)
+  int fanout_messages = 20;
   std::string work;
 };
 
@@ -240,6 +246,7 @@ struct Stats {
   LatencyRecorder latency;         // submit -> delivery at the recipient
   LatencyRecorder result_latency;  // submit -> SubmitResult at the sender
   std::atomic<bool> record_latency{false};
+  std::atomic<int64_t> last_delivery_ns{0};  // when the latest Deliver arrived
   // The slowest delivery in each 100 ms of the latency phase, by send time.
   std::atomic<int64_t> phase_start_ns{0};
   std::vector<std::atomic<int64_t>> worst_ns = std::vector<std::atomic<int64_t>>(6000);
@@ -421,6 +428,8 @@ class LoadClient {
   }
 
   void SubmitOne() { ws_->Send(MakeSubmit()); }
+  void SendRaw(std::string_view message) { ws_->Send(message); }
+  uint64_t account_id() const { return creds_.account_id; }
 
   // `n` submits: one batch message per kMaxFramesPerBatch when the
   // connection speaks batches, else one message each.
@@ -478,6 +487,7 @@ class LoadClient {
             stats_.RecordDelivery(sent, NowNs());
           }
           stats_.delivered++;
+          stats_.last_delivery_ns.store(NowNs(), std::memory_order_relaxed);
           pending_acks_.push_back(f.server_id);
           break;
         }
@@ -564,8 +574,9 @@ int Run(const Flags& flags) {
   std::printf("tandemd pid %d at %s, data in %s\n", server.pid(), server.address().c_str(), work.c_str());
   // Threads started from here on inherit this (tandemd does not).
   if (flags.nice != 0) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), flags.nice);
-  auto numbers = MakeNumbers(static_cast<size_t>(flags.clients + flags.idle));
-  if (numbers.size() < static_cast<size_t>(flags.clients + flags.idle)) {
+  const size_t accounts = static_cast<size_t>(flags.clients + std::max(flags.idle, flags.fanout));
+  auto numbers = MakeNumbers(accounts);
+  if (numbers.size() < accounts) {
     std::fprintf(stderr, "only %zu distinct numbers available\n", numbers.size());
     return 1;
   }
@@ -704,6 +715,133 @@ int Run(const Flags& flags) {
                   static_cast<double>(std::max<uint64_t>(1, sched1.first - sched0.first)));
   flushing = false;
   loop.Sync();  // the flush timer has seen it
+
+  // ---- 4. group fan-out ----
+  // First with the members offline (what accepting and storing costs the
+  // relay per recipient device), then online (with the push to each
+  // device's connection and its ack).
+  nlohmann::json fanout_result;
+  if (flags.fanout > 0) {
+    std::vector<std::unique_ptr<LoadClient>> members;
+    for (int i = 0; i < flags.fanout; ++i) {
+      members.push_back(std::make_unique<LoadClient>(i, creds[flags.clients + i], stats));
+    }
+    LoadClient& sender = *clients[0];
+    // What tandemd spends with no traffic (its upkeep) is not the messages'.
+    const double idle_cpu0 = CpuSeconds(server.pid());
+    const auto idle_t0 = Clock::now();
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    const double idle_cpu_per_s =
+        (CpuSeconds(server.pid()) - idle_cpu0) / std::chrono::duration<double>(Clock::now() - idle_t0).count();
+    std::printf("fan-out to %d devices (%d-byte body, %d messages each way); tandemd idle: %.1f ms of CPU per "
+                "second, subtracted:\n",
+                flags.fanout, flags.size, flags.fanout_messages, idle_cpu_per_s * 1e3);
+    // Sends message(m) for m < fanout_messages, one at a time: online, until
+    // every member has it; offline, until the sender has every answer.
+    // Returns (mean ms until then, tandemd CPU us per recipient device).
+    auto measure = [&](bool online, uint64_t answers, const std::function<std::vector<std::string>(int)>& message) {
+      double total_ms = 0;
+      const double cpu0 = CpuSeconds(server.pid());
+      const auto wall0 = Clock::now();
+      for (int m = 0; m < flags.fanout_messages; ++m) {
+        std::vector<std::string> parts = message(m);
+        const uint64_t want_delivered = stats.delivered.load() + static_cast<uint64_t>(flags.fanout);
+        const uint64_t want_answers = stats.submitted.load() + answers;
+        const int64_t t0 = NowNs();
+        loop.Post([&] {
+          for (const std::string& p : parts) sender.SendRaw(p);
+        });
+        bool done = WaitFor(
+            [&] { return online ? stats.delivered.load() >= want_delivered : stats.submitted.load() >= want_answers; },
+            30);
+        if (!done) {
+          std::fprintf(stderr, "fan-out: message %d was not %s\n", m, online ? "delivered to every device" : "answered");
+          stats.errors++;
+          break;
+        }
+        total_ms += static_cast<double>((online ? stats.last_delivery_ns.load() : NowNs()) - t0) / 1e6;
+        if (online) {
+          loop.Post([&] {
+            for (auto& c : members) c->FlushAcks();
+          });
+          loop.Sync();
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the acks are processed
+        }
+      }
+      const double cpu = CpuSeconds(server.pid()) - cpu0 -
+                         idle_cpu_per_s * std::chrono::duration<double>(Clock::now() - wall0).count();
+      const double copies = static_cast<double>(flags.fanout) * flags.fanout_messages;
+      return std::make_pair(total_ms / flags.fanout_messages, cpu / copies * 1e6);
+    };
+    const std::string& body = filler;
+    int round = 0;
+    auto group = [&](int m) {
+      pb::MultiSubmit multi;
+      multi.set_client_message_id(absl::StrCat("group-", round, "-", m));
+      multi.set_type(pb::ENVELOPE_TYPE_SENDER_KEY_MESSAGE);
+      multi.set_body(body);
+      for (auto& c : members) {
+        pb::RecipientDevices* r = multi.add_recipients();
+        r->set_account_id(c->account_id());
+        pb::DeviceCopy* d = r->add_devices();
+        d->set_device_id(1);
+        d->set_registration_id(1);
+      }
+      return std::vector<std::string>{EncodeMultiSubmit(1, multi)};
+    };
+    auto single = [&](int m) {
+      std::vector<std::string> frames;
+      for (int i = 0; i < flags.fanout; ++i) {
+        frames.push_back(EncodeSubmit(2, absl::StrCat("single-", round, "-", m, "-", i),
+                                      RecipientByAccount(members[static_cast<size_t>(i)]->account_id()),
+                                      pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, body));
+      }
+      // One batch message per kMaxFramesPerBatch frames, back to back.
+      std::vector<std::string> parts;
+      for (size_t at = 0; at < frames.size(); at += kMaxFramesPerBatch) {
+        parts.push_back(JoinClientFrames(
+            std::span<const std::string>(frames.data() + at, std::min(kMaxFramesPerBatch, frames.size() - at))));
+      }
+      return parts;
+    };
+    const uint64_t n = static_cast<uint64_t>(flags.fanout);
+    auto group_offline = measure(false, 1, group);
+    auto single_offline = measure(false, n, single);
+    for (auto& c : members) {
+      if (auto st = c->Connect(loop, server.address(), flags.batches); !st.ok()) {
+        std::fprintf(stderr, "member connection failed: %s\n", std::string(st.message()).c_str());
+        return 1;
+      }
+    }
+    // The stored copies drain to the members before the online rounds.
+    WaitFor([&] { return std::all_of(members.begin(), members.end(), [](auto& c) { return c->ready(); }); },
+            120);
+    loop.Post([&] {
+      for (auto& c : members) c->FlushAcks();
+    });
+    loop.Sync();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    round = 1;
+    auto group_online = measure(true, 1, group);
+    auto single_online = measure(true, n, single);
+    auto line = [](const char* what, std::pair<double, double> offline, std::pair<double, double> online) {
+      std::printf("  %-22s offline: stored after %6.2f ms, %5.2f us CPU per device; online: last device after "
+                  "%6.2f ms, %5.2f us CPU per device\n",
+                  what, offline.first, offline.second, online.first, online.second);
+    };
+    line("one MultiSubmit:", group_offline, group_online);
+    line(absl::StrCat(flags.fanout, " 1:1 envelopes:").c_str(), single_offline, single_online);
+    fanout_result = {{"devices", flags.fanout},
+                     {"multi_offline_ms", group_offline.first},
+                     {"multi_offline_cpu_us", group_offline.second},
+                     {"multi_online_last_ms", group_online.first},
+                     {"multi_online_cpu_us", group_online.second},
+                     {"single_offline_ms", single_offline.first},
+                     {"single_offline_cpu_us", single_offline.second},
+                     {"single_online_last_ms", single_online.first},
+                     {"single_online_cpu_us", single_online.second}};
+    for (auto& c : members) c->Close();
+  }
   for (auto& c : clients) c->Close();
   std::printf("errors: %llu\n", static_cast<unsigned long long>(stats.errors.load()));
   nlohmann::json result = {{"throughput_per_s", throughput},
@@ -712,7 +850,8 @@ int Run(const Flags& flags) {
                            {"p99_ms", stats.latency.Percentile(0.99)},
                            {"kib_per_idle_connection", kib_per_idle},
                            {"clients", flags.clients},
-                           {"idle", flags.idle}};
+                           {"idle", flags.idle},
+                           {"fanout", fanout_result}};
   std::printf("RESULT %s\n", result.dump().c_str());
   server.Kill(SIGTERM);
   if (flags.work.empty()) std::filesystem::remove_all(work);
@@ -753,13 +892,18 @@ int main(int argc, char** argv) {
       f.nice = std::stoi(next());
     else if (a == "--set")
       f.settings.push_back(next());
+    else if (a == "--fanout")
+      f.fanout = std::stoi(next());
+    else if (a == "--fanout-messages")
+      f.fanout_messages = std::stoi(next());
     else if (a == "--throughput-seconds")
       f.throughput_seconds = std::stoi(next());
     else {
       std::fprintf(
           stderr,
           "usage: relay_load --tandemd PATH [--clients N] [--idle N] [--seconds S] [--rate R] [--size B] "
-          "[--window W] [--work DIR] [--no-batches] [--timeline] [--set key=value]...\n");
+          "[--window W] [--work DIR] [--no-batches] [--timeline] [--fanout N] [--fanout-messages M] "
+          "[--set key=value]...\n");
       return 2;
     }
   }
