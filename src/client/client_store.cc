@@ -53,6 +53,15 @@ CREATE TABLE kyber_prekeys (
 );
 ALTER TABLE account ADD COLUMN next_kyber_prekey_id INTEGER NOT NULL DEFAULT 1;
 )sql"},
+    // Every device of every peer (and of this account): a message goes to
+    // all of them. Profiles from before knew only device 1 of each peer.
+    {5, "peer devices", R"sql(
+CREATE TABLE peer_devices (
+  peer TEXT NOT NULL, device_id INTEGER NOT NULL, registration_id INTEGER NOT NULL,
+  PRIMARY KEY (peer, device_id)
+);
+INSERT INTO peer_devices (peer, device_id, registration_id) SELECT peer, device_id, 0 FROM sessions;
+)sql"},
 };
 
 std::string Bytes(std::span<const uint8_t> b) {
@@ -215,7 +224,31 @@ absl::Status ClientStore::SaveSession(const std::string& peer, uint32_t device,
 }
 
 absl::Status ClientStore::DeleteSessions(const std::string& peer) {
-  return db_->Execute("DELETE FROM sessions WHERE peer = $1", {peer}).status();
+  RETURN_IF_ERROR(db_->Execute("DELETE FROM sessions WHERE peer = $1", {peer}).status());
+  return db_->Execute("DELETE FROM peer_devices WHERE peer = $1", {peer}).status();
+}
+
+absl::Status ClientStore::DeleteSession(const std::string& peer, uint32_t device) {
+  RETURN_IF_ERROR(db_->Execute("DELETE FROM sessions WHERE peer = $1 AND device_id = $2", {peer, device}).status());
+  return db_->Execute("DELETE FROM peer_devices WHERE peer = $1 AND device_id = $2", {peer, device}).status();
+}
+
+absl::Status ClientStore::PutPeerDevice(const std::string& peer, const PeerDevice& device) {
+  return db_
+      ->Execute(
+          "INSERT INTO peer_devices (peer, device_id, registration_id) VALUES ($1, $2, $3) "
+          "ON CONFLICT (peer, device_id) DO UPDATE SET registration_id = excluded.registration_id",
+          {peer, device.device_id, static_cast<int64_t>(device.registration_id)})
+      .status();
+}
+
+absl::StatusOr<std::vector<PeerDevice>> ClientStore::PeerDevices(const std::string& peer) {
+  ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT device_id, registration_id FROM peer_devices WHERE peer = $1 "
+                                         "ORDER BY device_id",
+                                         {peer}));
+  std::vector<PeerDevice> out;
+  for (const auto& r : rows) out.push_back({static_cast<uint32_t>(r.Int(0)), static_cast<uint32_t>(r.Int(1))});
+  return out;
 }
 
 absl::StatusOr<bool> ClientStore::SaveIdentity(const std::string& peer, const crypto::PublicKey& key,

@@ -41,6 +41,10 @@ struct OutboxRow {
   std::string ciphertext;
   uint32_t registration_id = 0;  // the recipient's, from the session (0: unknown)
 };
+// An outbox row of this type holds a serialized relay MultiSubmit (a text
+// to every device of the recipient and the sync copies to this account's
+// other devices) instead of one envelope.
+inline constexpr int kOutboxMultiSubmit = 100;
 
 enum class Direction { kIncoming, kOutgoing };
 
@@ -54,6 +58,12 @@ struct MessageRow {
   int64_t server_timestamp_ms = 0;
   // Outgoing: "pending", "sent", "delivered", "read". Incoming: "received", "read".
   std::string status;
+};
+
+// A device of a peer (or of this account) that messages go to.
+struct PeerDevice {
+  uint32_t device_id = 0;
+  uint32_t registration_id = 0;  // 0: not known yet
 };
 
 struct IdentityRow {
@@ -98,7 +108,14 @@ class ClientStore {
   // Sessions per (peer, device). NotFound if none.
   absl::StatusOr<crypto::SessionRecord> LoadSession(const std::string& peer, uint32_t device);
   absl::Status SaveSession(const std::string& peer, uint32_t device, const crypto::SessionRecord& record);
+  // Forgets every session with `peer` and its devices.
   absl::Status DeleteSessions(const std::string& peer);
+  // Forgets one device of `peer` and its session.
+  absl::Status DeleteSession(const std::string& peer, uint32_t device);
+
+  // The devices messages to `peer` go to, by device id.
+  absl::Status PutPeerDevice(const std::string& peer, const PeerDevice& device);
+  absl::StatusOr<std::vector<PeerDevice>> PeerDevices(const std::string& peer);
 
   // Identity keys seen per peer. Returns true if `key` differs from the one
   // stored before (a key change), recording the change time.

@@ -126,7 +126,7 @@ TEST(ClientStoreTest, AProfileWithoutKyberPreKeysIsMigrated) {
     ASSERT_TRUE((*store)->SaveAccount(a).ok());
     for (const char* sql :
          {"DROP TABLE kyber_prekeys", "ALTER TABLE account DROP COLUMN next_kyber_prekey_id",
-          "DELETE FROM schema_migrations WHERE version = 4"}) {
+          "DROP TABLE peer_devices", "DELETE FROM schema_migrations WHERE version >= 4"}) {
       ASSERT_TRUE((*store)->db().Execute(sql).ok()) << sql;
     }
   }

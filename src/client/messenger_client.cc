@@ -30,6 +30,7 @@ namespace pb = relay::pb;
 namespace cpb = ::tandem::client::v1;
 
 constexpr size_t kPaddingBlock = 160;
+constexpr uint32_t kPrimaryDevice = 1;
 
 std::string Base64(std::span<const uint8_t> bytes) { return Base64Encode(bytes); }
 
@@ -295,7 +296,7 @@ class MessengerClient::Impl {
   }
 
   struct FetchedBundle {
-    crypto::PreKeyBundle bundle;
+    std::vector<crypto::PreKeyBundle> devices;  // every device with keys, by device id
     std::string number;
   };
 
@@ -314,13 +315,22 @@ class MessengerClient::Impl {
     out.number = j.value("number", peer);
     ASSIGN_OR_RETURN(auto identity_bytes, FromBase64(j["identity_key"].get<std::string>()));
     ASSIGN_OR_RETURN(auto identity, crypto::PublicKey::Deserialize(identity_bytes));
-    const json& d = j["devices"][0];
+    for (const json& d : j["devices"]) {
+      if (!d.is_object()) return absl::InvalidArgumentError("malformed device in the bundle from the relay");
+      ASSIGN_OR_RETURN(crypto::PreKeyBundle b, ParseDeviceBundle(d, identity));
+      out.devices.push_back(std::move(b));
+    }
+    return out;
+  }
+
+  // One device's entry of a bundle.
+  static absl::StatusOr<crypto::PreKeyBundle> ParseDeviceBundle(const json& d, const crypto::PublicKey& identity) {
     const json& spk = d["signed_prekey"];
     ASSIGN_OR_RETURN(auto spk_bytes, FromBase64(spk["public_key"].get<std::string>()));
     ASSIGN_OR_RETURN(auto spk_key, crypto::PublicKey::Deserialize(spk_bytes));
     ASSIGN_OR_RETURN(auto sig_bytes, FromBase64(spk["signature"].get<std::string>()));
     if (sig_bytes.size() != crypto::kSignatureSize) return absl::InvalidArgumentError("bad signature length");
-    crypto::PreKeyBundle& b = out.bundle;
+    crypto::PreKeyBundle b;
     b.registration_id = d.value("registration_id", 0u);
     b.device_id = d.value("device_id", 1u);
     b.identity_key = identity;
@@ -349,7 +359,7 @@ class MessengerClient::Impl {
       std::copy(kyber_sig.begin(), kyber_sig.end(), kyber.signature.begin());
       b.kyber_prekey = std::move(kyber);
     }
-    return out;
+    return b;
   }
 
   // ---- sending ----
@@ -366,13 +376,12 @@ class MessengerClient::Impl {
     RETURN_IF_ERROR(RequireAccount());
     ASSIGN_OR_RETURN(std::string peer, NormalizePeer(peer_in));
     if (peer == account_->number) return absl::InvalidArgumentError("sending to yourself is not supported");
-    uint32_t device = 1;
-    auto record = store_->LoadSession(peer, device);
-    if (!record.ok() || !record->has_session()) record = StartSession(peer, &device);
     const std::string id = NewMessageId();
     const int64_t sent_at_ms = NowMs();
-    if (!record.ok()) {
-      absl::Status st = Deactivate(record.status(), nullptr);
+    Pending pending;
+    absl::StatusOr<OutboxRow> row = BuildText(peer, id, id, text, sent_at_ms, pending);
+    if (!row.ok()) {
+      absl::Status st = Deactivate(row.status(), nullptr);
       if (absl::IsNotFound(st)) {
         // Kept in the history as failed, so the user sees what did not go out.
         MessageRow m{0, peer, Direction::kOutgoing, id, text, sent_at_ms, 0, "failed"};
@@ -384,24 +393,134 @@ class MessengerClient::Impl {
       }
       return st;
     }
-    ASSIGN_OR_RETURN(OutboxRow row, EncryptText(*record, peer, device, id, id, text, sent_at_ms));
     RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
-      RETURN_IF_ERROR(store_->SaveSession(peer, device, *record));
-      RETURN_IF_ERROR(store_->AddToOutbox(row));
+      RETURN_IF_ERROR(SavePending(pending));
+      RETURN_IF_ERROR(store_->AddToOutbox(*row));
       MessageRow m{0, peer, Direction::kOutgoing, id, text, sent_at_ms, 0, "pending"};
       return store_->AddMessage(m).status();
     }));
     return id;
   }
 
-  // A new session with `peer` from a freshly fetched bundle (its device in
-  // *device); a changed identity is queued as a key-change event.
+  // Sessions and device lists that building a submission changed, saved
+  // with it in one transaction.
+  struct Pending {
+    std::map<std::pair<std::string, uint32_t>, crypto::SessionRecord> sessions;
+    std::vector<std::pair<std::string, PeerDevice>> devices;
+  };
+
+  absl::Status SavePending(const Pending& p) {
+    for (const auto& [key, record] : p.sessions) RETURN_IF_ERROR(store_->SaveSession(key.first, key.second, record));
+    for (const auto& [peer, device] : p.devices) RETURN_IF_ERROR(store_->PutPeerDevice(peer, device));
+    return absl::OkStatus();
+  }
+
+  // Starts sessions with `peer`'s devices from a freshly fetched bundle: all
+  // of them (but this one), or those in `only`. A changed identity is
+  // queued as a key-change event.
+  absl::Status StartSessions(const std::string& peer, const std::set<uint32_t>* only, Pending& p) {
+    ASSIGN_OR_RETURN(FetchedBundle fetched, FetchBundle(peer));
+    if (!fetched.devices.empty()) {
+      ASSIGN_OR_RETURN(bool changed, store_->SaveIdentity(peer, fetched.devices.front().identity_key, NowMs()));
+      if (changed) key_changes_.push_back(peer);
+    }
+    for (const crypto::PreKeyBundle& b : fetched.devices) {
+      if (peer == account_->number && b.device_id == account_->device_id) continue;
+      if (only != nullptr && !only->contains(b.device_id)) continue;
+      ASSIGN_OR_RETURN(crypto::SessionRecord record, crypto::InitiateSession(account_->identity, b, random_));
+      p.sessions[{peer, b.device_id}] = std::move(record);
+      p.devices.emplace_back(peer, PeerDevice{b.device_id, b.registration_id});
+    }
+    return absl::OkStatus();
+  }
+
+  // The session with (peer, device) to send on: one this submission set up
+  // or advanced, else the stored one; null if there is none.
+  crypto::SessionRecord* SessionFor(const std::string& peer, uint32_t device, Pending& p) {
+    auto key = std::make_pair(peer, device);
+    if (auto it = p.sessions.find(key); it != p.sessions.end()) return &it->second;
+    auto loaded = store_->LoadSession(peer, device);
+    if (!loaded.ok() || !loaded->has_session()) return nullptr;
+    return &(p.sessions[key] = *std::move(loaded));
+  }
+
+  // The devices messages to `peer` go to: stored and just learned, without
+  // this device.
+  absl::StatusOr<std::set<uint32_t>> KnownDevices(const std::string& peer, const Pending& p) {
+    ASSIGN_OR_RETURN(std::vector<PeerDevice> stored, store_->PeerDevices(peer));
+    std::set<uint32_t> ids;
+    for (const PeerDevice& d : stored) ids.insert(d.device_id);
+    for (const auto& [who, d] : p.devices) {
+      if (who == peer) ids.insert(d.device_id);
+    }
+    if (peer == account_->number) ids.erase(account_->device_id);
+    return ids;
+  }
+
+  // Encrypts `padded` content for every device of `peer` into `r` (for this
+  // account: its other devices, possibly none), starting the sessions that
+  // are missing; the relay corrects the list if it is not the current one.
+  absl::Status EncryptForDevices(const std::string& peer, const std::vector<uint8_t>& padded, Pending& p,
+                                 pb::RecipientDevices& r) {
+    const bool own = peer == account_->number;
+    ASSIGN_OR_RETURN(std::set<uint32_t> ids, KnownDevices(peer, p));
+    if (ids.empty() && !own) {
+      RETURN_IF_ERROR(StartSessions(peer, nullptr, p));
+      ASSIGN_OR_RETURN(ids, KnownDevices(peer, p));
+    }
+    std::set<uint32_t> missing;
+    for (uint32_t id : ids) {
+      if (SessionFor(peer, id, p) == nullptr) missing.insert(id);
+    }
+    if (!missing.empty()) RETURN_IF_ERROR(StartSessions(peer, &missing, p));
+    r.set_number(peer);
+    for (uint32_t id : ids) {
+      crypto::SessionRecord* record = SessionFor(peer, id, p);
+      if (record == nullptr) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(peer, "'s device ", id, " has published no keys yet; try again in a moment"));
+      }
+      ASSIGN_OR_RETURN(crypto::CiphertextMessage ct, crypto::Encrypt(*record, padded));
+      pb::DeviceCopy* c = r.add_devices();
+      c->set_device_id(id);
+      c->set_registration_id(record->remote_registration_id());
+      c->set_ciphertext(std::string(ct.bytes.begin(), ct.bytes.end()));
+      c->set_type(ct.type == crypto::MessageType::kPreKey ? pb::ENVELOPE_TYPE_PREKEY_MESSAGE
+                                                           : pb::ENVELOPE_TYPE_SIGNAL_MESSAGE);
+    }
+    return absl::OkStatus();
+  }
+
+  // A text to every device of `peer`, and its transcript to this account's
+  // other devices, as one multi-recipient submission (an outbox row).
+  absl::StatusOr<OutboxRow> BuildText(const std::string& peer, const std::string& client_message_id,
+                                      const std::string& message_id, const std::string& body, int64_t sent_at_ms,
+                                      Pending& p) {
+    cpb::Content content;
+    cpb::TextMessage* t = content.mutable_text();
+    t->set_id(message_id);
+    t->set_body(body);
+    t->set_sent_at_ms(sent_at_ms);
+    pb::MultiSubmit m;
+    m.set_client_message_id(client_message_id);
+    RETURN_IF_ERROR(EncryptForDevices(peer, Pad(content.SerializeAsString()), p, *m.add_recipients()));
+    cpb::Content sync;
+    cpb::SyncMessage::Sent* sent = sync.mutable_sync()->mutable_sent();
+    sent->set_destination(peer);
+    *sent->mutable_text() = content.text();
+    RETURN_IF_ERROR(EncryptForDevices(account_->number, Pad(sync.SerializeAsString()), p, *m.add_recipients()));
+    return OutboxRow{client_message_id, peer, 0, kOutboxMultiSubmit, m.SerializeAsString(), 0};
+  }
+
+  // A new session with `peer` from a freshly fetched bundle (its first
+  // device, in *device); a changed identity is queued as a key-change event.
   absl::StatusOr<crypto::SessionRecord> StartSession(const std::string& peer, uint32_t* device) {
     ASSIGN_OR_RETURN(FetchedBundle fetched, FetchBundle(peer));
-    *device = fetched.bundle.device_id;
-    ASSIGN_OR_RETURN(bool changed, store_->SaveIdentity(peer, fetched.bundle.identity_key, NowMs()));
+    const crypto::PreKeyBundle& first = fetched.devices.front();
+    *device = first.device_id;
+    ASSIGN_OR_RETURN(bool changed, store_->SaveIdentity(peer, first.identity_key, NowMs()));
     if (changed) key_changes_.push_back(peer);
-    return crypto::InitiateSession(account_->identity, fetched.bundle, random_);
+    return crypto::InitiateSession(account_->identity, first, random_);
   }
 
   // Encrypts text message `message_id` with `record` (advancing it) into the
@@ -456,9 +575,13 @@ class MessengerClient::Impl {
     for (const auto& m : unread) by_peer[m.peer].push_back(m.message_id);
     RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
       for (auto& [p, ids] : by_peer) {
-        auto record = store_->LoadSession(p, 1);
-        if (!record.ok()) continue;
-        RETURN_IF_ERROR(QueueReceipt(p, 1, *record, cpb::Receipt::READ, ids));
+        ASSIGN_OR_RETURN(std::vector<PeerDevice> devices, store_->PeerDevices(p));
+        if (devices.empty()) devices.push_back(PeerDevice{kPrimaryDevice, 0});
+        for (const PeerDevice& d : devices) {
+          auto record = store_->LoadSession(p, d.device_id);
+          if (!record.ok() || !record->has_session()) continue;
+          RETURN_IF_ERROR(QueueReceipt(p, d.device_id, *record, cpb::Receipt::READ, ids));
+        }
       }
       return store_->MarkIncomingRead(peer);
     }));
@@ -484,6 +607,11 @@ class MessengerClient::Impl {
   void Submit(const OutboxRow& row) {
     uint64_t rid = next_request_id_++;
     in_flight_[rid] = {row.client_message_id, row.type == pb::ENVELOPE_TYPE_RECEIPT, row.recipient};
+    if (row.type == kOutboxMultiSubmit) {
+      pb::MultiSubmit m;
+      if (m.ParseFromString(row.ciphertext)) stream_->Send(relay::EncodeMultiSubmit(rid, m));
+      return;
+    }
     stream_->Send(relay::EncodeSubmit(
         rid, row.client_message_id, relay::RecipientByNumber(row.recipient, row.device_id),
         static_cast<pb::EnvelopeType>(row.type), row.ciphertext, row.registration_id));
@@ -554,7 +682,7 @@ class MessengerClient::Impl {
         }
         if (st.code() == absl::StatusCode::kFailedPrecondition) {
           in_flight_.erase(frame.request_id());
-          ASSIGN_OR_RETURN(bool resent, EncryptAnew(e.client_message_id(), on_event));
+          ASSIGN_OR_RETURN(bool resent, EncryptAnew(e, on_event));
           if (resent) return absl::OkStatus();
         }
         const std::string id = MessageIdOf(e.client_message_id());
@@ -589,9 +717,11 @@ class MessengerClient::Impl {
   // anew for the new keys (a fresh session, a key-changed event) and
   // submitted under a new id; a receipt is dropped (it acknowledged
   // messages of the old installation). False if it gives up.
-  absl::StatusOr<bool> EncryptAnew(const std::string& client_message_id, const EventHandler& on_event) {
+  absl::StatusOr<bool> EncryptAnew(const pb::Error& error, const EventHandler& on_event) {
+    const std::string& client_message_id = error.client_message_id();
     ASSIGN_OR_RETURN(std::optional<OutboxRow> row, store_->OutboxEntry(client_message_id));
     if (!row) return true;  // already handled
+    if (row->type == kOutboxMultiSubmit) return CorrectDevices(*row, error, on_event);
     if (row->type == pb::ENVELOPE_TYPE_RECEIPT) {
       RETURN_IF_ERROR(store_->RemoveFromOutbox(client_message_id));
       return true;
@@ -610,6 +740,47 @@ class MessengerClient::Impl {
     RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
       RETURN_IF_ERROR(store_->DeleteSessions(row->recipient));
       RETURN_IF_ERROR(store_->SaveSession(row->recipient, fresh.device_id, record));
+      RETURN_IF_ERROR(store_->RemoveFromOutbox(client_message_id));
+      return store_->AddToOutbox(fresh);
+    }));
+    Submit(fresh);
+    return true;
+  }
+
+  // The relay refused a multi-recipient submission because its device
+  // lists were not the recipients' current devices: forget the extra and
+  // stale devices, start sessions with the missing and stale ones, encrypt
+  // the text anew for the corrected lists and submit it under a new id.
+  absl::StatusOr<bool> CorrectDevices(const OutboxRow& row, const pb::Error& error, const EventHandler& on_event) {
+    const std::string& client_message_id = row.client_message_id;
+    if (error.mismatches().empty()) return false;
+    const std::string id = MessageIdOf(client_message_id);
+    int attempt = 1;
+    if (id != client_message_id) attempt = std::atoi(client_message_id.c_str() + id.size() + 2) + 1;
+    ASSIGN_OR_RETURN(std::optional<MessageRow> message, store_->OutgoingMessage(id));
+    if (!message || attempt > 3) return false;
+    Pending fixes;
+    std::vector<std::pair<std::string, uint32_t>> forget;
+    for (const pb::DeviceMismatch& m : error.mismatches()) {
+      std::string who = m.has_number() ? m.number() : "";
+      if (!m.has_number() && m.account_id() == account_->account_id) who = account_->number;
+      if (who.empty()) continue;
+      std::set<uint32_t> fetch(m.missing().begin(), m.missing().end());
+      for (uint32_t d : m.stale()) fetch.insert(d);
+      for (uint32_t d : m.extra()) forget.emplace_back(who, d);
+      for (uint32_t d : m.stale()) forget.emplace_back(who, d);
+      if (!fetch.empty()) RETURN_IF_ERROR(StartSessions(who, &fetch, fixes));
+    }
+    FlushKeyChanges(on_event);
+    RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
+      for (const auto& [who, d] : forget) RETURN_IF_ERROR(store_->DeleteSession(who, d));
+      return SavePending(fixes);
+    }));
+    Pending pending;
+    ASSIGN_OR_RETURN(OutboxRow fresh, BuildText(message->peer, absl::StrCat(id, ".r", attempt), id, message->body,
+                                                message->sent_at_ms, pending));
+    RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
+      RETURN_IF_ERROR(SavePending(pending));
       RETURN_IF_ERROR(store_->RemoveFromOutbox(client_message_id));
       return store_->AddToOutbox(fresh);
     }));
@@ -665,8 +836,11 @@ class MessengerClient::Impl {
       return fail(absl::InvalidArgumentError("malformed content"));
 
     std::vector<Event> events;
+    const bool from_own_device = peer == account_->number;
     absl::Status applied = store_->db().InTransaction([&](store::Database&) -> absl::Status {
       RETURN_IF_ERROR(store_->SaveSession(peer, device, record));
+      // Replies and sync copies go to every device heard from.
+      RETURN_IF_ERROR(store_->PutPeerDevice(peer, PeerDevice{device, record.remote_registration_id()}));
       if (consumed) RETURN_IF_ERROR(store_->DeleteOneTimePreKey(*consumed));
       if (used_kyber) RETURN_IF_ERROR(store_->DeleteUsedKyberPreKey(*used_kyber));
       if (new_identity) {
@@ -674,7 +848,21 @@ class MessengerClient::Impl {
         if (changed) events.push_back(Event{Event::Kind::kKeyChanged, peer, "", "", NowMs(), ""});
       }
       RETURN_IF_ERROR(store_->MarkEnvelopeSeen(sid));
-      if (content.has_text()) {
+      if (content.has_sync() && from_own_device) {
+        // What this account sent from another device: into the history as
+        // sent, with no receipt (the peer sends those to the sending device).
+        const auto& sent = content.sync().sent();
+        const auto& t = sent.text();
+        MessageRow m{0,        sent.destination(), Direction::kOutgoing,      t.id(),
+                     t.body(), t.sent_at_ms(),     env.server_timestamp_ms(), "sent"};
+        auto added = store_->AddMessage(m);
+        if (added.ok()) {
+          events.push_back(Event{Event::Kind::kSent, sent.destination(), t.id(), t.body(),
+                                 env.server_timestamp_ms(), absl::StrCat("sent from your device ", device)});
+        } else if (added.status().code() != absl::StatusCode::kAlreadyExists) {
+          return added.status();
+        }
+      } else if (content.has_text() && !from_own_device) {
         const auto& t = content.text();
         MessageRow m{0,        peer,           Direction::kIncoming,      t.id(),
                      t.body(), t.sent_at_ms(), env.server_timestamp_ms(), "received"};
@@ -811,7 +999,7 @@ class MessengerClient::Impl {
       key = known->identity_key;
     } else {
       ASSIGN_OR_RETURN(FetchedBundle fetched, FetchBundle(peer));
-      key = fetched.bundle.identity_key;
+      key = fetched.devices.front().identity_key;
       ASSIGN_OR_RETURN(bool changed, store_->SaveIdentity(peer, key, NowMs()));
       (void)changed;
     }

@@ -206,8 +206,8 @@ TEST_F(MultiSubmitTest, MalformedSubmissionsGetPreciseErrorsAndStoreNothing) {
                    "exceeds the limit"});
   cases.push_back({Group("j", "body", {}), "invalid_argument", "1..1024 recipients"});
   cases.push_back({Group("", "body", {To(b.number, {1})}), "invalid_argument", "client_message_id"});
-  pb::MultiSubmit no_devices = Group("k", "body", {To(b.number, {})});
-  cases.push_back({no_devices, "invalid_argument", "lists no devices"});
+  pb::MultiSubmit no_copies = Group("k", "body", {To(b.number, {})});
+  cases.push_back({no_copies, "invalid_argument", "carries no device copies"});
   pb::MultiSubmit bad_type = Group("l", "body", {To(b.number, {1})});
   bad_type.set_type(static_cast<pb::EnvelopeType>(9));
   cases.push_back({bad_type, "invalid_argument", "unknown body type 9"});

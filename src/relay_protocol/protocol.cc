@@ -228,7 +228,6 @@ absl::Status ValidateMultiSubmit(const pb::MultiSubmit& submit) {
     if (r.account_case() == pb::RecipientDevices::ACCOUNT_NOT_SET || (r.has_account_id() && r.account_id() == 0)) {
       return absl::InvalidArgumentError(absl::StrCat("recipient ", i, " names no account: give a number or an account_id"));
     }
-    if (r.devices().empty()) return absl::InvalidArgumentError(absl::StrCat("recipient ", i, " lists no devices"));
     copies += static_cast<size_t>(r.devices().size());
     if (copies > kMaxMultiCopies) {
       return absl::InvalidArgumentError(
@@ -253,6 +252,7 @@ absl::Status ValidateMultiSubmit(const pb::MultiSubmit& submit) {
       RETURN_IF_ERROR(CheckCiphertext(d.ciphertext(), absl::StrCat("the copy for device ", d.device_id())));
     }
   }
+  if (copies == 0) return absl::InvalidArgumentError("a multi-recipient submission carries no device copies");
   return absl::OkStatus();
 }
 

@@ -76,9 +76,10 @@ std::string JoinClientFrames(std::span<const std::string> frames);
 absl::Status ValidateSubmit(const pb::SubmitEnvelope& submit);
 // Checks a multi-recipient submission's fields, as ValidateSubmit does, and
 // its recipient lists: 1..kMaxMultiRecipients recipients, each with an
-// account and 1.. devices, no device twice for one recipient, at most
-// kMaxMultiCopies copies, every copy with a ciphertext (its own or the
-// body). Whether the lists match the accounts' devices is the relay's check.
+// account, no device twice for one recipient, 1..kMaxMultiCopies copies in
+// all, every copy with a ciphertext (its own or the body). A recipient may
+// list no devices (a sender that knows of none of its other devices says
+// so). Whether the lists match the accounts' devices is the relay's check.
 absl::Status ValidateMultiSubmit(const pb::MultiSubmit& submit);
 // InvalidArgument for an empty ack or more than kMaxAckIds ids.
 absl::Status ValidateAck(const pb::Ack& ack);
