@@ -62,6 +62,29 @@ CREATE TABLE peer_devices (
 );
 INSERT INTO peer_devices (peer, device_id, registration_id) SELECT peer, device_id, 0 FROM sessions;
 )sql"},
+    // Groups: their state as this device knows it, the sender keys (this
+    // device's own per group and distribution, and every member device's),
+    // which devices hold this device's current sender key, group messages
+    // in the history, and what an outbox row needs to be encrypted anew.
+    {6, "groups", R"sql(
+CREATE TABLE chat_groups (
+  group_id BLOB PRIMARY KEY, title TEXT NOT NULL, version INTEGER NOT NULL,
+  distribution_id BLOB NOT NULL, active INTEGER NOT NULL, updated_ms BIGINT NOT NULL
+);
+CREATE TABLE group_members (
+  group_id BLOB NOT NULL, number TEXT NOT NULL, admin INTEGER NOT NULL, PRIMARY KEY (group_id, number)
+);
+CREATE TABLE sender_keys (
+  sender TEXT NOT NULL, device_id INTEGER NOT NULL, distribution_id BLOB NOT NULL, record BLOB NOT NULL,
+  PRIMARY KEY (sender, device_id, distribution_id)
+);
+CREATE TABLE sender_key_shared (
+  distribution_id BLOB NOT NULL, peer TEXT NOT NULL, device_id INTEGER NOT NULL,
+  PRIMARY KEY (distribution_id, peer, device_id)
+);
+ALTER TABLE messages ADD COLUMN group_id BLOB NOT NULL DEFAULT x'';
+ALTER TABLE outbox ADD COLUMN plan BLOB NOT NULL DEFAULT x'';
+)sql"},
 };
 
 std::string Bytes(std::span<const uint8_t> b) {
@@ -285,23 +308,23 @@ absl::Status ClientStore::AddToOutbox(const OutboxRow& row) {
   return db_
       ->Execute(
           "INSERT INTO outbox (client_message_id, recipient, device_id, type, ciphertext, registration_id, "
-          "seq) "
-          "VALUES ($1, $2, $3, $4, $5, $6, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox))",
+          "plan, seq) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox))",
           {row.client_message_id, row.recipient, row.device_id, row.type, store::Value::Blob(row.ciphertext),
-           static_cast<int64_t>(row.registration_id)})
+           static_cast<int64_t>(row.registration_id), store::Value::Blob(row.plan)})
       .status();
 }
 
 namespace {
 
 constexpr char kOutboxColumns[] =
-    "SELECT client_message_id, recipient, device_id, type, ciphertext, registration_id FROM outbox ";
+    "SELECT client_message_id, recipient, device_id, type, ciphertext, registration_id, plan FROM outbox ";
 
 std::vector<OutboxRow> ToOutboxRows(const std::vector<store::Row>& rows) {
   std::vector<OutboxRow> out;
   for (const auto& r : rows) {
     out.push_back({r.Text(0), r.Text(1), static_cast<uint32_t>(r.Int(2)), static_cast<int>(r.Int(3)),
-                   r.Bytes(4), static_cast<uint32_t>(r.Int(5))});
+                   r.Bytes(4), static_cast<uint32_t>(r.Int(5)), r.Bytes(6)});
   }
   return out;
 }
@@ -330,10 +353,10 @@ absl::StatusOr<int64_t> ClientStore::AddMessage(const MessageRow& m) {
   // where another thread's insert may have replaced it.
   ASSIGN_OR_RETURN(auto row,
                    db_->QueryOne("INSERT INTO messages (peer, direction, message_id, body, sent_at_ms, "
-                                 "server_timestamp_ms, status) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                                 "server_timestamp_ms, status, group_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
                                  "RETURNING id",
                                  {m.peer, DirectionName(m.direction), m.message_id, m.body, m.sent_at_ms,
-                                  m.server_timestamp_ms, m.status}));
+                                  m.server_timestamp_ms, m.status, store::Value::Blob(m.group_id)}));
   return row.Int(0);
 }
 
@@ -361,18 +384,20 @@ std::vector<MessageRow> ToMessages(const std::vector<store::Row>& rows) {
     m.sent_at_ms = r.Int(5);
     m.server_timestamp_ms = r.Int(6);
     m.status = r.Text(7);
+    m.group_id = r.Bytes(8);
     out.push_back(std::move(m));
   }
   return out;
 }
 constexpr char kMessageColumns[] =
-    "SELECT id, peer, direction, message_id, body, sent_at_ms, server_timestamp_ms, status FROM messages ";
+    "SELECT id, peer, direction, message_id, body, sent_at_ms, server_timestamp_ms, status, group_id FROM messages ";
 }  // namespace
 
 absl::StatusOr<std::vector<MessageRow>> ClientStore::Messages(const std::string& peer, int limit) {
   ASSIGN_OR_RETURN(
       auto rows,
-      db_->Query(absl::StrCat(kMessageColumns, "WHERE ($1 = '' OR peer = $1) ORDER BY id DESC LIMIT $2"),
+      db_->Query(absl::StrCat(kMessageColumns,
+                              "WHERE ($1 = '' OR (peer = $1 AND group_id = x'')) ORDER BY id DESC LIMIT $2"),
                  {peer, limit}));
   auto out = ToMessages(rows);
   std::reverse(out.begin(), out.end());
@@ -391,7 +416,7 @@ absl::StatusOr<std::optional<MessageRow>> ClientStore::OutgoingMessage(const std
 absl::StatusOr<std::vector<MessageRow>> ClientStore::UnreadFrom(const std::string& peer) {
   ASSIGN_OR_RETURN(auto rows, db_->Query(absl::StrCat(kMessageColumns,
                                                       "WHERE direction = 'in' AND status = 'received' AND "
-                                                      "($1 = '' OR peer = $1) ORDER BY id"),
+                                                      "group_id = x'' AND ($1 = '' OR peer = $1) ORDER BY id"),
                                          {peer}));
   return ToMessages(rows);
 }
@@ -400,7 +425,7 @@ absl::Status ClientStore::MarkIncomingRead(const std::string& peer) {
   return db_
       ->Execute(
           "UPDATE messages SET status = 'read' WHERE direction = 'in' AND status = 'received' AND "
-          "($1 = '' OR peer = $1)",
+          "group_id = x'' AND ($1 = '' OR peer = $1)",
           {peer})
       .status();
 }
@@ -416,6 +441,103 @@ absl::Status ClientStore::MarkEnvelopeSeen(uint64_t server_id) {
       ->Execute("INSERT OR IGNORE INTO seen_envelopes (server_id) VALUES ($1)",
                 {static_cast<int64_t>(server_id)})
       .status();
+}
+
+}  // namespace tandem::client
+
+namespace tandem::client {
+
+absl::Status ClientStore::SaveGroup(const GroupRow& g) {
+  RETURN_IF_ERROR(db_->Execute("INSERT INTO chat_groups (group_id, title, version, distribution_id, active, "
+                               "updated_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (group_id) DO UPDATE SET "
+                               "title = excluded.title, version = excluded.version, distribution_id = "
+                               "excluded.distribution_id, active = excluded.active, updated_ms = excluded.updated_ms",
+                               {store::Value::Blob(g.group_id), g.title, static_cast<int64_t>(g.version),
+                                store::Value::Blob(g.distribution_id), g.active ? 1 : 0, g.updated_ms})
+                      .status());
+  RETURN_IF_ERROR(db_->Execute("DELETE FROM group_members WHERE group_id = $1", {store::Value::Blob(g.group_id)})
+                      .status());
+  for (const GroupMemberRow& m : g.members) {
+    RETURN_IF_ERROR(db_->Execute("INSERT INTO group_members (group_id, number, admin) VALUES ($1, $2, $3)",
+                                 {store::Value::Blob(g.group_id), m.number, m.admin ? 1 : 0})
+                        .status());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<GroupRow>> ClientStore::Groups(const std::string& group_id) {
+  ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT group_id, title, version, distribution_id, active, updated_ms "
+                                         "FROM chat_groups WHERE ($1 = x'' OR group_id = $1) ORDER BY updated_ms",
+                                         {store::Value::Blob(group_id)}));
+  std::vector<GroupRow> out;
+  for (const auto& r : rows) {
+    GroupRow g;
+    g.group_id = r.Bytes(0);
+    g.title = r.Text(1);
+    g.version = static_cast<uint32_t>(r.Int(2));
+    g.distribution_id = r.Bytes(3);
+    g.active = r.Int(4) != 0;
+    g.updated_ms = r.Int(5);
+    ASSIGN_OR_RETURN(auto members, db_->Query("SELECT number, admin FROM group_members WHERE group_id = $1 "
+                                              "ORDER BY number",
+                                              {store::Value::Blob(g.group_id)}));
+    for (const auto& m : members) g.members.push_back({m.Text(0), m.Int(1) != 0});
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<GroupRow>> ClientStore::Group(const std::string& group_id) {
+  if (group_id.empty()) return std::nullopt;
+  ASSIGN_OR_RETURN(auto groups, Groups(group_id));
+  if (groups.empty()) return std::nullopt;
+  return std::move(groups.front());
+}
+
+absl::StatusOr<crypto::SenderKeyRecord> ClientStore::LoadSenderKey(const std::string& sender, uint32_t device,
+                                                                   const std::string& distribution_id) {
+  ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT record FROM sender_keys WHERE sender = $1 AND device_id = $2 "
+                                         "AND distribution_id = $3",
+                                         {sender, device, store::Value::Blob(distribution_id)}));
+  if (rows.empty()) return crypto::SenderKeyRecord();
+  return crypto::SenderKeyRecord::Deserialize(Span(rows[0].Bytes(0)));
+}
+
+absl::Status ClientStore::SaveSenderKey(const std::string& sender, uint32_t device, const std::string& distribution_id,
+                                        const crypto::SenderKeyRecord& record) {
+  return db_
+      ->Execute("INSERT OR REPLACE INTO sender_keys (sender, device_id, distribution_id, record) "
+                "VALUES ($1, $2, $3, $4)",
+                {sender, device, store::Value::Blob(distribution_id), store::Value::Blob(Bytes(record.Serialize()))})
+      .status();
+}
+
+absl::StatusOr<bool> ClientStore::SenderKeyShared(const std::string& distribution_id, const std::string& peer,
+                                                  uint32_t device) {
+  ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT 1 FROM sender_key_shared WHERE distribution_id = $1 AND peer = $2 "
+                                         "AND device_id = $3",
+                                         {store::Value::Blob(distribution_id), peer, device}));
+  return !rows.empty();
+}
+
+absl::Status ClientStore::MarkSenderKeyShared(const std::string& distribution_id, const std::string& peer,
+                                              uint32_t device) {
+  return db_
+      ->Execute("INSERT OR IGNORE INTO sender_key_shared (distribution_id, peer, device_id) VALUES ($1, $2, $3)",
+                {store::Value::Blob(distribution_id), peer, device})
+      .status();
+}
+
+absl::Status ClientStore::ForgetSenderKeyShared(const std::string& peer, uint32_t device) {
+  return db_->Execute("DELETE FROM sender_key_shared WHERE peer = $1 AND device_id = $2", {peer, device}).status();
+}
+
+absl::StatusOr<std::vector<MessageRow>> ClientStore::GroupMessages(const std::string& group_id, int limit) {
+  ASSIGN_OR_RETURN(auto rows, db_->Query(absl::StrCat(kMessageColumns, "WHERE group_id = $1 ORDER BY id DESC LIMIT $2"),
+                                         {store::Value::Blob(group_id), limit}));
+  auto out = ToMessages(rows);
+  std::reverse(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace tandem::client

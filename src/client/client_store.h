@@ -10,10 +10,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
 #include "crypto/keys.h"
+#include "crypto/sender_keys.h"
 #include "crypto/session.h"
 #include "store/store.h"
 
@@ -34,12 +36,26 @@ struct AccountRow {
 };
 
 struct OutboxRow {
+  OutboxRow() = default;
+  OutboxRow(std::string client_message_id, std::string recipient, uint32_t device_id, int type,
+            std::string ciphertext, uint32_t registration_id = 0, std::string plan = "")
+      : client_message_id(std::move(client_message_id)),
+        recipient(std::move(recipient)),
+        device_id(device_id),
+        type(type),
+        ciphertext(std::move(ciphertext)),
+        registration_id(registration_id),
+        plan(std::move(plan)) {}
+
   std::string client_message_id;
   std::string recipient;  // E.164
   uint32_t device_id = 1;
   int type = 0;  // relay envelope type
   std::string ciphertext;
   uint32_t registration_id = 0;  // the recipient's, from the session (0: unknown)
+  // A multi-recipient row: what it takes to encrypt it anew for corrected
+  // device lists (a serialized client OutboxPlan); empty otherwise.
+  std::string plan;
 };
 // An outbox row of this type holds a serialized relay MultiSubmit (a text
 // to every device of the recipient and the sync copies to this account's
@@ -49,6 +65,19 @@ inline constexpr int kOutboxMultiSubmit = 100;
 enum class Direction { kIncoming, kOutgoing };
 
 struct MessageRow {
+  MessageRow() = default;
+  MessageRow(int64_t id, std::string peer, Direction direction, std::string message_id, std::string body,
+             int64_t sent_at_ms, int64_t server_timestamp_ms, std::string status, std::string group_id = "")
+      : id(id),
+        peer(std::move(peer)),
+        direction(direction),
+        message_id(std::move(message_id)),
+        body(std::move(body)),
+        sent_at_ms(sent_at_ms),
+        server_timestamp_ms(server_timestamp_ms),
+        status(std::move(status)),
+        group_id(std::move(group_id)) {}
+
   int64_t id = 0;
   std::string peer;  // E.164
   Direction direction = Direction::kIncoming;
@@ -58,6 +87,24 @@ struct MessageRow {
   int64_t server_timestamp_ms = 0;
   // Outgoing: "pending", "sent", "delivered", "read". Incoming: "received", "read".
   std::string status;
+  std::string group_id;  // a group message: the group's 32-byte id (peer is the sender)
+};
+
+struct GroupMemberRow {
+  std::string number;  // E.164
+  bool admin = false;
+};
+
+// A group as this device knows it. `distribution_id` names this device's
+// current sender key for it (a new one after every removal).
+struct GroupRow {
+  std::string group_id;  // 32 random bytes
+  std::string title;
+  uint32_t version = 0;
+  std::string distribution_id;  // 16 bytes
+  bool active = true;           // false once this account left or was removed
+  int64_t updated_ms = 0;
+  std::vector<GroupMemberRow> members;  // by number, this account included
 };
 
 // A device of a peer (or of this account) that messages go to.
@@ -137,6 +184,24 @@ class ClientStore {
   // Incoming messages not yet marked read, oldest first.
   absl::StatusOr<std::vector<MessageRow>> UnreadFrom(const std::string& peer);
   absl::Status MarkIncomingRead(const std::string& peer);
+
+  // Groups: saved whole (members replaced); by id, or all ("").
+  absl::Status SaveGroup(const GroupRow& group);
+  absl::StatusOr<std::vector<GroupRow>> Groups(const std::string& group_id = "");
+  absl::StatusOr<std::optional<GroupRow>> Group(const std::string& group_id);
+  absl::StatusOr<std::vector<MessageRow>> GroupMessages(const std::string& group_id, int limit);
+
+  // Sender keys by (sender, device, distribution id); an empty record if
+  // none is stored. This device's own are under its own number and device.
+  absl::StatusOr<crypto::SenderKeyRecord> LoadSenderKey(const std::string& sender, uint32_t device,
+                                                        const std::string& distribution_id);
+  absl::Status SaveSenderKey(const std::string& sender, uint32_t device, const std::string& distribution_id,
+                             const crypto::SenderKeyRecord& record);
+  // Which devices were sent this device's sender key `distribution_id`.
+  absl::StatusOr<bool> SenderKeyShared(const std::string& distribution_id, const std::string& peer, uint32_t device);
+  absl::Status MarkSenderKeyShared(const std::string& distribution_id, const std::string& peer, uint32_t device);
+  // A device that registered again has none of the keys it was sent.
+  absl::Status ForgetSenderKeyShared(const std::string& peer, uint32_t device);
 
   // Envelopes already processed (exactly-once display across reconnects).
   absl::StatusOr<bool> SeenEnvelope(uint64_t server_id);

@@ -10,14 +10,19 @@
 #include <optional>
 #include <set>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "client/content.pb.h"
 #include "client/relay_transport.h"
 #include "common/encoding.h"
 #include "common/error_codes.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "crypto/fingerprint.h"
 #include "crypto/kem.h"
+#include "crypto/sender_keys.h"
 #include "crypto/session.h"
 #include "phone/phone.h"
 #include "relay_protocol/protocol.h"
@@ -31,6 +36,8 @@ namespace cpb = ::tandem::client::v1;
 
 constexpr size_t kPaddingBlock = 160;
 constexpr uint32_t kPrimaryDevice = 1;
+constexpr size_t kMaxGroupMembers = 1024;
+constexpr size_t kMaxGroupTitleBytes = 128;
 
 std::string Base64(std::span<const uint8_t> bytes) { return Base64Encode(bytes); }
 
@@ -501,15 +508,63 @@ class MessengerClient::Impl {
     t->set_id(message_id);
     t->set_body(body);
     t->set_sent_at_ms(sent_at_ms);
-    pb::MultiSubmit m;
-    m.set_client_message_id(client_message_id);
-    RETURN_IF_ERROR(EncryptForDevices(peer, Pad(content.SerializeAsString()), p, *m.add_recipients()));
     cpb::Content sync;
     cpb::SyncMessage::Sent* sent = sync.mutable_sync()->mutable_sent();
     sent->set_destination(peer);
     *sent->mutable_text() = content.text();
-    RETURN_IF_ERROR(EncryptForDevices(account_->number, Pad(sync.SerializeAsString()), p, *m.add_recipients()));
-    return OutboxRow{client_message_id, peer, 0, kOutboxMultiSubmit, m.SerializeAsString(), 0};
+    cpb::OutboxPlan plan;
+    plan.add_recipients(peer);
+    plan.set_content(content.SerializeAsString());
+    plan.set_sync_content(sync.SerializeAsString());
+    return BuildPlanned(plan, client_message_id, peer, p);
+  }
+
+  // The submission an outbox plan describes, encrypted for the devices
+  // known now (sessions started where missing).
+  absl::StatusOr<OutboxRow> BuildPlanned(const cpb::OutboxPlan& plan, const std::string& client_message_id,
+                                         const std::string& label, Pending& p) {
+    pb::MultiSubmit m;
+    m.set_client_message_id(client_message_id);
+    if (!plan.group_id().empty()) {
+      ASSIGN_OR_RETURN(std::optional<GroupRow> group, store_->Group(plan.group_id()));
+      if (!group) return absl::NotFoundError("unknown group");
+      m.set_type(pb::ENVELOPE_TYPE_SENDER_KEY_MESSAGE);
+      m.set_body(plan.body());
+      for (const GroupMemberRow& member : group->members) {
+        RETURN_IF_ERROR(AddressDevices(member.number, p, *m.add_recipients()));
+      }
+    } else {
+      const std::vector<uint8_t> content = Pad(plan.content());
+      for (const std::string& r : plan.recipients()) {
+        RETURN_IF_ERROR(EncryptForDevices(r, content, p, *m.add_recipients()));
+      }
+      if (!plan.sync_content().empty()) {
+        RETURN_IF_ERROR(
+            EncryptForDevices(account_->number, Pad(plan.sync_content()), p, *m.add_recipients()));
+      }
+    }
+    OutboxRow row{client_message_id, label, 0, kOutboxMultiSubmit, m.SerializeAsString(), 0,
+                  plan.SerializeAsString()};
+    return row;
+  }
+
+  // Every device of `peer` (this account: its other devices) for a copy of
+  // the shared body, each with the registration id of its session.
+  absl::Status AddressDevices(const std::string& peer, Pending& p, pb::RecipientDevices& r) {
+    const bool own = peer == account_->number;
+    ASSIGN_OR_RETURN(std::set<uint32_t> ids, KnownDevices(peer, p));
+    if (ids.empty() && !own) {
+      RETURN_IF_ERROR(StartSessions(peer, nullptr, p));
+      ASSIGN_OR_RETURN(ids, KnownDevices(peer, p));
+    }
+    r.set_number(peer);
+    for (uint32_t id : ids) {
+      crypto::SessionRecord* record = SessionFor(peer, id, p);
+      pb::DeviceCopy* c = r.add_devices();
+      c->set_device_id(id);
+      c->set_registration_id(record ? record->remote_registration_id() : 0);
+    }
+    return absl::OkStatus();
   }
 
   // A new session with `peer` from a freshly fetched bundle (its first
@@ -586,6 +641,359 @@ class MessengerClient::Impl {
       return store_->MarkIncomingRead(peer);
     }));
     return static_cast<int>(unread.size());
+  }
+
+  // ---- groups ----
+
+  static std::string GroupKey(const std::string& id) { return absl::BytesToHexString(id); }
+
+  // A group by its hex id or an unambiguous prefix of it (8 digits at least).
+  absl::StatusOr<GroupRow> FindGroup(const std::string& hex) {
+    if (hex.size() < 8) return absl::InvalidArgumentError("give the group id (at least its first 8 hex digits)");
+    ASSIGN_OR_RETURN(std::vector<GroupRow> groups, store_->Groups());
+    std::vector<GroupRow> found;
+    for (GroupRow& g : groups) {
+      if (GroupKey(g.group_id).starts_with(absl::AsciiStrToLower(hex))) found.push_back(std::move(g));
+    }
+    if (found.empty()) return absl::NotFoundError(absl::StrCat("no group ", hex, " is known to this profile"));
+    if (found.size() > 1) return absl::InvalidArgumentError(absl::StrCat("the group id ", hex, " is ambiguous; give more digits"));
+    return std::move(found.front());
+  }
+
+  static bool IsMember(const GroupRow& g, const std::string& number, bool* admin = nullptr) {
+    for (const GroupMemberRow& m : g.members) {
+      if (m.number == number) {
+        if (admin) *admin = m.admin;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  std::string NewDistributionId() {
+    std::string id(16, '\0');
+    random_.Fill(std::span(reinterpret_cast<uint8_t*>(id.data()), id.size()));
+    return id;
+  }
+
+  absl::Status MarkShared(const std::string& group_id, const std::vector<std::pair<std::string, uint32_t>>& shared) {
+    if (shared.empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::optional<GroupRow> group, store_->Group(group_id));
+    if (!group) return absl::OkStatus();
+    for (const auto& [peer, device] : shared) {
+      RETURN_IF_ERROR(store_->MarkSenderKeyShared(group->distribution_id, peer, device));
+    }
+    return absl::OkStatus();
+  }
+
+  // Queues this device's current sender key for the group to every member
+  // account with a device that does not have it yet (all of that account's
+  // devices: the relay wants whole device lists), as an outbox row in
+  // `rows`; `shared` gets the devices to mark once the row is stored. The
+  // own sender-key state is created (and saved) on first use.
+  absl::Status ShareSenderKey(const std::string& group_id, Pending& p, std::vector<OutboxRow>& rows,
+                              std::vector<std::pair<std::string, uint32_t>>& shared) {
+    ASSIGN_OR_RETURN(std::optional<GroupRow> group, store_->Group(group_id));
+    if (!group) return absl::NotFoundError("unknown group");
+    ASSIGN_OR_RETURN(crypto::SenderKeyRecord own,
+                     store_->LoadSenderKey(account_->number, account_->device_id, group->distribution_id));
+    crypto::DistributionId dist{};
+    std::copy(group->distribution_id.begin(), group->distribution_id.end(), dist.begin());
+    ASSIGN_OR_RETURN(std::vector<uint8_t> skdm, crypto::CreateSenderKeyDistributionMessage(own, dist, random_));
+    RETURN_IF_ERROR(store_->SaveSenderKey(account_->number, account_->device_id, group->distribution_id, own));
+    cpb::OutboxPlan plan;
+    for (const GroupMemberRow& member : group->members) {
+      const bool self = member.number == account_->number;
+      ASSIGN_OR_RETURN(std::set<uint32_t> ids, KnownDevices(member.number, p));
+      if (ids.empty() && !self) {
+        RETURN_IF_ERROR(StartSessions(member.number, nullptr, p));
+        ASSIGN_OR_RETURN(ids, KnownDevices(member.number, p));
+      }
+      bool lacking = false;
+      for (uint32_t d : ids) {
+        ASSIGN_OR_RETURN(bool has, store_->SenderKeyShared(group->distribution_id, member.number, d));
+        if (!has) {
+          lacking = true;
+          shared.emplace_back(member.number, d);
+        }
+      }
+      if (lacking) plan.add_recipients(member.number);
+    }
+    if (plan.recipients().empty()) return absl::OkStatus();
+    cpb::Content content;
+    content.mutable_sender_key()->set_group_id(group_id);
+    content.mutable_sender_key()->set_distribution(std::string(skdm.begin(), skdm.end()));
+    plan.set_content(content.SerializeAsString());
+    ASSIGN_OR_RETURN(OutboxRow row, BuildPlanned(plan, NewMessageId(), GroupKey(group_id), p));
+    rows.push_back(std::move(row));
+    return absl::OkStatus();
+  }
+
+  // Stores `next` (rotating this device's sender key when someone left) and
+  // queues its update to every device of everyone in `old` or `next`.
+  absl::Status PublishGroup(const std::optional<GroupRow>& old, GroupRow next, const std::string& change) {
+    std::set<std::string> to;
+    for (const GroupMemberRow& m : next.members) to.insert(m.number);
+    bool removed = false;
+    if (old) {
+      for (const GroupMemberRow& m : old->members) {
+        if (!IsMember(next, m.number)) removed = true;
+        to.insert(m.number);
+      }
+    }
+    if (removed) next.distribution_id = NewDistributionId();
+    next.updated_ms = NowMs();
+    cpb::Content content;
+    cpb::GroupUpdate* u = content.mutable_group_update();
+    u->set_group_id(next.group_id);
+    u->set_version(next.version);
+    u->set_title(next.title);
+    u->set_change(change);
+    for (const GroupMemberRow& m : next.members) {
+      cpb::GroupMember* gm = u->add_members();
+      gm->set_number(m.number);
+      gm->set_admin(m.admin);
+    }
+    cpb::OutboxPlan plan;
+    for (const std::string& n : to) plan.add_recipients(n);  // this account: its other devices
+    plan.set_content(content.SerializeAsString());
+    Pending pending;
+    ASSIGN_OR_RETURN(OutboxRow row, BuildPlanned(plan, NewMessageId(), GroupKey(next.group_id), pending));
+    RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
+      RETURN_IF_ERROR(SavePending(pending));
+      RETURN_IF_ERROR(store_->SaveGroup(next));
+      return store_->AddToOutbox(row);
+    }));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<std::string>> NormalizeMembers(const std::vector<std::string>& numbers) {
+    std::vector<std::string> out;
+    for (const std::string& n : numbers) {
+      ASSIGN_OR_RETURN(std::string e164, NormalizePeer(n));
+      if (e164 == account_->number) continue;
+      if (std::find(out.begin(), out.end(), e164) == out.end()) out.push_back(e164);
+    }
+    return out;
+  }
+
+  static absl::Status CheckTitle(const std::string& title) {
+    return ValidateText("title", title, kMaxGroupTitleBytes);
+  }
+
+  absl::StatusOr<std::string> CreateGroup(const std::string& title, const std::vector<std::string>& numbers) {
+    RETURN_IF_ERROR(RequireAccount());
+    RETURN_IF_ERROR(CheckTitle(title));
+    ASSIGN_OR_RETURN(std::vector<std::string> members, NormalizeMembers(numbers));
+    if (members.size() + 1 > kMaxGroupMembers) {
+      return absl::InvalidArgumentError(absl::StrCat("a group has at most ", kMaxGroupMembers, " members"));
+    }
+    GroupRow g;
+    g.group_id = std::string(32, '\0');
+    random_.Fill(std::span(reinterpret_cast<uint8_t*>(g.group_id.data()), g.group_id.size()));
+    g.title = title;
+    g.version = 1;
+    g.distribution_id = NewDistributionId();
+    g.members.push_back({account_->number, true});
+    for (const std::string& m : members) g.members.push_back({m, false});
+    std::sort(g.members.begin(), g.members.end(),
+              [](const GroupMemberRow& a, const GroupMemberRow& b) { return a.number < b.number; });
+    RETURN_IF_ERROR(PublishGroup(std::nullopt, g, "created"));
+    return GroupKey(g.group_id);
+  }
+
+  enum class GroupChange { kAdd, kRemove, kRename, kLeave };
+
+  absl::StatusOr<GroupRow> ChangeGroup(const std::string& hex, GroupChange change,
+                                       const std::vector<std::string>& numbers, const std::string& title) {
+    RETURN_IF_ERROR(RequireAccount());
+    ASSIGN_OR_RETURN(GroupRow g, FindGroup(hex));
+    bool admin = false;
+    if (!g.active || !IsMember(g, account_->number, &admin)) {
+      return absl::FailedPreconditionError("this profile is no longer a member of the group");
+    }
+    if (change != GroupChange::kLeave && !admin) {
+      return absl::PermissionDeniedError("only the group's admins can change its members or title");
+    }
+    const GroupRow old = g;
+    std::string what;
+    if (change == GroupChange::kRename) {
+      RETURN_IF_ERROR(CheckTitle(title));
+      g.title = title;
+      what = "renamed";
+    } else if (change == GroupChange::kLeave) {
+      std::erase_if(g.members, [&](const GroupMemberRow& m) { return m.number == account_->number; });
+      g.active = false;
+      what = absl::StrCat("left: ", account_->number);
+    } else {
+      ASSIGN_OR_RETURN(std::vector<std::string> people, NormalizeMembers(numbers));
+      if (people.empty()) return absl::InvalidArgumentError("name at least one member other than yourself");
+      for (const std::string& n : people) {
+        if (change == GroupChange::kAdd) {
+          if (IsMember(g, n)) return absl::AlreadyExistsError(absl::StrCat(n, " is a member already"));
+          g.members.push_back({n, false});
+        } else {
+          if (!IsMember(g, n)) return absl::NotFoundError(absl::StrCat(n, " is not a member of the group"));
+          std::erase_if(g.members, [&](const GroupMemberRow& m) { return m.number == n; });
+        }
+      }
+      if (g.members.size() > kMaxGroupMembers) {
+        return absl::InvalidArgumentError(absl::StrCat("a group has at most ", kMaxGroupMembers, " members"));
+      }
+      what = absl::StrCat(change == GroupChange::kAdd ? "added: " : "removed: ", absl::StrJoin(people, ", "));
+    }
+    std::sort(g.members.begin(), g.members.end(),
+              [](const GroupMemberRow& a, const GroupMemberRow& b) { return a.number < b.number; });
+    g.version = old.version + 1;
+    RETURN_IF_ERROR(PublishGroup(old, g, what));
+    ASSIGN_OR_RETURN(std::optional<GroupRow> saved, store_->Group(g.group_id));
+    return *saved;
+  }
+
+  absl::StatusOr<std::string> SendGroup(const std::string& hex, const std::string& text) {
+    RETURN_IF_ERROR(RequireAccount());
+    ASSIGN_OR_RETURN(GroupRow g, FindGroup(hex));
+    if (!g.active || !IsMember(g, account_->number)) {
+      return absl::FailedPreconditionError("this profile is no longer a member of the group");
+    }
+    const std::string id = NewMessageId();
+    const int64_t sent_at_ms = NowMs();
+    Pending pending;
+    std::vector<OutboxRow> rows;
+    std::vector<std::pair<std::string, uint32_t>> shared;
+    RETURN_IF_ERROR(Deactivate(ShareSenderKey(g.group_id, pending, rows, shared), nullptr));
+    ASSIGN_OR_RETURN(crypto::SenderKeyRecord own,
+                     store_->LoadSenderKey(account_->number, account_->device_id, g.distribution_id));
+    cpb::Content content;
+    content.mutable_group_text()->set_group_id(g.group_id);
+    cpb::TextMessage* t = content.mutable_group_text()->mutable_text();
+    t->set_id(id);
+    t->set_body(text);
+    t->set_sent_at_ms(sent_at_ms);
+    ASSIGN_OR_RETURN(std::vector<uint8_t> body, crypto::GroupEncrypt(own, Pad(content.SerializeAsString()), random_));
+    cpb::OutboxPlan plan;
+    plan.set_group_id(g.group_id);
+    plan.set_body(std::string(body.begin(), body.end()));
+    ASSIGN_OR_RETURN(OutboxRow row, BuildPlanned(plan, id, GroupKey(g.group_id), pending));
+    RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
+      RETURN_IF_ERROR(SavePending(pending));
+      RETURN_IF_ERROR(store_->SaveSenderKey(account_->number, account_->device_id, g.distribution_id, own));
+      RETURN_IF_ERROR(MarkShared(g.group_id, shared));
+      for (const OutboxRow& r : rows) RETURN_IF_ERROR(store_->AddToOutbox(r));
+      RETURN_IF_ERROR(store_->AddToOutbox(row));
+      MessageRow m{0, account_->number, Direction::kOutgoing, id, text, sent_at_ms, 0, "pending", g.group_id};
+      return store_->AddMessage(m).status();
+    }));
+    return id;
+  }
+
+  // A group update from `sender` (inside the caller's transaction). Applied
+  // when it is newer than what this device knows and comes from an admin
+  // of the group as known (or, for a group new to it, names the sender an
+  // admin), or from a member who leaves.
+  absl::Status ApplyGroupUpdate(const std::string& sender, const cpb::GroupUpdate& u, int64_t at_ms,
+                                std::vector<Event>& events) {
+    if (u.group_id().size() != 32 || u.members_size() > static_cast<int>(kMaxGroupMembers)) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::optional<GroupRow> old, store_->Group(u.group_id()));
+    if (old && u.version() <= old->version) return absl::OkStatus();
+    GroupRow next;
+    next.group_id = u.group_id();
+    next.title = u.title();
+    next.version = u.version();
+    for (const cpb::GroupMember& m : u.members()) next.members.push_back({m.number(), m.admin()});
+    bool sender_admin = false;
+    if (old) {
+      IsMember(*old, sender, &sender_admin);
+      bool leaving = IsMember(*old, sender) && !IsMember(next, sender) && next.members.size() + 1 == old->members.size();
+      if (!sender_admin && !leaving) return absl::OkStatus();
+    } else {
+      IsMember(next, sender, &sender_admin);
+      if (!sender_admin) return absl::OkStatus();
+    }
+    next.active = IsMember(next, account_->number);
+    if (!old && !next.active) return absl::OkStatus();
+    bool removed = false;
+    if (old) {
+      for (const GroupMemberRow& m : old->members) removed |= !IsMember(next, m.number);
+    }
+    // After a removal this device's next group message uses a new sender
+    // key, which the removed member never gets.
+    next.distribution_id = old && !removed ? old->distribution_id : NewDistributionId();
+    next.updated_ms = at_ms;
+    RETURN_IF_ERROR(store_->SaveGroup(next));
+    Event e{Event::Kind::kGroupUpdate, sender, "", next.title, at_ms, u.change()};
+    e.group = GroupKey(next.group_id);
+    if (!next.active) e.detail = absl::StrCat(u.change(), " (this profile is no longer a member)");
+    events.push_back(std::move(e));
+    return absl::OkStatus();
+  }
+
+  // A group message: decrypted with the sender device's sender key.
+  absl::Status HandleGroupEnvelope(const pb::Envelope& env, const EventHandler& on_event) {
+    const uint64_t sid = env.server_id();
+    const std::string sender = env.sender_number();
+    const uint32_t device = env.sender_device_id() ? env.sender_device_id() : kPrimaryDevice;
+    auto fail = [&](const std::string& why) -> absl::Status {
+      RETURN_IF_ERROR(store_->MarkEnvelopeSeen(sid));
+      Ack(sid);
+      on_event(Event{Event::Kind::kFailed, sender, "", "", env.server_timestamp_ms(),
+                     absl::StrCat("could not decrypt a group message: ", why)});
+      return absl::OkStatus();
+    };
+    const auto ct = AsBytes(env.ciphertext());
+    auto info = crypto::InspectSenderKeyMessage(ct);
+    if (!info.ok()) return fail(std::string(info.status().message()));
+    const std::string dist(info->distribution_id.begin(), info->distribution_id.end());
+    ASSIGN_OR_RETURN(crypto::SenderKeyRecord record, store_->LoadSenderKey(sender, device, dist));
+    if (record.empty()) return fail("no sender key from this sender (it was never shared with this device)");
+    auto plain = crypto::GroupDecrypt(record, ct);
+    if (!plain.ok()) return fail(std::string(plain.status().message()));
+    auto unpadded = Unpad(*plain);
+    cpb::Content content;
+    if (!unpadded.ok() || !content.ParseFromString(*unpadded) || !content.has_group_text()) {
+      return fail("malformed content");
+    }
+    const cpb::GroupText& gt = content.group_text();
+    std::vector<Event> events;
+    RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
+      RETURN_IF_ERROR(store_->SaveSenderKey(sender, device, dist, record));
+      RETURN_IF_ERROR(store_->MarkEnvelopeSeen(sid));
+      ASSIGN_OR_RETURN(std::optional<GroupRow> group, store_->Group(gt.group_id()));
+      if (!group || !IsMember(*group, sender)) return absl::OkStatus();  // not a member: dropped
+      const bool own = sender == account_->number;
+      MessageRow m{0,
+                   sender,
+                   own ? Direction::kOutgoing : Direction::kIncoming,
+                   gt.text().id(),
+                   gt.text().body(),
+                   gt.text().sent_at_ms(),
+                   env.server_timestamp_ms(),
+                   own ? "sent" : "received",
+                   gt.group_id()};
+      auto added = store_->AddMessage(m);
+      if (!added.ok() && added.status().code() != absl::StatusCode::kAlreadyExists) return added.status();
+      if (added.ok()) {
+        Event e{own ? Event::Kind::kSent : Event::Kind::kMessage, sender, gt.text().id(), gt.text().body(),
+                env.server_timestamp_ms(), own ? absl::StrCat("sent from your device ", device) : ""};
+        e.group = GroupKey(gt.group_id());
+        events.push_back(std::move(e));
+      }
+      return absl::OkStatus();
+    }));
+    Ack(sid);
+    for (const Event& e : events) on_event(e);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<GroupRow>> Groups() {
+    RETURN_IF_ERROR(RequireAccount());
+    return store_->Groups();
+  }
+
+  absl::StatusOr<std::vector<MessageRow>> GroupHistory(const std::string& hex, int limit) {
+    RETURN_IF_ERROR(RequireAccount());
+    ASSIGN_OR_RETURN(GroupRow g, FindGroup(hex));
+    return store_->GroupMessages(g.group_id, limit);
   }
 
   // ---- the stream ----
@@ -757,8 +1165,7 @@ class MessengerClient::Impl {
     const std::string id = MessageIdOf(client_message_id);
     int attempt = 1;
     if (id != client_message_id) attempt = std::atoi(client_message_id.c_str() + id.size() + 2) + 1;
-    ASSIGN_OR_RETURN(std::optional<MessageRow> message, store_->OutgoingMessage(id));
-    if (!message || attempt > 3) return false;
+    if (attempt > 3) return false;
     Pending fixes;
     std::vector<std::pair<std::string, uint32_t>> forget;
     for (const pb::DeviceMismatch& m : error.mismatches()) {
@@ -773,17 +1180,31 @@ class MessengerClient::Impl {
     }
     FlushKeyChanges(on_event);
     RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
-      for (const auto& [who, d] : forget) RETURN_IF_ERROR(store_->DeleteSession(who, d));
+      for (const auto& [who, d] : forget) {
+        RETURN_IF_ERROR(store_->DeleteSession(who, d));
+        RETURN_IF_ERROR(store_->ForgetSenderKeyShared(who, d));
+      }
       return SavePending(fixes);
     }));
+    cpb::OutboxPlan plan;
+    if (row.plan.empty() || !plan.ParseFromString(row.plan)) return false;
     Pending pending;
-    ASSIGN_OR_RETURN(OutboxRow fresh, BuildText(message->peer, absl::StrCat(id, ".r", attempt), id, message->body,
-                                                message->sent_at_ms, pending));
+    std::vector<OutboxRow> shares;
+    std::vector<std::pair<std::string, uint32_t>> shared;
+    if (!plan.group_id().empty()) {
+      // Devices new to the group's messages need this device's sender key first.
+      RETURN_IF_ERROR(ShareSenderKey(plan.group_id(), pending, shares, shared));
+    }
+    ASSIGN_OR_RETURN(OutboxRow fresh,
+                     BuildPlanned(plan, absl::StrCat(id, ".r", attempt), row.recipient, pending));
     RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
       RETURN_IF_ERROR(SavePending(pending));
+      RETURN_IF_ERROR(MarkShared(plan.group_id(), shared));
+      for (const OutboxRow& r : shares) RETURN_IF_ERROR(store_->AddToOutbox(r));
       RETURN_IF_ERROR(store_->RemoveFromOutbox(client_message_id));
       return store_->AddToOutbox(fresh);
     }));
+    for (const OutboxRow& r : shares) Submit(r);
     Submit(fresh);
     return true;
   }
@@ -797,6 +1218,7 @@ class MessengerClient::Impl {
       Ack(sid);
       return absl::OkStatus();
     }
+    if (env.type() == pb::ENVELOPE_TYPE_SENDER_KEY_MESSAGE) return HandleGroupEnvelope(env, on_event);
     const std::string peer = env.sender_number();
     const uint32_t device = env.sender_device_id() ? env.sender_device_id() : 1;
     auto loaded = store_->LoadSession(peer, device);
@@ -861,6 +1283,18 @@ class MessengerClient::Impl {
                                  env.server_timestamp_ms(), absl::StrCat("sent from your device ", device)});
         } else if (added.status().code() != absl::StatusCode::kAlreadyExists) {
           return added.status();
+        }
+      } else if (content.has_group_update()) {
+        RETURN_IF_ERROR(ApplyGroupUpdate(peer, content.group_update(), env.server_timestamp_ms(), events));
+      } else if (content.has_sender_key()) {
+        const std::string& skdm = content.sender_key().distribution();
+        auto dist = crypto::InspectSenderKeyDistributionMessage(AsBytes(skdm));
+        if (dist.ok()) {
+          const std::string id(dist->distribution_id.begin(), dist->distribution_id.end());
+          ASSIGN_OR_RETURN(crypto::SenderKeyRecord sk, store_->LoadSenderKey(peer, device, id));
+          if (crypto::ProcessSenderKeyDistributionMessage(sk, AsBytes(skdm)).ok()) {
+            RETURN_IF_ERROR(store_->SaveSenderKey(peer, device, id, sk));
+          }
         }
       } else if (content.has_text() && !from_own_device) {
         const auto& t = content.text();
@@ -1114,5 +1548,57 @@ absl::StatusOr<std::string> MessengerClient::PrivacyRequest(const std::string& m
   return impl_->PrivacyRequest(method, path, body);
 }
 absl::Status MessengerClient::DeleteAccount() { return impl_->DeleteAccount(); }
+
+namespace {
+
+GroupInfo InfoOf(const GroupRow& g) {
+  GroupInfo info;
+  info.id = absl::BytesToHexString(g.group_id);
+  info.title = g.title;
+  info.version = g.version;
+  info.active = g.active;
+  for (const GroupMemberRow& m : g.members) info.members.push_back({m.number, m.admin});
+  return info;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> MessengerClient::CreateGroup(const std::string& title,
+                                                         const std::vector<std::string>& members) {
+  return impl_->CreateGroup(title, members);
+}
+absl::StatusOr<GroupInfo> MessengerClient::AddToGroup(const std::string& group, const std::vector<std::string>& numbers) {
+  ASSIGN_OR_RETURN(GroupRow g, impl_->ChangeGroup(group, Impl::GroupChange::kAdd, numbers, ""));
+  return InfoOf(g);
+}
+absl::StatusOr<GroupInfo> MessengerClient::RemoveFromGroup(const std::string& group,
+                                                           const std::vector<std::string>& numbers) {
+  ASSIGN_OR_RETURN(GroupRow g, impl_->ChangeGroup(group, Impl::GroupChange::kRemove, numbers, ""));
+  return InfoOf(g);
+}
+absl::StatusOr<GroupInfo> MessengerClient::RenameGroup(const std::string& group, const std::string& title) {
+  ASSIGN_OR_RETURN(GroupRow g, impl_->ChangeGroup(group, Impl::GroupChange::kRename, {}, title));
+  return InfoOf(g);
+}
+absl::StatusOr<GroupInfo> MessengerClient::LeaveGroup(const std::string& group) {
+  ASSIGN_OR_RETURN(GroupRow g, impl_->ChangeGroup(group, Impl::GroupChange::kLeave, {}, ""));
+  return InfoOf(g);
+}
+absl::StatusOr<std::vector<GroupInfo>> MessengerClient::Groups() {
+  ASSIGN_OR_RETURN(std::vector<GroupRow> rows, impl_->Groups());
+  std::vector<GroupInfo> out;
+  for (const GroupRow& g : rows) out.push_back(InfoOf(g));
+  return out;
+}
+absl::StatusOr<GroupInfo> MessengerClient::Group(const std::string& group) {
+  ASSIGN_OR_RETURN(GroupRow g, impl_->FindGroup(group));
+  return InfoOf(g);
+}
+absl::StatusOr<std::string> MessengerClient::SendToGroup(const std::string& group, const std::string& text) {
+  return impl_->SendGroup(group, text);
+}
+absl::StatusOr<std::vector<MessageRow>> MessengerClient::GroupHistory(const std::string& group, int limit) {
+  return impl_->GroupHistory(group, limit);
+}
 
 }  // namespace tandem::client

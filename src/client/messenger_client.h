@@ -11,7 +11,14 @@
 // transaction before they are acknowledged, and a server id seen before is
 // not shown again, so each message reaches the user exactly once.
 //
-// Scope: one device per account (the primary device).
+// Devices: a message goes to every device of the recipient and, as a
+// transcript, to this account's other devices, in one multi-recipient
+// submission; the relay's answer corrects the device lists.
+//
+// Groups: client-held state (id, title, members with roles, version) sent
+// to members as group updates over 1:1 sessions; group texts are
+// sender-key messages encrypted once and fanned out by the relay. After a
+// removal every member's next message uses a new sender key.
 //
 // Thread safety: not thread-safe; use one MessengerClient from one thread.
 #pragma once
@@ -20,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -32,6 +40,18 @@
 namespace tandem::client {
 
 struct Event {
+  enum class Kind;
+  Event() = default;
+  Event(Kind kind, std::string peer, std::string message_id, std::string body, int64_t timestamp_ms,
+        std::string detail, std::string group = "")
+      : kind(kind),
+        peer(std::move(peer)),
+        message_id(std::move(message_id)),
+        body(std::move(body)),
+        timestamp_ms(timestamp_ms),
+        detail(std::move(detail)),
+        group(std::move(group)) {}
+
   enum class Kind {
     kMessage,     // a text arrived: peer, message_id, body, timestamp_ms
     kSent,        // the relay accepted our message: peer, message_id, body (our text)
@@ -39,13 +59,24 @@ struct Event {
     kRead,        // the peer read it: peer, message_id, body (our text)
     kKeyChanged,  // the peer's identity key changed (re-registration): peer
     kFailed,      // a message could not be sent or an envelope not decrypted: detail
+    kGroupUpdate,  // a group changed: group, peer (who changed it), body (title), detail (what changed)
   };
-  Kind kind;
+  Kind kind = Kind::kMessage;
   std::string peer;
   std::string message_id;
   std::string body;
   int64_t timestamp_ms = 0;
   std::string detail;
+  std::string group;  // hex id of the group a message or update belongs to ("" for 1:1)
+};
+
+// A group as this profile knows it.
+struct GroupInfo {
+  std::string id;  // 64 hex digits
+  std::string title;
+  uint32_t version = 0;
+  bool active = true;  // false once this account left or was removed
+  std::vector<std::pair<std::string, bool>> members;  // number, admin
 };
 
 using EventHandler = std::function<void(const Event&)>;
@@ -125,6 +156,21 @@ class MessengerClient {
   //
   // Deletes the account on the relay, then this profile's data.
   absl::Status DeleteAccount();
+
+  // Groups (by id or an unambiguous prefix of 8+ hex digits). Changes are
+  // queued durably like texts and go out at the next Sync()/Listen(); only
+  // admins add, remove and rename; at most 1,024 members, titles of 1..128
+  // bytes.
+  absl::StatusOr<std::string> CreateGroup(const std::string& title, const std::vector<std::string>& members);
+  absl::StatusOr<GroupInfo> AddToGroup(const std::string& group, const std::vector<std::string>& numbers);
+  absl::StatusOr<GroupInfo> RemoveFromGroup(const std::string& group, const std::vector<std::string>& numbers);
+  absl::StatusOr<GroupInfo> RenameGroup(const std::string& group, const std::string& title);
+  absl::StatusOr<GroupInfo> LeaveGroup(const std::string& group);
+  absl::StatusOr<std::vector<GroupInfo>> Groups();
+  absl::StatusOr<GroupInfo> Group(const std::string& group);
+  // Returns the message id.
+  absl::StatusOr<std::string> SendToGroup(const std::string& group, const std::string& text);
+  absl::StatusOr<std::vector<MessageRow>> GroupHistory(const std::string& group, int limit);
 
   class Impl;
 

@@ -387,5 +387,109 @@ TEST_F(MessengerClientTest, SendingToANumberWithoutAnAccountFails) {
   EXPECT_EQ((*history)[0].status, "failed");
 }
 
+
+TEST_F(MessengerClientTest, AGroupOfFiveWithAddsARenameAndARemovalTheRemovedCannotRead) {
+  const std::string a = "+14155550101", b = "+14155550102", c = "+14155550103", d = "+14155550104",
+                    e = "+14155550105";
+  MessengerClient& ma = Register(a);
+  MessengerClient& mb = Register(b);
+  MessengerClient& mc = Register(c);
+  MessengerClient& md = Register(d);
+  MessengerClient& me = Register(e);
+
+  auto group = ma.CreateGroup("Trip", {b, c, d});
+  ASSERT_TRUE(group.ok()) << group.status();
+  ASSERT_EQ(group->size(), 64u);
+  Sync(ma);
+  for (MessengerClient* m : {&mb, &mc, &md}) {
+    auto updates = Of(Sync(*m), Event::Kind::kGroupUpdate);
+    ASSERT_EQ(updates.size(), 1u);
+    EXPECT_EQ(updates[0].group, *group);
+    EXPECT_EQ(updates[0].body, "Trip");
+    EXPECT_EQ(updates[0].peer, a);
+    auto info = m->Group(group->substr(0, 8));
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(info->members.size(), 4u);
+    EXPECT_EQ(info->version, 1u);
+  }
+
+  // A group text reaches every member once, encrypted once for all.
+  ASSERT_TRUE(ma.SendToGroup(*group, "hello all").ok());
+  Sync(ma);
+  for (MessengerClient* m : {&mb, &mc, &md}) {
+    auto got = Of(Sync(*m), Event::Kind::kMessage);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].body, "hello all");
+    EXPECT_EQ(got[0].group, *group);
+    EXPECT_EQ(got[0].peer, a);
+  }
+  // Any member sends too.
+  ASSERT_TRUE(mb.SendToGroup(*group, "hi from b").ok());
+  Sync(mb);
+  for (MessengerClient* m : {&ma, &mc, &md}) {
+    auto got = Of(Sync(*m), Event::Kind::kMessage);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].body, "hi from b");
+  }
+  // Only admins change the group.
+  EXPECT_EQ(mb.RenameGroup(*group, "Mine").status().code(), absl::StatusCode::kPermissionDenied);
+
+  // An add: the new member gets the state and then the messages.
+  ASSERT_TRUE(ma.AddToGroup(*group, {e}).ok());
+  ASSERT_TRUE(ma.SendToGroup(*group, "welcome e").ok());
+  Sync(ma);
+  auto e_events = Sync(me);
+  ASSERT_EQ(Of(e_events, Event::Kind::kGroupUpdate).size(), 1u);
+  ASSERT_EQ(Of(e_events, Event::Kind::kMessage).size(), 1u);
+  EXPECT_EQ(Of(e_events, Event::Kind::kMessage)[0].body, "welcome e");
+
+  // A rename everyone sees.
+  ASSERT_TRUE(ma.RenameGroup(*group, "Trip 2026").ok());
+  Sync(ma);
+  for (MessengerClient* m : {&mb, &mc, &md, &me}) {
+    auto updates = Of(Sync(*m), Event::Kind::kGroupUpdate);
+    ASSERT_FALSE(updates.empty());
+    EXPECT_EQ(updates.back().body, "Trip 2026");
+  }
+
+  // A removal: the removed member is told and gets nothing sent after it,
+  // and holds no key for it.
+  auto removed = ma.RemoveFromGroup(*group, {d});
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(removed->members.size(), 4u);
+  Sync(ma);
+  auto d_update = Of(Sync(md), Event::Kind::kGroupUpdate);
+  ASSERT_EQ(d_update.size(), 1u);
+  EXPECT_NE(d_update[0].detail.find("no longer a member"), std::string::npos) << d_update[0].detail;
+  EXPECT_FALSE(md.Group(*group)->active);
+  EXPECT_EQ(md.SendToGroup(*group, "still here?").status().code(), absl::StatusCode::kFailedPrecondition);
+  for (MessengerClient* m : {&mb, &mc, &me}) Sync(*m);  // they learn of the removal and rotate
+  ASSERT_TRUE(ma.SendToGroup(*group, "after the removal").ok());
+  ASSERT_TRUE(mc.SendToGroup(*group, "c after the removal").ok());
+  Sync(ma);
+  Sync(mc);
+  for (MessengerClient* m : {&mb, &me}) {
+    auto got = Of(Sync(*m), Event::Kind::kMessage);
+    ASSERT_EQ(got.size(), 2u);
+  }
+  EXPECT_TRUE(Of(Sync(md), Event::Kind::kMessage).empty());
+  // Cryptographically too: the new messages use sender keys D never got.
+  auto d_profile = Profile(d);
+  for (const std::string& sender : {a, c}) {
+    auto own = Profile(sender)->Groups();
+    ASSERT_TRUE(own.ok());
+    const std::string dist = own->front().distribution_id;
+    auto held = d_profile->LoadSenderKey(sender, 1, dist);
+    ASSERT_TRUE(held.ok());
+    EXPECT_TRUE(held->empty()) << sender << "'s current sender key reached the removed member";
+    auto b_held = Profile(b)->LoadSenderKey(sender, 1, dist);
+    ASSERT_TRUE(b_held.ok());
+    EXPECT_FALSE(b_held->empty());
+  }
+  auto history = mb.GroupHistory(*group, 50);
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_EQ(history->size(), 5u);  // hello all, hi from b (own), welcome e, and the two after the removal
+}
+
 }  // namespace
 }  // namespace tandem::client
