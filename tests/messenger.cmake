@@ -8,3 +8,9 @@ set_tests_properties(e2e.messenger_cli PROPERTIES TIMEOUT 600)
 add_test(NAME e2e.cli_door
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli_door_test.sh $<TARGET_FILE:tandemd> $<TARGET_FILE:tandem>)
 set_tests_properties(e2e.cli_door PROPERTIES TIMEOUT 600)
+
+# Groups through the real binaries: five profiles, adds, a rename, a
+# removal, bad input, a kill -9 during group sends, no plaintext stored.
+add_test(NAME e2e.group_cli
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/group_cli_test.sh $<TARGET_FILE:tandemd> $<TARGET_FILE:tandem>)
+set_tests_properties(e2e.group_cli PROPERTIES TIMEOUT 600)

@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -81,6 +82,8 @@ const char* KindName(client::Event::Kind k) {
       return "key-changed";
     case client::Event::Kind::kFailed:
       return "failed";
+    case client::Event::Kind::kGroupUpdate:
+      return "group-update";
   }
   return "?";
 }
@@ -95,21 +98,38 @@ std::string Quote(const std::string& text) {
 
 std::string Clock(int64_t ms) { return LocalTimestamp(absl::FromUnixMillis(ms)); }
 
-client::EventHandler Printer(const CliContext& ctx) {
-  return [json_out = ctx.json, ctx](const client::Event& e) {
+// "Trip (3f2a9c01)": a group as people name it, by its title if `c` knows it.
+std::string GroupName(client::MessengerClient* c, const std::string& id) {
+  std::string title;
+  if (c != nullptr) {
+    if (auto g = c->Group(id); g.ok()) title = g->title;
+  }
+  const std::string short_id = id.substr(0, 8);
+  return title.empty() ? "group " + short_id : absl::StrCat("\"", title, "\" (", short_id, ")");
+}
+
+// Prints events for people (or as JSON lines). `c` names groups by title.
+client::EventHandler Printer(const CliContext& ctx, client::MessengerClient* c = nullptr) {
+  return [json_out = ctx.json, ctx, c](const client::Event& e) {
     if (json_out) {
       json j = {{"event", KindName(e.kind)},
                 {"peer", e.peer},
                 {"id", e.message_id},
                 {"timestamp_ms", e.timestamp_ms}};
-      if (!e.body.empty()) j["text"] = e.body;
+      if (!e.body.empty()) j[e.kind == client::Event::Kind::kGroupUpdate ? "title" : "text"] = e.body;
       if (!e.detail.empty()) j["detail"] = e.detail;
+      if (!e.group.empty()) j["group"] = e.group;
       JsonLine(KindName(e.kind), j);
       return;
     }
+    const std::string where = e.group.empty() ? "" : " in " + GroupName(c, e.group);
     switch (e.kind) {
+      case client::Event::Kind::kGroupUpdate:
+        std::cout << "[" << Clock(e.timestamp_ms) << "] " << GroupName(c, e.group) << " " << e.detail << " (by "
+                  << e.peer << ")" << std::endl;
+        break;
       case client::Event::Kind::kMessage:
-        std::cout << "[" << Clock(e.timestamp_ms) << "] " << e.peer << ": " << e.body << std::endl;
+        std::cout << "[" << Clock(e.timestamp_ms) << "] " << e.peer << where << ": " << e.body << std::endl;
         break;
       case client::Event::Kind::kKeyChanged:
         std::cout << "! the safety number with " << e.peer
@@ -121,7 +141,11 @@ client::EventHandler Printer(const CliContext& ctx) {
                   << (e.body.empty() ? "" : ": " + Quote(e.body)) << " (" << e.detail << ")" << std::endl;
         break;
       case client::Event::Kind::kSent:
-        std::cout << "sent to " << e.peer << ": " << Quote(e.body) << std::endl;
+        if (!e.group.empty()) {
+          std::cout << "sent to " << GroupName(c, e.group) << ": " << Quote(e.body) << std::endl;
+        } else {
+          std::cout << "sent to " << e.peer << ": " << Quote(e.body) << std::endl;
+        }
         break;
       case client::Event::Kind::kDelivered:
         std::cout << "delivered to " << e.peer << ": " << Quote(e.body) << std::endl;
@@ -237,39 +261,53 @@ void DefineVerify(CLI::App& cmd, const CliEnv& env) {
   });
 }
 
+// Hands what was just queued (message `id`, or "" for a group change) to
+// the relay now; if that fails it stays queued and goes out with the next
+// command.
+void Deliver(client::MessengerClient& c, const CliEnv& env, const std::string& id) {
+  const CliContext& g = *env.ctx;
+  auto printer = Printer(g, &c);
+  bool failed = false;
+  auto watch = [&](const client::Event& e) {
+    if (e.kind == client::Event::Kind::kFailed && !id.empty() && e.message_id == id) failed = true;
+    printer(e);
+  };
+  absl::Status st = c.Sync(watch);
+  if (st.ok() && failed) *env.exit_code = 1;  // the relay refused it; the reason was printed
+  if (!st.ok()) {
+    if (!ReasonOf(st).empty()) {
+      *env.exit_code = Fail(WithHint(g, st));
+      return;
+    }
+    std::cerr << "tandem: queued; not yet accepted by the relay (" << st.message()
+              << "); it goes out with the next command\n";
+    *env.exit_code = 3;
+  }
+}
+
 void DefineSend(CLI::App& cmd, const CliEnv& env) {
-  auto to = std::make_shared<std::string>();
-  auto words = std::make_shared<std::vector<std::string>>();
-  cmd.add_option("number", *to, "Recipient's phone number")->required();
-  cmd.add_option("text", *words, "The message")->required();
-  cmd.callback([env, to, words] {
+  auto args = std::make_shared<std::vector<std::string>>();
+  auto group = std::make_shared<std::string>();
+  cmd.add_option("args", *args, "NUMBER TEXT..., or TEXT... with --group")->required();
+  cmd.add_option("--group,-g", *group, "Send to this group (its id, or the first 8+ digits of it)");
+  cmd.callback([env, args, group] {
     const CliContext& g = *env.ctx;
+    if (group->empty() && args->size() < 2) {
+      std::cerr << "tandem: give the recipient's number and the text (or --group ID and the text)\n";
+      *env.exit_code = 2;
+      return;
+    }
     auto c = OpenClient(g, false, env.exit_code);
     if (!c) return;
-    auto id = c->Send(*to, absl::StrJoin(*words, " "));
+    absl::StatusOr<std::string> id =
+        group->empty()
+            ? c->Send(args->front(), absl::StrJoin(args->begin() + 1, args->end(), " "))
+            : c->SendToGroup(*group, absl::StrJoin(*args, " "));
     if (!id.ok()) {
       *env.exit_code = Fail(WithHint(g, id.status()));
       return;
     }
-    // Hand it to the relay now; if that fails the message stays queued
-    // and goes out with the next command.
-    auto printer = Printer(g);
-    bool failed = false;
-    auto watch = [&](const client::Event& e) {
-      if (e.kind == client::Event::Kind::kFailed && e.message_id == *id) failed = true;
-      printer(e);
-    };
-    absl::Status st = c->Sync(watch);
-    if (st.ok() && failed) *env.exit_code = 1;  // the relay refused it; the reason was printed
-    if (!st.ok()) {
-      if (!ReasonOf(st).empty()) {
-        *env.exit_code = Fail(WithHint(g, st));
-        return;
-      }
-      std::cerr << "tandem: message queued; not yet accepted by the relay (" << st.message()
-                << "); it goes out with the next command\n";
-      *env.exit_code = 3;
-    }
+    Deliver(*c, env, *id);
   });
 }
 
@@ -283,7 +321,7 @@ void DefineInbox(CLI::App& cmd, const CliEnv& env) {
     auto c = OpenClient(g, false, env.exit_code);
     if (!c) return;
     c->SetAutoRead(*read);
-    auto printer = Printer(g);
+    auto printer = Printer(g, c.get());
     absl::Status st;
     if (*follow) {
       std::signal(SIGINT, [](int) { g_stop = 1; });
@@ -303,14 +341,16 @@ void DefineInbox(CLI::App& cmd, const CliEnv& env) {
 
 void DefineHistory(CLI::App& cmd, const CliEnv& env) {
   auto peer = std::make_shared<std::string>();
+  auto group = std::make_shared<std::string>();
   auto limit = std::make_shared<int>(50);
   cmd.add_option("number", *peer, "Only the conversation with this number");
+  cmd.add_option("--group,-g", *group, "Only this group's messages");
   cmd.add_option("--limit", *limit, "How many (newest)");
-  cmd.callback([env, peer, limit] {
+  cmd.callback([env, peer, group, limit] {
     const CliContext& g = *env.ctx;
     auto c = OpenClient(g, false, env.exit_code);
     if (!c) return;
-    auto rows = c->History(*peer, *limit);
+    auto rows = group->empty() ? c->History(*peer, *limit) : c->GroupHistory(*group, *limit);
     if (!rows.ok()) {
       *env.exit_code = Fail(WithHint(g, rows.status()));
       return;
@@ -324,9 +364,13 @@ void DefineHistory(CLI::App& cmd, const CliEnv& env) {
                              {"id", m.message_id},
                              {"text", m.body},
                              {"status", m.status},
+                             {"group", absl::BytesToHexString(m.group_id)},
                              {"sent_at_ms", m.sent_at_ms}});
       } else {
-        t.Add({Clock(m.sent_at_ms), in ? "<-" : "->", m.peer, m.status, m.body});
+        std::string with = m.group_id.empty() ? m.peer
+                                              : absl::StrCat(GroupName(c.get(), absl::BytesToHexString(m.group_id)),
+                                                             in ? " " + m.peer : "");
+        t.Add({Clock(m.sent_at_ms), in ? "<-" : "->", with, m.status, m.body});
       }
     }
     if (!g.json) {
@@ -541,10 +585,172 @@ void DefineDeleteAccount(CLI::App& cmd, const CliEnv& env) {
   });
 }
 
+// ---- groups ----
+
+void PrintGroup(const CliContext& g, const client::GroupInfo& info) {
+  if (g.json) {
+    json members = json::array();
+    for (const auto& [number, admin] : info.members) members.push_back({{"number", number}, {"admin", admin}});
+    JsonLine("group", {{"id", info.id},
+                       {"title", info.title},
+                       {"version", info.version},
+                       {"member", info.active},
+                       {"members", members}});
+    return;
+  }
+  std::cout << info.title << " (" << info.id << ")" << (info.active ? "" : " — you are no longer a member")
+            << "\n";
+  Table t({"MEMBER", "ROLE"});
+  for (const auto& [number, admin] : info.members) t.Add({number, admin ? "admin" : "member"});
+  t.Print(std::cout);
+}
+
+void DefineGroupCreate(CLI::App& cmd, const CliEnv& env) {
+  auto title = std::make_shared<std::string>();
+  auto members = std::make_shared<std::vector<std::string>>();
+  cmd.add_option("title", *title, "The group's title")->required();
+  cmd.add_option("members", *members, "Members' phone numbers (you are its admin)");
+  cmd.callback([env, title, members] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, false, env.exit_code);
+    if (!c) return;
+    auto id = c->CreateGroup(*title, *members);
+    if (!id.ok()) {
+      *env.exit_code = Fail(WithHint(g, id.status()));
+      return;
+    }
+    if (g.json) {
+      JsonLine("group_created", {{"id", *id}, {"title", *title}});
+    } else {
+      std::cout << "created \"" << *title << "\" (" << *id << "); send to it with `"
+                << g.Command("send --group " + id->substr(0, 8) + " TEXT") << "`" << std::endl;
+    }
+    Deliver(*c, env, "");
+  });
+}
+
+// add / remove: a group and numbers.
+void DefineGroupMembers(CLI::App& cmd, const CliEnv& env, bool add) {
+  auto group = std::make_shared<std::string>();
+  auto numbers = std::make_shared<std::vector<std::string>>();
+  cmd.add_option("group", *group, "The group (its id, or the first 8+ digits of it)")->required();
+  cmd.add_option("numbers", *numbers, "Phone numbers")->required();
+  cmd.callback([env, group, numbers, add] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, false, env.exit_code);
+    if (!c) return;
+    auto info = add ? c->AddToGroup(*group, *numbers) : c->RemoveFromGroup(*group, *numbers);
+    if (!info.ok()) {
+      *env.exit_code = Fail(WithHint(g, info.status()));
+      return;
+    }
+    PrintGroup(g, *info);
+    Deliver(*c, env, "");
+  });
+}
+
+void DefineGroupAdd(CLI::App& cmd, const CliEnv& env) { DefineGroupMembers(cmd, env, true); }
+void DefineGroupRemove(CLI::App& cmd, const CliEnv& env) { DefineGroupMembers(cmd, env, false); }
+
+void DefineGroupRename(CLI::App& cmd, const CliEnv& env) {
+  auto group = std::make_shared<std::string>();
+  auto words = std::make_shared<std::vector<std::string>>();
+  cmd.add_option("group", *group, "The group")->required();
+  cmd.add_option("title", *words, "The new title")->required();
+  cmd.callback([env, group, words] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, false, env.exit_code);
+    if (!c) return;
+    auto info = c->RenameGroup(*group, absl::StrJoin(*words, " "));
+    if (!info.ok()) {
+      *env.exit_code = Fail(WithHint(g, info.status()));
+      return;
+    }
+    PrintGroup(g, *info);
+    Deliver(*c, env, "");
+  });
+}
+
+void DefineGroupLeave(CLI::App& cmd, const CliEnv& env) {
+  auto group = std::make_shared<std::string>();
+  cmd.add_option("group", *group, "The group")->required();
+  cmd.callback([env, group] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, false, env.exit_code);
+    if (!c) return;
+    auto info = c->LeaveGroup(*group);
+    if (!info.ok()) {
+      *env.exit_code = Fail(WithHint(g, info.status()));
+      return;
+    }
+    if (g.json) {
+      JsonLine("group_left", {{"id", info->id}});
+    } else {
+      std::cout << "you left \"" << info->title << "\"" << std::endl;
+    }
+    Deliver(*c, env, "");
+  });
+}
+
+void DefineGroupList(CLI::App& cmd, const CliEnv& env) {
+  cmd.callback([env] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, false, env.exit_code);
+    if (!c) return;
+    auto groups = c->Groups();
+    if (!groups.ok()) {
+      *env.exit_code = Fail(WithHint(g, groups.status()));
+      return;
+    }
+    if (g.json) {
+      for (const auto& info : *groups) PrintGroup(g, info);
+      return;
+    }
+    if (groups->empty()) {
+      std::cout << "no groups; create one with `" << g.Command("group create TITLE NUMBER...") << "`\n";
+      return;
+    }
+    Table t({"ID", "TITLE", "MEMBERS", ""});
+    for (const auto& info : *groups) {
+      t.Add({info.id.substr(0, 8), info.title, absl::StrCat(info.members.size()), info.active ? "" : "left"});
+    }
+    t.Print(std::cout);
+  });
+}
+
+void DefineGroupShow(CLI::App& cmd, const CliEnv& env) {
+  auto group = std::make_shared<std::string>();
+  cmd.add_option("group", *group, "The group")->required();
+  cmd.callback([env, group] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, false, env.exit_code);
+    if (!c) return;
+    auto info = c->Group(*group);
+    if (!info.ok()) {
+      *env.exit_code = Fail(WithHint(g, info.status()));
+      return;
+    }
+    PrintGroup(g, *info);
+  });
+}
+
+constexpr CommandSpec<CliEnv> kGroupCommands[] = {
+    {"create", "Create a group with these members (you are its admin)", DefineGroupCreate},
+    {"add", "Add members (admins only)", DefineGroupAdd},
+    {"remove", "Remove members (admins only); they cannot read what is sent after", DefineGroupRemove},
+    {"rename", "Change the title (admins only)", DefineGroupRename},
+    {"leave", "Leave a group", DefineGroupLeave},
+    {"list", "The groups this profile knows", DefineGroupList},
+    {"show", "A group's title and members", DefineGroupShow},
+};
+
+void DefineGroup(CLI::App& cmd, const CliEnv& env) { AddCommandGroup(cmd, kGroupCommands, env); }
+
 constexpr CommandSpec<CliEnv> kMessengerCommands[] = {
     {"register", "Ask the relay to send a verification code to your number", DefineRegister},
     {"verify", "Finish registration with the code you received", DefineVerify},
-    {"send", "Send an end-to-end encrypted text", DefineSend},
+    {"send", "Send an end-to-end encrypted text (to a number, or to a group with --group)", DefineSend},
+    {"group", "Groups: create, add, remove, rename, leave, list, show", DefineGroup},
     {"inbox", "Receive messages and receipts", DefineInbox},
     {"history", "Show stored messages with their time and status", DefineHistory},
     {"discover", "Which of these numbers use the messenger", DefineDiscover},

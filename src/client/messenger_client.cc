@@ -1068,9 +1068,16 @@ class MessengerClient::Impl {
         if (it != in_flight_.end()) in_flight_.erase(it);
         RETURN_IF_ERROR(store_->RemoveFromOutbox(r.client_message_id()));
         if (!receipt) {
+          // Group updates and sender keys are not messages of the history.
           const std::string id = MessageIdOf(r.client_message_id());
-          RETURN_IF_ERROR(store_->SetOutgoingStatus(id, "sent"));
-          on_event(WithText(Event{Event::Kind::kSent, recipient, id, "", r.server_timestamp_ms(), ""}));
+          ASSIGN_OR_RETURN(std::optional<MessageRow> message, store_->OutgoingMessage(id));
+          if (message) {
+            RETURN_IF_ERROR(store_->SetOutgoingStatus(id, "sent"));
+            Event e{Event::Kind::kSent, message->group_id.empty() ? recipient : "", id, message->body,
+                    r.server_timestamp_ms(), ""};
+            e.group = message->group_id.empty() ? "" : absl::BytesToHexString(message->group_id);
+            on_event(e);
+          }
         }
         return absl::OkStatus();
       }

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Groups end to end with the real binaries: one relay and five messenger
+# users (tandem CLI profiles). A group is created, messages fan out from
+# one submission to every member, a member is added, the group renamed, a
+# member removed (who then gets nothing sent after), bad input is refused,
+# a kill -9 of the relay during group sends loses nothing acknowledged and
+# shows nothing twice, and the relay's files hold no plaintext.
+source "$(dirname "$0")/lib.sh"
+tandemd=$1
+tandem=$2
+work=$(mktemp -d)
+trap 'kill -9 ${TANDEMD_PID:-} 2>/dev/null || true; rm -rf "$work"' EXIT
+cd "$work"
+
+start_tandemd "$tandemd" "$work"
+export TANDEM_SERVER=$TANDEMD_ADDR
+A=+14155550101 B=+14155550102 C=+14155550103 D=+14155550104 E=+14155550105
+
+t() { local p=$1; shift; "$tandem" --profile "$work/$p.db" "$@"; }
+code_for() { grep -- "$1" "$work/data/verification-codes.log" | tail -1 | awk '{print $3}'; }
+register() {
+  t "$1" register "$2" >/dev/null
+  t "$1" verify "$2" "$(code_for "$2")" >/dev/null
+}
+count() { grep -c -- "$1" "$2" || true; }
+for p in a:$A b:$B c:$C d:$D e:$E; do register "${p%%:*}" "${p#*:}"; done
+
+# Create: every member learns the group.
+t a --json group create "Trip" $B $C $D > create.out
+G=$(jq -r 'select(.kind == "group_created") | .id' create.out)
+[[ ${#G} -eq 64 ]] || fail "group id: $(cat create.out)"
+for p in b c d; do
+  t $p --json inbox > $p-1.out
+  jq -s -e --arg g "$G" 'any(.[]; .event == "group-update" and .group == $g and .title == "Trip")' $p-1.out >/dev/null \
+    || fail "$p did not learn the group: $(cat $p-1.out)"
+done
+assert_contains "$(t b group show "${G:0:8}")" "$A" "B sees A in the group"
+assert_contains "$(t b group list)" "Trip" "B lists the group"
+
+# A message to the group reaches each member once.
+t a send --group "${G:0:8}" "plain-group-hello" > send.out
+assert_contains "$(cat send.out)" 'sent to "Trip"' "the sender is told"
+for p in b c d; do
+  t $p --json inbox > $p-2.out
+  assert_eq "$(count plain-group-hello $p-2.out)" 1 "$p got the group message once"
+done
+assert_contains "$(t c inbox; t c history --group "${G:0:8}")" "plain-group-hello" "C's history of the group"
+
+# Only admins change the group; unknown groups are refused.
+rc=0; t b group rename "$G" "Mine" 2>err.out || rc=$?
+[[ $rc -ne 0 ]] || fail "a member renamed the group"
+assert_contains "$(cat err.out)" "only the group's admins" "non-admin rename"
+rc=0; t a send --group deadbeef "x" 2>err.out || rc=$?
+[[ $rc -ne 0 ]] || fail "sending to an unknown group succeeded"
+assert_contains "$(cat err.out)" "no group deadbeef" "unknown group"
+
+# Add E, rename; E gets what is sent next.
+t a group add "$G" $E >/dev/null
+t a group rename "$G" "Trip 2026" >/dev/null
+t a send --group "$G" "plain-group-welcome" >/dev/null
+t e --json inbox > e-1.out
+assert_eq "$(count plain-group-welcome e-1.out)" 1 "the added member reads new messages"
+jq -s -e 'any(.[]; .event == "group-update" and .title == "Trip 2026")' e-1.out >/dev/null || fail "E sees the title"
+t b --json inbox > b-3.out
+jq -s -e 'any(.[]; .event == "group-update" and .title == "Trip 2026")' b-3.out >/dev/null || fail "B sees the rename"
+
+# Remove D: D is told, and gets nothing sent after.
+t a group remove "$G" $D >/dev/null
+t d --json inbox > d-3.out
+jq -s -e 'any(.[]; .event == "group-update" and (.detail | contains("no longer a member")))' d-3.out >/dev/null \
+  || fail "D is told of the removal: $(cat d-3.out)"
+for p in b c e; do t $p inbox >/dev/null; done   # the others learn of it too
+t a send --group "$G" "plain-group-after-removal" >/dev/null
+t c send --group "$G" "plain-group-c-after-removal" >/dev/null
+for p in b e; do
+  t $p --json inbox > $p-4.out
+  assert_eq "$(count plain-group-after-removal $p-4.out)" 1 "$p got A's message after the removal"
+  assert_eq "$(count plain-group-c-after-removal $p-4.out)" 1 "$p got C's message after the removal"
+done
+t d --json inbox > d-4.out
+assert_eq "$(count plain-group-after d-4.out)" 0 "the removed member got nothing"
+rc=0; t d send --group "$G" "x" 2>err.out || rc=$?
+[[ $rc -ne 0 ]] || fail "a removed member sent to the group"
+
+# Crash: kill -9 the relay while A sends 15 group messages. Every member
+# sees each exactly once after the restart.
+( for i in $(seq 1 15); do t a send --group "$G" "plain-gcrash-$i" >>crash-send.out 2>&1 || true; done ) &
+SENDER=$!
+sleep 0.6
+kill -9 "$TANDEMD_PID"
+wait "$TANDEMD_PID" 2>/dev/null || true
+wait $SENDER
+acked=$(grep -c '^sent ' crash-send.out || true)
+TANDEMD_LISTEN=$TANDEMD_ADDR start_tandemd "$tandemd" "$work"
+t a --json inbox >/dev/null || true   # flushes A's outbox
+for p in b c e; do
+  t $p --json inbox > $p-5.out
+  for i in $(seq 1 15); do assert_eq "$(count "\"plain-gcrash-$i\"" $p-5.out)" 1 "$p: crash message $i once"; done
+  t $p --json inbox > $p-6.out
+  assert_eq "$(count plain-gcrash $p-6.out)" 0 "$p: nothing twice"
+done
+echo "group crash: $acked of 15 acknowledged before the kill; all 15 reached every member once"
+
+# No plaintext in the relay's files.
+kill -TERM "$TANDEMD_PID"
+rc=0; wait "$TANDEMD_PID" || rc=$?
+assert_eq "$rc" 0 "tandemd's exit status after SIGTERM"
+for f in "$work"/data/messenger.db*; do
+  if grep -a -q "plain-" "$f"; then fail "plaintext found in $f"; fi
+done
+echo "group cli: ok"
