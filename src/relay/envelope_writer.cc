@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/encoding.h"
 #include "common/log.h"
 #include "relay_protocol/protocol.h"
@@ -97,8 +99,15 @@ void EnvelopeWriter::Submit(db::EnvelopeRow envelope, std::string client_message
 }
 
 void EnvelopeWriter::SubmitMulti(std::vector<db::EnvelopeRow> copies, std::shared_ptr<const std::string> body,
-                                 std::string client_message_id, SubmitDone done) {
-  Enqueue(MultiSubmitOp{std::move(copies), std::move(body), std::move(client_message_id), std::move(done)});
+                                 std::string client_message_id, SubmitDone done,
+                                 std::vector<std::string> attachments) {
+  Enqueue(MultiSubmitOp{std::move(copies), std::move(body), std::move(client_message_id), std::move(done),
+                        std::move(attachments)});
+}
+
+void EnvelopeWriter::Release(const BodyRefs& refs) {
+  if (refs.attachments.empty() || !on_body_released_) return;
+  on_body_released_(refs.owner, absl::StrSplit(refs.attachments, ' ', absl::SkipEmpty()));
 }
 
 void EnvelopeWriter::ReleaseSlots(const MultiSubmitOp& op) {
@@ -246,6 +255,7 @@ void EnvelopeWriter::Forget(std::span<const uint64_t> ids) {
     auto it = BodyOf(id);
     if (it == bodies_.end()) continue;
     if (--it->second.remaining == 0) {
+      Release(it->second);
       bodies_.erase(it);
       bodies_stored_.fetch_sub(1, std::memory_order_relaxed);
     }
@@ -261,7 +271,7 @@ absl::Status EnvelopeWriter::LoadBodies() {
     if (b.stored_copies == 0) {
       orphans.push_back(b.body_id);
     } else {
-      bodies_[b.body_id] = {b.body_id + b.copies, static_cast<uint32_t>(b.stored_copies)};
+      bodies_[b.body_id] = {b.body_id + b.copies, static_cast<uint32_t>(b.stored_copies), b.owner, b.attachments};
     }
   }
   bodies_stored_.store(bodies_.size());
@@ -302,8 +312,10 @@ void EnvelopeWriter::ExpireBodies(absl::Time now) {
     log::Warn("relay.body_expiry_failed", {{"error", std::string(st.message())}});
     return;
   }
-  for (uint64_t id : expired) {
-    if (bodies_.erase(id) > 0) bodies_stored_.fetch_sub(1, std::memory_order_relaxed);
+  for (const db::BodyRow& b : *rows) {
+    if (std::find(expired.begin(), expired.end(), b.body_id) == expired.end()) continue;
+    Release(BodyRefs{0, 0, b.owner, b.attachments});
+    if (bodies_.erase(b.body_id) > 0) bodies_stored_.fetch_sub(1, std::memory_order_relaxed);
   }
   log::Info("relay.bodies_expired", {{"bodies", static_cast<int64_t>(expired.size())},
                                      {"copies", static_cast<int64_t>(copies.size())}});
@@ -337,6 +349,8 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
     absl::StatusOr<SubmitOutcome> outcome;
     bool stored = false;
     uint32_t shared = 0;
+    uint32_t copies = 0;
+    std::string attachments;
     std::vector<bool> kept;  // per copy: its device still exists
   };
   std::vector<MultiResult> multi_results;
@@ -385,7 +399,7 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
         if (e.type != pb::ENVELOPE_TYPE_RECEIPT) ++usage[e.sender_account].second;
       } else if (auto* m = std::get_if<MultiSubmitOp>(&op)) {
         order.emplace_back(true, multi_results.size());
-        MultiResult& r = multi_results.emplace_back(MultiResult{m, SubmitOutcome{}, false, 0, {}});
+        MultiResult& r = multi_results.emplace_back(MultiResult{m, SubmitOutcome{}, false, 0, 0, "", {}});
         r.kept.assign(m->copies.size(), false);
         size_t kept = 0;
         for (size_t i = 0; i < m->copies.size(); ++i) {
@@ -417,7 +431,15 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
             r.shared += pass == 0 ? 1 : 0;
           }
         }
-        if (r.shared > 0) RETURN_IF_ERROR(db::InsertBody(tx, {first, r.shared, now_ms, 0}, *m->body));
+        // The record covers every copy, so that attachments go only when
+        // the last of them was acknowledged.
+        r.copies = static_cast<uint32_t>(next_id - first);
+        r.attachments = absl::StrJoin(m->attachments, " ");
+        if (r.shared > 0 || !r.attachments.empty()) {
+          RETURN_IF_ERROR(db::InsertBody(
+              tx, {first, r.copies, now_ms, 0, head.sender_account, r.attachments},
+              r.shared > 0 ? *m->body : std::string()));
+        }
         for (size_t i = 0; i < m->copies.size(); ++i) {
           if (r.kept[i]) RETURN_IF_ERROR(db::InsertEnvelope(tx, m->copies[i]));
         }
@@ -483,9 +505,9 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
     }
     MultiResult& r = multi_results[index];
     std::vector<db::EnvelopeRow>& copies = r.op->copies;
-    if (r.stored && r.shared > 0) {
+    if (r.stored && (r.shared > 0 || !r.attachments.empty())) {
       const uint64_t first = r.outcome->server_id;
-      bodies_[first] = {first + r.shared, r.shared};
+      bodies_[first] = {first + r.copies, r.copies, copies.front().sender_account, r.attachments};
       bodies_stored_.fetch_add(1, std::memory_order_relaxed);
     }
     // Shared copies first, as their ids were given.

@@ -107,8 +107,16 @@ class EnvelopeWriter {
   // null for a copy with its own ciphertext; the shared body is stored once.
   // The outcome's server id is the first copy's. Copies whose device went
   // away meanwhile are dropped; de-duplication is by client message id.
+  // `attachments` are the ids of attachments the message carries: once
+  // every copy is gone, the OnBodyReleased callback gets them.
   void SubmitMulti(std::vector<db::EnvelopeRow> copies, std::shared_ptr<const std::string> body,
-                   std::string client_message_id, SubmitDone done);
+                   std::string client_message_id, SubmitDone done, std::vector<std::string> attachments = {});
+  // Called on the writer thread after the commit that deleted the last copy
+  // of a submission that carried attachments (or expired it), with the
+  // sending account and the ids. Set before Start() or before the first
+  // submission that carries attachments.
+  using OnBodyReleased = std::function<void(uint64_t owner, std::vector<std::string> attachment_ids)>;
+  void SetOnBodyReleased(OnBodyReleased fn) { on_body_released_ = std::move(fn); }
   // Deletes acknowledged envelopes of `recipient_account`, which the caller
   // took from their queue (Directory::TakeQueued).
   void Ack(uint64_t recipient_account, std::vector<uint64_t> server_ids);
@@ -140,6 +148,7 @@ class EnvelopeWriter {
     std::shared_ptr<const std::string> body;
     std::string client_message_id;
     SubmitDone done;
+    std::vector<std::string> attachments;
   };
   struct AckOp {
     uint64_t recipient_account;
@@ -187,7 +196,10 @@ class EnvelopeWriter {
   struct BodyRefs {
     uint64_t end = 0;
     uint32_t remaining = 0;
+    uint64_t owner = 0;
+    std::string attachments;  // space-separated ids; empty: none
   };
+  void Release(const BodyRefs& refs);
   // The body whose copy `server_id` is, if any.
   absl::btree_map<uint64_t, BodyRefs>::iterator BodyOf(uint64_t server_id);
 
@@ -196,6 +208,7 @@ class EnvelopeWriter {
   const Clock& clock_;
   const Options options_;
   OnCommitted on_committed_;
+  OnBodyReleased on_body_released_;
   net::Histogram& batch_ops_;
   net::Histogram& wal_restart_seconds_;
   net::Histogram& commit_seconds_;

@@ -441,6 +441,7 @@ void MessageStream::HandleMultiSubmit(const std::shared_ptr<DeviceSession>& sess
       }
     }
   }
+  std::vector<std::string> attachments(submit.attachment_ids().begin(), submit.attachment_ids().end());
   std::weak_ptr<net::WebSocketConnection> weak = conn;
   writer_.SubmitMulti(std::move(copies), std::move(body), client_message_id,
                       [this, weak, request_id, client_message_id](absl::StatusOr<SubmitOutcome> outcome) {
@@ -452,7 +453,8 @@ void MessageStream::HandleMultiSubmit(const std::shared_ptr<DeviceSession>& sess
                                                                      outcome->server_id, outcome->server_ts_ms,
                                                                      outcome->duplicate)
                                                 : EncodeError(request_id, client_message_id, outcome.status()));
-                      });
+                      },
+                      std::move(attachments));
 }
 
 void MessageStream::HandleAck(const std::shared_ptr<DeviceSession>& session, const pb::Ack& ack) {

@@ -310,5 +310,49 @@ TEST_F(MultiSubmitTest, LinkingStopsAtFiveCompanions) {
   EXPECT_EQ(accounts().AddLinkedDevice(12345, 7).status().code(), absl::StatusCode::kNotFound);
 }
 
+
+TEST_F(MultiSubmitTest, AttachmentsAreReleasedWhenTheLastCopyIsAcknowledged) {
+  Member a = Add("+14155550181"), b = Add("+14155550182"), c = Add("+14155550183");
+  std::vector<std::pair<uint64_t, std::vector<std::string>>> released;
+  relay_->WriterForTesting().SetOnBodyReleased(
+      [&](uint64_t owner, std::vector<std::string> ids) { released.emplace_back(owner, std::move(ids)); });
+  auto sender = Connect(a.device);
+  auto rb = Connect(b.device), rc = Connect(c.device);
+  // 1:1 copies (no shared body) that carry two attachments.
+  pb::MultiSubmit m;
+  m.set_client_message_id("with-attachments");
+  for (const Member* to : {&b, &c}) {
+    pb::RecipientDevices* r = m.add_recipients();
+    r->set_number(to->number);
+    pb::DeviceCopy* copy = r->add_devices();
+    copy->set_device_id(1);
+    copy->set_ciphertext("pointer inside");
+    copy->set_type(pb::ENVELOPE_TYPE_SIGNAL_MESSAGE);
+  }
+  m.add_attachment_ids("blob-one");
+  m.add_attachment_ids("blob-two");
+  ASSERT_TRUE(Send(sender, 1, m).has_submit_result());
+  EXPECT_EQ(Bodies(), 1);  // the record that names the attachments
+  pb::Envelope eb = NextEnvelope(rb), ec = NextEnvelope(rc);
+  Ack(rb, {eb.server_id()});
+  Flush();
+  EXPECT_TRUE(released.empty()) << "released while a copy still waits";
+  Ack(rc, {ec.server_id()});
+  Flush();
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(released[0].first, a.device.account_id);
+  EXPECT_EQ(released[0].second, (std::vector<std::string>{"blob-one", "blob-two"}));
+  EXPECT_EQ(Bodies(), 0);
+
+  // Bad ids are refused and store nothing.
+  pb::MultiSubmit bad = m;
+  bad.set_client_message_id("bad-ids");
+  bad.add_attachment_ids(std::string(65, 'x'));
+  pb::ServerFrame answer = Send(sender, 2, bad);
+  ASSERT_TRUE(answer.has_error());
+  EXPECT_EQ(answer.error().code(), "invalid_argument");
+  EXPECT_EQ(Envelopes(), 0);
+}
+
 }  // namespace
 }  // namespace tandem::relay

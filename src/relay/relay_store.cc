@@ -164,6 +164,13 @@ CREATE TABLE bodies (
 ALTER TABLE envelopes ADD COLUMN body_id BIGINT NOT NULL DEFAULT 0;
 )sql";
 
+// A submission's record also covers its own copies (they take the ids after
+// the shared ones) and names the attachments it carries, deleted with it.
+constexpr std::string_view kSchemaV7 = R"sql(
+ALTER TABLE bodies ADD COLUMN owner BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE bodies ADD COLUMN attachments TEXT NOT NULL DEFAULT '';
+)sql";
+
 Value Blob(const std::string& s) { return Value::Blob(s); }
 Value Int(uint64_t v) { return Value(static_cast<int64_t>(v)); }
 
@@ -175,7 +182,8 @@ absl::Status Migrate(Database& db) {
                                    {3, "queues by recipient kept in memory", kSchemaV3},
                                    {4, "replaced installations", kSchemaV4},
                                    {5, "signed Kyber prekeys", kSchemaV5},
-                                   {6, "shared bodies of multi-recipient submissions", kSchemaV6}};
+                                   {6, "shared bodies of multi-recipient submissions", kSchemaV6},
+                                   {7, "the attachments a submission carries", kSchemaV7}};
   return db.Migrate(migrations);
 }
 
@@ -565,8 +573,9 @@ absl::StatusOr<uint64_t> MaxServerId(Database& db) {
 
 absl::Status InsertBody(Database& db, const BodyRow& body, const std::string& ciphertext) {
   return db
-      .Execute("INSERT INTO bodies (body_id, copies, created_ms, ciphertext) VALUES ($1, $2, $3, $4)",
-               {Int(body.body_id), body.copies, body.created_ms, Blob(ciphertext)})
+      .Execute("INSERT INTO bodies (body_id, copies, created_ms, ciphertext, owner, attachments) "
+               "VALUES ($1, $2, $3, $4, $5, $6)",
+               {Int(body.body_id), body.copies, body.created_ms, Blob(ciphertext), Int(body.owner), body.attachments})
       .status();
 }
 
@@ -580,11 +589,13 @@ absl::Status DeleteBodies(Database& db, std::span<const uint64_t> body_ids) {
 absl::StatusOr<std::vector<BodyRow>> ListBodies(Database& db) {
   ASSIGN_OR_RETURN(auto rows, db.Query("SELECT b.body_id, b.copies, b.created_ms, "
                                        "(SELECT COUNT(*) FROM envelopes e WHERE e.server_id >= b.body_id "
-                                       "AND e.server_id < b.body_id + b.copies) FROM bodies b ORDER BY b.body_id"));
+                                       "AND e.server_id < b.body_id + b.copies), b.owner, b.attachments "
+                                       "FROM bodies b ORDER BY b.body_id"));
   std::vector<BodyRow> out;
   out.reserve(rows.size());
   for (const auto& r : rows) {
-    out.push_back({static_cast<uint64_t>(r.Int(0)), static_cast<uint32_t>(r.Int(1)), r.Int(2), r.Int(3)});
+    out.push_back({static_cast<uint64_t>(r.Int(0)), static_cast<uint32_t>(r.Int(1)), r.Int(2), r.Int(3),
+                   static_cast<uint64_t>(r.Int(4)), r.Text(5)});
   }
   return out;
 }

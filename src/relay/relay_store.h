@@ -198,6 +198,8 @@ struct BodyRow {
   uint32_t copies = 0;
   int64_t created_ms = 0;
   int64_t stored_copies = 0;  // ListBodies: copies whose rows are still stored
+  uint64_t owner = 0;         // the sending account
+  std::string attachments;    // attachment ids the message carries, space-separated
 };
 absl::Status InsertBody(Database& db, const BodyRow& body, const std::string& ciphertext);
 absl::Status DeleteBodies(Database& db, std::span<const uint64_t> body_ids);

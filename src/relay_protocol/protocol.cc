@@ -253,6 +253,15 @@ absl::Status ValidateMultiSubmit(const pb::MultiSubmit& submit) {
     }
   }
   if (copies == 0) return absl::InvalidArgumentError("a multi-recipient submission carries no device copies");
+  if (static_cast<size_t>(submit.attachment_ids().size()) > kMaxMultiAttachments) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a multi-recipient submission carries at most ", kMaxMultiAttachments, " attachment ids"));
+  }
+  for (const std::string& id : submit.attachment_ids()) {
+    if (id.empty() || id.size() > 64 || !IsPrintableAscii(id)) {
+      return absl::InvalidArgumentError("attachment ids are 1 to 64 printable ASCII characters");
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -33,6 +33,7 @@ inline constexpr size_t kMaxAckIds = 1024;
 // (1,024 group members with up to 8 devices each).
 inline constexpr size_t kMaxMultiRecipients = 1024;
 inline constexpr size_t kMaxMultiCopies = 8192;
+inline constexpr size_t kMaxMultiAttachments = 32;
 // Frames in one ClientFrameBatch.
 inline constexpr size_t kMaxFramesPerBatch = 256;
 // No valid ClientFrame is longer (ciphertext plus generous framing).
