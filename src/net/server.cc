@@ -198,6 +198,17 @@ class Server::Impl {
     std::string name;  // the route label
   };
 
+  // The route a request's header names, for its body limit and header
+  // check; null for the built-in endpoints and for no match.
+  const Router::Route* RouteForHeader(Request& head) const {
+    Response unused;
+    std::string name;
+    return router_.Match(head, &unused, &name);
+  }
+  // What a request body may be at most on any route (the parser's limit
+  // until the header says which route it is).
+  size_t LargestBody() const { return std::max(options_.max_body_bytes, router_.largest_route_body()); }
+
   Resolved Resolve(Request& req) {
     Resolved r;
     if (req.path == "/healthz" && (req.method == "GET" || req.method == "HEAD")) {
@@ -693,7 +704,8 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
       if (close_after_response_ || server_.stopping()) break;
       http::request_parser<http::string_body> parser;
       parser.header_limit(16 * 1024);
-      parser.body_limit(opts.max_body_bytes);
+      parser.body_limit(server_.LargestBody());
+      size_t body_limit = opts.max_body_bytes;
       idle_ = true;
       // Waiting for the next request may take idle_timeout; once it has
       // begun, its header has header_timeout and its body body_timeout.
@@ -715,7 +727,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
       }
       if (ec == http::error::body_limit) {
         co_await WriteError(413, "payload_too_large",
-                            absl::StrCat("request body exceeds the limit of ", opts.max_body_bytes, " bytes"),
+                            absl::StrCat("request body exceeds the limit of ", server_.LargestBody(), " bytes"),
                             11);
         break;
       }
@@ -726,11 +738,26 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
         break;
       }
       auto& header = parser.get();
-      if (auto len = parser.content_length(); len && *len > opts.max_body_bytes) {
-        co_await WriteError(
-            413, "payload_too_large",
-            absl::StrCat("request body of ", *len, " bytes exceeds the limit of ", opts.max_body_bytes),
-            header.version());
+      // A route with its own body limit (uploads) says so before the body
+      // is read, and may refuse the request on its header alone.
+      if (server_.LargestBody() > opts.max_body_bytes) {
+        Request head = server_.MakeRequest(header, remote_);
+        if (const Router::Route* route = server_.RouteForHeader(head)) {
+          if (route->max_body_bytes > 0) body_limit = route->max_body_bytes;
+          if (route->admit) {
+            if (absl::Status st = route->admit(head); !st.ok()) {
+              auto res = ToBeast(Response::Error(st), header.version(), false, head.request_id);
+              co_await http::async_write(stream_, res, asio::redirect_error(asio::use_awaitable, ec));
+              break;
+            }
+          }
+        }
+        parser.body_limit(body_limit);
+      }
+      if (auto len = parser.content_length(); len && *len > body_limit) {
+        co_await WriteError(413, "payload_too_large",
+                            absl::StrCat("request body of ", *len, " bytes exceeds the limit of ", body_limit),
+                            header.version());
         break;
       }
       if (beast::iequals(header[http::field::expect], "100-continue")) {
@@ -748,7 +775,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
       }
       if (ec == http::error::body_limit) {
         co_await WriteError(413, "payload_too_large",
-                            absl::StrCat("request body exceeds the limit of ", opts.max_body_bytes, " bytes"),
+                            absl::StrCat("request body exceeds the limit of ", body_limit, " bytes"),
                             header.version());
         break;
       }

@@ -1,0 +1,198 @@
+// Chunked, resumable attachment transfers over the relay's attachment
+// routes (docs/relay-protocol.md, "Attachments"); see attachments.h.
+#include "client/attachments.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/error_codes.h"
+#include "crypto/attachment.h"
+#include "net/client.h"
+
+namespace tandem::client {
+namespace {
+
+using nlohmann::json;
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+// Removes a scratch file when the transfer is over, however it ended.
+struct Scratch {
+  std::filesystem::path path;
+  ~Scratch() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+};
+
+// Worth trying again: no answer, or the relay's own trouble.
+bool Transient(const absl::StatusOr<net::HttpResponse>& r) {
+  return !r.ok() ? r.status().code() == absl::StatusCode::kUnavailable ||
+                       r.status().code() == absl::StatusCode::kDeadlineExceeded
+                 : r->status >= 500;
+}
+
+absl::Status ErrorOf(const absl::StatusOr<net::HttpResponse>& r) {
+  return r.ok() ? net::StatusFromResponse(*r) : r.status();
+}
+
+absl::StatusOr<json> JsonOf(const net::HttpResponse& r) {
+  json j = json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::UnavailableError(absl::StrCat("the relay answered HTTP ", r.status, " without a JSON object"));
+  }
+  return j;
+}
+
+absl::StatusOr<int64_t> IntField(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || !it->is_number_integer()) {
+    return absl::UnavailableError(absl::StrCat("the relay's answer lacks \"", name, "\""));
+  }
+  return it->get<int64_t>();
+}
+
+// The total of "bytes a-b/total".
+std::optional<int64_t> RangeTotal(const std::string& content_range) {
+  size_t slash = content_range.rfind('/');
+  int64_t total = 0;
+  if (slash == std::string::npos || !absl::SimpleAtoi(content_range.substr(slash + 1), &total)) {
+    return std::nullopt;
+  }
+  return total;
+}
+
+}  // namespace
+
+AttachmentClient::AttachmentClient(RelayTransport& transport, std::string server, std::string authorization,
+                                   Random& random, AttachmentOptions options)
+    : transport_(transport),
+      server_(std::move(server)),
+      authorization_(std::move(authorization)),
+      random_(random),
+      options_(std::move(options)) {}
+
+absl::StatusOr<net::HttpResponse> AttachmentClient::Call(const std::string& method, const std::string& target,
+                                                         const std::string& body, net::Headers headers) {
+  headers.emplace_back("Authorization", authorization_);
+  if (method == "POST") headers.emplace_back("Content-Type", "application/json");
+  return transport_.Request(server_, method, target, body, headers);
+}
+
+absl::StatusOr<int64_t> AttachmentClient::ServerOffset(const std::string& id) {
+  auto r = Call("GET", absl::StrCat("/v1/attachments/", id, "/upload"), "");
+  if (!r.ok() || r->status != 200) return ErrorOf(r);
+  ASSIGN_OR_RETURN(json j, JsonOf(*r));
+  return IntField(j, "offset");
+}
+
+std::filesystem::path AttachmentClient::ScratchFile(std::string_view what) {
+  std::filesystem::path dir =
+      options_.scratch_dir.empty() ? std::filesystem::temp_directory_path() : options_.scratch_dir;
+  return dir / absl::StrCat("tandem-", std::string(what), "-", random_.Hex(8));
+}
+
+absl::StatusOr<AttachmentPointer> AttachmentClient::Upload(const std::filesystem::path& path,
+                                                           std::string content_type, std::string file_name) {
+  AttachmentPointer pointer;
+  pointer.key = crypto::GenerateAttachmentKey(random_);
+  pointer.content_type = std::move(content_type);
+  pointer.file_name = file_name.empty() ? path.filename().string() : std::move(file_name);
+  std::string iv(crypto::kAttachmentIvSize, '\0');
+  random_.Fill(std::span(reinterpret_cast<uint8_t*>(iv.data()), iv.size()));
+
+  Scratch blob{ScratchFile("upload")};
+  ASSIGN_OR_RETURN(crypto::EncryptedFile enc,
+                   crypto::EncryptAttachmentFile(pointer.key, iv, path.string(), blob.path.string()));
+  pointer.digest = std::move(enc.digest);
+  pointer.size = enc.size;
+  const auto blob_size = static_cast<int64_t>(crypto::AttachmentBlobSize(enc.size));
+
+  auto created = Call("POST", "/v1/attachments", json{{"length", blob_size}}.dump());
+  if (!created.ok() || created->status != 201) return ErrorOf(created);
+  ASSIGN_OR_RETURN(json up, JsonOf(*created));
+  if (!up.contains("id") || !up["id"].is_string()) return absl::UnavailableError("the relay's answer lacks \"id\"");
+  pointer.id = up["id"].get<std::string>();
+  ASSIGN_OR_RETURN(int64_t max_chunk, IntField(up, "max_chunk"));
+  if (max_chunk < 1) return absl::UnavailableError("the relay offers no chunk size");
+
+  File in(std::fopen(blob.path.c_str(), "rb"));
+  if (!in) return absl::UnavailableError(absl::StrCat("cannot read ", blob.path.string()));
+  std::string chunk;
+  int64_t offset = 0;
+  int failures = 0;
+  while (offset < blob_size) {
+    chunk.resize(static_cast<size_t>(std::min(max_chunk, blob_size - offset)));
+    if (std::fseek(in.get(), offset, SEEK_SET) != 0 ||
+        std::fread(chunk.data(), 1, chunk.size(), in.get()) != chunk.size()) {
+      return absl::UnavailableError(absl::StrCat("cannot read ", blob.path.string()));
+    }
+    auto r = Call("PUT", absl::StrCat("/v1/attachments/", pointer.id, "?offset=", offset), chunk);
+    if (r.ok() && r->status == 200) {
+      ASSIGN_OR_RETURN(json j, JsonOf(*r));
+      ASSIGN_OR_RETURN(offset, IntField(j, "offset"));
+      failures = 0;
+      continue;
+    }
+    // The relay has a different offset than we think when an earlier
+    // answer was lost: it tells us, and we go on from there.
+    const bool resync = r.ok() && ReasonOf(net::StatusFromResponse(*r)) == "offset_mismatch";
+    if (!resync && !Transient(r)) return ErrorOf(r);
+    if (++failures > options_.max_retries) return ErrorOf(r);
+    if (!resync) std::this_thread::sleep_for(absl::ToChronoMilliseconds(options_.retry_delay));
+    auto at = ServerOffset(pointer.id);
+    if (at.ok()) offset = *at;
+  }
+  return pointer;
+}
+
+absl::Status AttachmentClient::Download(const AttachmentPointer& pointer, const std::filesystem::path& path) {
+  if (pointer.id.empty()) return absl::InvalidArgumentError("the attachment pointer has no id");
+  const auto expected = static_cast<int64_t>(crypto::AttachmentBlobSize(pointer.size));
+  Scratch blob{ScratchFile("download")};
+  {
+    File out(std::fopen(blob.path.c_str(), "wb"));
+    if (!out) return absl::UnavailableError(absl::StrCat("cannot create ", blob.path.string()));
+    int64_t have = 0;
+    std::optional<int64_t> total;
+    int failures = 0;
+    while (!total || have < *total) {
+      auto r = Call("GET", absl::StrCat("/v1/attachments/", pointer.id), "",
+                    {{"Range", absl::StrCat("bytes=", have, "-", have + options_.download_chunk - 1)}});
+      if (r.ok() && (r->status == 206 || (r->status == 200 && have == 0))) {
+        total = r->status == 206 ? RangeTotal(r->Header("content-range"))
+                                 : std::optional<int64_t>(static_cast<int64_t>(r->body.size()));
+        if (!total) return absl::UnavailableError("the relay's partial answer lacks a Content-Range");
+        // Refused before it fills the disk: no blob of this attachment is
+        // that large.
+        if (*total > expected) {
+          return absl::DataLossError(absl::StrCat("the relay offers a blob of ", *total,
+                                                  " bytes, more than an attachment of ", pointer.size,
+                                                  " bytes is encrypted to (", expected, ")"));
+        }
+        if (!r->body.empty() && std::fwrite(r->body.data(), 1, r->body.size(), out.get()) != r->body.size()) {
+          return absl::UnavailableError(absl::StrCat("cannot write ", blob.path.string()));
+        }
+        have += static_cast<int64_t>(r->body.size());
+        if (r->body.empty() && have < *total) return absl::UnavailableError("the relay sent an empty range");
+        failures = 0;
+        continue;
+      }
+      if (!Transient(r) || ++failures > options_.max_retries) return ErrorOf(r);
+      std::this_thread::sleep_for(absl::ToChronoMilliseconds(options_.retry_delay));
+    }
+    if (std::fflush(out.get()) != 0) return absl::UnavailableError(absl::StrCat("cannot write ", blob.path.string()));
+  }
+  return crypto::DecryptAttachmentFile(pointer.key, pointer.digest, pointer.size, blob.path.string(),
+                                       path.string());
+}
+
+}  // namespace tandem::client
