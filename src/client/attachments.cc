@@ -2,11 +2,14 @@
 // routes (docs/relay-protocol.md, "Attachments"); see attachments.h.
 #include "client/attachments.h"
 
-#include <nlohmann/json.hpp>
-
+#include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <memory>
-#include <thread>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -47,7 +50,8 @@ absl::Status ErrorOf(const absl::StatusOr<net::HttpResponse>& r) {
 absl::StatusOr<json> JsonOf(const net::HttpResponse& r) {
   json j = json::parse(r.body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    return absl::UnavailableError(absl::StrCat("the relay answered HTTP ", r.status, " without a JSON object"));
+    return absl::UnavailableError(
+        absl::StrCat("the relay answered HTTP ", r.status, " without a JSON object"));
   }
   return j;
 }
@@ -73,10 +77,11 @@ std::optional<int64_t> RangeTotal(const std::string& content_range) {
 }  // namespace
 
 AttachmentClient::AttachmentClient(RelayTransport& transport, std::string server, std::string authorization,
-                                   Random& random, AttachmentOptions options)
+                                   const Clock& clock, Random& random, AttachmentOptions options)
     : transport_(transport),
       server_(std::move(server)),
       authorization_(std::move(authorization)),
+      clock_(clock),
       random_(random),
       options_(std::move(options)) {}
 
@@ -92,6 +97,13 @@ absl::StatusOr<int64_t> AttachmentClient::ServerOffset(const std::string& id) {
   if (!r.ok() || r->status != 200) return ErrorOf(r);
   ASSIGN_OR_RETURN(json j, JsonOf(*r));
   return IntField(j, "offset");
+}
+
+void AttachmentClient::PauseBeforeRetry() const {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::unique_lock lock(mu);
+  clock_.WaitFor(lock, cv, options_.retry_delay, [] { return false; });
 }
 
 std::filesystem::path AttachmentClient::ScratchFile(std::string_view what) {
@@ -119,7 +131,8 @@ absl::StatusOr<AttachmentPointer> AttachmentClient::Upload(const std::filesystem
   auto created = Call("POST", "/v1/attachments", json{{"length", blob_size}}.dump());
   if (!created.ok() || created->status != 201) return ErrorOf(created);
   ASSIGN_OR_RETURN(json up, JsonOf(*created));
-  if (!up.contains("id") || !up["id"].is_string()) return absl::UnavailableError("the relay's answer lacks \"id\"");
+  if (!up.contains("id") || !up["id"].is_string())
+    return absl::UnavailableError("the relay's answer lacks \"id\"");
   pointer.id = up["id"].get<std::string>();
   ASSIGN_OR_RETURN(int64_t max_chunk, IntField(up, "max_chunk"));
   if (max_chunk < 1) return absl::UnavailableError("the relay offers no chunk size");
@@ -147,7 +160,7 @@ absl::StatusOr<AttachmentPointer> AttachmentClient::Upload(const std::filesystem
     const bool resync = r.ok() && ReasonOf(net::StatusFromResponse(*r)) == "offset_mismatch";
     if (!resync && !Transient(r)) return ErrorOf(r);
     if (++failures > options_.max_retries) return ErrorOf(r);
-    if (!resync) std::this_thread::sleep_for(absl::ToChronoMilliseconds(options_.retry_delay));
+    if (!resync) PauseBeforeRetry();
     auto at = ServerOffset(pointer.id);
     if (at.ok()) offset = *at;
   }
@@ -187,9 +200,10 @@ absl::Status AttachmentClient::Download(const AttachmentPointer& pointer, const 
         continue;
       }
       if (!Transient(r) || ++failures > options_.max_retries) return ErrorOf(r);
-      std::this_thread::sleep_for(absl::ToChronoMilliseconds(options_.retry_delay));
+      PauseBeforeRetry();
     }
-    if (std::fflush(out.get()) != 0) return absl::UnavailableError(absl::StrCat("cannot write ", blob.path.string()));
+    if (std::fflush(out.get()) != 0)
+      return absl::UnavailableError(absl::StrCat("cannot write ", blob.path.string()));
   }
   return crypto::DecryptAttachmentFile(pointer.key, pointer.digest, pointer.size, blob.path.string(),
                                        path.string());

@@ -18,6 +18,7 @@
 
 #include "absl/time/time.h"
 #include "client/relay_transport.h"
+#include "common/clock.h"
 #include "common/random.h"
 #include "common/status.h"
 
@@ -48,9 +49,10 @@ class AttachmentClient {
  public:
   // `server` is the relay's "host:port"; `authorization` the value of the
   // Authorization header of this device (relay::BasicAuthorization).
-  // `transport` and `random` must outlive the client.
-  AttachmentClient(RelayTransport& transport, std::string server, std::string authorization, Random& random,
-                   AttachmentOptions options = {});
+  // `transport`, `clock` (for the waits between retries) and `random` must
+  // outlive the client.
+  AttachmentClient(RelayTransport& transport, std::string server, std::string authorization,
+                   const Clock& clock, Random& random, AttachmentOptions options = {});
 
   // Encrypts the file at `path`, uploads its blob and returns the pointer.
   // `file_name` defaults to the path's file name.
@@ -66,10 +68,12 @@ class AttachmentClient {
                                          const std::string& body, net::Headers headers = {});
   absl::StatusOr<int64_t> ServerOffset(const std::string& id);
   std::filesystem::path ScratchFile(std::string_view what);
+  void PauseBeforeRetry() const;
 
   RelayTransport& transport_;
   const std::string server_;
   const std::string authorization_;
+  const Clock& clock_;
   Random& random_;
   const AttachmentOptions options_;
 };

@@ -44,7 +44,8 @@ class FlakyTransport final : public RelayTransport {
     }
     return inner_->Request(server, method, target, body, headers);
   }
-  absl::StatusOr<std::unique_ptr<RelayStream>> OpenStream(const std::string& server, const std::string& target,
+  absl::StatusOr<std::unique_ptr<RelayStream>> OpenStream(const std::string& server,
+                                                          const std::string& target,
                                                           const net::Headers& headers) override {
     return inner_->OpenStream(server, target, headers);
   }
@@ -60,17 +61,20 @@ class FlakyTransport final : public RelayTransport {
 class AttachmentsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / absl::StrCat("attachments_test_", getpid(), "_", counter_++);
+    dir_ =
+        std::filesystem::temp_directory_path() / absl::StrCat("attachments_test_", getpid(), "_", counter_++);
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_ / "scratch");
     const std::string path = (dir_ / "messenger.db").string();
     relay::RelayOptions relay_options;
     relay_options.writer.commit_gap = absl::ZeroDuration();
-    auto storage = relay::Relay::OpenSqliteStorage(path, store::SqliteOptions{}, relay_options, metrics_, clock_);
+    auto storage =
+        relay::Relay::OpenSqliteStorage(path, store::SqliteOptions{}, relay_options, metrics_, clock_);
     ASSERT_TRUE(storage.ok()) << storage.status();
     auto sender = std::make_unique<CapturingSender>();
     sender_ = sender.get();
-    auto r = relay::Relay::Create(std::move(*storage), std::move(sender), relay_options, metrics_, clock_, random_);
+    auto r = relay::Relay::Create(std::move(*storage), std::move(sender), relay_options, metrics_, clock_,
+                                  random_);
     ASSERT_TRUE(r.ok()) << r.status();
     relay_ = *std::move(r);
 
@@ -109,8 +113,8 @@ class AttachmentsTest : public ::testing::Test {
     auto identity = crypto::KeyPair::Generate(random_);
     auto key = identity.public_key.Serialize();
     EXPECT_TRUE(relay_->accounts().RequestCode(number, "", "10.0.0.1:5").ok());
-    relay::AccountService::VerifyRequest v{number, "", sender_->CodeFor(number), std::string(key.begin(), key.end()),
-                                           42, "10.0.0.1:5"};
+    relay::AccountService::VerifyRequest v{
+        number, "", sender_->CodeFor(number), std::string(key.begin(), key.end()), 42, "10.0.0.1:5"};
     auto r = relay_->accounts().Verify(v);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? relay::BasicAuthorization(r->credentials) : "";
@@ -120,8 +124,8 @@ class AttachmentsTest : public ::testing::Test {
     AttachmentOptions o;
     o.scratch_dir = dir_ / "scratch";
     o.download_chunk = 300'000;
-    o.retry_delay = absl::Milliseconds(1);
-    return AttachmentClient(transport, address_, authorization, random_, o);
+    o.retry_delay = absl::ZeroDuration();  // the clock is a FakeClock
+    return AttachmentClient(transport, address_, authorization, clock_, random_, o);
   }
 
   std::filesystem::path WriteFile(const std::string& name, size_t n) {
@@ -219,8 +223,9 @@ TEST_F(AttachmentsTest, TamperedBlobIsRefusedAndNothingIsWritten) {
   st = bob.Download(wrong, out);
   EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
   EXPECT_NE(st.message().find("MAC mismatch"), std::string::npos) << st;
-  EXPECT_EQ(bob.Download(AttachmentPointer{std::string(32, '0'), fresh->key, fresh->digest, 1, "", ""}, out).code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      bob.Download(AttachmentPointer{std::string(32, '0'), fresh->key, fresh->digest, 1, "", ""}, out).code(),
+      absl::StatusCode::kNotFound);
 }
 
 }  // namespace

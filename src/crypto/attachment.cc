@@ -200,8 +200,8 @@ AttachmentEncryptor::AttachmentEncryptor(std::unique_ptr<State> state) : state_(
 AttachmentEncryptor::~AttachmentEncryptor() = default;
 
 absl::StatusOr<std::unique_ptr<AttachmentEncryptor>> AttachmentEncryptor::Create(std::string_view key,
-                                                                               std::string_view iv,
-                                                                               uint64_t size) {
+                                                                                 std::string_view iv,
+                                                                                 uint64_t size) {
   RETURN_IF_ERROR(CheckKey(key));
   if (iv.size() != kAttachmentIvSize) {
     return absl::InvalidArgumentError(
@@ -218,8 +218,8 @@ absl::Status AttachmentEncryptor::Update(std::string_view plaintext, std::string
   State& s = *state_;
   if (s.finished) return absl::FailedPreconditionError("the attachment encryptor has finished");
   if (plaintext.size() > s.size - s.given) {
-    return absl::InvalidArgumentError(absl::StrCat("the attachment was declared as ", s.size,
-                                                   " bytes, but more were given"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the attachment was declared as ", s.size, " bytes, but more were given"));
   }
   s.Start(out);
   s.given += plaintext.size();
@@ -262,10 +262,10 @@ struct AttachmentDecryptor::State {
   uint64_t size = 0;
   uint64_t blob_size = 0;
   Phase phase = Phase::kVerifying;
-  uint64_t read = 0;        // bytes seen in the current pass
-  std::string mac;          // pass 1: the blob's last kAttachmentMacSize bytes
-  std::string iv;           // pass 2: the blob's first kAttachmentIvSize bytes
-  uint64_t released = 0;    // pass 2: plaintext bytes handed out
+  uint64_t read = 0;      // bytes seen in the current pass
+  std::string mac;        // pass 1: the blob's last kAttachmentMacSize bytes
+  std::string iv;         // pass 2: the blob's first kAttachmentIvSize bytes
+  uint64_t released = 0;  // pass 2: plaintext bytes handed out
   bool cipher_started = false;
 
   uint64_t MacStart() const { return blob_size - kAttachmentMacSize; }
@@ -292,9 +292,9 @@ AttachmentDecryptor::AttachmentDecryptor(std::unique_ptr<State> state) : state_(
 AttachmentDecryptor::~AttachmentDecryptor() = default;
 
 absl::StatusOr<std::unique_ptr<AttachmentDecryptor>> AttachmentDecryptor::Create(std::string_view key,
-                                                                               std::string_view digest,
-                                                                               uint64_t size,
-                                                                               uint64_t blob_size) {
+                                                                                 std::string_view digest,
+                                                                                 uint64_t size,
+                                                                                 uint64_t blob_size) {
   RETURN_IF_ERROR(CheckKey(key));
   if (digest.size() != kAttachmentDigestSize) {
     return absl::InvalidArgumentError(
@@ -319,7 +319,8 @@ absl::Status AttachmentDecryptor::Verify(std::string_view piece) {
   // shape check after it; its bytes only need hashing.
   if (s.blob_size >= kMinBlobSize) {
     uint64_t mac_start = s.MacStart();
-    size_t macced = s.read >= mac_start ? 0 : static_cast<size_t>(std::min<uint64_t>(piece.size(), mac_start - s.read));
+    size_t macced =
+        s.read >= mac_start ? 0 : static_cast<size_t>(std::min<uint64_t>(piece.size(), mac_start - s.read));
     Check(EVP_MAC_update(s.ctx.mac, U8(piece), macced));
     s.mac.append(piece.substr(macced));
   }
@@ -342,18 +343,18 @@ absl::Status AttachmentDecryptor::FinishVerification() {
   // The blob is the one the sender described; what follows are the
   // sender's own mistakes, or a key that is not the blob's.
   if (s.blob_size < kMinBlobSize || (s.blob_size - kAttachmentIvSize - kAttachmentMacSize) % kBlock != 0) {
-    return s.Fail(absl::DataLossError(absl::StrCat("attachment blob of ", s.blob_size,
-                                                   " bytes is not IV || whole cipher blocks || MAC")));
+    return s.Fail(absl::DataLossError(
+        absl::StrCat("attachment blob of ", s.blob_size, " bytes is not IV || whole cipher blocks || MAC")));
   }
   if (!ConstantTimeEqual(s.ctx.FinishMac(), s.mac)) {
-    return s.Fail(absl::DataLossError(
-        "attachment MAC mismatch: the key is not the one the blob was encrypted with"));
+    return s.Fail(
+        absl::DataLossError("attachment MAC mismatch: the key is not the one the blob was encrypted with"));
   }
   // PKCS#7 adds at least one byte.
   uint64_t capacity = s.blob_size - kAttachmentIvSize - kAttachmentMacSize - 1;
   if (s.size > capacity) {
-    return s.Fail(absl::DataLossError(absl::StrCat("attachment size ", s.size,
-                                                   " exceeds what its blob can hold (", capacity, " bytes)")));
+    return s.Fail(absl::DataLossError(
+        absl::StrCat("attachment size ", s.size, " exceeds what its blob can hold (", capacity, " bytes)")));
   }
   s.phase = State::Phase::kVerified;
   s.read = 0;

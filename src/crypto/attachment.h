@@ -54,8 +54,8 @@ class AttachmentEncryptor {
   // `key` is kAttachmentKeySize bytes, `iv` kAttachmentIvSize (random, from
   // the caller's Random); `size` is the plaintext's length, which the
   // padding needs before the first byte. InvalidArgument otherwise.
-  static absl::StatusOr<std::unique_ptr<AttachmentEncryptor>> Create(std::string_view key, std::string_view iv,
-                                                                     uint64_t size);
+  static absl::StatusOr<std::unique_ptr<AttachmentEncryptor>> Create(std::string_view key,
+                                                                     std::string_view iv, uint64_t size);
   ~AttachmentEncryptor();
   AttachmentEncryptor(const AttachmentEncryptor&) = delete;
   AttachmentEncryptor& operator=(const AttachmentEncryptor&) = delete;

@@ -726,9 +726,9 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
         break;
       }
       if (ec == http::error::body_limit) {
-        co_await WriteError(413, "payload_too_large",
-                            absl::StrCat("request body exceeds the limit of ", server_.LargestBody(), " bytes"),
-                            11);
+        co_await WriteError(
+            413, "payload_too_large",
+            absl::StrCat("request body exceeds the limit of ", server_.LargestBody(), " bytes"), 11);
         break;
       }
       if (ec) {
@@ -755,9 +755,10 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
         parser.body_limit(body_limit);
       }
       if (auto len = parser.content_length(); len && *len > body_limit) {
-        co_await WriteError(413, "payload_too_large",
-                            absl::StrCat("request body of ", *len, " bytes exceeds the limit of ", body_limit),
-                            header.version());
+        co_await WriteError(
+            413, "payload_too_large",
+            absl::StrCat("request body of ", *len, " bytes exceeds the limit of ", body_limit),
+            header.version());
         break;
       }
       if (beast::iequals(header[http::field::expect], "100-continue")) {

@@ -1,6 +1,7 @@
 // JSON and raw bytes <-> BlobStore; see blob_api.h.
 #include "relay/blob_api.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
@@ -101,7 +102,8 @@ void AddBlobRoutes(net::Router& router, AccountService& accounts, std::shared_pt
       Authed(accounts,
              [blobs, options](net::Request& req, const Credentials& who) -> absl::StatusOr<net::Response> {
                ASSIGN_OR_RETURN(int64_t offset, OffsetParam(req));
-               ASSIGN_OR_RETURN(BlobUpload up, blobs->Append(who.account_id, req.PathParam("id"), offset, req.body));
+               ASSIGN_OR_RETURN(BlobUpload up,
+                                blobs->Append(who.account_id, req.PathParam("id"), offset, req.body));
                return UploadJson(up, options);
              }),
       net::Work::kHeavy);
@@ -109,12 +111,13 @@ void AddBlobRoutes(net::Router& router, AccountService& accounts, std::shared_pt
   router.SetBodyLimit("PUT", "/v1/attachments/{id}", static_cast<size_t>(options.max_chunk),
                       [&accounts](const net::Request& req) { return Authenticate(accounts, req).status(); });
 
-  router.Get("/v1/attachments/{id}/upload",
-             Authed(accounts,
-                    [blobs, options](net::Request& req, const Credentials& who) -> absl::StatusOr<net::Response> {
-                      ASSIGN_OR_RETURN(BlobUpload up, blobs->UploadState(who.account_id, req.PathParam("id")));
-                      return UploadJson(up, options);
-                    }));
+  router.Get(
+      "/v1/attachments/{id}/upload",
+      Authed(accounts,
+             [blobs, options](net::Request& req, const Credentials& who) -> absl::StatusOr<net::Response> {
+               ASSIGN_OR_RETURN(BlobUpload up, blobs->UploadState(who.account_id, req.PathParam("id")));
+               return UploadJson(up, options);
+             }));
 
   router.Get(
       "/v1/attachments/{id}",
@@ -126,9 +129,9 @@ void AddBlobRoutes(net::Router& router, AccountService& accounts, std::shared_pt
                ASSIGN_OR_RETURN(std::string bytes, blobs->Read(id, range.first, range.length));
                net::Response res{range.partial ? 206 : 200, "application/octet-stream", std::move(bytes), {}};
                if (range.partial) {
-                 res.headers.emplace_back("Content-Range",
-                                          absl::StrCat("bytes ", range.first, "-", range.first + range.length - 1,
-                                                       "/", size));
+                 res.headers.emplace_back(
+                     "Content-Range",
+                     absl::StrCat("bytes ", range.first, "-", range.first + range.length - 1, "/", size));
                }
                res.headers.emplace_back("Accept-Ranges", "bytes");
                return res;
@@ -157,8 +160,8 @@ absl::Status EnableAttachments(const net::ModuleEnv& env, AccountService& accoun
   store::SqliteOptions sqlite;
   sqlite.synchronous_full = true;
   ASSIGN_OR_RETURN(a->db, store::OpenSqlite(database_path, sqlite));
-  ASSIGN_OR_RETURN(a->store, LocalBlobStore::Open(env.data_dir / "attachments", *a->db, env.clock, env.random,
-                                                  options));
+  ASSIGN_OR_RETURN(
+      a->store, LocalBlobStore::Open(env.data_dir / "attachments", *a->db, env.clock, env.random, options));
   LocalBlobStore* blobs = a->store.get();
   a->expiry = std::make_unique<Worker>("blob-expiry", env.clock, [blobs, options] {
     if (auto n = blobs->Expire(); !n.ok()) {

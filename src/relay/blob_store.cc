@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/error_codes.h"
@@ -93,7 +95,8 @@ LocalBlobStore::LocalBlobStore(std::filesystem::path dir, store::Database& db, c
 
 absl::StatusOr<std::unique_ptr<LocalBlobStore>> LocalBlobStore::Open(std::filesystem::path dir,
                                                                      store::Database& db, const Clock& clock,
-                                                                     Random& random, BlobStoreOptions options) {
+                                                                     Random& random,
+                                                                     BlobStoreOptions options) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
@@ -124,7 +127,8 @@ absl::Status LocalBlobStore::Reconcile() {
       // The last chunk was acknowledged; the rename (or its record) was not.
       if (std::filesystem::exists(part, ec)) {
         std::filesystem::rename(part, final_path, ec);
-        if (ec) return absl::UnavailableError(absl::StrCat("cannot rename ", part.string(), ": ", ec.message()));
+        if (ec)
+          return absl::UnavailableError(absl::StrCat("cannot rename ", part.string(), ": ", ec.message()));
         RETURN_IF_ERROR(SyncDirectory(dir_));
       }
       complete = std::filesystem::exists(final_path, ec);
@@ -152,10 +156,11 @@ absl::Status LocalBlobStore::Reconcile() {
       if (ec) return absl::UnavailableError(absl::StrCat("cannot cut ", part.string(), ": ", ec.message()));
     } else if (static_cast<int64_t>(size) < received) {
       // Cannot happen with fdatasync before the record; keep what is there.
-      log::Warn("blob.short_part", {{"id", id}, {"received", received}, {"on_disk", static_cast<int64_t>(size)}});
-      RETURN_IF_ERROR(db_.Execute("UPDATE attachments SET received = $2 WHERE id = $1",
-                                  {id, static_cast<int64_t>(size)})
-                          .status());
+      log::Warn("blob.short_part",
+                {{"id", id}, {"received", received}, {"on_disk", static_cast<int64_t>(size)}});
+      RETURN_IF_ERROR(
+          db_.Execute("UPDATE attachments SET received = $2 WHERE id = $1", {id, static_cast<int64_t>(size)})
+              .status());
     }
     keep.insert(absl::StrCat(id, kPartSuffix));
   }
@@ -184,13 +189,15 @@ absl::StatusOr<BlobUpload> LocalBlobStore::Create(uint64_t account_id, int64_t l
                                                   "WHERE account_id = $1",
                                                   {account_id}));
     if (used.Int(0) + length > options_.account_quota) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "attachment quota exceeded: the account's blobs hold ", used.Int(0), " of ", options_.account_quota,
-          " bytes, and this one would add ", length));
+      return absl::ResourceExhaustedError(absl::StrCat("attachment quota exceeded: the account's blobs hold ",
+                                                       used.Int(0), " of ", options_.account_quota,
+                                                       " bytes, and this one would add ", length));
     }
-    return tx.Execute("INSERT INTO attachments (id, account_id, length, received, created_ms) "
-                      "VALUES ($1, $2, $3, 0, $4)",
-                      {up.id, account_id, length, now_ms})
+    return tx
+        .Execute(
+            "INSERT INTO attachments (id, account_id, length, received, created_ms) "
+            "VALUES ($1, $2, $3, 0, $4)",
+            {up.id, account_id, length, now_ms})
         .status();
   }));
   return up;
@@ -202,7 +209,8 @@ absl::StatusOr<BlobUpload> LocalBlobStore::Append(uint64_t account_id, const std
   {
     std::lock_guard lock(mu_);
     if (!writing_.insert(id).second) {
-      return absl::AbortedError("another chunk of this upload is being written; ask for the offset and resume");
+      return absl::AbortedError(
+          "another chunk of this upload is being written; ask for the offset and resume");
     }
   }
   struct Release {
@@ -218,9 +226,9 @@ absl::StatusOr<BlobUpload> LocalBlobStore::Append(uint64_t account_id, const std
   if (!row || row->account_id != account_id) return NoUpload(id);
   if (row->complete) return absl::FailedPreconditionError(absl::StrCat("the upload '", id, "' is complete"));
   if (offset != row->received) {
-    return WithReason(absl::FailedPreconditionError(absl::StrCat(
-                          "chunk offset ", offset, " does not match the upload, which has ", row->received,
-                          " bytes: send from offset ", row->received)),
+    return WithReason(absl::FailedPreconditionError(
+                          absl::StrCat("chunk offset ", offset, " does not match the upload, which has ",
+                                       row->received, " bytes: send from offset ", row->received)),
                       "offset_mismatch");
   }
   if (chunk.empty()) return absl::InvalidArgumentError("an attachment chunk must not be empty");
@@ -329,11 +337,12 @@ absl::StatusOr<int> LocalBlobStore::Delete(std::span<const std::string> ids) {
 
 absl::StatusOr<int> LocalBlobStore::Expire() {
   const absl::Time now = clock_.Now();
-  ASSIGN_OR_RETURN(auto rows,
-                   db_.Query("SELECT id FROM attachments WHERE (completed_ms IS NOT NULL AND completed_ms <= $1) "
-                             "OR (completed_ms IS NULL AND created_ms <= $2)",
-                             {absl::ToUnixMillis(now - options_.retention),
-                              absl::ToUnixMillis(now - options_.incomplete_retention)}));
+  ASSIGN_OR_RETURN(
+      auto rows,
+      db_.Query("SELECT id FROM attachments WHERE (completed_ms IS NOT NULL AND completed_ms <= $1) "
+                "OR (completed_ms IS NULL AND created_ms <= $2)",
+                {absl::ToUnixMillis(now - options_.retention),
+                 absl::ToUnixMillis(now - options_.incomplete_retention)}));
   std::vector<std::string> ids;
   ids.reserve(rows.size());
   for (const store::Row& r : rows) ids.push_back(r.Text(0));

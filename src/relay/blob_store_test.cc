@@ -16,7 +16,8 @@ namespace {
 class BlobStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / absl::StrCat("blob_store_test_", getpid(), "_", counter_++);
+    dir_ =
+        std::filesystem::temp_directory_path() / absl::StrCat("blob_store_test_", getpid(), "_", counter_++);
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     options_.max_length = 1000;
