@@ -55,16 +55,16 @@ struct ByteRange {
 
 // "bytes=a-b", "bytes=a-" or "bytes=-n" (one range only) against a blob of
 // `size` bytes; no header is the whole blob.
-absl::StatusOr<ByteRange> ParseRange(std::string_view header, int64_t size) {
+absl::StatusOr<ByteRange> ParseRange(std::string header, int64_t size) {
   if (header.empty()) return ByteRange{0, size, false};
   auto bad = absl::InvalidArgumentError(
       absl::StrCat("unsupported Range header; send one range \"bytes=first-last\" within the ", size,
                    " bytes of the attachment"));
   if (header.substr(0, 6) != "bytes=") return bad;
-  header.remove_prefix(6);
+  header.erase(0, 6);
   size_t dash = header.find('-');
-  if (dash == std::string_view::npos || header.find(',') != std::string_view::npos) return bad;
-  std::string_view a = header.substr(0, dash), b = header.substr(dash + 1);
+  if (dash == std::string::npos || header.find(',') != std::string::npos) return bad;
+  std::string a = header.substr(0, dash), b = header.substr(dash + 1);
   int64_t first = 0, last = size - 1;
   if (a.empty()) {
     int64_t n = 0;
@@ -125,7 +125,7 @@ void AddBlobRoutes(net::Router& router, AccountService& accounts, std::shared_pt
              [blobs](net::Request& req, const Credentials& who) -> absl::StatusOr<net::Response> {
                const std::string id = req.PathParam("id");
                ASSIGN_OR_RETURN(int64_t size, blobs->Size(id));
-               ASSIGN_OR_RETURN(ByteRange range, ParseRange(req.Header("range"), size));
+               ASSIGN_OR_RETURN(ByteRange range, ParseRange(std::string(req.Header("range")), size));
                ASSIGN_OR_RETURN(std::string bytes, blobs->Read(id, range.first, range.length));
                net::Response res{range.partial ? 206 : 200, "application/octet-stream", std::move(bytes), {}};
                if (range.partial) {

@@ -19,7 +19,7 @@ namespace tandem::relay {
 namespace {
 
 constexpr size_t kIdBytes = 16;
-constexpr std::string_view kPartSuffix = ".part";
+constexpr char kPartSuffix[] = ".part";
 
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS attachments (
@@ -48,7 +48,7 @@ absl::Status NoUpload(const std::string& id) {
   return absl::NotFoundError(absl::StrCat("no attachment upload '", id, "' of this account"));
 }
 
-absl::Status Errno(std::string_view what, const std::filesystem::path& path) {
+absl::Status Errno(const char* what, const std::filesystem::path& path) {
   return absl::UnavailableError(absl::StrCat(what, " ", path.string(), ": ", std::strerror(errno)));
 }
 
