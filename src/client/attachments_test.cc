@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "crypto/attachment.h"
 #include "crypto/keys.h"
 #include "net/metrics.h"
 #include "net/server.h"
