@@ -739,12 +739,17 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
       }
       auto& header = parser.get();
       // A route with its own body limit (uploads) says so before the body
-      // is read, and may refuse the request on its header alone.
+      // is read, and may refuse the request on its header alone. Matching
+      // needs only the method and path; the whole header is copied only
+      // for a route that checks it.
       if (server_.LargestBody() > opts.max_body_bytes) {
-        Request head = server_.MakeRequest(header, remote_);
+        Request head;
+        head.method = std::string(header.method_string());
+        head.path = std::string(header.target().substr(0, header.target().find('?')));
         if (const Router::Route* route = server_.RouteForHeader(head)) {
           if (route->max_body_bytes > 0) body_limit = route->max_body_bytes;
           if (route->admit) {
+            head = server_.MakeRequest(header, remote_);
             if (absl::Status st = route->admit(head); !st.ok()) {
               auto res = ToBeast(Response::Error(st), header.version(), false, head.request_id);
               co_await http::async_write(stream_, res, asio::redirect_error(asio::use_awaitable, ec));
