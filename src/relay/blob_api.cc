@@ -147,8 +147,10 @@ void AddBlobRoutes(net::Router& router, AccountService& accounts, std::shared_pt
                 net::Work::kHeavy);
 }
 
-absl::Status EnableAttachments(const net::ModuleEnv& env, AccountService& accounts,
-                               const std::string& database_path, const BlobStoreOptions& options) {
+absl::StatusOr<std::shared_ptr<BlobStore>> EnableAttachments(const net::ModuleEnv& env,
+                                                             AccountService& accounts,
+                                                             const std::string& database_path,
+                                                             const BlobStoreOptions& options) {
   // Destroyed in reverse: the worker stops before the store, the store
   // goes before its database connection.
   struct Attachments {
@@ -170,8 +172,9 @@ absl::Status EnableAttachments(const net::ModuleEnv& env, AccountService& accoun
     return options.upkeep_interval;
   });
   a->expiry->Start();
-  AddBlobRoutes(env.router, accounts, std::shared_ptr<BlobStore>(a, blobs), options);
-  return absl::OkStatus();
+  std::shared_ptr<BlobStore> shared(a, blobs);
+  AddBlobRoutes(env.router, accounts, shared, options);
+  return shared;
 }
 
 }  // namespace tandem::relay

@@ -33,7 +33,11 @@ void AddBlobRoutes(net::Router& router, AccountService& accounts, std::shared_pt
 // `database_path` (on a connection of its own, so that uploads never wait
 // for the envelope writer), its expiry run every options.upkeep_interval on
 // a worker thread, and its routes on env.router, which own all of it.
-absl::Status EnableAttachments(const net::ModuleEnv& env, AccountService& accounts,
-                               const std::string& database_path, const BlobStoreOptions& options);
+// Returns the store too, for the relay to Delete() the blobs of messages
+// every recipient acknowledged.
+absl::StatusOr<std::shared_ptr<BlobStore>> EnableAttachments(const net::ModuleEnv& env,
+                                                             AccountService& accounts,
+                                                             const std::string& database_path,
+                                                             const BlobStoreOptions& options);
 
 }  // namespace tandem::relay
