@@ -39,7 +39,9 @@
 namespace tandem::relay {
 
 struct BlobStoreOptions {
-  int64_t max_length = int64_t{100} << 20;
+  // The largest blob: that of a 100 MiB attachment, whose padding and MAC
+  // make it 107,335,792 bytes (crypto::AttachmentBlobSize; a test checks).
+  int64_t max_length = 107'335'792;
   // The largest chunk one request may carry (the upload route's body limit).
   int64_t max_chunk = int64_t{8} << 20;
   int64_t account_quota = int64_t{1} << 30;

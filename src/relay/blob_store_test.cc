@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/error_codes.h"
+#include "crypto/attachment.h"
 
 namespace tandem::relay {
 namespace {
@@ -103,6 +104,10 @@ TEST_F(BlobStoreTest, UploadsInChunksAtExactOffsets) {
   EXPECT_EQ(store_->Read(up->id, 8, 3).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(std::filesystem::exists(blobs() / up->id));
   EXPECT_FALSE(std::filesystem::exists(blobs() / (up->id + ".part")));
+}
+
+TEST(BlobStoreOptionsTest, TheLargestBlobIsThatOfA100MiBAttachment) {
+  EXPECT_EQ(static_cast<uint64_t>(BlobStoreOptions{}.max_length), crypto::AttachmentBlobSize(100 << 20));
 }
 
 TEST_F(BlobStoreTest, LengthsAndQuota) {
