@@ -6,7 +6,9 @@
 //             before it answers;
 //   download  AttachmentClient::Download: the blob in 8 MiB ranges, the
 //             digest and MAC pass, the decrypting pass;
-//   decrypt   DecryptAttachmentFile alone.
+//   decrypt   DecryptAttachmentFile alone;
+//   upload_blob, download_blob  the relay's part alone: an encrypted blob
+//             sent in max_chunk PUTs and fetched in 8 MiB ranges.
 // and checks that the downloaded file equals the original. One JSON line
 // per phase: {"phase", "bytes", "seconds", "mib_per_s"}.
 //
@@ -15,6 +17,7 @@
 // (DIR is the relay's data directory, where the dev code sender writes
 // verification-codes.log.) bench/attachment_bench.sh runs it beside dd and
 // a plain HTTP copy.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -97,6 +100,7 @@ bool SameFiles(const std::string& a, const std::string& b) {
 
 int main(int argc, char** argv) {
   std::string server, data_dir, file, out, scratch, number = "+16505550199";
+  uint64_t range_mib = 8;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--server")
@@ -111,6 +115,8 @@ int main(int argc, char** argv) {
       scratch = value;
     else if (flag == "--number")
       number = value;
+    else if (flag == "--range-mib")
+      range_mib = std::stoull(value);
     else
       Die("unknown flag " + flag);
   }
@@ -131,6 +137,41 @@ int main(int argc, char** argv) {
     return absl::OkStatus();
   });
   Phase("decrypt", size, [&] { return crypto::DecryptAttachmentFile(key, enc.digest, size, blob, out); });
+  std::filesystem::remove(out);
+
+  // The relay's part alone: the encrypted blob sent and fetched with the
+  // same requests the client makes, no crypto on either side.
+  net::HttpClient http(server);
+  const net::Headers auth = {{"Authorization", authorization}};
+  std::string id;
+  Phase("upload_blob", blob_size, [&]() -> absl::Status {
+    auto created = http.Post("/v1/attachments", nlohmann::json{{"length", blob_size}}.dump(), auth);
+    if (!created.ok() || created->status != 201) return absl::InternalError("create failed");
+    auto j = nlohmann::json::parse(created->body);
+    id = j["id"].get<std::string>();
+    const auto chunk_size = j["max_chunk"].get<uint64_t>();
+    std::ifstream in(blob, std::ios::binary);
+    std::string chunk;
+    for (uint64_t offset = 0; offset < blob_size; offset += chunk.size()) {
+      chunk.resize(std::min(chunk_size, blob_size - offset));
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      auto r = http.Request("PUT", "/v1/attachments/" + id + "?offset=" + std::to_string(offset), chunk, auth);
+      if (!r.ok() || r->status != 200) return absl::InternalError("chunk failed");
+    }
+    return absl::OkStatus();
+  });
+  Phase("download_blob", blob_size, [&]() -> absl::Status {
+    std::ofstream o(out, std::ios::binary);
+    const uint64_t step = range_mib << 20;
+    for (uint64_t at = 0; at < blob_size; at += step) {
+      net::Headers h = auth;
+      h.emplace_back("Range", "bytes=" + std::to_string(at) + "-" + std::to_string(at + step - 1));
+      auto r = http.Get("/v1/attachments/" + id, h);
+      if (!r.ok() || r->status != 206) return absl::InternalError("range failed");
+      o.write(r->body.data(), static_cast<std::streamsize>(r->body.size()));
+    }
+    return absl::OkStatus();
+  });
   std::filesystem::remove(blob);
   std::filesystem::remove(out);
 

@@ -772,8 +772,16 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
         if (ec) break;
       }
       if (!parser.is_done()) {
+        // Beast reads at most the buffer's spare capacity at a time, which
+        // stays what the header left (a few KiB): a large body would come
+        // in thousands of small reads. A body that large gets room for
+        // 64 KiB reads, given back once it is read.
+        constexpr size_t kLargeRead = 64 << 10;
+        const bool large = parser.content_length().value_or(0) > kLargeRead;
+        if (large) buffer.reserve(kLargeRead);
         stream_.expires_after(timeout(opts.body_timeout));
         co_await http::async_read(stream_, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        if (large) buffer.shrink_to_fit();
         if (ec == beast::error::timeout) {
           log::Info("http.body_timeout", {{"remote", remote_}});
           break;
