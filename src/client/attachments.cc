@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -74,6 +75,99 @@ std::optional<int64_t> RangeTotal(const std::string& content_range) {
   return total;
 }
 
+// Encrypts a file into a blob file on a thread of its own, so that the
+// blob's first chunks travel while its last ones are still being made. The
+// blob file only grows; WaitFor() returns once the bytes the uploader needs
+// are in it (written through to the kernel, so another handle reads them).
+// The destructor stops the thread early and joins it.
+class EncryptionJob {
+ public:
+  EncryptionJob(std::string key, std::string iv, std::string plaintext_path, std::string blob_path)
+      : thread_([this, key = std::move(key), iv = std::move(iv), in = std::move(plaintext_path),
+                 out = std::move(blob_path)] { Finish(Run(key, iv, in, out)); }) {}
+  ~EncryptionJob() {
+    {
+      std::lock_guard lock(mu_);
+      cancelled_ = true;
+    }
+    thread_.join();
+  }
+  EncryptionJob(const EncryptionJob&) = delete;
+  EncryptionJob& operator=(const EncryptionJob&) = delete;
+
+  // Waits until the blob file holds `bytes` bytes; the encryption's error
+  // if it failed first.
+  absl::Status WaitFor(int64_t bytes) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return written_ >= bytes || done_; });
+    if (written_ >= bytes) return absl::OkStatus();
+    return status_.ok() ? absl::InternalError("the attachment blob is shorter than its size") : status_;
+  }
+  // Waits for the end; the blob's digest.
+  absl::StatusOr<std::string> Digest() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return done_; });
+    if (!status_.ok()) return status_;
+    return digest_;
+  }
+
+ private:
+  absl::StatusOr<std::string> Run(const std::string& key, const std::string& iv, const std::string& in_path,
+                                  const std::string& out_path) {
+    std::error_code ec;
+    const uint64_t size = std::filesystem::file_size(in_path, ec);
+    if (ec) return absl::NotFoundError(absl::StrCat("cannot read ", in_path, ": ", ec.message()));
+    ASSIGN_OR_RETURN(auto enc, crypto::AttachmentEncryptor::Create(key, iv, size));
+    File in(std::fopen(in_path.c_str(), "rb"));
+    File out(std::fopen(out_path.c_str(), "wb"));
+    if (!in || !out) return absl::UnavailableError(absl::StrCat("cannot open ", in_path, " or ", out_path));
+    std::string piece(1 << 20, '\0'), blob;
+    auto emit = [&]() -> absl::Status {
+      if (!blob.empty() && (std::fwrite(blob.data(), 1, blob.size(), out.get()) != blob.size() ||
+                            std::fflush(out.get()) != 0)) {
+        return absl::UnavailableError(absl::StrCat("cannot write ", out_path));
+      }
+      std::lock_guard lock(mu_);
+      written_ += static_cast<int64_t>(blob.size());
+      cv_.notify_all();
+      blob.clear();
+      return cancelled_ ? absl::CancelledError("the upload ended") : absl::OkStatus();
+    };
+    for (;;) {
+      size_t n = std::fread(piece.data(), 1, piece.size(), in.get());
+      if (n > 0) {
+        RETURN_IF_ERROR(enc->Update(std::string_view(piece.data(), n), &blob));
+        RETURN_IF_ERROR(emit());
+      }
+      if (n < piece.size()) break;
+    }
+    if (std::ferror(in.get())) return absl::UnavailableError(absl::StrCat("cannot read ", in_path));
+    // A file that grew or shrank while it was read fails here.
+    ASSIGN_OR_RETURN(std::string digest, enc->Finish(&blob));
+    RETURN_IF_ERROR(emit());
+    return digest;
+  }
+  void Finish(absl::StatusOr<std::string> result) {
+    std::lock_guard lock(mu_);
+    done_ = true;
+    if (result.ok()) {
+      digest_ = std::move(*result);
+    } else {
+      status_ = result.status();
+    }
+    cv_.notify_all();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t written_ = 0;
+  bool done_ = false;
+  bool cancelled_ = false;
+  absl::Status status_;
+  std::string digest_;
+  std::thread thread_;  // last: it starts once the state above exists
+};
+
 }  // namespace
 
 AttachmentClient::AttachmentClient(RelayTransport& transport, std::string server, std::string authorization,
@@ -120,31 +214,34 @@ absl::StatusOr<AttachmentPointer> AttachmentClient::Upload(const std::filesystem
   pointer.file_name = file_name.empty() ? path.filename().string() : std::move(file_name);
   std::string iv(crypto::kAttachmentIvSize, '\0');
   random_.Fill(std::span(reinterpret_cast<uint8_t*>(iv.data()), iv.size()));
+  std::error_code ec;
+  pointer.size = std::filesystem::file_size(path, ec);
+  if (ec) return absl::NotFoundError(absl::StrCat("cannot read ", path.string(), ": ", ec.message()));
+  const auto blob_size = static_cast<int64_t>(crypto::AttachmentBlobSize(pointer.size));
 
-  Scratch blob{ScratchFile("upload")};
-  ASSIGN_OR_RETURN(crypto::EncryptedFile enc,
-                   crypto::EncryptAttachmentFile(pointer.key, iv, path.string(), blob.path.string()));
-  pointer.digest = std::move(enc.digest);
-  pointer.size = enc.size;
-  const auto blob_size = static_cast<int64_t>(crypto::AttachmentBlobSize(enc.size));
-
+  // The upload is created first, so that a quota or size refusal comes
+  // before any encryption.
   auto created = Call("POST", "/v1/attachments", json{{"length", blob_size}}.dump());
   if (!created.ok() || created->status != 201) return ErrorOf(created);
   ASSIGN_OR_RETURN(json up, JsonOf(*created));
-  if (!up.contains("id") || !up["id"].is_string())
+  if (!up.contains("id") || !up["id"].is_string()) {
     return absl::UnavailableError("the relay's answer lacks \"id\"");
+  }
   pointer.id = up["id"].get<std::string>();
   ASSIGN_OR_RETURN(int64_t max_chunk, IntField(up, "max_chunk"));
   if (max_chunk < 1) return absl::UnavailableError("the relay offers no chunk size");
 
-  File in(std::fopen(blob.path.c_str(), "rb"));
-  if (!in) return absl::UnavailableError(absl::StrCat("cannot read ", blob.path.string()));
+  Scratch blob{ScratchFile("upload")};
+  EncryptionJob job(pointer.key, iv, path.string(), blob.path.string());
+  File in;
   std::string chunk;
   int64_t offset = 0;
   int failures = 0;
   while (offset < blob_size) {
     chunk.resize(static_cast<size_t>(std::min(max_chunk, blob_size - offset)));
-    if (std::fseek(in.get(), offset, SEEK_SET) != 0 ||
+    RETURN_IF_ERROR(job.WaitFor(offset + static_cast<int64_t>(chunk.size())));
+    if (!in) in.reset(std::fopen(blob.path.c_str(), "rb"));
+    if (!in || std::fseek(in.get(), offset, SEEK_SET) != 0 ||
         std::fread(chunk.data(), 1, chunk.size(), in.get()) != chunk.size()) {
       return absl::UnavailableError(absl::StrCat("cannot read ", blob.path.string()));
     }
@@ -164,6 +261,7 @@ absl::StatusOr<AttachmentPointer> AttachmentClient::Upload(const std::filesystem
     auto at = ServerOffset(pointer.id);
     if (at.ok()) offset = *at;
   }
+  ASSIGN_OR_RETURN(pointer.digest, job.Digest());
   return pointer;
 }
 

@@ -6,7 +6,9 @@
 // plaintext is written only once the whole blob passed its digest and MAC.
 //
 // The blob lives in a scratch file while it travels, so memory holds about
-// one chunk whatever the attachment's size.
+// one chunk whatever the attachment's size. An upload encrypts on a thread
+// of its own, which lives only during Upload(), so that the first chunks
+// travel while the last are encrypted.
 //
 // Thread safety: an AttachmentClient is used from one thread, like the
 // RelayTransport it is given.
