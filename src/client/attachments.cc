@@ -269,6 +269,9 @@ absl::Status AttachmentClient::Download(const AttachmentPointer& pointer, const 
   if (pointer.id.empty()) return absl::InvalidArgumentError("the attachment pointer has no id");
   const auto expected = static_cast<int64_t>(crypto::AttachmentBlobSize(pointer.size));
   Scratch blob{ScratchFile("download")};
+  // The verifying pass runs on the ranges as they arrive; the decrypting
+  // pass reads the blob file once it is all there and verified.
+  std::unique_ptr<crypto::AttachmentDecryptor> dec;
   {
     File out(std::fopen(blob.path.c_str(), "wb"));
     if (!out) return absl::UnavailableError(absl::StrCat("cannot create ", blob.path.string()));
@@ -279,32 +282,68 @@ absl::Status AttachmentClient::Download(const AttachmentPointer& pointer, const 
       auto r = Call("GET", absl::StrCat("/v1/attachments/", pointer.id), "",
                     {{"Range", absl::StrCat("bytes=", have, "-", have + options_.download_chunk - 1)}});
       if (r.ok() && (r->status == 206 || (r->status == 200 && have == 0))) {
-        total = r->status == 206 ? RangeTotal(r->Header("content-range"))
-                                 : std::optional<int64_t>(static_cast<int64_t>(r->body.size()));
-        if (!total) return absl::UnavailableError("the relay's partial answer lacks a Content-Range");
+        std::optional<int64_t> now = r->status == 206 ? RangeTotal(r->Header("content-range"))
+                                                      : std::optional<int64_t>(r->body.size());
+        if (!now) return absl::UnavailableError("the relay's partial answer lacks a Content-Range");
+        if (total && *now != *total)
+          return absl::UnavailableError("the relay's blob changed size during the download");
         // Refused before it fills the disk: no blob of this attachment is
         // that large.
-        if (*total > expected) {
-          return absl::DataLossError(absl::StrCat("the relay offers a blob of ", *total,
+        if (*now > expected) {
+          return absl::DataLossError(absl::StrCat("the relay offers a blob of ", *now,
                                                   " bytes, more than an attachment of ", pointer.size,
                                                   " bytes is encrypted to (", expected, ")"));
         }
+        if (!total) {
+          total = now;
+          ASSIGN_OR_RETURN(dec, crypto::AttachmentDecryptor::Create(pointer.key, pointer.digest, pointer.size,
+                                                                    static_cast<uint64_t>(*total)));
+        }
+        if (r->body.empty() && have < *total) return absl::UnavailableError("the relay sent an empty range");
+        RETURN_IF_ERROR(dec->Verify(r->body));
         if (!r->body.empty() && std::fwrite(r->body.data(), 1, r->body.size(), out.get()) != r->body.size()) {
           return absl::UnavailableError(absl::StrCat("cannot write ", blob.path.string()));
         }
         have += static_cast<int64_t>(r->body.size());
-        if (r->body.empty() && have < *total) return absl::UnavailableError("the relay sent an empty range");
         failures = 0;
         continue;
       }
       if (!Transient(r) || ++failures > options_.max_retries) return ErrorOf(r);
       PauseBeforeRetry();
     }
-    if (std::fflush(out.get()) != 0)
+    if (std::fflush(out.get()) != 0) {
       return absl::UnavailableError(absl::StrCat("cannot write ", blob.path.string()));
+    }
   }
-  return crypto::DecryptAttachmentFile(pointer.key, pointer.digest, pointer.size, blob.path.string(),
-                                       path.string());
+  RETURN_IF_ERROR(dec->FinishVerification());
+
+  // Only verified bytes are decrypted, into a file renamed at the end, so
+  // that a failure leaves nothing at `path`.
+  Scratch part{path.string() + ".part"};
+  {
+    File in(std::fopen(blob.path.c_str(), "rb"));
+    File out(std::fopen(part.path.c_str(), "wb"));
+    if (!in || !out) return absl::UnavailableError(absl::StrCat("cannot create ", part.path.string()));
+    std::string piece(1 << 20, '\0'), plain;
+    for (;;) {
+      size_t n = std::fread(piece.data(), 1, piece.size(), in.get());
+      plain.clear();
+      if (n > 0) RETURN_IF_ERROR(dec->Decrypt(std::string_view(piece.data(), n), &plain));
+      if (n < piece.size()) RETURN_IF_ERROR(dec->Finish(&plain));
+      if (!plain.empty() && std::fwrite(plain.data(), 1, plain.size(), out.get()) != plain.size()) {
+        return absl::UnavailableError(absl::StrCat("cannot write ", part.path.string()));
+      }
+      if (n < piece.size()) break;
+    }
+    if (std::ferror(in.get()) || std::fflush(out.get()) != 0) {
+      return absl::UnavailableError(absl::StrCat("cannot decrypt into ", part.path.string()));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(part.path, path, ec);
+  if (ec)
+    return absl::UnavailableError(absl::StrCat("cannot rename ", part.path.string(), ": ", ec.message()));
+  return absl::OkStatus();
 }
 
 }  // namespace tandem::client
