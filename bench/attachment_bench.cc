@@ -155,7 +155,8 @@ int main(int argc, char** argv) {
     for (uint64_t offset = 0; offset < blob_size; offset += chunk.size()) {
       chunk.resize(std::min(chunk_size, blob_size - offset));
       in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-      auto r = http.Request("PUT", "/v1/attachments/" + id + "?offset=" + std::to_string(offset), chunk, auth);
+      auto r =
+          http.Request("PUT", "/v1/attachments/" + id + "?offset=" + std::to_string(offset), chunk, auth);
       if (!r.ok() || r->status != 200) return absl::InternalError("chunk failed");
     }
     return absl::OkStatus();
