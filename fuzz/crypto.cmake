@@ -16,3 +16,6 @@ tandem_fuzz(crypto_sender_key_fuzz
 foreach(target crypto_signal_message_fuzz crypto_session_record_fuzz)
   target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 endforeach()
+tandem_fuzz(crypto_attachment_fuzz
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/crypto_attachment_fuzz.cc
+  LIBS tandem_crypto tandem_common)

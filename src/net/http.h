@@ -2,6 +2,7 @@
 // and the router. Beast stays in server.cc; handlers see only these types.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -137,6 +138,12 @@ class Router {
     Handler handler;  // unset for a long poll
     Work work = Work::kQuick;
     LongPollHandler long_poll;  // set for a long poll only
+    // The largest body the route takes; 0: ServerOptions::max_body_bytes.
+    size_t max_body_bytes = 0;
+    // Checked on the request's header alone, before the body is read; an
+    // error is answered at once and the connection closed. With a large
+    // body limit, this keeps an unauthenticated caller from sending one.
+    std::function<absl::Status(const Request&)> admit = nullptr;
   };
 
   void Handle(std::string method, std::string pattern, Handler handler, Work work = Work::kQuick);
@@ -157,6 +164,20 @@ class Router {
   // a line for every wait.
   void LongPoll(std::string pattern, LongPollHandler handler);
 
+  // Gives the routes registered under `method` and `pattern` their own
+  // body limit and header check (see Route). Call after registering them.
+  void SetBodyLimit(const std::string& method, const std::string& pattern, size_t max_body_bytes,
+                    std::function<absl::Status(const Request&)> admit = nullptr) {
+    for (Route& r : routes_) {
+      if (r.method != method || r.pattern != pattern) continue;
+      r.max_body_bytes = max_body_bytes;
+      r.admit = admit;
+      largest_route_body_ = std::max(largest_route_body_, max_body_bytes);
+    }
+  }
+  // The largest body limit a route set (0 if none did).
+  size_t largest_route_body() const { return largest_route_body_; }
+
   // Finds the route; fills req.path_params. Returns a 404 or 405 response
   // in `error` when nothing matches. `route` is the matched pattern, or
   // "unmatched" (for metrics labels, which must not contain raw paths).
@@ -167,6 +188,7 @@ class Router {
 
  private:
   std::vector<Route> routes_;
+  size_t largest_route_body_ = 0;
 };
 
 // The label a metric gets for `method`: the method itself when it is one of

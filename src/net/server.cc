@@ -198,6 +198,17 @@ class Server::Impl {
     std::string name;  // the route label
   };
 
+  // The route a request's header names, for its body limit and header
+  // check; null for the built-in endpoints and for no match.
+  const Router::Route* RouteForHeader(Request& head) const {
+    Response unused;
+    std::string name;
+    return router_.Match(head, &unused, &name);
+  }
+  // What a request body may be at most on any route (the parser's limit
+  // until the header says which route it is).
+  size_t LargestBody() const { return std::max(options_.max_body_bytes, router_.largest_route_body()); }
+
   Resolved Resolve(Request& req) {
     Resolved r;
     if (req.path == "/healthz" && (req.method == "GET" || req.method == "HEAD")) {
@@ -693,7 +704,8 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
       if (close_after_response_ || server_.stopping()) break;
       http::request_parser<http::string_body> parser;
       parser.header_limit(16 * 1024);
-      parser.body_limit(opts.max_body_bytes);
+      parser.body_limit(server_.LargestBody());
+      size_t body_limit = opts.max_body_bytes;
       idle_ = true;
       // Waiting for the next request may take idle_timeout; once it has
       // begun, its header has header_timeout and its body body_timeout.
@@ -714,9 +726,9 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
         break;
       }
       if (ec == http::error::body_limit) {
-        co_await WriteError(413, "payload_too_large",
-                            absl::StrCat("request body exceeds the limit of ", opts.max_body_bytes, " bytes"),
-                            11);
+        co_await WriteError(
+            413, "payload_too_large",
+            absl::StrCat("request body exceeds the limit of ", server_.LargestBody(), " bytes"), 11);
         break;
       }
       if (ec) {
@@ -726,10 +738,31 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
         break;
       }
       auto& header = parser.get();
-      if (auto len = parser.content_length(); len && *len > opts.max_body_bytes) {
+      // A route with its own body limit (uploads) says so before the body
+      // is read, and may refuse the request on its header alone. Matching
+      // needs only the method and path; the whole header is copied only
+      // for a route that checks it.
+      if (server_.LargestBody() > opts.max_body_bytes) {
+        Request head;
+        head.method = std::string(header.method_string());
+        head.path = std::string(header.target().substr(0, header.target().find('?')));
+        if (const Router::Route* route = server_.RouteForHeader(head)) {
+          if (route->max_body_bytes > 0) body_limit = route->max_body_bytes;
+          if (route->admit) {
+            head = server_.MakeRequest(header, remote_);
+            if (absl::Status st = route->admit(head); !st.ok()) {
+              auto res = ToBeast(Response::Error(st), header.version(), false, head.request_id);
+              co_await http::async_write(stream_, res, asio::redirect_error(asio::use_awaitable, ec));
+              break;
+            }
+          }
+        }
+        parser.body_limit(body_limit);
+      }
+      if (auto len = parser.content_length(); len && *len > body_limit) {
         co_await WriteError(
             413, "payload_too_large",
-            absl::StrCat("request body of ", *len, " bytes exceeds the limit of ", opts.max_body_bytes),
+            absl::StrCat("request body of ", *len, " bytes exceeds the limit of ", body_limit),
             header.version());
         break;
       }
@@ -739,8 +772,16 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
         if (ec) break;
       }
       if (!parser.is_done()) {
+        // Beast reads at most the buffer's spare capacity at a time, which
+        // stays what the header left (a few KiB): a large body would come
+        // in thousands of small reads. A body that large gets room for
+        // 64 KiB reads, given back once it is read.
+        constexpr size_t kLargeRead = 64 << 10;
+        const bool large = parser.content_length().value_or(0) > kLargeRead;
+        if (large) buffer.reserve(kLargeRead);
         stream_.expires_after(timeout(opts.body_timeout));
         co_await http::async_read(stream_, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        if (large) buffer.shrink_to_fit();
         if (ec == beast::error::timeout) {
           log::Info("http.body_timeout", {{"remote", remote_}});
           break;
@@ -748,7 +789,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
       }
       if (ec == http::error::body_limit) {
         co_await WriteError(413, "payload_too_large",
-                            absl::StrCat("request body exceeds the limit of ", opts.max_body_bytes, " bytes"),
+                            absl::StrCat("request body exceeds the limit of ", body_limit, " bytes"),
                             header.version());
         break;
       }

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include "common/log.h"
+#include "relay/blob_api.h"
 #include "relay/http_api.h"
 #include "relay/relay_impl.h"
 
@@ -224,6 +225,7 @@ absl::StatusOr<std::unique_ptr<RelayModule>> RelayModule::Create(const net::Modu
                                              env.clock, env.random));
   RETURN_IF_ERROR(relay->EnableFeed(env.config));
   relay->RegisterRoutes(env.router);
+  RETURN_IF_ERROR(EnableAttachments(env, relay->accounts(), path, options.attachments).status());
   log::Info("relay.ready", {{"database", path}, {"accounts", static_cast<uint64_t>(relay->account_count())}});
   return std::unique_ptr<RelayModule>(new RelayModule(std::move(relay)));
 }

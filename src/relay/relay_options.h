@@ -4,6 +4,7 @@
 #include "absl/time/time.h"
 #include "common/rate_limiter.h"
 #include "relay/accounts.h"
+#include "relay/blob_store.h"
 #include "relay/envelope_writer.h"
 #include "relay/message_stream.h"
 #include "store/maintenance.h"
@@ -25,6 +26,9 @@ struct RelayOptions {
   absl::Duration checkpoint_interval = absl::Milliseconds(100);
   // The WAL is started over once it holds this many pages.
   int64_t wal_restart_pages = store::GroupCommitOptions::kDefaultLogRestartPages;
+  // Attachment blobs: sizes, chunks, quota, retention (not yet relay.*
+  // configuration keys; the defaults apply).
+  BlobStoreOptions attachments;
 
   // Reads the relay.* keys of `config`; a key not set has the configuration
   // schema's default, which the defaults above equal (a test checks).
