@@ -206,6 +206,9 @@ class HttpClient::Impl {
 
     beast::error_code ec;
     beast::flat_buffer buffer;
+    // Beast reads only into the buffer's spare room: without room to spare
+    // a large response comes in a few hundred bytes per read.
+    buffer.reserve(64 << 10);
     http::response_parser<http::string_body> parser;
     parser.body_limit(256 << 20);
     stream_->expires_after(ToChrono(timeout_));

@@ -208,6 +208,19 @@ void RelayImpl::RegisterRoutes(net::Router& router) {
 
 void RelayImpl::AttachTo(net::Server& server) { server.AddWebSocket(std::string(kWebSocketPath), stream_); }
 
+void RelayImpl::ReleaseAttachmentsTo(std::shared_ptr<BlobStore> store) {
+  writer_->SetOnBodyReleased([store = std::move(store)](uint64_t owner, std::vector<std::string> ids) {
+    // Only the sender's own uploads: a message cannot name someone else's
+    // attachment to have it deleted early.
+    for (const std::string& id : ids) {
+      absl::Status st = store->DeleteOwn(owner, id);
+      if (!st.ok() && !absl::IsNotFound(st)) {
+        log::Warn("relay.attachment_release_failed", {{"error", std::string(st.message())}});
+      }
+    }
+  });
+}
+
 // ---- RelayModule ----
 
 absl::StatusOr<std::unique_ptr<RelayModule>> RelayModule::Create(const net::ModuleEnv& env) {
@@ -225,7 +238,9 @@ absl::StatusOr<std::unique_ptr<RelayModule>> RelayModule::Create(const net::Modu
                                              env.clock, env.random));
   RETURN_IF_ERROR(relay->EnableFeed(env.config));
   relay->RegisterRoutes(env.router);
-  RETURN_IF_ERROR(EnableAttachments(env, relay->accounts(), path, options.attachments).status());
+  ASSIGN_OR_RETURN(std::shared_ptr<BlobStore> blobs,
+                   EnableAttachments(env, relay->accounts(), path, options.attachments));
+  relay->ReleaseAttachmentsTo(std::move(blobs));
   log::Info("relay.ready", {{"database", path}, {"accounts", static_cast<uint64_t>(relay->account_count())}});
   return std::unique_ptr<RelayModule>(new RelayModule(std::move(relay)));
 }

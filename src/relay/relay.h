@@ -38,6 +38,8 @@ class CodeSender;
 
 namespace tandem::relay {
 
+class BlobStore;
+
 class AccountService;
 class Directory;
 class EnvelopeWriter;
@@ -75,6 +77,10 @@ class Relay {
   virtual absl::Status EnableFeed(const Config& config) = 0;
   virtual void RegisterRoutes(net::Router& router) = 0;
   virtual void AttachTo(net::Server& server) = 0;
+  // Where the attachments that messages carry live: once every copy of a
+  // message that names some was acknowledged (or it expired), those its
+  // sender uploaded are deleted from `store`. Call before serving.
+  virtual void ReleaseAttachmentsTo(std::shared_ptr<BlobStore> store) = 0;
   // Starts the background work: the storage maintenance and, with the
   // feed, the usage summaries. Call once.
   virtual void Start() = 0;

@@ -36,6 +36,7 @@ class RelayImpl final : public Relay {
   absl::Status EnableFeed(const Config& config) override;
   void RegisterRoutes(net::Router& router) override;
   void AttachTo(net::Server& server) override;
+  void ReleaseAttachmentsTo(std::shared_ptr<BlobStore> store) override;
   void Start() override;
   void Stop() override;
   absl::StatusOr<int> SummarizeUsageNow() override;
