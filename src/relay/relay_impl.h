@@ -16,6 +16,7 @@
 #include "feed/privacy.h"
 #include "net/server.h"
 #include "relay/accounts.h"
+#include "relay/device_links.h"
 #include "relay/directory.h"
 #include "relay/envelope_writer.h"
 #include "relay/message_stream.h"
@@ -64,6 +65,7 @@ class RelayImpl final : public Relay {
   std::unique_ptr<EnvelopeWriter> writer_;
   std::shared_ptr<MessageStream> stream_;
   std::unique_ptr<AccountService> accounts_;
+  std::unique_ptr<DeviceLinks> links_;
 
   // The data-sharing feed (optional).
   std::unique_ptr<feed::Outbox> outbox_;

@@ -4,6 +4,7 @@
 #include "absl/time/time.h"
 #include "common/rate_limiter.h"
 #include "relay/accounts.h"
+#include "relay/device_links.h"
 #include "relay/envelope_writer.h"
 #include "relay/message_stream.h"
 #include "store/maintenance.h"
@@ -16,6 +17,7 @@ namespace tandem::relay {
 
 struct RelayOptions {
   AccountOptions accounts;
+  DeviceLinkOptions links;  // no configuration keys: the defaults
   MessageStream::Options stream;
   EnvelopeWriter::Options writer;
   RateLimit send{500, absl::Milliseconds(10)};
