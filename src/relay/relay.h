@@ -39,6 +39,7 @@ class CodeSender;
 namespace tandem::relay {
 
 class AccountService;
+class DeviceLinks;
 class Directory;
 class EnvelopeWriter;
 class MessageStream;
@@ -99,6 +100,7 @@ class Relay {
   virtual EnvelopeWriter& WriterForTesting() = 0;
   virtual Directory& DirectoryForTesting() = 0;
   virtual store::Database& DatabaseForTesting() = 0;
+  virtual DeviceLinks& LinksForTesting() = 0;
 };
 
 // The relay as tandemd runs it: its own database file under the env's

@@ -48,6 +48,7 @@ class RelayImpl final : public Relay {
   EnvelopeWriter& WriterForTesting() override { return *writer_; }
   Directory& DirectoryForTesting() override { return directory_; }
   store::Database& DatabaseForTesting() override { return *db_; }
+  DeviceLinks& LinksForTesting() override { return *links_; }
 
  private:
   explicit RelayImpl(const Clock& clock) : clock_(clock) {}
