@@ -40,7 +40,9 @@ std::string_view View(std::span<const uint8_t> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-std::span<const uint8_t> Bytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+std::span<const uint8_t> Bytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
 
 absl::Status HttpError(const absl::StatusOr<net::HttpResponse>& r) {
   if (!r.ok()) return r.status();
@@ -50,11 +52,14 @@ absl::Status HttpError(const absl::StatusOr<net::HttpResponse>& r) {
 absl::StatusOr<json> JsonAnswer(const absl::StatusOr<net::HttpResponse>& r) {
   RETURN_IF_ERROR(HttpError(r));
   json j = json::parse(r->body, nullptr, false);
-  if (!j.is_object()) return absl::InternalError("unexpected answer from the relay: " + r->body.substr(0, 200));
+  if (!j.is_object())
+    return absl::InternalError("unexpected answer from the relay: " + r->body.substr(0, 200));
   return j;
 }
 
-net::Headers Auth(const relay::Credentials& who) { return {{"Authorization", relay::BasicAuthorization(who)}}; }
+net::Headers Auth(const relay::Credentials& who) {
+  return {{"Authorization", relay::BasicAuthorization(who)}};
+}
 
 net::Headers JsonHeaders(const relay::Credentials* who = nullptr) {
   net::Headers h = {{"Content-Type", "application/json"}};
@@ -85,7 +90,8 @@ absl::StatusOr<std::string> EncodeLinkCode(const LinkCode& code) {
   for (size_t i = 0; i < code.address.size(); i += 2) {
     int hi = HexDigit(code.address[i]);
     int lo = HexDigit(code.address[i + 1]);
-    if (hi < 0 || lo < 0) return absl::InvalidArgumentError("a provisioning address is 32 lowercase hex digits");
+    if (hi < 0 || lo < 0)
+      return absl::InvalidArgumentError("a provisioning address is 32 lowercase hex digits");
     raw += static_cast<char>(hi * 16 + lo);
   }
   raw.append(View(code.public_key));
@@ -101,7 +107,8 @@ absl::StatusOr<std::string> EncodeLinkCode(const LinkCode& code) {
 absl::StatusOr<LinkCode> ParseLinkCode(std::string_view text) {
   // Codes are copied and pasted: surrounding spaces and line breaks are not
   // part of them.
-  while (!text.empty() && absl::ascii_isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && absl::ascii_isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
   while (!text.empty() && absl::ascii_isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
   const std::string_view prefix = kLinkCodePrefix;
   if (text.substr(0, prefix.size()) != prefix) {
@@ -115,16 +122,16 @@ absl::StatusOr<LinkCode> ParseLinkCode(std::string_view text) {
   if (sodium_base642bin(raw.data(), raw.size(), encoded.data(), encoded.size(), nullptr, &len, nullptr,
                         sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
     if (encoded.size() > (kRawSize * 4 + 2) / 3) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the link code is too long: it holds ", kRawSize, " bytes (", (kRawSize * 4 + 2) / 3,
-                       " characters after the prefix)"));
+      return absl::InvalidArgumentError(absl::StrCat("the link code is too long: it holds ", kRawSize,
+                                                     " bytes (", (kRawSize * 4 + 2) / 3,
+                                                     " characters after the prefix)"));
     }
     return absl::InvalidArgumentError(
         "the link code is not base64url without padding (letters, digits, '-' and '_' after the prefix)");
   }
   if (len != kRawSize) {
-    return absl::InvalidArgumentError(absl::StrCat("the link code holds ", len, " bytes; a complete one holds ",
-                                                   kRawSize, " (was it cut short?)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the link code holds ", len, " bytes; a complete one holds ", kRawSize, " (was it cut short?)"));
   }
   LinkCode code;
   code.address = Hex(std::span<const uint8_t>(raw.data(), kProvisioningAddressSize));
@@ -174,12 +181,13 @@ absl::StatusOr<ProvisionData> ParseProvisionData(std::string_view bytes) {
   return out;
 }
 
-std::string SealProvision(const ProvisionData& data, const std::array<uint8_t, crypto::kKeySize>& public_key) {
+std::string SealProvision(const ProvisionData& data,
+                          const std::array<uint8_t, crypto::kKeySize>& public_key) {
   InitSodium();
   std::string plain = SerializeProvisionData(data);
   std::string sealed(plain.size() + crypto_box_SEALBYTES, '\0');
-  crypto_box_seal(reinterpret_cast<unsigned char*>(sealed.data()), reinterpret_cast<const unsigned char*>(plain.data()),
-                  plain.size(), public_key.data());
+  crypto_box_seal(reinterpret_cast<unsigned char*>(sealed.data()),
+                  reinterpret_cast<const unsigned char*>(plain.data()), plain.size(), public_key.data());
   sodium_memzero(plain.data(), plain.size());
   return sealed;
 }
@@ -194,8 +202,8 @@ absl::StatusOr<ProvisionData> OpenProvision(std::string_view sealed,
   crypto_scalarmult_base(public_key.data(), secret.data());
   std::string plain(sealed.size() - crypto_box_SEALBYTES, '\0');
   if (crypto_box_seal_open(reinterpret_cast<unsigned char*>(plain.data()),
-                           reinterpret_cast<const unsigned char*>(sealed.data()), sealed.size(), public_key.data(),
-                           secret.data()) != 0) {
+                           reinterpret_cast<const unsigned char*>(sealed.data()), sealed.size(),
+                           public_key.data(), secret.data()) != 0) {
     return absl::DataLossError(
         "the provisioning message does not open with this link code's key: it was altered or sealed to "
         "another device");
@@ -206,7 +214,8 @@ absl::StatusOr<ProvisionData> OpenProvision(std::string_view sealed,
 }
 
 absl::StatusOr<PendingLink> StartLink(RelayTransport& transport, const std::string& server, Random& random) {
-  ASSIGN_OR_RETURN(json j, JsonAnswer(transport.Request(server, "POST", "/v1/provisioning", "", JsonHeaders())));
+  ASSIGN_OR_RETURN(json j,
+                   JsonAnswer(transport.Request(server, "POST", "/v1/provisioning", "", JsonHeaders())));
   PendingLink out;
   ASSIGN_OR_RETURN(out.address, Field<std::string>(j, "address"));
   InitSodium();
@@ -222,18 +231,19 @@ absl::Status SendProvision(RelayTransport& transport, const std::string& server,
                            const relay::Credentials& primary, const std::string& code, ProvisionData data) {
   // The code is checked before the relay is asked for anything.
   ASSIGN_OR_RETURN(LinkCode parsed, ParseLinkCode(code));
-  ASSIGN_OR_RETURN(json token,
-                   JsonAnswer(transport.Request(server, "POST", "/v1/devices/link-token", "", JsonHeaders(&primary))));
+  ASSIGN_OR_RETURN(json token, JsonAnswer(transport.Request(server, "POST", "/v1/devices/link-token", "",
+                                                            JsonHeaders(&primary))));
   ASSIGN_OR_RETURN(data.link_token, Field<std::string>(token, "token"));
   json body = {{"message", Base64Encode(SealProvision(data, parsed.public_key))}};
   return HttpError(transport.Request(server, "PUT", "/v1/provisioning/" + parsed.address, body.dump(),
                                      JsonHeaders(&primary)));
 }
 
-absl::StatusOr<std::optional<ProvisionData>> PollProvision(RelayTransport& transport, const std::string& server,
-                                                           const std::string& address,
-                                                           const std::array<uint8_t, crypto::kKeySize>& secret) {
-  ASSIGN_OR_RETURN(json j, JsonAnswer(transport.Request(server, "GET", "/v1/provisioning/" + address, "", {})));
+absl::StatusOr<std::optional<ProvisionData>> PollProvision(
+    RelayTransport& transport, const std::string& server, const std::string& address,
+    const std::array<uint8_t, crypto::kKeySize>& secret) {
+  ASSIGN_OR_RETURN(json j,
+                   JsonAnswer(transport.Request(server, "GET", "/v1/provisioning/" + address, "", {})));
   if (j.value("waiting", false)) return std::optional<ProvisionData>();
   ASSIGN_OR_RETURN(std::string message_b64, Field<std::string>(j, "message"));
   ASSIGN_OR_RETURN(std::string sealed, Base64Decode(message_b64, "message"));
@@ -246,7 +256,8 @@ absl::StatusOr<CompanionRegistration> RegisterCompanion(RelayTransport& transpor
   json body = {{"token", data.link_token},
                {"registration_id", registration_id},
                {"identity_key", Base64Encode(View(data.identity.public_key.Serialize()))}};
-  ASSIGN_OR_RETURN(json j, JsonAnswer(transport.Request(server, "POST", "/v1/devices", body.dump(), JsonHeaders())));
+  ASSIGN_OR_RETURN(json j,
+                   JsonAnswer(transport.Request(server, "POST", "/v1/devices", body.dump(), JsonHeaders())));
   CompanionRegistration out;
   ASSIGN_OR_RETURN(out.credentials.account_id, Field<uint64_t>(j, "account_id"));
   ASSIGN_OR_RETURN(out.credentials.device_id, Field<uint32_t>(j, "device_id"));
@@ -259,7 +270,8 @@ absl::StatusOr<std::vector<LinkedDevice>> ListDevices(RelayTransport& transport,
                                                       const relay::Credentials& who) {
   ASSIGN_OR_RETURN(json j, JsonAnswer(transport.Request(server, "GET", "/v1/devices", "", Auth(who))));
   auto list = j.find("devices");
-  if (list == j.end() || !list->is_array()) return absl::InternalError("the relay's answer has no \"devices\"");
+  if (list == j.end() || !list->is_array())
+    return absl::InternalError("the relay's answer has no \"devices\"");
   std::vector<LinkedDevice> out;
   for (const json& d : *list) {
     if (!d.is_object()) return absl::InternalError("the relay's answer has a malformed \"devices\"");
@@ -274,7 +286,8 @@ absl::StatusOr<std::vector<LinkedDevice>> ListDevices(RelayTransport& transport,
 
 absl::Status RemoveDevice(RelayTransport& transport, const std::string& server, const relay::Credentials& who,
                           uint32_t device_id) {
-  return HttpError(transport.Request(server, "DELETE", absl::StrCat("/v1/devices/", device_id), "", Auth(who)));
+  return HttpError(
+      transport.Request(server, "DELETE", absl::StrCat("/v1/devices/", device_id), "", Auth(who)));
 }
 
 }  // namespace tandem::client

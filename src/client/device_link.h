@@ -42,7 +42,7 @@ inline constexpr size_t kProvisioningAddressSize = 16;  // bytes; the relay spea
 
 // What a link code says.
 struct LinkCode {
-  std::string address;                           // 32 lowercase hex digits
+  std::string address;                                 // 32 lowercase hex digits
   std::array<uint8_t, crypto::kKeySize> public_key{};  // the companion's ephemeral X25519 key
 };
 
@@ -96,9 +96,9 @@ absl::Status SendProvision(RelayTransport& transport, const std::string& server,
 // One poll of the address: the opened data once the primary sent it,
 // nullopt while the relay still waits. NotFound when the code expired (make
 // a new one); DataLoss when the message does not open with `secret`.
-absl::StatusOr<std::optional<ProvisionData>> PollProvision(RelayTransport& transport, const std::string& server,
-                                                           const std::string& address,
-                                                           const std::array<uint8_t, crypto::kKeySize>& secret);
+absl::StatusOr<std::optional<ProvisionData>> PollProvision(
+    RelayTransport& transport, const std::string& server, const std::string& address,
+    const std::array<uint8_t, crypto::kKeySize>& secret);
 
 // Registers the companion with the provision's token and identity key.
 // The credentials' device_id is the new device's.

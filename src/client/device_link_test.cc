@@ -35,7 +35,8 @@ constexpr char kServer[] = "relay.test:443";  // the in-process transport ignore
 class DeviceLinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / absl::StrCat("device_link_test_", getpid(), "_", counter_++);
+    dir_ =
+        std::filesystem::temp_directory_path() / absl::StrCat("device_link_test_", getpid(), "_", counter_++);
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     relay::RelayOptions options;
@@ -45,7 +46,8 @@ class DeviceLinkTest : public ::testing::Test {
     ASSERT_TRUE(storage.ok()) << storage.status();
     auto sender = std::make_unique<CapturingSender>();
     sender_ = sender.get();
-    auto r = relay::Relay::Create(std::move(*storage), std::move(sender), options, metrics_, clock_, relay_random_);
+    auto r = relay::Relay::Create(std::move(*storage), std::move(sender), options, metrics_, clock_,
+                                  relay_random_);
     ASSERT_TRUE(r.ok()) << r.status();
     relay_ = *std::move(r);
     relay_->RegisterRoutes(router_);
@@ -65,8 +67,8 @@ class DeviceLinkTest : public ::testing::Test {
     identity_ = crypto::KeyPair::Generate(random_);
     auto pub = identity_.public_key.Serialize();
     EXPECT_TRUE(relay_->accounts().RequestCode(kAlice, "", "10.0.0.1:1").ok());
-    relay::AccountService::VerifyRequest v{kAlice, "", sender_->CodeFor(kAlice), std::string(pub.begin(), pub.end()),
-                                           42, "10.0.0.1:1"};
+    relay::AccountService::VerifyRequest v{
+        kAlice, "", sender_->CodeFor(kAlice), std::string(pub.begin(), pub.end()), 42, "10.0.0.1:1"};
     auto registered = relay_->accounts().Verify(v);
     EXPECT_TRUE(registered.ok()) << registered.status();
     return registered.ok() ? registered->credentials : relay::Credentials{};
@@ -111,8 +113,10 @@ TEST(LinkCodeTest, RoundTripsAndSaysWhatIsWrong) {
   for (const Case& c : std::vector<Case>{
            {"tandem-lnk:" + body, "a link code begins with \"tandem-link:\""},
            {body, "a link code begins with \"tandem-link:\""},
-           {"tandem-link:" + body.substr(0, 40), "the link code holds 30 bytes; a complete one holds 48 (was it cut short?)"},
-           {"tandem-link:" + body + "AAAA", "the link code is too long: it holds 48 bytes (64 characters after the prefix)"},
+           {"tandem-link:" + body.substr(0, 40),
+            "the link code holds 30 bytes; a complete one holds 48 (was it cut short?)"},
+           {"tandem-link:" + body + "AAAA",
+            "the link code is too long: it holds 48 bytes (64 characters after the prefix)"},
            {"tandem-link:" + body.substr(0, 63) + "+",
             "the link code is not base64url without padding (letters, digits, '-' and '_' after the prefix)"},
            {"tandem-link:" + body.substr(0, 62) + "==",
@@ -199,8 +203,9 @@ TEST_F(DeviceLinkTest, ACompanionIsLinkedListedAndRemoved) {
   // A companion cannot link further devices nor remove the primary.
   auto second = StartLink(*transport_, kServer, random_);
   ASSERT_TRUE(second.ok());
-  EXPECT_EQ(SendProvision(*transport_, kServer, companion->credentials, second->code, DataFor(primary)).code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      SendProvision(*transport_, kServer, companion->credentials, second->code, DataFor(primary)).code(),
+      absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(RemoveDevice(*transport_, kServer, companion->credentials, 1).code(),
             absl::StatusCode::kInvalidArgument);
 

@@ -127,8 +127,7 @@ absl::Status CheckKyberPreKeys(const std::string& identity_key,
 
 AccountService::AccountService(store::Database& db, Directory& directory, EnvelopeWriter& writer,
                                const Clock& clock, Random& random, verification::CodeSender& code_sender,
-                               RateLimiter& miss_limiter, AccountOptions options,
-                               Disconnect disconnect)
+                               RateLimiter& miss_limiter, AccountOptions options, Disconnect disconnect)
     : db_(db),
       directory_(directory),
       writer_(writer),
@@ -301,7 +300,8 @@ absl::Status AccountService::RemoveDevice(const Credentials& who, uint32_t devic
         "the primary device cannot be removed; delete the account instead (DELETE /v1/account)");
   }
   if (who.device_id != kPrimaryDeviceId && who.device_id != device_id) {
-    return absl::PermissionDeniedError("a linked device may remove only itself; the primary device removes others");
+    return absl::PermissionDeniedError(
+        "a linked device may remove only itself; the primary device removes others");
   }
   const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
   // Out of the directory first: its credentials fail and nothing new is
@@ -318,9 +318,9 @@ absl::Status AccountService::RemoveDevice(const Credentials& who, uint32_t devic
   RETURN_IF_ERROR(writer_.RunExclusive(
       [&](store::Database& tx) { return db::DeleteDevice(tx, who.account_id, device_id, now_ms); },
       /*forget_account=*/who.account_id));
-  log::Info("relay.device_removed",
-            {{"account", who.account_id}, {"device", static_cast<int64_t>(device_id)},
-             {"queued", static_cast<int64_t>(queued->size())}});
+  log::Info("relay.device_removed", {{"account", who.account_id},
+                                     {"device", static_cast<int64_t>(device_id)},
+                                     {"queued", static_cast<int64_t>(queued->size())}});
   return absl::OkStatus();
 }
 

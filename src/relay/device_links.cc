@@ -36,7 +36,8 @@ absl::Status CheckAddress(const std::string& address) {
 
 }  // namespace
 
-DeviceLinks::DeviceLinks(AccountService& accounts, const Clock& clock, Random& random, DeviceLinkOptions options)
+DeviceLinks::DeviceLinks(AccountService& accounts, const Clock& clock, Random& random,
+                         DeviceLinkOptions options)
     : accounts_(accounts),
       clock_(clock),
       random_(random),
@@ -76,14 +77,16 @@ absl::StatusOr<DeviceLinks::Issued> DeviceLinks::CreateAddress(const std::string
   // The expiry list holds every address of the last ttl, taken ones too: it
   // bounds the memory, not only the map.
   if (address_expiry_.size() >= options_.max_pending_addresses) {
-    return absl::ResourceExhaustedError("too many devices are being linked right now; try again in a few minutes");
+    return absl::ResourceExhaustedError(
+        "too many devices are being linked right now; try again in a few minutes");
   }
   addresses_[address] = Pending{now + options_.ttl, std::nullopt};
   address_expiry_.emplace_back(now + options_.ttl, address);
   return Issued{address, options_.ttl};
 }
 
-absl::Status DeviceLinks::PutMessage(const Credentials& who, const std::string& address, std::string message) {
+absl::Status DeviceLinks::PutMessage(const Credentials& who, const std::string& address,
+                                     std::string message) {
   if (who.device_id != kPrimaryDeviceId) {
     return absl::PermissionDeniedError("only the primary device links new devices");
   }
@@ -128,7 +131,8 @@ absl::StatusOr<DeviceLinks::Issued> DeviceLinks::IssueToken(const Credentials& w
   std::lock_guard lock(mu_);
   PruneLocked(now);
   if (token_expiry_.size() >= options_.max_pending_tokens) {
-    return absl::ResourceExhaustedError("too many devices are being linked right now; try again in a few minutes");
+    return absl::ResourceExhaustedError(
+        "too many devices are being linked right now; try again in a few minutes");
   }
   if (auto of = token_of_.find(who.account_id); of != token_of_.end()) tokens_.erase(of->second);
   tokens_[hash] = Token{now + options_.ttl, who.account_id};
@@ -165,7 +169,7 @@ absl::StatusOr<DeviceLinks::Linked> DeviceLinks::Link(const LinkRequest& request
   if (!info.ok()) {
     restore();
     return info.status().code() == absl::StatusCode::kNotFound ? absl::PermissionDeniedError(kUnknownToken)
-                                                                : info.status();
+                                                               : info.status();
   }
   if (request.identity_key.size() != info->identity_key.size() ||
       CRYPTO_memcmp(request.identity_key.data(), info->identity_key.data(), info->identity_key.size()) != 0) {

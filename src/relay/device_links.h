@@ -115,8 +115,8 @@ class DeviceLinks {
 
   mutable std::mutex mu_;
   std::map<std::string, Pending> addresses_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, Token> tokens_ ABSL_GUARDED_BY(mu_);           // by SHA-256 of the token
-  std::map<uint64_t, std::string> token_of_ ABSL_GUARDED_BY(mu_);      // account -> its token's hash
+  std::map<std::string, Token> tokens_ ABSL_GUARDED_BY(mu_);       // by SHA-256 of the token
+  std::map<uint64_t, std::string> token_of_ ABSL_GUARDED_BY(mu_);  // account -> its token's hash
   // Every entry has the same lifetime, so creation order is expiry order:
   // (expiry, key) of addresses and tokens, some already taken.
   std::deque<std::pair<absl::Time, std::string>> address_expiry_ ABSL_GUARDED_BY(mu_);

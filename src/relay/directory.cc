@@ -63,8 +63,8 @@ std::vector<uint64_t> Directory::ClearDevices(uint64_t account_id, int64_t at_ms
   return ids;
 }
 
-void Directory::RetireDevice(uint64_t account_id, uint32_t device_id, const PasswordHash& hash,
-                             int64_t at_ms, bool removed) {
+void Directory::RetireDevice(uint64_t account_id, uint32_t device_id, const PasswordHash& hash, int64_t at_ms,
+                             bool removed) {
   std::lock_guard lock(mu_);
   auto it = accounts_.find(account_id);
   if (it != accounts_.end()) RetireLocked(it->second, device_id, hash, at_ms, removed);

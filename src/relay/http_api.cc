@@ -339,7 +339,8 @@ net::Handler RemoveDevice(AccountService& accounts, DeviceLinks&) {
   return Authed(accounts, [&accounts](net::Request& req, const Credentials& who) -> absl::StatusOr<json> {
     const std::string id = req.PathParam("id");
     uint32_t device_id = 0;
-    const bool digits = !id.empty() && id.size() <= 9 && id.find_first_not_of("0123456789") == std::string::npos;
+    const bool digits =
+        !id.empty() && id.size() <= 9 && id.find_first_not_of("0123456789") == std::string::npos;
     if (!digits || !absl::SimpleAtoi(id, &device_id)) {
       return absl::InvalidArgumentError("the device id must be a positive integer");
     }

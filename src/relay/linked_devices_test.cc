@@ -67,9 +67,10 @@ class LinkedDevicesTest : public RelayTest {
     EXPECT_EQ(r.status, 200) << r.body;
     return Body(r).value("token", "");
   }
-  net::Response LinkWith(const std::string& token, const std::string& identity_key, uint32_t registration_id = 77,
-                         const std::string& from = "10.0.0.9:1") {
-    json body = {{"token", token}, {"registration_id", registration_id}, {"identity_key", Base64Encode(identity_key)}};
+  net::Response LinkWith(const std::string& token, const std::string& identity_key,
+                         uint32_t registration_id = 77, const std::string& from = "10.0.0.9:1") {
+    json body = {
+        {"token", token}, {"registration_id", registration_id}, {"identity_key", Base64Encode(identity_key)}};
     return Call("POST", "/v1/devices", body.dump(), std::nullopt, from);
   }
   // Links a companion to `primary`'s account (identity `id`) and returns
@@ -106,11 +107,11 @@ class LinkedDevicesTest : public RelayTest {
 
   void SubmitTo(const std::shared_ptr<FakeConnection>& conn, uint64_t request_id, const std::string& number,
                 uint32_t device_id, const std::string& ciphertext) {
-    relay_->StreamForTesting().OnMessage(conn,
-                                         EncodeSubmit(request_id, absl::StrCat("m", request_id),
-                                                      RecipientByNumber(number, device_id),
-                                                      pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, ciphertext),
-                                         true);
+    relay_->StreamForTesting().OnMessage(
+        conn,
+        EncodeSubmit(request_id, absl::StrCat("m", request_id), RecipientByNumber(number, device_id),
+                     pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, ciphertext),
+        true);
     auto r = conn->Next().value();
     ASSERT_TRUE(r.has_submit_result()) << r.DebugString();
   }
@@ -203,8 +204,8 @@ TEST_F(LinkedDevicesTest, ExpiredCodesAndTokensAreRefused) {
 
   // A message stored in time but not taken expires too.
   const std::string second = NewAddress();
-  ASSERT_EQ(Call("PUT", "/v1/provisioning/" + second, json{{"message", Base64Encode(std::string("x"))}}.dump(),
-                 primary)
+  ASSERT_EQ(Call("PUT", "/v1/provisioning/" + second,
+                 json{{"message", Base64Encode(std::string("x"))}}.dump(), primary)
                 .status,
             200);
   clock_.Advance(absl::Minutes(11));
@@ -314,7 +315,8 @@ TEST_F(LinkedDevicesTest, RemovalRevokesAtOnceAndDeletesOnlyTheDevicesRows) {
   net::Response refused = Call("GET", "/v1/devices", "", companion);
   EXPECT_EQ(refused.status, 401);
 
-  for (const char* table : {"signed_prekeys", "one_time_prekeys", "kyber_prekeys", "kyber_last_resort_prekeys"}) {
+  for (const char* table :
+       {"signed_prekeys", "one_time_prekeys", "kyber_prekeys", "kyber_last_resort_prekeys"}) {
     EXPECT_EQ(CountFor(table, companion), 0) << table;
     EXPECT_EQ(CountFor(table, primary), 1 + (std::string(table) == "one_time_prekeys")) << table;
     EXPECT_EQ(CountFor(table, kept), 1 + (std::string(table) == "one_time_prekeys")) << table;
@@ -344,7 +346,9 @@ TEST_F(LinkedDevicesTest, BadInputStoresNothing) {
   Identity id;
   Credentials primary = Register(kAlice, &id);
   const std::string address = NewAddress();
-  auto put = [&](const std::string& body) { return Call("PUT", "/v1/provisioning/" + address, body, primary); };
+  auto put = [&](const std::string& body) {
+    return Call("PUT", "/v1/provisioning/" + address, body, primary);
+  };
   EXPECT_EQ(put("{}").status, 400);
   EXPECT_EQ(put(R"({"message": "not base64!"})").status, 400);
   EXPECT_EQ(put(R"({"message": ""})").status, 400);
@@ -381,7 +385,8 @@ TEST_F(LinkedDevicesTest, RateLimitsComeBeforeAnyWork) {
 
   // Polls: 60 at once, then one per 500 ms; limited before the address is
   // even parsed.
-  for (int i = 0; i < 60; ++i) ASSERT_EQ(Call("GET", "/v1/provisioning/bad", "", std::nullopt, "10.0.0.7:1").status, 400);
+  for (int i = 0; i < 60; ++i)
+    ASSERT_EQ(Call("GET", "/v1/provisioning/bad", "", std::nullopt, "10.0.0.7:1").status, 400);
   EXPECT_EQ(Call("GET", "/v1/provisioning/bad", "", std::nullopt, "10.0.0.7:1").status, 429);
   clock_.Advance(absl::Milliseconds(500));
   EXPECT_EQ(Call("GET", "/v1/provisioning/bad", "", std::nullopt, "10.0.0.7:1").status, 400);

@@ -126,8 +126,7 @@ absl::StatusOr<std::unique_ptr<RelayImpl>> RelayImpl::Create(
                                                *r->miss_limiter_, metrics, options.stream, clock);
   r->accounts_ = std::make_unique<AccountService>(
       *r->db_, r->directory_, *r->writer_, clock, random, *r->code_sender_, *r->miss_limiter_,
-      options.accounts,
-      [self](uint64_t account, uint32_t device, const std::string& reason) {
+      options.accounts, [self](uint64_t account, uint32_t device, const std::string& reason) {
         if (device == 0) {
           self->stream_->Disconnect(account, reason);
         } else {

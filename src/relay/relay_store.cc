@@ -211,9 +211,8 @@ absl::Status ForEachDevice(Database& db, const std::function<void(DeviceRow)>& f
 }
 
 absl::Status ForEachRetiredDevice(Database& db, const std::function<void(RetiredDeviceRow)>& fn) {
-  ASSIGN_OR_RETURN(auto rows,
-                   db.Query("SELECT account_id, device_id, password_hash, retired_ms, removed "
-                            "FROM retired_devices"));
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT account_id, device_id, password_hash, retired_ms, removed "
+                                       "FROM retired_devices"));
   for (const auto& r : rows) {
     fn(RetiredDeviceRow{static_cast<uint64_t>(r.Int(0)), static_cast<uint32_t>(r.Int(1)), r.Bytes(2),
                         r.Int(3), r.Int(4) != 0});
