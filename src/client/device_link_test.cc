@@ -17,6 +17,7 @@
 #include "common/encoding.h"
 #include "common/random.h"
 #include "net/metrics.h"
+#include "net/server.h"
 #include "relay/accounts.h"
 #include "relay/message_stream.h"
 #include "relay/relay.h"
@@ -250,6 +251,38 @@ TEST_F(DeviceLinkTest, ATamperedProvisioningMessageIsRefused) {
   absl::Status polled = PollProvision(*transport_, kServer, pending->address, pending->secret).status();
   EXPECT_EQ(polled.code(), absl::StatusCode::kDataLoss) << polled;
   EXPECT_EQ(relay_->DirectoryForTesting().DevicesOf(primary.account_id).size(), 1u);
+}
+
+TEST_F(DeviceLinkTest, TheWholeLinkRunsOverHttpOnLoopback) {
+  relay::Credentials primary = RegisterPrimary();
+  net::Router router;
+  relay_->RegisterRoutes(router);
+  net::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.threads = 1;
+  net::Server server(options, std::move(router), metrics_);
+  ASSERT_TRUE(server.Start().ok());
+  const std::string address = absl::StrCat("127.0.0.1:", server.port());
+  std::unique_ptr<RelayTransport> network = MakeNetworkTransport();
+
+  auto pending = StartLink(*network, address, random_);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_TRUE(SendProvision(*network, address, primary, pending->code, DataFor(primary)).ok());
+  auto polled = PollProvision(*network, address, pending->address, pending->secret);
+  ASSERT_TRUE(polled.ok()) << polled.status();
+  ASSERT_TRUE(polled->has_value());
+  auto companion = RegisterCompanion(*network, address, **polled, 777);
+  ASSERT_TRUE(companion.ok()) << companion.status();
+  EXPECT_EQ(companion->credentials.device_id, 2u);
+  auto devices = ListDevices(*network, address, companion->credentials);
+  ASSERT_TRUE(devices.ok()) << devices.status();
+  EXPECT_EQ(devices->size(), 2u);
+  ASSERT_TRUE(RemoveDevice(*network, address, companion->credentials, 2).ok());
+  absl::Status after = ListDevices(*network, address, companion->credentials).status();
+  EXPECT_EQ(after.code(), absl::StatusCode::kUnauthenticated) << after;
+  EXPECT_NE(after.message().find("this device was removed"), std::string::npos) << after;
+  network.reset();
+  server.Stop();
 }
 
 }  // namespace
