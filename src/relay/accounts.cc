@@ -310,17 +310,16 @@ absl::Status AccountService::RemoveDevice(const Credentials& who, uint32_t devic
   std::optional<std::vector<uint64_t>> queued = directory_.RemoveDevice(who.account_id, device_id, now_ms);
   if (!queued) return absl::NotFoundError(absl::StrCat("the account has no device ", device_id));
   disconnect_(who.account_id, device_id, "this device was removed from the account");
-  // Its queue, handed to the writer as acknowledged, is deleted by the
-  // transaction below (forget_account), which also deletes the shared
-  // bodies whose last copies those were. The account's other acknowledged
-  // rows go a little earlier than the purge would take them.
-  if (!queued->empty()) writer_.Ack(who.account_id, *queued);
+  // Its queue goes in the same transaction as its rows, deleted as if
+  // acknowledged so that a shared body goes with its last copy; the
+  // account's acknowledged rows still waiting for the purge go with it.
+  const size_t dropped = queued->size();
   RETURN_IF_ERROR(writer_.RunExclusive(
       [&](store::Database& tx) { return db::DeleteDevice(tx, who.account_id, device_id, now_ms); },
-      /*forget_account=*/who.account_id));
+      /*forget_account=*/who.account_id, *std::move(queued)));
   log::Info("relay.device_removed", {{"account", who.account_id},
                                      {"device", static_cast<int64_t>(device_id)},
-                                     {"queued", static_cast<int64_t>(queued->size())}});
+                                     {"queued", static_cast<int64_t>(dropped)}});
   return absl::OkStatus();
 }
 

@@ -28,6 +28,11 @@ class LinkedDevicesTest : public RelayTest {
  protected:
   void SetUp() override {
     RelayTest::SetUp();
+    Route();
+  }
+  // The routes of the relay now open (again after a Reopen).
+  void Route() {
+    router_ = net::Router();
     relay_->RegisterRoutes(router_);
   }
 
@@ -333,13 +338,67 @@ TEST_F(LinkedDevicesTest, RemovalRevokesAtOnceAndDeletesOnlyTheDevicesRows) {
   relay_->StreamForTesting().OnMessage(
       b, EncodeSubmit(99, "m99", RecipientByNumber(kAlice, 2), pb::ENVELOPE_TYPE_SIGNAL_MESSAGE, "c"), true);
   auto e = b->Next().value();
-  EXPECT_TRUE(e.has_error()) << e.DebugString();
+  ASSERT_TRUE(e.has_error()) << e.DebugString();
+  EXPECT_EQ(e.error().code(), "not_found");
   for (auto& conn : connections_) relay_->StreamForTesting().OnClose(conn);
   connections_.clear();
   Reopen();
+  Route();
   login = accounts().Authenticate(companion);
   EXPECT_NE(login.message().find("this device was removed"), std::string::npos) << login;
   EXPECT_EQ(relay_->DirectoryForTesting().DevicesOf(primary.account_id).size(), 2u);
+}
+
+TEST_F(LinkedDevicesTest, ARemovedDevicesCopiesOfSharedBodiesGoAndTheBodyWithItsLastCopy) {
+  options_.writer.purge_delay = absl::ZeroDuration();
+  Reopen();
+  Route();
+  Identity id;
+  Credentials primary = Register(kAlice, &id);
+  Credentials companion = AddCompanion(primary, id);
+  Credentials bob = Register(kBob);
+  auto b = Connect(bob);
+  b->Next();
+  auto group = [&](uint64_t request_id, const std::string& cmid, std::vector<uint32_t> devices) {
+    pb::MultiSubmit m;
+    m.set_client_message_id(cmid);
+    m.set_type(pb::ENVELOPE_TYPE_SENDER_KEY_MESSAGE);
+    m.set_body(std::string(500, 'g'));
+    pb::RecipientDevices* r = m.add_recipients();
+    r->set_number(kAlice);
+    for (uint32_t d : devices) {
+      pb::DeviceCopy* c = r->add_devices();
+      c->set_device_id(d);
+      c->set_registration_id(d == 1 ? 42 : 77);
+    }
+    relay_->StreamForTesting().OnMessage(b, EncodeMultiSubmit(request_id, m), true);
+    auto answer = b->Next().value();
+    ASSERT_TRUE(answer.has_submit_result()) << answer.DebugString();
+  };
+  group(1, "first", {1, 2});
+  group(2, "second", {1, 2});
+  // The primary acknowledges its copy of the second: the companion's is
+  // that body's last.
+  auto a = Connect(primary);
+  pb::ServerFrame first = a->Next().value();
+  pb::ServerFrame second = a->Next().value();
+  ASSERT_TRUE(first.has_deliver() && second.has_deliver()) << first.DebugString() << second.DebugString();
+  Ack(a, {second.deliver().envelope().server_id()});
+  Flush();
+  ASSERT_EQ(Count("SELECT COUNT(*) FROM bodies"), 2);
+  ASSERT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 3);
+
+  ASSERT_EQ(Call("DELETE", "/v1/devices/2", "", primary).status, 200);
+  // The second body went with its last copy; the first waits for the
+  // primary's.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM bodies"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 1);
+  EXPECT_EQ(relay_->WriterForTesting().bodies_stored(), 1u);
+  Ack(a, {first.deliver().envelope().server_id()});
+  Flush();
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM bodies"), 0);
+  EXPECT_EQ(relay_->WriterForTesting().bodies_stored(), 0u);
 }
 
 TEST_F(LinkedDevicesTest, BadInputStoresNothing) {
@@ -396,8 +455,7 @@ TEST_F(LinkedDevicesTest, PendingAddressesAreBoundedInTotal) {
   options_.links.max_pending_addresses = 3;
   options_.links.links_per_address = RateLimit{1000, absl::Seconds(1)};
   Reopen();
-  router_ = net::Router();
-  relay_->RegisterRoutes(router_);
+  Route();
   for (int i = 0; i < 3; ++i) NewAddress();
   net::Response full = Call("POST", "/v1/provisioning");
   EXPECT_EQ(full.status, 429);
