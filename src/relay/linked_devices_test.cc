@@ -4,6 +4,8 @@
 // input that stores nothing, and the per-address limits that come first.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -127,6 +129,16 @@ class LinkedDevicesTest : public RelayTest {
 
 constexpr char kAlice[] = "+14155550123";
 constexpr char kBob[] = "+14155550199";
+
+TEST_F(LinkedDevicesTest, EveryLinkRouteIsRegistered) {
+  std::vector<std::string> routes;
+  for (const auto& r : router_.routes()) routes.push_back(r.method + " " + r.pattern);
+  for (const char* expected :
+       {"POST /v1/provisioning", "PUT /v1/provisioning/{address}", "GET /v1/provisioning/{address}",
+        "POST /v1/devices/link-token", "POST /v1/devices", "GET /v1/devices", "DELETE /v1/devices/{id}"}) {
+    EXPECT_NE(std::find(routes.begin(), routes.end(), expected), routes.end()) << expected;
+  }
+}
 
 TEST_F(LinkedDevicesTest, TheWholeFlowLinksACompanionThatCanLogIn) {
   Identity id;
