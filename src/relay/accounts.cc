@@ -127,8 +127,7 @@ absl::Status CheckKyberPreKeys(const std::string& identity_key,
 
 AccountService::AccountService(store::Database& db, Directory& directory, EnvelopeWriter& writer,
                                const Clock& clock, Random& random, verification::CodeSender& code_sender,
-                               RateLimiter& miss_limiter, AccountOptions options,
-                               std::function<void(uint64_t, const std::string&)> disconnect)
+                               RateLimiter& miss_limiter, AccountOptions options, Disconnect disconnect)
     : db_(db),
       directory_(directory),
       writer_(writer),
@@ -150,7 +149,7 @@ absl::Status AccountService::LoadDirectory() {
   RETURN_IF_ERROR(db::ForEachRetiredDevice(db_, [&](db::RetiredDeviceRow d) {
     PasswordHash hash{};
     std::copy_n(d.password_hash.begin(), std::min(d.password_hash.size(), hash.size()), hash.begin());
-    directory_.RetireDevice(d.account_id, d.device_id, hash, d.retired_ms);
+    directory_.RetireDevice(d.account_id, d.device_id, hash, d.retired_ms, d.removed);
   }));
   // Envelopes of devices that are gone (a crash between a re-registration
   // or deletion and the purge of what raced with it) are deleted now.
@@ -253,7 +252,7 @@ absl::StatusOr<AccountService::Registered> AccountService::Verify(const VerifyRe
     return db::InsertDevice(tx, device, now_ms);
   }));
   directory_.PutDevice(out.credentials.account_id, e164, kPrimaryDeviceId, hash, req.registration_id);
-  if (out.reregistered) disconnect_(out.credentials.account_id, "the number was registered again");
+  if (out.reregistered) disconnect_(out.credentials.account_id, 0, "the number was registered again");
   log::Info("relay.registered",
             {{"account", out.credentials.account_id}, {"reregistered", out.reregistered}});
   return out;
@@ -289,6 +288,39 @@ absl::StatusOr<Credentials> AccountService::AddLinkedDevice(uint64_t account_id,
   directory_.PutDevice(account_id, *number, out.device_id, hash, registration_id);
   log::Info("relay.device_linked", {{"account", account_id}, {"device", static_cast<int64_t>(out.device_id)}});
   return out;
+}
+
+absl::StatusOr<std::vector<db::DeviceInfoRow>> AccountService::ListDevices(const Credentials& who) {
+  return db::ListDeviceInfo(db_, who.account_id);
+}
+
+absl::Status AccountService::RemoveDevice(const Credentials& who, uint32_t device_id) {
+  if (device_id == kPrimaryDeviceId) {
+    return absl::InvalidArgumentError(
+        "the primary device cannot be removed; delete the account instead (DELETE /v1/account)");
+  }
+  if (who.device_id != kPrimaryDeviceId && who.device_id != device_id) {
+    return absl::PermissionDeniedError(
+        "a linked device may remove only itself; the primary device removes others");
+  }
+  const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
+  // Out of the directory first: its credentials fail and nothing new is
+  // queued for it from now on; what the writer stores for it meanwhile is
+  // orphaned and purged.
+  std::optional<std::vector<uint64_t>> queued = directory_.RemoveDevice(who.account_id, device_id, now_ms);
+  if (!queued) return absl::NotFoundError(absl::StrCat("the account has no device ", device_id));
+  disconnect_(who.account_id, device_id, "this device was removed from the account");
+  // Its queue goes in the same transaction as its rows, deleted as if
+  // acknowledged so that a shared body goes with its last copy; the
+  // account's acknowledged rows still waiting for the purge go with it.
+  const size_t dropped = queued->size();
+  RETURN_IF_ERROR(writer_.RunExclusive(
+      [&](store::Database& tx) { return db::DeleteDevice(tx, who.account_id, device_id, now_ms); },
+      /*forget_account=*/who.account_id, *std::move(queued)));
+  log::Info("relay.device_removed", {{"account", who.account_id},
+                                     {"device", static_cast<int64_t>(device_id)},
+                                     {"queued", static_cast<int64_t>(dropped)}});
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> AccountService::NewAccountId(store::Database& tx) {
@@ -536,7 +568,7 @@ absl::Status AccountService::DeleteAccount(const Credentials& who) {
   // Removed from the directory first: from now on nothing new is accepted
   // for it, and the writer drops what was accepted but not yet stored.
   std::vector<uint64_t> queued = directory_.RemoveAccount(who.account_id);
-  disconnect_(who.account_id, "the account was deleted");
+  disconnect_(who.account_id, 0, "the account was deleted");
   const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
   RETURN_IF_ERROR(writer_.RunExclusive(
       [&](store::Database& tx) -> absl::Status {

@@ -22,6 +22,8 @@
 //  - Discovery: Discover() answers which numbers are registered, charging
 //    each account a daily budget of numbers it never looked up before.
 //  - DeleteAccount() removes the account and all its rows.
+//  - Linked devices: AddLinkedDevice() (device_links.h checks the link
+//    token first), ListDevices() and RemoveDevice().
 //  - ImportAccounts() is an operator path that no route reaches: tandemd
 //    calls it in-process to create accounts an operator vouches for (the
 //    demo world, app/demo.h). It charges no client's limits because no
@@ -77,13 +79,15 @@ struct AccountHooks {
 
 class AccountService {
  public:
+  // Closes live connections: every one of the account (device_id 0:
+  // re-registration, deletion) or one device's (it was unlinked).
+  using Disconnect = std::function<void(uint64_t account_id, uint32_t device_id, const std::string& reason)>;
+
   // `miss_limiter` is shared with the message stream: every lookup of an
-  // unregistered number costs a token. `disconnect` closes an account's
-  // live connections (re-registration, deletion).
+  // unregistered number costs a token.
   AccountService(store::Database& db, Directory& directory, EnvelopeWriter& writer, const Clock& clock,
                  Random& random, verification::CodeSender& code_sender, RateLimiter& miss_limiter,
-                 AccountOptions options,
-                 std::function<void(uint64_t account_id, const std::string& reason)> disconnect);
+                 AccountOptions options, Disconnect disconnect);
 
   // Installs the hooks; call before serving.
   void SetHooks(AccountHooks hooks) { hooks_ = std::move(hooks); }
@@ -188,6 +192,18 @@ class AccountService {
   static constexpr size_t kMaxLinkedDevices = 5;
   absl::StatusOr<Credentials> AddLinkedDevice(uint64_t account_id, uint32_t registration_id);
 
+  // The caller's account's devices, by device id.
+  absl::StatusOr<std::vector<db::DeviceInfoRow>> ListDevices(const Credentials& who);
+
+  // Unlinks `device_id`: the primary may remove any companion, a companion
+  // only itself; the primary device cannot be removed (InvalidArgument:
+  // delete the account instead). PermissionDenied for a companion removing
+  // another device, NotFound for a device the account does not have. Its
+  // credentials fail at once (Unauthenticated, reason "device_removed"),
+  // its live connection is closed, and its row, prekeys and queued
+  // envelopes are deleted in one transaction.
+  absl::Status RemoveDevice(const Credentials& who, uint32_t device_id);
+
   // Operator path (no HTTP route reaches it): creates these accounts in
   // one transaction, each as a registration with its key upload would,
   // with the usage history given (what the message stream meters per
@@ -220,7 +236,7 @@ class AccountService {
   verification::CodeSender& code_sender_;
   RateLimiter& miss_limiter_;
   const AccountOptions options_;
-  std::function<void(uint64_t, const std::string&)> disconnect_;
+  Disconnect disconnect_;
   AccountHooks hooks_;
   verification::CodeGuard guard_;
   RateLimiter bundle_fetches_;

@@ -57,22 +57,36 @@ std::vector<uint64_t> Directory::ClearDevices(uint64_t account_id, int64_t at_ms
   if (it == accounts_.end()) return {};
   std::vector<uint64_t> ids = QueuedOf(it->second);
   for (const auto& [device_id, device] : it->second.devices) {
-    RetireLocked(it->second, device_id, device.password_hash, at_ms);
+    RetireLocked(it->second, device_id, device.password_hash, at_ms, false);
   }
   it->second.devices.clear();
   return ids;
 }
 
-void Directory::RetireDevice(uint64_t account_id, uint32_t device_id, const PasswordHash& hash,
-                             int64_t at_ms) {
+void Directory::RetireDevice(uint64_t account_id, uint32_t device_id, const PasswordHash& hash, int64_t at_ms,
+                             bool removed) {
   std::lock_guard lock(mu_);
   auto it = accounts_.find(account_id);
-  if (it != accounts_.end()) RetireLocked(it->second, device_id, hash, at_ms);
+  if (it != accounts_.end()) RetireLocked(it->second, device_id, hash, at_ms, removed);
 }
 
-void Directory::RetireLocked(Account& account, uint32_t device_id, const PasswordHash& hash, int64_t at_ms) {
+std::optional<std::vector<uint64_t>> Directory::RemoveDevice(uint64_t account_id, uint32_t device_id,
+                                                             int64_t at_ms) {
+  std::lock_guard lock(mu_);
+  auto it = accounts_.find(account_id);
+  if (it == accounts_.end()) return std::nullopt;
+  auto d = it->second.devices.find(device_id);
+  if (d == it->second.devices.end()) return std::nullopt;
+  std::vector<uint64_t> ids(d->second.queued.begin(), d->second.queued.end());
+  RetireLocked(it->second, device_id, d->second.password_hash, at_ms, true);
+  it->second.devices.erase(d);
+  return ids;
+}
+
+void Directory::RetireLocked(Account& account, uint32_t device_id, const PasswordHash& hash, int64_t at_ms,
+                             bool removed) {
   auto& list = account.retired[device_id];
-  list.push_back(Retired{hash, at_ms});
+  list.push_back(Retired{hash, at_ms, removed});
   std::sort(list.begin(), list.end(), [](const Retired& a, const Retired& b) { return a.at_ms < b.at_ms; });
   if (list.size() > kRetiredPerDevice) list.erase(list.begin(), list.end() - kRetiredPerDevice);
 }
@@ -153,6 +167,12 @@ absl::Status Directory::Authenticate(const Credentials& credentials) const {
   }
   for (auto it = retired.rbegin(); it != retired.rend(); ++it) {
     if (CRYPTO_memcmp(given.data(), it->password_hash.data(), given.size()) != 0) continue;
+    if (it->removed) {
+      return WithReason(absl::UnauthenticatedError(absl::StrCat(
+                            "this device was removed from the account at ",
+                            UtcTimestamp(absl::FromUnixMillis(it->at_ms)), "; link it again to use it")),
+                        "device_removed");
+    }
     return WithReason(
         absl::UnauthenticatedError(absl::StrCat(
             "this installation is no longer registered: its number was registered again on another device "

@@ -41,9 +41,16 @@ class Directory {
   // Returns the server ids that were queued for them: the caller deletes
   // those rows.
   std::vector<uint64_t> ClearDevices(uint64_t account_id, int64_t at_ms);
-  // Remembers a device that a re-registration at `at_ms` replaced (loaded
-  // at start). The newest few per device are kept.
-  void RetireDevice(uint64_t account_id, uint32_t device_id, const PasswordHash& hash, int64_t at_ms);
+  // Remembers a device that a re-registration at `at_ms` replaced, or that
+  // was unlinked (`removed`), loaded at start. The newest few per device are
+  // kept.
+  void RetireDevice(uint64_t account_id, uint32_t device_id, const PasswordHash& hash, int64_t at_ms,
+                    bool removed = false);
+  // Forgets one device of the account (it was unlinked at `at_ms`) and
+  // remembers it as removed, so that its credentials fail at once and with
+  // a message saying so. Returns its queued server ids like ClearDevices;
+  // nullopt if there is no such device.
+  std::optional<std::vector<uint64_t>> RemoveDevice(uint64_t account_id, uint32_t device_id, int64_t at_ms);
   // Forgets the account; returns its queued server ids like ClearDevices.
   std::vector<uint64_t> RemoveAccount(uint64_t account_id);
 
@@ -65,7 +72,8 @@ class Directory {
   // Unauthenticated ("invalid credentials") unless the device exists and the
   // password matches; compares in constant time. Credentials of a device
   // that a re-registration replaced are Unauthenticated with reason
-  // "registration_replaced" and a message saying when.
+  // "registration_replaced" and a message saying when; those of a removed
+  // companion device with reason "device_removed".
   absl::Status Authenticate(const Credentials& credentials) const;
 
   // A queue's depth counts its stored envelopes and the slots reserved for
@@ -102,6 +110,7 @@ class Directory {
   struct Retired {
     PasswordHash password_hash{};
     int64_t at_ms = 0;
+    bool removed = false;  // unlinked, not replaced by a re-registration
   };
   static constexpr size_t kRetiredPerDevice = 4;
   struct Account {
@@ -109,8 +118,8 @@ class Directory {
     std::map<uint32_t, Device> devices;
     std::map<uint32_t, std::vector<Retired>> retired;  // by device id, oldest first
   };
-  void RetireLocked(Account& account, uint32_t device_id, const PasswordHash& hash, int64_t at_ms)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RetireLocked(Account& account, uint32_t device_id, const PasswordHash& hash, int64_t at_ms,
+                    bool removed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static std::vector<uint64_t> QueuedOf(const Account& account);
 
   mutable std::mutex mu_;

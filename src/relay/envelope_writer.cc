@@ -1,6 +1,7 @@
 // The group-commit writer thread.
 #include "relay/envelope_writer.h"
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -121,10 +122,10 @@ void EnvelopeWriter::Ack(uint64_t recipient_account, std::vector<uint64_t> serve
 void EnvelopeWriter::CountSession(uint64_t account_id) { Enqueue(SessionOp{account_id}); }
 
 absl::Status EnvelopeWriter::RunExclusive(std::function<absl::Status(store::Database&)> fn,
-                                          uint64_t forget_account) {
+                                          uint64_t forget_account, std::vector<uint64_t> drop) {
   auto result = std::make_shared<std::promise<absl::Status>>();
   auto future = result->get_future();
-  Enqueue(ExclusiveOp{std::move(fn), result, forget_account});
+  Enqueue(ExclusiveOp{std::move(fn), result, forget_account, std::move(drop)});
   return future.get();
 }
 
@@ -329,11 +330,18 @@ void EnvelopeWriter::RunExclusiveOp(ExclusiveOp& op) {
       for (const auto& [id, account] : acked_) {
         if (account == op.forget_account) forgotten.push_back(id);
       }
+      forgotten.insert(forgotten.end(), op.drop.begin(), op.drop.end());
+      std::sort(forgotten.begin(), forgotten.end());
+      forgotten.erase(std::unique(forgotten.begin(), forgotten.end()), forgotten.end());
       RETURN_IF_ERROR(DeleteAcked(tx, forgotten));
     }
     return op.fn(tx);
   });
-  if (st.ok()) Forget(forgotten);
+  if (st.ok()) {
+    Forget(forgotten);
+  } else if (op.forget_account != 0) {
+    for (uint64_t id : op.drop) acked_.emplace(id, op.forget_account);
+  }
   op.result->set_value(st);
 }
 

@@ -125,8 +125,13 @@ class EnvelopeWriter {
   // Runs `fn` in its own transaction after everything queued before it.
   // Blocks until done; returns fn's status (or Unavailable when stopped).
   // A nonzero `forget_account` also deletes, in that transaction, the
-  // account's acknowledged envelopes still waiting for deletion.
-  absl::Status RunExclusive(std::function<absl::Status(store::Database&)> fn, uint64_t forget_account = 0);
+  // account's acknowledged envelopes still waiting for deletion, and the
+  // envelopes `drop` (of that account, already taken from their queues: a
+  // removed device's), each as an acknowledged one, so that a shared body
+  // goes with its last copy. If the transaction fails, `drop` waits for the
+  // purge like any acknowledged envelope.
+  absl::Status RunExclusive(std::function<absl::Status(store::Database&)> fn, uint64_t forget_account = 0,
+                            std::vector<uint64_t> drop = {});
 
   // "YYYY-MM-DD" (UTC) of `t`, the day key of usage_daily.
   static std::string DayOf(absl::Time t);
@@ -161,6 +166,7 @@ class EnvelopeWriter {
     std::function<absl::Status(store::Database&)> fn;
     std::shared_ptr<std::promise<absl::Status>> result;
     uint64_t forget_account = 0;
+    std::vector<uint64_t> drop;
   };
   using Op = std::variant<SubmitOp, MultiSubmitOp, AckOp, SessionOp, ExclusiveOp>;
 

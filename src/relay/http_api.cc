@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 
@@ -272,7 +273,107 @@ const Route kRoutes[] = {
     {"POST", "/v1/directory", Discover, net::Work::kHeavy},  // parses a batch of phone numbers
 };
 
+// ---- linked devices ----
+
+net::Handler CreateProvisioningAddress(DeviceLinks& links) {
+  return Json([&links](net::Request& req) -> absl::StatusOr<json> {
+    ASSIGN_OR_RETURN(auto issued, links.CreateAddress(req.remote_address));
+    return json{{"address", issued.value}, {"expires_in_seconds", absl::ToInt64Seconds(issued.expires_in)}};
+  });
+}
+
+net::Handler PutProvisioningMessage(AccountService& accounts, DeviceLinks& links) {
+  return Authed(accounts, [&links](net::Request& req, const Credentials& who) -> absl::StatusOr<json> {
+    ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
+    ASSIGN_OR_RETURN(std::string message, Base64Field(body, "message"));
+    RETURN_IF_ERROR(links.PutMessage(who, req.PathParam("address"), std::move(message)));
+    return json{{"stored", true}};
+  });
+}
+
+net::Handler TakeProvisioningMessage(DeviceLinks& links) {
+  return Json([&links](net::Request& req) -> absl::StatusOr<json> {
+    ASSIGN_OR_RETURN(auto message, links.TakeMessage(req.PathParam("address"), req.remote_address));
+    if (!message) return json{{"waiting", true}};
+    return json{{"message", Base64Encode(*message)}};
+  });
+}
+
+net::Handler IssueLinkToken(AccountService& accounts, DeviceLinks& links) {
+  return Authed(accounts, [&links](net::Request&, const Credentials& who) -> absl::StatusOr<json> {
+    ASSIGN_OR_RETURN(auto issued, links.IssueToken(who));
+    return json{{"token", issued.value}, {"expires_in_seconds", absl::ToInt64Seconds(issued.expires_in)}};
+  });
+}
+
+net::Handler LinkDevice(DeviceLinks& links) {
+  return Json([&links](net::Request& req) -> absl::StatusOr<json> {
+    ASSIGN_OR_RETURN(json body, net::ParseJsonObject(req));
+    DeviceLinks::LinkRequest link;
+    ASSIGN_OR_RETURN(link.token, StringField(body, "token"));
+    ASSIGN_OR_RETURN(link.registration_id, UintField(body, "registration_id", 16380));
+    ASSIGN_OR_RETURN(link.identity_key, Base64Field(body, "identity_key"));
+    link.client_address = req.remote_address;
+    ASSIGN_OR_RETURN(auto linked, links.Link(link));
+    return json{{"account_id", linked.credentials.account_id},
+                {"device_id", linked.credentials.device_id},
+                {"login", linked.credentials.Login()},
+                {"password", linked.credentials.password},
+                {"number", linked.number}};
+  });
+}
+
+net::Handler ListDevices(AccountService& accounts, DeviceLinks&) {
+  return Authed(accounts, [&accounts](net::Request&, const Credentials& who) -> absl::StatusOr<json> {
+    ASSIGN_OR_RETURN(auto rows, accounts.ListDevices(who));
+    json devices = json::array();
+    for (const auto& d : rows) {
+      devices.push_back(
+          {{"device_id", d.device_id}, {"created_ms", d.created_ms}, {"registration_id", d.registration_id}});
+    }
+    return json{{"devices", devices}};
+  });
+}
+
+net::Handler RemoveDevice(AccountService& accounts, DeviceLinks&) {
+  return Authed(accounts, [&accounts](net::Request& req, const Credentials& who) -> absl::StatusOr<json> {
+    const std::string id = req.PathParam("id");
+    uint32_t device_id = 0;
+    const bool digits =
+        !id.empty() && id.size() <= 9 && id.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || !absl::SimpleAtoi(id, &device_id)) {
+      return absl::InvalidArgumentError("the device id must be a positive integer");
+    }
+    RETURN_IF_ERROR(accounts.RemoveDevice(who, device_id));
+    return json{{"removed", true}};
+  });
+}
+
+struct LinkRoute {
+  const char* method;
+  const char* pattern;
+  net::Handler (*make)(AccountService&, DeviceLinks&);
+};
+
+// The unauthenticated ones reach only DeviceLinks, whose limits they pay
+// first.
+const LinkRoute kLinkRoutes[] = {
+    {"POST", "/v1/provisioning",
+     [](AccountService&, DeviceLinks& l) { return CreateProvisioningAddress(l); }},
+    {"PUT", "/v1/provisioning/{address}", PutProvisioningMessage},
+    {"GET", "/v1/provisioning/{address}",
+     [](AccountService&, DeviceLinks& l) { return TakeProvisioningMessage(l); }},
+    {"POST", "/v1/devices/link-token", IssueLinkToken},
+    {"POST", "/v1/devices", [](AccountService&, DeviceLinks& l) { return LinkDevice(l); }},
+    {"GET", "/v1/devices", ListDevices},
+    {"DELETE", "/v1/devices/{id}", RemoveDevice},
+};
+
 }  // namespace
+
+void RegisterDeviceLinkRoutes(AccountService& accounts, DeviceLinks& links, net::Router& router) {
+  for (const LinkRoute& r : kLinkRoutes) router.Handle(r.method, r.pattern, r.make(accounts, links));
+}
 
 void RegisterHttpRoutes(AccountService& accounts, net::Router& router) {
   for (const Route& r : kRoutes) router.Handle(r.method, r.pattern, r.make(accounts), r.work);

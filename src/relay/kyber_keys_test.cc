@@ -233,9 +233,10 @@ TEST_F(KyberKeysTest, AnExistingDatabaseIsMigrated) {
   Flush();
   store::Database& db = relay_->DatabaseForTesting();
   // Back to schema 4: the migrations from 5 on run again at the reopen.
-  for (const char* sql : {"DROP TABLE kyber_prekeys", "DROP TABLE kyber_last_resort_prekeys", "DROP TABLE bodies",
-                          "ALTER TABLE envelopes DROP COLUMN body_id",
-                          "DELETE FROM schema_migrations WHERE component = '' AND version >= 5"}) {
+  for (const char* sql :
+       {"DROP TABLE kyber_prekeys", "DROP TABLE kyber_last_resort_prekeys", "DROP TABLE bodies",
+        "ALTER TABLE envelopes DROP COLUMN body_id", "ALTER TABLE retired_devices DROP COLUMN removed",
+        "DELETE FROM schema_migrations WHERE component = '' AND version >= 5"}) {
     ASSERT_TRUE(db.Execute(sql).ok()) << sql;
   }
   Reopen();

@@ -191,6 +191,20 @@ void MessageStream::Disconnect(uint64_t account_id, const std::string& reason) {
   }
 }
 
+void MessageStream::DisconnectDevice(uint64_t account_id, uint32_t device_id, const std::string& reason) {
+  std::shared_ptr<DeviceSession> session;
+  {
+    std::lock_guard lock(registry_mu_);
+    auto it = registry_.find(account_id);
+    if (it == registry_.end()) return;
+    auto d = it->second.find(device_id);
+    if (d == it->second.end()) return;
+    session = d->second;
+  }
+  std::lock_guard lock(session->mu);
+  if (session->conn) session->conn->Close(kCloseRevoked, reason);
+}
+
 void MessageStream::OnMessage(const std::shared_ptr<net::WebSocketConnection>& conn, std::string data,
                               bool binary) {
   auto session = SessionOf(conn);

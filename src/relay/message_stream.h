@@ -70,6 +70,8 @@ class MessageStream final : public net::WebSocketHandler {
   void Push(const db::EnvelopeRow& envelope);
   // Closes every live connection of the account (code kCloseRevoked).
   void Disconnect(uint64_t account_id, const std::string& reason);
+  // Closes the live connection of one device (code kCloseRevoked).
+  void DisconnectDevice(uint64_t account_id, uint32_t device_id, const std::string& reason);
 
   absl::Status OnUpgrade(const net::Request& request, std::shared_ptr<void>* context) override;
   void OnOpen(const std::shared_ptr<net::WebSocketConnection>& conn) override;

@@ -127,8 +127,14 @@ absl::StatusOr<std::unique_ptr<RelayImpl>> RelayImpl::Create(
                                                *r->miss_limiter_, metrics, options.stream, clock);
   r->accounts_ = std::make_unique<AccountService>(
       *r->db_, r->directory_, *r->writer_, clock, random, *r->code_sender_, *r->miss_limiter_,
-      options.accounts,
-      [self](uint64_t account, const std::string& reason) { self->stream_->Disconnect(account, reason); });
+      options.accounts, [self](uint64_t account, uint32_t device, const std::string& reason) {
+        if (device == 0) {
+          self->stream_->Disconnect(account, reason);
+        } else {
+          self->stream_->DisconnectDevice(account, device, reason);
+        }
+      });
+  r->links_ = std::make_unique<DeviceLinks>(*r->accounts_, clock, random, options.links);
   RETURN_IF_ERROR(r->accounts_->LoadDirectory());
   RETURN_IF_ERROR(r->writer_->Start());
   r->stream_->Start();
@@ -193,6 +199,7 @@ void RelayImpl::Stop() {
 
 void RelayImpl::RegisterRoutes(net::Router& router) {
   RegisterHttpRoutes(*accounts_, router);
+  RegisterDeviceLinkRoutes(*accounts_, *links_, router);
   if (!outbox_) return;
   AccountService* accounts = accounts_.get();
   feed::AddRoutes(

@@ -41,6 +41,7 @@ namespace tandem::relay {
 class BlobStore;
 
 class AccountService;
+class DeviceLinks;
 class Directory;
 class EnvelopeWriter;
 class MessageStream;
@@ -105,6 +106,7 @@ class Relay {
   virtual EnvelopeWriter& WriterForTesting() = 0;
   virtual Directory& DirectoryForTesting() = 0;
   virtual store::Database& DatabaseForTesting() = 0;
+  virtual DeviceLinks& LinksForTesting() = 0;
 };
 
 // The relay as tandemd runs it: its own database file under the env's

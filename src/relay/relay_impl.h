@@ -16,6 +16,7 @@
 #include "feed/privacy.h"
 #include "net/server.h"
 #include "relay/accounts.h"
+#include "relay/device_links.h"
 #include "relay/directory.h"
 #include "relay/envelope_writer.h"
 #include "relay/message_stream.h"
@@ -48,6 +49,7 @@ class RelayImpl final : public Relay {
   EnvelopeWriter& WriterForTesting() override { return *writer_; }
   Directory& DirectoryForTesting() override { return directory_; }
   store::Database& DatabaseForTesting() override { return *db_; }
+  DeviceLinks& LinksForTesting() override { return *links_; }
 
  private:
   explicit RelayImpl(const Clock& clock) : clock_(clock) {}
@@ -65,6 +67,7 @@ class RelayImpl final : public Relay {
   std::unique_ptr<EnvelopeWriter> writer_;
   std::shared_ptr<MessageStream> stream_;
   std::unique_ptr<AccountService> accounts_;
+  std::unique_ptr<DeviceLinks> links_;
 
   // The data-sharing feed (optional).
   std::unique_ptr<feed::Outbox> outbox_;

@@ -5,6 +5,7 @@
 #include "common/rate_limiter.h"
 #include "relay/accounts.h"
 #include "relay/blob_store.h"
+#include "relay/device_links.h"
 #include "relay/envelope_writer.h"
 #include "relay/message_stream.h"
 #include "store/maintenance.h"
@@ -17,6 +18,7 @@ namespace tandem::relay {
 
 struct RelayOptions {
   AccountOptions accounts;
+  DeviceLinkOptions links;  // no configuration keys: the defaults
   MessageStream::Options stream;
   EnvelopeWriter::Options writer;
   RateLimit send{500, absl::Milliseconds(10)};

@@ -164,9 +164,14 @@ CREATE TABLE bodies (
 ALTER TABLE envelopes ADD COLUMN body_id BIGINT NOT NULL DEFAULT 0;
 )sql";
 
+// Unlinked companion devices are remembered like replaced installations,
+// so that one is told it was removed instead of "invalid credentials".
+constexpr std::string_view kSchemaV7 =
+    "ALTER TABLE retired_devices ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;";
+
 // A submission's record also covers its own copies (they take the ids after
 // the shared ones) and names the attachments it carries, deleted with it.
-constexpr std::string_view kSchemaV7 = R"sql(
+constexpr std::string_view kSchemaV8 = R"sql(
 ALTER TABLE bodies ADD COLUMN owner BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE bodies ADD COLUMN attachments TEXT NOT NULL DEFAULT '';
 )sql";
@@ -183,7 +188,8 @@ absl::Status Migrate(Database& db) {
                                    {4, "replaced installations", kSchemaV4},
                                    {5, "signed Kyber prekeys", kSchemaV5},
                                    {6, "shared bodies of multi-recipient submissions", kSchemaV6},
-                                   {7, "the attachments a submission carries", kSchemaV7}};
+                                   {7, "unlinked companion devices", kSchemaV7},
+                                   {8, "the attachments a submission carries", kSchemaV8}};
   return db.Migrate(migrations);
 }
 
@@ -213,11 +219,11 @@ absl::Status ForEachDevice(Database& db, const std::function<void(DeviceRow)>& f
 }
 
 absl::Status ForEachRetiredDevice(Database& db, const std::function<void(RetiredDeviceRow)>& fn) {
-  ASSIGN_OR_RETURN(auto rows,
-                   db.Query("SELECT account_id, device_id, password_hash, retired_ms FROM retired_devices"));
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT account_id, device_id, password_hash, retired_ms, removed "
+                                       "FROM retired_devices"));
   for (const auto& r : rows) {
     fn(RetiredDeviceRow{static_cast<uint64_t>(r.Int(0)), static_cast<uint32_t>(r.Int(1)), r.Bytes(2),
-                        r.Int(3)});
+                        r.Int(3), r.Int(4) != 0});
   }
   return absl::OkStatus();
 }
@@ -480,6 +486,36 @@ absl::StatusOr<std::vector<uint32_t>> ListDevices(Database& db, uint64_t account
   std::vector<uint32_t> out;
   for (const auto& r : rows) out.push_back(static_cast<uint32_t>(r.Int(0)));
   return out;
+}
+
+absl::StatusOr<std::vector<DeviceInfoRow>> ListDeviceInfo(Database& db, uint64_t account_id) {
+  ASSIGN_OR_RETURN(auto rows, db.Query("SELECT device_id, created_ms, registration_id FROM devices "
+                                       "WHERE account_id = $1 ORDER BY device_id",
+                                       {Int(account_id)}));
+  std::vector<DeviceInfoRow> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    out.push_back({static_cast<uint32_t>(r.Int(0)), r.Int(1), static_cast<uint32_t>(r.Int(2))});
+  }
+  return out;
+}
+
+absl::Status DeleteDevice(Database& db, uint64_t account_id, uint32_t device_id, int64_t now_ms) {
+  RETURN_IF_ERROR(
+      db.Execute("INSERT INTO retired_devices (account_id, device_id, password_hash, retired_ms, removed) "
+                 "SELECT account_id, device_id, password_hash, $3, 1 FROM devices "
+                 "WHERE account_id = $1 AND device_id = $2 ON CONFLICT DO NOTHING",
+                 {Int(account_id), device_id, now_ms})
+          .status());
+  for (const char* sql : {"DELETE FROM devices WHERE account_id = $1 AND device_id = $2",
+                          "DELETE FROM signed_prekeys WHERE account_id = $1 AND device_id = $2",
+                          "DELETE FROM one_time_prekeys WHERE account_id = $1 AND device_id = $2",
+                          "DELETE FROM kyber_prekeys WHERE account_id = $1 AND device_id = $2",
+                          "DELETE FROM kyber_last_resort_prekeys WHERE account_id = $1 AND device_id = $2",
+                          "DELETE FROM submissions WHERE sender_account = $1 AND sender_device = $2"}) {
+    RETURN_IF_ERROR(db.Execute(sql, {Int(account_id), device_id}).status());
+  }
+  return absl::OkStatus();
 }
 
 absl::Status InsertEnvelope(Database& db, const EnvelopeRow& e) {

@@ -46,12 +46,14 @@ struct DeviceRow {
 };
 absl::Status ForEachDevice(Database& db, const std::function<void(DeviceRow)>& fn);
 
-// A device of an installation that a re-registration replaced.
+// A device of an installation that a re-registration replaced, or a
+// companion device that was unlinked (`removed`).
 struct RetiredDeviceRow {
   uint64_t account_id = 0;
   uint32_t device_id = 0;
   std::string password_hash;
   int64_t retired_ms = 0;
+  bool removed = false;
 };
 absl::Status ForEachRetiredDevice(Database& db, const std::function<void(RetiredDeviceRow)>& fn);
 absl::StatusOr<std::optional<uint64_t>> FindAccountByNumber(Database& db, const std::string& number);
@@ -154,6 +156,20 @@ absl::StatusOr<std::optional<KyberPreKeyRow>> GetKyberLastResort(Database& db, u
                                                                  uint32_t device_id);
 
 absl::StatusOr<std::vector<uint32_t>> ListDevices(Database& db, uint64_t account_id);
+
+// The account's devices as GET /v1/devices lists them, by device id.
+struct DeviceInfoRow {
+  uint32_t device_id = 0;
+  int64_t created_ms = 0;
+  uint32_t registration_id = 0;
+};
+absl::StatusOr<std::vector<DeviceInfoRow>> ListDeviceInfo(Database& db, uint64_t account_id);
+// Unlinks one device: its row (remembered in retired_devices as removed at
+// `now_ms`), its prekeys of every kind and the de-duplication records of its
+// submissions (a later companion may get the same device id). Its queued
+// envelopes are the caller's (AccountService acks them to the writer, which
+// also deletes shared bodies whose last copies they are).
+absl::Status DeleteDevice(Database& db, uint64_t account_id, uint32_t device_id, int64_t now_ms);
 
 // ---- envelopes ----
 struct EnvelopeRow {
