@@ -14,3 +14,9 @@ set_tests_properties(e2e.cli_door PROPERTIES TIMEOUT 600)
 add_test(NAME e2e.group_cli
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/group_cli_test.sh $<TARGET_FILE:tandemd> $<TARGET_FILE:tandem>)
 set_tests_properties(e2e.group_cli PROPERTIES TIMEOUT 600)
+
+# Linked devices through the real binaries: link, sync copies both ways,
+# list, removal, bad and expired codes.
+add_test(NAME e2e.device_cli
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/device_cli_test.sh $<TARGET_FILE:tandemd> $<TARGET_FILE:tandem>)
+set_tests_properties(e2e.device_cli PROPERTIES TIMEOUT 600)

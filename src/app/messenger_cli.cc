@@ -585,6 +585,109 @@ void DefineDeleteAccount(CLI::App& cmd, const CliEnv& env) {
   });
 }
 
+// ---- linked devices ----
+
+void DefineDeviceLink(CLI::App& cmd, const CliEnv& env) {
+  auto timeout = std::make_shared<int>(600);
+  cmd.add_option("--timeout", *timeout, "Seconds to wait for the primary device (default 600)");
+  cmd.callback([env, timeout] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, true, env.exit_code);
+    if (!c) return;
+    auto code = c->BeginLink();
+    if (!code.ok()) {
+      *env.exit_code = Fail(code.status());
+      return;
+    }
+    if (g.json) {
+      JsonLine("link_code", {{"code", *code}});
+    } else {
+      std::cout << "On your primary device run:\n  tandem device add " << *code
+                << "\n(the code works once, for 10 minutes)" << std::endl;
+    }
+    if (auto st = c->FinishLink(absl::Seconds(*timeout)); !st.ok()) {
+      *env.exit_code = Fail(st);
+      return;
+    }
+    if (g.json) {
+      JsonLine("linked", {{"number", c->number()}, {"device_id", c->device_id()}, {"profile", g.ProfilePath()}});
+      return;
+    }
+    std::cout << "linked: this profile is device " << c->device_id() << " of " << c->number() << std::endl;
+  });
+}
+
+void DefineDeviceAdd(CLI::App& cmd, const CliEnv& env) {
+  auto code = std::make_shared<std::string>();
+  cmd.add_option("code", *code, "The link code the new device shows")->required();
+  cmd.callback([env, code] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, false, env.exit_code);
+    if (!c) return;
+    if (auto st = c->AddDevice(*code); !st.ok()) {
+      *env.exit_code = Fail(WithHint(g, st));
+      return;
+    }
+    if (g.json) {
+      JsonLine("device_added", {{"number", c->number()}});
+      return;
+    }
+    std::cout << "sent the account to the new device; it finishes linking on its own" << std::endl;
+  });
+}
+
+void DefineDeviceList(CLI::App& cmd, const CliEnv& env) {
+  cmd.callback([env] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, false, env.exit_code);
+    if (!c) return;
+    auto devices = c->Devices();
+    if (!devices.ok()) {
+      *env.exit_code = Fail(WithHint(g, devices.status()));
+      return;
+    }
+    Table t({"DEVICE", "LINKED", ""});
+    for (const client::LinkedDevice& d : *devices) {
+      const bool self = d.device_id == c->device_id();
+      if (g.json) {
+        JsonLine("device", {{"device_id", d.device_id}, {"created_ms", d.created_ms}, {"this_device", self}});
+      } else {
+        t.Add({absl::StrCat(d.device_id, d.device_id == 1 ? " (primary)" : ""), Clock(d.created_ms),
+               self ? "this device" : ""});
+      }
+    }
+    if (!g.json) t.Print(std::cout);
+  });
+}
+
+void DefineDeviceRemove(CLI::App& cmd, const CliEnv& env) {
+  auto id = std::make_shared<uint32_t>(0);
+  cmd.add_option("device", *id, "The device id (see `device list`)")->required();
+  cmd.callback([env, id] {
+    const CliContext& g = *env.ctx;
+    auto c = OpenClient(g, false, env.exit_code);
+    if (!c) return;
+    if (auto st = c->RemoveDevice(*id); !st.ok()) {
+      *env.exit_code = Fail(WithHint(g, st));
+      return;
+    }
+    if (g.json) {
+      JsonLine("device_removed", {{"device_id", *id}});
+      return;
+    }
+    std::cout << "device " << *id << " removed; its credentials no longer work" << std::endl;
+  });
+}
+
+constexpr CommandSpec<CliEnv> kDeviceCommands[] = {
+    {"link", "Make this new profile a linked device of an account (shows a code)", DefineDeviceLink},
+    {"add", "On the primary device: link the device that shows this code", DefineDeviceAdd},
+    {"list", "The account's devices", DefineDeviceList},
+    {"remove", "Remove a linked device", DefineDeviceRemove},
+};
+
+void DefineDevice(CLI::App& cmd, const CliEnv& env) { AddCommandGroup(cmd, kDeviceCommands, env); }
+
 // ---- groups ----
 
 void PrintGroup(const CliContext& g, const client::GroupInfo& info) {
@@ -751,6 +854,7 @@ constexpr CommandSpec<CliEnv> kMessengerCommands[] = {
     {"verify", "Finish registration with the code you received", DefineVerify},
     {"send", "Send an end-to-end encrypted text (to a number, or to a group with --group)", DefineSend},
     {"group", "Groups: create, add, remove, rename, leave, list, show", DefineGroup},
+    {"device", "Linked devices: link, add, list, remove", DefineDevice},
     {"inbox", "Receive messages and receipts", DefineInbox},
     {"history", "Show stored messages with their time and status", DefineHistory},
     {"discover", "Which of these numbers use the messenger", DefineDiscover},

@@ -5,6 +5,8 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -15,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/content.pb.h"
+#include "client/device_link.h"
 #include "client/relay_transport.h"
 #include "common/encoding.h"
 #include "common/error_codes.h"
@@ -209,6 +212,86 @@ class MessengerClient::Impl {
     RETURN_IF_ERROR(store_->SaveSignedPreKey(spk));
     return UploadPreKeys(&spk, {options_.one_time_prekeys, options_.one_time_prekeys, true});
   }
+
+  // ---- linked devices ----
+
+  // Companion side: a fresh profile shows a link code, then waits for the
+  // primary to send the account over it.
+  absl::StatusOr<std::string> BeginLink() {
+    if (account_) return absl::FailedPreconditionError("this profile has an account already; link a new profile");
+    ASSIGN_OR_RETURN(PendingLink pending, StartLink(transport_, Server(), random_));
+    pending_link_ = pending;
+    return pending.code;
+  }
+
+  absl::Status FinishLink(absl::Duration timeout) {
+    if (!pending_link_) return absl::FailedPreconditionError("no link code was shown (BeginLink)");
+    const absl::Duration deadline = clock_.Monotonic() + timeout;
+    std::optional<ProvisionData> data;
+    while (!data) {
+      ASSIGN_OR_RETURN(data, PollProvision(transport_, Server(), pending_link_->address, pending_link_->secret));
+      if (data) break;
+      if (clock_.Monotonic() >= deadline) {
+        return absl::DeadlineExceededError("no device added this link code in time; show a new one");
+      }
+      std::mutex mu;
+      std::condition_variable cv;
+      std::unique_lock lock(mu);
+      clock_.WaitFor(lock, cv, absl::Seconds(1), [] { return false; });
+    }
+    crypto::LocalIdentity identity;
+    identity.key_pair = data->identity;
+    identity.registration_id = crypto::GenerateRegistrationId(random_);
+    ASSIGN_OR_RETURN(CompanionRegistration reg,
+                     RegisterCompanion(transport_, Server(), *data, identity.registration_id));
+    AccountRow account;
+    account.server = Server();
+    account.number = reg.number.empty() ? data->number : reg.number;
+    account.account_id = reg.credentials.account_id;
+    account.device_id = reg.credentials.device_id;
+    account.password = reg.credentials.password;
+    account.identity = identity;
+    account.next_prekey_id = 1;
+    account.signed_prekey_id = 1;
+    RETURN_IF_ERROR(store_->DeleteEverything());
+    RETURN_IF_ERROR(store_->SetSetting("inactive", ""));
+    RETURN_IF_ERROR(store_->SetSetting("deleted", ""));
+    RETURN_IF_ERROR(store_->SaveAccount(account));
+    account_ = account;
+    pending_link_.reset();
+    // Sync copies go to the primary from the first message on.
+    RETURN_IF_ERROR(store_->PutPeerDevice(account.number, PeerDevice{kPrimaryDevice, 0}));
+    crypto::SignedPreKey spk = crypto::GenerateSignedPreKey(identity.key_pair, account.signed_prekey_id, random_);
+    RETURN_IF_ERROR(store_->SaveSignedPreKey(spk));
+    return UploadPreKeys(&spk, {options_.one_time_prekeys, options_.one_time_prekeys, true});
+  }
+
+  // Primary side: sends this account to the companion showing `code`.
+  absl::Status AddDevice(const std::string& code) {
+    RETURN_IF_ERROR(RequireAccount());
+    if (account_->device_id != kPrimaryDevice) {
+      return absl::PermissionDeniedError("only the primary device (1) links devices");
+    }
+    ProvisionData data;
+    data.number = account_->number;
+    data.account_id = account_->account_id;
+    data.identity = account_->identity.key_pair;
+    return SendProvision(transport_, Server(), Creds(), code, std::move(data));
+  }
+
+  absl::StatusOr<std::vector<LinkedDevice>> Devices() {
+    RETURN_IF_ERROR(RequireAccount());
+    return ::tandem::client::ListDevices(transport_, Server(), Creds());
+  }
+
+  absl::Status Unlink(uint32_t device_id) {
+    RETURN_IF_ERROR(RequireAccount());
+    RETURN_IF_ERROR(::tandem::client::RemoveDevice(transport_, Server(), Creds(), device_id));
+    // Sync copies no longer go there.
+    return store_->DeleteSession(account_->number, device_id);
+  }
+
+  uint32_t device_id() const { return account_ ? account_->device_id : 0; }
 
   // What UploadPreKeys generates and publishes besides the signed prekey.
   struct PreKeyBatch {
@@ -1497,6 +1580,7 @@ class MessengerClient::Impl {
   bool retry_later_ = false;
   bool auto_read_ = false;
   std::vector<std::string> key_changes_;
+  std::optional<PendingLink> pending_link_;
 };
 
 absl::StatusOr<std::unique_ptr<MessengerClient>> MessengerClient::Open(const ClientOptions& options) {
@@ -1569,6 +1653,13 @@ GroupInfo InfoOf(const GroupRow& g) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> MessengerClient::BeginLink() { return impl_->BeginLink(); }
+absl::Status MessengerClient::FinishLink(absl::Duration timeout) { return impl_->FinishLink(timeout); }
+absl::Status MessengerClient::AddDevice(const std::string& code) { return impl_->AddDevice(code); }
+absl::StatusOr<std::vector<LinkedDevice>> MessengerClient::Devices() { return impl_->Devices(); }
+absl::Status MessengerClient::RemoveDevice(uint32_t device_id) { return impl_->Unlink(device_id); }
+uint32_t MessengerClient::device_id() const { return impl_->device_id(); }
 
 absl::StatusOr<std::string> MessengerClient::CreateGroup(const std::string& title,
                                                          const std::vector<std::string>& members) {

@@ -32,6 +32,7 @@
 
 #include "absl/time/time.h"
 #include "client/client_store.h"
+#include "client/device_link.h"
 #include "client/relay_transport.h"
 #include "common/clock.h"
 #include "common/random.h"
@@ -156,6 +157,20 @@ class MessengerClient {
   //
   // Deletes the account on the relay, then this profile's data.
   absl::Status DeleteAccount();
+
+  // Linked devices. A new profile becomes a companion of an account: it
+  // shows a link code (BeginLink), the account's primary device sends the
+  // account over it (AddDevice on the primary's profile), and FinishLink
+  // (polling the relay about once a second, up to `timeout`) registers
+  // this device with its own id, credentials and prekeys. The primary
+  // lists its devices and removes companions; a companion can remove
+  // itself.
+  absl::StatusOr<std::string> BeginLink();
+  absl::Status FinishLink(absl::Duration timeout);
+  absl::Status AddDevice(const std::string& code);
+  absl::StatusOr<std::vector<LinkedDevice>> Devices();
+  absl::Status RemoveDevice(uint32_t device_id);
+  uint32_t device_id() const;
 
   // Groups (by id or an unambiguous prefix of 8+ hex digits). Changes are
   // queued durably like texts and go out at the next Sync()/Listen(); only
