@@ -2,7 +2,8 @@
 # Groups end to end with the real binaries: one relay and five messenger
 # users (tandem CLI profiles). A group is created, messages fan out from
 # one submission to every member, a member is added, the group renamed, a
-# member removed (who then gets nothing sent after), bad input is refused,
+# member removed (who then gets nothing sent after), a 20 MiB attachment
+# reaches every member and a tampered one is refused, bad input is refused,
 # a kill -9 of the relay during group sends loses nothing acknowledged and
 # shows nothing twice, and the relay's files hold no plaintext.
 source "$(dirname "$0")/lib.sh"
@@ -82,6 +83,36 @@ assert_eq "$(count plain-group-after d-4.out)" 0 "the removed member got nothing
 rc=0; t d send --group "$G" "x" 2>err.out || rc=$?
 [[ $rc -ne 0 ]] || fail "a removed member sent to the group"
 
+# A 20 MiB attachment to the group: each member saves exactly the file;
+# once every member has it, the relay deletes its blob.
+python3 -c 'import sys; sys.stdout.write(("plain-attachment-content\n" * 900000)[:20971520])' > big.txt
+t a send --group "$G" --attach big.txt "plain-with-attachment" >/dev/null
+blobs() { find "$work/data/attachments" -type f ! -name '*.part' | wc -l; }
+assert_eq "$(blobs)" 1 "one blob stored for the group"
+for p in b c e; do
+  t $p --json inbox --save-dir "$work/$p-files" > $p-att.out
+  jq -s -e 'any(.[]; .event == "message" and .text == "plain-with-attachment" and (.saved | length) == 1)' \
+    $p-att.out >/dev/null || fail "$p did not save the attachment: $(cat $p-att.out)"
+  cmp -s big.txt "$work/$p-files/big.txt" || fail "$p's copy of the attachment differs"
+done
+for _ in $(seq 1 50); do [[ $(blobs) -eq 0 ]] && break; sleep 0.1; done
+assert_eq "$(blobs)" 0 "the blob went once every member had the message"
+
+# A blob altered on the relay is refused by its digest; nothing is saved.
+printf 'plain-small-attachment' > small.txt
+t a send --group "$G" --attach small.txt "plain-tampered" >/dev/null
+blob=$(find "$work/data/attachments" -type f ! -name '*.part' | head -1)
+[[ -n $blob ]] || fail "no blob for the second attachment"
+printf 'X' | dd of="$blob" bs=1 seek=100 conv=notrunc 2>/dev/null
+t b --json inbox --save-dir "$work/b-tampered" > b-tamper.out
+jq -s -e 'any(.[]; .event == "failed" and (.detail | contains("digest")))' b-tamper.out >/dev/null \
+  || fail "the tampered blob was not refused: $(cat b-tamper.out)"
+[[ -z $(ls -A "$work/b-tampered" 2>/dev/null) ]] || fail "something of the tampered blob was saved"
+rc=0; t a send --group "$G" --attach "$work/no-such-file" "x" 2>err.out || rc=$?
+[[ $rc -ne 0 ]] || fail "attaching a missing file succeeded"
+assert_contains "$(cat err.out)" "no such file to attach" "a missing file"
+for p in c e; do t $p inbox >/dev/null; done
+
 # Crash: kill -9 the relay while A sends 15 group messages. Every member
 # sees each exactly once after the restart.
 ( for i in $(seq 1 15); do t a send --group "$G" "plain-gcrash-$i" >>crash-send.out 2>&1 || true; done ) &
@@ -105,7 +136,7 @@ echo "group crash: $acked of 15 acknowledged before the kill; all 15 reached eve
 kill -TERM "$TANDEMD_PID"
 rc=0; wait "$TANDEMD_PID" || rc=$?
 assert_eq "$rc" 0 "tandemd's exit status after SIGTERM"
-for f in "$work"/data/messenger.db*; do
+for f in "$work"/data/messenger.db* $(find "$work/data/attachments" -type f); do
   if grep -a -q "plain-" "$f"; then fail "plaintext found in $f"; fi
 done
 echo "group cli: ok"

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -119,6 +120,8 @@ client::EventHandler Printer(const CliContext& ctx, client::MessengerClient* c =
       if (!e.body.empty()) j[e.kind == client::Event::Kind::kGroupUpdate ? "title" : "text"] = e.body;
       if (!e.detail.empty()) j["detail"] = e.detail;
       if (!e.group.empty()) j["group"] = e.group;
+      if (!e.attachments.empty()) j["attachments"] = e.attachments;
+      if (!e.files.empty()) j["saved"] = e.files;
       JsonLine(KindName(e.kind), j);
       return;
     }
@@ -130,6 +133,10 @@ client::EventHandler Printer(const CliContext& ctx, client::MessengerClient* c =
         break;
       case client::Event::Kind::kMessage:
         std::cout << "[" << Clock(e.timestamp_ms) << "] " << e.peer << where << ": " << e.body << std::endl;
+        for (size_t i = 0; i < e.attachments.size(); ++i) {
+          std::cout << "  attachment " << e.attachments[i]
+                    << (i < e.files.size() ? " saved to " + e.files[i] : "") << std::endl;
+        }
         break;
       case client::Event::Kind::kKeyChanged:
         std::cout << "! the safety number with " << e.peer
@@ -288,12 +295,18 @@ void Deliver(client::MessengerClient& c, const CliEnv& env, const std::string& i
 void DefineSend(CLI::App& cmd, const CliEnv& env) {
   auto args = std::make_shared<std::vector<std::string>>();
   auto group = std::make_shared<std::string>();
-  cmd.add_option("args", *args, "NUMBER TEXT..., or TEXT... with --group")->required();
+  auto files = std::make_shared<std::vector<std::string>>();
+  cmd.add_option("args", *args, "NUMBER TEXT..., or TEXT... with --group");
   cmd.add_option("--group,-g", *group, "Send to this group (its id, or the first 8+ digits of it)");
-  cmd.callback([env, args, group] {
+  cmd.add_option("--attach,-a", *files, "Attach this file (encrypted before it leaves; repeat for more)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd.callback([env, args, group, files] {
     const CliContext& g = *env.ctx;
-    if (group->empty() && args->size() < 2) {
-      std::cerr << "tandem: give the recipient's number and the text (or --group ID and the text)\n";
+    const size_t needed = (group->empty() ? 1 : 0) + (files->empty() ? 1 : 0);
+    if (args->size() < needed) {
+      std::cerr << "tandem: give the recipient's number and the text (or --group ID), or --attach FILE\n";
       *env.exit_code = 2;
       return;
     }
@@ -301,8 +314,8 @@ void DefineSend(CLI::App& cmd, const CliEnv& env) {
     if (!c) return;
     absl::StatusOr<std::string> id =
         group->empty()
-            ? c->Send(args->front(), absl::StrJoin(args->begin() + 1, args->end(), " "))
-            : c->SendToGroup(*group, absl::StrJoin(*args, " "));
+            ? c->Send(args->front(), absl::StrJoin(args->begin() + 1, args->end(), " "), *files)
+            : c->SendToGroup(*group, absl::StrJoin(*args, " "), *files);
     if (!id.ok()) {
       *env.exit_code = Fail(WithHint(g, id.status()));
       return;
@@ -314,13 +327,24 @@ void DefineSend(CLI::App& cmd, const CliEnv& env) {
 void DefineInbox(CLI::App& cmd, const CliEnv& env) {
   auto follow = std::make_shared<bool>(false);
   auto read = std::make_shared<bool>(false);
+  auto save_dir = std::make_shared<std::string>();
   cmd.add_flag("--follow,-f", *follow, "Stay connected and stream events until interrupted");
   cmd.add_flag("--read", *read, "Mark messages read as they are shown (sends read receipts at once)");
-  cmd.callback([env, follow, read] {
+  cmd.add_option("--save-dir", *save_dir, "Save received attachments here (checked and decrypted)");
+  cmd.callback([env, follow, read, save_dir] {
     const CliContext& g = *env.ctx;
     auto c = OpenClient(g, false, env.exit_code);
     if (!c) return;
     c->SetAutoRead(*read);
+    if (!save_dir->empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(*save_dir, ec);
+      if (ec || !std::filesystem::is_directory(*save_dir)) {
+        *env.exit_code = Fail(absl::InvalidArgumentError(absl::StrCat("cannot save into ", *save_dir)));
+        return;
+      }
+      c->SetSaveDir(*save_dir);
+    }
     auto printer = Printer(g, c.get());
     absl::Status st;
     if (*follow) {

@@ -85,6 +85,8 @@ CREATE TABLE sender_key_shared (
 ALTER TABLE messages ADD COLUMN group_id BLOB NOT NULL DEFAULT x'';
 ALTER TABLE outbox ADD COLUMN plan BLOB NOT NULL DEFAULT x'';
 )sql"},
+    // The attachments a message carries (a serialized StoredAttachments).
+    {7, "attachments", "ALTER TABLE messages ADD COLUMN attachments BLOB NOT NULL DEFAULT x'';"},
 };
 
 std::string Bytes(std::span<const uint8_t> b) {
@@ -353,10 +355,11 @@ absl::StatusOr<int64_t> ClientStore::AddMessage(const MessageRow& m) {
   // where another thread's insert may have replaced it.
   ASSIGN_OR_RETURN(auto row,
                    db_->QueryOne("INSERT INTO messages (peer, direction, message_id, body, sent_at_ms, "
-                                 "server_timestamp_ms, status, group_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-                                 "RETURNING id",
+                                 "server_timestamp_ms, status, group_id, attachments) "
+                                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
                                  {m.peer, DirectionName(m.direction), m.message_id, m.body, m.sent_at_ms,
-                                  m.server_timestamp_ms, m.status, store::Value::Blob(m.group_id)}));
+                                  m.server_timestamp_ms, m.status, store::Value::Blob(m.group_id),
+                                  store::Value::Blob(m.attachments)}));
   return row.Int(0);
 }
 
@@ -385,12 +388,13 @@ std::vector<MessageRow> ToMessages(const std::vector<store::Row>& rows) {
     m.server_timestamp_ms = r.Int(6);
     m.status = r.Text(7);
     m.group_id = r.Bytes(8);
+    m.attachments = r.Bytes(9);
     out.push_back(std::move(m));
   }
   return out;
 }
 constexpr char kMessageColumns[] =
-    "SELECT id, peer, direction, message_id, body, sent_at_ms, server_timestamp_ms, status, group_id FROM messages ";
+    "SELECT id, peer, direction, message_id, body, sent_at_ms, server_timestamp_ms, status, group_id, attachments FROM messages ";
 }  // namespace
 
 absl::StatusOr<std::vector<MessageRow>> ClientStore::Messages(const std::string& peer, int limit) {

@@ -88,6 +88,7 @@ struct MessageRow {
   // Outgoing: "pending", "sent", "delivered", "read". Incoming: "received", "read".
   std::string status;
   std::string group_id;  // a group message: the group's 32-byte id (peer is the sender)
+  std::string attachments;  // a serialized client StoredAttachments; empty: none
 };
 
 struct GroupMemberRow {

@@ -16,6 +16,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client/attachments.h"
 #include "client/content.pb.h"
 #include "client/device_link.h"
 #include "client/relay_transport.h"
@@ -41,6 +42,7 @@ constexpr size_t kPaddingBlock = 160;
 constexpr uint32_t kPrimaryDevice = 1;
 constexpr size_t kMaxGroupMembers = 1024;
 constexpr size_t kMaxGroupTitleBytes = 128;
+constexpr size_t kMaxAttachments = 32;
 
 std::string Base64(std::span<const uint8_t> bytes) { return Base64Encode(bytes); }
 
@@ -462,14 +464,16 @@ class MessengerClient::Impl {
     return *n;
   }
 
-  absl::StatusOr<std::string> Send(const std::string& peer_in, const std::string& text) {
+  absl::StatusOr<std::string> Send(const std::string& peer_in, const std::string& text,
+                                   const std::vector<std::filesystem::path>& files) {
     RETURN_IF_ERROR(RequireAccount());
     ASSIGN_OR_RETURN(std::string peer, NormalizePeer(peer_in));
     if (peer == account_->number) return absl::InvalidArgumentError("sending to yourself is not supported");
+    ASSIGN_OR_RETURN(cpb::StoredAttachments attachments, UploadAll(files));
     const std::string id = NewMessageId();
     const int64_t sent_at_ms = NowMs();
     Pending pending;
-    absl::StatusOr<OutboxRow> row = BuildText(peer, id, id, text, sent_at_ms, pending);
+    absl::StatusOr<OutboxRow> row = BuildText(peer, id, id, text, sent_at_ms, attachments, pending);
     if (!row.ok()) {
       absl::Status st = Deactivate(row.status(), nullptr);
       if (absl::IsNotFound(st)) {
@@ -487,10 +491,104 @@ class MessengerClient::Impl {
       RETURN_IF_ERROR(SavePending(pending));
       RETURN_IF_ERROR(store_->AddToOutbox(*row));
       MessageRow m{0, peer, Direction::kOutgoing, id, text, sent_at_ms, 0, "pending"};
+      if (!attachments.attachments().empty()) m.attachments = attachments.SerializeAsString();
       return store_->AddMessage(m).status();
     }));
     return id;
   }
+
+  // ---- attachments ----
+
+  static std::string ContentTypeOf(const std::filesystem::path& path) {
+    static const std::pair<const char*, const char*> kTypes[] = {
+        {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".png", "image/png"},   {".gif", "image/gif"},
+        {".webp", "image/webp"}, {".pdf", "application/pdf"}, {".txt", "text/plain"}, {".mp4", "video/mp4"},
+        {".mp3", "audio/mpeg"}, {".ogg", "audio/ogg"},    {".zip", "application/zip"}};
+    const std::string ext = absl::AsciiStrToLower(path.extension().string());
+    for (const auto& [e, type] : kTypes) {
+      if (ext == e) return type;
+    }
+    return "application/octet-stream";
+  }
+
+  AttachmentClient Attachments() {
+    AttachmentOptions o;
+    // Through a relay restart: about 15 s of retries.
+    o.max_retries = 30;
+    o.retry_delay = absl::Milliseconds(500);
+    return AttachmentClient(transport_, Server(), relay::BasicAuthorization(Creds()), clock_, random_, o);
+  }
+
+  // Encrypts and uploads each file; the pointers go into the message.
+  absl::StatusOr<cpb::StoredAttachments> UploadAll(const std::vector<std::filesystem::path>& files) {
+    cpb::StoredAttachments out;
+    if (files.size() > kMaxAttachments) {
+      return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxAttachments, " attachments per message"));
+    }
+    if (files.empty()) return out;
+    AttachmentClient client = Attachments();
+    for (const std::filesystem::path& f : files) {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(f, ec)) {
+        return absl::InvalidArgumentError(absl::StrCat("no such file to attach: ", f.string()));
+      }
+      auto p = client.Upload(f, ContentTypeOf(f));
+      if (!p.ok()) {
+        return absl::Status(p.status().code(),
+                            absl::StrCat("could not upload ", f.filename().string(), ": ", p.status().message()));
+      }
+      cpb::AttachmentPointer* a = out.add_attachments();
+      a->set_id(p->id);
+      a->set_key(p->key);
+      a->set_digest(p->digest);
+      a->set_size(p->size);
+      a->set_content_type(p->content_type);
+      a->set_file_name(p->file_name);
+    }
+    return out;
+  }
+
+  // A name for a received file in the save directory: the sender's name
+  // without any directory part, never overwriting what is there.
+  std::filesystem::path SavePathFor(const cpb::AttachmentPointer& a) {
+    std::string name = std::filesystem::path(a.file_name()).filename().string();
+    for (char& c : name) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == '/' || c == '\\') c = '_';
+    }
+    if (name.empty() || name == "." || name == "..") name = "attachment";
+    std::filesystem::path path = save_dir_ / name;
+    for (int i = 1; std::filesystem::exists(path); ++i) {
+      std::filesystem::path p(name);
+      path = save_dir_ / absl::StrCat(p.stem().string(), " (", i, ")", p.extension().string());
+    }
+    return path;
+  }
+
+  // Downloads the attachments of a message shown in `e` into the save
+  // directory (when one is set); a blob that fails its digest or MAC is
+  // reported and nothing of it is written.
+  void SaveAttachments(const cpb::TextMessage& t, Event& e, std::vector<Event>& more) {
+    for (const cpb::AttachmentPointer& a : t.attachments()) {
+      e.attachments.push_back(absl::StrCat(a.file_name().empty() ? "attachment" : a.file_name(), " (", a.size(),
+                                           " bytes)"));
+    }
+    if (save_dir_.empty() || t.attachments().empty()) return;
+    AttachmentClient client = Attachments();
+    for (const cpb::AttachmentPointer& a : t.attachments()) {
+      AttachmentPointer p{a.id(), a.key(), a.digest(), a.size(), a.content_type(), a.file_name()};
+      std::filesystem::path path = SavePathFor(a);
+      absl::Status st = client.Download(p, path);
+      if (st.ok()) {
+        e.files.push_back(path.string());
+      } else {
+        more.push_back(Event{Event::Kind::kFailed, e.peer, e.message_id, "", e.timestamp_ms,
+                             absl::StrCat("attachment ", a.file_name(), " not saved: ", st.message()),
+                             e.group});
+      }
+    }
+  }
+
+  void set_save_dir(std::filesystem::path dir) { save_dir_ = std::move(dir); }
 
   // Sessions and device lists that building a submission changed, saved
   // with it in one transaction.
@@ -585,12 +683,13 @@ class MessengerClient::Impl {
   // other devices, as one multi-recipient submission (an outbox row).
   absl::StatusOr<OutboxRow> BuildText(const std::string& peer, const std::string& client_message_id,
                                       const std::string& message_id, const std::string& body, int64_t sent_at_ms,
-                                      Pending& p) {
+                                      const cpb::StoredAttachments& attachments, Pending& p) {
     cpb::Content content;
     cpb::TextMessage* t = content.mutable_text();
     t->set_id(message_id);
     t->set_body(body);
     t->set_sent_at_ms(sent_at_ms);
+    *t->mutable_attachments() = attachments.attachments();
     cpb::Content sync;
     cpb::SyncMessage::Sent* sent = sync.mutable_sync()->mutable_sent();
     sent->set_destination(peer);
@@ -599,6 +698,7 @@ class MessengerClient::Impl {
     plan.add_recipients(peer);
     plan.set_content(content.SerializeAsString());
     plan.set_sync_content(sync.SerializeAsString());
+    for (const cpb::AttachmentPointer& a : attachments.attachments()) plan.add_attachment_ids(a.id());
     return BuildPlanned(plan, client_message_id, peer, p);
   }
 
@@ -608,6 +708,7 @@ class MessengerClient::Impl {
                                          const std::string& label, Pending& p) {
     pb::MultiSubmit m;
     m.set_client_message_id(client_message_id);
+    for (const std::string& id : plan.attachment_ids()) m.add_attachment_ids(id);
     if (!plan.group_id().empty()) {
       ASSIGN_OR_RETURN(std::optional<GroupRow> group, store_->Group(plan.group_id()));
       if (!group) return absl::NotFoundError("unknown group");
@@ -933,12 +1034,14 @@ class MessengerClient::Impl {
     return *saved;
   }
 
-  absl::StatusOr<std::string> SendGroup(const std::string& hex, const std::string& text) {
+  absl::StatusOr<std::string> SendGroup(const std::string& hex, const std::string& text,
+                                        const std::vector<std::filesystem::path>& files) {
     RETURN_IF_ERROR(RequireAccount());
     ASSIGN_OR_RETURN(GroupRow g, FindGroup(hex));
     if (!g.active || !IsMember(g, account_->number)) {
       return absl::FailedPreconditionError("this profile is no longer a member of the group");
     }
+    ASSIGN_OR_RETURN(cpb::StoredAttachments attachments, UploadAll(files));
     const std::string id = NewMessageId();
     const int64_t sent_at_ms = NowMs();
     Pending pending;
@@ -953,10 +1056,12 @@ class MessengerClient::Impl {
     t->set_id(id);
     t->set_body(text);
     t->set_sent_at_ms(sent_at_ms);
+    *t->mutable_attachments() = attachments.attachments();
     ASSIGN_OR_RETURN(std::vector<uint8_t> body, crypto::GroupEncrypt(own, Pad(content.SerializeAsString()), random_));
     cpb::OutboxPlan plan;
     plan.set_group_id(g.group_id);
     plan.set_body(std::string(body.begin(), body.end()));
+    for (const cpb::AttachmentPointer& a : attachments.attachments()) plan.add_attachment_ids(a.id());
     ASSIGN_OR_RETURN(OutboxRow row, BuildPlanned(plan, id, GroupKey(g.group_id), pending));
     RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
       RETURN_IF_ERROR(SavePending(pending));
@@ -965,6 +1070,7 @@ class MessengerClient::Impl {
       for (const OutboxRow& r : rows) RETURN_IF_ERROR(store_->AddToOutbox(r));
       RETURN_IF_ERROR(store_->AddToOutbox(row));
       MessageRow m{0, account_->number, Direction::kOutgoing, id, text, sent_at_ms, 0, "pending", g.group_id};
+      if (!attachments.attachments().empty()) m.attachments = attachments.SerializeAsString();
       return store_->AddMessage(m).status();
     }));
     return id;
@@ -1053,6 +1159,11 @@ class MessengerClient::Impl {
                    env.server_timestamp_ms(),
                    own ? "sent" : "received",
                    gt.group_id()};
+      if (!gt.text().attachments().empty()) {
+        cpb::StoredAttachments stored;
+        *stored.mutable_attachments() = gt.text().attachments();
+        m.attachments = stored.SerializeAsString();
+      }
       auto added = store_->AddMessage(m);
       if (!added.ok() && added.status().code() != absl::StatusCode::kAlreadyExists) return added.status();
       if (added.ok()) {
@@ -1064,7 +1175,10 @@ class MessengerClient::Impl {
       return absl::OkStatus();
     }));
     Ack(sid);
+    std::vector<Event> more;
+    for (Event& e : events) SaveAttachments(gt.text(), e, more);
     for (const Event& e : events) on_event(e);
+    for (const Event& e : more) on_event(e);
     return absl::OkStatus();
   }
 
@@ -1390,6 +1504,11 @@ class MessengerClient::Impl {
         const auto& t = content.text();
         MessageRow m{0,        peer,           Direction::kIncoming,      t.id(),
                      t.body(), t.sent_at_ms(), env.server_timestamp_ms(), "received"};
+        if (!t.attachments().empty()) {
+          cpb::StoredAttachments stored;
+          *stored.mutable_attachments() = t.attachments();
+          m.attachments = stored.SerializeAsString();
+        }
         auto added = store_->AddMessage(m);
         if (added.ok()) {
           events.push_back(
@@ -1414,7 +1533,14 @@ class MessengerClient::Impl {
       return applied;
     }
     Ack(sid);
+    std::vector<Event> more;
+    if (content.has_text()) {
+      for (Event& e : events) {
+        if (e.kind == Event::Kind::kMessage) SaveAttachments(content.text(), e, more);
+      }
+    }
     for (const auto& e : events) on_event(WithText(e));
+    for (const auto& e : more) on_event(e);
     // Shown is read: with auto-read on, the read receipt goes out now,
     // not when the command ends.
     if (auto_read_ && content.has_text()) {
@@ -1581,6 +1707,7 @@ class MessengerClient::Impl {
   bool auto_read_ = false;
   std::vector<std::string> key_changes_;
   std::optional<PendingLink> pending_link_;
+  std::filesystem::path save_dir_;  // where received attachments go; empty: not fetched
 };
 
 absl::StatusOr<std::unique_ptr<MessengerClient>> MessengerClient::Open(const ClientOptions& options) {
@@ -1606,8 +1733,10 @@ absl::Status MessengerClient::Verify(const std::string& number, const std::strin
 }
 bool MessengerClient::registered() const { return impl_->registered(); }
 std::string MessengerClient::number() const { return impl_->number(); }
-absl::StatusOr<std::string> MessengerClient::Send(const std::string& peer, const std::string& text) {
-  return impl_->Send(peer, text);
+void MessengerClient::SetSaveDir(const std::string& dir) { impl_->set_save_dir(dir); }
+absl::StatusOr<std::string> MessengerClient::Send(const std::string& peer, const std::string& text,
+                                                 const std::vector<std::string>& files) {
+  return impl_->Send(peer, text, std::vector<std::filesystem::path>(files.begin(), files.end()));
 }
 absl::Status MessengerClient::Sync(const EventHandler& on_event, absl::Duration timeout) {
   return impl_->Sync(on_event, timeout);
@@ -1692,8 +1821,9 @@ absl::StatusOr<GroupInfo> MessengerClient::Group(const std::string& group) {
   ASSIGN_OR_RETURN(GroupRow g, impl_->FindGroup(group));
   return InfoOf(g);
 }
-absl::StatusOr<std::string> MessengerClient::SendToGroup(const std::string& group, const std::string& text) {
-  return impl_->SendGroup(group, text);
+absl::StatusOr<std::string> MessengerClient::SendToGroup(const std::string& group, const std::string& text,
+                                                        const std::vector<std::string>& files) {
+  return impl_->SendGroup(group, text, std::vector<std::filesystem::path>(files.begin(), files.end()));
 }
 absl::StatusOr<std::vector<MessageRow>> MessengerClient::GroupHistory(const std::string& group, int limit) {
   return impl_->GroupHistory(group, limit);

@@ -69,6 +69,8 @@ struct Event {
   int64_t timestamp_ms = 0;
   std::string detail;
   std::string group;  // hex id of the group a message or update belongs to ("" for 1:1)
+  std::vector<std::string> attachments;  // a message's attachments: "name (N bytes)"
+  std::vector<std::string> files;        // where they were saved (SetSaveDir)
 };
 
 // A group as this profile knows it.
@@ -112,8 +114,14 @@ class MessengerClient {
   std::string number() const;
 
   // Encrypts `text` for `peer` and queues it durably. Returns the message id.
-  // The message goes out at the next Sync()/Listen().
-  absl::StatusOr<std::string> Send(const std::string& peer, const std::string& text);
+  // The message goes out at the next Sync()/Listen(). Each of `files` is
+  // encrypted and uploaded to the relay first (up to 32; the relay's limit
+  // per file is 100 MiB), and its pointer travels inside the message.
+  absl::StatusOr<std::string> Send(const std::string& peer, const std::string& text,
+                                   const std::vector<std::string>& files = {});
+  // Where received attachments are saved (downloaded, checked and
+  // decrypted as their messages arrive); unset: only their names are shown.
+  void SetSaveDir(const std::string& dir);
 
   // Connects, submits the outbox, receives everything queued on the relay
   // (until QueueEmpty and every submitted envelope is acknowledged, or
@@ -184,7 +192,8 @@ class MessengerClient {
   absl::StatusOr<std::vector<GroupInfo>> Groups();
   absl::StatusOr<GroupInfo> Group(const std::string& group);
   // Returns the message id.
-  absl::StatusOr<std::string> SendToGroup(const std::string& group, const std::string& text);
+  absl::StatusOr<std::string> SendToGroup(const std::string& group, const std::string& text,
+                                          const std::vector<std::string>& files = {});
   absl::StatusOr<std::vector<MessageRow>> GroupHistory(const std::string& group, int limit);
 
   class Impl;
