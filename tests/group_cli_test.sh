@@ -113,6 +113,25 @@ rc=0; t a send --group "$G" --attach "$work/no-such-file" "x" 2>err.out || rc=$?
 assert_contains "$(cat err.out)" "no such file to attach" "a missing file"
 for p in c e; do t $p inbox >/dev/null; done
 
+# Crash during an upload: the relay is killed while a 60 MiB attachment
+# travels; the client resumes from the relay's offset once it is back.
+python3 -c 'import sys; sys.stdout.write(("plain-resumed-content\n" * 2900000)[:62914560])' > resumed.txt
+( t a send --group "$G" --attach resumed.txt "plain-resumed-upload" > resume-send.out 2>&1 ) &
+SENDER=$!
+midway=no
+for _ in $(seq 1 250); do
+  if [[ -n $(find "$work/data/attachments" -name '*.part' -size +1k 2>/dev/null) ]]; then midway=yes; break; fi
+  sleep 0.02
+done
+kill -9 "$TANDEMD_PID"
+assert_eq "$midway" yes "the relay was killed in the middle of the upload"
+wait "$TANDEMD_PID" 2>/dev/null || true
+TANDEMD_LISTEN=$TANDEMD_ADDR start_tandemd "$tandemd" "$work"
+wait $SENDER || fail "the upload did not survive the relay's restart: $(cat resume-send.out)"
+t b --json inbox --save-dir "$work/b-resumed" > b-resumed.out
+cmp -s resumed.txt "$work/b-resumed/resumed.txt" || fail "the resumed attachment differs: $(cat b-resumed.out)"
+for p in c e; do t $p inbox >/dev/null; done
+
 # Crash: kill -9 the relay while A sends 15 group messages. Every member
 # sees each exactly once after the restart.
 ( for i in $(seq 1 15); do t a send --group "$G" "plain-gcrash-$i" >>crash-send.out 2>&1 || true; done ) &
