@@ -448,9 +448,12 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
               tx, {first, r.copies, now_ms, 0, head.sender_account, r.attachments},
               r.shared > 0 ? *m->body : std::string()));
         }
+        std::vector<const db::EnvelopeRow*> rows;
+        rows.reserve(m->copies.size());
         for (size_t i = 0; i < m->copies.size(); ++i) {
-          if (r.kept[i]) RETURN_IF_ERROR(db::InsertEnvelope(tx, m->copies[i]));
+          if (r.kept[i]) rows.push_back(&m->copies[i]);
         }
+        RETURN_IF_ERROR(db::InsertEnvelopes(tx, rows));
         r.outcome = SubmitOutcome{first, now_ms, false};
         r.stored = true;
         if (head.type != pb::ENVELOPE_TYPE_RECEIPT) ++usage[head.sender_account].second;

@@ -530,6 +530,53 @@ absl::Status InsertEnvelope(Database& db, const EnvelopeRow& e) {
       .status();
 }
 
+namespace {
+
+constexpr size_t kRowChunk = 32;
+constexpr int kEnvelopeColumns = 10;
+
+std::string MultiRowInsert(size_t rows) {
+  std::string sql =
+      "INSERT INTO envelopes (server_id, recipient_account, recipient_device, sender_account, "
+      "sender_device, sender_number, server_ts_ms, type, ciphertext, body_id) VALUES ";
+  int p = 1;
+  for (size_t r = 0; r < rows; ++r) {
+    sql += r ? ", (" : "(";
+    for (int c = 0; c < kEnvelopeColumns; ++c) absl::StrAppend(&sql, c ? ", $" : "$", p++);
+    sql += ")";
+  }
+  return sql;
+}
+
+void AppendEnvelope(Params& params, const EnvelopeRow& e) {
+  params.emplace_back(Int(e.server_id));
+  params.emplace_back(Int(e.recipient_account));
+  params.emplace_back(e.recipient_device);
+  params.emplace_back(Int(e.sender_account));
+  params.emplace_back(e.sender_device);
+  params.emplace_back(e.sender_number);
+  params.emplace_back(e.server_ts_ms);
+  params.emplace_back(e.type);
+  params.push_back(Blob(e.body_id != 0 ? std::string() : e.ciphertext));
+  params.emplace_back(Int(e.body_id));
+}
+
+}  // namespace
+
+absl::Status InsertEnvelopes(Database& db, std::span<const EnvelopeRow* const> rows) {
+  static const std::string chunk_sql = MultiRowInsert(kRowChunk);
+  size_t at = 0;
+  Params params;
+  params.reserve(kRowChunk * kEnvelopeColumns);
+  for (; at + kRowChunk <= rows.size(); at += kRowChunk) {
+    params.clear();
+    for (size_t i = 0; i < kRowChunk; ++i) AppendEnvelope(params, *rows[at + i]);
+    RETURN_IF_ERROR(db.Execute(chunk_sql, params).status());
+  }
+  for (; at < rows.size(); ++at) RETURN_IF_ERROR(InsertEnvelope(db, *rows[at]));
+  return absl::OkStatus();
+}
+
 // Both statements take a fixed number of ids, so each is prepared once;
 // short chunks repeat their last id.
 constexpr size_t kIdChunk = 32;

@@ -193,6 +193,8 @@ struct EnvelopeRow {
 // device is kept in memory (Directory), loaded at start with
 // ForEachEnvelope, so storing an envelope appends to one tree.
 absl::Status InsertEnvelope(Database& db, const EnvelopeRow& e);
+// The same for many rows, 32 per statement (a fan-out's copies).
+absl::Status InsertEnvelopes(Database& db, std::span<const EnvelopeRow* const> rows);
 // Deletes the envelopes with these ids (ascending order touches each page
 // once), 32 per statement; returns how many rows went.
 absl::StatusOr<int64_t> DeleteEnvelopes(Database& db, std::span<const uint64_t> server_ids);
