@@ -731,15 +731,17 @@ int Run(const Flags& flags) {
     const double idle_cpu0 = CpuSeconds(server.pid());
     const auto idle_t0 = Clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(2));
-    const double idle_cpu_per_s =
-        (CpuSeconds(server.pid()) - idle_cpu0) / std::chrono::duration<double>(Clock::now() - idle_t0).count();
-    std::printf("fan-out to %d devices (%d-byte body, %d messages each way); tandemd idle: %.1f ms of CPU per "
-                "second, subtracted:\n",
-                flags.fanout, flags.size, flags.fanout_messages, idle_cpu_per_s * 1e3);
+    const double idle_cpu_per_s = (CpuSeconds(server.pid()) - idle_cpu0) /
+                                  std::chrono::duration<double>(Clock::now() - idle_t0).count();
+    std::printf(
+        "fan-out to %d devices (%d-byte body, %d messages each way); tandemd idle: %.1f ms of CPU per "
+        "second, subtracted:\n",
+        flags.fanout, flags.size, flags.fanout_messages, idle_cpu_per_s * 1e3);
     // Sends message(m) for m < fanout_messages, one at a time: online, until
     // every member has it; offline, until the sender has every answer.
     // Returns (mean ms until then, tandemd CPU us per recipient device).
-    auto measure = [&](bool online, uint64_t answers, const std::function<std::vector<std::string>(int)>& message) {
+    auto measure = [&](bool online, uint64_t answers,
+                       const std::function<std::vector<std::string>(int)>& message) {
       double total_ms = 0;
       const double cpu0 = CpuSeconds(server.pid());
       const auto wall0 = Clock::now();
@@ -752,10 +754,14 @@ int Run(const Flags& flags) {
           for (const std::string& p : parts) sender.SendRaw(p);
         });
         bool done = WaitFor(
-            [&] { return online ? stats.delivered.load() >= want_delivered : stats.submitted.load() >= want_answers; },
+            [&] {
+              return online ? stats.delivered.load() >= want_delivered
+                            : stats.submitted.load() >= want_answers;
+            },
             30);
         if (!done) {
-          std::fprintf(stderr, "fan-out: message %d was not %s\n", m, online ? "delivered to every device" : "answered");
+          std::fprintf(stderr, "fan-out: message %d was not %s\n", m,
+                       online ? "delivered to every device" : "answered");
           stats.errors++;
           break;
         }
@@ -799,8 +805,8 @@ int Run(const Flags& flags) {
       // One batch message per kMaxFramesPerBatch frames, back to back.
       std::vector<std::string> parts;
       for (size_t at = 0; at < frames.size(); at += kMaxFramesPerBatch) {
-        parts.push_back(JoinClientFrames(
-            std::span<const std::string>(frames.data() + at, std::min(kMaxFramesPerBatch, frames.size() - at))));
+        parts.push_back(JoinClientFrames(std::span<const std::string>(
+            frames.data() + at, std::min(kMaxFramesPerBatch, frames.size() - at))));
       }
       return parts;
     };
@@ -825,9 +831,10 @@ int Run(const Flags& flags) {
     auto group_online = measure(true, 1, group);
     auto single_online = measure(true, n, single);
     auto line = [](const char* what, std::pair<double, double> offline, std::pair<double, double> online) {
-      std::printf("  %-22s offline: stored after %6.2f ms, %5.2f us CPU per device; online: last device after "
-                  "%6.2f ms, %5.2f us CPU per device\n",
-                  what, offline.first, offline.second, online.first, online.second);
+      std::printf(
+          "  %-22s offline: stored after %6.2f ms, %5.2f us CPU per device; online: last device after "
+          "%6.2f ms, %5.2f us CPU per device\n",
+          what, offline.first, offline.second, online.first, online.second);
     };
     line("one MultiSubmit:", group_offline, group_online);
     line(absl::StrCat(flags.fanout, " 1:1 envelopes:").c_str(), single_offline, single_online);

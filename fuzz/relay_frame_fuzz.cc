@@ -29,9 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } else if (frame->has_multi_submit()) {
       absl::Status st = tandem::relay::ValidateMultiSubmit(frame->multi_submit());
       if (st.ok()) {
-        auto reparsed =
-            tandem::relay::DecodeClientFrame(tandem::relay::EncodeMultiSubmit(frame->request_id(), frame->multi_submit()));
-        if (!reparsed.ok() || !tandem::relay::ValidateMultiSubmit(reparsed->multi_submit()).ok()) __builtin_trap();
+        auto reparsed = tandem::relay::DecodeClientFrame(
+            tandem::relay::EncodeMultiSubmit(frame->request_id(), frame->multi_submit()));
+        if (!reparsed.ok() || !tandem::relay::ValidateMultiSubmit(reparsed->multi_submit()).ok())
+          __builtin_trap();
       } else {
         tandem::relay::EncodeError(frame->request_id(), "", st);
       }

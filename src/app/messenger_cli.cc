@@ -128,8 +128,8 @@ client::EventHandler Printer(const CliContext& ctx, client::MessengerClient* c =
     const std::string where = e.group.empty() ? "" : " in " + GroupName(c, e.group);
     switch (e.kind) {
       case client::Event::Kind::kGroupUpdate:
-        std::cout << "[" << Clock(e.timestamp_ms) << "] " << GroupName(c, e.group) << " " << e.detail << " (by "
-                  << e.peer << ")" << std::endl;
+        std::cout << "[" << Clock(e.timestamp_ms) << "] " << GroupName(c, e.group) << " " << e.detail
+                  << " (by " << e.peer << ")" << std::endl;
         break;
       case client::Event::Kind::kMessage:
         std::cout << "[" << Clock(e.timestamp_ms) << "] " << e.peer << where << ": " << e.body << std::endl;
@@ -313,9 +313,8 @@ void DefineSend(CLI::App& cmd, const CliEnv& env) {
     auto c = OpenClient(g, false, env.exit_code);
     if (!c) return;
     absl::StatusOr<std::string> id =
-        group->empty()
-            ? c->Send(args->front(), absl::StrJoin(args->begin() + 1, args->end(), " "), *files)
-            : c->SendToGroup(*group, absl::StrJoin(*args, " "), *files);
+        group->empty() ? c->Send(args->front(), absl::StrJoin(args->begin() + 1, args->end(), " "), *files)
+                       : c->SendToGroup(*group, absl::StrJoin(*args, " "), *files);
     if (!id.ok()) {
       *env.exit_code = Fail(WithHint(g, id.status()));
       return;
@@ -391,9 +390,10 @@ void DefineHistory(CLI::App& cmd, const CliEnv& env) {
                              {"group", absl::BytesToHexString(m.group_id)},
                              {"sent_at_ms", m.sent_at_ms}});
       } else {
-        std::string with = m.group_id.empty() ? m.peer
-                                              : absl::StrCat(GroupName(c.get(), absl::BytesToHexString(m.group_id)),
-                                                             in ? " " + m.peer : "");
+        std::string with = m.group_id.empty()
+                               ? m.peer
+                               : absl::StrCat(GroupName(c.get(), absl::BytesToHexString(m.group_id)),
+                                              in ? " " + m.peer : "");
         t.Add({Clock(m.sent_at_ms), in ? "<-" : "->", with, m.status, m.body});
       }
     }
@@ -634,7 +634,8 @@ void DefineDeviceLink(CLI::App& cmd, const CliEnv& env) {
       return;
     }
     if (g.json) {
-      JsonLine("linked", {{"number", c->number()}, {"device_id", c->device_id()}, {"profile", g.ProfilePath()}});
+      JsonLine("linked",
+               {{"number", c->number()}, {"device_id", c->device_id()}, {"profile", g.ProfilePath()}});
       return;
     }
     std::cout << "linked: this profile is device " << c->device_id() << " of " << c->number() << std::endl;
@@ -717,7 +718,8 @@ void DefineDevice(CLI::App& cmd, const CliEnv& env) { AddCommandGroup(cmd, kDevi
 void PrintGroup(const CliContext& g, const client::GroupInfo& info) {
   if (g.json) {
     json members = json::array();
-    for (const auto& [number, admin] : info.members) members.push_back({{"number", number}, {"admin", admin}});
+    for (const auto& [number, admin] : info.members)
+      members.push_back({{"number", number}, {"admin", admin}});
     JsonLine("group", {{"id", info.id},
                        {"title", info.title},
                        {"version", info.version},

@@ -254,7 +254,8 @@ absl::Status ClientStore::DeleteSessions(const std::string& peer) {
 }
 
 absl::Status ClientStore::DeleteSession(const std::string& peer, uint32_t device) {
-  RETURN_IF_ERROR(db_->Execute("DELETE FROM sessions WHERE peer = $1 AND device_id = $2", {peer, device}).status());
+  RETURN_IF_ERROR(
+      db_->Execute("DELETE FROM sessions WHERE peer = $1 AND device_id = $2", {peer, device}).status());
   return db_->Execute("DELETE FROM peer_devices WHERE peer = $1 AND device_id = $2", {peer, device}).status();
 }
 
@@ -268,11 +269,13 @@ absl::Status ClientStore::PutPeerDevice(const std::string& peer, const PeerDevic
 }
 
 absl::StatusOr<std::vector<PeerDevice>> ClientStore::PeerDevices(const std::string& peer) {
-  ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT device_id, registration_id FROM peer_devices WHERE peer = $1 "
-                                         "ORDER BY device_id",
-                                         {peer}));
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query("SELECT device_id, registration_id FROM peer_devices WHERE peer = $1 "
+                              "ORDER BY device_id",
+                              {peer}));
   std::vector<PeerDevice> out;
-  for (const auto& r : rows) out.push_back({static_cast<uint32_t>(r.Int(0)), static_cast<uint32_t>(r.Int(1))});
+  for (const auto& r : rows)
+    out.push_back({static_cast<uint32_t>(r.Int(0)), static_cast<uint32_t>(r.Int(1))});
   return out;
 }
 
@@ -394,7 +397,8 @@ std::vector<MessageRow> ToMessages(const std::vector<store::Row>& rows) {
   return out;
 }
 constexpr char kMessageColumns[] =
-    "SELECT id, peer, direction, message_id, body, sent_at_ms, server_timestamp_ms, status, group_id, attachments FROM messages ";
+    "SELECT id, peer, direction, message_id, body, sent_at_ms, server_timestamp_ms, status, group_id, "
+    "attachments FROM messages ";
 }  // namespace
 
 absl::StatusOr<std::vector<MessageRow>> ClientStore::Messages(const std::string& peer, int limit) {
@@ -418,10 +422,11 @@ absl::StatusOr<std::optional<MessageRow>> ClientStore::OutgoingMessage(const std
 }
 
 absl::StatusOr<std::vector<MessageRow>> ClientStore::UnreadFrom(const std::string& peer) {
-  ASSIGN_OR_RETURN(auto rows, db_->Query(absl::StrCat(kMessageColumns,
-                                                      "WHERE direction = 'in' AND status = 'received' AND "
-                                                      "group_id = x'' AND ($1 = '' OR peer = $1) ORDER BY id"),
-                                         {peer}));
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query(absl::StrCat(kMessageColumns,
+                                           "WHERE direction = 'in' AND status = 'received' AND "
+                                           "group_id = x'' AND ($1 = '' OR peer = $1) ORDER BY id"),
+                              {peer}));
   return ToMessages(rows);
 }
 
@@ -452,15 +457,17 @@ absl::Status ClientStore::MarkEnvelopeSeen(uint64_t server_id) {
 namespace tandem::client {
 
 absl::Status ClientStore::SaveGroup(const GroupRow& g) {
-  RETURN_IF_ERROR(db_->Execute("INSERT INTO chat_groups (group_id, title, version, distribution_id, active, "
-                               "updated_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (group_id) DO UPDATE SET "
-                               "title = excluded.title, version = excluded.version, distribution_id = "
-                               "excluded.distribution_id, active = excluded.active, updated_ms = excluded.updated_ms",
-                               {store::Value::Blob(g.group_id), g.title, static_cast<int64_t>(g.version),
-                                store::Value::Blob(g.distribution_id), g.active ? 1 : 0, g.updated_ms})
-                      .status());
-  RETURN_IF_ERROR(db_->Execute("DELETE FROM group_members WHERE group_id = $1", {store::Value::Blob(g.group_id)})
-                      .status());
+  RETURN_IF_ERROR(
+      db_->Execute("INSERT INTO chat_groups (group_id, title, version, distribution_id, active, "
+                   "updated_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (group_id) DO UPDATE SET "
+                   "title = excluded.title, version = excluded.version, distribution_id = "
+                   "excluded.distribution_id, active = excluded.active, updated_ms = excluded.updated_ms",
+                   {store::Value::Blob(g.group_id), g.title, static_cast<int64_t>(g.version),
+                    store::Value::Blob(g.distribution_id), g.active ? 1 : 0, g.updated_ms})
+          .status());
+  RETURN_IF_ERROR(
+      db_->Execute("DELETE FROM group_members WHERE group_id = $1", {store::Value::Blob(g.group_id)})
+          .status());
   for (const GroupMemberRow& m : g.members) {
     RETURN_IF_ERROR(db_->Execute("INSERT INTO group_members (group_id, number, admin) VALUES ($1, $2, $3)",
                                  {store::Value::Blob(g.group_id), m.number, m.admin ? 1 : 0})
@@ -470,9 +477,10 @@ absl::Status ClientStore::SaveGroup(const GroupRow& g) {
 }
 
 absl::StatusOr<std::vector<GroupRow>> ClientStore::Groups(const std::string& group_id) {
-  ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT group_id, title, version, distribution_id, active, updated_ms "
-                                         "FROM chat_groups WHERE ($1 = x'' OR group_id = $1) ORDER BY updated_ms",
-                                         {store::Value::Blob(group_id)}));
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query("SELECT group_id, title, version, distribution_id, active, updated_ms "
+                              "FROM chat_groups WHERE ($1 = x'' OR group_id = $1) ORDER BY updated_ms",
+                              {store::Value::Blob(group_id)}));
   std::vector<GroupRow> out;
   for (const auto& r : rows) {
     GroupRow g;
@@ -500,45 +508,53 @@ absl::StatusOr<std::optional<GroupRow>> ClientStore::Group(const std::string& gr
 
 absl::StatusOr<crypto::SenderKeyRecord> ClientStore::LoadSenderKey(const std::string& sender, uint32_t device,
                                                                    const std::string& distribution_id) {
-  ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT record FROM sender_keys WHERE sender = $1 AND device_id = $2 "
-                                         "AND distribution_id = $3",
-                                         {sender, device, store::Value::Blob(distribution_id)}));
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query("SELECT record FROM sender_keys WHERE sender = $1 AND device_id = $2 "
+                              "AND distribution_id = $3",
+                              {sender, device, store::Value::Blob(distribution_id)}));
   if (rows.empty()) return crypto::SenderKeyRecord();
   return crypto::SenderKeyRecord::Deserialize(Span(rows[0].Bytes(0)));
 }
 
-absl::Status ClientStore::SaveSenderKey(const std::string& sender, uint32_t device, const std::string& distribution_id,
+absl::Status ClientStore::SaveSenderKey(const std::string& sender, uint32_t device,
+                                        const std::string& distribution_id,
                                         const crypto::SenderKeyRecord& record) {
   return db_
-      ->Execute("INSERT OR REPLACE INTO sender_keys (sender, device_id, distribution_id, record) "
-                "VALUES ($1, $2, $3, $4)",
-                {sender, device, store::Value::Blob(distribution_id), store::Value::Blob(Bytes(record.Serialize()))})
+      ->Execute(
+          "INSERT OR REPLACE INTO sender_keys (sender, device_id, distribution_id, record) "
+          "VALUES ($1, $2, $3, $4)",
+          {sender, device, store::Value::Blob(distribution_id),
+           store::Value::Blob(Bytes(record.Serialize()))})
       .status();
 }
 
 absl::StatusOr<bool> ClientStore::SenderKeyShared(const std::string& distribution_id, const std::string& peer,
                                                   uint32_t device) {
-  ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT 1 FROM sender_key_shared WHERE distribution_id = $1 AND peer = $2 "
-                                         "AND device_id = $3",
-                                         {store::Value::Blob(distribution_id), peer, device}));
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query("SELECT 1 FROM sender_key_shared WHERE distribution_id = $1 AND peer = $2 "
+                              "AND device_id = $3",
+                              {store::Value::Blob(distribution_id), peer, device}));
   return !rows.empty();
 }
 
 absl::Status ClientStore::MarkSenderKeyShared(const std::string& distribution_id, const std::string& peer,
                                               uint32_t device) {
   return db_
-      ->Execute("INSERT OR IGNORE INTO sender_key_shared (distribution_id, peer, device_id) VALUES ($1, $2, $3)",
-                {store::Value::Blob(distribution_id), peer, device})
+      ->Execute(
+          "INSERT OR IGNORE INTO sender_key_shared (distribution_id, peer, device_id) VALUES ($1, $2, $3)",
+          {store::Value::Blob(distribution_id), peer, device})
       .status();
 }
 
 absl::Status ClientStore::ForgetSenderKeyShared(const std::string& peer, uint32_t device) {
-  return db_->Execute("DELETE FROM sender_key_shared WHERE peer = $1 AND device_id = $2", {peer, device}).status();
+  return db_->Execute("DELETE FROM sender_key_shared WHERE peer = $1 AND device_id = $2", {peer, device})
+      .status();
 }
 
 absl::StatusOr<std::vector<MessageRow>> ClientStore::GroupMessages(const std::string& group_id, int limit) {
-  ASSIGN_OR_RETURN(auto rows, db_->Query(absl::StrCat(kMessageColumns, "WHERE group_id = $1 ORDER BY id DESC LIMIT $2"),
-                                         {store::Value::Blob(group_id), limit}));
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query(absl::StrCat(kMessageColumns, "WHERE group_id = $1 ORDER BY id DESC LIMIT $2"),
+                              {store::Value::Blob(group_id), limit}));
   auto out = ToMessages(rows);
   std::reverse(out.begin(), out.end());
   return out;

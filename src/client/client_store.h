@@ -87,7 +87,7 @@ struct MessageRow {
   int64_t server_timestamp_ms = 0;
   // Outgoing: "pending", "sent", "delivered", "read". Incoming: "received", "read".
   std::string status;
-  std::string group_id;  // a group message: the group's 32-byte id (peer is the sender)
+  std::string group_id;     // a group message: the group's 32-byte id (peer is the sender)
   std::string attachments;  // a serialized client StoredAttachments; empty: none
 };
 
@@ -199,8 +199,10 @@ class ClientStore {
   absl::Status SaveSenderKey(const std::string& sender, uint32_t device, const std::string& distribution_id,
                              const crypto::SenderKeyRecord& record);
   // Which devices were sent this device's sender key `distribution_id`.
-  absl::StatusOr<bool> SenderKeyShared(const std::string& distribution_id, const std::string& peer, uint32_t device);
-  absl::Status MarkSenderKeyShared(const std::string& distribution_id, const std::string& peer, uint32_t device);
+  absl::StatusOr<bool> SenderKeyShared(const std::string& distribution_id, const std::string& peer,
+                                       uint32_t device);
+  absl::Status MarkSenderKeyShared(const std::string& distribution_id, const std::string& peer,
+                                   uint32_t device);
   // A device that registered again has none of the keys it was sent.
   absl::Status ForgetSenderKeyShared(const std::string& peer, uint32_t device);
 

@@ -127,8 +127,9 @@ TEST(ClientStoreTest, AProfileWithoutKyberPreKeysIsMigrated) {
     for (const char* sql :
          {"DROP TABLE kyber_prekeys", "ALTER TABLE account DROP COLUMN next_kyber_prekey_id",
           "DROP TABLE peer_devices", "DROP TABLE chat_groups", "DROP TABLE group_members",
-          "DROP TABLE sender_keys", "DROP TABLE sender_key_shared", "ALTER TABLE messages DROP COLUMN group_id",
-          "ALTER TABLE outbox DROP COLUMN plan", "ALTER TABLE messages DROP COLUMN attachments",
+          "DROP TABLE sender_keys", "DROP TABLE sender_key_shared",
+          "ALTER TABLE messages DROP COLUMN group_id", "ALTER TABLE outbox DROP COLUMN plan",
+          "ALTER TABLE messages DROP COLUMN attachments",
           "DELETE FROM schema_migrations WHERE version >= 4"}) {
       ASSERT_TRUE((*store)->db().Execute(sql).ok()) << sql;
     }

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <mutex>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -220,7 +220,8 @@ class MessengerClient::Impl {
   // Companion side: a fresh profile shows a link code, then waits for the
   // primary to send the account over it.
   absl::StatusOr<std::string> BeginLink() {
-    if (account_) return absl::FailedPreconditionError("this profile has an account already; link a new profile");
+    if (account_)
+      return absl::FailedPreconditionError("this profile has an account already; link a new profile");
     ASSIGN_OR_RETURN(PendingLink pending, StartLink(transport_, Server(), random_));
     pending_link_ = pending;
     return pending.code;
@@ -231,7 +232,8 @@ class MessengerClient::Impl {
     const absl::Duration deadline = clock_.Monotonic() + timeout;
     std::optional<ProvisionData> data;
     while (!data) {
-      ASSIGN_OR_RETURN(data, PollProvision(transport_, Server(), pending_link_->address, pending_link_->secret));
+      ASSIGN_OR_RETURN(data,
+                       PollProvision(transport_, Server(), pending_link_->address, pending_link_->secret));
       if (data) break;
       if (clock_.Monotonic() >= deadline) {
         return absl::DeadlineExceededError("no device added this link code in time; show a new one");
@@ -263,7 +265,8 @@ class MessengerClient::Impl {
     pending_link_.reset();
     // Sync copies go to the primary from the first message on.
     RETURN_IF_ERROR(store_->PutPeerDevice(account.number, PeerDevice{kPrimaryDevice, 0}));
-    crypto::SignedPreKey spk = crypto::GenerateSignedPreKey(identity.key_pair, account.signed_prekey_id, random_);
+    crypto::SignedPreKey spk =
+        crypto::GenerateSignedPreKey(identity.key_pair, account.signed_prekey_id, random_);
     RETURN_IF_ERROR(store_->SaveSignedPreKey(spk));
     return UploadPreKeys(&spk, {options_.one_time_prekeys, options_.one_time_prekeys, true});
   }
@@ -416,7 +419,8 @@ class MessengerClient::Impl {
   }
 
   // One device's entry of a bundle.
-  static absl::StatusOr<crypto::PreKeyBundle> ParseDeviceBundle(const json& d, const crypto::PublicKey& identity) {
+  static absl::StatusOr<crypto::PreKeyBundle> ParseDeviceBundle(const json& d,
+                                                                const crypto::PublicKey& identity) {
     const json& spk = d["signed_prekey"];
     ASSIGN_OR_RETURN(auto spk_bytes, FromBase64(spk["public_key"].get<std::string>()));
     ASSIGN_OR_RETURN(auto spk_key, crypto::PublicKey::Deserialize(spk_bytes));
@@ -501,9 +505,10 @@ class MessengerClient::Impl {
 
   static std::string ContentTypeOf(const std::filesystem::path& path) {
     static const std::pair<const char*, const char*> kTypes[] = {
-        {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".png", "image/png"},   {".gif", "image/gif"},
-        {".webp", "image/webp"}, {".pdf", "application/pdf"}, {".txt", "text/plain"}, {".mp4", "video/mp4"},
-        {".mp3", "audio/mpeg"}, {".ogg", "audio/ogg"},    {".zip", "application/zip"}};
+        {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},    {".png", "image/png"},
+        {".gif", "image/gif"},  {".webp", "image/webp"},    {".pdf", "application/pdf"},
+        {".txt", "text/plain"}, {".mp4", "video/mp4"},      {".mp3", "audio/mpeg"},
+        {".ogg", "audio/ogg"},  {".zip", "application/zip"}};
     const std::string ext = absl::AsciiStrToLower(path.extension().string());
     for (const auto& [e, type] : kTypes) {
       if (ext == e) return type;
@@ -523,7 +528,8 @@ class MessengerClient::Impl {
   absl::StatusOr<cpb::StoredAttachments> UploadAll(const std::vector<std::filesystem::path>& files) {
     cpb::StoredAttachments out;
     if (files.size() > kMaxAttachments) {
-      return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxAttachments, " attachments per message"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("at most ", kMaxAttachments, " attachments per message"));
     }
     if (files.empty()) return out;
     AttachmentClient client = Attachments();
@@ -534,8 +540,8 @@ class MessengerClient::Impl {
       }
       auto p = client.Upload(f, ContentTypeOf(f));
       if (!p.ok()) {
-        return absl::Status(p.status().code(),
-                            absl::StrCat("could not upload ", f.filename().string(), ": ", p.status().message()));
+        return absl::Status(p.status().code(), absl::StrCat("could not upload ", f.filename().string(), ": ",
+                                                            p.status().message()));
       }
       cpb::AttachmentPointer* a = out.add_attachments();
       a->set_id(p->id);
@@ -569,8 +575,8 @@ class MessengerClient::Impl {
   // reported and nothing of it is written.
   void SaveAttachments(const cpb::TextMessage& t, Event& e, std::vector<Event>& more) {
     for (const cpb::AttachmentPointer& a : t.attachments()) {
-      e.attachments.push_back(absl::StrCat(a.file_name().empty() ? "attachment" : a.file_name(), " (", a.size(),
-                                           " bytes)"));
+      e.attachments.push_back(
+          absl::StrCat(a.file_name().empty() ? "attachment" : a.file_name(), " (", a.size(), " bytes)"));
     }
     if (save_dir_.empty() || t.attachments().empty()) return;
     AttachmentClient client = Attachments();
@@ -598,7 +604,8 @@ class MessengerClient::Impl {
   };
 
   absl::Status SavePending(const Pending& p) {
-    for (const auto& [key, record] : p.sessions) RETURN_IF_ERROR(store_->SaveSession(key.first, key.second, record));
+    for (const auto& [key, record] : p.sessions)
+      RETURN_IF_ERROR(store_->SaveSession(key.first, key.second, record));
     for (const auto& [peer, device] : p.devices) RETURN_IF_ERROR(store_->PutPeerDevice(peer, device));
     return absl::OkStatus();
   }
@@ -609,7 +616,8 @@ class MessengerClient::Impl {
   absl::Status StartSessions(const std::string& peer, const std::set<uint32_t>* only, Pending& p) {
     ASSIGN_OR_RETURN(FetchedBundle fetched, FetchBundle(peer));
     if (!fetched.devices.empty()) {
-      ASSIGN_OR_RETURN(bool changed, store_->SaveIdentity(peer, fetched.devices.front().identity_key, NowMs()));
+      ASSIGN_OR_RETURN(bool changed,
+                       store_->SaveIdentity(peer, fetched.devices.front().identity_key, NowMs()));
       if (changed) key_changes_.push_back(peer);
     }
     for (const crypto::PreKeyBundle& b : fetched.devices) {
@@ -674,7 +682,7 @@ class MessengerClient::Impl {
       c->set_registration_id(record->remote_registration_id());
       c->set_ciphertext(std::string(ct.bytes.begin(), ct.bytes.end()));
       c->set_type(ct.type == crypto::MessageType::kPreKey ? pb::ENVELOPE_TYPE_PREKEY_MESSAGE
-                                                           : pb::ENVELOPE_TYPE_SIGNAL_MESSAGE);
+                                                          : pb::ENVELOPE_TYPE_SIGNAL_MESSAGE);
     }
     return absl::OkStatus();
   }
@@ -682,8 +690,9 @@ class MessengerClient::Impl {
   // A text to every device of `peer`, and its transcript to this account's
   // other devices, as one multi-recipient submission (an outbox row).
   absl::StatusOr<OutboxRow> BuildText(const std::string& peer, const std::string& client_message_id,
-                                      const std::string& message_id, const std::string& body, int64_t sent_at_ms,
-                                      const cpb::StoredAttachments& attachments, Pending& p) {
+                                      const std::string& message_id, const std::string& body,
+                                      int64_t sent_at_ms, const cpb::StoredAttachments& attachments,
+                                      Pending& p) {
     cpb::Content content;
     cpb::TextMessage* t = content.mutable_text();
     t->set_id(message_id);
@@ -727,7 +736,7 @@ class MessengerClient::Impl {
             EncryptForDevices(account_->number, Pad(plan.sync_content()), p, *m.add_recipients()));
       }
     }
-    OutboxRow row{client_message_id, label, 0, kOutboxMultiSubmit, m.SerializeAsString(), 0,
+    OutboxRow row{client_message_id,       label, 0, kOutboxMultiSubmit, m.SerializeAsString(), 0,
                   plan.SerializeAsString()};
     return row;
   }
@@ -833,14 +842,18 @@ class MessengerClient::Impl {
 
   // A group by its hex id or an unambiguous prefix of it (8 digits at least).
   absl::StatusOr<GroupRow> FindGroup(const std::string& hex) {
-    if (hex.size() < 8) return absl::InvalidArgumentError("give the group id (at least its first 8 hex digits)");
+    if (hex.size() < 8)
+      return absl::InvalidArgumentError("give the group id (at least its first 8 hex digits)");
     ASSIGN_OR_RETURN(std::vector<GroupRow> groups, store_->Groups());
     std::vector<GroupRow> found;
     for (GroupRow& g : groups) {
       if (GroupKey(g.group_id).starts_with(absl::AsciiStrToLower(hex))) found.push_back(std::move(g));
     }
-    if (found.empty()) return absl::NotFoundError(absl::StrCat("no group ", hex, " is known to this profile"));
-    if (found.size() > 1) return absl::InvalidArgumentError(absl::StrCat("the group id ", hex, " is ambiguous; give more digits"));
+    if (found.empty())
+      return absl::NotFoundError(absl::StrCat("no group ", hex, " is known to this profile"));
+    if (found.size() > 1)
+      return absl::InvalidArgumentError(
+          absl::StrCat("the group id ", hex, " is ambiguous; give more digits"));
     return std::move(found.front());
   }
 
@@ -860,7 +873,8 @@ class MessengerClient::Impl {
     return id;
   }
 
-  absl::Status MarkShared(const std::string& group_id, const std::vector<std::pair<std::string, uint32_t>>& shared) {
+  absl::Status MarkShared(const std::string& group_id,
+                          const std::vector<std::pair<std::string, uint32_t>>& shared) {
     if (shared.empty()) return absl::OkStatus();
     ASSIGN_OR_RETURN(std::optional<GroupRow> group, store_->Group(group_id));
     if (!group) return absl::OkStatus();
@@ -883,8 +897,10 @@ class MessengerClient::Impl {
                      store_->LoadSenderKey(account_->number, account_->device_id, group->distribution_id));
     crypto::DistributionId dist{};
     std::copy(group->distribution_id.begin(), group->distribution_id.end(), dist.begin());
-    ASSIGN_OR_RETURN(std::vector<uint8_t> skdm, crypto::CreateSenderKeyDistributionMessage(own, dist, random_));
-    RETURN_IF_ERROR(store_->SaveSenderKey(account_->number, account_->device_id, group->distribution_id, own));
+    ASSIGN_OR_RETURN(std::vector<uint8_t> skdm,
+                     crypto::CreateSenderKeyDistributionMessage(own, dist, random_));
+    RETURN_IF_ERROR(
+        store_->SaveSenderKey(account_->number, account_->device_id, group->distribution_id, own));
     cpb::OutboxPlan plan;
     for (const GroupMemberRow& member : group->members) {
       const bool self = member.number == account_->number;
@@ -1057,7 +1073,8 @@ class MessengerClient::Impl {
     t->set_body(text);
     t->set_sent_at_ms(sent_at_ms);
     *t->mutable_attachments() = attachments.attachments();
-    ASSIGN_OR_RETURN(std::vector<uint8_t> body, crypto::GroupEncrypt(own, Pad(content.SerializeAsString()), random_));
+    ASSIGN_OR_RETURN(std::vector<uint8_t> body,
+                     crypto::GroupEncrypt(own, Pad(content.SerializeAsString()), random_));
     cpb::OutboxPlan plan;
     plan.set_group_id(g.group_id);
     plan.set_body(std::string(body.begin(), body.end()));
@@ -1082,7 +1099,8 @@ class MessengerClient::Impl {
   // admin), or from a member who leaves.
   absl::Status ApplyGroupUpdate(const std::string& sender, const cpb::GroupUpdate& u, int64_t at_ms,
                                 std::vector<Event>& events) {
-    if (u.group_id().size() != 32 || u.members_size() > static_cast<int>(kMaxGroupMembers)) return absl::OkStatus();
+    if (u.group_id().size() != 32 || u.members_size() > static_cast<int>(kMaxGroupMembers))
+      return absl::OkStatus();
     ASSIGN_OR_RETURN(std::optional<GroupRow> old, store_->Group(u.group_id()));
     if (old && u.version() <= old->version) return absl::OkStatus();
     GroupRow next;
@@ -1093,7 +1111,8 @@ class MessengerClient::Impl {
     bool sender_admin = false;
     if (old) {
       IsMember(*old, sender, &sender_admin);
-      bool leaving = IsMember(*old, sender) && !IsMember(next, sender) && next.members.size() + 1 == old->members.size();
+      bool leaving =
+          IsMember(*old, sender) && !IsMember(next, sender) && next.members.size() + 1 == old->members.size();
       if (!sender_admin && !leaving) return absl::OkStatus();
     } else {
       IsMember(next, sender, &sender_admin);
@@ -1167,8 +1186,12 @@ class MessengerClient::Impl {
       auto added = store_->AddMessage(m);
       if (!added.ok() && added.status().code() != absl::StatusCode::kAlreadyExists) return added.status();
       if (added.ok()) {
-        Event e{own ? Event::Kind::kSent : Event::Kind::kMessage, sender, gt.text().id(), gt.text().body(),
-                env.server_timestamp_ms(), own ? absl::StrCat("sent from your device ", device) : ""};
+        Event e{own ? Event::Kind::kSent : Event::Kind::kMessage,
+                sender,
+                gt.text().id(),
+                gt.text().body(),
+                env.server_timestamp_ms(),
+                own ? absl::StrCat("sent from your device ", device) : ""};
         e.group = GroupKey(gt.group_id());
         events.push_back(std::move(e));
       }
@@ -1270,8 +1293,12 @@ class MessengerClient::Impl {
           ASSIGN_OR_RETURN(std::optional<MessageRow> message, store_->OutgoingMessage(id));
           if (message) {
             RETURN_IF_ERROR(store_->SetOutgoingStatus(id, "sent"));
-            Event e{Event::Kind::kSent, message->group_id.empty() ? recipient : "", id, message->body,
-                    r.server_timestamp_ms(), ""};
+            Event e{Event::Kind::kSent,
+                    message->group_id.empty() ? recipient : "",
+                    id,
+                    message->body,
+                    r.server_timestamp_ms(),
+                    ""};
             e.group = message->group_id.empty() ? "" : absl::BytesToHexString(message->group_id);
             on_event(e);
           }
@@ -1363,7 +1390,8 @@ class MessengerClient::Impl {
   // lists were not the recipients' current devices: forget the extra and
   // stale devices, start sessions with the missing and stale ones, encrypt
   // the text anew for the corrected lists and submit it under a new id.
-  absl::StatusOr<bool> CorrectDevices(const OutboxRow& row, const pb::Error& error, const EventHandler& on_event) {
+  absl::StatusOr<bool> CorrectDevices(const OutboxRow& row, const pb::Error& error,
+                                      const EventHandler& on_event) {
     const std::string& client_message_id = row.client_message_id;
     if (error.mismatches().empty()) return false;
     const std::string id = MessageIdOf(client_message_id);
@@ -1735,7 +1763,7 @@ bool MessengerClient::registered() const { return impl_->registered(); }
 std::string MessengerClient::number() const { return impl_->number(); }
 void MessengerClient::SetSaveDir(const std::string& dir) { impl_->set_save_dir(dir); }
 absl::StatusOr<std::string> MessengerClient::Send(const std::string& peer, const std::string& text,
-                                                 const std::vector<std::string>& files) {
+                                                  const std::vector<std::string>& files) {
   return impl_->Send(peer, text, std::vector<std::filesystem::path>(files.begin(), files.end()));
 }
 absl::Status MessengerClient::Sync(const EventHandler& on_event, absl::Duration timeout) {
@@ -1794,7 +1822,8 @@ absl::StatusOr<std::string> MessengerClient::CreateGroup(const std::string& titl
                                                          const std::vector<std::string>& members) {
   return impl_->CreateGroup(title, members);
 }
-absl::StatusOr<GroupInfo> MessengerClient::AddToGroup(const std::string& group, const std::vector<std::string>& numbers) {
+absl::StatusOr<GroupInfo> MessengerClient::AddToGroup(const std::string& group,
+                                                      const std::vector<std::string>& numbers) {
   ASSIGN_OR_RETURN(GroupRow g, impl_->ChangeGroup(group, Impl::GroupChange::kAdd, numbers, ""));
   return InfoOf(g);
 }
@@ -1822,7 +1851,7 @@ absl::StatusOr<GroupInfo> MessengerClient::Group(const std::string& group) {
   return InfoOf(g);
 }
 absl::StatusOr<std::string> MessengerClient::SendToGroup(const std::string& group, const std::string& text,
-                                                        const std::vector<std::string>& files) {
+                                                         const std::vector<std::string>& files) {
   return impl_->SendGroup(group, text, std::vector<std::filesystem::path>(files.begin(), files.end()));
 }
 absl::StatusOr<std::vector<MessageRow>> MessengerClient::GroupHistory(const std::string& group, int limit) {

@@ -54,12 +54,12 @@ struct Event {
         group(std::move(group)) {}
 
   enum class Kind {
-    kMessage,     // a text arrived: peer, message_id, body, timestamp_ms
-    kSent,        // the relay accepted our message: peer, message_id, body (our text)
-    kDelivered,   // the peer's device received it: peer, message_id, body (our text)
-    kRead,        // the peer read it: peer, message_id, body (our text)
-    kKeyChanged,  // the peer's identity key changed (re-registration): peer
-    kFailed,      // a message could not be sent or an envelope not decrypted: detail
+    kMessage,      // a text arrived: peer, message_id, body, timestamp_ms
+    kSent,         // the relay accepted our message: peer, message_id, body (our text)
+    kDelivered,    // the peer's device received it: peer, message_id, body (our text)
+    kRead,         // the peer read it: peer, message_id, body (our text)
+    kKeyChanged,   // the peer's identity key changed (re-registration): peer
+    kFailed,       // a message could not be sent or an envelope not decrypted: detail
     kGroupUpdate,  // a group changed: group, peer (who changed it), body (title), detail (what changed)
   };
   Kind kind = Kind::kMessage;
@@ -68,7 +68,7 @@ struct Event {
   std::string body;
   int64_t timestamp_ms = 0;
   std::string detail;
-  std::string group;  // hex id of the group a message or update belongs to ("" for 1:1)
+  std::string group;                     // hex id of the group a message or update belongs to ("" for 1:1)
   std::vector<std::string> attachments;  // a message's attachments: "name (N bytes)"
   std::vector<std::string> files;        // where they were saved (SetSaveDir)
 };
@@ -78,7 +78,7 @@ struct GroupInfo {
   std::string id;  // 64 hex digits
   std::string title;
   uint32_t version = 0;
-  bool active = true;  // false once this account left or was removed
+  bool active = true;                                 // false once this account left or was removed
   std::vector<std::pair<std::string, bool>> members;  // number, admin
 };
 
@@ -186,7 +186,8 @@ class MessengerClient {
   // bytes.
   absl::StatusOr<std::string> CreateGroup(const std::string& title, const std::vector<std::string>& members);
   absl::StatusOr<GroupInfo> AddToGroup(const std::string& group, const std::vector<std::string>& numbers);
-  absl::StatusOr<GroupInfo> RemoveFromGroup(const std::string& group, const std::vector<std::string>& numbers);
+  absl::StatusOr<GroupInfo> RemoveFromGroup(const std::string& group,
+                                            const std::vector<std::string>& numbers);
   absl::StatusOr<GroupInfo> RenameGroup(const std::string& group, const std::string& title);
   absl::StatusOr<GroupInfo> LeaveGroup(const std::string& group);
   absl::StatusOr<std::vector<GroupInfo>> Groups();

@@ -387,7 +387,6 @@ TEST_F(MessengerClientTest, SendingToANumberWithoutAnAccountFails) {
   EXPECT_EQ((*history)[0].status, "failed");
 }
 
-
 TEST_F(MessengerClientTest, AGroupOfFiveWithAddsARenameAndARemovalTheRemovedCannotRead) {
   const std::string a = "+14155550101", b = "+14155550102", c = "+14155550103", d = "+14155550104",
                     e = "+14155550105";

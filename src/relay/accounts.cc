@@ -286,7 +286,8 @@ absl::StatusOr<Credentials> AccountService::AddLinkedDevice(uint64_t account_id,
     return db::InsertDevice(tx, device, now_ms);
   }));
   directory_.PutDevice(account_id, *number, out.device_id, hash, registration_id);
-  log::Info("relay.device_linked", {{"account", account_id}, {"device", static_cast<int64_t>(out.device_id)}});
+  log::Info("relay.device_linked",
+            {{"account", account_id}, {"device", static_cast<int64_t>(out.device_id)}});
   return out;
 }
 

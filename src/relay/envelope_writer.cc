@@ -112,7 +112,8 @@ void EnvelopeWriter::Release(const BodyRefs& refs) {
 }
 
 void EnvelopeWriter::ReleaseSlots(const MultiSubmitOp& op) {
-  for (const db::EnvelopeRow& e : op.copies) directory_.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
+  for (const db::EnvelopeRow& e : op.copies)
+    directory_.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
 }
 
 void EnvelopeWriter::Ack(uint64_t recipient_account, std::vector<uint64_t> server_ids) {
@@ -272,7 +273,8 @@ absl::Status EnvelopeWriter::LoadBodies() {
     if (b.stored_copies == 0) {
       orphans.push_back(b.body_id);
     } else {
-      bodies_[b.body_id] = {b.body_id + b.copies, static_cast<uint32_t>(b.stored_copies), b.owner, b.attachments};
+      bodies_[b.body_id] = {b.body_id + b.copies, static_cast<uint32_t>(b.stored_copies), b.owner,
+                            b.attachments};
     }
   }
   bodies_stored_.store(bodies_.size());
@@ -444,9 +446,8 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
         r.copies = static_cast<uint32_t>(next_id - first);
         r.attachments = absl::StrJoin(m->attachments, " ");
         if (r.shared > 0 || !r.attachments.empty()) {
-          RETURN_IF_ERROR(db::InsertBody(
-              tx, {first, r.copies, now_ms, 0, head.sender_account, r.attachments},
-              r.shared > 0 ? *m->body : std::string()));
+          RETURN_IF_ERROR(db::InsertBody(tx, {first, r.copies, now_ms, 0, head.sender_account, r.attachments},
+                                         r.shared > 0 ? *m->body : std::string()));
         }
         std::vector<const db::EnvelopeRow*> rows;
         rows.reserve(m->copies.size());

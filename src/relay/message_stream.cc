@@ -390,12 +390,14 @@ void MessageStream::HandleMultiSubmit(const std::shared_ptr<DeviceSession>& sess
       return reject(absl::NotFoundError(absl::StrCat("recipient ", i, ": no account is registered for it")));
     }
     if (std::find(accounts.begin(), accounts.end(), *account) != accounts.end()) {
-      return reject(absl::InvalidArgumentError(absl::StrCat("recipient ", i, " names an account named before")));
+      return reject(
+          absl::InvalidArgumentError(absl::StrCat("recipient ", i, " names an account named before")));
     }
     accounts.push_back(*account);
     std::vector<Directory::DeviceInfo> current = directory_.DevicesOf(*account);
     if (*account == session->account_id) {
-      std::erase_if(current, [&](const Directory::DeviceInfo& d) { return d.device_id == session->device_id; });
+      std::erase_if(current,
+                    [&](const Directory::DeviceInfo& d) { return d.device_id == session->device_id; });
     }
     pb::DeviceMismatch m;
     for (const Directory::DeviceInfo& d : current) {
@@ -431,11 +433,14 @@ void MessageStream::HandleMultiSubmit(const std::shared_ptr<DeviceSession>& sess
   }
   // A queue slot per copy, all or none.
   std::vector<db::EnvelopeRow> copies;
-  auto body = submit.body().empty() ? nullptr : std::make_shared<const std::string>(std::move(*submit.mutable_body()));
+  auto body = submit.body().empty() ? nullptr
+                                    : std::make_shared<const std::string>(std::move(*submit.mutable_body()));
   for (int i = 0; i < recipients.size(); ++i) {
     for (pb::DeviceCopy& c : *submit.mutable_recipients(i)->mutable_devices()) {
-      if (!directory_.ReserveQueueSlot(accounts[static_cast<size_t>(i)], c.device_id(), options_.max_queue_depth)) {
-        for (const db::EnvelopeRow& e : copies) directory_.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
+      if (!directory_.ReserveQueueSlot(accounts[static_cast<size_t>(i)], c.device_id(),
+                                       options_.max_queue_depth)) {
+        for (const db::EnvelopeRow& e : copies)
+          directory_.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
         return reject(absl::ResourceExhaustedError(
             absl::StrCat("recipient ", i, " device ", c.device_id(), ": the queue is full (",
                          options_.max_queue_depth, " envelopes wait for delivery); retry later")));
@@ -457,18 +462,18 @@ void MessageStream::HandleMultiSubmit(const std::shared_ptr<DeviceSession>& sess
   }
   std::vector<std::string> attachments(submit.attachment_ids().begin(), submit.attachment_ids().end());
   std::weak_ptr<net::WebSocketConnection> weak = conn;
-  writer_.SubmitMulti(std::move(copies), std::move(body), client_message_id,
-                      [this, weak, request_id, client_message_id](absl::StatusOr<SubmitOutcome> outcome) {
-                        if (!outcome.ok()) rejected_.Inc();
-                        if (outcome.ok()) submitted_.Inc();
-                        std::shared_ptr<net::WebSocketConnection> conn = weak.lock();
-                        if (!conn) return;
-                        conn->Send(outcome.ok() ? EncodeSubmitResult(request_id, client_message_id,
-                                                                     outcome->server_id, outcome->server_ts_ms,
-                                                                     outcome->duplicate)
-                                                : EncodeError(request_id, client_message_id, outcome.status()));
-                      },
-                      std::move(attachments));
+  writer_.SubmitMulti(
+      std::move(copies), std::move(body), client_message_id,
+      [this, weak, request_id, client_message_id](absl::StatusOr<SubmitOutcome> outcome) {
+        if (!outcome.ok()) rejected_.Inc();
+        if (outcome.ok()) submitted_.Inc();
+        std::shared_ptr<net::WebSocketConnection> conn = weak.lock();
+        if (!conn) return;
+        conn->Send(outcome.ok() ? EncodeSubmitResult(request_id, client_message_id, outcome->server_id,
+                                                     outcome->server_ts_ms, outcome->duplicate)
+                                : EncodeError(request_id, client_message_id, outcome.status()));
+      },
+      std::move(attachments));
 }
 
 void MessageStream::HandleAck(const std::shared_ptr<DeviceSession>& session, const pb::Ack& ack) {

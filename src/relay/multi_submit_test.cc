@@ -168,7 +168,8 @@ TEST_F(MultiSubmitTest, WrongDeviceListsAreAnsweredWithTheExactListsAndStoreNoth
   EXPECT_EQ(mc.missing_size() + mc.extra_size(), 0);
   const pb::DeviceMismatch& ma = answer.error().mismatches(2);
   EXPECT_EQ(ma.account_id(), a.device.account_id);
-  EXPECT_EQ(std::vector<uint32_t>(ma.missing().begin(), ma.missing().end()), std::vector<uint32_t>{a2.device_id});
+  EXPECT_EQ(std::vector<uint32_t>(ma.missing().begin(), ma.missing().end()),
+            std::vector<uint32_t>{a2.device_id});
   EXPECT_EQ(std::vector<uint32_t>(ma.extra().begin(), ma.extra().end()), std::vector<uint32_t>{1});
   EXPECT_EQ(Bodies(), 0);
   EXPECT_EQ(Envelopes(), 0);
@@ -199,11 +200,11 @@ TEST_F(MultiSubmitTest, MalformedSubmissionsGetPreciseErrorsAndStoreNothing) {
   cases.push_back({Group("d", "body", {To(b.number, {1, 1})}), "invalid_argument", "more than once"});
   cases.push_back({Group("e", "", {To(b.number, {1})}), "invalid_argument", "no ciphertext"});
   cases.push_back({Group("f", "body", {To("+14155550199", {1})}), "not_found", "no account"});
-  cases.push_back({Group("g", "body", {To(b.number, {1}), To(b.number, {1})}), "invalid_argument",
-                   "named before"});
+  cases.push_back(
+      {Group("g", "body", {To(b.number, {1}), To(b.number, {1})}), "invalid_argument", "named before"});
   cases.push_back({Group("h", "body", {To("4155550132", {1})}), "invalid_argument", "E.164"});
-  cases.push_back({Group("i", std::string(kMaxCiphertextBytes + 1, 'x'), {To(b.number, {1})}), "payload_too_large",
-                   "exceeds the limit"});
+  cases.push_back({Group("i", std::string(kMaxCiphertextBytes + 1, 'x'), {To(b.number, {1})}),
+                   "payload_too_large", "exceeds the limit"});
   cases.push_back({Group("j", "body", {}), "invalid_argument", "1..1024 recipients"});
   cases.push_back({Group("", "body", {To(b.number, {1})}), "invalid_argument", "client_message_id"});
   pb::MultiSubmit no_copies = Group("k", "body", {To(b.number, {})});
@@ -309,7 +310,6 @@ TEST_F(MultiSubmitTest, LinkingStopsAtFiveCompanions) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(accounts().AddLinkedDevice(12345, 7).status().code(), absl::StatusCode::kNotFound);
 }
-
 
 TEST_F(MultiSubmitTest, AttachmentsAreReleasedWhenTheLastCopyIsAcknowledged) {
   Member a = Add("+14155550181"), b = Add("+14155550182"), c = Add("+14155550183");

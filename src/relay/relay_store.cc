@@ -656,9 +656,11 @@ absl::StatusOr<uint64_t> MaxServerId(Database& db) {
 
 absl::Status InsertBody(Database& db, const BodyRow& body, const std::string& ciphertext) {
   return db
-      .Execute("INSERT INTO bodies (body_id, copies, created_ms, ciphertext, owner, attachments) "
-               "VALUES ($1, $2, $3, $4, $5, $6)",
-               {Int(body.body_id), body.copies, body.created_ms, Blob(ciphertext), Int(body.owner), body.attachments})
+      .Execute(
+          "INSERT INTO bodies (body_id, copies, created_ms, ciphertext, owner, attachments) "
+          "VALUES ($1, $2, $3, $4, $5, $6)",
+          {Int(body.body_id), body.copies, body.created_ms, Blob(ciphertext), Int(body.owner),
+           body.attachments})
       .status();
 }
 
@@ -690,8 +692,8 @@ absl::StatusOr<std::vector<QueuedCopy>> EnvelopesBetween(Database& db, uint64_t 
   std::vector<QueuedCopy> out;
   out.reserve(rows.size());
   for (const auto& r : rows) {
-    out.push_back({static_cast<uint64_t>(r.Int(0)), static_cast<uint64_t>(r.Int(1)),
-                   static_cast<uint32_t>(r.Int(2))});
+    out.push_back(
+        {static_cast<uint64_t>(r.Int(0)), static_cast<uint64_t>(r.Int(1)), static_cast<uint32_t>(r.Int(2))});
   }
   return out;
 }

@@ -217,16 +217,18 @@ absl::Status ValidateMultiSubmit(const pb::MultiSubmit& submit) {
   }
   const auto& recipients = submit.recipients();
   if (recipients.empty() || static_cast<size_t>(recipients.size()) > kMaxMultiRecipients) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("a multi-recipient submission names 1..", kMaxMultiRecipients, " recipients, not ",
-                     recipients.size()));
+    return absl::InvalidArgumentError(absl::StrCat("a multi-recipient submission names 1..",
+                                                   kMaxMultiRecipients, " recipients, not ",
+                                                   recipients.size()));
   }
   size_t copies = 0;
   std::vector<uint32_t> seen;
   for (int i = 0; i < recipients.size(); ++i) {
     const pb::RecipientDevices& r = recipients[i];
-    if (r.account_case() == pb::RecipientDevices::ACCOUNT_NOT_SET || (r.has_account_id() && r.account_id() == 0)) {
-      return absl::InvalidArgumentError(absl::StrCat("recipient ", i, " names no account: give a number or an account_id"));
+    if (r.account_case() == pb::RecipientDevices::ACCOUNT_NOT_SET ||
+        (r.has_account_id() && r.account_id() == 0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("recipient ", i, " names no account: give a number or an account_id"));
     }
     copies += static_cast<size_t>(r.devices().size());
     if (copies > kMaxMultiCopies) {
@@ -235,7 +237,8 @@ absl::Status ValidateMultiSubmit(const pb::MultiSubmit& submit) {
     }
     seen.clear();
     for (const pb::DeviceCopy& d : r.devices()) {
-      if (d.device_id() == 0) return absl::InvalidArgumentError(absl::StrCat("recipient ", i, " lists device 0"));
+      if (d.device_id() == 0)
+        return absl::InvalidArgumentError(absl::StrCat("recipient ", i, " lists device 0"));
       if (std::find(seen.begin(), seen.end(), d.device_id()) != seen.end()) {
         return absl::InvalidArgumentError(
             absl::StrCat("recipient ", i, " lists device ", d.device_id(), " more than once"));
@@ -254,8 +257,8 @@ absl::Status ValidateMultiSubmit(const pb::MultiSubmit& submit) {
   }
   if (copies == 0) return absl::InvalidArgumentError("a multi-recipient submission carries no device copies");
   if (static_cast<size_t>(submit.attachment_ids().size()) > kMaxMultiAttachments) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("a multi-recipient submission carries at most ", kMaxMultiAttachments, " attachment ids"));
+    return absl::InvalidArgumentError(absl::StrCat("a multi-recipient submission carries at most ",
+                                                   kMaxMultiAttachments, " attachment ids"));
   }
   for (const std::string& id : submit.attachment_ids()) {
     if (id.empty() || id.size() > 64 || !IsPrintableAscii(id)) {
