@@ -182,8 +182,12 @@ def main():
         _, rel, src, digest = job
         if time.monotonic() - start > budget:
             return rel, None
+        # Boost 1.74's Asio recognizes C++20 coroutines in GCC only; clang
+        # has them too (with libstdc++'s <coroutine>).
         r = subprocess.run(["clang-tidy", "-p", str(tidy_db), "--quiet",
-                            "--extra-arg=-Wno-unknown-warning-option", str(src)],
+                            "--extra-arg=-Wno-unknown-warning-option",
+                            "--extra-arg=-DBOOST_ASIO_HAS_CO_AWAIT=1",
+                            "--extra-arg=-DBOOST_ASIO_HAS_STD_COROUTINE=1", str(src)],
                            capture_output=True, text=True)
         findings = [line for line in r.stdout.splitlines() if ": warning: " in line or ": error: " in line]
         if r.returncode == 0 and not findings:

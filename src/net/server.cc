@@ -39,7 +39,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
-using tcp = asio::ip::tcp;
+using tcp = asio::ip::tcp;  // NOLINT(readability-identifier-naming): Asio's name
 
 absl::Status ParseListenAddress(const std::string& listen, std::string* host, uint16_t* port) {
   size_t colon = listen.rfind(':');
@@ -75,7 +75,7 @@ bool IsHttpParseError(const beast::error_code& ec) {
 // A long poll's wait: its timer, and why it ended. Strand-confined but for
 // `executor`, which wake-ups post to.
 struct PendingWait {
-  explicit PendingWait(asio::any_io_executor ex) : executor(ex), timer(std::move(ex)) {}
+  explicit PendingWait(const asio::any_io_executor& ex) : executor(ex), timer(ex) {}
   void End(WaitEnd why) {
     if (end) return;
     end = why;

@@ -101,7 +101,7 @@ absl::StatusOr<std::unique_ptr<Relay>> Relay::Create(Storage storage,
                                                      RelayOptions options, net::Metrics& metrics,
                                                      const Clock& clock, Random& random) {
   ASSIGN_OR_RETURN(auto relay, RelayImpl::Create(std::move(storage), std::move(code_sender),
-                                                 std::move(options), metrics, clock, random));
+                                                 options, metrics, clock, random));
   return std::unique_ptr<Relay>(std::move(relay));
 }
 
