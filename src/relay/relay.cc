@@ -100,8 +100,8 @@ absl::StatusOr<std::unique_ptr<Relay>> Relay::Create(Storage storage,
                                                      std::unique_ptr<verification::CodeSender> code_sender,
                                                      RelayOptions options, net::Metrics& metrics,
                                                      const Clock& clock, Random& random) {
-  ASSIGN_OR_RETURN(auto relay, RelayImpl::Create(std::move(storage), std::move(code_sender),
-                                                 options, metrics, clock, random));
+  ASSIGN_OR_RETURN(auto relay, RelayImpl::Create(std::move(storage), std::move(code_sender), options, metrics,
+                                                 clock, random));
   return std::unique_ptr<Relay>(std::move(relay));
 }
 
