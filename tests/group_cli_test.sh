@@ -95,7 +95,7 @@ for p in b c e; do
     $p-att.out >/dev/null || fail "$p did not save the attachment: $(cat $p-att.out)"
   cmp -s big.txt "$work/$p-files/big.txt" || fail "$p's copy of the attachment differs"
 done
-for _ in $(seq 1 50); do [[ $(blobs) -eq 0 ]] && break; sleep 0.1; done
+for _ in $(seq 1 100); do [[ $(blobs) -eq 0 ]] && break; sleep 0.1; done
 assert_eq "$(blobs)" 0 "the blob went once every member had the message"
 
 # A blob altered on the relay is refused by its digest; nothing is saved.

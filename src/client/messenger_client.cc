@@ -556,16 +556,16 @@ class MessengerClient::Impl {
 
   // A name for a received file in the save directory: the sender's name
   // without any directory part, never overwriting what is there.
-  std::filesystem::path SavePathFor(const cpb::AttachmentPointer& a) {
+  static std::filesystem::path SavePathFor(const std::filesystem::path& dir, const cpb::AttachmentPointer& a) {
     std::string name = std::filesystem::path(a.file_name()).filename().string();
     for (char& c : name) {
       if (static_cast<unsigned char>(c) < 0x20 || c == '/' || c == '\\') c = '_';
     }
     if (name.empty() || name == "." || name == "..") name = "attachment";
-    std::filesystem::path path = save_dir_ / name;
+    std::filesystem::path path = dir / name;
     for (int i = 1; std::filesystem::exists(path); ++i) {
       std::filesystem::path p(name);
-      path = save_dir_ / absl::StrCat(p.stem().string(), " (", i, ")", p.extension().string());
+      path = dir / absl::StrCat(p.stem().string(), " (", i, ")", p.extension().string());
     }
     return path;
   }
@@ -578,11 +578,19 @@ class MessengerClient::Impl {
       e.attachments.push_back(
           absl::StrCat(a.file_name().empty() ? "attachment" : a.file_name(), " (", a.size(), " bytes)"));
     }
-    if (save_dir_.empty() || t.attachments().empty()) return;
+    if (t.attachments().empty()) return;
+    // Without a save directory, next to the profile (the relay keeps a blob
+    // only until every recipient device has its message).
+    std::filesystem::path dir = save_dir_;
+    if (dir.empty()) {
+      dir = options_.profile_path + ".attachments";
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+    }
     AttachmentClient client = Attachments();
     for (const cpb::AttachmentPointer& a : t.attachments()) {
       AttachmentPointer p{a.id(), a.key(), a.digest(), a.size(), a.content_type(), a.file_name()};
-      std::filesystem::path path = SavePathFor(a);
+      std::filesystem::path path = SavePathFor(dir, a);
       absl::Status st = client.Download(p, path);
       if (st.ok()) {
         e.files.push_back(path.string());
@@ -1197,9 +1205,11 @@ class MessengerClient::Impl {
       }
       return absl::OkStatus();
     }));
-    Ack(sid);
+    // Attachments are fetched before the ack: the relay deletes a blob once
+    // every copy of its message has been acknowledged.
     std::vector<Event> more;
     for (Event& e : events) SaveAttachments(gt.text(), e, more);
+    Ack(sid);
     for (const Event& e : events) on_event(e);
     for (const Event& e : more) on_event(e);
     return absl::OkStatus();
@@ -1227,8 +1237,17 @@ class MessengerClient::Impl {
     return absl::OkStatus();
   }
 
+  // Closes the stream after what was queued on it (the last acks): waits,
+  // at most a second, for the relay's answer to the close, so that a
+  // process that exits next does not drop them.
   void Disconnect() {
-    if (stream_) stream_->Close(1000, "bye");
+    if (!stream_) return;
+    stream_->Close(1000, "bye");
+    const absl::Duration deadline = clock_.Monotonic() + absl::Seconds(1);
+    while (!stream_->closed() && clock_.Monotonic() < deadline) {
+      auto m = stream_->Receive(absl::Milliseconds(100));
+      if (!m.ok() && m.status().code() != absl::StatusCode::kDeadlineExceeded) break;
+    }
     stream_.reset();
   }
 
@@ -1560,13 +1579,15 @@ class MessengerClient::Impl {
       queued_.clear();  // rolled back with the transaction
       return applied;
     }
-    Ack(sid);
+    // Attachments are fetched before the ack: the relay deletes a blob once
+    // every copy of its message has been acknowledged.
     std::vector<Event> more;
     if (content.has_text()) {
       for (Event& e : events) {
         if (e.kind == Event::Kind::kMessage) SaveAttachments(content.text(), e, more);
       }
     }
+    Ack(sid);
     for (const auto& e : events) on_event(WithText(e));
     for (const auto& e : more) on_event(e);
     // Shown is read: with auto-read on, the read receipt goes out now,

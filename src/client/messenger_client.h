@@ -120,7 +120,8 @@ class MessengerClient {
   absl::StatusOr<std::string> Send(const std::string& peer, const std::string& text,
                                    const std::vector<std::string>& files = {});
   // Where received attachments are saved (downloaded, checked and
-  // decrypted as their messages arrive); unset: only their names are shown.
+  // decrypted as their messages arrive, before they are acknowledged);
+  // unset: "<profile>.attachments/".
   void SetSaveDir(const std::string& dir);
 
   // Connects, submits the outbox, receives everything queued on the relay
