@@ -556,7 +556,8 @@ class MessengerClient::Impl {
 
   // A name for a received file in the save directory: the sender's name
   // without any directory part, never overwriting what is there.
-  static std::filesystem::path SavePathFor(const std::filesystem::path& dir, const cpb::AttachmentPointer& a) {
+  static std::filesystem::path SavePathFor(const std::filesystem::path& dir,
+                                           const cpb::AttachmentPointer& a) {
     std::string name = std::filesystem::path(a.file_name()).filename().string();
     for (char& c : name) {
       if (static_cast<unsigned char>(c) < 0x20 || c == '/' || c == '\\') c = '_';
