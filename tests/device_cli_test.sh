@@ -4,7 +4,7 @@
 # sync copies of what the primary sends (and the primary of what it sends),
 # is listed, and is removed, after which its credentials stop working at
 # once. Bad and expired codes are refused.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/messenger_lib.sh"
 tandemd=$1
 tandem=$2
 work=$(mktemp -d)
@@ -15,13 +15,6 @@ start_tandemd "$tandemd" "$work"
 export TANDEM_SERVER=$TANDEMD_ADDR
 A=+14155550101 B=+14155550102
 
-t() { local p=$1; shift; "$tandem" --profile "$work/$p.db" "$@"; }
-code_for() { grep -- "$1" "$work/data/verification-codes.log" | tail -1 | awk '{print $3}'; }
-register() {
-  t "$1" register "$2" >/dev/null
-  t "$1" verify "$2" "$(code_for "$2")" >/dev/null
-}
-count() { grep -c -- "$1" "$2" || true; }
 register a $A; register b $B
 t a send $B "plain-before-link" >/dev/null; t b inbox >/dev/null
 

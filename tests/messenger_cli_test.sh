@@ -5,7 +5,7 @@
 # key change, account deletion, bad input, a kill -9 of the relay while
 # messages are being sent (nothing acknowledged is lost, nothing is shown
 # twice), and a scan of the relay's files for plaintexts.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/messenger_lib.sh"
 tandemd=$1
 tandem=$2
 work=$(mktemp -d)
@@ -16,13 +16,6 @@ start_tandemd "$tandemd" "$work"
 export TANDEM_SERVER=$TANDEMD_ADDR
 A=+14155550101 B=+14155550102 C=+14155550103 D=+14155550104
 
-t() { local p=$1; shift; "$tandem" --profile "$work/$p.db" "$@"; }
-code_for() { grep -- "$1" "$work/data/verification-codes.log" | tail -1 | awk '{print $3}'; }
-register() {
-  t "$1" register "$2" >/dev/null
-  t "$1" verify "$2" "$(code_for "$2")" >/dev/null
-}
-count() { grep -c -- "$1" "$2" || true; }
 
 register a $A; register b $B; register c $C; register d $D
 

@@ -10,7 +10,7 @@
 # the latest, exactly once).
 #
 # Usage: shutdown_test.sh TANDEMD TANDEM [ROUNDS]
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/messenger_lib.sh"
 source "$(dirname "$0")/social_lib.sh"
 tandemd=$1 tandem=$2 rounds=${3:-20}
 work=$(mktemp -d)
@@ -44,8 +44,6 @@ stop_tandemd() {
   stop_ms+=("$(( ($(date +%s%N) - start) / 1000000 ))")
 }
 
-t() { local p=$1; shift; "$tandem" --profile "$work/$p.db" "$@"; }
-count() { grep -c -- "$1" "$2" || true; }
 
 start_tandemd "$tandemd" "$work" "${args[@]}"
 # Restarts keep the port, so the profiles' remembered address stays right.

@@ -193,12 +193,7 @@ absl::StatusOr<int64_t> AttachmentClient::ServerOffset(const std::string& id) {
   return IntField(j, "offset");
 }
 
-void AttachmentClient::PauseBeforeRetry() const {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::unique_lock lock(mu);
-  clock_.WaitFor(lock, cv, options_.retry_delay, [] { return false; });
-}
+void AttachmentClient::PauseBeforeRetry() const { clock_.SleepFor(options_.retry_delay); }
 
 std::filesystem::path AttachmentClient::ScratchFile(std::string_view what) {
   std::filesystem::path dir =

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 
@@ -18,16 +19,6 @@ using nlohmann::json;
 
 void InitSodium() {
   if (sodium_init() < 0) std::abort();  // no safe way on without the library
-}
-
-std::string Hex(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
 }
 
 int HexDigit(char c) {
@@ -134,7 +125,8 @@ absl::StatusOr<LinkCode> ParseLinkCode(std::string_view text) {
         "the link code holds ", len, " bytes; a complete one holds ", kRawSize, " (was it cut short?)"));
   }
   LinkCode code;
-  code.address = Hex(std::span<const uint8_t>(raw.data(), kProvisioningAddressSize));
+  code.address = absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(raw.data()), kProvisioningAddressSize));
   std::copy(raw.begin() + kProvisioningAddressSize, raw.begin() + kRawSize, code.public_key.begin());
   return code;
 }

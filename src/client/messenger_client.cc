@@ -5,9 +5,7 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -201,16 +199,22 @@ class MessengerClient::Impl {
     account.device_id = j.value("device_id", 1u);
     account.password = j["password"].get<std::string>();
     account.identity = identity;
+    return InstallAccount(std::move(account));
+  }
+
+  // A new installation (registered or linked): nothing of the profile's
+  // earlier sessions and keys remains; this device's prekeys are generated
+  // and published.
+  absl::Status InstallAccount(AccountRow account) {
     account.next_prekey_id = 1;
     account.signed_prekey_id = 1;
-    // A new installation: nothing of the old one's sessions and keys remains.
     RETURN_IF_ERROR(store_->DeleteEverything());
     RETURN_IF_ERROR(store_->SetSetting("inactive", ""));
     RETURN_IF_ERROR(store_->SetSetting("deleted", ""));
     RETURN_IF_ERROR(store_->SaveAccount(account));
     account_ = account;
     crypto::SignedPreKey spk =
-        crypto::GenerateSignedPreKey(identity.key_pair, account.signed_prekey_id, random_);
+        crypto::GenerateSignedPreKey(account.identity.key_pair, account.signed_prekey_id, random_);
     RETURN_IF_ERROR(store_->SaveSignedPreKey(spk));
     return UploadPreKeys(&spk, {options_.one_time_prekeys, options_.one_time_prekeys, true});
   }
@@ -238,10 +242,7 @@ class MessengerClient::Impl {
       if (clock_.Monotonic() >= deadline) {
         return absl::DeadlineExceededError("no device added this link code in time; show a new one");
       }
-      std::mutex mu;
-      std::condition_variable cv;
-      std::unique_lock lock(mu);
-      clock_.WaitFor(lock, cv, absl::Seconds(1), [] { return false; });
+      clock_.SleepFor(absl::Seconds(1));
     }
     crypto::LocalIdentity identity;
     identity.key_pair = data->identity;
@@ -255,20 +256,10 @@ class MessengerClient::Impl {
     account.device_id = reg.credentials.device_id;
     account.password = reg.credentials.password;
     account.identity = identity;
-    account.next_prekey_id = 1;
-    account.signed_prekey_id = 1;
-    RETURN_IF_ERROR(store_->DeleteEverything());
-    RETURN_IF_ERROR(store_->SetSetting("inactive", ""));
-    RETURN_IF_ERROR(store_->SetSetting("deleted", ""));
-    RETURN_IF_ERROR(store_->SaveAccount(account));
-    account_ = account;
     pending_link_.reset();
+    RETURN_IF_ERROR(InstallAccount(account));
     // Sync copies go to the primary from the first message on.
-    RETURN_IF_ERROR(store_->PutPeerDevice(account.number, PeerDevice{kPrimaryDevice, 0}));
-    crypto::SignedPreKey spk =
-        crypto::GenerateSignedPreKey(identity.key_pair, account.signed_prekey_id, random_);
-    RETURN_IF_ERROR(store_->SaveSignedPreKey(spk));
-    return UploadPreKeys(&spk, {options_.one_time_prekeys, options_.one_time_prekeys, true});
+    return store_->PutPeerDevice(account.number, PeerDevice{kPrimaryDevice, 0});
   }
 
   // Primary side: sends this account to the companion showing `code`.
@@ -882,36 +873,34 @@ class MessengerClient::Impl {
     return id;
   }
 
-  absl::Status MarkShared(const std::string& group_id,
-                          const std::vector<std::pair<std::string, uint32_t>>& shared) {
-    if (shared.empty()) return absl::OkStatus();
-    ASSIGN_OR_RETURN(std::optional<GroupRow> group, store_->Group(group_id));
-    if (!group) return absl::OkStatus();
-    for (const auto& [peer, device] : shared) {
-      RETURN_IF_ERROR(store_->MarkSenderKeyShared(group->distribution_id, peer, device));
+  // This device's sender key for the group's current distribution, and
+  // what sharing it queued: saved together with the message that uses it.
+  struct SenderKeyUse {
+    crypto::SenderKeyRecord own;
+    std::vector<OutboxRow> rows;                           // SenderKeyShare submissions, before the message
+    std::vector<std::pair<std::string, uint32_t>> shared;  // the devices they reach
+  };
+
+  absl::Status SaveSenderKeyUse(const GroupRow& group, const SenderKeyUse& use) {
+    RETURN_IF_ERROR(
+        store_->SaveSenderKey(account_->number, account_->device_id, group.distribution_id, use.own));
+    for (const auto& [peer, device] : use.shared) {
+      RETURN_IF_ERROR(store_->MarkSenderKeyShared(group.distribution_id, peer, device));
     }
+    for (const OutboxRow& r : use.rows) RETURN_IF_ERROR(store_->AddToOutbox(r));
     return absl::OkStatus();
   }
 
-  // Queues this device's current sender key for the group to every member
-  // account with a device that does not have it yet (all of that account's
-  // devices: the relay wants whole device lists), as an outbox row in
-  // `rows`; `shared` gets the devices to mark once the row is stored. The
-  // own sender-key state is created (and saved) on first use.
-  absl::Status ShareSenderKey(const std::string& group_id, Pending& p, std::vector<OutboxRow>& rows,
-                              std::vector<std::pair<std::string, uint32_t>>& shared) {
-    ASSIGN_OR_RETURN(std::optional<GroupRow> group, store_->Group(group_id));
-    if (!group) return absl::NotFoundError("unknown group");
-    ASSIGN_OR_RETURN(crypto::SenderKeyRecord own,
-                     store_->LoadSenderKey(account_->number, account_->device_id, group->distribution_id));
-    crypto::DistributionId dist{};
-    std::copy(group->distribution_id.begin(), group->distribution_id.end(), dist.begin());
-    ASSIGN_OR_RETURN(std::vector<uint8_t> skdm,
-                     crypto::CreateSenderKeyDistributionMessage(own, dist, random_));
-    RETURN_IF_ERROR(
-        store_->SaveSenderKey(account_->number, account_->device_id, group->distribution_id, own));
+  // Loads this device's sender key for `group` (creating its chain on first
+  // use) and queues it to every member account with a device that does not
+  // have it yet (all of that account's devices: the relay wants whole
+  // device lists).
+  absl::StatusOr<SenderKeyUse> ShareSenderKey(const GroupRow& group, Pending& p) {
+    SenderKeyUse use;
+    ASSIGN_OR_RETURN(use.own,
+                     store_->LoadSenderKey(account_->number, account_->device_id, group.distribution_id));
     cpb::OutboxPlan plan;
-    for (const GroupMemberRow& member : group->members) {
+    for (const GroupMemberRow& member : group.members) {
       const bool self = member.number == account_->number;
       ASSIGN_OR_RETURN(std::set<uint32_t> ids, KnownDevices(member.number, p));
       if (ids.empty() && !self) {
@@ -920,22 +909,27 @@ class MessengerClient::Impl {
       }
       bool lacking = false;
       for (uint32_t d : ids) {
-        ASSIGN_OR_RETURN(bool has, store_->SenderKeyShared(group->distribution_id, member.number, d));
+        ASSIGN_OR_RETURN(bool has, store_->SenderKeyShared(group.distribution_id, member.number, d));
         if (!has) {
           lacking = true;
-          shared.emplace_back(member.number, d);
+          use.shared.emplace_back(member.number, d);
         }
       }
       if (lacking) plan.add_recipients(member.number);
     }
-    if (plan.recipients().empty()) return absl::OkStatus();
+    if (!use.own.empty() && plan.recipients().empty()) return use;
+    crypto::DistributionId dist{};
+    std::copy(group.distribution_id.begin(), group.distribution_id.end(), dist.begin());
+    ASSIGN_OR_RETURN(std::vector<uint8_t> skdm,
+                     crypto::CreateSenderKeyDistributionMessage(use.own, dist, random_));
+    if (plan.recipients().empty()) return use;
     cpb::Content content;
-    content.mutable_sender_key()->set_group_id(group_id);
+    content.mutable_sender_key()->set_group_id(group.group_id);
     content.mutable_sender_key()->set_distribution(std::string(skdm.begin(), skdm.end()));
     plan.set_content(content.SerializeAsString());
-    ASSIGN_OR_RETURN(OutboxRow row, BuildPlanned(plan, NewMessageId(), GroupKey(group_id), p));
-    rows.push_back(std::move(row));
-    return absl::OkStatus();
+    ASSIGN_OR_RETURN(OutboxRow row, BuildPlanned(plan, NewMessageId(), GroupKey(group.group_id), p));
+    use.rows.push_back(std::move(row));
+    return use;
   }
 
   // Stores `next` (rotating this device's sender key when someone left) and
@@ -1070,11 +1064,8 @@ class MessengerClient::Impl {
     const std::string id = NewMessageId();
     const int64_t sent_at_ms = NowMs();
     Pending pending;
-    std::vector<OutboxRow> rows;
-    std::vector<std::pair<std::string, uint32_t>> shared;
-    RETURN_IF_ERROR(Deactivate(ShareSenderKey(g.group_id, pending, rows, shared), nullptr));
-    ASSIGN_OR_RETURN(crypto::SenderKeyRecord own,
-                     store_->LoadSenderKey(account_->number, account_->device_id, g.distribution_id));
+    absl::StatusOr<SenderKeyUse> use = ShareSenderKey(g, pending);
+    RETURN_IF_ERROR(Deactivate(use.status(), nullptr));
     cpb::Content content;
     content.mutable_group_text()->set_group_id(g.group_id);
     cpb::TextMessage* t = content.mutable_group_text()->mutable_text();
@@ -1083,7 +1074,7 @@ class MessengerClient::Impl {
     t->set_sent_at_ms(sent_at_ms);
     *t->mutable_attachments() = attachments.attachments();
     ASSIGN_OR_RETURN(std::vector<uint8_t> body,
-                     crypto::GroupEncrypt(own, Pad(content.SerializeAsString()), random_));
+                     crypto::GroupEncrypt(use->own, Pad(content.SerializeAsString()), random_));
     cpb::OutboxPlan plan;
     plan.set_group_id(g.group_id);
     plan.set_body(std::string(body.begin(), body.end()));
@@ -1091,9 +1082,7 @@ class MessengerClient::Impl {
     ASSIGN_OR_RETURN(OutboxRow row, BuildPlanned(plan, id, GroupKey(g.group_id), pending));
     RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
       RETURN_IF_ERROR(SavePending(pending));
-      RETURN_IF_ERROR(store_->SaveSenderKey(account_->number, account_->device_id, g.distribution_id, own));
-      RETURN_IF_ERROR(MarkShared(g.group_id, shared));
-      for (const OutboxRow& r : rows) RETURN_IF_ERROR(store_->AddToOutbox(r));
+      RETURN_IF_ERROR(SaveSenderKeyUse(g, *use));
       RETURN_IF_ERROR(store_->AddToOutbox(row));
       MessageRow m{0, account_->number, Direction::kOutgoing, id, text, sent_at_ms, 0, "pending", g.group_id};
       if (!attachments.attachments().empty()) m.attachments = attachments.SerializeAsString();
@@ -1238,17 +1227,8 @@ class MessengerClient::Impl {
     return absl::OkStatus();
   }
 
-  // Closes the stream after what was queued on it (the last acks): waits,
-  // at most a second, for the relay's answer to the close, so that a
-  // process that exits next does not drop them.
   void Disconnect() {
-    if (!stream_) return;
-    stream_->Close(1000, "bye");
-    const absl::Duration deadline = clock_.Monotonic() + absl::Seconds(1);
-    while (!stream_->closed() && clock_.Monotonic() < deadline) {
-      auto m = stream_->Receive(absl::Milliseconds(100));
-      if (!m.ok() && m.status().code() != absl::StatusCode::kDeadlineExceeded) break;
-    }
+    if (stream_) stream_->Close(1000, "bye");
     stream_.reset();
   }
 
@@ -1441,22 +1421,25 @@ class MessengerClient::Impl {
     cpb::OutboxPlan plan;
     if (row.plan.empty() || !plan.ParseFromString(row.plan)) return false;
     Pending pending;
-    std::vector<OutboxRow> shares;
-    std::vector<std::pair<std::string, uint32_t>> shared;
+    std::optional<GroupRow> group;
+    std::optional<SenderKeyUse> use;
     if (!plan.group_id().empty()) {
       // Devices new to the group's messages need this device's sender key first.
-      RETURN_IF_ERROR(ShareSenderKey(plan.group_id(), pending, shares, shared));
+      ASSIGN_OR_RETURN(group, store_->Group(plan.group_id()));
+      if (!group) return false;
+      ASSIGN_OR_RETURN(use, ShareSenderKey(*group, pending));
     }
     ASSIGN_OR_RETURN(OutboxRow fresh,
                      BuildPlanned(plan, absl::StrCat(id, ".r", attempt), row.recipient, pending));
     RETURN_IF_ERROR(store_->db().InTransaction([&](store::Database&) -> absl::Status {
       RETURN_IF_ERROR(SavePending(pending));
-      RETURN_IF_ERROR(MarkShared(plan.group_id(), shared));
-      for (const OutboxRow& r : shares) RETURN_IF_ERROR(store_->AddToOutbox(r));
+      if (use) RETURN_IF_ERROR(SaveSenderKeyUse(*group, *use));
       RETURN_IF_ERROR(store_->RemoveFromOutbox(client_message_id));
       return store_->AddToOutbox(fresh);
     }));
-    for (const OutboxRow& r : shares) Submit(r);
+    if (use) {
+      for (const OutboxRow& r : use->rows) Submit(r);
+    }
     Submit(fresh);
     return true;
   }

@@ -17,7 +17,16 @@ class NetworkStream final : public RelayStream {
     ASSIGN_OR_RETURN(net::WsMessage m, ws_->Receive(timeout));
     return std::move(m.data);
   }
-  void Close(int code, std::string reason) override { ws_->Close(code, std::move(reason)); }
+  // The close frame goes after what was queued (a command's last acks):
+  // waiting, at most about a second, for the relay's answer to it means a
+  // process that exits next has sent them.
+  void Close(int code, std::string reason) override {
+    ws_->Close(code, std::move(reason));
+    for (int i = 0; i < 10 && !ws_->closed(); ++i) {
+      auto m = ws_->Receive(absl::Milliseconds(100));
+      if (!m.ok() && m.status().code() != absl::StatusCode::kDeadlineExceeded) break;
+    }
+  }
   bool closed() const override { return ws_->closed(); }
   int close_code() const override { return ws_->close_code(); }
 

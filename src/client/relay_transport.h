@@ -25,7 +25,8 @@ class RelayStream {
   // within `timeout`; Unavailable once the stream is closed (by either
   // side) and every frame that arrived before has been returned.
   virtual absl::StatusOr<std::string> Receive(absl::Duration timeout) = 0;
-  // Closes the stream; frames not yet received are dropped. Idempotent.
+  // Closes the stream once the frames queued by Send() have gone out;
+  // frames not yet received are dropped. Idempotent.
   virtual void Close(int code, std::string reason) = 0;
   virtual bool closed() const = 0;
   // The close code the relay sent (0 if none).

@@ -35,6 +35,13 @@ class Clock {
                const std::function<bool()>& done) const {
     return WaitUntil(lock, cv, Monotonic() + timeout, done);
   }
+  // Waits `d` (a pause between attempts), on this clock.
+  void SleepFor(absl::Duration d) const {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::unique_lock lock(mu);
+    WaitFor(lock, cv, d, [] { return false; });
+  }
 };
 
 // The real clocks (absl::Now and std::chrono::steady_clock). Thread-safe; a

@@ -28,16 +28,6 @@ std::span<const uint8_t> Bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-std::string ToHexString(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
-
 constexpr uint32_t kMaxPreKeyId = 0xFFFFFF;  // Signal prekey ids are 24-bit
 
 // The prekeys of an upload: well-formed, ids in range and unique, the
@@ -224,12 +214,10 @@ absl::StatusOr<AccountService::Registered> AccountService::Verify(const VerifyRe
   }));
   RETURN_IF_ERROR(verdict);
 
-  uint8_t secret[32];
-  random_.Fill(secret);
   Registered out;
   out.number = e164;
   out.credentials.device_id = kPrimaryDeviceId;
-  out.credentials.password = ToHexString(secret);
+  out.credentials.password = random_.Hex(32);
   PasswordHash hash = HashPassword(out.credentials.password);
   std::string hash_bytes(hash.begin(), hash.end());
 
@@ -264,11 +252,9 @@ absl::StatusOr<Credentials> AccountService::AddLinkedDevice(uint64_t account_id,
   }
   std::optional<std::string> number = directory_.NumberOf(account_id);
   if (!number) return absl::NotFoundError("no such account");
-  uint8_t secret[32];
-  random_.Fill(secret);
   Credentials out;
   out.account_id = account_id;
-  out.password = ToHexString(secret);
+  out.password = random_.Hex(32);
   PasswordHash hash = HashPassword(out.password);
   const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
   // Two links at once could pick the same id; the second then fails on the
@@ -373,10 +359,8 @@ absl::StatusOr<std::vector<AccountService::Registered>> AccountService::ImportAc
       const ImportedAccount& a = accounts[i];
       Registered& r = out[i];
       r.number = a.number;
-      uint8_t secret[32];
-      random_.Fill(secret);
       r.credentials.device_id = kPrimaryDeviceId;
-      r.credentials.password = ToHexString(secret);
+      r.credentials.password = random_.Hex(32);
       hashes[i] = HashPassword(r.credentials.password);
       ASSIGN_OR_RETURN(r.credentials.account_id, NewAccountId(tx));
       const uint64_t id = r.credentials.account_id;

@@ -102,8 +102,27 @@ void EnvelopeWriter::Submit(db::EnvelopeRow envelope, std::string client_message
 void EnvelopeWriter::SubmitMulti(std::vector<db::EnvelopeRow> copies, std::shared_ptr<const std::string> body,
                                  std::string client_message_id, SubmitDone done,
                                  std::vector<std::string> attachments) {
+  // The shared body's copies first: they take consecutive server ids, so
+  // that the body is found from any of them (BodyOf).
+  std::stable_partition(copies.begin(), copies.end(),
+                        [](const db::EnvelopeRow& e) { return e.body != nullptr; });
   Enqueue(MultiSubmitOp{std::move(copies), std::move(body), std::move(client_message_id), std::move(done),
                         std::move(attachments)});
+}
+
+bool EnvelopeWriter::Settle(const db::EnvelopeRow& e, bool stored) {
+  if (!stored) {
+    directory_.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
+    return false;
+  }
+  if (directory_.CommitQueued(e.recipient_account, e.recipient_device, e.server_id)) {
+    on_committed_(e);
+    return true;
+  }
+  // The device went away after the check in the transaction (re-registration,
+  // deletion): nobody can fetch the row, so it goes with the next purge.
+  acked_.emplace(e.server_id, e.recipient_account);
+  return false;
 }
 
 void EnvelopeWriter::Release(const BodyRefs& refs) {
@@ -429,17 +448,14 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
           r.outcome = SubmitOutcome{prior->server_id, prior->server_ts_ms, true};
           continue;
         }
-        // The shared body's copies take consecutive ids from `first`, so
-        // the body is found from any of them (BodyOf); then the own ones.
-        for (int pass = 0; pass < 2; ++pass) {
-          for (size_t i = 0; i < m->copies.size(); ++i) {
-            db::EnvelopeRow& e = m->copies[i];
-            if (!r.kept[i] || (e.body != nullptr) != (pass == 0)) continue;
-            e.server_id = next_id++;
-            e.server_ts_ms = now_ms;
-            e.body_id = pass == 0 ? first : 0;
-            r.shared += pass == 0 ? 1 : 0;
-          }
+        // Copies in their order (the shared ones first, SubmitMulti).
+        for (size_t i = 0; i < m->copies.size(); ++i) {
+          db::EnvelopeRow& e = m->copies[i];
+          if (!r.kept[i]) continue;
+          e.server_id = next_id++;
+          e.server_ts_ms = now_ms;
+          e.body_id = e.body != nullptr ? first : 0;
+          r.shared += e.body != nullptr ? 1 : 0;
         }
         // The record covers every copy, so that attachments go only when
         // the last of them was acknowledged.
@@ -501,17 +517,7 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
   for (const auto& [multi, index] : order) {
     if (!multi) {
       Result& r = results[index];
-      const db::EnvelopeRow& e = r.op->envelope;
-      if (!r.stored) {
-        directory_.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
-      } else if (directory_.CommitQueued(e.recipient_account, e.recipient_device, e.server_id)) {
-        ++stored;
-        on_committed_(e);
-      } else {
-        // The device went away after the check above (re-registration or
-        // deletion): nobody can fetch the row, so it goes with the next purge.
-        acked_.emplace(e.server_id, e.recipient_account);
-      }
+      stored += Settle(r.op->envelope, r.stored) ? 1 : 0;
       r.op->done(std::move(r.outcome));
       continue;
     }
@@ -522,21 +528,7 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
       bodies_[first] = {first + r.copies, r.copies, copies.front().sender_account, r.attachments};
       bodies_stored_.fetch_add(1, std::memory_order_relaxed);
     }
-    // Shared copies first, as their ids were given.
-    for (int pass = 0; pass < 2; ++pass) {
-      for (size_t i = 0; i < copies.size(); ++i) {
-        const db::EnvelopeRow& e = copies[i];
-        if ((e.body != nullptr) != (pass == 0)) continue;
-        if (!r.stored || !r.kept[i]) {
-          directory_.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
-        } else if (directory_.CommitQueued(e.recipient_account, e.recipient_device, e.server_id)) {
-          ++stored;
-          on_committed_(e);
-        } else {
-          acked_.emplace(e.server_id, e.recipient_account);
-        }
-      }
-    }
+    for (size_t i = 0; i < copies.size(); ++i) stored += Settle(copies[i], r.stored && r.kept[i]) ? 1 : 0;
     r.op->done(std::move(r.outcome));
   }
   envelopes_.fetch_add(stored, std::memory_order_relaxed);

@@ -192,6 +192,9 @@ class EnvelopeWriter {
   // After the commit that deleted them.
   void Forget(std::span<const uint64_t> ids);
   void ReleaseSlots(const MultiSubmitOp& op);
+  // After a commit: a copy that was `stored` joins its device's queue and
+  // is pushed (true), or its queue slot is given back.
+  bool Settle(const db::EnvelopeRow& e, bool stored);
   // Loads the shared bodies' copy counts (Start) and deletes bodies whose
   // copies are all gone or that expired (MaybePrune).
   absl::Status LoadBodies();

@@ -262,26 +262,57 @@ void MessageStream::HandleFrame(const std::shared_ptr<DeviceSession>& session,
   }
 }
 
+absl::StatusOr<uint64_t> MessageStream::ResolveAccount(const DeviceSession& sender, const std::string* number,
+                                                       uint64_t account_id) {
+  std::optional<uint64_t> account;
+  if (number != nullptr) {
+    if (!phone::LooksLikeE164(*number)) {
+      return absl::InvalidArgumentError("recipient number must be in E.164 form, e.g. +14155550123");
+    }
+    account = directory_.AccountForNumber(*number);
+  } else if (directory_.NumberOf(account_id)) {
+    account = account_id;
+  }
+  if (!account) {
+    RETURN_IF_ERROR(TakeMiss(sender));
+    return absl::NotFoundError("no account is registered for this recipient");
+  }
+  return *account;
+}
+
+// Each miss costs a token, so probing for registered numbers through these
+// errors is as slow as contact discovery allows.
+absl::Status MessageStream::TakeMiss(const DeviceSession& sender) {
+  return miss_limiter_.Take(absl::StrCat("miss:", sender.account_id));
+}
+
 absl::StatusOr<std::pair<uint64_t, uint32_t>> MessageStream::ResolveRecipient(
     const DeviceSession& sender, const pb::Recipient& recipient) {
   uint32_t device = recipient.device_id() == 0 ? kPrimaryDeviceId : recipient.device_id();
-  std::optional<uint64_t> account;
-  if (recipient.has_number()) {
-    if (!phone::LooksLikeE164(recipient.number())) {
-      return absl::InvalidArgumentError("recipient number must be in E.164 form, e.g. +14155550123");
-    }
-    account = directory_.AccountForNumber(recipient.number());
-  } else if (directory_.NumberOf(recipient.account_id())) {
-    account = recipient.account_id();
+  ASSIGN_OR_RETURN(
+      uint64_t account,
+      ResolveAccount(sender, recipient.has_number() ? &recipient.number() : nullptr, recipient.account_id()));
+  if (!directory_.HasDevice(account, device)) {
+    RETURN_IF_ERROR(TakeMiss(sender));
+    return absl::NotFoundError("the recipient has no such device");
   }
-  if (!account || !directory_.HasDevice(*account, device)) {
-    // Each miss costs a token, so probing for registered numbers through
-    // this error is as slow as contact discovery allows.
-    RETURN_IF_ERROR(miss_limiter_.Take(absl::StrCat("miss:", sender.account_id)));
-    return absl::NotFoundError(account ? "the recipient has no such device"
-                                       : "no account is registered for this recipient");
-  }
-  return std::make_pair(*account, device);
+  return std::make_pair(account, device);
+}
+
+EnvelopeWriter::SubmitDone MessageStream::AnswerTo(const std::shared_ptr<net::WebSocketConnection>& conn,
+                                                   uint64_t request_id, std::string client_message_id) {
+  // The answer does not keep the connection alive: the server owns it, and
+  // a client that went away resubmits on its next connection.
+  std::weak_ptr<net::WebSocketConnection> weak = conn;
+  return [this, weak, request_id,
+          client_message_id = std::move(client_message_id)](absl::StatusOr<SubmitOutcome> outcome) {
+    (outcome.ok() ? submitted_ : rejected_).Inc();
+    std::shared_ptr<net::WebSocketConnection> conn = weak.lock();
+    if (!conn) return;
+    conn->Send(outcome.ok() ? EncodeSubmitResult(request_id, client_message_id, outcome->server_id,
+                                                 outcome->server_ts_ms, outcome->duplicate)
+                            : EncodeError(request_id, client_message_id, outcome.status()));
+  };
 }
 
 void MessageStream::HandleSubmit(const std::shared_ptr<DeviceSession>& session,
@@ -322,20 +353,7 @@ void MessageStream::HandleSubmit(const std::shared_ptr<DeviceSession>& session,
   e.type = submit.type();
   e.ciphertext = std::move(*submit.mutable_ciphertext());
   std::string client_message_id = submit.client_message_id();
-  // The answer does not keep the connection alive: the server owns it, and
-  // a client that went away resubmits on its next connection.
-  std::weak_ptr<net::WebSocketConnection> weak = conn;
-  writer_.Submit(std::move(e), client_message_id,
-                 [this, weak, request_id, client_message_id](absl::StatusOr<SubmitOutcome> outcome) {
-                   if (!outcome.ok()) rejected_.Inc();
-                   if (outcome.ok()) submitted_.Inc();
-                   std::shared_ptr<net::WebSocketConnection> conn = weak.lock();
-                   if (!conn) return;
-                   conn->Send(outcome.ok()
-                                  ? EncodeSubmitResult(request_id, client_message_id, outcome->server_id,
-                                                       outcome->server_ts_ms, outcome->duplicate)
-                                  : EncodeError(request_id, client_message_id, outcome.status()));
-                 });
+  writer_.Submit(std::move(e), client_message_id, AnswerTo(conn, request_id, client_message_id));
 }
 
 namespace {
@@ -373,21 +391,12 @@ void MessageStream::HandleMultiSubmit(const std::shared_ptr<DeviceSession>& sess
   std::vector<pb::DeviceMismatch> mismatches;
   for (int i = 0; i < recipients.size(); ++i) {
     const pb::RecipientDevices& r = recipients[i];
-    std::optional<uint64_t> account;
-    if (r.has_number()) {
-      if (!phone::LooksLikeE164(r.number())) {
-        return reject(absl::InvalidArgumentError(
-            absl::StrCat("recipient ", i, ": number must be in E.164 form, e.g. +14155550123")));
-      }
-      account = directory_.AccountForNumber(r.number());
-    } else if (directory_.NumberOf(r.account_id())) {
-      account = r.account_id();
-    }
-    if (!account) {
-      if (absl::Status st = miss_limiter_.Take(absl::StrCat("miss:", session->account_id)); !st.ok()) {
-        return reject(st);
-      }
-      return reject(absl::NotFoundError(absl::StrCat("recipient ", i, ": no account is registered for it")));
+    absl::StatusOr<uint64_t> account =
+        ResolveAccount(*session, r.has_number() ? &r.number() : nullptr, r.account_id());
+    if (!account.ok()) {
+      const absl::Status& st = account.status();
+      if (absl::IsResourceExhausted(st)) return reject(st);
+      return reject(absl::Status(st.code(), absl::StrCat("recipient ", i, ": ", st.message())));
     }
     if (std::find(accounts.begin(), accounts.end(), *account) != accounts.end()) {
       return reject(
@@ -461,19 +470,8 @@ void MessageStream::HandleMultiSubmit(const std::shared_ptr<DeviceSession>& sess
     }
   }
   std::vector<std::string> attachments(submit.attachment_ids().begin(), submit.attachment_ids().end());
-  std::weak_ptr<net::WebSocketConnection> weak = conn;
-  writer_.SubmitMulti(
-      std::move(copies), std::move(body), client_message_id,
-      [this, weak, request_id, client_message_id](absl::StatusOr<SubmitOutcome> outcome) {
-        if (!outcome.ok()) rejected_.Inc();
-        if (outcome.ok()) submitted_.Inc();
-        std::shared_ptr<net::WebSocketConnection> conn = weak.lock();
-        if (!conn) return;
-        conn->Send(outcome.ok() ? EncodeSubmitResult(request_id, client_message_id, outcome->server_id,
-                                                     outcome->server_ts_ms, outcome->duplicate)
-                                : EncodeError(request_id, client_message_id, outcome.status()));
-      },
-      std::move(attachments));
+  writer_.SubmitMulti(std::move(copies), std::move(body), client_message_id,
+                      AnswerTo(conn, request_id, client_message_id), std::move(attachments));
 }
 
 void MessageStream::HandleAck(const std::shared_ptr<DeviceSession>& session, const pb::Ack& ack) {

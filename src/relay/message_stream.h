@@ -94,6 +94,14 @@ class MessageStream final : public net::WebSocketHandler {
   void HandleAck(const std::shared_ptr<DeviceSession>& session, const pb::Ack& ack);
   absl::StatusOr<std::pair<uint64_t, uint32_t>> ResolveRecipient(const DeviceSession& sender,
                                                                  const pb::Recipient& recipient);
+  // The account a recipient names by number (E.164, when `number` is set)
+  // or by id; NotFound, for a token of the miss limiter, if none.
+  absl::StatusOr<uint64_t> ResolveAccount(const DeviceSession& sender, const std::string* number,
+                                          uint64_t account_id);
+  absl::Status TakeMiss(const DeviceSession& sender);
+  // Answers a submit on `conn` once the writer has its outcome.
+  EnvelopeWriter::SubmitDone AnswerTo(const std::shared_ptr<net::WebSocketConnection>& conn,
+                                      uint64_t request_id, std::string client_message_id);
   void ScheduleFetchLocked(const std::shared_ptr<DeviceSession>& session);
   void Fetch(const std::shared_ptr<DeviceSession>& session);
   void DeliveryLoop();
