@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include "common/log.h"
+#include "crypto/attachment.h"
 #include "relay/blob_api.h"
 #include "relay/http_api.h"
 #include "relay/relay_impl.h"
@@ -70,6 +71,13 @@ RelayOptions RelayOptions::FromConfig(const Config& config) {
   o.lookup_miss = ReadLimit(config, "lookup_miss");
   o.accounts.codes = verification::Limits::FromConfig(config, "relay.limits");
   o.accounts.bundle_fetches_per_account = ReadLimit(config, "bundle_fetches");
+  o.attachments.max_length = static_cast<int64_t>(
+      crypto::AttachmentBlobSize(static_cast<uint64_t>(config.GetInt("relay.attachments.max_mib")) << 20));
+  o.attachments.max_chunk = config.GetInt("relay.attachments.chunk_mib") << 20;
+  o.attachments.account_quota = config.GetInt("relay.attachments.quota_mib") << 20;
+  o.attachments.retention = absl::Hours(24 * config.GetInt("relay.attachments.retention_days"));
+  o.attachments.incomplete_retention =
+      absl::Hours(config.GetInt("relay.attachments.incomplete_retention_hours"));
   return o;
 }
 

@@ -28,8 +28,7 @@ struct RelayOptions {
   absl::Duration checkpoint_interval = absl::Milliseconds(100);
   // The WAL is started over once it holds this many pages.
   int64_t wal_restart_pages = store::GroupCommitOptions::kDefaultLogRestartPages;
-  // Attachment blobs: sizes, chunks, quota, retention (not yet relay.*
-  // configuration keys; the defaults apply).
+  // Attachment blobs: sizes, chunks, quota, retention (relay.attachments.*).
   BlobStoreOptions attachments;
 
   // Reads the relay.* keys of `config`; a key not set has the configuration

@@ -12,6 +12,7 @@
 #include "common/config.h"
 #include "common/error_codes.h"
 #include "common/random.h"
+#include "crypto/attachment.h"
 #include "crypto/keys.h"
 #include "crypto/xeddsa.h"
 #include "relay/relay_store.h"
@@ -44,6 +45,30 @@ TEST(RelayOptionsTest, DefaultsAreTheConfigurationSchemas) {
             defaults.accounts.bundle_fetches_per_account.interval);
   EXPECT_EQ(configured.accounts.codes.codes_per_prefix.interval,
             defaults.accounts.codes.codes_per_prefix.interval);
+  EXPECT_EQ(configured.attachments.max_length, defaults.attachments.max_length);
+  EXPECT_EQ(configured.attachments.max_chunk, defaults.attachments.max_chunk);
+  EXPECT_EQ(configured.attachments.account_quota, defaults.attachments.account_quota);
+  EXPECT_EQ(configured.attachments.retention, defaults.attachments.retention);
+  EXPECT_EQ(configured.attachments.incomplete_retention, defaults.attachments.incomplete_retention);
+}
+
+// The attachment limits are operator choices: a relay that takes 1 MiB
+// attachments refuses a blob of a 2 MiB one, and the chunk and quota
+// follow their keys.
+TEST(RelayOptionsTest, AttachmentKeysSetTheBlobLimits) {
+  auto config = Config::Load(
+      "", {"relay.attachments.max_mib=1", "relay.attachments.chunk_mib=2", "relay.attachments.quota_mib=3",
+           "relay.attachments.retention_days=2", "relay.attachments.incomplete_retention_hours=5"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  RelayOptions o = RelayOptions::FromConfig(*config);
+  EXPECT_EQ(o.attachments.max_length, static_cast<int64_t>(crypto::AttachmentBlobSize(1 << 20)));
+  EXPECT_LT(o.attachments.max_length, static_cast<int64_t>(crypto::AttachmentBlobSize(2 << 20)));
+  EXPECT_EQ(o.attachments.max_chunk, 2 << 20);
+  EXPECT_EQ(o.attachments.account_quota, 3 << 20);
+  EXPECT_EQ(o.attachments.retention, absl::Hours(48));
+  EXPECT_EQ(o.attachments.incomplete_retention, absl::Hours(5));
+  EXPECT_FALSE(Config::Load("", {"relay.attachments.max_mib=0"}).ok());
+  EXPECT_FALSE(Config::Load("", {"relay.attachments.chunk_mib=65"}).ok());
 }
 
 // The relay's database as tandemd opens it: WAL, and every commit on disk
