@@ -403,13 +403,24 @@ class LoadClient {
 
   absl::Status Connect(bench::WsLoop& loop, const std::string& address, bool batches) {
     batches_ = batches;
+    loop_ = &loop;
     std::string target = std::string(kWebSocketPath) + (batches ? "?frames=batch" : "");
-    ASSIGN_OR_RETURN(ws_, bench::WsConn::Connect(loop, address, target, BasicAuthorization(creds_),
-                                                 [this](std::string_view m) { OnMessage(m); }));
+    ASSIGN_OR_RETURN(std::unique_ptr<bench::WsConn> ws,
+                     bench::WsConn::Connect(loop, address, target, BasicAuthorization(creds_),
+                                            [this](std::string_view m) { OnMessage(m); }));
+    // ws_ belongs to the loop's thread, which may already deliver to it
+    // (the queue drains at once); acks wait in pending_acks_ until it is set.
+    loop.Post([this, raw = ws.release()] { ws_.reset(raw); });
+    loop.Sync();
     return absl::OkStatus();
   }
   bool ready() const { return ready_.load(); }
-  void Close() { ws_.reset(); }
+  // On the loop's thread, which may be delivering to this connection.
+  void Close() {
+    if (loop_ == nullptr) return;
+    loop_->Post([this] { ws_.reset(); });
+    loop_->Sync();
+  }
 
   // Closed loop: each SubmitResult triggers the next submit while `closed_loop_`.
   void StartClosedLoop(bench::WsLoop& loop, int window, const std::vector<LoadClient*>* peers,
@@ -449,7 +460,7 @@ class LoadClient {
   }
 
   void FlushAcks() {
-    if (pending_acks_.empty()) return;
+    if (pending_acks_.empty() || ws_ == nullptr) return;
     ws_->Send(EncodeAck(pending_acks_));
     pending_acks_.clear();
   }
@@ -515,6 +526,7 @@ class LoadClient {
   std::atomic<bool> ready_{false};
   std::atomic<bool> closed_loop_{false};
   bool batches_ = false;
+  bench::WsLoop* loop_ = nullptr;
   uint64_t seq_ = 0;
   const std::vector<LoadClient*>* peers_ = nullptr;
   const std::string* filler_ = nullptr;
