@@ -102,11 +102,16 @@ std::vector<uint64_t> Directory::RemoveAccount(uint64_t account_id) {
 }
 
 std::optional<uint64_t> Directory::AccountForNumber(const std::string& e164) const {
-  std::lock_guard lock(mu_);
-  auto it = by_number_.find(e164);
-  if (it == by_number_.end()) return std::nullopt;
+  return Batch(const_cast<Directory&>(*this)).AccountForNumber(e164);
+}
+
+std::optional<uint64_t> Directory::Batch::AccountForNumber(const std::string& e164) const {
+  auto it = d_.by_number_.find(e164);
+  if (it == d_.by_number_.end()) return std::nullopt;
   return it->second;
 }
+
+bool Directory::Batch::HasAccount(uint64_t account_id) const { return d_.accounts_.contains(account_id); }
 
 std::optional<std::string> Directory::NumberOf(uint64_t account_id) const {
   std::lock_guard lock(mu_);
@@ -116,8 +121,11 @@ std::optional<std::string> Directory::NumberOf(uint64_t account_id) const {
 }
 
 bool Directory::HasDevice(uint64_t account_id, uint32_t device_id) const {
-  std::lock_guard lock(mu_);
-  return FindDevice(account_id, device_id) != nullptr;
+  return Batch(const_cast<Directory&>(*this)).HasDevice(account_id, device_id);
+}
+
+bool Directory::Batch::HasDevice(uint64_t account_id, uint32_t device_id) const {
+  return d_.FindDevice(account_id, device_id) != nullptr;
 }
 
 std::optional<uint32_t> Directory::RegistrationIdOf(uint64_t account_id, uint32_t device_id) const {
@@ -128,13 +136,16 @@ std::optional<uint32_t> Directory::RegistrationIdOf(uint64_t account_id, uint32_
 }
 
 std::vector<Directory::DeviceInfo> Directory::DevicesOf(uint64_t account_id) const {
-  std::lock_guard lock(mu_);
   std::vector<DeviceInfo> out;
-  auto it = accounts_.find(account_id);
-  if (it == accounts_.end()) return out;
-  out.reserve(it->second.devices.size());
-  for (const auto& [id, device] : it->second.devices) out.push_back({id, device.registration_id});
+  Batch(const_cast<Directory&>(*this)).DevicesOf(account_id, out);
   return out;
+}
+
+void Directory::Batch::DevicesOf(uint64_t account_id, std::vector<DeviceInfo>& out) const {
+  out.clear();
+  auto it = d_.accounts_.find(account_id);
+  if (it == d_.accounts_.end()) return;
+  for (const auto& [id, device] : it->second.devices) out.push_back({id, device.registration_id});
 }
 
 size_t Directory::account_count() const {
@@ -184,23 +195,32 @@ absl::Status Directory::Authenticate(const Credentials& credentials) const {
 }
 
 bool Directory::ReserveQueueSlot(uint64_t account_id, uint32_t device_id, int64_t limit) {
-  std::lock_guard lock(mu_);
-  Device* d = FindDevice(account_id, device_id);
+  return Batch(*this).ReserveQueueSlot(account_id, device_id, limit);
+}
+
+bool Directory::Batch::ReserveQueueSlot(uint64_t account_id, uint32_t device_id, int64_t limit) {
+  Device* d = d_.FindDevice(account_id, device_id);
   if (d == nullptr || static_cast<int64_t>(d->queued.size()) + d->reserved >= limit) return false;
   ++d->reserved;
   return true;
 }
 
 void Directory::ReleaseQueueSlot(uint64_t account_id, uint32_t device_id) {
-  std::lock_guard lock(mu_);
-  Device* d = FindDevice(account_id, device_id);
+  Batch(*this).ReleaseQueueSlot(account_id, device_id);
+}
+
+void Directory::Batch::ReleaseQueueSlot(uint64_t account_id, uint32_t device_id) {
+  Device* d = d_.FindDevice(account_id, device_id);
   // A re-registration in between leaves a new device with nothing reserved.
   if (d != nullptr && d->reserved > 0) --d->reserved;
 }
 
 bool Directory::CommitQueued(uint64_t account_id, uint32_t device_id, uint64_t server_id) {
-  std::lock_guard lock(mu_);
-  Device* d = FindDevice(account_id, device_id);
+  return Batch(*this).CommitQueued(account_id, device_id, server_id);
+}
+
+bool Directory::Batch::CommitQueued(uint64_t account_id, uint32_t device_id, uint64_t server_id) {
+  Device* d = d_.FindDevice(account_id, device_id);
   if (d == nullptr) return false;
   if (d->reserved > 0) --d->reserved;
   d->queued.insert(server_id);

@@ -98,6 +98,32 @@ class Directory {
                                     size_t limit) const;
   int64_t QueueDepth(uint64_t account_id, uint32_t device_id) const;
 
+  // The operations above, for many devices under one lock: a submission to
+  // a group touches a thousand devices, and a lock and a lookup each would
+  // cost more than the work. The directory is locked while a Batch lives:
+  // keep it short, and call nothing else of the directory meanwhile.
+  class Batch {
+   public:
+    explicit Batch(Directory& directory) ABSL_EXCLUSIVE_LOCK_FUNCTION(directory.mu_)
+        : d_(directory), lock_(directory.mu_) {}
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    ~Batch() ABSL_UNLOCK_FUNCTION() = default;
+
+    std::optional<uint64_t> AccountForNumber(const std::string& e164) const;
+    bool HasAccount(uint64_t account_id) const;
+    bool HasDevice(uint64_t account_id, uint32_t device_id) const;
+    // Replaces `out` with the account's devices, as DevicesOf.
+    void DevicesOf(uint64_t account_id, std::vector<DeviceInfo>& out) const;
+    bool ReserveQueueSlot(uint64_t account_id, uint32_t device_id, int64_t limit);
+    void ReleaseQueueSlot(uint64_t account_id, uint32_t device_id);
+    bool CommitQueued(uint64_t account_id, uint32_t device_id, uint64_t server_id);
+
+   private:
+    Directory& d_;
+    std::lock_guard<std::mutex> lock_;
+  };
+
  private:
   struct Device {
     PasswordHash password_hash{};

@@ -21,6 +21,39 @@
 namespace tandem::relay {
 namespace {
 
+// A Batch is the single operations under one lock: the same answers, and
+// what it reserved and committed is seen by the directory afterwards.
+TEST(DirectoryTest, BatchActsAsTheSingleOperations) {
+  Directory d;
+  d.PutDevice(7, "+14155550101", 1, HashPassword("p1"), 11);
+  d.PutDevice(7, "+14155550101", 3, HashPassword("p3"), 13);
+  {
+    Directory::Batch b(d);
+    EXPECT_EQ(b.AccountForNumber("+14155550101"), std::optional<uint64_t>(7));
+    EXPECT_EQ(b.AccountForNumber("+14155550102"), std::nullopt);
+    EXPECT_TRUE(b.HasAccount(7));
+    EXPECT_FALSE(b.HasAccount(8));
+    EXPECT_TRUE(b.HasDevice(7, 3));
+    EXPECT_FALSE(b.HasDevice(7, 2));
+    std::vector<Directory::DeviceInfo> devices{{9, 9}};
+    b.DevicesOf(7, devices);
+    ASSERT_EQ(devices.size(), 2u);
+    EXPECT_EQ(devices[1].device_id, 3u);
+    EXPECT_EQ(devices[1].registration_id, 13u);
+    b.DevicesOf(8, devices);
+    EXPECT_TRUE(devices.empty());
+    EXPECT_TRUE(b.ReserveQueueSlot(7, 1, 2));
+    EXPECT_TRUE(b.ReserveQueueSlot(7, 1, 2));
+    EXPECT_FALSE(b.ReserveQueueSlot(7, 1, 2));  // the limit
+    EXPECT_FALSE(b.ReserveQueueSlot(7, 2, 2));  // no such device
+    b.ReleaseQueueSlot(7, 1);
+    EXPECT_TRUE(b.CommitQueued(7, 1, 100));
+    EXPECT_FALSE(b.CommitQueued(7, 2, 101));
+  }
+  EXPECT_EQ(d.QueueDepth(7, 1), 1);
+  EXPECT_EQ(d.QueuedAfter(7, 1, 0, 10), std::vector<uint64_t>{100});
+}
+
 // A replaced installation is told what happened; a guess is not told
 // anything more than before.
 TEST(DirectoryTest, ReplacedCredentialsSayWhenAndGuessesSayNothing) {

@@ -125,6 +125,27 @@ bool EnvelopeWriter::Settle(const db::EnvelopeRow& e, bool stored) {
   return false;
 }
 
+size_t EnvelopeWriter::SettleCopies(const std::vector<db::EnvelopeRow>& copies,
+                                    const std::vector<bool>* kept) {
+  std::vector<const db::EnvelopeRow*> queued;
+  queued.reserve(copies.size());
+  {
+    Directory::Batch dir(directory_);
+    for (size_t i = 0; i < copies.size(); ++i) {
+      const db::EnvelopeRow& e = copies[i];
+      if (kept == nullptr || !(*kept)[i]) {
+        dir.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
+      } else if (dir.CommitQueued(e.recipient_account, e.recipient_device, e.server_id)) {
+        queued.push_back(&e);
+      } else {
+        acked_.emplace(e.server_id, e.recipient_account);  // as in Settle
+      }
+    }
+  }
+  for (const db::EnvelopeRow* e : queued) on_committed_(*e);
+  return queued.size();
+}
+
 void EnvelopeWriter::Release(const BodyRefs& refs) {
   if (refs.attachments.empty() || !on_body_released_) return;
   on_body_released_(refs.owner, absl::StrSplit(refs.attachments, ' ', absl::SkipEmpty()));
@@ -431,10 +452,13 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
         MultiResult& r = multi_results.emplace_back(MultiResult{m, SubmitOutcome{}, false, 0, 0, "", {}});
         r.kept.assign(m->copies.size(), false);
         size_t kept = 0;
-        for (size_t i = 0; i < m->copies.size(); ++i) {
-          const db::EnvelopeRow& e = m->copies[i];
-          r.kept[i] = directory_.HasDevice(e.recipient_account, e.recipient_device);
-          kept += r.kept[i] ? 1 : 0;
+        {
+          Directory::Batch dir(directory_);
+          for (size_t i = 0; i < m->copies.size(); ++i) {
+            const db::EnvelopeRow& e = m->copies[i];
+            r.kept[i] = dir.HasDevice(e.recipient_account, e.recipient_device);
+            kept += r.kept[i] ? 1 : 0;
+          }
         }
         if (kept == 0) {
           r.outcome = absl::NotFoundError("every recipient device was deleted or re-registered meanwhile");
@@ -528,7 +552,7 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
       bodies_[first] = {first + r.copies, r.copies, copies.front().sender_account, r.attachments};
       bodies_stored_.fetch_add(1, std::memory_order_relaxed);
     }
-    for (size_t i = 0; i < copies.size(); ++i) stored += Settle(copies[i], r.stored && r.kept[i]) ? 1 : 0;
+    stored += SettleCopies(copies, r.stored ? &r.kept : nullptr);
     r.op->done(std::move(r.outcome));
   }
   envelopes_.fetch_add(stored, std::memory_order_relaxed);

@@ -195,6 +195,9 @@ class EnvelopeWriter {
   // After a commit: a copy that was `stored` joins its device's queue and
   // is pushed (true), or its queue slot is given back.
   bool Settle(const db::EnvelopeRow& e, bool stored);
+  // Settle for a submission's copies under one lock of the directory; `kept`
+  // says which were stored (nullptr: none). Returns how many were queued.
+  size_t SettleCopies(const std::vector<db::EnvelopeRow>& copies, const std::vector<bool>* kept);
   // Loads the shared bodies' copy counts (Start) and deletes bodies whose
   // copies are all gone or that expired (MaybePrune).
   absl::Status LoadBodies();

@@ -2,7 +2,9 @@
 #include "relay/message_stream.h"
 
 #include <algorithm>
+#include <optional>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "phone/phone.h"
@@ -384,52 +386,76 @@ void MessageStream::HandleMultiSubmit(const std::shared_ptr<DeviceSession>& sess
     return reject(st);
   }
   // Resolve every recipient and compare its device list with the account's
-  // devices (the sender's own account without the sending device).
+  // devices (the sender's own account without the sending device), all
+  // under one lock of the directory; errors are answered after it.
   const auto& recipients = submit.recipients();
   std::vector<uint64_t> accounts;
   accounts.reserve(static_cast<size_t>(recipients.size()));
+  absl::flat_hash_set<uint64_t> named;
+  named.reserve(static_cast<size_t>(recipients.size()));
   std::vector<pb::DeviceMismatch> mismatches;
-  for (int i = 0; i < recipients.size(); ++i) {
-    const pb::RecipientDevices& r = recipients[i];
-    absl::StatusOr<uint64_t> account =
-        ResolveAccount(*session, r.has_number() ? &r.number() : nullptr, r.account_id());
-    if (!account.ok()) {
-      const absl::Status& st = account.status();
-      if (absl::IsResourceExhausted(st)) return reject(st);
-      return reject(absl::Status(st.code(), absl::StrCat("recipient ", i, ": ", st.message())));
-    }
-    if (std::find(accounts.begin(), accounts.end(), *account) != accounts.end()) {
-      return reject(
-          absl::InvalidArgumentError(absl::StrCat("recipient ", i, " names an account named before")));
-    }
-    accounts.push_back(*account);
-    std::vector<Directory::DeviceInfo> current = directory_.DevicesOf(*account);
-    if (*account == session->account_id) {
-      std::erase_if(current,
-                    [&](const Directory::DeviceInfo& d) { return d.device_id == session->device_id; });
-    }
-    pb::DeviceMismatch m;
-    for (const Directory::DeviceInfo& d : current) {
-      auto listed = std::find_if(r.devices().begin(), r.devices().end(),
-                                 [&](const pb::DeviceCopy& c) { return c.device_id() == d.device_id; });
-      if (listed == r.devices().end()) {
-        m.add_missing(d.device_id);
-      } else if (listed->registration_id() != 0 && listed->registration_id() != d.registration_id) {
-        m.add_stale(d.device_id);
+  std::optional<absl::Status> error;
+  bool miss = false;
+  {
+    Directory::Batch dir(directory_);
+    std::vector<Directory::DeviceInfo> current;
+    for (int i = 0; i < recipients.size() && !error; ++i) {
+      const pb::RecipientDevices& r = recipients[i];
+      std::optional<uint64_t> account;
+      if (r.has_number()) {
+        if (!phone::LooksLikeE164(r.number())) {
+          error = absl::InvalidArgumentError(
+              absl::StrCat("recipient ", i, ": recipient number must be in E.164 form, e.g. +14155550123"));
+          break;
+        }
+        account = dir.AccountForNumber(r.number());
+      } else if (dir.HasAccount(r.account_id())) {
+        account = r.account_id();
       }
-    }
-    for (const pb::DeviceCopy& c : r.devices()) {
-      if (std::none_of(current.begin(), current.end(),
-                       [&](const Directory::DeviceInfo& d) { return d.device_id == c.device_id(); })) {
-        m.add_extra(c.device_id());
+      if (!account) {
+        miss = true;
+        error = absl::NotFoundError(
+            absl::StrCat("recipient ", i, ": no account is registered for this recipient"));
+        break;
       }
-    }
-    if (m.missing_size() + m.extra_size() + m.stale_size() > 0) {
-      std::sort(m.mutable_extra()->begin(), m.mutable_extra()->end());
-      SetAccount(r, m);
-      mismatches.push_back(std::move(m));
+      if (!named.insert(*account).second) {
+        error = absl::InvalidArgumentError(absl::StrCat("recipient ", i, " names an account named before"));
+        break;
+      }
+      accounts.push_back(*account);
+      dir.DevicesOf(*account, current);
+      if (*account == session->account_id) {
+        std::erase_if(current,
+                      [&](const Directory::DeviceInfo& d) { return d.device_id == session->device_id; });
+      }
+      pb::DeviceMismatch m;
+      for (const Directory::DeviceInfo& d : current) {
+        auto listed = std::find_if(r.devices().begin(), r.devices().end(),
+                                   [&](const pb::DeviceCopy& c) { return c.device_id() == d.device_id; });
+        if (listed == r.devices().end()) {
+          m.add_missing(d.device_id);
+        } else if (listed->registration_id() != 0 && listed->registration_id() != d.registration_id) {
+          m.add_stale(d.device_id);
+        }
+      }
+      for (const pb::DeviceCopy& c : r.devices()) {
+        if (std::none_of(current.begin(), current.end(),
+                         [&](const Directory::DeviceInfo& d) { return d.device_id == c.device_id(); })) {
+          m.add_extra(c.device_id());
+        }
+      }
+      if (m.missing_size() + m.extra_size() + m.stale_size() > 0) {
+        std::sort(m.mutable_extra()->begin(), m.mutable_extra()->end());
+        SetAccount(r, m);
+        mismatches.push_back(std::move(m));
+      }
     }
   }
+  if (miss) {
+    // Each miss costs a token, as a 1:1 submission's does.
+    if (absl::Status st = TakeMiss(*session); !st.ok()) return reject(st);
+  }
+  if (error) return reject(*error);
   if (!mismatches.empty()) {
     rejected_.Inc();
     conn->Send(EncodeDeviceMismatch(
@@ -444,31 +470,39 @@ void MessageStream::HandleMultiSubmit(const std::shared_ptr<DeviceSession>& sess
   std::vector<db::EnvelopeRow> copies;
   auto body = submit.body().empty() ? nullptr
                                     : std::make_shared<const std::string>(std::move(*submit.mutable_body()));
-  for (int i = 0; i < recipients.size(); ++i) {
-    for (pb::DeviceCopy& c : *submit.mutable_recipients(i)->mutable_devices()) {
-      if (!directory_.ReserveQueueSlot(accounts[static_cast<size_t>(i)], c.device_id(),
-                                       options_.max_queue_depth)) {
-        for (const db::EnvelopeRow& e : copies)
-          directory_.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
-        return reject(absl::ResourceExhaustedError(
-            absl::StrCat("recipient ", i, " device ", c.device_id(), ": the queue is full (",
-                         options_.max_queue_depth, " envelopes wait for delivery); retry later")));
-      }
-      db::EnvelopeRow& e = copies.emplace_back();
-      e.recipient_account = accounts[static_cast<size_t>(i)];
-      e.recipient_device = c.device_id();
-      e.sender_account = session->account_id;
-      e.sender_device = session->device_id;
-      e.sender_number = session->number;
-      if (c.ciphertext().empty()) {
-        e.type = submit.type();
-        e.body = body;
-      } else {
-        e.type = c.type();
-        e.ciphertext = std::move(*c.mutable_ciphertext());
+  size_t total = 0;
+  for (const pb::RecipientDevices& r : recipients) total += static_cast<size_t>(r.devices_size());
+  copies.reserve(total);
+  {
+    Directory::Batch dir(directory_);
+    for (int i = 0; i < recipients.size() && !error; ++i) {
+      for (pb::DeviceCopy& c : *submit.mutable_recipients(i)->mutable_devices()) {
+        if (!dir.ReserveQueueSlot(accounts[static_cast<size_t>(i)], c.device_id(),
+                                  options_.max_queue_depth)) {
+          for (const db::EnvelopeRow& e : copies)
+            dir.ReleaseQueueSlot(e.recipient_account, e.recipient_device);
+          error = absl::ResourceExhaustedError(absl::StrCat("recipient ", i, " device ", c.device_id(),
+                                                            ": the queue is full (", options_.max_queue_depth,
+                                                            " envelopes wait for delivery); retry later"));
+          break;
+        }
+        db::EnvelopeRow& e = copies.emplace_back();
+        e.recipient_account = accounts[static_cast<size_t>(i)];
+        e.recipient_device = c.device_id();
+        e.sender_account = session->account_id;
+        e.sender_device = session->device_id;
+        e.sender_number = session->number;
+        if (c.ciphertext().empty()) {
+          e.type = submit.type();
+          e.body = body;
+        } else {
+          e.type = c.type();
+          e.ciphertext = std::move(*c.mutable_ciphertext());
+        }
       }
     }
   }
+  if (error) return reject(*error);
   std::vector<std::string> attachments(submit.attachment_ids().begin(), submit.attachment_ids().end());
   writer_.SubmitMulti(std::move(copies), std::move(body), client_message_id,
                       AnswerTo(conn, request_id, client_message_id), std::move(attachments));
