@@ -147,16 +147,15 @@ void AddBlobRoutes(net::Router& router, AccountService& accounts, std::shared_pt
                 net::Work::kHeavy);
 }
 
-absl::StatusOr<std::shared_ptr<BlobStore>> EnableAttachments(const net::ModuleEnv& env,
-                                                             AccountService& accounts,
-                                                             const std::string& database_path,
-                                                             const BlobStoreOptions& options) {
+absl::StatusOr<EnabledAttachments> EnableAttachments(const net::ModuleEnv& env, AccountService& accounts,
+                                                     const std::string& database_path,
+                                                     const BlobStoreOptions& options) {
   // Destroyed in reverse: the worker stops before the store, the store
   // goes before its database connection.
   struct Attachments {
     std::unique_ptr<store::Database> db;
     std::unique_ptr<LocalBlobStore> store;
-    std::unique_ptr<Worker> expiry;
+    std::shared_ptr<Worker> expiry;
   };
   auto a = std::make_shared<Attachments>();
   store::SqliteOptions sqlite;
@@ -165,7 +164,7 @@ absl::StatusOr<std::shared_ptr<BlobStore>> EnableAttachments(const net::ModuleEn
   ASSIGN_OR_RETURN(
       a->store, LocalBlobStore::Open(env.data_dir / "attachments", *a->db, env.clock, env.random, options));
   LocalBlobStore* blobs = a->store.get();
-  a->expiry = std::make_unique<Worker>("blob-expiry", env.clock, [blobs, options] {
+  a->expiry = std::make_shared<Worker>("blob-expiry", env.clock, [blobs, options] {
     if (auto n = blobs->Expire(); !n.ok()) {
       log::Warn("blob.expiry_failed", {{"error", std::string(n.status().message())}});
     }
@@ -174,7 +173,7 @@ absl::StatusOr<std::shared_ptr<BlobStore>> EnableAttachments(const net::ModuleEn
   a->expiry->Start();
   std::shared_ptr<BlobStore> shared(a, blobs);
   AddBlobRoutes(env.router, accounts, shared, options);
-  return shared;
+  return EnabledAttachments{shared, a->expiry};
 }
 
 }  // namespace tandem::relay

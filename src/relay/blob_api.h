@@ -21,6 +21,10 @@
 #include "relay/accounts.h"
 #include "relay/blob_store.h"
 
+namespace tandem {
+class Worker;
+}  // namespace tandem
+
 namespace tandem::relay {
 
 // Adds the routes. `accounts` must outlive the router's server; the routes
@@ -34,10 +38,15 @@ void AddBlobRoutes(net::Router& router, AccountService& accounts, std::shared_pt
 // for the envelope writer), its expiry run every options.upkeep_interval on
 // a worker thread, and its routes on env.router, which own all of it.
 // Returns the store too, for the relay to Delete() the blobs of messages
-// every recipient acknowledged.
-absl::StatusOr<std::shared_ptr<BlobStore>> EnableAttachments(const net::ModuleEnv& env,
-                                                             AccountService& accounts,
-                                                             const std::string& database_path,
-                                                             const BlobStoreOptions& options);
+// every recipient acknowledged, and the expiry worker, which the module
+// stops when it stops: the worker waits on env.clock, and the routes that
+// own it may outlive that clock.
+struct EnabledAttachments {
+  std::shared_ptr<BlobStore> store;
+  std::shared_ptr<Worker> expiry;
+};
+absl::StatusOr<EnabledAttachments> EnableAttachments(const net::ModuleEnv& env, AccountService& accounts,
+                                                     const std::string& database_path,
+                                                     const BlobStoreOptions& options);
 
 }  // namespace tandem::relay

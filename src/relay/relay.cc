@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include "common/log.h"
+#include "common/worker.h"
 #include "crypto/attachment.h"
 #include "relay/blob_api.h"
 #include "relay/http_api.h"
@@ -253,11 +254,11 @@ absl::StatusOr<std::unique_ptr<RelayModule>> RelayModule::Create(const net::Modu
                                              env.clock, env.random));
   RETURN_IF_ERROR(relay->EnableFeed(env.config));
   relay->RegisterRoutes(env.router);
-  ASSIGN_OR_RETURN(std::shared_ptr<BlobStore> blobs,
+  ASSIGN_OR_RETURN(EnabledAttachments attachments,
                    EnableAttachments(env, relay->accounts(), path, options.attachments));
-  relay->ReleaseAttachmentsTo(std::move(blobs));
+  relay->ReleaseAttachmentsTo(std::move(attachments.store));
   log::Info("relay.ready", {{"database", path}, {"accounts", static_cast<uint64_t>(relay->account_count())}});
-  return std::unique_ptr<RelayModule>(new RelayModule(std::move(relay)));
+  return std::unique_ptr<RelayModule>(new RelayModule(std::move(relay), std::move(attachments.expiry)));
 }
 
 RelayModule::~RelayModule() { Stop(); }
@@ -269,6 +270,9 @@ absl::Status RelayModule::Start(const std::string& /*self_address*/) {
   return absl::OkStatus();
 }
 
-void RelayModule::Stop() { relay_->Stop(); }
+void RelayModule::Stop() {
+  if (blob_expiry_) blob_expiry_->Stop();
+  relay_->Stop();
+}
 
 }  // namespace tandem::relay

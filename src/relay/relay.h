@@ -32,6 +32,10 @@
 #include "store/maintenance.h"
 #include "store/store.h"
 
+namespace tandem {
+class Worker;
+}  // namespace tandem
+
 namespace tandem::verification {
 class CodeSender;
 }  // namespace tandem::verification
@@ -127,8 +131,10 @@ class RelayModule final : public net::Module {
   Relay& relay() { return *relay_; }
 
  private:
-  explicit RelayModule(std::unique_ptr<Relay> relay) : relay_(std::move(relay)) {}
+  RelayModule(std::unique_ptr<Relay> relay, std::shared_ptr<Worker> blob_expiry)
+      : relay_(std::move(relay)), blob_expiry_(std::move(blob_expiry)) {}
   std::unique_ptr<Relay> relay_;
+  std::shared_ptr<Worker> blob_expiry_;  // stopped with the module (EnableAttachments)
 };
 
 }  // namespace tandem::relay
