@@ -472,27 +472,39 @@ bool EnvelopeWriter::CommitBatch(std::vector<Op>& batch) {
           r.outcome = SubmitOutcome{prior->server_id, prior->server_ts_ms, true};
           continue;
         }
-        // Copies in their order (the shared ones first, SubmitMulti).
+        // Copies in their order (the shared ones first, SubmitMulti). The
+        // shared ones are listed in the body row; the others are rows.
+        db::BodyRow body;
+        body.body_id = first;
+        body.created_ms = now_ms;
+        body.owner = head.sender_account;
+        body.sender_device = head.sender_device;
+        body.sender_number = head.sender_number;
+        body.type = head.type;
+        body.recipients.reserve(m->copies.size() * db::kPackedDeviceSize);
+        std::vector<const db::EnvelopeRow*> rows;
         for (size_t i = 0; i < m->copies.size(); ++i) {
           db::EnvelopeRow& e = m->copies[i];
           if (!r.kept[i]) continue;
           e.server_id = next_id++;
           e.server_ts_ms = now_ms;
-          e.body_id = e.body != nullptr ? first : 0;
-          r.shared += e.body != nullptr ? 1 : 0;
+          if (e.body != nullptr) {
+            e.body_id = first;
+            ++r.shared;
+            db::AppendSharedCopy(body.recipients, e.recipient_account, e.recipient_device);
+          } else {
+            rows.push_back(&e);
+          }
         }
         // The record covers every copy, so that attachments go only when
         // the last of them was acknowledged.
         r.copies = static_cast<uint32_t>(next_id - first);
         r.attachments = absl::StrJoin(m->attachments, " ");
         if (r.shared > 0 || !r.attachments.empty()) {
-          RETURN_IF_ERROR(db::InsertBody(tx, {first, r.copies, now_ms, 0, head.sender_account, r.attachments},
-                                         r.shared > 0 ? *m->body : std::string()));
-        }
-        std::vector<const db::EnvelopeRow*> rows;
-        rows.reserve(m->copies.size());
-        for (size_t i = 0; i < m->copies.size(); ++i) {
-          if (r.kept[i]) rows.push_back(&m->copies[i]);
+          body.copies = r.copies;
+          body.shared = r.shared;
+          body.attachments = r.attachments;
+          RETURN_IF_ERROR(db::InsertBody(tx, body, r.shared > 0 ? *m->body : std::string()));
         }
         RETURN_IF_ERROR(db::InsertEnvelopes(tx, rows));
         r.outcome = SubmitOutcome{first, now_ms, false};

@@ -235,7 +235,8 @@ TEST_F(KyberKeysTest, AnExistingDatabaseIsMigrated) {
   // Back to schema 4: the migrations from 5 on run again at the reopen.
   for (const char* sql :
        {"DROP TABLE kyber_prekeys", "DROP TABLE kyber_last_resort_prekeys", "DROP TABLE bodies",
-        "ALTER TABLE envelopes DROP COLUMN body_id", "ALTER TABLE retired_devices DROP COLUMN removed",
+        "DROP TABLE acked_copies", "ALTER TABLE envelopes DROP COLUMN body_id",
+        "ALTER TABLE retired_devices DROP COLUMN removed",
         "DELETE FROM schema_migrations WHERE component = '' AND version >= 5"}) {
     ASSERT_TRUE(db.Execute(sql).ok()) << sql;
   }

@@ -397,17 +397,17 @@ TEST_F(LinkedDevicesTest, ARemovedDevicesCopiesOfSharedBodiesGoAndTheBodyWithIts
   Ack(a, {second.deliver().envelope().server_id()});
   Flush();
   ASSERT_EQ(Count("SELECT COUNT(*) FROM bodies"), 2);
-  ASSERT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 3);
+  ASSERT_EQ(Count(kStoredCopiesSql), 3);
 
   ASSERT_EQ(Call("DELETE", "/v1/devices/2", "", primary).status, 200);
   // The second body went with its last copy; the first waits for the
   // primary's.
   EXPECT_EQ(Count("SELECT COUNT(*) FROM bodies"), 1);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 1);
+  EXPECT_EQ(Count(kStoredCopiesSql), 1);
   EXPECT_EQ(relay_->WriterForTesting().bodies_stored(), 1u);
   Ack(a, {first.deliver().envelope().server_id()});
   Flush();
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 0);
+  EXPECT_EQ(Count(kStoredCopiesSql), 0);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM bodies"), 0);
   EXPECT_EQ(relay_->WriterForTesting().bodies_stored(), 0u);
 }

@@ -74,7 +74,7 @@ class MultiSubmitTest : public RelayTest {
   }
 
   int64_t Bodies() { return Count("SELECT COUNT(*) FROM bodies"); }
-  int64_t Envelopes() { return Count("SELECT COUNT(*) FROM envelopes"); }
+  int64_t Envelopes() { return Count(kStoredCopiesSql); }
 };
 
 TEST_F(MultiSubmitTest, OneBodyIsStoredOnceAndReachesEveryDevice) {
@@ -90,10 +90,12 @@ TEST_F(MultiSubmitTest, OneBodyIsStoredOnceAndReachesEveryDevice) {
   EXPECT_EQ(answer.request_id(), 9u);
   EXPECT_FALSE(answer.submit_result().duplicate());
 
-  // Stored once: one body row, three copy rows without ciphertext.
+  // Stored once: one body row that lists the three copies, which have no
+  // rows of their own.
   EXPECT_EQ(Bodies(), 1);
   EXPECT_EQ(Envelopes(), 3);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes WHERE length(ciphertext) > 0"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 0);
+  EXPECT_EQ(Count("SELECT length(recipients) FROM bodies"), 3 * 12);
 
   std::set<uint64_t> ids;
   for (auto* conn : {&rb, &rc1, &rc2}) {
@@ -272,9 +274,13 @@ TEST_F(MultiSubmitTest, CopiesSurviveARestartAndTheBodyGoesWithTheLastAck) {
   }
   for (auto& conn : connections_) relay_->StreamForTesting().OnClose(conn);
   connections_.clear();
+  // B's acknowledgement is recorded against the body; C's copy waits.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM acked_copies"), 1);
   Reopen();
   EXPECT_EQ(Bodies(), 1);
   EXPECT_EQ(relay_->WriterForTesting().bodies_stored(), 1u);
+  EXPECT_EQ(relay_->DirectoryForTesting().QueueDepth(b.device.account_id, 1), 0);
+  EXPECT_EQ(relay_->DirectoryForTesting().QueueDepth(c.device.account_id, 1), 1);
   auto rc = Connect(c.device);
   pb::Envelope e = NextEnvelope(rc);
   EXPECT_EQ(e.ciphertext(), "kept");
@@ -283,6 +289,7 @@ TEST_F(MultiSubmitTest, CopiesSurviveARestartAndTheBodyGoesWithTheLastAck) {
   Flush();
   EXPECT_EQ(Bodies(), 0);
   EXPECT_EQ(Envelopes(), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM acked_copies"), 0);
 }
 
 TEST_F(MultiSubmitTest, ABodyExpiresWithItsUndeliveredCopies) {

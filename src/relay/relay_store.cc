@@ -3,6 +3,7 @@
 #include "relay/relay_store.h"
 
 #include <algorithm>
+#include <limits>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
@@ -176,6 +177,19 @@ ALTER TABLE bodies ADD COLUMN owner BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE bodies ADD COLUMN attachments TEXT NOT NULL DEFAULT '';
 )sql";
 
+// A multi-recipient submission's copies of its shared body are no rows of
+// their own: the body row lists their devices (12 bytes each: account and
+// device, little-endian, in server id order), and acked_copies names those
+// acknowledged, until the body goes with its last copy.
+constexpr std::string_view kSchemaV9 = R"sql(
+ALTER TABLE bodies ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE bodies ADD COLUMN recipients BLOB NOT NULL DEFAULT x'';
+ALTER TABLE bodies ADD COLUMN sender_device INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE bodies ADD COLUMN sender_number TEXT NOT NULL DEFAULT '';
+ALTER TABLE bodies ADD COLUMN type INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE acked_copies (server_id INTEGER PRIMARY KEY);
+)sql";
+
 Value Blob(const std::string& s) { return Value::Blob(s); }
 Value Int(uint64_t v) { return Value(static_cast<int64_t>(v)); }
 
@@ -189,7 +203,8 @@ absl::Status Migrate(Database& db) {
                                    {5, "signed Kyber prekeys", kSchemaV5},
                                    {6, "shared bodies of multi-recipient submissions", kSchemaV6},
                                    {7, "unlinked companion devices", kSchemaV7},
-                                   {8, "the attachments a submission carries", kSchemaV8}};
+                                   {8, "the attachments a submission carries", kSchemaV8},
+                                   {9, "a shared body lists its copies' devices", kSchemaV9}};
   return db.Migrate(migrations);
 }
 
@@ -592,16 +607,108 @@ void AppendIdChunk(Params& params, std::span<const uint64_t> ids, size_t start) 
   for (size_t i = 0; i < kIdChunk; ++i) params.push_back(Int(ids[std::min(start + i, ids.size() - 1)]));
 }
 
+namespace {
+
+// The number of different ids in the chunk at `start` (AppendIdChunk pads
+// with the last one).
+size_t DistinctInChunk(std::span<const uint64_t> ids, size_t start) {
+  std::vector<uint64_t> chunk(ids.begin() + static_cast<ptrdiff_t>(start),
+                              ids.begin() + static_cast<ptrdiff_t>(std::min(ids.size(), start + kIdChunk)));
+  std::sort(chunk.begin(), chunk.end());
+  return static_cast<size_t>(std::unique(chunk.begin(), chunk.end()) - chunk.begin());
+}
+
+// "(VALUES ($first), ..., ($first + kIdChunk - 1)) v": the chunk's ids as a
+// table whose column is v.column1.
+std::string IdTable(int first_param) {
+  std::string sql = "(VALUES ";
+  for (size_t i = 0; i < kIdChunk; ++i)
+    absl::StrAppend(&sql, i ? ", ($" : "($", first_param + static_cast<int>(i), ")");
+  return sql + ") v";
+}
+
+// The shared body whose copies' ids include v.column1, if any.
+constexpr char kBodyOfId[] =
+    "bodies b ON b.body_id = (SELECT body_id FROM bodies WHERE body_id <= v.column1 ORDER BY body_id DESC "
+    "LIMIT 1) AND v.column1 < b.body_id + b.shared";
+
+}  // namespace
+
 absl::StatusOr<int64_t> DeleteEnvelopes(Database& db, std::span<const uint64_t> server_ids) {
   static const std::string sql = WithIdList("DELETE FROM envelopes WHERE ", 1);
+  static const std::string mark_sql =
+      absl::StrCat("INSERT OR IGNORE INTO acked_copies (server_id) SELECT v.column1 FROM ", IdTable(1),
+                   " JOIN ", kBodyOfId);
   int64_t deleted = 0;
   for (size_t start = 0; start < server_ids.size(); start += kIdChunk) {
     Params params;
     AppendIdChunk(params, server_ids, start);
     ASSIGN_OR_RETURN(int64_t n, db.Execute(sql, params));
     deleted += n;
+    // Ids without a row may be copies of a shared body: they are marked.
+    if (static_cast<size_t>(n) < DistinctInChunk(server_ids, start)) {
+      ASSIGN_OR_RETURN(int64_t marked, db.Execute(mark_sql, params));
+      deleted += marked;
+    }
   }
   return deleted;
+}
+
+namespace {
+
+std::string PackedDevice(uint64_t account_id, uint32_t device_id) {
+  std::string out(12, '\0');
+  for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>((account_id >> (8 * i)) & 0xFF);
+  for (int i = 0; i < 4; ++i)
+    out[static_cast<size_t>(8 + i)] = static_cast<char>((device_id >> (8 * i)) & 0xFF);
+  return out;
+}
+
+std::pair<uint64_t, uint32_t> UnpackDevice(std::string_view packed, size_t index) {
+  const auto* p = reinterpret_cast<const uint8_t*>(packed.data()) + index * kPackedDeviceSize;
+  uint64_t account = 0;
+  uint32_t device = 0;
+  for (int i = 7; i >= 0; --i) account = (account << 8) | p[i];
+  for (int i = 3; i >= 0; --i) device = (device << 8) | p[8 + i];
+  return {account, device};
+}
+
+// The unacknowledged copies of shared bodies among the chunk's ids (in
+// `params` after the account and device) that are the device's.
+absl::Status FetchSharedCopies(Database& db, uint64_t account_id, uint32_t device_id, const Params& params,
+                               std::vector<EnvelopeRow>& out) {
+  static const std::string sql = absl::StrCat(
+      "SELECT v.column1, b.body_id, b.owner, b.sender_device, b.sender_number, b.created_ms, b.type, "
+      "b.ciphertext FROM ",
+      IdTable(2), " JOIN ", kBodyOfId,
+      " WHERE substr(b.recipients, (v.column1 - b.body_id) * 12 + 1, 12) = $1 "
+      "AND v.column1 NOT IN (SELECT server_id FROM acked_copies)");
+  Params shared;
+  shared.reserve(params.size() - 1);
+  shared.push_back(Value::Blob(PackedDevice(account_id, device_id)));
+  shared.insert(shared.end(), params.begin() + 2, params.end());
+  ASSIGN_OR_RETURN(auto rows, db.Query(sql, shared));
+  for (const auto& r : rows) {
+    EnvelopeRow e;
+    e.server_id = static_cast<uint64_t>(r.Int(0));
+    e.body_id = static_cast<uint64_t>(r.Int(1));
+    e.recipient_account = account_id;
+    e.recipient_device = device_id;
+    e.sender_account = static_cast<uint64_t>(r.Int(2));
+    e.sender_device = static_cast<uint32_t>(r.Int(3));
+    e.sender_number = r.Text(4);
+    e.server_ts_ms = r.Int(5);
+    e.type = static_cast<int>(r.Int(6));
+    e.ciphertext = r.Bytes(7);
+    out.push_back(std::move(e));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void AppendSharedCopy(std::string& recipients, uint64_t account_id, uint32_t device_id) {
+  recipients += PackedDevice(account_id, device_id);
 }
 
 absl::StatusOr<std::vector<EnvelopeRow>> FetchEnvelopes(Database& db, uint64_t account_id, uint32_t device_id,
@@ -634,9 +741,56 @@ absl::StatusOr<std::vector<EnvelopeRow>> FetchEnvelopes(Database& db, uint64_t a
       e.body_id = static_cast<uint64_t>(r.Int(7));
       out.push_back(std::move(e));
     }
+    if (rows.size() < DistinctInChunk(server_ids, start)) {
+      RETURN_IF_ERROR(FetchSharedCopies(db, account_id, device_id, params, out));
+    }
   }
+  // Shared copies come after the rows of their chunk, and a chunk padded
+  // with its last id may name one twice.
+  std::sort(out.begin(), out.end(),
+            [](const EnvelopeRow& a, const EnvelopeRow& b) { return a.server_id < b.server_id; });
+  out.erase(
+      std::unique(out.begin(), out.end(),
+                  [](const EnvelopeRow& a, const EnvelopeRow& b) { return a.server_id == b.server_id; }),
+      out.end());
   return out;
 }
+
+namespace {
+
+// fn(server_id, account, device) for the unacknowledged shared copies of the
+// bodies with ids in [first, end), in server id order.
+absl::Status ForEachSharedCopy(Database& db, uint64_t first, uint64_t end,
+                               const std::function<void(uint64_t, uint64_t, uint32_t)>& fn) {
+  ASSIGN_OR_RETURN(auto bodies,
+                   db.Query("SELECT body_id, shared, recipients FROM bodies "
+                            "WHERE shared > 0 AND body_id >= $1 AND body_id < $2 ORDER BY body_id",
+                            {Int(first), Int(end)}));
+  if (bodies.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(auto acked, db.Query("SELECT server_id FROM acked_copies WHERE server_id >= $1 "
+                                        "ORDER BY server_id",
+                                        {Int(first)}));
+  size_t next_acked = 0;
+  for (const auto& b : bodies) {
+    const auto body_id = static_cast<uint64_t>(b.Int(0));
+    const auto shared = static_cast<size_t>(b.Int(1));
+    const std::string recipients = b.Bytes(2);
+    if (recipients.size() != shared * kPackedDeviceSize) {
+      return absl::DataLossError(absl::StrCat("body ", body_id, " lists ", recipients.size(),
+                                              " bytes of devices for ", shared, " copies"));
+    }
+    for (size_t k = 0; k < shared; ++k) {
+      const uint64_t id = body_id + k;
+      while (next_acked < acked.size() && static_cast<uint64_t>(acked[next_acked].Int(0)) < id) ++next_acked;
+      if (next_acked < acked.size() && static_cast<uint64_t>(acked[next_acked].Int(0)) == id) continue;
+      auto [account, device] = UnpackDevice(recipients, k);
+      fn(id, account, device);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Status ForEachEnvelope(Database& db, const std::function<void(uint64_t, uint64_t, uint32_t)>& fn) {
   ASSIGN_OR_RETURN(auto rows, db.Query("SELECT server_id, recipient_account, recipient_device FROM envelopes "
@@ -644,28 +798,35 @@ absl::Status ForEachEnvelope(Database& db, const std::function<void(uint64_t, ui
   for (const auto& r : rows) {
     fn(static_cast<uint64_t>(r.Int(0)), static_cast<uint64_t>(r.Int(1)), static_cast<uint32_t>(r.Int(2)));
   }
-  return absl::OkStatus();
+  return ForEachSharedCopy(db, 0, std::numeric_limits<int64_t>::max(), fn);
 }
 
 absl::StatusOr<uint64_t> MaxServerId(Database& db) {
   // Submissions need no look: their ids were handed out in transactions
   // that also advanced next_server_id.
-  ASSIGN_OR_RETURN(auto a, db.QueryOne("SELECT COALESCE(MAX(server_id), 0) FROM envelopes"));
+  ASSIGN_OR_RETURN(auto a, db.QueryOne("SELECT MAX(COALESCE((SELECT MAX(server_id) FROM envelopes), 0), "
+                                       "COALESCE((SELECT MAX(body_id + copies - 1) FROM bodies), 0))"));
   return static_cast<uint64_t>(a.Int(0));
 }
 
 absl::Status InsertBody(Database& db, const BodyRow& body, const std::string& ciphertext) {
   return db
       .Execute(
-          "INSERT INTO bodies (body_id, copies, created_ms, ciphertext, owner, attachments) "
-          "VALUES ($1, $2, $3, $4, $5, $6)",
+          "INSERT INTO bodies (body_id, copies, created_ms, ciphertext, owner, attachments, shared, "
+          "recipients, "
+          "sender_device, sender_number, type) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
           {Int(body.body_id), body.copies, body.created_ms, Blob(ciphertext), Int(body.owner),
-           body.attachments})
+           body.attachments, body.shared, Blob(body.recipients), body.sender_device, body.sender_number,
+           body.type})
       .status();
 }
 
 absl::Status DeleteBodies(Database& db, std::span<const uint64_t> body_ids) {
   for (uint64_t id : body_ids) {
+    RETURN_IF_ERROR(db.Execute("DELETE FROM acked_copies WHERE server_id >= $1 AND server_id < "
+                               "(SELECT body_id + copies FROM bodies WHERE body_id = $1)",
+                               {Int(id)})
+                        .status());
     RETURN_IF_ERROR(db.Execute("DELETE FROM bodies WHERE body_id = $1", {Int(id)}).status());
   }
   return absl::OkStatus();
@@ -674,13 +835,20 @@ absl::Status DeleteBodies(Database& db, std::span<const uint64_t> body_ids) {
 absl::StatusOr<std::vector<BodyRow>> ListBodies(Database& db) {
   ASSIGN_OR_RETURN(auto rows, db.Query("SELECT b.body_id, b.copies, b.created_ms, "
                                        "(SELECT COUNT(*) FROM envelopes e WHERE e.server_id >= b.body_id "
-                                       "AND e.server_id < b.body_id + b.copies), b.owner, b.attachments "
+                                       "AND e.server_id < b.body_id + b.copies) + b.shared - "
+                                       "(SELECT COUNT(*) FROM acked_copies a WHERE a.server_id >= b.body_id "
+                                       "AND a.server_id < b.body_id + b.shared), b.owner, b.attachments "
                                        "FROM bodies b ORDER BY b.body_id"));
   std::vector<BodyRow> out;
   out.reserve(rows.size());
   for (const auto& r : rows) {
-    out.push_back({static_cast<uint64_t>(r.Int(0)), static_cast<uint32_t>(r.Int(1)), r.Int(2), r.Int(3),
-                   static_cast<uint64_t>(r.Int(4)), r.Text(5)});
+    BodyRow& b = out.emplace_back();
+    b.body_id = static_cast<uint64_t>(r.Int(0));
+    b.copies = static_cast<uint32_t>(r.Int(1));
+    b.created_ms = r.Int(2);
+    b.stored_copies = r.Int(3);
+    b.owner = static_cast<uint64_t>(r.Int(4));
+    b.attachments = r.Text(5);
   }
   return out;
 }
@@ -695,6 +863,11 @@ absl::StatusOr<std::vector<QueuedCopy>> EnvelopesBetween(Database& db, uint64_t 
     out.push_back(
         {static_cast<uint64_t>(r.Int(0)), static_cast<uint64_t>(r.Int(1)), static_cast<uint32_t>(r.Int(2))});
   }
+  RETURN_IF_ERROR(ForEachSharedCopy(db, first, end, [&](uint64_t id, uint64_t account, uint32_t device) {
+    if (id < end) out.push_back({id, account, device});
+  }));
+  std::sort(out.begin(), out.end(),
+            [](const QueuedCopy& a, const QueuedCopy& b) { return a.server_id < b.server_id; });
   return out;
 }
 

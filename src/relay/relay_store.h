@@ -203,22 +203,34 @@ absl::StatusOr<int64_t> DeleteEnvelopes(Database& db, std::span<const uint64_t> 
 absl::StatusOr<std::vector<EnvelopeRow>> FetchEnvelopes(Database& db, uint64_t account_id, uint32_t device_id,
                                                         std::span<const uint64_t> server_ids);
 // Calls fn(server_id, recipient_account, recipient_device) for every stored
-// envelope in server id order.
+// envelope: the rows in server id order, then the shared copies in theirs.
 absl::Status ForEachEnvelope(Database& db, const std::function<void(uint64_t, uint64_t, uint32_t)>& fn);
 absl::StatusOr<uint64_t> MaxServerId(Database& db);
 
 // ---- shared bodies of multi-recipient submissions ----
-// A body is stored once; its `copies` envelopes have the server ids
-// body_id .. body_id + copies - 1 and refer to it. It is deleted with its
-// last copy, or when it expires.
+// A body is stored once; a submission's copies have the server ids
+// body_id .. body_id + copies - 1. The first `shared` of them carry the
+// shared body and have no envelope row: the body lists their devices
+// (`recipients`, AppendSharedCopy) and the sender, and their
+// acknowledgement is recorded (DeleteEnvelopes) until the body goes. The
+// others (own ciphertext) are envelope rows. The body is deleted with its
+// last copy, or when it expires. Every envelope function below covers the
+// shared copies as if they were rows.
 struct BodyRow {
   uint64_t body_id = 0;
   uint32_t copies = 0;
   int64_t created_ms = 0;
-  int64_t stored_copies = 0;  // ListBodies: copies whose rows are still stored
+  int64_t stored_copies = 0;  // ListBodies: copies still stored (not acknowledged)
   uint64_t owner = 0;         // the sending account
   std::string attachments;    // attachment ids the message carries, space-separated
+  uint32_t shared = 0;
+  std::string recipients;  // InsertBody: `shared` devices, AppendSharedCopy
+  uint32_t sender_device = 0;
+  std::string sender_number;
+  int type = 0;
 };
+inline constexpr size_t kPackedDeviceSize = 12;
+void AppendSharedCopy(std::string& recipients, uint64_t account_id, uint32_t device_id);
 absl::Status InsertBody(Database& db, const BodyRow& body, const std::string& ciphertext);
 absl::Status DeleteBodies(Database& db, std::span<const uint64_t> body_ids);
 // Every body (without its ciphertext), by id, each with its stored copies

@@ -33,6 +33,12 @@
 
 namespace tandem::relay {
 
+// The copies stored and not yet acknowledged: envelope rows, and the copies
+// of shared bodies that have no row of their own.
+inline constexpr char kStoredCopiesSql[] =
+    "SELECT (SELECT COUNT(*) FROM envelopes) + (SELECT COALESCE(SUM(shared), 0) FROM bodies) - "
+    "(SELECT COUNT(*) FROM acked_copies)";
+
 using ::tandem::testing::CapturingSender;
 
 class FakeConnection final : public net::WebSocketConnection {
